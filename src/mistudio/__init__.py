@@ -1,0 +1,3 @@
+"""miStudio: a workbench for mechanistic interpretability with sparse autoencoders."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from mistudio.cli import main
+
+main()

@@ -1,0 +1,50 @@
+"""The ``mistudio`` command line: every core operation headless, plus serve/worker/demo.
+
+Each command group lives in its own module and registers itself on :data:`app`. Errors the user
+can fix (:class:`mistudio.errors.MiStudioError`) print one line and exit 1; anything else is a bug
+and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from mistudio.errors import MiStudioError
+
+app = typer.Typer(
+    name="mistudio",
+    help="miStudio: sparse-autoencoder interpretability workbench.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    # Imported for their side effect of adding commands to `app`.
+    from mistudio.cli import activations_cmd, datasets_cmd, demo_cmd, models_cmd  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``mistudio`` script."""
+    _register()
+    try:
+        app(args=argv, standalone_mode=False)
+    except MiStudioError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(1)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code and message
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

