@@ -1,0 +1,187 @@
+"""Import a dataset from the HuggingFace Hub with ``datasets.load_dataset``.
+
+Before loading, one metadata request (``HfApi.dataset_info``) tells apart the failures a person
+can fix: the Hub cannot be reached, the repo does not exist (or is private), the repo is gated and
+no token is available. That request fails in about a second where ``load_dataset`` would retry for
+half a minute. ``HF_HUB_OFFLINE`` is honoured even when set after ``huggingface_hub`` was imported
+(the libraries read it once at import): in offline mode only the local cache is used.
+
+With ``streaming=True`` rows are pulled one by one up to ``max_documents`` (nothing else is
+downloaded); otherwise the split is downloaded and prepared by ``datasets`` in its cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+
+from mistudio.core.progress import Progress, report
+from mistudio.errors import HubUnreachableError, InvalidInputError, MiStudioError, NotFoundError
+
+_CONNECTION_ERROR_NAMES = frozenset(
+    {
+        "ConnectError",
+        "ConnectTimeout",
+        "ConnectionError",
+        "NetworkError",
+        "TransportError",
+        "ReadTimeout",
+        "TimeoutException",
+        "OfflineModeIsEnabled",
+        "LocalEntryNotFoundError",
+        "ProxyError",
+        "SSLError",
+    }
+)
+
+
+def hub_offline() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` is set now (or was when huggingface_hub was imported)."""
+    value = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    try:
+        from huggingface_hub import constants
+
+        return bool(constants.HF_HUB_OFFLINE)
+    except ImportError:  # pragma: no cover - huggingface_hub is a dependency
+        return False
+
+
+def _unreachable(repo_id: str) -> HubUnreachableError:
+    if hub_offline():
+        return HubUnreachableError(
+            f"the HuggingFace Hub cannot be reached: offline mode (HF_HUB_OFFLINE) is on and "
+            f"dataset '{repo_id}' is not in the local cache"
+        )
+    return HubUnreachableError(
+        f"the HuggingFace Hub cannot be reached to fetch dataset '{repo_id}' "
+        "(no network, firewall or HF_ENDPOINT); import local files or a built-in corpus instead"
+    )
+
+
+def _is_connection_error(error: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | TimeoutError):
+            return True
+        if any(cls.__name__ in _CONNECTION_ERROR_NAMES for cls in type(current).__mro__):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def map_hub_error(error: BaseException, repo_id: str) -> MiStudioError:
+    """Translate a huggingface_hub / datasets exception into a one-line miStudio error."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    if "GatedRepoError" in names:
+        return InvalidInputError(
+            f"dataset '{repo_id}' is gated: accept its conditions on huggingface.co and pass a "
+            "token (or set HF_TOKEN)"
+        )
+    if names & {"RepositoryNotFoundError", "DatasetNotFoundError", "RevisionNotFoundError"}:
+        return NotFoundError(
+            f"dataset '{repo_id}' not found on the Hub (check the name; a private repo needs "
+            "a token)"
+        )
+    if _is_connection_error(error):
+        return _unreachable(repo_id)
+    if isinstance(error, FileNotFoundError):
+        return NotFoundError(f"dataset '{repo_id}': {_first_line(error)}")
+    if isinstance(error, ValueError | KeyError):
+        return InvalidInputError(f"dataset '{repo_id}': {_first_line(error)}")
+    return InvalidInputError(f"cannot load dataset '{repo_id}': {_first_line(error)}")
+
+
+@contextmanager
+def _offline_flags(offline: bool) -> Iterator[None]:
+    """Make huggingface_hub and datasets honour an ``HF_HUB_OFFLINE`` set after import."""
+    if not offline:
+        yield
+        return
+    import datasets.config
+    from huggingface_hub import constants
+
+    saved = (constants.HF_HUB_OFFLINE, datasets.config.HF_HUB_OFFLINE)
+    constants.HF_HUB_OFFLINE = True
+    datasets.config.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE, datasets.config.HF_HUB_OFFLINE = saved
+
+
+def _check_repo(repo_id: str, token: str | None, revision: str | None) -> None:
+    """One metadata request: fail fast and clearly before ``load_dataset`` retries."""
+    from huggingface_hub import HfApi, get_token
+
+    try:
+        info = HfApi().dataset_info(repo_id, revision=revision, token=token, timeout=15)
+    except Exception as error:
+        raise map_hub_error(error, repo_id) from None
+    if getattr(info, "gated", False) and token is None and get_token() is None:
+        raise InvalidInputError(
+            f"dataset '{repo_id}' is gated: accept its conditions on huggingface.co and pass a "
+            "token (or set HF_TOKEN)"
+        )
+
+
+def read_hub(
+    repo_id: str,
+    *,
+    config: str | None = None,
+    split: str = "train",
+    revision: str | None = None,
+    token: str | None = None,
+    streaming: bool = False,
+    max_documents: int | None = None,
+    progress: Progress | None = None,
+) -> pa.Table:
+    """Load one split of a Hub dataset as an Arrow table (all its columns)."""
+    import datasets
+
+    offline = hub_offline()
+    if not offline:
+        _check_repo(repo_id, token, revision)
+    report(progress, 0, max_documents)
+    try:
+        with _offline_flags(offline):
+            loaded = datasets.load_dataset(
+                repo_id,
+                name=config,
+                split=split,
+                revision=revision,
+                token=token,
+                streaming=streaming,
+            )
+            if isinstance(loaded, datasets.IterableDataset):
+                stream = loaded.take(max_documents) if max_documents is not None else loaded
+                rows: list[dict[str, Any]] = []
+                for row in stream:
+                    rows.append(row)
+                    if len(rows) % 1000 == 0:
+                        report(progress, len(rows), max_documents)
+                table = pa.Table.from_pylist(rows)
+            elif isinstance(loaded, datasets.Dataset):
+                if max_documents is not None and max_documents < len(loaded):
+                    loaded = loaded.select(range(max_documents))
+                table = loaded.with_format("arrow")[:]
+            else:
+                raise InvalidInputError(f"dataset '{repo_id}': name one split (got several)")
+    except MiStudioError:
+        raise
+    except Exception as error:
+        raise map_hub_error(error, repo_id) from None
+    report(progress, table.num_rows, table.num_rows, documents=table.num_rows)
+    return table
