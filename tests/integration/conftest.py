@@ -7,5 +7,5 @@ from mistudio.core.models import LoadedModel, load_model
 
 @pytest.fixture(scope="session")
 def smollm2() -> LoadedModel:
-    """The built-in model, loaded once per session (the dequantized cache lives in MISTUDIO_HOME)."""
+    """The built-in model, loaded once per session (its dequantized cache is in MISTUDIO_HOME)."""
     return load_model("smollm2-135m")

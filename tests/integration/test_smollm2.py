@@ -42,8 +42,11 @@ def test_greedy_completion_is_sensible(smollm2):
 
 def test_layer6_activations_equal_hidden_states(smollm2):
     tok = smollm2.tokenizer
-    ids = tok(["def main():\n    return 42\n", "In the beginning God created"], return_tensors="pt",
-              padding=True)
+    ids = tok(
+        ["def main():\n    return 42\n", "In the beginning God created"],
+        return_tensors="pt",
+        padding=True,
+    )
     with torch.no_grad():
         ref = smollm2.model(**ids, output_hidden_states=True).hidden_states[7]
     points = resolve_hook_points(smollm2.model, ["blocks.6.hook_resid_post"])

@@ -14,7 +14,9 @@ models_app = typer.Typer(help="Load and inspect causal LMs.", no_args_is_help=Tr
 app.add_typer(models_app, name="models")
 
 
-def _load(source: str, dtype: str, quantization: str, token: str | None, revision: str | None, trust: bool):
+def _load(
+    source: str, dtype: str, quantization: str, token: str | None, revision: str | None, trust: bool
+):
     config = ModelLoadConfig(
         source=source,
         dtype=dtype,  # type: ignore[arg-type]
@@ -32,7 +34,9 @@ def add(
     source: str = typer.Argument(..., help="Built-in name (smollm2-135m), Hub id, folder or .gguf"),
     dtype: str = typer.Option("float32", help="float32 | float16 | bfloat16"),
     quantization: str = typer.Option("none", help="none | 8bit | 4bit (CUDA only)"),
-    token: str | None = typer.Option(None, envvar="HF_TOKEN", help="Hub token (gated/private repos)"),
+    token: str | None = typer.Option(
+        None, envvar="HF_TOKEN", help="Hub token (gated/private repos)"
+    ),
     revision: str | None = typer.Option(None, help="Hub branch, tag or commit"),
     trust_remote_code: bool = typer.Option(False, help="Run modelling code from the repo"),
 ) -> None:
@@ -61,15 +65,24 @@ def info(
         typer.echo(json.dumps({**summary.model_dump(), "memory": memory.model_dump()}, indent=2))
         return
     typer.echo(f"{summary.name} ({summary.family})")
-    for key in ("n_layers", "d_model", "d_mlp", "n_heads", "n_kv_heads", "vocab_size", "context_length"):
+    for key in (
+        "n_layers",
+        "d_model",
+        "d_mlp",
+        "n_heads",
+        "n_kv_heads",
+        "vocab_size",
+        "context_length",
+    ):
         typer.echo(f"  {key:<15} {getattr(summary, key)}")
     typer.echo(f"  {'n_params':<15} {summary.n_params:,}")
-    typer.echo("  memory (weights): " + ", ".join(
-        f"{k} {v / 2**20:.0f} MiB" for k, v in memory.bytes_by_format.items()
-    ))
+    typer.echo(
+        "  memory (weights): "
+        + ", ".join(f"{k} {v / 2**20:.0f} MiB" for k, v in memory.bytes_by_format.items())
+    )
     per_layer = len(summary.hook_points) // summary.n_layers
     typer.echo(f"  hook points: {len(summary.hook_points)} ({per_layer} per layer), e.g.")
-    for tl, hf in list(zip(summary.hook_points, summary.hf_hook_points))[:per_layer]:
+    for tl, hf in list(zip(summary.hook_points, summary.hf_hook_points, strict=True))[:per_layer]:
         typer.echo(f"    {tl:<28} {hf}")
 
 

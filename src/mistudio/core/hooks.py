@@ -20,6 +20,7 @@ activation inside any forward or ``generate`` call (SAE splicing, ablation, stee
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -49,7 +50,9 @@ _TL_NAMES: dict[HookKind, str] = {
     "mlp_in": "blocks.{L}.hook_mlp_in",
     "mlp_out": "blocks.{L}.hook_mlp_out",
 }
-_TL_PATTERN = re.compile(r"^blocks\.(\d+)\.hook_(resid_pre|resid_mid|resid_post|attn_out|mlp_in|mlp_out)$")
+_TL_PATTERN = re.compile(
+    r"^blocks\.(\d+)\.hook_(resid_pre|resid_mid|resid_post|attn_out|mlp_in|mlp_out)$"
+)
 
 Side = Literal["input", "output"]
 
@@ -121,7 +124,8 @@ def layout_for(model: nn.Module) -> BlockLayout:
     model_type = getattr(getattr(model, "config", None), "model_type", None)
     if model_type not in LAYOUTS:
         raise InvalidInputError(
-            f"model family {model_type!r} has no hook layout yet; supported: {', '.join(sorted(LAYOUTS))}"
+            f"model family {model_type!r} has no hook layout yet; "
+            f"supported: {', '.join(sorted(LAYOUTS))}"
         )
     layout = LAYOUTS[model_type]
     if model_type == "gpt_neox" and getattr(model.config, "use_parallel_residual", False):
@@ -149,7 +153,7 @@ class HookPoint:
 
     @property
     def hf_name(self) -> str:
-        """HuggingFace-style name: the module path, with ``.input`` when it is the module's input."""
+        """HuggingFace-style name: the module path, plus ``.input`` for a module's input."""
         if self.kind == "resid_post":
             return self.module
         return self.module if self.side == "output" else f"{self.module}.input"
@@ -160,21 +164,24 @@ def _n_layers(model: nn.Module, layout: BlockLayout) -> int:
 
 
 def _d_model(model: nn.Module) -> int:
-    cfg = model.config  # type: ignore[union-attr]
+    cfg: Any = model.config
     return int(getattr(cfg, "hidden_size", None) or cfg.n_embd)
 
 
 def _d_mlp(model: nn.Module) -> int:
-    cfg = model.config  # type: ignore[union-attr]
+    cfg: Any = model.config
     value = getattr(cfg, "intermediate_size", None) or getattr(cfg, "n_inner", None)
     return int(value or 4 * _d_model(model))
 
 
 def hook_point(model: nn.Module, layout: BlockLayout, layer: int, kind: HookKind) -> HookPoint:
     """The hook point of ``kind`` in block ``layer``."""
+    side: Side
     n_layers = _n_layers(model, layout)
     if not 0 <= layer < n_layers:
-        raise InvalidInputError(f"layer {layer} does not exist; the model has layers 0..{n_layers - 1}")
+        raise InvalidInputError(
+            f"layer {layer} does not exist; the model has layers 0..{n_layers - 1}"
+        )
     block = f"{layout.layers}.{layer}"
     d = _d_model(model)
     if kind == "resid_pre":
@@ -184,7 +191,9 @@ def hook_point(model: nn.Module, layout: BlockLayout, layer: int, kind: HookKind
     else:
         spec = getattr(layout, kind)
         if spec is None:
-            raise InvalidInputError(f"{kind} does not exist in this model (parallel residual stream)")
+            raise InvalidInputError(
+                f"{kind} does not exist in this model (parallel residual stream)"
+            )
         rel, side = spec
         module = f"{block}.{rel}"
     if kind == "mlp_in":
@@ -200,7 +209,7 @@ def all_hook_points(model: nn.Module, layout: BlockLayout | None = None) -> list
         for kind in ("resid_pre", "attn_out", "resid_mid", "mlp_in", "mlp_out", "resid_post"):
             if kind == "resid_mid" and layout.resid_mid is None:
                 continue
-            points.append(hook_point(model, layout, layer, kind))  # type: ignore[arg-type]
+            points.append(hook_point(model, layout, layer, kind))
     return points
 
 
@@ -212,18 +221,19 @@ def resolve_hook_points(
     points = all_hook_points(model, layout)
     by_name = {p.name: p for p in points} | {p.hf_name: p for p in points}
     resolved = []
+    last = _n_layers(model, layout) - 1
     for name in names:
         if name in by_name:
             resolved.append(by_name[name])
             continue
         match = _TL_PATTERN.match(name)
-        if match and int(match.group(1)) >= _n_layers(model, layout):
+        if match and int(match.group(1)) > last:
             raise InvalidInputError(
-                f"hook point {name!r} does not exist: the model has layers 0..{_n_layers(model, layout) - 1}"
+                f"hook point {name!r} does not exist: the model has layers 0..{last}"
             )
         kinds = ", ".join(f"hook_{k}" for k in HOOK_KINDS if k != "resid_mid" or layout.resid_mid)
         raise InvalidInputError(
-            f"hook point {name!r} does not exist; valid names are blocks.<0..{_n_layers(model, layout) - 1}>."
+            f"hook point {name!r} does not exist; valid names are blocks.<0..{last}>."
             f"<{kinds}> or their HuggingFace module paths (e.g. {points[-1].hf_name})"
         )
     return resolved
@@ -239,8 +249,8 @@ def _first(output: Any) -> Tensor:
 
 def _input_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Tensor:
     if args:
-        return args[0]  # type: ignore[no-any-return]
-    return kwargs["hidden_states"]  # type: ignore[no-any-return]
+        return args[0]
+    return kwargs["hidden_states"]
 
 
 class Capture:
@@ -264,7 +274,10 @@ class Capture:
             if point.side == "input":
 
                 def pre_hook(
-                    _m: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], point: HookPoint = point
+                    _m: nn.Module,
+                    args: tuple[Any, ...],
+                    kwargs: dict[str, Any],
+                    point: HookPoint = point,
                 ) -> None:
                     self._record(point, _input_of(args, kwargs))
 
@@ -285,10 +298,8 @@ class Capture:
     def run(self, **forward_kwargs: Any) -> dict[str, Tensor]:
         """One forward pass; returns ``{hook name: Tensor[batch, seq, d]}``."""
         self.store = {}
-        try:
+        with contextlib.suppress(StopForward):
             self.model(**forward_kwargs, use_cache=False)
-        except StopForward:
-            pass
         missing = [p.name for p in self.hook_points if p.name not in self.store]
         if missing:
             raise RuntimeError(f"hook points never fired: {missing}")
@@ -332,12 +343,17 @@ def intervene(
     try:
         for point, fn in zip(points, edits.values(), strict=True):
             if point.kind == "resid_mid":
-                raise InvalidInputError("resid_mid can be read but not replaced; use resid_pre/post")
+                raise InvalidInputError(
+                    "resid_mid can be read but not replaced; use resid_pre/post"
+                )
             module = model.get_submodule(point.module)
             if point.side == "input":
 
                 def pre_hook(
-                    _m: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], fn: ActivationFn = fn
+                    _m: nn.Module,
+                    args: tuple[Any, ...],
+                    kwargs: dict[str, Any],
+                    fn: ActivationFn = fn,
                 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
                     if args:
                         return (fn(args[0]), *args[1:]), kwargs

@@ -122,9 +122,11 @@ class LoadedModel:
         return summarise(self.model, self.name, self.layout)
 
 
-def summarise(model: nn.Module, name: str, layout: BlockLayout | None = None) -> ArchitectureSummary:
+def summarise(
+    model: nn.Module, name: str, layout: BlockLayout | None = None
+) -> ArchitectureSummary:
     """Architecture facts read from the config and the weights themselves."""
-    cfg = model.config  # type: ignore[union-attr]
+    cfg: Any = model.config
     layout = layout or layout_for(model)
     points = all_hook_points(model, layout)
     n_heads = int(getattr(cfg, "num_attention_heads", None) or cfg.n_head)
@@ -169,7 +171,7 @@ class MemoryEstimate(BaseModel):
     bytes_by_format: dict[str, int]
     """``float32``, ``float16``, ``bfloat16``, ``8bit``, ``4bit`` -> bytes of weights."""
     activation_bytes_per_token: int
-    """Bytes of one token's residual activations across all layers in float32 (a guide for caches)."""
+    """Bytes of one token's residual stream over all layers in float32 (a guide for caches)."""
 
 
 def estimate_memory(summary: ArchitectureSummary) -> MemoryEstimate:
@@ -253,7 +255,9 @@ def _quantization_kwargs(quantization: Quantization, dtype: torch.dtype) -> dict
             "available here. Load with quantization 'none' and dtype float16/bfloat16 instead"
         )
     if importlib.util.find_spec("bitsandbytes") is None:
-        raise ResourceError(f"{quantization} quantization needs bitsandbytes: pip install bitsandbytes")
+        raise ResourceError(
+            f"{quantization} quantization needs bitsandbytes: pip install bitsandbytes"
+        )
     from transformers import BitsAndBytesConfig
 
     if quantization == "8bit":
@@ -264,7 +268,9 @@ def _quantization_kwargs(quantization: Quantization, dtype: torch.dtype) -> dict
     }
 
 
-def _load_tokenizer(path: Path, gguf_file: str | None = None, trust_remote_code: bool = False) -> Any:
+def _load_tokenizer(
+    path: Path, gguf_file: str | None = None, trust_remote_code: bool = False
+) -> Any:
     from transformers import AutoTokenizer
 
     kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
@@ -289,8 +295,8 @@ def _dequantize_gguf(gguf: Path, dest: Path, progress: Progress | None) -> None:
     # The dequantized weights are plain tensors; drop the GGUF marker so they save as safetensors.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.hf_quantizer = None
-    model.is_quantized = False
+    model.hf_quantizer = None  # type: ignore[assignment]
+    model.is_quantized = False  # type: ignore[assignment]
     tmp = dest.with_name(dest.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
@@ -358,7 +364,9 @@ def download_from_hub(
             "(offline, or HF_HUB_OFFLINE is set)"
         ) from exc
     except OSError as exc:  # httpx/requests connection errors derive from OSError
-        raise HubUnreachableError(f"cannot reach the HuggingFace Hub to fetch {repo_id}: {exc}") from exc
+        raise HubUnreachableError(
+            f"cannot reach the HuggingFace Hub to fetch {repo_id}: {exc}"
+        ) from exc
     except Exception as exc:
         if type(exc).__name__ in {"ConnectError", "ConnectTimeout", "OfflineModeIsEnabled"}:
             raise HubUnreachableError(
@@ -372,7 +380,7 @@ def _progress_tqdm(progress: Progress) -> type:
     """A tqdm class that forwards byte counts to a progress callback (for job progress/ETA)."""
     from tqdm.auto import tqdm
 
-    class ProgressTqdm(tqdm):  # type: ignore[misc]
+    class ProgressTqdm(tqdm):
         def update(self, n: float | None = 1) -> bool | None:
             result = super().update(n)
             if self.unit == "B":
@@ -403,7 +411,9 @@ def load_model(config: ModelLoadConfig | str, progress: Progress | None = None) 
         if not (folder / "config.json").exists():
             _dequantize_gguf(gguf, folder, progress)
     elif kind == "hub":
-        folder = download_from_hub(str(where), config.revision, config.token, cache_dir / "hub", progress)
+        folder = download_from_hub(
+            str(where), config.revision, config.token, cache_dir / "hub", progress
+        )
     else:
         folder = Path(where)
 
@@ -418,8 +428,28 @@ def load_model(config: ModelLoadConfig | str, progress: Progress | None = None) 
             ) from exc
         raise
     if not quant:
-        model.to(device)
+        model.to(device)  # type: ignore[arg-type]
     model.eval()
     model.requires_grad_(False)
     tokenizer = _load_tokenizer(folder, trust_remote_code=config.trust_remote_code)
     return LoadedModel(model, tokenizer, name, kind, folder, layout_for(model))
+
+
+def load_tokenizer(config: ModelLoadConfig | str, progress: Progress | None = None) -> Any:
+    """Only the tokenizer of a model source (no weights are loaded, GGUF is not dequantized)."""
+    if isinstance(config, str):
+        config = ModelLoadConfig(source=config)
+    cache_dir = config.cache_dir or get_settings().cache_dir
+    kind, where = resolve_source(config.source)
+    if kind in ("builtin", "gguf"):
+        gguf = builtin_gguf_path(str(where)) if kind == "builtin" else Path(where)
+        folder = gguf_cache_folder(gguf, cache_dir)
+        if (folder / "config.json").exists():
+            return _load_tokenizer(folder)
+        return _load_tokenizer(gguf.parent, gguf.name)
+    if kind == "hub":
+        folder = download_from_hub(
+            str(where), config.revision, config.token, cache_dir / "hub", progress
+        )
+        return _load_tokenizer(folder, trust_remote_code=config.trust_remote_code)
+    return _load_tokenizer(Path(where), trust_remote_code=config.trust_remote_code)

@@ -1,0 +1,121 @@
+"""``mistudio demo``: the headless pipeline on the built-in model and corpora.
+
+Each stage reuses what an earlier run left in MISTUDIO_HOME, so a second demo starts where the
+first got to. Stages are added here as the product grows (training, extraction, ...).
+"""
+
+from __future__ import annotations
+
+import time
+
+import typer
+
+from mistudio.cli import app
+from mistudio.cli.workspace import new_folder
+from mistudio.core.progress import tqdm_progress
+
+DEMO_LAYERS = (2, 6, 10)
+
+
+def _stage(title: str) -> None:
+    typer.secho(f"\n== {title}", fg=typer.colors.GREEN, bold=True)
+
+
+@app.command("demo")
+def demo(
+    model: str = typer.Option("smollm2-135m", help="Model source"),
+    max_length: int = typer.Option(256, help="Sequence length of the tokenizations"),
+    stream_tokens: int = typer.Option(50_000, help="Tokens to stream for the activation stage"),
+    quick: bool = typer.Option(False, help="Small corpora and token counts (tests)"),
+) -> None:
+    """Run the pipeline end to end on the built-in defaults and print what each stage made."""
+    from mistudio.core.activations import (
+        ActivationStreamConfig,
+        cache_activations,
+        stream_activations,
+    )
+    from mistudio.core.data import (
+        DatasetSource,
+        Tokenization,
+        TokenizeConfig,
+        import_dataset,
+        open_dataset,
+        tokenize_dataset,
+    )
+    from mistudio.core.models import estimate_memory, load_model
+
+    limit = 60 if quick else None
+    if quick:
+        stream_tokens = min(stream_tokens, 4_000)
+
+    _stage("Model")
+    t0 = time.perf_counter()
+    with tqdm_progress(f"loading {model}") as progress:
+        loaded = load_model(model, progress)
+    summary = loaded.architecture()
+    memory = estimate_memory(summary)
+    typer.echo(
+        f"{summary.name}: {summary.family}, {summary.n_layers} layers, d_model {summary.d_model}, "
+        f"vocab {summary.vocab_size}, {summary.n_params / 1e6:.1f}M parameters, "
+        f"{memory.bytes_by_format['float32'] / 2**20:.0f} MiB fp32 "
+        f"(loaded in {time.perf_counter() - t0:.1f} s)"
+    )
+
+    _stage("Datasets")
+    tokenizations = {}
+    for corpus in ("python-stdlib", "kjv"):
+        name = f"{corpus}-demo" if quick else corpus
+        folder = new_folder("datasets", name)
+        if (folder / "dataset.json").exists():
+            info = open_dataset(folder)
+        else:
+            source = DatasetSource(kind="builtin", builtin=corpus, name=name, max_documents=limit)
+            with tqdm_progress(f"importing {corpus}", unit="doc") as progress:
+                info = import_dataset(source, folder, progress)
+        tok_folder = new_folder("tokenizations", f"{name}-{summary.name}-{max_length}")
+        if (tok_folder / "meta.json").exists():
+            tok = Tokenization.open(tok_folder)
+        else:
+            tok_config = TokenizeConfig(max_length=max_length, stride=max_length // 2)
+            with tqdm_progress(f"tokenizing {corpus}", unit="doc") as progress:
+                tok = tokenize_dataset(folder, loaded.tokenizer, tok_config, tok_folder, progress)
+        tokenizations[corpus] = tok
+        typer.echo(
+            f"{corpus}: {info.n_documents:,} documents -> {tok.meta.n_tokens:,} tokens in "
+            f"{len(tok):,} sequences of {max_length}"
+        )
+
+    _stage("Activations")
+    hooks = [f"blocks.{layer}.hook_resid_post" for layer in DEMO_LAYERS]
+    tok = tokenizations["python-stdlib"]
+    config = ActivationStreamConfig(hook_points=hooks, batch_size=8, max_tokens=stream_tokens)
+    t0 = time.perf_counter()
+    n = 0
+    norms = dict.fromkeys(hooks, 0.0)
+    with tqdm_progress("streaming layers 2, 6, 10", unit="tok", unit_scale=True) as progress:
+        for batch in stream_activations(loaded, tok, config, progress):
+            n += batch.n_tokens
+            for hook in hooks:
+                norms[hook] += float(batch.flat(hook).norm(dim=-1).sum())
+    seconds = time.perf_counter() - t0
+    typer.echo(
+        f"{n:,} tokens x 3 hook points in one pass, stopped after layer 10: "
+        f"{n / seconds:,.0f} tokens/s"
+    )
+    for hook in hooks:
+        typer.echo(f"  {hook}: mean activation norm {norms[hook] / max(n, 1):.2f}")
+    cache_dir = new_folder("activations", f"demo-{'quick-' if quick else ''}layer6")
+    cache_config = ActivationStreamConfig(
+        hook_points=["blocks.6.hook_resid_post"],
+        batch_size=8,
+        max_tokens=min(stream_tokens, 20_000),
+    )
+    with tqdm_progress("caching layer 6", unit="tok", unit_scale=True) as progress:
+        manifest = cache_activations(loaded, tok, cache_config, cache_dir, progress=progress)
+    typer.echo(
+        f"cached {manifest.n_tokens:,} tokens of layer 6 in {len(manifest.shards)} shard(s) "
+        f"-> {cache_dir}"
+    )
+
+    _stage("Done")
+    typer.echo("Next: mistudio train / extract (see README).")
