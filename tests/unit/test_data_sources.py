@@ -263,3 +263,97 @@ def test_dataset_samples_page_across_row_groups(tmp_path, monkeypatch):
     assert pq.ParquetFile(tmp_path / "ds" / "data.parquet").metadata.num_row_groups == 5
     page = dataset_samples(tmp_path / "ds", offset=3, limit=6)
     assert [s["text"] for s in page] == [f"doc {i}" for i in range(3, 9)]
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_hub_import_through_load_dataset(tmp_path, monkeypatch, streaming):
+    """The Hub path end to end with ``load_dataset`` replaced by a local one (no network)."""
+    import datasets
+
+    calls: list[dict] = []
+    rows = {"sentence": [f"row {i}" for i in range(30)], "idx": list(range(30))}
+
+    def fake_load_dataset(path, **kwargs):
+        calls.append({"path": path, **kwargs})
+        ds = datasets.Dataset.from_dict(rows)
+        return ds.to_iterable_dataset() if kwargs["streaming"] else ds
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # skips the metadata request
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    steps: list[float] = []
+    source = DatasetSource.hub(
+        "owner/data",
+        config="small",
+        split="validation",
+        token="hf_secret",
+        streaming=streaming,
+        max_documents=12,
+    )
+    info = import_dataset(source, tmp_path / "ds", progress=lambda s, t, **m: steps.append(s))
+    assert calls[0]["path"] == "owner/data" and calls[0]["name"] == "small"
+    assert calls[0]["split"] == "validation" and calls[0]["token"] == "hf_secret"
+    assert info.n_documents == 12 and info.text_column == "sentence"
+    assert info.name == "owner/data:small:validation"
+    assert texts_of(tmp_path / "ds")[:2] == ["row 0", "row 1"]
+    assert "hf_secret" not in (tmp_path / "ds" / "dataset.json").read_text()
+    assert steps and steps[-1] == 12
+
+
+def test_hub_errors_from_load_dataset_are_mapped(tmp_path, monkeypatch):
+    import datasets
+
+    def missing_config(path, **kwargs):
+        raise ValueError("BuilderConfig 'nope' not found. Available: ['a', 'b']\nmore detail")
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(datasets, "load_dataset", missing_config)
+    with pytest.raises(InvalidInputError, match=r"^dataset 'o/d': BuilderConfig 'nope'.*'b'\]$"):
+        import_dataset(DatasetSource.hub("o/d", config="nope"), tmp_path / "ds")
+
+
+def test_import_reports_progress(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"{i}.txt").write_text(f"file {i}")
+    steps: list[tuple[float, float | None]] = []
+    import_dataset(
+        DatasetSource.local(folder),
+        tmp_path / "ds",
+        progress=lambda s, t, **m: steps.append((s, t)),
+    )
+    assert steps == [(i, 5) for i in range(1, 6)]
+
+
+def test_hub_metadata_check_maps_unreachable_gated_and_missing(tmp_path, monkeypatch):
+    """Online path with the metadata request replaced (no network in unit tests)."""
+    import huggingface_hub
+    import huggingface_hub.constants as hub_constants
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
+    outcome: dict = {}
+
+    def dataset_info(self, repo_id, **kwargs):
+        if "error" in outcome:
+            raise outcome["error"]
+        return type("Info", (), {"gated": outcome.get("gated", False)})()
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", dataset_info)
+
+    outcome["error"] = ConnectionError("[Errno -2] Name or service not known")
+    with pytest.raises(HubUnreachableError, match=r"cannot be reached .*\(no network"):
+        import_dataset(DatasetSource.hub("o/d"), tmp_path / "a")
+
+    missing = RepositoryNotFoundError.__new__(RepositoryNotFoundError)  # needs no HTTP response
+    Exception.__init__(missing, "404 Client Error")
+    outcome["error"] = missing
+    with pytest.raises(NotFoundError, match="dataset 'o/d' not found on the Hub"):
+        import_dataset(DatasetSource.hub("o/d"), tmp_path / "b")
+
+    outcome.clear()
+    outcome["gated"] = "manual"
+    with pytest.raises(InvalidInputError, match="gated: accept its conditions .* token"):
+        import_dataset(DatasetSource.hub("o/d"), tmp_path / "c")

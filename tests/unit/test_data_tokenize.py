@@ -376,3 +376,44 @@ def test_compute_windows_directly():
         lengths, offsets, content_length=4, stride=3, pack=True, separator_length=1
     )
     assert windows.tolist() == [[0, 3], [4, 4], [7, 4], [10, 4], [15, 2]]
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="stride"):
+        TokenizeConfig(max_length=8, stride=9)
+    with pytest.raises(ValueError):
+        TokenizeConfig(max_length=1)
+
+
+def test_tokenize_reports_progress_in_documents(tmp_path):
+    folder = make_dataset(tmp_path, [doc(k) for k in range(25)])
+    steps: list[tuple[float, float | None, dict]] = []
+    tokenize_dataset(
+        folder,
+        word_tokenizer(),
+        TokenizeConfig(max_length=8, stride=4, batch_documents=10),
+        tmp_path / "tok",
+        lambda s, t, **m: steps.append((s, t, m)),
+    )
+    assert [s for s, _, _ in steps] == [0, 10, 20, 25, 25]
+    assert all(t == 25 for _, t, _ in steps)
+    assert steps[-1][2]["documents"] == 25 and steps[-1][2]["tokens"] == 25
+
+
+def test_decoding_never_raises_with_a_failing_tokenizer():
+    from mistudio.core.data import convert_ids_to_tokens, decode, decode_each
+
+    class Broken:
+        def decode(self, ids, **kwargs):
+            raise ValueError("bad id")
+
+        def batch_decode(self, ids, **kwargs):
+            raise ValueError("bad id")
+
+        def convert_ids_to_tokens(self, ids):
+            raise IndexError("bad id")
+
+    broken = Broken()
+    assert decode(broken, [1, 2]) == "\ufffd\ufffd"
+    assert decode_each(broken, [1]) == ["\ufffd"]
+    assert convert_ids_to_tokens(broken, [7]) == ["<7>"]

@@ -140,7 +140,7 @@ def tokenize_dataset(
     needles = [s.lower() for s in config.drop_if_contains if s]
 
     total = info.n_documents
-    pieces: list[list[int]] = []
+    chunks: list[np.ndarray] = []  # uint32 token arrays, one per tokenizer call
     doc_lengths: list[int] = []
     dropped = {"too_short": 0, "special_only": 0, "contains": 0}
     n_read = 0
@@ -148,7 +148,9 @@ def tokenize_dataset(
     done = False
     report(progress, 0, total, documents=0, tokens=0)
     for texts in iter_texts(dataset_folder, config.batch_documents):
-        wanted = [not any(n in t.lower() for n in needles) for t in texts]
+        pieces: list[list[int]] = []
+        chunk_size = 0
+        wanted = [not _contains_any(t, needles) for t in texts]
         encoded = iter(_encode(tokenizer, [t for t, w in zip(texts, wanted, strict=True) if w]))
         for want in wanted:
             n_read += 1
@@ -166,10 +168,15 @@ def tokenize_dataset(
             if separator:
                 pieces.append(separator)
             doc_lengths.append(len(ids))
-            n_flat += len(ids) + len(separator)
+            chunk_size += len(ids) + len(separator)
             if config.max_documents is not None and len(doc_lengths) >= config.max_documents:
                 done = True
                 break
+        # Python ints cost ~36 bytes each; keep only 4-byte arrays between chunks.
+        chunks.append(
+            np.fromiter(itertools.chain.from_iterable(pieces), dtype=np.uint32, count=chunk_size)
+        )
+        n_flat += chunk_size
         report(progress, n_read, total, documents=len(doc_lengths), tokens=n_flat)
         if done:
             break
@@ -180,8 +187,8 @@ def tokenize_dataset(
             f"({n_read} read; dropped {reasons})"
         )
 
-    tokens = np.fromiter(itertools.chain.from_iterable(pieces), dtype=np.uint32, count=n_flat)
-    del pieces
+    tokens = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]  # uint32 [n_flat]
+    del chunks
     lengths = np.asarray(doc_lengths, dtype=np.int64)  # [n_docs]
     doc_offsets = np.zeros(lengths.shape[0] + 1, dtype=np.int64)  # [n_docs + 1]
     np.cumsum(lengths + len(separator), out=doc_offsets[1:])
@@ -229,6 +236,13 @@ def tokenize_dataset(
     (dest / META_FILE).write_text(meta.model_dump_json(indent=2))
     report(progress, total, total, documents=meta.n_documents, tokens=meta.n_tokens)
     return Tokenization.open(dest)
+
+
+def _contains_any(text: str, lowered_needles: list[str]) -> bool:
+    if not lowered_needles:
+        return False
+    lowered = text.lower()
+    return any(needle in lowered for needle in lowered_needles)
 
 
 def _optional_id(value: Any) -> int | None:
