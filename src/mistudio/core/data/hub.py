@@ -85,7 +85,9 @@ def _first_line(error: BaseException) -> str:
 def map_hub_error(error: BaseException, repo_id: str) -> MiStudioError:
     """Translate a huggingface_hub / datasets exception into a one-line miStudio error."""
     names = {cls.__name__ for cls in type(error).__mro__}
-    if "GatedRepoError" in names:
+    # ``datasets`` reports a gated repo as DatasetNotFoundError("... is a gated dataset ...").
+    gated_message = "DatasetNotFoundError" in names and "gated" in str(error).lower()
+    if "GatedRepoError" in names or gated_message:
         return InvalidInputError(
             f"dataset '{repo_id}' is gated: accept its conditions on huggingface.co and pass a "
             "token (or set HF_TOKEN)"
