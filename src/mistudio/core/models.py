@@ -328,6 +328,7 @@ def download_from_hub(
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
+        HfHubHTTPError,
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
@@ -336,8 +337,16 @@ def download_from_hub(
     cache_dir = cache_dir or get_settings().cache_dir / "hub"
     patterns = ["*.json", "*.safetensors", "tokenizer*", "*.model", "*.txt", "*.tiktoken"]
     try:
-        files = HfApi().list_repo_files(repo_id, revision=revision, token=token)
-        if not any(f.endswith(".safetensors") for f in files):
+        # model_info is one request without retries (list_repo_files backs off ~23 s on a
+        # connection error). With no network, leave it to snapshot_download to use the cache.
+        files: list[str] | None = None
+        try:
+            siblings = HfApi().model_info(repo_id, revision=revision, token=token).siblings
+            files = [s.rfilename for s in siblings or []]
+        except Exception as exc:
+            if type(exc).__name__ not in {"ConnectError", "ConnectTimeout", "OfflineModeIsEnabled"}:
+                raise
+        if files is not None and not any(f.endswith(".safetensors") for f in files):
             patterns.append("*.bin")
         local = snapshot_download(
             repo_id,
@@ -362,6 +371,16 @@ def download_from_hub(
         raise HubUnreachableError(
             f"cannot reach the HuggingFace Hub to fetch {repo_id} and it is not cached locally "
             "(offline, or HF_HUB_OFFLINE is set)"
+        ) from exc
+    except HfHubHTTPError as exc:  # an OSError too, but the Hub did answer
+        if exc.response is not None and exc.response.status_code in (401, 403):
+            used = "the token given" if token else "HF_TOKEN or the saved login"
+            raise InvalidInputError(
+                f"the HuggingFace Hub refused {used} for {repo_id} "
+                f"({exc.response.headers.get('X-Error-Message') or 'invalid or expired token'})"
+            ) from exc
+        raise HubUnreachableError(
+            f"the HuggingFace Hub failed to serve {repo_id}: {str(exc).splitlines()[0]}"
         ) from exc
     except OSError as exc:  # httpx/requests connection errors derive from OSError
         raise HubUnreachableError(
