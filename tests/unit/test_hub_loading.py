@@ -193,13 +193,9 @@ def test_import_dataset_gated(fake_hub: FakeHub, tmp_path: Path) -> None:
     assert import_dataset(source, tmp_path / "c").n_documents == 20
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in core/data/hub.py map_hub_error: datasets wraps the 403 GatedRepoError in "
-    "DatasetNotFoundError, which is mapped to NotFoundError before the cause is looked at",
-)
 def test_import_dataset_gated_token_without_access(fake_hub: FakeHub, tmp_path: Path) -> None:
-    """A signed-in user who has not accepted the conditions gets 403 GatedRepo from the Hub."""
+    """A signed-in user who has not accepted the conditions gets 403 GatedRepo from the Hub;
+    datasets wraps it in DatasetNotFoundError, which must still read as gated, not missing."""
     from mistudio.core.data.sources import DatasetSource, import_dataset
     from tests.fake_hub import build_parquet_dataset
 
