@@ -417,3 +417,22 @@ def test_decoding_never_raises_with_a_failing_tokenizer():
     assert decode(broken, [1, 2]) == "\ufffd\ufffd"
     assert decode_each(broken, [1]) == ["\ufffd"]
     assert convert_ids_to_tokens(broken, [7]) == ["<7>"]
+
+
+def test_chunking_by_characters_does_not_change_the_result(tmp_path, monkeypatch):
+    import mistudio.core.data.tokenize as tokenize_module
+
+    rng = np.random.default_rng(2)
+    texts = [doc(*rng.integers(0, N_WORDS, size=int(n))) for n in rng.integers(1, 40, size=30)]
+    folder = make_dataset(tmp_path, texts)
+    config = TokenizeConfig(max_length=16, stride=8, batch_documents=7)
+    whole = tokenize_dataset(folder, word_tokenizer(), config, tmp_path / "a")
+    monkeypatch.setattr(tokenize_module, "CHUNK_CHARS", 50)
+    steps: list[float] = []
+    chunked = tokenize_dataset(
+        folder, word_tokenizer(), config, tmp_path / "b", lambda s, t, **m: steps.append(s)
+    )
+    assert len(steps) > 10  # progress after every small chunk
+    assert np.array_equal(whole.tokens, chunked.tokens)
+    assert np.array_equal(whole.windows, chunked.windows)
+    assert np.array_equal(whole.doc_offsets, chunked.doc_offsets)

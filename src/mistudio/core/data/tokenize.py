@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,26 @@ from mistudio.core.data.tokenization import (
 )
 from mistudio.core.progress import Progress, report
 from mistudio.errors import InvalidInputError
+
+CHUNK_CHARS = 1_000_000
+"""Characters per tokenizer call at most (besides ``batch_documents``): a code corpus has
+300 kB files, and smaller calls keep progress moving and memory flat."""
+
+
+def _chunks(batches: Iterable[list[str]], max_chars: int) -> Iterator[list[str]]:
+    """Split each batch of texts further so one chunk holds at most ``max_chars`` characters
+    (or a single longer text)."""
+    for batch in batches:
+        chunk: list[str] = []
+        size = 0
+        for text in batch:
+            if chunk and size + len(text) > max_chars:
+                yield chunk
+                chunk, size = [], 0
+            chunk.append(text)
+            size += len(text)
+        if chunk:
+            yield chunk
 
 
 def _encode(tokenizer: Any, texts: list[str]) -> list[list[int]]:
@@ -147,7 +168,7 @@ def tokenize_dataset(
     n_flat = 0
     done = False
     report(progress, 0, total, documents=0, tokens=0)
-    for texts in iter_texts(dataset_folder, config.batch_documents):
+    for texts in _chunks(iter_texts(dataset_folder, config.batch_documents), CHUNK_CHARS):
         pieces: list[list[int]] = []
         chunk_size = 0
         wanted = [not _contains_any(t, needles) for t in texts]
