@@ -56,6 +56,8 @@ class ActivationStreamConfig(BaseModel):
     """End each forward pass after the deepest hook point."""
     start_sequence: int = Field(default=0, ge=0)
     """First sequence of the tokenization to read (for resuming)."""
+    stop_sequence: int | None = Field(default=None, ge=0)
+    """Read sequences before this one only (hold out the rest); ``None`` reads to the end."""
 
 
 @dataclass
@@ -102,6 +104,8 @@ def stream_activations(
     out_dtype = TORCH_DTYPES[config.dtype]
     specials = torch.tensor(special_token_ids(loaded.tokenizer), device=device)
     n_seq = len(tokenization)
+    if config.stop_sequence is not None:
+        n_seq = min(n_seq, config.stop_sequence)
     total = config.max_tokens
     seen = 0
     with capture(loaded.model, points, stop_early=config.stop_early) as cap:

@@ -296,10 +296,18 @@ class Capture:
 
     @torch.no_grad()
     def run(self, **forward_kwargs: Any) -> dict[str, Tensor]:
-        """One forward pass; returns ``{hook name: Tensor[batch, seq, d]}``."""
+        """One forward pass; returns ``{hook name: Tensor[batch, seq, d]}``.
+
+        Hooks are attached for this call only, so a capture held open by a suspended generator
+        (a training data stream, say) never fires inside another forward pass.
+        """
         self.store = {}
-        with contextlib.suppress(StopForward):
-            self.model(**forward_kwargs, use_cache=False)
+        self._attach()
+        try:
+            with contextlib.suppress(StopForward):
+                self.model(**forward_kwargs, use_cache=False)
+        finally:
+            self._detach()
         missing = [p.name for p in self.hook_points if p.name not in self.store]
         if missing:
             raise RuntimeError(f"hook points never fired: {missing}")
@@ -310,17 +318,12 @@ class Capture:
 def capture(
     model: nn.Module, hook_points: Sequence[HookPoint], stop_early: bool = True
 ) -> Iterator[Capture]:
-    """Attach recording hooks for the duration of the block.
+    """A :class:`Capture` whose ``run`` records the hook points.
 
     With ``stop_early`` the forward pass ends right after the last requested hook fires, so the
     layers above the deepest hook point, the final norm and the unembedding never run.
     """
-    cap = Capture(model, hook_points, stop_early)
-    cap._attach()
-    try:
-        yield cap
-    finally:
-        cap._detach()
+    yield Capture(model, hook_points, stop_early)
 
 
 ActivationFn = Callable[[Tensor], Tensor]

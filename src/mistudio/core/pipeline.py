@@ -1,0 +1,241 @@
+"""Training runs wired end to end: model + tokenization -> activations -> SAEs -> evaluations.
+
+:func:`mistudio.core.training.train_saes` knows nothing of language models: it consumes batches
+``{hook_name: Tensor[tokens, d]}``. This module supplies them, from the live LM stream (one
+forward pass per LM batch serves every hook point and stops after the deepest) or from a disk
+cache, and evaluates each finished SAE on held-out sequences the training never saw: the last
+``eval_sequences`` of the tokenization. The CLI, the API and saved templates all use
+:class:`TrainingRunConfig`.
+
+Resuming a live-stream run re-creates the stream and skips the batches already consumed, so the
+data order is exactly that of an uninterrupted run; the skipped LM forwards are the price (a
+cached-activation run skips by reading shards only).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import BaseModel, Field
+
+import mistudio
+from mistudio.core.activations import (
+    ActivationCache,
+    ActivationStreamConfig,
+    ShuffledBatches,
+    flat_batches,
+    stream_activations,
+)
+from mistudio.core.data import Tokenization, check_compatible
+from mistudio.core.evals import evaluate_reconstruction, evaluate_splice
+from mistudio.core.hooks import resolve_hook_points
+from mistudio.core.models import LoadedModel, ModelLoadConfig, load_model
+from mistudio.core.progress import Progress
+from mistudio.core.sae.base import SAE
+from mistudio.core.training import TrainConfig, TrainResult, train_saes
+from mistudio.errors import InvalidInputError
+
+Batch = dict[str, Any]
+
+
+class TrainingRunConfig(BaseModel):
+    """Everything one training run needs: where activations come from and how to train."""
+
+    model: str = "smollm2-135m"
+    """Model source (built-in name, Hub id, folder, .gguf)."""
+    tokenization: str
+    """Tokenization folder the activations are computed over."""
+    activation_cache: str | None = None
+    """Read activations from this cache folder instead of running the model."""
+    lm_batch_size: int = Field(default=8, gt=0)
+    """Sequences per LM forward pass."""
+    buffer_tokens: int = Field(default=262_144, gt=0)
+    """Shuffle buffer size in tokens (mixes tokens across sequences)."""
+    skip_special_tokens: bool = True
+    """Leave BOS/padding/separator positions out of training."""
+    eval_sequences: int = Field(default=16, ge=0)
+    """Held-out sequences (the tokenization's last) for the final evaluation; 0 skips it."""
+    eval_splice: bool = True
+    """Also measure CE-loss and KL scores with each SAE spliced into the LM."""
+    train: TrainConfig
+    """The SAEs and the optimisation settings."""
+
+
+def _normalise_hooks(config: TrainingRunConfig, loaded: LoadedModel | None) -> TrainingRunConfig:
+    """Rewrite HF-style hook names to TransformerLens names (the keys the stream yields)."""
+    if loaded is None:
+        return config
+    specs = []
+    for spec in config.train.saes:
+        names = [spec.hook_name] + ([spec.hook_name_out] if spec.hook_name_out else [])
+        points = resolve_hook_points(loaded.model, names, loaded.layout)
+        meta = {
+            "hook_name": points[0].name,
+            "hf_hook_name": points[0].hf_name,
+            "model_name": loaded.name,
+            **spec.sae.metadata,
+        }
+        if len(points) > 1:
+            meta |= {"hook_name_out": points[1].name, "hf_hook_name_out": points[1].hf_name}
+        if points[0].d != spec.sae.d_in:
+            raise InvalidInputError(
+                f"{points[0].name} has width {points[0].d} but the SAE's d_in is {spec.sae.d_in}"
+            )
+        sae = spec.sae.model_copy(update={"metadata": meta})
+        update: dict[str, Any] = {"hook_name": points[0].name, "sae": sae}
+        if len(points) > 1:
+            update["hook_name_out"] = points[1].name
+        specs.append(spec.model_copy(update=update))
+    train = config.train.model_copy(update={"saes": specs})
+    return config.model_copy(update={"train": train})
+
+
+def _live_source(
+    loaded: LoadedModel, tok: Tokenization, config: TrainingRunConfig, hooks: list[str]
+) -> Callable[[int], Iterator[Batch]]:
+    """``data(position)`` for the trainer: shuffled batches from the LM, cycling epochs."""
+    n_train = len(tok) - config.eval_sequences
+    if n_train <= 0:
+        raise InvalidInputError(
+            f"the tokenization has {len(tok)} sequences, not more than eval_sequences "
+            f"({config.eval_sequences})"
+        )
+
+    def chunks() -> Iterator[Batch]:
+        for _epoch in itertools.count():
+            stream_config = ActivationStreamConfig(
+                hook_points=hooks,
+                batch_size=config.lm_batch_size,
+                skip_special_tokens=config.skip_special_tokens,
+                stop_sequence=n_train,
+            )
+            yield from flat_batches(stream_activations(loaded, tok, stream_config))
+
+    def data(position: int) -> Iterator[Batch]:
+        batches = ShuffledBatches(
+            chunks(), config.train.batch_tokens, config.buffer_tokens, seed=config.train.seed
+        )
+        return itertools.islice(iter(batches), position, None)
+
+    return data
+
+
+def _cache_source(
+    cache: ActivationCache, config: TrainingRunConfig, hooks: list[str]
+) -> Callable[[int], Iterator[Batch]]:
+    missing = [h for h in hooks if h not in cache.manifest.hook_points]
+    if missing:
+        raise InvalidInputError(
+            f"the activation cache has no {', '.join(missing)}; it holds "
+            f"{', '.join(cache.manifest.hook_points)}"
+        )
+
+    def chunks() -> Iterator[Batch]:
+        for epoch in itertools.count():
+            yield from cache.iter_shards(hooks, shuffle=True, seed=config.train.seed + epoch)
+
+    def data(position: int) -> Iterator[Batch]:
+        batches = ShuffledBatches(
+            chunks(), config.train.batch_tokens, config.buffer_tokens, seed=config.train.seed
+        )
+        return itertools.islice(iter(batches), position, None)
+
+    return data
+
+
+def _evaluator(
+    loaded: LoadedModel, tok: Tokenization, config: TrainingRunConfig
+) -> Callable[[str, SAE], dict[str, Any]] | None:
+    """Final evals of each SAE on the held-out sequences (FORMATS.md §6)."""
+    if config.eval_sequences == 0:
+        return None
+    start = len(tok) - config.eval_sequences
+
+    def evaluate(name: str, sae: SAE) -> dict[str, Any]:
+        spec = next(s for s in config.train.saes if s.resolved_name == name)
+        hooks = [spec.hook_name] + ([spec.hook_name_out] if spec.hook_name_out else [])
+        stream_config = ActivationStreamConfig(
+            hook_points=hooks,
+            batch_size=config.lm_batch_size,
+            skip_special_tokens=config.skip_special_tokens,
+            start_sequence=start,
+        )
+        sae = sae.to(loaded.device)
+
+        def recon() -> Iterable[Any]:
+            for batch in stream_activations(loaded, tok, stream_config):
+                x = batch.flat(hooks[0])
+                yield (x, batch.flat(hooks[-1])) if len(hooks) > 1 else x
+
+        result: dict[str, Any] = {
+            "held_out": evaluate_reconstruction(sae, recon()).model_dump(),
+        }
+        if config.eval_splice and not spec.hook_name_out:
+
+            def sequences() -> Iterable[Any]:
+                for s in range(start, len(tok), config.lm_batch_size):
+                    rows = tok.get_batch(s, s + config.lm_batch_size)
+                    yield (
+                        torch.from_numpy(rows.input_ids).to(loaded.device),
+                        torch.from_numpy(rows.attention_mask).long().to(loaded.device),
+                    )
+
+            splice = evaluate_splice(loaded.model, sae, spec.hook_name, sequences(), loaded.layout)
+            result["splice"] = splice.model_dump()
+        return result
+
+    return evaluate
+
+
+def run_training(
+    config: TrainingRunConfig,
+    run_dir: str | Path,
+    progress: Progress | None = None,
+    stop: Callable[[], bool] | None = None,
+    loaded: LoadedModel | None = None,
+    resume: bool = True,
+) -> TrainResult:
+    """Train ``config``'s SAEs, save them as SAELens folders under ``run_dir/saes``, evaluate."""
+    tok = Tokenization.open(config.tokenization)
+    if loaded is None and (config.activation_cache is None or config.eval_sequences):
+        loaded = load_model(ModelLoadConfig(source=config.model))
+    if loaded is not None:
+        check_compatible(tok.meta, loaded.tokenizer, loaded.name)
+    config = _normalise_hooks(config, loaded)
+    hooks = sorted(
+        {s.hook_name for s in config.train.saes}
+        | {s.hook_name_out for s in config.train.saes if s.hook_name_out}
+    )
+    if config.activation_cache is not None:
+        data = _cache_source(ActivationCache.open(config.activation_cache), config, hooks)
+    else:
+        assert loaded is not None
+        data = _live_source(loaded, tok, config, hooks)
+    lineage = {
+        "model": loaded.name if loaded else config.model,
+        "model_source": config.model,
+        "tokenization": str(tok.folder),
+        "tokenizer_fingerprint": tok.meta.tokenizer_fingerprint,
+        "dataset": tok.meta.dataset_path,
+        "context_size": tok.meta.max_length,
+        "prepend_bos": tok.meta.prepend_bos,
+        "activation_cache": config.activation_cache,
+        "hook_points": hooks,
+        "run_config": config.model_dump(mode="json", exclude={"train"}),
+        "mistudio_version": mistudio.__version__,
+    }
+    evaluate = _evaluator(loaded, tok, config) if loaded is not None else None
+    return train_saes(
+        config.train,
+        data,
+        run_dir,
+        progress=progress,
+        stop=stop,
+        evaluate=evaluate,
+        resume=resume,
+        lineage=lineage,
+    )
