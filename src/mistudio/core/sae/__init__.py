@@ -1,0 +1,44 @@
+"""Sparse autoencoder architectures behind one interface, and the SAELens folder format.
+
+Adding an architecture is one new module with ``@register_sae("name")`` plus one import here.
+"""
+
+from mistudio.core.sae.base import (
+    SAE,
+    SAEConfig,
+    SAEOutput,
+    TrainContext,
+    build_sae,
+    geometric_median,
+    register_sae,
+    registered_architectures,
+    sae_class,
+)
+from mistudio.core.sae.batchtopk import BatchTopKSAE
+from mistudio.core.sae.jumprelu import JumpReLUSAE
+from mistudio.core.sae.saelens_format import load_sae, save_sae
+from mistudio.core.sae.sparse_ops import SparseCodes
+from mistudio.core.sae.standard import StandardSAE
+from mistudio.core.sae.topk import TopKSAE
+from mistudio.core.sae.transcoder import StandardSkipSAE, TranscoderSAE
+
+__all__ = [
+    "SAE",
+    "BatchTopKSAE",
+    "JumpReLUSAE",
+    "SAEConfig",
+    "SAEOutput",
+    "SparseCodes",
+    "StandardSAE",
+    "StandardSkipSAE",
+    "TopKSAE",
+    "TrainContext",
+    "TranscoderSAE",
+    "build_sae",
+    "geometric_median",
+    "load_sae",
+    "register_sae",
+    "registered_architectures",
+    "sae_class",
+    "save_sae",
+]

@@ -1,0 +1,136 @@
+"""JumpReLU SAE (Rajamanoharan et al. 2024, "Jumping Ahead"; the Gemma Scope architecture).
+
+``f = pre * H(pre - theta)`` with a learned per-latent threshold ``theta = exp(log_threshold)``
+and an L0 penalty ``lambda * sum_i H(pre_i - theta_i)``. The step function has no useful gradient,
+so the threshold learns through straight-through estimators with a rectangle kernel of bandwidth
+``eps``: ``d/dtheta H(z - theta) ~ -K((z - theta)/eps) / eps`` and
+``d/dtheta [z H(z - theta)] ~ -theta K((z - theta)/eps) / eps`` with ``K(u) = 1{|u| < 1/2}``.
+The pre-activation gets the ordinary gradient ``H(z - theta)`` through the output and none through
+the L0 term (as in the paper). Decoder rows are kept at unit norm.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from mistudio.core.sae.base import (
+    SAE,
+    SAEConfig,
+    SAEOutput,
+    TrainContext,
+    mse_loss,
+    register_sae,
+)
+from mistudio.errors import InvalidInputError
+
+
+def _rectangle(u: Tensor) -> Tensor:
+    return ((u > -0.5) & (u < 0.5)).to(u.dtype)
+
+
+class _JumpReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, pre: Tensor, log_threshold: Tensor, bandwidth: float) -> Tensor:
+        threshold = log_threshold.exp()
+        ctx.save_for_backward(pre, threshold)
+        ctx.bandwidth = bandwidth
+        return pre * (pre > threshold)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        pre, threshold = ctx.saved_tensors
+        eps = ctx.bandwidth
+        grad_pre = grad * (pre > threshold)
+        kernel = _rectangle((pre - threshold) / eps)
+        grad_theta = (-(threshold / eps) * kernel * grad).sum(0)
+        return grad_pre, grad_theta * threshold, None  # chain rule through exp
+
+
+class _Step(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, pre: Tensor, log_threshold: Tensor, bandwidth: float) -> Tensor:
+        threshold = log_threshold.exp()
+        ctx.save_for_backward(pre, threshold)
+        ctx.bandwidth = bandwidth
+        return (pre > threshold).to(pre.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        pre, threshold = ctx.saved_tensors
+        eps = ctx.bandwidth
+        kernel = _rectangle((pre - threshold) / eps)
+        grad_theta = (-(1.0 / eps) * kernel * grad).sum(0)
+        return torch.zeros_like(pre), grad_theta * threshold, None
+
+
+def jumprelu(pre: Tensor, log_threshold: Tensor, bandwidth: float) -> Tensor:
+    """[batch, d_sae] JumpReLU with the straight-through threshold gradient."""
+    out: Tensor = _JumpReLU.apply(pre, log_threshold, bandwidth)
+    return out
+
+
+def step(pre: Tensor, log_threshold: Tensor, bandwidth: float) -> Tensor:
+    """[batch, d_sae] Heaviside(pre - threshold) with the straight-through threshold gradient."""
+    out: Tensor = _Step.apply(pre, log_threshold, bandwidth)
+    return out
+
+
+@register_sae("jumprelu")
+class JumpReLUSAE(SAE):
+    """JumpReLU with learned thresholds and an L0 penalty."""
+
+    sparsity_penalty = "l0"
+
+    def __init__(self, cfg: SAEConfig) -> None:
+        super().__init__(cfg)
+        init = math.log(cfg.jumprelu_init_threshold)
+        self.log_threshold = nn.Parameter(
+            torch.full((self.d_sae,), init, dtype=self.W_enc.dtype, device=self.W_enc.device)
+        )
+
+    @property
+    def threshold(self) -> Tensor:
+        """[d_sae] current thresholds."""
+        return self.log_threshold.exp()
+
+    def activate(self, pre: Tensor) -> Tensor:
+        return torch.relu(pre) * (pre > self.threshold)
+
+    def training_forward(self, x: Tensor, target: Tensor, ctx: TrainContext) -> SAEOutput:
+        pre = self.pre_activation(x)  # [batch, d_sae]
+        bw = self.cfg.jumprelu_bandwidth
+        latents = jumprelu(pre, self.log_threshold, bw)
+        x_hat = self.decode(latents, x)
+        mse = mse_loss(x_hat, target)
+        l0_soft = step(pre, self.log_threshold, bw).sum(-1).mean()
+        sparsity = ctx.sparsity_coefficient * l0_soft
+        active = latents > 0
+        return SAEOutput(
+            x_hat=x_hat,
+            latents=latents,
+            loss=mse + sparsity,
+            losses={"mse": mse, "sparsity": sparsity},
+            l0=active.sum(-1).float().mean(),
+            fired=active.sum(0),
+        )
+
+    def saelens_tensors(self) -> dict[str, Tensor]:
+        out = super().saelens_tensors()
+        out["threshold"] = self.threshold.detach()
+        return out
+
+    def load_saelens_tensors(self, tensors: dict[str, Tensor]) -> None:
+        if "threshold" not in tensors:
+            raise InvalidInputError("a jumprelu sae_weights.safetensors needs a threshold tensor")
+        thr = tensors["threshold"]
+        if tuple(thr.shape) != (self.d_sae,):
+            raise InvalidInputError(
+                f"threshold has shape {tuple(thr.shape)}, expected ({self.d_sae},)"
+            )
+        super().load_saelens_tensors(tensors)
+        with torch.no_grad():
+            self.log_threshold.copy_(thr.to(self.log_threshold.dtype).log())

@@ -1,0 +1,172 @@
+"""Save and load SAEs as SAELens folders (FORMATS.md §1), our native SAE format.
+
+A folder holds ``cfg.json``, ``sae_weights.safetensors``, optionally ``sparsity.safetensors``
+(``log10(firing_fraction + 1e-10)``, shape ``[d_sae]``) and our own ``training.json`` (lineage,
+config, metrics, final evals). ``metadata.sae_lens_version`` is written as 6.0.0 so SAELens skips
+its pre-6.0 conversions; ``metadata.mistudio_architecture`` remembers what we trained (a BatchTopK
+SAE is stored as ``jumprelu`` and loads back as one: same outputs at inference).
+
+The saved SAE always works on raw activations: training-time normalisation must be folded in
+(:meth:`SAE.fold_activation_scale`) before :func:`save_sae`, and ``normalize_activations`` is
+written as ``"none"``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import Tensor
+
+from mistudio import __version__
+from mistudio.core.sae.base import DTYPES, SAE, SAEConfig, build_sae
+from mistudio.errors import InvalidInputError, NotFoundError
+
+SAELENS_VERSION = "6.0.0"
+CFG_FILE = "cfg.json"
+WEIGHTS_FILE = "sae_weights.safetensors"
+SPARSITY_FILE = "sparsity.safetensors"
+TRAINING_FILE = "training.json"
+
+_DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
+
+
+def saelens_cfg(sae: SAE, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The cfg.json dict for ``sae``."""
+    meta = dict(sae.cfg.metadata)
+    meta.update(metadata or {})
+    meta["sae_lens_version"] = SAELENS_VERSION
+    meta["mistudio_version"] = __version__
+    meta["mistudio_architecture"] = sae.architecture
+    if "hook_name" in meta:
+        meta.setdefault("hf_hook_name", None)
+    cfg: dict[str, Any] = {
+        "architecture": sae.saelens_architecture(),
+        "d_in": sae.d_in,
+        "d_sae": sae.d_sae,
+        "dtype": _DTYPE_NAMES[sae.W_enc.dtype],
+        "device": str(sae.W_enc.device),
+        "apply_b_dec_to_input": sae.apply_b_dec_to_input,
+        "normalize_activations": "none",
+        "reshape_activations": "none",
+    }
+    cfg.update(sae.saelens_extra_cfg())
+    cfg["metadata"] = meta
+    return cfg
+
+
+def save_sae(
+    sae: SAE,
+    folder: str | Path,
+    metadata: dict[str, Any] | None = None,
+    firing_fraction: Tensor | None = None,
+    training: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``sae`` as a SAELens folder; returns the folder.
+
+    metadata: extra cfg.json metadata (hook_name, hf_hook_name, model_name, ...);
+    firing_fraction: [d_sae] fraction of tokens each latent fired on (-> sparsity.safetensors);
+    training: contents of training.json.
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in sae.saelens_tensors().items()}
+    save_file(tensors, str(out / WEIGHTS_FILE))
+    (out / CFG_FILE).write_text(json.dumps(saelens_cfg(sae, metadata), indent=2))
+    if firing_fraction is not None:
+        sparsity = torch.log10(firing_fraction.detach().double().cpu() + 1e-10).float()
+        save_file({"sparsity": sparsity.contiguous()}, str(out / SPARSITY_FILE))
+    if training is not None:
+        write_training_json(out, training)
+    return out
+
+
+def read_cfg(folder: str | Path) -> dict[str, Any]:
+    """cfg.json of an SAE folder."""
+    path = Path(folder) / CFG_FILE
+    if not path.is_file():
+        raise NotFoundError(f"no {CFG_FILE} in {folder}; is it an SAELens SAE folder?")
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def _config_from_saelens(cfg: dict[str, Any]) -> SAEConfig:
+    arch = cfg.get("architecture", "standard")
+    meta = dict(cfg.get("metadata") or {})
+    ours = meta.get("mistudio_architecture")
+    norm = cfg.get("normalize_activations", "none")
+    if norm not in ("none", None):
+        raise InvalidInputError(f"normalize_activations={norm!r} is not supported; fold it first")
+    if cfg.get("reshape_activations", "none") not in ("none", None):
+        raise InvalidInputError("reshape_activations other than 'none' is not supported")
+    if cfg.get("rescale_acts_by_decoder_norm"):
+        raise InvalidInputError("topk with rescale_acts_by_decoder_norm=true is not supported")
+    fields: dict[str, Any] = {
+        "d_in": int(cfg["d_in"]),
+        "d_sae": int(cfg["d_sae"]),
+        "dtype": cfg.get("dtype", "float32") if cfg.get("dtype") in DTYPES else "float32",
+        "apply_b_dec_to_input": bool(cfg.get("apply_b_dec_to_input", True)),
+        "metadata": meta,
+    }
+    if arch in ("standard", "jumprelu"):
+        fields["architecture"] = arch
+    elif arch == "topk":
+        fields.update(architecture="topk", k=int(cfg["k"]))
+    elif arch in ("transcoder", "skip_transcoder"):
+        skip = arch == "skip_transcoder"
+        if skip and ours == "standard_skip" and int(cfg.get("d_out", cfg["d_in"])) == cfg["d_in"]:
+            fields["architecture"] = "standard_skip"
+        else:
+            fields.update(architecture="transcoder", d_out=int(cfg["d_out"]), skip=skip)
+    else:
+        raise InvalidInputError(f"SAELens architecture {arch!r} is not supported yet")
+    return SAEConfig(**fields)
+
+
+def load_sae(
+    folder: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
+) -> SAE:
+    """Rebuild the SAE saved in ``folder`` (inverse of :func:`save_sae`)."""
+    cfg = read_cfg(folder)
+    path = Path(folder) / WEIGHTS_FILE
+    if not path.is_file():
+        raise NotFoundError(f"no {WEIGHTS_FILE} in {folder}")
+    sae_cfg = _config_from_saelens(cfg)
+    sae = build_sae(sae_cfg)
+    sae.load_saelens_tensors(load_file(str(path)))
+    return (
+        sae.to(device=torch.device(device), dtype=dtype) if dtype else sae.to(torch.device(device))
+    )
+
+
+def load_firing_fraction(folder: str | Path) -> Tensor | None:
+    """[d_sae] firing fraction from sparsity.safetensors, or None when absent."""
+    path = Path(folder) / SPARSITY_FILE
+    if not path.is_file():
+        return None
+    log = load_file(str(path))["sparsity"].double()
+    return (torch.pow(10.0, log) - 1e-10).clamp_min(0).float()
+
+
+def write_training_json(folder: str | Path, data: dict[str, Any]) -> None:
+    """Write training.json (lineage, config, metrics, evals) next to the weights."""
+    (Path(folder) / TRAINING_FILE).write_text(json.dumps(data, indent=2, default=_json_default))
+
+
+def read_training_json(folder: str | Path) -> dict[str, Any] | None:
+    path = Path(folder) / TRAINING_FILE
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)

@@ -1,0 +1,38 @@
+"""Training SAEs: config, schedules, the many-SAEs-one-pass trainer, checkpoints, auto-sparsity."""
+
+from mistudio.core.training.auto_sparsity import AutoSparsityError, L0Controller
+from mistudio.core.training.checkpoints import (
+    CheckpointInfo,
+    best_checkpoint,
+    latest_checkpoint,
+    list_checkpoints,
+)
+from mistudio.core.training.config import SAETrainConfig, TrainConfig
+from mistudio.core.training.memory import MemoryEstimate, SAEMemory, estimate_training_memory
+from mistudio.core.training.schedules import lr_factor, warmup_factor
+from mistudio.core.training.trainer import (
+    SAEResult,
+    TrainingDivergedError,
+    TrainResult,
+    train_saes,
+)
+
+__all__ = [
+    "AutoSparsityError",
+    "CheckpointInfo",
+    "L0Controller",
+    "MemoryEstimate",
+    "SAEMemory",
+    "SAEResult",
+    "SAETrainConfig",
+    "TrainConfig",
+    "TrainResult",
+    "TrainingDivergedError",
+    "best_checkpoint",
+    "estimate_training_memory",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "lr_factor",
+    "train_saes",
+    "warmup_factor",
+]
