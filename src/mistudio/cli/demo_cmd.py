@@ -7,6 +7,7 @@ first got to. Stages are added here as the product grows (training, extraction, 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import typer
 
@@ -26,6 +27,8 @@ def demo(
     model: str = typer.Option("smollm2-135m", help="Model source"),
     max_length: int = typer.Option(256, help="Sequence length of the tokenizations"),
     stream_tokens: int = typer.Option(50_000, help="Tokens to stream for the activation stage"),
+    train_tokens: int = typer.Option(200_000, help="Training tokens per SAE"),
+    d_sae: int = typer.Option(2304, help="Latents per SAE (4x SmolLM2's d_model)"),
     quick: bool = typer.Option(False, help="Small corpora and token counts (tests)"),
 ) -> None:
     """Run the pipeline end to end on the built-in defaults and print what each stage made."""
@@ -47,6 +50,8 @@ def demo(
     limit = 60 if quick else None
     if quick:
         stream_tokens = min(stream_tokens, 4_000)
+        train_tokens = min(train_tokens, 8_192)
+        d_sae = min(d_sae, 256)
 
     _stage("Model")
     t0 = time.perf_counter()
@@ -117,5 +122,60 @@ def demo(
         f"-> {cache_dir}"
     )
 
+    _stage("Training")
+    _train(loaded, tok, train_tokens, d_sae, quick)
     _stage("Done")
-    typer.echo("Next: mistudio train / extract (see README).")
+
+
+def _train(loaded: Any, tok: Any, train_tokens: int, d_sae: int, quick: bool) -> Any:
+    """A topk and a standard SAE on layer 6, and topk SAEs on layers 2 and 10: one LM pass."""
+    from mistudio.cli.train_cmd import format_evals
+    from mistudio.core.pipeline import TrainingRunConfig, run_training
+    from mistudio.core.sae.base import SAEConfig
+    from mistudio.core.training import SAETrainConfig, TrainConfig
+
+    d_in = loaded.architecture().d_model
+    batch_tokens = 1024 if quick else 4096
+    saes = [
+        SAETrainConfig(
+            name=f"layer{layer}-topk",
+            hook_name=f"blocks.{layer}.hook_resid_post",
+            sae=SAEConfig(architecture="topk", d_in=d_in, d_sae=d_sae, k=32),
+            lr=1e-3,
+        )
+        for layer in DEMO_LAYERS
+    ]
+    saes.append(
+        SAETrainConfig(
+            name="layer6-standard",
+            hook_name="blocks.6.hook_resid_post",
+            sae=SAEConfig(architecture="standard", d_in=d_in, d_sae=d_sae),
+            # Auto sparsity needs a few hundred steps to settle; the quick run fixes the coefficient.
+            target_l0=None if quick else 32,
+            sparsity_coefficient=1.0,
+            lr=1e-3,
+        )
+    )
+    config = TrainingRunConfig(
+        model=loaded.name,
+        tokenization=str(tok.folder),
+        buffer_tokens=4 * batch_tokens if quick else 65_536,
+        eval_sequences=4 if quick else 16,
+        train=TrainConfig(
+            saes=saes, total_tokens=train_tokens, batch_tokens=batch_tokens, log_every=5
+        ),
+    )
+    run_dir = new_folder("trainings", f"demo-{'quick-' if quick else ''}{train_tokens}")
+    steps = config.train.total_steps
+    with tqdm_progress(f"training 4 SAEs on layers 2, 6, 10 ({steps} steps)", unit="step") as bar:
+
+        def progress(step: float, total: float | None, /, **metrics: Any) -> None:
+            if metrics.get("sae") == "layer6-topk":
+                bar(step, total, l0=metrics.get("l0"), fvu=metrics.get("fvu"))
+
+        result = run_training(config, run_dir, progress, loaded=loaded)
+    for name, sae in result.saes.items():
+        summary = {"sparsity_coefficient": sae.sparsity_coefficient, **sae.evals}
+        typer.echo(f"  {name:<16} {format_evals(summary)}")
+    typer.echo(f"SAEs in SAELens format under {run_dir / 'saes'}")
+    return result
