@@ -150,7 +150,7 @@ def _train(loaded: Any, tok: Any, train_tokens: int, d_sae: int, quick: bool) ->
             name="layer6-standard",
             hook_name="blocks.6.hook_resid_post",
             sae=SAEConfig(architecture="standard", d_in=d_in, d_sae=d_sae),
-            # Auto sparsity needs a few hundred steps to settle; the quick run fixes the coefficient.
+            # Auto sparsity needs a few hundred steps to settle; quick runs fix the coefficient.
             target_l0=None if quick else 32,
             sparsity_coefficient=1.0,
             lr=1e-3,
