@@ -367,7 +367,9 @@ def _finalize(
     acts_dtype = np.float16 if config.acts_dtype == "float16" else np.float32
     before = config.context_before
     # Top examples, largest first.
-    top_order = state.top.order()
+    # Equal activations (the same token after the same prefix) in order of appearance.
+    loc = state.top_windows.location
+    top_order = state.top.order(loc[..., 0] * tokenization.meta.max_length + loc[..., 1])
     _save_sorted(folder, "top", state.top_windows, top_order, acts_dtype)
     n_top = (state.top.values > float("-inf")).sum(1)
     # Samples, ordered by activation (not by their random priority), with quantile bins.

@@ -94,6 +94,13 @@ class TopSlots:
         self.threshold[touched] = self.values[touched].min(1).values
         return Accepted(out_row, slot, cand[sel])
 
-    def order(self) -> Tensor:
-        """int64 [rows, k]: slots by value, largest first (empty slots last)."""
-        return torch.argsort(self.values, dim=1, descending=True, stable=True)
+    def order(self, tiebreak: Tensor | None = None) -> Tensor:
+        """int64 [rows, k]: slots by value, largest first (empty slots last); equal values in
+        ascending order of ``tiebreak`` [rows, k] (e.g. token location) when given."""
+        if tiebreak is None:
+            return torch.argsort(self.values, dim=1, descending=True, stable=True)
+        first = torch.argsort(tiebreak, dim=1, stable=True)  # [rows, k]
+        by_value = torch.argsort(
+            torch.gather(self.values, 1, first), dim=1, descending=True, stable=True
+        )
+        return torch.gather(first, 1, by_value)
