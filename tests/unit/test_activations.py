@@ -119,3 +119,12 @@ def test_not_enough_disk_is_refused(loaded, tokenization, tmp_path, monkeypatch)
     config = ActivationStreamConfig(hook_points=HOOKS)
     with pytest.raises(ResourceError, match="not enough disk"):
         cache_activations(loaded, tokenization, config, tmp_path / "cache")
+
+
+def test_tokenization_from_another_vocabulary_is_refused(loaded, tokenization):
+    other = tiny_tokenizer()
+    other.add_tokens(["an-extra-token"])
+    loaded.tokenizer = other
+    config = ActivationStreamConfig(hook_points=HOOKS[:1])
+    with pytest.raises(InvalidInputError, match="different vocabulary|tokenizer"):
+        next(stream_activations(loaded, tokenization, config))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -21,7 +22,10 @@ def tok_folder(tmp_path):
     src.write_text("\n".join(json.dumps({"text": t}) for t in random_texts(120)))
     import_dataset(DatasetSource.local(src), tmp_path / "ds")
     tokenize_dataset(
-        tmp_path / "ds", tiny_tokenizer(), TokenizeConfig(max_length=32, stride=16), tmp_path / "tok"
+        tmp_path / "ds",
+        tiny_tokenizer(),
+        TokenizeConfig(max_length=32, stride=16),
+        tmp_path / "tok",
     )
     return tmp_path / "tok"
 
@@ -40,8 +44,12 @@ def _config(tok_folder, **kw):
     ]
     train = TrainConfig(saes=saes, total_tokens=4096, batch_tokens=256, log_every=4)
     return TrainingRunConfig(
-        model="tiny", tokenization=str(tok_folder), train=train, buffer_tokens=1024,
-        eval_sequences=4, **kw,
+        model="tiny",
+        tokenization=str(tok_folder),
+        train=train,
+        buffer_tokens=1024,
+        eval_sequences=4,
+        **kw,
     )
 
 
@@ -49,7 +57,9 @@ def test_run_trains_two_hooks_in_one_pass_and_evaluates_held_out(tok_folder, tmp
     loaded = tiny_loaded("llama")
     events = []
     result = run_training(
-        _config(tok_folder), tmp_path / "run", progress=lambda s, t, **m: events.append(m),
+        _config(tok_folder),
+        tmp_path / "run",
+        progress=lambda s, t, **m: events.append(m),
         loaded=loaded,
     )
     assert result.steps == 16 and not result.stopped
@@ -59,9 +69,10 @@ def test_run_trains_two_hooks_in_one_pass_and_evaluates_held_out(tok_folder, tmp
         assert cfg["metadata"]["hook_name"].startswith("blocks.")
         assert cfg["metadata"]["hf_hook_name"].startswith("model.layers.")
         held = sae.evals["held_out"]
-        assert 0 < held["n_tokens"] and held["fvu"] == held["fvu"]
+        assert held["n_tokens"] > 0 and math.isfinite(held["fvu"])
         splice = sae.evals["splice"]
-        assert splice["ce_zero"] >= splice["ce_clean"] - 1e-6 or splice["n_tokens"] > 0
+        assert splice["n_tokens"] > 0 and splice["kl_sae"] >= 0 and splice["kl_zero"] > 0
+        assert math.isfinite(splice["ce_loss_score"])
         lineage = json.loads((sae.folder / "training.json").read_text())
         assert "tokenizer_fingerprint" in json.dumps(lineage)
 
@@ -71,8 +82,10 @@ def test_run_from_cache_equals_hooks_in_cache(tok_folder, tmp_path):
     from mistudio.core.data import Tokenization
 
     cache_activations(
-        loaded, Tokenization.open(tok_folder),
-        ActivationStreamConfig(hook_points=["blocks.1.hook_resid_post"]), tmp_path / "cache",
+        loaded,
+        Tokenization.open(tok_folder),
+        ActivationStreamConfig(hook_points=["blocks.1.hook_resid_post"]),
+        tmp_path / "cache",
     )
     config = _config(tok_folder, activation_cache=str(tmp_path / "cache"))
     with pytest.raises(InvalidInputError, match="no blocks.0.hook_resid_post"):
