@@ -6,6 +6,7 @@ reads the rest. The database URL is normalised here so every other module sees o
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +29,19 @@ class Settings(BaseSettings):
     """Port the studio binds to."""
     token: str | None = None
     """Bearer token every API call must carry; required for a non-local bind."""
+    redis_url: str | None = None
+    """Redis for cluster-mode event pub/sub; defaults to the broker URL when that is redis."""
+    import_roots: str | None = None
+    """Folders (separated by ``os.pathsep`` or commas) the API may import local files from;
+    default: the user's home folder and ``home``."""
+    upload_max_bytes: int = 1 << 30
+    """Largest file the API accepts as an upload (bigger ones get 413)."""
+    heartbeat_seconds: float = 2.0
+    """How often a running job's worker refreshes its heartbeat."""
+    stale_after_seconds: float = 30.0
+    """A running job whose heartbeat is older than this is marked failed (worker lost)."""
+    monitor_interval_seconds: float = 2.0
+    """How often the API samples system metrics (one hour of samples is kept)."""
 
     @field_validator("home")
     @classmethod
@@ -49,6 +63,32 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         """Derived files that can be rebuilt at any time (dequantized weights, ...)."""
         return self.home / "cache"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, SQLite under ``home`` by default."""
+        return self.database_url or f"sqlite:///{self.home / 'mistudio.db'}"
+
+    @property
+    def celery_broker_url(self) -> str:
+        """The Celery broker, a SQLite database under ``home`` by default (no other service)."""
+        return self.broker_url or f"sqla+sqlite:///{self.home / 'broker.db'}"
+
+    @property
+    def events_redis_url(self) -> str | None:
+        """Redis for event pub/sub (cluster mode), or None to publish through the database."""
+        if self.redis_url:
+            return self.redis_url
+        broker = self.broker_url or ""
+        return broker if broker.startswith(("redis://", "rediss://")) else None
+
+    @property
+    def import_root_paths(self) -> list[Path]:
+        """Folders local imports must lie under."""
+        if not self.import_roots:
+            return [Path.home().resolve(), self.home]
+        parts = [p for chunk in self.import_roots.split(os.pathsep) for p in chunk.split(",")]
+        return [Path(p.strip()).expanduser().resolve() for p in parts if p.strip()]
 
     @property
     def artifacts_dir(self) -> Path:

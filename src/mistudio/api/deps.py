@@ -1,0 +1,129 @@
+"""Dependencies shared by the routers: database session, bearer-token check, paging, guards."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from mistudio.api.errors import ApiError
+from mistudio.errors import NotFoundError
+from mistudio.jobs.lifecycle import active_jobs_using
+from mistudio.settings import get_settings
+from mistudio.store import session_factory
+
+T = TypeVar("T")
+M = TypeVar("M")
+
+
+def get_session() -> Iterator[Session]:
+    """A session per request, committed when the handler returns normally."""
+    session = session_factory()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def token_ok(supplied: str | None) -> bool:
+    """Constant-time comparison with ``MISTUDIO_TOKEN`` (always true when no token is set)."""
+    expected = get_settings().token
+    if not expected:
+        return True
+    return supplied is not None and hmac.compare_digest(supplied.encode(), expected.encode())
+
+
+def require_token(request: Request) -> None:
+    """With ``MISTUDIO_TOKEN`` set, every call needs ``Authorization: Bearer <token>``."""
+    if not get_settings().token:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not token_ok(value.strip()):
+        raise ApiError(401, "missing or wrong bearer token")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, and how many items match in all."""
+
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+
+
+class Paging(BaseModel):
+    offset: int
+    limit: int
+
+
+def paging(
+    offset: int = Query(0, ge=0, description="Items to skip"),
+    limit: int = Query(50, ge=1, le=500, description="Items per page"),
+) -> Paging:
+    return Paging(offset=offset, limit=limit)
+
+
+PagingDep = Annotated[Paging, Depends(paging)]
+
+
+def page_of(
+    session: Session,
+    stmt: Select[Any],
+    model: type[Any],
+    paging: Paging,
+    sort: str,
+    order: str,
+    allowed_sorts: tuple[str, ...],
+) -> tuple[list[Any], int]:
+    """Sort, count and slice ``stmt`` (a ``select(model)`` with filters applied)."""
+    if sort not in allowed_sorts:
+        raise ApiError(422, f"cannot sort by {sort!r}; choose one of {', '.join(allowed_sorts)}")
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    column = getattr(model, sort)
+    ordered = stmt.order_by(column.desc() if order == "desc" else column.asc(), model.id.desc())
+    rows = session.scalars(ordered.offset(paging.offset).limit(paging.limit)).all()
+    return list(rows), int(total)
+
+
+def get_or_404(session: Session, model: type[M], item_id: Any, what: str) -> M:
+    row = session.get(model, item_id)
+    if row is None:
+        raise NotFoundError(f"no {what} with id {item_id}")
+    return row
+
+
+def ensure_not_in_use(session: Session, kind: str, artifact_id: int, what: str) -> None:
+    """Refuse (409) to delete an artifact that a queued or running job reads or writes."""
+    jobs = active_jobs_using(session, kind, artifact_id)
+    if jobs:
+        ids = ", ".join(j.id for j in jobs[:3])
+        raise ApiError(409, f"{what} {artifact_id} is in use by running job(s) {ids}; cancel first")
+
+
+def check_import_path(path: str | Path) -> Path:
+    """A local path the API may read: under one of ``MISTUDIO_IMPORT_ROOTS`` (else 403)."""
+    resolved = Path(path).expanduser().resolve()
+    roots = get_settings().import_root_paths
+    if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
+        raise ApiError(
+            403,
+            f"{resolved} is outside the folders the studio may import from "
+            f"({', '.join(str(r) for r in roots)}); set MISTUDIO_IMPORT_ROOTS to allow it",
+        )
+    if not resolved.exists():
+        raise NotFoundError(f"{resolved} does not exist")
+    return resolved

@@ -1,0 +1,1 @@
+"""One router per resource; each file holds its request and response models."""

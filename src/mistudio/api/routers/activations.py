@@ -1,0 +1,137 @@
+"""``/activations``: cache a model's activations at hook points over a tokenization."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from mistudio.api.deps import Page, PagingDep, SessionDep, ensure_not_in_use, get_or_404, page_of
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.api.validation import check_hooks, check_tokenizer
+from mistudio.core.activations import ActivationStreamConfig
+from mistudio.store import (
+    ActivationCacheRow,
+    LanguageModel,
+    TokenizationRow,
+    Training,
+    remove_artifact_files,
+)
+
+router = APIRouter(prefix="/activations", tags=["activations"])
+
+
+class ActivationCacheOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    status: str
+    model_id: int
+    tokenization_id: int
+    hook_points: list[str]
+    n_tokens: int | None
+    config: dict[str, Any]
+    manifest: dict[str, Any]
+    path: str | None
+    job_id: str | None
+    lineage: dict[str, Any]
+    error: str | None
+    created_at: dt.datetime
+
+
+class ActivationCacheCreate(BaseModel):
+    model_id: int
+    tokenization_id: int
+    stream: ActivationStreamConfig
+    """Hook points, batch size, dtype, token limit."""
+    shard_tokens: int = Field(default=65_536, gt=0)
+    """Tokens per shard file."""
+    name: str | None = None
+
+
+@router.get("", operation_id="list_activation_caches", response_model=Page[ActivationCacheOut])
+def list_caches(
+    session: SessionDep,
+    paging: PagingDep,
+    model_id: int | None = None,
+    tokenization_id: int | None = None,
+    sort: str = "created_at",
+    order: Literal["asc", "desc"] = "desc",
+) -> Page[ActivationCacheOut]:
+    stmt = select(ActivationCacheRow)
+    if model_id is not None:
+        stmt = stmt.where(ActivationCacheRow.model_id == model_id)
+    if tokenization_id is not None:
+        stmt = stmt.where(ActivationCacheRow.tokenization_id == tokenization_id)
+    rows, total = page_of(
+        session, stmt, ActivationCacheRow, paging, sort, order, ("created_at", "name", "n_tokens")
+    )
+    return Page(
+        items=[ActivationCacheOut.model_validate(r) for r in rows],
+        total=total,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
+
+
+@router.post(
+    "", operation_id="create_activation_cache", response_model=ActivationCacheOut, status_code=202
+)
+def create_cache(body: ActivationCacheCreate, session: SessionDep) -> ActivationCacheOut:
+    model = get_or_404(session, LanguageModel, body.model_id, "model")
+    tok = get_or_404(session, TokenizationRow, body.tokenization_id, "tokenization")
+    if tok.status != "ready":
+        raise ApiError(409, f"tokenization {tok.id} is {tok.status}")
+    check_tokenizer(model, tok)
+    check_hooks(model, body.stream.hook_points)
+    row = ActivationCacheRow(
+        name=body.name or f"{tok.name}-{'+'.join(body.stream.hook_points)}",
+        status="pending",
+        model_id=model.id,
+        tokenization_id=tok.id,
+        hook_points=list(body.stream.hook_points),
+        config=body.model_dump(mode="json", exclude={"name"}),
+        manifest={},
+        lineage={},
+    )
+    session.add(row)
+    session.flush()
+    job = submit_job(
+        session,
+        "cache_activations",
+        {
+            "activation_cache_id": row.id,
+            "stream": body.stream.model_dump(mode="json"),
+            "shard_tokens": body.shard_tokens,
+        },
+        artifact=("activations", row.id),
+        resources=[("models", model.id), ("tokenizations", tok.id)],
+    )
+    row.job_id = job.id
+    session.commit()
+    return ActivationCacheOut.model_validate(row)
+
+
+@router.get("/{cache_id}", operation_id="get_activation_cache", response_model=ActivationCacheOut)
+def get_cache(cache_id: int, session: SessionDep) -> ActivationCacheOut:
+    return ActivationCacheOut.model_validate(
+        get_or_404(session, ActivationCacheRow, cache_id, "activation cache")
+    )
+
+
+@router.delete("/{cache_id}", operation_id="delete_activation_cache", status_code=204)
+def delete_cache(cache_id: int, session: SessionDep) -> None:
+    row = get_or_404(session, ActivationCacheRow, cache_id, "activation cache")
+    ensure_not_in_use(session, "activations", cache_id, "activation cache")
+    used = session.scalars(
+        select(Training.id).where(Training.activation_cache_id == cache_id)
+    ).all()
+    if used:
+        raise ApiError(409, f"activation cache {cache_id} is used by trainings {list(used)}")
+    remove_artifact_files(row.path)
+    session.delete(row)

@@ -1,0 +1,228 @@
+"""``/datasets``: import text (Hub, local files, uploads, built-in corpora), browse, delete."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from mistudio.api.deps import (
+    Page,
+    PagingDep,
+    SessionDep,
+    check_import_path,
+    ensure_not_in_use,
+    get_or_404,
+    page_of,
+)
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.core.data import BUILTIN_CORPORA, DatasetSource
+from mistudio.errors import InvalidInputError
+from mistudio.settings import get_settings
+from mistudio.store import Dataset, TokenizationRow, remove_artifact_files, uploads_dir
+
+router = APIRouter(prefix="/datasets", tags=["datasets"])
+
+
+class DatasetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    status: str
+    source_kind: str
+    source: dict[str, Any]
+    builtin: bool
+    n_documents: int | None
+    n_bytes: int | None
+    info: dict[str, Any]
+    path: str | None
+    job_id: str | None
+    lineage: dict[str, Any]
+    error: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class DatasetCreate(BaseModel):
+    source: DatasetSource
+    """What to import (``hub``, ``local`` or ``builtin``); the same config the CLI builds."""
+    name: str | None = Field(default=None, max_length=200)
+    """Display name (default: from the source)."""
+
+
+class BuiltinSource(BaseModel):
+    name: str
+    description: str
+
+
+class Sample(BaseModel):
+    index: int
+    text: str
+    n_chars: int
+    truncated: bool
+    metadata: dict[str, Any]
+
+
+@router.get("", operation_id="list_datasets", response_model=Page[DatasetOut])
+def list_datasets(
+    session: SessionDep,
+    paging: PagingDep,
+    q: str | None = Query(None, description="Name contains (case-insensitive)"),
+    status: str | None = None,
+    source_kind: Literal["hub", "local", "builtin"] | None = None,
+    sort: str = "created_at",
+    order: Literal["asc", "desc"] = "desc",
+) -> Page[DatasetOut]:
+    stmt = select(Dataset)
+    if q:
+        stmt = stmt.where(Dataset.name.ilike(f"%{q}%"))
+    if status:
+        stmt = stmt.where(Dataset.status == status)
+    if source_kind:
+        stmt = stmt.where(Dataset.source_kind == source_kind)
+    rows, total = page_of(
+        session,
+        stmt,
+        Dataset,
+        paging,
+        sort,
+        order,
+        ("created_at", "name", "n_documents", "n_bytes", "status"),
+    )
+    return Page(
+        items=[DatasetOut.model_validate(r) for r in rows],
+        total=total,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
+
+
+@router.get("/sources", operation_id="list_dataset_sources", response_model=list[BuiltinSource])
+def list_sources() -> list[BuiltinSource]:
+    """Built-in corpora that can be imported offline."""
+    return [BuiltinSource(name=n, description=c.description) for n, c in BUILTIN_CORPORA.items()]
+
+
+def _start_import(session: SessionDep, source: DatasetSource, name: str | None) -> Dataset:
+    row: Dataset | None = None
+    if source.kind == "builtin":
+        # The built-in row registered at start-up is filled by its first import.
+        row = session.scalar(
+            select(Dataset).where(
+                Dataset.builtin.is_(True),
+                Dataset.name == source.builtin,
+                Dataset.status == "available",
+            )
+        )
+    if source.kind == "local":
+        assert source.path is not None
+        source = source.model_copy(update={"path": check_import_path(source.path)})
+    if row is None:
+        row = Dataset(
+            name=name or source.default_name(),
+            source_kind=source.kind,
+            source=source.details(),
+            builtin=False,
+            status="pending",
+            info={},
+            lineage={},
+        )
+        session.add(row)
+    else:
+        row.status = "pending"
+        row.source = source.details()
+        if name:
+            row.name = name
+    session.flush()
+    config = {"dataset_id": row.id, "source": source.model_dump(mode="json")}
+    job = submit_job(session, "dataset_import", config, artifact=("datasets", row.id))
+    row.job_id = job.id
+    session.commit()
+    return row
+
+
+@router.post("", operation_id="create_dataset", response_model=DatasetOut, status_code=202)
+def create_dataset(body: DatasetCreate, session: SessionDep) -> DatasetOut:
+    """Import a dataset; the import runs as a job (``job_id``)."""
+    return DatasetOut.model_validate(_start_import(session, body.source, body.name))
+
+
+@router.post("/upload", operation_id="upload_dataset", response_model=DatasetOut, status_code=202)
+async def upload_dataset(
+    request: Request,
+    session: SessionDep,
+    file: UploadFile = File(..., description="A txt/jsonl/json/parquet/csv file"),
+    name: str | None = Form(None),
+    text_column: str | None = Form(None),
+) -> DatasetOut:
+    """Upload one file and import it (413 above ``MISTUDIO_UPLOAD_MAX_BYTES``)."""
+    limit = get_settings().upload_max_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise ApiError(413, f"upload is larger than the limit of {limit:,} bytes")
+    filename = Path(file.filename or "upload.txt").name
+    folder = uploads_dir() / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    dest = folder / filename
+    written = 0
+    with dest.open("wb") as out:
+        while chunk := await file.read(1 << 20):
+            written += len(chunk)
+            if written > limit:
+                out.close()
+                shutil.rmtree(folder, ignore_errors=True)
+                raise ApiError(413, f"upload is larger than the limit of {limit:,} bytes")
+            out.write(chunk)
+    try:
+        source = DatasetSource.local(
+            dest, name=name or Path(filename).stem, text_column=text_column
+        )
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from exc
+    return DatasetOut.model_validate(_start_import(session, source, name))
+
+
+@router.get("/{dataset_id}", operation_id="get_dataset", response_model=DatasetOut)
+def get_dataset(dataset_id: int, session: SessionDep) -> DatasetOut:
+    return DatasetOut.model_validate(get_or_404(session, Dataset, dataset_id, "dataset"))
+
+
+@router.get(
+    "/{dataset_id}/samples", operation_id="list_dataset_samples", response_model=list[Sample]
+)
+def list_samples(
+    dataset_id: int,
+    session: SessionDep,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(20, ge=1, le=200),
+) -> list[Sample]:
+    """Documents of an imported dataset (text is returned as text; render it as text)."""
+    from mistudio.core.data import dataset_samples
+
+    row = get_or_404(session, Dataset, dataset_id, "dataset")
+    if row.status != "ready" or not row.path:
+        raise ApiError(409, f"dataset {dataset_id} is {row.status}, not imported yet")
+    return [Sample.model_validate(s) for s in dataset_samples(row.path, offset, limit)]
+
+
+@router.delete("/{dataset_id}", operation_id="delete_dataset", status_code=204)
+def delete_dataset(dataset_id: int, session: SessionDep) -> None:
+    row = get_or_404(session, Dataset, dataset_id, "dataset")
+    ensure_not_in_use(session, "datasets", dataset_id, "dataset")
+    dependents = session.scalars(
+        select(TokenizationRow.id).where(TokenizationRow.dataset_id == dataset_id)
+    ).all()
+    if dependents:
+        raise ApiError(
+            409, f"dataset {dataset_id} has tokenizations {list(dependents)}; delete them first"
+        )
+    remove_artifact_files(row.path)
+    session.delete(row)

@@ -1,0 +1,129 @@
+"""``/extractions``: run an SAE over a tokenization to collect per-latent statistics and examples.
+
+The extraction job itself waits for ``mistudio.core.features`` (see
+:mod:`mistudio.jobs.extraction_jobs`); until it lands ``POST`` validates the request and answers
+501. Listing, reading and deleting extractions (and their features) work already.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from mistudio.api.deps import Page, PagingDep, SessionDep, ensure_not_in_use, get_or_404, page_of
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.api.validation import check_hooks, check_tokenizer, check_width
+from mistudio.jobs.extraction_jobs import extraction_available
+from mistudio.store import Extraction, LanguageModel, SAERow, TokenizationRow, remove_artifact_files
+
+router = APIRouter(prefix="/extractions", tags=["extractions"])
+
+
+class ExtractionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    status: str
+    sae_id: int
+    model_id: int | None
+    tokenization_id: int | None
+    config: dict[str, Any]
+    n_features: int | None
+    result: dict[str, Any]
+    path: str | None
+    job_id: str | None
+    lineage: dict[str, Any]
+    error: str | None
+    created_at: dt.datetime
+
+
+class ExtractionCreate(BaseModel):
+    sae_id: int
+    model_id: int
+    tokenization_id: int
+    config: dict[str, Any] = Field(default_factory=dict)
+    """Extraction settings (tokens, top-k examples, histograms), as core.features defines them."""
+    name: str | None = None
+
+
+@router.get("", operation_id="list_extractions", response_model=Page[ExtractionOut])
+def list_extractions(
+    session: SessionDep,
+    paging: PagingDep,
+    sae_id: int | None = None,
+    status: str | None = None,
+    sort: str = "created_at",
+    order: Literal["asc", "desc"] = "desc",
+) -> Page[ExtractionOut]:
+    stmt = select(Extraction)
+    if sae_id is not None:
+        stmt = stmt.where(Extraction.sae_id == sae_id)
+    if status:
+        stmt = stmt.where(Extraction.status == status)
+    rows, total = page_of(
+        session, stmt, Extraction, paging, sort, order, ("created_at", "name", "n_features")
+    )
+    return Page(
+        items=[ExtractionOut.model_validate(r) for r in rows],
+        total=total,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
+
+
+@router.post("", operation_id="create_extraction", response_model=ExtractionOut, status_code=202)
+def create_extraction(body: ExtractionCreate, session: SessionDep) -> ExtractionOut:
+    sae = get_or_404(session, SAERow, body.sae_id, "SAE")
+    model = get_or_404(session, LanguageModel, body.model_id, "model")
+    tok = get_or_404(session, TokenizationRow, body.tokenization_id, "tokenization")
+    check_tokenizer(model, tok)
+    if sae.hook_name:
+        check_hooks(model, [sae.hook_name])
+        if sae.d_in is not None:
+            check_width(model, sae.hook_name, sae.d_in, f"SAE {sae.name}")
+    if not extraction_available():
+        raise ApiError(501, "feature extraction is not available in this build yet")
+    row = Extraction(
+        name=body.name or f"{sae.name}@{tok.name}",
+        status="pending",
+        sae_id=sae.id,
+        model_id=model.id,
+        tokenization_id=tok.id,
+        config=body.config,
+        result={},
+        lineage={},
+    )
+    session.add(row)
+    session.flush()
+    job = submit_job(
+        session,
+        "extract",
+        {"extraction_id": row.id},
+        artifact=("extractions", row.id),
+        resources=[("saes", sae.id), ("models", model.id), ("tokenizations", tok.id)],
+    )
+    row.job_id = job.id
+    session.commit()
+    return ExtractionOut.model_validate(row)
+
+
+@router.get("/{extraction_id}", operation_id="get_extraction", response_model=ExtractionOut)
+def get_extraction(extraction_id: int, session: SessionDep) -> ExtractionOut:
+    return ExtractionOut.model_validate(
+        get_or_404(session, Extraction, extraction_id, "extraction")
+    )
+
+
+@router.delete("/{extraction_id}", operation_id="delete_extraction", status_code=204)
+def delete_extraction(extraction_id: int, session: SessionDep) -> None:
+    """Delete an extraction, its feature rows (cascade) and its arrays."""
+    row = get_or_404(session, Extraction, extraction_id, "extraction")
+    ensure_not_in_use(session, "extractions", extraction_id, "extraction")
+    remove_artifact_files(row.path)
+    session.delete(row)

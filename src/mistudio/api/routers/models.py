@@ -1,0 +1,159 @@
+"""``/models``: register language models (built-in, Hub id, local folder, GGUF) and load them.
+
+Adding a model queues a ``model_load`` job that downloads or dequantizes it once and records its
+architecture, hook points with widths, and tokenizer fingerprint; later requests are validated
+against those without loading the model again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from mistudio.api.deps import (
+    Page,
+    PagingDep,
+    SessionDep,
+    check_import_path,
+    ensure_not_in_use,
+    get_or_404,
+    page_of,
+)
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.core.models import DType, resolve_source
+from mistudio.store import LanguageModel, TokenizationRow
+
+router = APIRouter(prefix="/models", tags=["models"])
+
+
+class ModelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    status: str
+    source: str
+    source_kind: str
+    builtin: bool
+    family: str | None
+    n_params: int | None
+    tokenizer_fingerprint: str | None
+    architecture: dict[str, Any]
+    hook_dims: dict[str, Any]
+    config: dict[str, Any]
+    path: str | None
+    job_id: str | None
+    lineage: dict[str, Any]
+    error: str | None
+    created_at: dt.datetime
+
+
+class ModelCreate(BaseModel):
+    source: str = Field(min_length=1)
+    """Built-in name, Hub repo id (``org/name``), local HF folder or ``.gguf`` file."""
+    name: str | None = None
+    dtype: DType = "float32"
+    """Weight dtype after loading."""
+    revision: str | None = None
+    """Hub branch, tag or commit."""
+    trust_remote_code: bool = False
+    """Run modelling code shipped with the repo (only for repos you trust)."""
+    load: bool = True
+    """Queue the load (download / dequantize / inspect) job now."""
+
+
+def _queue_load(session: SessionDep, row: LanguageModel) -> LanguageModel:
+    row.status = "pending"
+    session.flush()
+    job = submit_job(session, "model_load", {"model_id": row.id}, artifact=("models", row.id))
+    row.job_id = job.id
+    session.commit()
+    return row
+
+
+@router.get("", operation_id="list_models", response_model=Page[ModelOut])
+def list_models(
+    session: SessionDep,
+    paging: PagingDep,
+    q: str | None = Query(None, description="Name contains"),
+    status: str | None = None,
+    sort: str = "created_at",
+    order: Literal["asc", "desc"] = "asc",
+) -> Page[ModelOut]:
+    stmt = select(LanguageModel)
+    if q:
+        stmt = stmt.where(LanguageModel.name.ilike(f"%{q}%"))
+    if status:
+        stmt = stmt.where(LanguageModel.status == status)
+    rows, total = page_of(
+        session, stmt, LanguageModel, paging, sort, order, ("created_at", "name", "n_params")
+    )
+    return Page(
+        items=[ModelOut.model_validate(r) for r in rows],
+        total=total,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
+
+
+@router.post("", operation_id="create_model", response_model=ModelOut, status_code=202)
+def create_model(body: ModelCreate, session: SessionDep) -> ModelOut:
+    kind, where = resolve_source(body.source)
+    source = body.source
+    if kind in ("folder", "gguf"):
+        source = str(check_import_path(str(where)))
+    config: dict[str, Any] = {"dtype": body.dtype}
+    if body.revision:
+        config["revision"] = body.revision
+    if body.trust_remote_code:
+        config["trust_remote_code"] = True
+    row = LanguageModel(
+        name=body.name or body.source,
+        source=source,
+        source_kind=kind,
+        builtin=kind == "builtin",
+        status="available",
+        config=config,
+        architecture={},
+        hook_dims={},
+        lineage={},
+    )
+    session.add(row)
+    session.flush()
+    if body.load:
+        _queue_load(session, row)
+    return ModelOut.model_validate(row)
+
+
+@router.get("/{model_id}", operation_id="get_model", response_model=ModelOut)
+def get_model(model_id: int, session: SessionDep) -> ModelOut:
+    return ModelOut.model_validate(get_or_404(session, LanguageModel, model_id, "model"))
+
+
+@router.post(
+    "/{model_id}/load", operation_id="load_model", response_model=ModelOut, status_code=202
+)
+def load_model(model_id: int, session: SessionDep) -> ModelOut:
+    """Download / dequantize and inspect a registered model (e.g. the built-in one)."""
+    row = get_or_404(session, LanguageModel, model_id, "model")
+    if row.status == "pending":
+        raise ApiError(409, f"model {model_id} is already loading (job {row.job_id})")
+    return ModelOut.model_validate(_queue_load(session, row))
+
+
+@router.delete("/{model_id}", operation_id="delete_model", status_code=204)
+def delete_model(model_id: int, session: SessionDep) -> None:
+    """Forget a model (its downloaded files stay in the cache)."""
+    row = get_or_404(session, LanguageModel, model_id, "model")
+    ensure_not_in_use(session, "models", model_id, "model")
+    used = session.scalars(
+        select(TokenizationRow.id).where(TokenizationRow.model_id == model_id)
+    ).all()
+    if used:
+        raise ApiError(409, f"model {model_id} is used by tokenizations {list(used)}")
+    session.delete(row)

@@ -1,0 +1,221 @@
+"""``/templates``: saved configs (training, extraction, labelling and steering prompts).
+
+Templates are plain JSON configs with a kind and a name; favourites and a usage count order them
+in the UI, and export/import moves them between studios as one JSON document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404, page_of
+from mistudio.api.errors import ApiError
+from mistudio.store import Template
+
+router = APIRouter(prefix="/templates", tags=["templates"])
+TemplateKind = Literal["training", "extraction", "labeling_prompt", "steering_prompt"]
+EXPORT_VERSION = 1
+
+
+class TemplateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    name: str
+    description: str | None
+    config: dict[str, Any]
+    favourite: bool
+    usage_count: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class TemplateCreate(BaseModel):
+    kind: TemplateKind
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    favourite: bool = False
+
+
+class TemplateUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = None
+    config: dict[str, Any] | None = None
+    favourite: bool | None = None
+
+
+class TemplateExport(BaseModel):
+    """The portable form: what export writes and import reads."""
+
+    version: int = EXPORT_VERSION
+    templates: list[TemplateCreate]
+
+
+class ImportResult(BaseModel):
+    created: int
+    skipped: int
+    renamed: int
+    templates: list[TemplateOut]
+
+
+def _name_taken(session: SessionDep, kind: str, name: str, exclude: int | None = None) -> bool:
+    stmt = select(Template.id).where(Template.kind == kind, Template.name == name)
+    if exclude is not None:
+        stmt = stmt.where(Template.id != exclude)
+    return session.scalar(stmt) is not None
+
+
+@router.get("", operation_id="list_templates", response_model=Page[TemplateOut])
+def list_templates(
+    session: SessionDep,
+    paging: PagingDep,
+    kind: TemplateKind | None = None,
+    favourite: bool | None = None,
+    q: str | None = Query(None, description="Name contains"),
+    sort: str = "usage_count",
+    order: Literal["asc", "desc"] = "desc",
+) -> Page[TemplateOut]:
+    stmt = select(Template)
+    if kind:
+        stmt = stmt.where(Template.kind == kind)
+    if favourite is not None:
+        stmt = stmt.where(Template.favourite.is_(favourite))
+    if q:
+        stmt = stmt.where(Template.name.ilike(f"%{q}%"))
+    rows, total = page_of(
+        session,
+        stmt,
+        Template,
+        paging,
+        sort,
+        order,
+        ("usage_count", "name", "created_at", "updated_at", "favourite"),
+    )
+    return Page(
+        items=[TemplateOut.model_validate(r) for r in rows],
+        total=total,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
+
+
+@router.post("", operation_id="create_template", response_model=TemplateOut, status_code=201)
+def create_template(body: TemplateCreate, session: SessionDep) -> TemplateOut:
+    if _name_taken(session, body.kind, body.name):
+        raise ApiError(409, f"a {body.kind} template named {body.name!r} exists")
+    row = Template(**body.model_dump(), usage_count=0)
+    session.add(row)
+    session.commit()
+    return TemplateOut.model_validate(row)
+
+
+@router.get("/export", operation_id="export_templates", response_model=TemplateExport)
+def export_templates(session: SessionDep, kind: TemplateKind | None = None) -> TemplateExport:
+    stmt = select(Template).order_by(Template.kind, Template.name)
+    if kind:
+        stmt = stmt.where(Template.kind == kind)
+    rows = session.scalars(stmt).all()
+    return TemplateExport(
+        templates=[
+            TemplateCreate(
+                kind=r.kind,  # type: ignore[arg-type]
+                name=r.name,
+                description=r.description,
+                config=r.config,
+                favourite=r.favourite,
+            )
+            for r in rows
+        ]
+    )
+
+
+@router.post("/import", operation_id="import_templates", response_model=ImportResult)
+def import_templates(
+    body: TemplateExport,
+    session: SessionDep,
+    on_conflict: Literal["rename", "skip", "overwrite"] = "rename",
+) -> ImportResult:
+    """Add exported templates; a name already taken is renamed, skipped or overwritten."""
+    if body.version > EXPORT_VERSION:
+        raise ApiError(422, f"template export version {body.version} is newer than this studio")
+    created = skipped = renamed = 0
+    out: list[Template] = []
+    for item in body.templates:
+        existing = session.scalar(
+            select(Template).where(Template.kind == item.kind, Template.name == item.name)
+        )
+        if existing is not None:
+            if on_conflict == "skip":
+                skipped += 1
+                continue
+            if on_conflict == "overwrite":
+                existing.description = item.description
+                existing.config = item.config
+                existing.favourite = item.favourite
+                out.append(existing)
+                continue
+            n = 2
+            while _name_taken(session, item.kind, f"{item.name} ({n})"):
+                n += 1
+            item = item.model_copy(update={"name": f"{item.name} ({n})"})
+            renamed += 1
+        row = Template(**item.model_dump(), usage_count=0)
+        session.add(row)
+        session.flush()
+        out.append(row)
+        created += 1
+    session.commit()
+    return ImportResult(
+        created=created,
+        skipped=skipped,
+        renamed=renamed,
+        templates=[TemplateOut.model_validate(r) for r in out],
+    )
+
+
+@router.get("/{template_id}", operation_id="get_template", response_model=TemplateOut)
+def get_template(template_id: int, session: SessionDep) -> TemplateOut:
+    return TemplateOut.model_validate(get_or_404(session, Template, template_id, "template"))
+
+
+@router.patch("/{template_id}", operation_id="update_template", response_model=TemplateOut)
+def update_template(template_id: int, body: TemplateUpdate, session: SessionDep) -> TemplateOut:
+    row = get_or_404(session, Template, template_id, "template")
+    changes = body.model_dump(exclude_unset=True)
+    if "name" in changes and _name_taken(session, row.kind, changes["name"], exclude=row.id):
+        raise ApiError(409, f"a {row.kind} template named {changes['name']!r} exists")
+    for field, value in changes.items():
+        setattr(row, field, value)
+    session.commit()
+    return TemplateOut.model_validate(row)
+
+
+@router.post(
+    "/{template_id}/favourite", operation_id="toggle_template_favourite", response_model=TemplateOut
+)
+def toggle_favourite(template_id: int, session: SessionDep) -> TemplateOut:
+    row = get_or_404(session, Template, template_id, "template")
+    row.favourite = not row.favourite
+    session.commit()
+    return TemplateOut.model_validate(row)
+
+
+@router.post("/{template_id}/use", operation_id="use_template", response_model=TemplateOut)
+def use_template(template_id: int, session: SessionDep) -> TemplateOut:
+    """Count one use (the UI calls this when a template fills a form)."""
+    row = get_or_404(session, Template, template_id, "template")
+    row.usage_count = (row.usage_count or 0) + 1
+    session.commit()
+    return TemplateOut.model_validate(row)
+
+
+@router.delete("/{template_id}", operation_id="delete_template", status_code=204)
+def delete_template(template_id: int, session: SessionDep) -> None:
+    session.delete(get_or_404(session, Template, template_id, "template"))

@@ -1,0 +1,180 @@
+"""``/tokenizations``: tokenize a dataset with a model's tokenizer into fixed-length sequences."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from mistudio.api.deps import Page, PagingDep, SessionDep, ensure_not_in_use, get_or_404, page_of
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.core.data import TokenizeConfig
+from mistudio.store import (
+    ActivationCacheRow,
+    Dataset,
+    LanguageModel,
+    TokenizationRow,
+    Training,
+    remove_artifact_files,
+)
+
+router = APIRouter(prefix="/tokenizations", tags=["tokenizations"])
+
+
+class TokenizationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    status: str
+    dataset_id: int
+    model_id: int | None
+    tokenizer_fingerprint: str | None
+    max_length: int
+    n_sequences: int | None
+    n_tokens: int | None
+    config: dict[str, Any]
+    meta: dict[str, Any]
+    path: str | None
+    job_id: str | None
+    lineage: dict[str, Any]
+    error: str | None
+    created_at: dt.datetime
+
+
+class TokenizationCreate(BaseModel):
+    dataset_id: int
+    """The imported dataset to tokenize."""
+    model_id: int
+    """The model whose tokenizer to use."""
+    config: TokenizeConfig = Field(default_factory=TokenizeConfig)
+    """Sequence length, stride, packing, filters."""
+    name: str | None = None
+
+
+@router.get("", operation_id="list_tokenizations", response_model=Page[TokenizationOut])
+def list_tokenizations(
+    session: SessionDep,
+    paging: PagingDep,
+    dataset_id: int | None = None,
+    model_id: int | None = None,
+    status: str | None = None,
+    sort: str = "created_at",
+    order: Literal["asc", "desc"] = "desc",
+) -> Page[TokenizationOut]:
+    stmt = select(TokenizationRow)
+    if dataset_id is not None:
+        stmt = stmt.where(TokenizationRow.dataset_id == dataset_id)
+    if model_id is not None:
+        stmt = stmt.where(TokenizationRow.model_id == model_id)
+    if status:
+        stmt = stmt.where(TokenizationRow.status == status)
+    rows, total = page_of(
+        session,
+        stmt,
+        TokenizationRow,
+        paging,
+        sort,
+        order,
+        ("created_at", "name", "n_tokens", "n_sequences", "max_length"),
+    )
+    return Page(
+        items=[TokenizationOut.model_validate(r) for r in rows],
+        total=total,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
+
+
+@router.post(
+    "", operation_id="create_tokenization", response_model=TokenizationOut, status_code=202
+)
+def create_tokenization(body: TokenizationCreate, session: SessionDep) -> TokenizationOut:
+    dataset = get_or_404(session, Dataset, body.dataset_id, "dataset")
+    model = get_or_404(session, LanguageModel, body.model_id, "model")
+    if dataset.status != "ready":
+        raise ApiError(409, f"dataset {dataset.id} is {dataset.status}; import it first")
+    row = TokenizationRow(
+        name=body.name or f"{dataset.name}-{model.name}-{body.config.max_length}",
+        status="pending",
+        dataset_id=dataset.id,
+        model_id=model.id,
+        max_length=body.config.max_length,
+        config=body.config.model_dump(mode="json"),
+        meta={},
+        lineage={},
+    )
+    session.add(row)
+    session.flush()
+    job = submit_job(
+        session,
+        "tokenize",
+        {"tokenization_id": row.id, "tokenize": body.config.model_dump(mode="json")},
+        artifact=("tokenizations", row.id),
+        resources=[("datasets", dataset.id), ("models", model.id)],
+    )
+    row.job_id = job.id
+    session.commit()
+    return TokenizationOut.model_validate(row)
+
+
+@router.get("/{tokenization_id}", operation_id="get_tokenization", response_model=TokenizationOut)
+def get_tokenization(tokenization_id: int, session: SessionDep) -> TokenizationOut:
+    return TokenizationOut.model_validate(
+        get_or_404(session, TokenizationRow, tokenization_id, "tokenization")
+    )
+
+
+@router.get(
+    "/{tokenization_id}/stats", operation_id="get_tokenization_stats", response_model=dict[str, Any]
+)
+def get_stats(tokenization_id: int, session: SessionDep) -> dict[str, Any]:
+    """Token statistics (lengths, top tokens, coverage) computed at tokenization time."""
+    from mistudio.core.data import Tokenization, load_stats
+
+    row = get_or_404(session, TokenizationRow, tokenization_id, "tokenization")
+    if row.status != "ready" or not row.path:
+        raise ApiError(409, f"tokenization {tokenization_id} is {row.status}")
+    return load_stats(Tokenization.open(row.path)).model_dump(mode="json")
+
+
+@router.get(
+    "/{tokenization_id}/samples",
+    operation_id="list_tokenization_samples",
+    response_model=list[dict[str, Any]],
+)
+def list_samples(
+    tokenization_id: int,
+    session: SessionDep,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(10, ge=1, le=100),
+) -> list[dict[str, Any]]:
+    """Sequences with their tokens (loads only the tokenizer)."""
+    from mistudio.core.data import Tokenization, tokenization_samples
+    from mistudio.core.models import load_tokenizer
+    from mistudio.jobs.data_jobs import model_load_config
+
+    row = get_or_404(session, TokenizationRow, tokenization_id, "tokenization")
+    if row.status != "ready" or not row.path or row.model_id is None:
+        raise ApiError(409, f"tokenization {tokenization_id} is {row.status}")
+    model = get_or_404(session, LanguageModel, row.model_id, "model")
+    tokenizer = load_tokenizer(model_load_config(model))
+    return tokenization_samples(Tokenization.open(row.path), tokenizer, offset, limit)
+
+
+@router.delete("/{tokenization_id}", operation_id="delete_tokenization", status_code=204)
+def delete_tokenization(tokenization_id: int, session: SessionDep) -> None:
+    row = get_or_404(session, TokenizationRow, tokenization_id, "tokenization")
+    ensure_not_in_use(session, "tokenizations", tokenization_id, "tokenization")
+    for table, what in ((ActivationCacheRow, "activation caches"), (Training, "trainings")):
+        ids = session.scalars(
+            select(table.id).where(table.tokenization_id == tokenization_id)
+        ).all()
+        if ids:
+            raise ApiError(409, f"tokenization {tokenization_id} is used by {what} {list(ids)}")
+    remove_artifact_files(row.path)
+    session.delete(row)

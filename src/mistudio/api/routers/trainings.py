@@ -1,0 +1,223 @@
+"""``/trainings``: train SAEs (many hook points / sweeps in one pass), follow metrics, resume."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from mistudio.api.deps import Page, PagingDep, SessionDep, ensure_not_in_use, get_or_404, page_of
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.api.validation import check_hooks, check_tokenizer, check_width
+from mistudio.core.training import TrainConfig
+from mistudio.store import (
+    ActivationCacheRow,
+    Checkpoint,
+    LanguageModel,
+    SAERow,
+    TokenizationRow,
+    Training,
+    TrainingMetric,
+    remove_artifact_files,
+)
+
+router = APIRouter(prefix="/trainings", tags=["trainings"])
+
+
+class TrainingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    status: str
+    model_id: int | None
+    tokenization_id: int | None
+    activation_cache_id: int | None
+    config: dict[str, Any]
+    step: int
+    total_steps: int | None
+    tokens_seen: int
+    result: dict[str, Any]
+    path: str | None
+    job_id: str | None
+    lineage: dict[str, Any]
+    error: str | None
+    created_at: dt.datetime
+
+
+class RunOptions(BaseModel):
+    """How activations are produced and the SAEs evaluated (see core.pipeline)."""
+
+    lm_batch_size: int = Field(default=8, gt=0)
+    buffer_tokens: int = Field(default=262_144, gt=0)
+    skip_special_tokens: bool = True
+    eval_sequences: int = Field(default=16, ge=0)
+    eval_splice: bool = True
+
+
+class TrainingCreate(BaseModel):
+    model_id: int
+    tokenization_id: int
+    activation_cache_id: int | None = None
+    """Read activations from this cache instead of running the model live."""
+    train: TrainConfig
+    """The SAEs (hook points, architectures, sizes) and optimisation settings."""
+    run: RunOptions = Field(default_factory=RunOptions)
+    name: str | None = None
+
+
+class MetricPoint(BaseModel):
+    sae: str
+    step: int
+    name: str
+    value: float | None
+
+
+class CheckpointOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    step: int
+    path: str
+    score: float | None
+    created_at: dt.datetime
+
+
+@router.get("", operation_id="list_trainings", response_model=Page[TrainingOut])
+def list_trainings(
+    session: SessionDep,
+    paging: PagingDep,
+    status: str | None = None,
+    model_id: int | None = None,
+    sort: str = "created_at",
+    order: Literal["asc", "desc"] = "desc",
+) -> Page[TrainingOut]:
+    stmt = select(Training)
+    if status:
+        stmt = stmt.where(Training.status == status)
+    if model_id is not None:
+        stmt = stmt.where(Training.model_id == model_id)
+    rows, total = page_of(
+        session, stmt, Training, paging, sort, order, ("created_at", "name", "status", "step")
+    )
+    return Page(
+        items=[TrainingOut.model_validate(r) for r in rows],
+        total=total,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
+
+
+@router.post("", operation_id="create_training", response_model=TrainingOut, status_code=202)
+def create_training(body: TrainingCreate, session: SessionDep) -> TrainingOut:
+    model = get_or_404(session, LanguageModel, body.model_id, "model")
+    tok = get_or_404(session, TokenizationRow, body.tokenization_id, "tokenization")
+    if tok.status != "ready":
+        raise ApiError(409, f"tokenization {tok.id} is {tok.status}")
+    check_tokenizer(model, tok)
+    hooks = [s.hook_name for s in body.train.saes]
+    hooks += [s.hook_name_out for s in body.train.saes if s.hook_name_out]
+    check_hooks(model, hooks)
+    for spec in body.train.saes:
+        check_width(model, spec.hook_name, spec.sae.d_in, f"SAE {spec.resolved_name}")
+    resources = [("models", model.id), ("tokenizations", tok.id)]
+    if body.activation_cache_id is not None:
+        cache = get_or_404(
+            session, ActivationCacheRow, body.activation_cache_id, "activation cache"
+        )
+        if cache.status != "ready":
+            raise ApiError(409, f"activation cache {cache.id} is {cache.status}")
+        missing = [h for h in hooks if h not in cache.hook_points]
+        if missing:
+            raise ApiError(422, f"activation cache {cache.id} has no hook point {missing[0]!r}")
+        resources.append(("activations", cache.id))
+    row = Training(
+        name=body.name or f"{model.name}-{len(body.train.saes)}sae",
+        status="pending",
+        model_id=model.id,
+        tokenization_id=tok.id,
+        activation_cache_id=body.activation_cache_id,
+        config={
+            "train": body.train.model_dump(mode="json"),
+            "run": body.run.model_dump(mode="json"),
+        },
+        step=0,
+        total_steps=body.train.total_steps,
+        tokens_seen=0,
+        result={},
+        lineage={},
+    )
+    session.add(row)
+    session.flush()
+    job = submit_job(
+        session,
+        "train",
+        {"training_id": row.id},
+        artifact=("trainings", row.id),
+        resources=resources,
+    )
+    row.job_id = job.id
+    row.lineage = {
+        "job_id": job.id,
+        "model_id": model.id,
+        "tokenization_id": tok.id,
+        "activation_cache_id": body.activation_cache_id,
+    }
+    session.commit()
+    return TrainingOut.model_validate(row)
+
+
+@router.get("/{training_id}", operation_id="get_training", response_model=TrainingOut)
+def get_training(training_id: int, session: SessionDep) -> TrainingOut:
+    return TrainingOut.model_validate(get_or_404(session, Training, training_id, "training"))
+
+
+@router.get(
+    "/{training_id}/metrics", operation_id="list_training_metrics", response_model=list[MetricPoint]
+)
+def list_metrics(
+    training_id: int,
+    session: SessionDep,
+    sae: str | None = None,
+    name: str | None = Query(None, description="Metric name (loss, l0, fvu, ...)"),
+    after_step: int = Query(-1, description="Only steps greater than this (for live charts)"),
+    limit: int = Query(20_000, ge=1, le=200_000),
+) -> list[MetricPoint]:
+    get_or_404(session, Training, training_id, "training")
+    stmt = select(TrainingMetric).where(
+        TrainingMetric.training_id == training_id, TrainingMetric.step > after_step
+    )
+    if sae:
+        stmt = stmt.where(TrainingMetric.sae == sae)
+    if name:
+        stmt = stmt.where(TrainingMetric.name == name)
+    rows = session.scalars(stmt.order_by(TrainingMetric.step, TrainingMetric.id).limit(limit))
+    return [MetricPoint(sae=r.sae, step=r.step, name=r.name, value=r.value) for r in rows]
+
+
+@router.get(
+    "/{training_id}/checkpoints",
+    operation_id="list_training_checkpoints",
+    response_model=list[CheckpointOut],
+)
+def list_checkpoints(training_id: int, session: SessionDep) -> list[CheckpointOut]:
+    get_or_404(session, Training, training_id, "training")
+    rows = session.scalars(
+        select(Checkpoint).where(Checkpoint.training_id == training_id).order_by(Checkpoint.step)
+    )
+    return [CheckpointOut.model_validate(r) for r in rows]
+
+
+@router.delete("/{training_id}", operation_id="delete_training", status_code=204)
+def delete_training(training_id: int, session: SessionDep) -> None:
+    row = get_or_404(session, Training, training_id, "training")
+    ensure_not_in_use(session, "trainings", training_id, "training")
+    saes = session.scalars(select(SAERow.id).where(SAERow.training_id == training_id)).all()
+    if saes:
+        raise ApiError(409, f"training {training_id} produced SAEs {list(saes)}; delete them first")
+    remove_artifact_files(row.path)
+    session.delete(row)

@@ -1,0 +1,84 @@
+"""The Celery app: ``celery -A mistudio.jobs.app worker`` runs miStudio's jobs.
+
+Decisions:
+
+* **Broker**: a SQLite file under ``MISTUDIO_HOME`` through kombu's SQLAlchemy transport by
+  default, so ``mistudio serve`` needs no other service; ``MISTUDIO_BROKER_URL=redis://...`` for
+  clusters. No result backend: the database row of each job is the truth.
+* **Queues**: ``gpu`` for work that wants the accelerator (model load, activations, training,
+  extraction) and ``cpu`` for the rest. A GPU machine runs one worker per GPU with concurrency 1
+  on ``gpu``, so at most one GPU job runs per device.
+* **Acks early**: a task message is acknowledged when the worker takes it. A worker killed mid-job
+  does not get the job redelivered behind our back; the reaper marks it failed (worker lost) and
+  the researcher retries it, which resumes from the last checkpoint where the job has them.
+* Remote control (revoke broadcasts, mingle, gossip) needs fanout, which the SQL transport lacks;
+  cancellation is therefore cooperative through the job row (see :mod:`mistudio.jobs.runtime`),
+  and revoke is an extra only where the broker supports it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_ready
+from kombu import Exchange, Queue
+
+from mistudio.settings import get_settings
+
+QUEUES = ("gpu", "cpu")
+
+
+def broker_supports_broadcast(url: str) -> bool:
+    """Whether revoke/mingle/gossip work on this broker (they need fanout exchanges)."""
+    return url.startswith(("redis://", "rediss://", "amqp://", "pyamqp://"))
+
+
+def make_app() -> Celery:
+    """Build the Celery app from the current settings."""
+    settings = get_settings()
+    broker = settings.celery_broker_url
+    celery = Celery("mistudio", broker=broker, include=["mistudio.jobs.tasks"])
+    options: dict[str, Any] = {}
+    if broker.startswith("sqla+sqlite"):
+        settings.home.mkdir(parents=True, exist_ok=True)
+        options = {"connect_args": {"timeout": 30}}  # create_engine kwargs: wait for the lock
+    celery.conf.update(
+        task_queues=[
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
+        ],
+        task_default_queue="cpu",
+        task_ignore_result=True,
+        task_acks_late=False,
+        task_track_started=False,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        worker_enable_remote_control=broker_supports_broadcast(broker),
+        broker_connection_retry_on_startup=True,
+        broker_transport_options=options,
+        task_serializer="json",
+        accept_content=["json"],
+    )
+    return celery
+
+
+app = make_app()
+
+
+@worker_process_init.connect
+def _fresh_connections(**_: Any) -> None:
+    # A forked pool child must not reuse the parent's pooled database connections.
+    from mistudio.store import dispose_all
+
+    dispose_all()
+
+
+@worker_ready.connect
+def _on_worker_ready(**_: Any) -> None:
+    # Workers migrate too (a cluster worker may start before the API) and reap jobs that a
+    # previous incarnation of this worker left "running".
+    from mistudio.jobs.lifecycle import reap_stale_jobs
+    from mistudio.store import init_db
+
+    init_db()
+    reap_stale_jobs()

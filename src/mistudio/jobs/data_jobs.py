@@ -1,0 +1,85 @@
+"""Dataset import and tokenization jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mistudio.errors import NotFoundError
+from mistudio.jobs.registry import handler
+from mistudio.jobs.runtime import JobContext
+from mistudio.store import Dataset, LanguageModel, TokenizationRow, artifact_dir, session_scope
+
+
+def model_load_config(model: LanguageModel) -> Any:
+    """The core load config of a model row (source plus the options it was added with)."""
+    from mistudio.core.models import ModelLoadConfig
+
+    return ModelLoadConfig(source=model.source, **(model.config or {}))
+
+
+@handler("dataset_import")
+def import_dataset_job(ctx: JobContext) -> dict[str, Any]:
+    from mistudio.core.data import DatasetSource, import_dataset
+
+    dataset_id = int(ctx.config["dataset_id"])
+    source = DatasetSource.model_validate(ctx.config["source"])
+    dest = artifact_dir("datasets", dataset_id)
+    ctx.stage(0.0, 1.0, "importing")
+    info = import_dataset(source, dest, ctx.progress)
+    with session_scope() as session:
+        row = session.get(Dataset, dataset_id)
+        if row is None:
+            raise NotFoundError(f"dataset {dataset_id} was deleted while importing")
+        row.status = "ready"
+        row.path = str(dest)
+        row.n_documents = info.n_documents
+        row.n_bytes = info.n_bytes
+        row.info = info.model_dump(mode="json")
+        row.lineage = {"job_id": ctx.job_id, "source": source.details()}
+    return {"dataset_id": dataset_id, "n_documents": info.n_documents, "n_bytes": info.n_bytes}
+
+
+@handler("tokenize")
+def tokenize_job(ctx: JobContext) -> dict[str, Any]:
+    from mistudio.core.data import TokenizeConfig, tokenize_dataset
+    from mistudio.core.models import load_tokenizer
+
+    tok_id = int(ctx.config["tokenization_id"])
+    with session_scope() as session:
+        row = session.get(TokenizationRow, tok_id)
+        if row is None:
+            raise NotFoundError(f"tokenization {tok_id} was deleted")
+        dataset = session.get(Dataset, row.dataset_id)
+        model = session.get(LanguageModel, row.model_id) if row.model_id else None
+        if dataset is None or dataset.path is None or model is None:
+            raise NotFoundError("the dataset or model of this tokenization is gone")
+        dataset_path, load_config, model_id = dataset.path, model_load_config(model), model.id
+        dataset_id = dataset.id
+    config = TokenizeConfig.model_validate(ctx.config["tokenize"])
+    ctx.stage(0.0, 0.05, "loading tokenizer")
+    tokenizer = load_tokenizer(load_config, ctx.progress)
+    dest = artifact_dir("tokenizations", tok_id)
+    ctx.stage(0.05, 1.0, "tokenizing")
+    tok = tokenize_dataset(dataset_path, tokenizer, config, dest, ctx.progress)
+    meta = tok.meta
+    with session_scope() as session:
+        row = session.get(TokenizationRow, tok_id)
+        if row is None:
+            raise NotFoundError(f"tokenization {tok_id} was deleted while tokenizing")
+        row.status = "ready"
+        row.path = str(dest)
+        row.tokenizer_fingerprint = meta.tokenizer_fingerprint
+        row.n_sequences = meta.n_sequences
+        row.n_tokens = meta.n_tokens
+        row.meta = meta.model_dump(mode="json")
+        row.lineage = {
+            "job_id": ctx.job_id,
+            "dataset_id": dataset_id,
+            "model_id": model_id,
+            "config": config.model_dump(mode="json"),
+        }
+        # The model's fingerprint is known now even if it was never loaded in full.
+        model_row = session.get(LanguageModel, model_id)
+        if model_row is not None and model_row.tokenizer_fingerprint is None:
+            model_row.tokenizer_fingerprint = meta.tokenizer_fingerprint
+    return {"tokenization_id": tok_id, "n_sequences": meta.n_sequences, "n_tokens": meta.n_tokens}

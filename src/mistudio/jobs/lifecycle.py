@@ -1,0 +1,207 @@
+"""Job lifecycle seen from outside a worker: create, dispatch, cancel, retry, reap.
+
+A job row is written (status ``queued``) before its Celery message is sent, so the API can
+answer for it at once and a lost message is visible as a job that never started. The Celery task
+id is ``<job id>.<attempt>`` so a retry is a new message that a revoke of the old one cannot hit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from mistudio.errors import InvalidInputError, NotFoundError
+from mistudio.jobs.events import add_event, event_dict, publish
+from mistudio.settings import get_settings
+from mistudio.store import ARTIFACT_TABLES, Job, session_scope, utcnow
+
+log = logging.getLogger(__name__)
+ACTIVE = ("queued", "running")
+TERMINAL = ("completed", "failed", "cancelled")
+GPU_KINDS = frozenset({"model_load", "cache_activations", "train", "extract"})
+"""Job kinds that want the accelerator, hence the ``gpu`` queue (one at a time per device)."""
+
+
+class JobStateError(InvalidInputError):
+    """The job is not in a state that allows the request (cancel a finished job, ...)."""
+
+
+def queue_for(kind: str) -> str:
+    return "gpu" if kind in GPU_KINDS else "cpu"
+
+
+def new_job(
+    session: Session,
+    kind: str,
+    config: dict[str, Any],
+    artifact: tuple[str, int] | None = None,
+    resources: list[tuple[str, int]] | None = None,
+) -> Job:
+    """Add a queued job (and its first event) to ``session``; :func:`dispatch` it after commit."""
+    refs = [{"kind": k, "id": i} for k, i in (resources or [])]
+    if artifact is not None and {"kind": artifact[0], "id": artifact[1]} not in refs:
+        refs.append({"kind": artifact[0], "id": artifact[1]})
+    job = Job(
+        id=uuid.uuid4().hex,
+        kind=kind,
+        queue=queue_for(kind),
+        status="queued",
+        progress=0.0,
+        config=config,
+        result={},
+        log="",
+        resources=refs,
+        artifact_kind=artifact[0] if artifact else None,
+        artifact_id=artifact[1] if artifact else None,
+        created_at=utcnow(),
+        last_seq=0,
+    )
+    session.add(job)
+    session.flush()
+    add_event(session, job.id, "status", {"status": "queued", "progress": 0.0})
+    return job
+
+
+def dispatch(job_id: str, queue: str, attempt: int) -> None:
+    """Send the Celery message that runs ``job_id`` (after the row is committed)."""
+    from mistudio.jobs.app import app
+
+    app.send_task("mistudio.run_job", args=[job_id], queue=queue, task_id=f"{job_id}.{attempt}")
+
+
+def get_job(session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFoundError(f"no job {job_id}")
+    return job
+
+
+def set_artifact_status(session: Session, job: Job, status: str, error: str | None = None) -> None:
+    """Mirror a job's outcome on the artifact it produces."""
+    if job.artifact_kind is None or job.artifact_id is None:
+        return
+    table = ARTIFACT_TABLES.get(job.artifact_kind)
+    if table is None:
+        return
+    row = session.get(table, job.artifact_id)
+    if row is not None:
+        row.status = status
+        row.error = error
+
+
+def cancel_job(job_id: str) -> Job:
+    """Cancel a queued job at once, or ask a running one to stop at its next progress report."""
+    with session_scope() as session:
+        job = get_job(session, job_id)
+        if job.status in TERMINAL:
+            raise JobStateError(f"job {job_id} is already {job.status}")
+        job.cancel_requested = True
+        if job.status == "queued":
+            job.status = "cancelled"
+            job.finished_at = utcnow()
+            job.message = "cancelled before it started"
+            set_artifact_status(session, job, "cancelled")
+            wire = event_dict(add_event(session, job.id, "status", {"status": "cancelled"}))
+        else:
+            wire = event_dict(add_event(session, job.id, "cancelling", {"status": "running"}))
+        attempt = job.attempts
+    publish(wire)
+    _revoke(f"{job_id}.{attempt}")
+    return job
+
+
+def _revoke(task_id: str) -> None:
+    from mistudio.jobs.app import app, broker_supports_broadcast
+
+    if not broker_supports_broadcast(get_settings().celery_broker_url):
+        return  # the cooperative stop flag does the work
+    try:
+        app.control.revoke(task_id)
+    except Exception as exc:  # revoke is best effort; the stop flag is authoritative
+        log.warning("revoke of %s failed: %s", task_id, exc)
+
+
+def retry_job(job_id: str) -> Job:
+    """Queue a failed or cancelled job again with the same config (resuming where it can)."""
+    with session_scope() as session:
+        job = get_job(session, job_id)
+        if job.status not in ("failed", "cancelled"):
+            raise JobStateError(
+                f"only failed or cancelled jobs can be retried; {job_id} is {job.status}"
+            )
+        job.status = "queued"
+        job.cancel_requested = False
+        job.error = None
+        job.eta_seconds = None
+        job.finished_at = None
+        job.message = "queued again (retry)"
+        set_artifact_status(session, job, "pending")
+        wire = event_dict(
+            add_event(session, job.id, "status", {"status": "queued", "retry": job.attempts + 1})
+        )
+        queue, attempt = job.queue, job.attempts + 1
+    publish(wire)
+    dispatch(job_id, queue, attempt)
+    return job
+
+
+def reap_stale_jobs(stale_after: float | None = None) -> list[str]:
+    """Mark running jobs whose worker stopped heart-beating as failed (and resumable).
+
+    Called periodically by the API and when a worker starts. A worker killed with SIGKILL (or a
+    machine that lost power) can never report its own death; its heartbeat just stops.
+    """
+    stale = stale_after if stale_after is not None else get_settings().stale_after_seconds
+    cutoff = utcnow() - dt.timedelta(seconds=stale)
+    reaped: list[str] = []
+    wires: list[dict[str, Any]] = []
+    with session_scope() as session:
+        rows = session.scalars(
+            select(Job)
+            .where(Job.status == "running")
+            .where(
+                or_(
+                    Job.heartbeat_at < cutoff,
+                    Job.heartbeat_at.is_(None) & (Job.started_at < cutoff),
+                )
+            )
+            .with_for_update(skip_locked=True)
+        ).all()
+        for job in rows:
+            job.status = "failed"
+            job.resumable = True
+            job.finished_at = utcnow()
+            job.error = (
+                f"worker lost: no heartbeat from {job.worker or 'its worker'} for over "
+                f"{stale:.0f} s; retry to resume"
+            )
+            job.message = job.error
+            set_artifact_status(session, job, "failed", job.error)
+            wires.append(
+                event_dict(
+                    add_event(
+                        session,
+                        job.id,
+                        "status",
+                        {"status": "failed", "error": job.error, "resumable": True},
+                    )
+                )
+            )
+            reaped.append(job.id)
+    for wire in wires:
+        publish(wire)
+    if reaped:
+        log.warning("reaped %d job(s) whose worker was lost: %s", len(reaped), reaped)
+    return reaped
+
+
+def active_jobs_using(session: Session, kind: str, artifact_id: int) -> list[Job]:
+    """Queued or running jobs that read or write artifact ``(kind, artifact_id)``."""
+    jobs = session.scalars(select(Job).where(Job.status.in_(ACTIVE))).all()
+    ref = {"kind": kind, "id": artifact_id}
+    return [j for j in jobs if ref in (j.resources or [])]

@@ -1,0 +1,97 @@
+"""Model load/download and activation-caching jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mistudio.errors import NotFoundError
+from mistudio.jobs.data_jobs import model_load_config
+from mistudio.jobs.registry import handler
+from mistudio.jobs.runtime import JobContext
+from mistudio.store import (
+    ActivationCacheRow,
+    LanguageModel,
+    TokenizationRow,
+    artifact_dir,
+    session_scope,
+)
+
+
+@handler("model_load")
+def model_load_job(ctx: JobContext) -> dict[str, Any]:
+    """Download (Hub) or dequantize (GGUF) a model, load it once and record its architecture,
+    hook points with their widths, and tokenizer fingerprint, so later requests are validated
+    without loading it again."""
+    from mistudio.core.data import tokenizer_fingerprint
+    from mistudio.core.models import load_model
+
+    model_id = int(ctx.config["model_id"])
+    with session_scope() as session:
+        row = session.get(LanguageModel, model_id)
+        if row is None:
+            raise NotFoundError(f"model {model_id} was deleted")
+        load_config = model_load_config(row)
+    ctx.stage(0.0, 0.9, "loading")
+    loaded = load_model(load_config, ctx.progress)
+    ctx.stage(0.9, 1.0, "inspecting")
+    summary = loaded.architecture()
+    dims: dict[str, int] = {}
+    for point in loaded.hook_points():
+        dims[point.name] = int(point.d)
+    fingerprint = tokenizer_fingerprint(loaded.tokenizer)
+    with session_scope() as session:
+        row = session.get(LanguageModel, model_id)
+        if row is None:
+            raise NotFoundError(f"model {model_id} was deleted while loading")
+        row.status = "ready"
+        row.path = str(loaded.local_path)
+        row.family = summary.family
+        row.n_params = summary.n_params
+        row.architecture = summary.model_dump(mode="json")
+        row.hook_dims = dims
+        row.tokenizer_fingerprint = fingerprint
+        row.lineage = {"job_id": ctx.job_id, "source": row.source}
+    return {"model_id": model_id, "n_params": summary.n_params, "n_layers": summary.n_layers}
+
+
+@handler("cache_activations")
+def cache_activations_job(ctx: JobContext) -> dict[str, Any]:
+    from mistudio.core.activations import ActivationStreamConfig, cache_activations
+    from mistudio.core.data import Tokenization, check_compatible
+    from mistudio.core.models import load_model
+
+    cache_id = int(ctx.config["activation_cache_id"])
+    with session_scope() as session:
+        row = session.get(ActivationCacheRow, cache_id)
+        if row is None:
+            raise NotFoundError(f"activation cache {cache_id} was deleted")
+        model = session.get(LanguageModel, row.model_id)
+        tok_row = session.get(TokenizationRow, row.tokenization_id)
+        if model is None or tok_row is None or tok_row.path is None:
+            raise NotFoundError("the model or tokenization of this cache is gone")
+        load_config, tok_path = model_load_config(model), tok_row.path
+    stream = ActivationStreamConfig.model_validate(ctx.config["stream"])
+    shard_tokens = int(ctx.config.get("shard_tokens", 65_536))
+    ctx.stage(0.0, 0.1, "loading model")
+    loaded = load_model(load_config, ctx.progress)
+    tok = Tokenization.open(tok_path)
+    check_compatible(tok.meta, loaded.tokenizer, loaded.name)
+    dest = artifact_dir("activations", cache_id)
+    ctx.stage(0.1, 1.0, "caching activations")
+    manifest = cache_activations(loaded, tok, stream, dest, shard_tokens, ctx.progress)
+    with session_scope() as session:
+        row = session.get(ActivationCacheRow, cache_id)
+        if row is None:
+            raise NotFoundError(f"activation cache {cache_id} was deleted while caching")
+        row.status = "ready"
+        row.path = str(dest)
+        row.n_tokens = manifest.n_tokens
+        row.hook_points = list(manifest.hook_points)
+        row.manifest = manifest.model_dump(mode="json")
+        row.lineage = {
+            "job_id": ctx.job_id,
+            "model_id": row.model_id,
+            "tokenization_id": row.tokenization_id,
+            "config": stream.model_dump(mode="json"),
+        }
+    return {"activation_cache_id": cache_id, "n_tokens": manifest.n_tokens}

@@ -1,0 +1,169 @@
+"""What a job sees while it runs in a worker: progress, log, heartbeat and the stop flag.
+
+``JobContext.progress`` is the :class:`~mistudio.core.progress.Progress` callback handed to core
+code. It is cheap to call often: the job row and an event are written at most every
+``MIN_INTERVAL`` seconds (and always on the last step), and the stop flag is a
+``threading.Event`` set by the heartbeat thread when the job row says ``cancel_requested``. When
+the flag is set the next progress call raises :class:`JobCancelled`, which unwinds the core
+function; training instead polls :meth:`JobContext.stopped` between steps and stops cleanly with
+a checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select, update
+
+from mistudio.jobs.events import emit
+from mistudio.settings import get_settings
+from mistudio.store import Job, session_scope, utcnow
+
+log = logging.getLogger(__name__)
+MIN_INTERVAL = 0.2
+"""Seconds between progress writes: five updates a second is live enough for a progress bar."""
+LOG_LIMIT = 200_000
+"""Characters of job log kept in the row (the tail)."""
+
+
+class JobCancelled(Exception):
+    """Raised inside a job when its cancel was requested."""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{threading.get_native_id()}"
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class JobContext:
+    """The running job's handle on its row; one per attempt."""
+
+    def __init__(self, job_id: str, kind: str, config: dict[str, Any]) -> None:
+        self.job_id = job_id
+        self.kind = kind
+        self.config = config
+        self.stop_event = threading.Event()
+        self._last_write = 0.0
+        self._started = time.monotonic()
+        self._start_fraction: float | None = None
+        self._stage: tuple[float, float, str | None] = (0.0, 1.0, None)
+        self._heartbeat: threading.Thread | None = None
+        self._stop_heartbeat = threading.Event()
+        self.metric_sink: Callable[[float, dict[str, Any]], None] | None = None
+        """Extra consumer of progress metrics (training writes metric rows)."""
+        self.raise_on_cancel = True
+        """False for jobs that poll :meth:`stopped` themselves and stop cleanly (training)."""
+
+    # -- stages ---------------------------------------------------------------------------
+    def stage(self, start: float, end: float, name: str | None = None) -> JobContext:
+        """Map the following progress calls into ``[start, end]`` of the whole job."""
+        self._stage = (start, end, name)
+        self._started = time.monotonic()
+        self._start_fraction = None
+        self.progress(0, None)
+        return self
+
+    # -- progress -------------------------------------------------------------------------
+    def stopped(self) -> bool:
+        """Whether a cancel was requested (training polls this between steps)."""
+        return self.stop_event.is_set()
+
+    def progress(self, step: float, total: float | None, /, **metrics: Any) -> None:
+        """The core-facing progress callback (see module docstring)."""
+        if self.raise_on_cancel and self.stop_event.is_set():
+            raise JobCancelled("cancelled")
+        if self.metric_sink is not None and metrics:
+            self.metric_sink(step, metrics)
+        now = time.monotonic()
+        done = total is not None and total > 0 and step >= total
+        if not done and now - self._last_write < MIN_INTERVAL:
+            return
+        self._last_write = now
+        start, end, stage = self._stage
+        inner = min(1.0, step / total) if total else 0.0
+        fraction = start + (end - start) * inner
+        eta = self._eta(fraction, now)
+        message = metrics.get("stage") or stage
+        data: dict[str, Any] = {
+            "progress": round(fraction, 6),
+            "eta_seconds": eta,
+            "step": step,
+            "total": total,
+        }
+        if message:
+            data["message"] = str(message)
+        simple = {
+            k: _json_number(v) for k, v in metrics.items() if isinstance(v, int | float | str)
+        }
+        if simple:
+            data["metrics"] = simple
+        with session_scope() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == self.job_id)
+                .values(
+                    progress=fraction,
+                    eta_seconds=eta,
+                    message=str(message) if message else Job.message,
+                    heartbeat_at=utcnow(),
+                )
+            )
+        emit(self.job_id, "progress", data)
+
+    def _eta(self, fraction: float, now: float) -> float | None:
+        if self._start_fraction is None:
+            self._start_fraction = fraction
+            self._started = now
+            return None
+        done = fraction - self._start_fraction
+        if done <= 1e-6:
+            return None
+        rate = done / max(now - self._started, 1e-6)
+        return round((1.0 - fraction) / rate, 1)
+
+    def log(self, line: str) -> None:
+        """Append a line to the job's log and publish it."""
+        with session_scope() as session:
+            job = session.get(Job, self.job_id)
+            if job is not None:
+                job.log = ((job.log or "") + line.rstrip("\n") + "\n")[-LOG_LIMIT:]
+        emit(self.job_id, "log", {"line": line})
+
+    # -- heartbeat ------------------------------------------------------------------------
+    def start_heartbeat(self) -> None:
+        self._heartbeat = threading.Thread(
+            target=self._beat, name=f"heartbeat-{self.job_id[:8]}", daemon=True
+        )
+        self._heartbeat.start()
+
+    def stop_heartbeat(self) -> None:
+        self._stop_heartbeat.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=5)
+
+    def _beat(self) -> None:
+        interval = get_settings().heartbeat_seconds
+        while not self._stop_heartbeat.wait(interval):
+            try:
+                with session_scope() as session:
+                    session.execute(
+                        update(Job).where(Job.id == self.job_id).values(heartbeat_at=utcnow())
+                    )
+                    cancel = session.scalar(
+                        select(Job.cancel_requested).where(Job.id == self.job_id)
+                    )
+                if cancel:
+                    self.stop_event.set()
+            except Exception as exc:  # a missed beat is not fatal; the next one may succeed
+                log.warning("heartbeat for %s failed: %s", self.job_id, exc)

@@ -1,0 +1,212 @@
+"""The training job: wires a training row to :func:`mistudio.core.pipeline.run_training`.
+
+The run folder is ``artifacts/trainings/<id>/``, the same for every attempt, so a retry of a job
+whose worker died finds the last checkpoint there and resumes exactly (the core refuses a resume
+whose config differs). Metrics reported through progress go to ``training_metrics`` in batches;
+each finished SAE becomes an ``saes`` row with its lineage.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import delete
+
+from mistudio.errors import NotFoundError
+from mistudio.jobs.data_jobs import model_load_config
+from mistudio.jobs.registry import handler
+from mistudio.jobs.runtime import JobContext
+from mistudio.store import (
+    ActivationCacheRow,
+    Checkpoint,
+    LanguageModel,
+    SAERow,
+    TokenizationRow,
+    Training,
+    TrainingMetric,
+    artifact_dir,
+    session_scope,
+)
+
+FLUSH_SECONDS = 0.5
+
+
+class _MetricWriter:
+    """Collects ``progress(step, total, sae=..., **metrics)`` calls into metric rows."""
+
+    def __init__(self, training_id: int) -> None:
+        self.training_id = training_id
+        self.rows: list[dict[str, Any]] = []
+        self.last_flush = time.monotonic()
+        self.last_step = 0
+
+    def __call__(self, step: float, metrics: dict[str, Any]) -> None:
+        sae = str(metrics.get("sae", ""))
+        self.last_step = int(step)
+        for name, value in metrics.items():
+            if name == "sae" or isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            self.rows.append(
+                {
+                    "training_id": self.training_id,
+                    "sae": sae,
+                    "step": int(step),
+                    "name": name,
+                    "value": float(value) if value == value else None,  # NaN -> NULL
+                }
+            )
+        if time.monotonic() - self.last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.rows:
+            return
+        rows, self.rows = self.rows, []
+        with session_scope() as session:
+            session.bulk_insert_mappings(TrainingMetric.__mapper__, rows)
+            training = session.get(Training, self.training_id)
+            if training is not None:
+                training.step = max(training.step or 0, self.last_step)
+
+
+@handler("train", resumable=True)
+def train_job(ctx: JobContext) -> dict[str, Any]:
+    from mistudio.core.pipeline import TrainingRunConfig, run_training
+    from mistudio.core.sae.saelens_format import read_cfg
+    from mistudio.core.training import TrainConfig, latest_checkpoint, list_checkpoints
+
+    training_id = int(ctx.config["training_id"])
+    with session_scope() as session:
+        training = session.get(Training, training_id)
+        if training is None:
+            raise NotFoundError(f"training {training_id} was deleted")
+        model = session.get(LanguageModel, training.model_id) if training.model_id else None
+        tok = (
+            session.get(TokenizationRow, training.tokenization_id)
+            if training.tokenization_id
+            else None
+        )
+        cache = (
+            session.get(ActivationCacheRow, training.activation_cache_id)
+            if training.activation_cache_id
+            else None
+        )
+        if model is None or tok is None or tok.path is None:
+            raise NotFoundError("the model or tokenization of this training is gone")
+        model_source = model_load_config(model).source
+        tok_path = tok.path
+        cache_path = cache.path if cache is not None else None
+        model_id = model.id
+        options = dict(training.config.get("run", {}))
+        train_config = TrainConfig.model_validate(training.config["train"])
+    run_config = TrainingRunConfig(
+        model=model_source,
+        tokenization=tok_path,
+        activation_cache=cache_path,
+        train=train_config,
+        **options,
+    )
+    run_dir = artifact_dir("trainings", training_id)
+    before = latest_checkpoint(run_dir)
+    resumed_from = before.step if before is not None else 0
+    if resumed_from:
+        ctx.log(f"resuming from checkpoint at step {resumed_from}")
+        with session_scope() as session:  # metrics past the checkpoint will be reported again
+            session.execute(
+                delete(TrainingMetric)
+                .where(TrainingMetric.training_id == training_id)
+                .where(TrainingMetric.step > resumed_from)
+            )
+    writer = _MetricWriter(training_id)
+    ctx.metric_sink = writer
+    ctx.raise_on_cancel = False
+    ctx.stage(0.0, 1.0, "training")
+    result = run_training(run_config, run_dir, progress=ctx.progress, stop=ctx.stopped)
+    writer.flush()
+
+    sae_ids: list[int] = []
+    with session_scope() as session:
+        training = session.get(Training, training_id)
+        if training is None:
+            raise NotFoundError(f"training {training_id} was deleted while training")
+        training.step = result.steps
+        training.total_steps = result.total_steps
+        training.tokens_seen = result.tokens_seen
+        training.path = str(run_dir)
+        session.execute(delete(Checkpoint).where(Checkpoint.training_id == training_id))
+        for info in list_checkpoints(run_dir):
+            session.add(
+                Checkpoint(
+                    training_id=training_id, step=info.step, path=str(info.path), score=info.score
+                )
+            )
+        if not result.stopped:
+            for name, sae in result.saes.items():
+                cfg = read_cfg(sae.folder)
+                metadata = cfg.get("metadata", {})
+                final = sae.final.__dict__ if sae.final is not None else {}
+                row = SAERow(
+                    name=f"{training.name}/{name}",
+                    status="ready",
+                    origin="trained",
+                    training_id=training_id,
+                    model_id=model_id,
+                    architecture=cfg.get("architecture"),
+                    hook_name=metadata.get("hook_name"),
+                    d_in=cfg.get("d_in"),
+                    d_sae=cfg.get("d_sae"),
+                    model_name=metadata.get("model_name"),
+                    path=str(sae.folder),
+                    cfg=cfg,
+                    metrics=_jsonable(
+                        {"final": final, "evals": sae.evals, "reached_l0": sae.reached_l0}
+                    ),
+                    job_id=ctx.job_id,
+                    lineage={
+                        "job_id": ctx.job_id,
+                        "training_id": training_id,
+                        "model_id": model_id,
+                        "tokenization_id": training.tokenization_id,
+                        "activation_cache_id": training.activation_cache_id,
+                    },
+                )
+                session.add(row)
+                session.flush()
+                sae_ids.append(row.id)
+        training.result = _jsonable(
+            {
+                "steps": result.steps,
+                "total_steps": result.total_steps,
+                "tokens_seen": result.tokens_seen,
+                "stopped": result.stopped,
+                "data_exhausted": result.data_exhausted,
+                "resumed_from_step": resumed_from,
+                "sae_ids": sae_ids,
+            }
+        )
+        out = dict(training.result)
+    if result.stopped:
+        from mistudio.jobs.runtime import JobCancelled
+
+        raise JobCancelled(f"stopped at step {result.steps}; retry to resume")
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    """Floats that JSON cannot hold (NaN, inf) become None; paths become strings."""
+    import math
+    from pathlib import Path
+
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and callable(value.item):
+        return _jsonable(value.item())
+    return value
