@@ -53,8 +53,15 @@ typecheck: install
 bench-env:
 	bash benchmarks/setup_env.sh
 
+# Benchmarks are never part of `make test`; each writes benchmarks/results/NAME.json and
+# report.py folds them into benchmarks/RESULTS.md.
+BENCHMARKS ?= activations training extraction service_load
+
 bench: install bench-env
-	$(PY) benchmarks/activations.py
+	@for b in $(BENCHMARKS); do \
+		if [ -f benchmarks/$$b.py ]; then echo "== $$b"; $(PY) benchmarks/$$b.py || exit 1; fi; \
+	done
+	$(PY) benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) .venv-bench build dist src/*.egg-info
