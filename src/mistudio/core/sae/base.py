@@ -302,8 +302,11 @@ class SAE(nn.Module):
         x2 = x.reshape(-1, x.shape[-1])
         latents = self.encode(x2)
         x_hat = self.decode(latents, x2)
-        tgt = (target if target is not None else x).reshape(-1, self.d_out)
-        mse = mse_loss(x_hat, tgt)
+        if target is None and self.d_out != self.d_in:
+            mse = x_hat.new_full((), float("nan"))  # a transcoder needs its target
+        else:
+            tgt = (target if target is not None else x).reshape(-1, self.d_out)
+            mse = mse_loss(x_hat, tgt)
         active = latents > 0
         return SAEOutput(
             x_hat=x_hat.reshape(*lead, self.d_out),

@@ -56,7 +56,7 @@ class SAETrainConfig(StrictModel):
     """Find the sparsity coefficient automatically so that L0 reaches this value."""
     sparsity_warmup_steps: int = 0
     """Steps of linear warm-up of the sparsity coefficient (ignored with target_l0)."""
-    auto_sparsity_fraction: float = 0.5
+    auto_sparsity_fraction: float = 0.8
     """With target_l0: fraction of training during which the coefficient adapts, then frozen."""
     grad_clip_norm: float | None = 1.0
     """Clip the global gradient norm of this SAE to this value (None: no clipping)."""

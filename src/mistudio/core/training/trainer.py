@@ -60,7 +60,7 @@ StopSignal = threading.Event | Callable[[], bool]
 Evaluator = Callable[[str, SAE], dict[str, Any]]
 
 STATE_VERSION = 1
-AUTO_GAIN = 0.02
+AUTO_GAIN = 0.01
 """Per-step gain of the auto-sparsity controller on log(coefficient)."""
 RESUMABLE_CHANGES = frozenset({"log_every", "checkpoint_every", "keep_checkpoints", "threads"})
 """Config fields that may differ between a run and its resume."""
@@ -170,8 +170,13 @@ class _SAEState:
         self.last_density: Tensor | None = None
         self.controller: L0Controller | None = None
         if spec.target_l0 is not None:
+            calibration = max(1, int(spec.auto_sparsity_fraction * config.total_steps))
             self.controller = L0Controller.start(
-                spec.target_l0, spec.sparsity_coefficient, self.sae.d_in, AUTO_GAIN
+                spec.target_l0,
+                spec.sparsity_coefficient,
+                self.sae.d_in,
+                AUTO_GAIN,
+                delay_steps=calibration // 10,
             )
         self.scale_in = 1.0
         self.scale_out = 1.0
@@ -241,9 +246,9 @@ class _SAEState:
             out = sae.training_forward(x, y, ctx)
         loss = out.loss
         if not bool(torch.isfinite(loss)):
-            terms = ", ".join(f"{k}={float(v):.4g}" for k, v in out.losses.items())
+            terms = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in out.losses.items())
             raise TrainingDivergedError(
-                f"SAE {self.name}: loss became {float(loss)} at step {step} ({terms}); "
+                f"SAE {self.name}: loss became {float(loss.detach())} at step {step} ({terms}); "
                 "training stopped before the bad update; resume from the last checkpoint "
                 "with a lower lr or sparsity coefficient"
             )
@@ -351,6 +356,8 @@ class _SAEState:
             "n_resampled": self.n_resampled,
             "last_density_standard": getattr(self.sae, "last_density", None),
             "final_acc": vars(self.final_acc).copy() if self.final_acc is not None else None,
+            "sums": dict(self.sums),
+            "sum_steps": self.sum_steps,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -372,6 +379,8 @@ class _SAEState:
         self.history = json.loads(state["history"])
         self.last_fvu = state["last_fvu"]
         self.n_resampled = int(state["n_resampled"])
+        self.sums = {k: v.to(dev) for k, v in state["sums"].items()}
+        self.sum_steps = int(state["sum_steps"])
         if state.get("final_acc") is not None:
             acc = ReconstructionAccumulator(self.sae.d_sae, dev)
             acc.__dict__.update(state["final_acc"])
