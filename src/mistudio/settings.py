@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     """Port the studio binds to."""
     token: str | None = None
     """Bearer token every API call must carry; required for a non-local bind."""
+    broker_key_prefix: str | None = None
+    """Prefix for every broker key and event channel on a shared Redis (several studios, or test
+    sessions, on one server)."""
     redis_url: str | None = None
     """Redis for cluster-mode event pub/sub; defaults to the broker URL when that is redis."""
     import_roots: str | None = None

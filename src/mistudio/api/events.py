@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from mistudio.jobs.events import REDIS_CHANNEL, event_dict
+from mistudio.jobs.events import event_dict, redis_channel
 from mistudio.settings import get_settings
 from mistudio.store import JobEvent, session_scope
 
@@ -126,7 +126,7 @@ class EventHub:
             try:
                 client = redis.Redis.from_url(url)
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(REDIS_CHANNEL)
+                pubsub.subscribe(redis_channel())
                 while not self._redis_stop.is_set():
                     message = pubsub.get_message(timeout=1.0)
                     if message and self.loop is not None:

@@ -43,6 +43,8 @@ def make_app() -> Celery:
     if broker.startswith("sqla+sqlite"):
         settings.home.mkdir(parents=True, exist_ok=True)
         options = {"connect_args": {"timeout": 30}}  # create_engine kwargs: wait for the lock
+    elif broker.startswith(("redis://", "rediss://")) and settings.broker_key_prefix:
+        options = {"global_keyprefix": settings.broker_key_prefix}
     celery.conf.update(
         task_queues=[
             Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
@@ -63,6 +65,17 @@ def make_app() -> Celery:
 
 
 app = make_app()
+_apps: dict[str, Celery] = {}
+
+
+def celery_app() -> Celery:
+    """The app for the current settings (tests and the API may change them after import)."""
+    url = get_settings().celery_broker_url
+    if app.conf.broker_url == url:
+        return app
+    if url not in _apps:
+        _apps[url] = make_app()
+    return _apps[url]
 
 
 @worker_process_init.connect

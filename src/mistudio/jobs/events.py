@@ -22,7 +22,12 @@ from sqlalchemy.orm import Session
 from mistudio.settings import get_settings
 from mistudio.store import Job, JobEvent, session_scope, utcnow
 
-REDIS_CHANNEL = "mistudio:events"
+
+def redis_channel() -> str:
+    """The pub/sub channel for job events (prefixed on a shared Redis)."""
+    return f"{get_settings().broker_key_prefix or ''}mistudio:events"
+
+
 log = logging.getLogger(__name__)
 _redis_lock = threading.Lock()
 _redis_clients: dict[str, Any] = {}
@@ -87,6 +92,6 @@ def publish(wire: dict[str, Any]) -> None:
     if client is None:
         return
     try:
-        client.publish(REDIS_CHANNEL, json.dumps(wire, default=str))
+        client.publish(redis_channel(), json.dumps(wire, default=str))
     except Exception as exc:  # the database still has the event
         log.warning("redis publish failed: %s", exc)

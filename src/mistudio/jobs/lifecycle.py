@@ -69,9 +69,11 @@ def new_job(
 
 def dispatch(job_id: str, queue: str, attempt: int) -> None:
     """Send the Celery message that runs ``job_id`` (after the row is committed)."""
-    from mistudio.jobs.app import app
+    from mistudio.jobs.app import celery_app
 
-    app.send_task("mistudio.run_job", args=[job_id], queue=queue, task_id=f"{job_id}.{attempt}")
+    celery_app().send_task(
+        "mistudio.run_job", args=[job_id], queue=queue, task_id=f"{job_id}.{attempt}"
+    )
 
 
 def get_job(session: Session, job_id: str) -> Job:
@@ -116,12 +118,12 @@ def cancel_job(job_id: str) -> Job:
 
 
 def _revoke(task_id: str) -> None:
-    from mistudio.jobs.app import app, broker_supports_broadcast
+    from mistudio.jobs.app import broker_supports_broadcast, celery_app
 
     if not broker_supports_broadcast(get_settings().celery_broker_url):
         return  # the cooperative stop flag does the work
     try:
-        app.control.revoke(task_id)
+        celery_app().control.revoke(task_id)
     except Exception as exc:  # revoke is best effort; the stop flag is authoritative
         log.warning("revoke of %s failed: %s", task_id, exc)
 

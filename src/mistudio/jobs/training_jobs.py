@@ -135,6 +135,8 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
         training.total_steps = result.total_steps
         training.tokens_seen = result.tokens_seen
         training.path = str(run_dir)
+        if not result.stopped:
+            training.status = "ready"
         session.execute(delete(Checkpoint).where(Checkpoint.training_id == training_id))
         for info in list_checkpoints(run_dir):
             session.add(
