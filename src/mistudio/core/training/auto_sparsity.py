@@ -9,8 +9,11 @@ as in a hand-tuned run. Working in log space makes the step size scale-free; the
 the loop slower than the SAE's own response, which avoids oscillation.
 
 If the coefficient hits its bounds while L0 is still far from the target, or L0 is off by more
-than 2x when the controller freezes (after at least 100 adjusting steps), the target is unreachable for this SAE and training stops
-with :class:`AutoSparsityError` saying what was reached.
+than 2x when the controller freezes (after at least 100 adjusting steps), the target is
+unreachable for this SAE and training stops with :class:`AutoSparsityError` saying what was
+reached. The controller waits the first tenth of its phase (an untrained SAE is dense whatever
+the coefficient) and keeps adjusting until the learning-rate decay by default, because the SAE
+answers a change of coefficient with a lag of tens to hundreds of steps.
 """
 
 from __future__ import annotations
