@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select, text
+from sqlalchemy import ColumnElement, Integer, Select, column, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from mistudio.store.models import Feature
@@ -47,7 +47,7 @@ def _search_clause(session: Session, query: str) -> ColumnElement[bool] | None:
         fts = text("SELECT rowid FROM features_fts WHERE features_fts MATCH :match").bindparams(
             match=match
         )
-        clause: ColumnElement[bool] = Feature.id.in_(fts.columns())
+        clause: ColumnElement[bool] = Feature.id.in_(fts.columns(column("rowid", Integer)))
     elif dialect == "postgresql":
         tsquery = " & ".join(f"{w}:*" for w in words)
         clause = literal_column(FEATURE_TSVECTOR).op("@@")(func.to_tsquery("simple", tsquery))
@@ -103,12 +103,32 @@ def list_features(
     """One page of features and the total number matching the filters."""
     base = feature_query(session, extraction_id, search, starred, category)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    column = SORT_COLUMNS[sort]
+    column: Any = SORT_COLUMNS[sort]
+    if search and search.strip() and session.get_bind().dialect.name == "postgresql":
+        # With a text filter, PostgreSQL may walk the sort index in order and evaluate the
+        # tsvector on every row until the page fills (~300 ms for a rare word over 65k rows).
+        # Sorting on an expression makes it take the GIN matches first and sort those.
+        column = column + 0
     # The id breaks ties in the same direction: SQLite's (extraction_id, column) index ends in
     # the rowid, so the whole ORDER BY walks the index and never sorts 65k rows per page.
+    # Unscored latents (NULL) come last either way, on both databases.
     if descending:
-        ordering = (column.desc(), Feature.id.desc())
+        ordering = (column.desc().nulls_last(), Feature.id.desc())
     else:
-        ordering = (column.asc(), Feature.id.asc())
+        ordering = (column.asc().nulls_last(), Feature.id.asc())
     page = base.order_by(*ordering).offset(offset).limit(limit)
     return session.scalars(page).all(), int(total)
+
+
+def analyze_features(session: Session) -> None:
+    """Refresh planner statistics after a bulk insert of feature rows.
+
+    Without them PostgreSQL may scan all rows for a search-or-index query instead of combining
+    the GIN and btree indexes (~800 ms vs ~10 ms on 65k rows); extraction jobs call this once
+    after inserting an extraction's features.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("ANALYZE features"))
+    elif dialect == "sqlite":
+        session.execute(text("ANALYZE features"))
