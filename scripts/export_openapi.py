@@ -28,7 +28,7 @@ def render() -> str:
 def main() -> None:
     text = render()
     TARGET.write_text(text)
-    print(f"wrote {TARGET} ({len(text):,} bytes)")
+    sys.stdout.write(f"wrote {TARGET} ({len(text):,} bytes)\n")
 
 
 if __name__ == "__main__":

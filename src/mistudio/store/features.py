@@ -127,8 +127,5 @@ def analyze_features(session: Session) -> None:
     the GIN and btree indexes (~800 ms vs ~10 ms on 65k rows); extraction jobs call this once
     after inserting an extraction's features.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(text("ANALYZE features"))
-    elif dialect == "sqlite":
+    if session.get_bind().dialect.name in ("postgresql", "sqlite"):
         session.execute(text("ANALYZE features"))
