@@ -1,0 +1,154 @@
+/** TanStack Query hooks per resource; keys start with the resource name so jobs can invalidate. */
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, type Query } from "./client";
+import type {
+  ActivationCache,
+  BuiltinSource,
+  Checkpoint,
+  Dataset,
+  Extraction,
+  Feature,
+  MetricPoint,
+  Model,
+  Page,
+  SAE,
+  Sample,
+  SystemInfo,
+  Template,
+  TokenizationStats,
+  Tokenization,
+  TokenizedSample,
+  Training,
+} from "./types";
+
+/** Artifacts whose rows change while a job runs: refetch every few seconds while any is busy. */
+const BUSY = new Set(["pending", "queued", "running"]);
+const refetchWhileBusy = (page: Page<{ status: string }> | undefined) =>
+  page?.items.some((i) => BUSY.has(i.status)) ? 3000 : false;
+
+function useList<T extends { status: string }>(key: string, query: Query = {}, enabled = true) {
+  return useQuery({
+    queryKey: [key, "list", query],
+    queryFn: ({ signal }) => api.get<Page<T>>(`/${key}`, { limit: 200, ...query }, signal),
+    enabled,
+    refetchInterval: (q) => refetchWhileBusy(q.state.data as Page<{ status: string }> | undefined),
+  });
+}
+
+export const useDatasets = () => useList<Dataset>("datasets");
+export const useModels = () => useList<Model>("models");
+export const useTokenizations = (query: Query = {}) => useList<Tokenization>("tokenizations", query);
+export const useActivationCaches = () => useList<ActivationCache>("activations");
+export const useTrainings = () => useList<Training>("trainings");
+export const useSaes = () => useList<SAE>("saes");
+export const useExtractions = (query: Query = {}) => useList<Extraction>("extractions", query);
+
+export function useDatasetSources() {
+  return useQuery({
+    queryKey: ["datasets", "sources"],
+    queryFn: () => api.get<BuiltinSource[]>("/datasets/sources"),
+    staleTime: Infinity,
+  });
+}
+
+export function useDatasetSamples(id: number | null, offset: number, limit: number) {
+  return useQuery({
+    queryKey: ["datasets", id, "samples", offset, limit],
+    queryFn: ({ signal }) => api.get<Sample[]>(`/datasets/${id}/samples`, { offset, limit }, signal),
+    enabled: id !== null,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useTokenizationStats(id: number | null) {
+  return useQuery({
+    queryKey: ["tokenizations", id, "stats"],
+    queryFn: ({ signal }) => api.get<TokenizationStats>(`/tokenizations/${id}/stats`, undefined, signal),
+    enabled: id !== null,
+    staleTime: Infinity,
+  });
+}
+
+export function useTokenizationSamples(id: number | null, offset: number, limit: number) {
+  return useQuery({
+    queryKey: ["tokenizations", id, "samples", offset, limit],
+    queryFn: ({ signal }) =>
+      api.get<TokenizedSample[]>(`/tokenizations/${id}/samples`, { offset, limit }, signal),
+    enabled: id !== null,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useTrainingMetrics(id: number) {
+  return useQuery({
+    queryKey: ["trainings", id, "metrics"],
+    queryFn: ({ signal }) => api.get<MetricPoint[]>(`/trainings/${id}/metrics`, undefined, signal),
+  });
+}
+
+export function useCheckpoints(id: number, enabled: boolean) {
+  return useQuery({
+    queryKey: ["trainings", id, "checkpoints"],
+    queryFn: ({ signal }) => api.get<Checkpoint[]>(`/trainings/${id}/checkpoints`, undefined, signal),
+    enabled,
+  });
+}
+
+export interface FeatureQuery {
+  extraction_id: number;
+  q?: string;
+  sort?: string;
+  order?: "asc" | "desc";
+  starred?: boolean;
+  category?: string;
+  offset: number;
+  limit: number;
+}
+
+export function useFeatures(query: FeatureQuery | null) {
+  return useQuery({
+    queryKey: ["features", "list", query],
+    queryFn: ({ signal }) => api.get<Page<Feature>>("/features", { ...query } as Query, signal),
+    enabled: !!query,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useFeature(id: number | null) {
+  return useQuery({
+    queryKey: ["features", id],
+    queryFn: ({ signal }) => api.get<Feature>(`/features/${id}`, undefined, signal),
+    enabled: id !== null,
+  });
+}
+
+export function useTemplates(kind?: string) {
+  return useQuery({
+    queryKey: ["templates", kind ?? "all"],
+    queryFn: ({ signal }) => api.get<Page<Template>>("/templates", { kind, limit: 500 }, signal),
+  });
+}
+
+export function useSystemInfo() {
+  return useQuery({
+    queryKey: ["system", "info"],
+    queryFn: () => api.get<SystemInfo>("/system/info"),
+    staleTime: 60_000,
+  });
+}
+
+/** A mutation that invalidates `keys` when it succeeds. */
+export function useApiMutation<TVars, TOut = unknown>(
+  fn: (vars: TVars) => Promise<TOut>,
+  keys: string[],
+  onSuccess?: (out: TOut, vars: TVars) => void,
+) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: fn,
+    onSuccess: (out, vars) => {
+      for (const key of keys) void client.invalidateQueries({ queryKey: [key] });
+      onSuccess?.(out, vars);
+    },
+  });
+}

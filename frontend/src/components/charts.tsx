@@ -1,0 +1,175 @@
+/** Chart wrappers over recharts, themed for the dark slate UI. */
+import {
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Cell,
+  Line,
+  LineChart,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from "recharts";
+import { formatCount, formatNumber } from "../lib/format";
+
+const AXIS = { stroke: "#64748b", fontSize: 10 };
+const TOOLTIP = {
+  contentStyle: { background: "#0f172a", border: "1px solid #334155", borderRadius: 6, fontSize: 12 },
+  labelStyle: { color: "#cbd5e1" },
+  itemStyle: { color: "#e2e8f0" },
+};
+
+/** Bars for a histogram given as edges (n+1) and counts (n). */
+export function HistogramChart({
+  bins,
+  counts,
+  height = 180,
+  xLabel,
+}: {
+  bins: number[];
+  counts: number[];
+  height?: number;
+  xLabel?: string;
+}) {
+  const data = counts.map((count, i) => ({
+    bin: `${formatCount(Math.round(bins[i]))}–${formatCount(Math.round(bins[i + 1]))}`,
+    count,
+  }));
+  return (
+    <div style={{ height }} data-testid="histogram">
+      <ResponsiveContainer width="100%" height="100%">
+        <BarChart data={data} margin={{ top: 4, right: 8, left: 0, bottom: xLabel ? 14 : 0 }}>
+          <CartesianGrid stroke="#1e293b" vertical={false} />
+          <XAxis dataKey="bin" {...AXIS} interval="preserveStartEnd" label={xLabel ? { value: xLabel, position: "insideBottom", offset: -8, fill: "#64748b", fontSize: 10 } : undefined} />
+          <YAxis {...AXIS} width={44} tickFormatter={(v: number) => formatCount(v)} />
+          <Tooltip {...TOOLTIP} cursor={{ fill: "#1e293b" }} />
+          <Bar dataKey="count" fill="#10b981" isAnimationActive={false} />
+        </BarChart>
+      </ResponsiveContainer>
+    </div>
+  );
+}
+
+export interface SeriesPoint {
+  step: number;
+  [series: string]: number | null;
+}
+
+/** A small line chart of one metric over steps, one line per series (SAE). */
+export function MetricChart({
+  title,
+  data,
+  series,
+  height = 150,
+  log = false,
+}: {
+  title: string;
+  data: SeriesPoint[];
+  series: string[];
+  height?: number;
+  log?: boolean;
+}) {
+  const colours = ["#10b981", "#38bdf8", "#f59e0b", "#a78bfa", "#f472b6", "#94a3b8"];
+  const latest = data.length ? data[data.length - 1] : undefined;
+  return (
+    <div className="rounded-md bg-slate-950/60 p-2" data-testid={`chart-${title}`}>
+      <div className="mb-1 flex justify-between text-[11px]">
+        <span className="font-medium text-slate-300">{title}</span>
+        <span className="font-mono text-slate-400">
+          {latest && series.length === 1 ? formatNumber(latest[series[0]] as number | null) : ""}
+        </span>
+      </div>
+      <div style={{ height }}>
+        {data.length === 0 ? (
+          <div className="flex h-full items-center justify-center text-[11px] text-slate-600">waiting for data…</div>
+        ) : (
+          <ResponsiveContainer width="100%" height="100%">
+            <LineChart data={data} margin={{ top: 2, right: 6, left: 0, bottom: 0 }}>
+              <CartesianGrid stroke="#1e293b" />
+              <XAxis dataKey="step" type="number" domain={["dataMin", "dataMax"]} {...AXIS} tickFormatter={(v: number) => formatCount(v)} />
+              <YAxis
+                {...AXIS}
+                width={48}
+                scale={log ? "log" : "auto"}
+                domain={log ? ["auto", "auto"] : [0, "auto"]}
+                allowDataOverflow={log}
+                tickFormatter={(v: number) => formatNumber(v, 2)}
+              />
+              <Tooltip {...TOOLTIP} formatter={(v) => formatNumber(Number(v))} labelFormatter={(l) => `step ${l}`} />
+              {series.map((s, i) => (
+                <Line key={s} dataKey={s} dot={false} stroke={colours[i % colours.length]} strokeWidth={1.5} isAnimationActive={false} connectNulls />
+              ))}
+            </LineChart>
+          </ResponsiveContainer>
+        )}
+      </div>
+    </div>
+  );
+}
+
+/** Horizontal bars of token -> value (logit lens), positive in emerald, negative in rose. */
+export function TokenBarChart({ data, height }: { data: { token: string; value: number }[]; height?: number }) {
+  const h = height ?? Math.max(120, data.length * 18 + 20);
+  return (
+    <div style={{ height: h }} data-testid="token-bars">
+      <ResponsiveContainer width="100%" height="100%">
+        <BarChart data={data} layout="vertical" margin={{ top: 0, right: 12, left: 4, bottom: 0 }}>
+          <CartesianGrid stroke="#1e293b" horizontal={false} />
+          <XAxis type="number" {...AXIS} tickFormatter={(v: number) => formatNumber(v, 2)} />
+          <YAxis type="category" dataKey="token" {...AXIS} width={110} interval={0} tick={{ fill: "#cbd5e1", fontSize: 11, fontFamily: "monospace" }} />
+          <Tooltip {...TOOLTIP} cursor={{ fill: "#1e293b" }} formatter={(v) => formatNumber(Number(v))} />
+          <Bar dataKey="value" isAnimationActive={false}>
+            {data.map((d, i) => (
+              <Cell key={i} fill={d.value >= 0 ? "#10b981" : "#f43f5e"} />
+            ))}
+          </Bar>
+        </BarChart>
+      </ResponsiveContainer>
+    </div>
+  );
+}
+
+/** A time series for the System panel (x = unix seconds). */
+export function TimeChart({
+  data,
+  series,
+  height = 140,
+  unit = "%",
+  max,
+  format,
+}: {
+  data: Record<string, number | null>[];
+  series: { key: string; label: string; colour: string }[];
+  height?: number;
+  unit?: string;
+  max?: number;
+  format?: (v: number) => string;
+}) {
+  const fmt = format ?? ((v: number) => `${formatNumber(v, 2)}${unit}`);
+  return (
+    <div style={{ height }}>
+      <ResponsiveContainer width="100%" height="100%">
+        <LineChart data={data} margin={{ top: 4, right: 6, left: 0, bottom: 0 }}>
+          <CartesianGrid stroke="#1e293b" />
+          <XAxis
+            dataKey="t"
+            type="number"
+            domain={["dataMin", "dataMax"]}
+            {...AXIS}
+            tickFormatter={(t: number) => new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}
+          />
+          <YAxis {...AXIS} width={56} domain={[0, max ?? "auto"]} tickFormatter={(v: number) => fmt(v)} />
+          <Tooltip
+            {...TOOLTIP}
+            labelFormatter={(t) => new Date(Number(t) * 1000).toLocaleTimeString()}
+            formatter={(v) => fmt(Number(v))}
+          />
+          {series.map((s) => (
+            <Line key={s.key} dataKey={s.key} name={s.label} dot={false} stroke={s.colour} strokeWidth={1.5} isAnimationActive={false} connectNulls />
+          ))}
+        </LineChart>
+      </ResponsiveContainer>
+    </div>
+  );
+}

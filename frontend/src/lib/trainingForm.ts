@@ -1,0 +1,140 @@
+/** The training form's state and its translation into a `TrainingCreate` request. */
+import type { SAETrainConfig, TrainingCreate } from "../api/types";
+
+export interface TrainingForm {
+  name: string;
+  tokenizationId: number | null;
+  modelId: number | null;
+  architecture: string;
+  hookKind: string;
+  hookKindOut: string;
+  layers: number[];
+  multiplier: number;
+  dSae: number | null;
+  /** k for topk/batchtopk, else the target L0 of the auto-sparsity controller. */
+  targetL0: number;
+  autoSparsity: boolean;
+  sparsityCoefficient: number;
+  lr: number;
+  batchTokens: number;
+  steps: number;
+  warmupSteps: number;
+  normalize: "none" | "expected_average_only_in";
+  resampleSteps: string;
+  gradClip: number | null;
+  checkpointEvery: number | null;
+  lrDecay: "constant" | "linear" | "cosine";
+  device: string;
+  lmBatchSize: number;
+  evalSequences: number;
+  useCache: boolean;
+  activationCacheId: number | null;
+}
+
+export const DEFAULT_FORM: TrainingForm = {
+  name: "",
+  tokenizationId: null,
+  modelId: null,
+  architecture: "topk",
+  hookKind: "resid_post",
+  hookKindOut: "mlp_out",
+  layers: [6],
+  multiplier: 4,
+  dSae: null,
+  targetL0: 32,
+  autoSparsity: true,
+  sparsityCoefficient: 5,
+  lr: 3e-4,
+  batchTokens: 1024,
+  steps: 300,
+  warmupSteps: 20,
+  normalize: "expected_average_only_in",
+  resampleSteps: "",
+  gradClip: 1,
+  checkpointEvery: null,
+  lrDecay: "linear",
+  device: "cpu",
+  lmBatchSize: 8,
+  evalSequences: 8,
+  useCache: false,
+  activationCacheId: null,
+};
+
+export const isTopK = (arch: string) => arch === "topk" || arch === "batchtopk";
+
+export function hookName(layer: number, kind: string): string {
+  return `blocks.${layer}.hook_${kind}`;
+}
+
+export function dSaeOf(form: TrainingForm, dIn: number): number {
+  return form.dSae ?? Math.max(1, Math.round(dIn * form.multiplier));
+}
+
+/** The SAE specs the form describes: one per selected layer. */
+export function saeSpecs(form: TrainingForm, widthOf: (hook: string) => number): SAETrainConfig[] {
+  const transcoder = form.architecture === "transcoder";
+  const resample = form.resampleSteps
+    .split(",")
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
+  return form.layers.map((layer) => {
+    const hook = hookName(layer, form.hookKind);
+    const hookOut = transcoder ? hookName(layer, form.hookKindOut) : null;
+    const dIn = widthOf(hook);
+    const spec: SAETrainConfig = {
+      hook_name: hook,
+      hook_name_out: hookOut,
+      sae: {
+        architecture: form.architecture as SAETrainConfig["sae"]["architecture"],
+        d_in: dIn,
+        d_sae: dSaeOf(form, dIn),
+        d_out: hookOut ? widthOf(hookOut) : null,
+        k: isTopK(form.architecture) ? form.targetL0 : null,
+      },
+      lr: form.lr,
+      lr_warmup_steps: form.warmupSteps,
+      lr_decay: form.lrDecay,
+      normalize_activations: form.normalize,
+      grad_clip_norm: form.gradClip,
+      resample_steps: resample,
+    };
+    if (!isTopK(form.architecture)) {
+      if (form.autoSparsity) {
+        spec.target_l0 = form.targetL0;
+        spec.sparsity_coefficient = null;
+      } else {
+        spec.sparsity_coefficient = form.sparsityCoefficient;
+        spec.target_l0 = null;
+      }
+    }
+    return spec;
+  });
+}
+
+export function trainingRequest(form: TrainingForm, widthOf: (hook: string) => number): TrainingCreate {
+  return {
+    name: form.name.trim() || null,
+    model_id: form.modelId ?? 0,
+    tokenization_id: form.tokenizationId ?? 0,
+    activation_cache_id: form.useCache ? form.activationCacheId : null,
+    train: {
+      saes: saeSpecs(form, widthOf),
+      total_tokens: form.steps * form.batchTokens,
+      batch_tokens: form.batchTokens,
+      device: form.device,
+      checkpoint_every: form.checkpointEvery,
+      log_every: Math.max(1, Math.min(50, Math.floor(form.steps / 60) || 1)),
+    },
+    run: { lm_batch_size: form.lmBatchSize, eval_sequences: form.evalSequences },
+  };
+}
+
+/** A saved template's config back into a form (fields it lacks keep their current values). */
+export function formFromTemplate(config: Record<string, unknown>, current: TrainingForm): TrainingForm {
+  const saved = (config.form ?? config) as Partial<TrainingForm>;
+  const next = { ...current };
+  for (const key of Object.keys(DEFAULT_FORM) as (keyof TrainingForm)[]) {
+    if (key in saved && saved[key] !== undefined) (next as Record<string, unknown>)[key] = saved[key];
+  }
+  return next;
+}

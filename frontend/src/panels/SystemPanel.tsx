@@ -1,0 +1,146 @@
+/** System: live GPU / CPU / memory / disk / network cards and one-hour charts. */
+import { useMemo, useState } from "react";
+import { apiToken } from "../api/client";
+import { useSystemInfo } from "../api/hooks";
+import type { SystemSample } from "../api/types";
+import { TimeChart } from "../components/charts";
+import { ProgressBar } from "../components/ProgressBar";
+import { Button, Card, ErrorLine, Field, PanelHeader, Stat } from "../components/ui";
+import { formatBytes, formatRate } from "../lib/format";
+import { useSystemStore } from "../ws/live";
+
+const pct = (v: number | undefined) => (v === undefined ? "–" : `${v.toFixed(0)}%`);
+
+export function SystemPanel() {
+  const latest = useSystemStore((s) => s.latest);
+  const history = useSystemStore((s) => s.history);
+  const info = useSystemInfo();
+  const series = useMemo(() => toSeries(history), [history]);
+  const gpus = latest?.gpus ?? [];
+  return (
+    <div className="space-y-6">
+      <PanelHeader
+        title="System"
+        subtitle={info.data ? `miStudio ${info.data.version} · Python ${info.data.python} · ${info.data.database} database · ${info.data.broker} broker · ${info.data.home}` : "Live machine metrics"}
+      />
+      <ErrorLine error={info.error} />
+      <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-4" data-testid="system-cards">
+        <Card title="CPU">
+          <div className="text-2xl font-semibold text-slate-50">{pct(latest?.cpu.percent)}</div>
+          <div className="mt-1 text-xs text-slate-500">{latest?.cpu.count ?? "–"} cores</div>
+          <div className="mt-2 grid grid-cols-8 gap-0.5">
+            {latest?.cpu.per_core_percent.map((c, i) => (
+              <div key={i} className="h-6 overflow-hidden rounded-sm bg-slate-800" title={`core ${i}: ${c.toFixed(0)}%`}>
+                <div className="w-full bg-emerald-500" style={{ height: `${c}%`, marginTop: `${100 - c}%` }} />
+              </div>
+            ))}
+          </div>
+        </Card>
+        <Card title="Memory">
+          <div className="text-2xl font-semibold text-slate-50">{pct(latest?.memory.percent)}</div>
+          <div className="mt-1 text-xs text-slate-500">
+            {formatBytes(latest?.memory.used_bytes)} of {formatBytes(latest?.memory.total_bytes)}
+          </div>
+          <ProgressBar className="mt-2" progress={(latest?.memory.percent ?? 0) / 100} />
+          {latest?.memory.swap_total_bytes ? <div className="text-[11px] text-slate-500">swap {formatBytes(latest.memory.swap_used_bytes)} of {formatBytes(latest.memory.swap_total_bytes)}</div> : null}
+        </Card>
+        <Card title="Disk (studio home)">
+          <div className="text-2xl font-semibold text-slate-50">{formatBytes(latest?.disk.free_bytes)} free</div>
+          <div className="mt-1 text-xs text-slate-500">
+            {formatBytes(latest?.disk.used_bytes)} used of {formatBytes(latest?.disk.total_bytes)}
+          </div>
+          <div className="mt-2 grid grid-cols-2 gap-2">
+            <Stat label="Read" value={formatRate(latest?.io.disk_read_bytes_per_s)} />
+            <Stat label="Write" value={formatRate(latest?.io.disk_write_bytes_per_s)} />
+          </div>
+        </Card>
+        <Card title="Network">
+          <div className="grid grid-cols-2 gap-2">
+            <Stat label="Received" value={formatRate(latest?.io.net_recv_bytes_per_s)} />
+            <Stat label="Sent" value={formatRate(latest?.io.net_sent_bytes_per_s)} />
+          </div>
+        </Card>
+      </div>
+      {gpus.length === 0 ? (
+        <Card title="GPUs">
+          <p className="text-sm text-slate-400">No NVIDIA GPU visible to the studio (no driver or no device); work runs on the CPU.</p>
+        </Card>
+      ) : (
+        <div className="grid gap-4 md:grid-cols-2" data-testid="gpu-cards">
+          {gpus.map((g) => (
+            <Card key={g.index} title={`GPU ${g.index}${g.name ? ` · ${g.name}` : ""}`}>
+              <div className="grid grid-cols-2 gap-2 md:grid-cols-4">
+                <Stat label="Utilisation" value={pct(g.utilization_percent)} />
+                <Stat label="Memory" value={`${formatBytes(g.memory_used_bytes)} / ${formatBytes(g.memory_total_bytes)}`} />
+                <Stat label="Temperature" value={g.temperature_c === undefined ? "–" : `${g.temperature_c.toFixed(0)} °C`} />
+                <Stat label="Power" value={g.power_watts === undefined ? "–" : `${g.power_watts.toFixed(0)} W`} />
+              </div>
+            </Card>
+          ))}
+        </div>
+      )}
+      <div className="grid gap-4 xl:grid-cols-2" data-testid="system-charts">
+        <Card title="CPU and memory (last hour)">
+          <TimeChart data={series} max={100} series={[{ key: "cpu", label: "CPU", colour: "#10b981" }, { key: "mem", label: "memory", colour: "#38bdf8" }]} />
+        </Card>
+        <Card title={gpus.length ? "GPU (last hour)" : "Disk and network (last hour)"}>
+          {gpus.length ? (
+            <TimeChart data={series} max={100} series={[{ key: "gpu", label: "GPU", colour: "#f59e0b" }, { key: "vram", label: "VRAM", colour: "#a78bfa" }]} />
+          ) : (
+            <TimeChart
+              data={series}
+              format={(v) => formatRate(v)}
+              series={[
+                { key: "diskRead", label: "disk read", colour: "#10b981" },
+                { key: "diskWrite", label: "disk write", colour: "#f59e0b" },
+                { key: "netRecv", label: "net in", colour: "#38bdf8" },
+                { key: "netSent", label: "net out", colour: "#f472b6" },
+              ]}
+            />
+          )}
+        </Card>
+      </div>
+      <TokenCard />
+    </div>
+  );
+}
+
+function toSeries(history: SystemSample[]) {
+  return history.map((s) => {
+    const g = s.gpus?.[0];
+    return {
+      t: s.timestamp,
+      cpu: s.cpu.percent,
+      mem: s.memory.percent,
+      gpu: g?.utilization_percent ?? null,
+      vram: g?.memory_used_bytes !== undefined && g.memory_total_bytes ? (100 * g.memory_used_bytes) / g.memory_total_bytes : null,
+      diskRead: s.io.disk_read_bytes_per_s,
+      diskWrite: s.io.disk_write_bytes_per_s,
+      netRecv: s.io.net_recv_bytes_per_s,
+      netSent: s.io.net_sent_bytes_per_s,
+    };
+  });
+}
+
+function TokenCard() {
+  const [token, setToken] = useState(apiToken() ?? "");
+  return (
+    <Card title="Access token">
+      <p className="mb-2 text-xs text-slate-400">When the studio runs with MISTUDIO_TOKEN, enter it here; it is kept in this browser only.</p>
+      <div className="flex items-end gap-2">
+        <Field label="Token" className="w-80">
+          <input type="password" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" />
+        </Field>
+        <Button
+          onClick={() => {
+            if (token) localStorage.setItem("mistudio.token", token);
+            else localStorage.removeItem("mistudio.token");
+            window.location.reload();
+          }}
+        >
+          Save and reload
+        </Button>
+      </div>
+    </Card>
+  );
+}

@@ -1,0 +1,146 @@
+/**
+ * React side of the event socket: the shared connection, job subscriptions that keep the cached
+ * `JobOut` live (progress, ETA, status), and the `system` metrics store.
+ */
+import { useEffect, useState } from "react";
+import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { create } from "zustand";
+import { api, apiToken } from "../api/client";
+import type { Job, SystemSample } from "../api/types";
+import { EventSocket, jobChannel, studioSocketUrl, type SocketState, type WireMessage } from "./socket";
+
+let shared: EventSocket | null = null;
+
+export function events(): EventSocket {
+  if (!shared) {
+    shared = new EventSocket(studioSocketUrl(window.location, apiToken()));
+    shared.start();
+  }
+  return shared;
+}
+
+/** Replace the shared socket (tests). */
+export function setEventSocket(socket: EventSocket | null): void {
+  shared = socket;
+}
+
+export function useSocketState(): SocketState {
+  const [state, setState] = useState<SocketState>("closed");
+  useEffect(() => events().onState(setState), []);
+  return state;
+}
+
+export const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+
+/** Fold one job event into the job row (what the REST answer would say after it). */
+export function applyJobEvent(job: Job, message: WireMessage): Job {
+  const data = (message.data ?? {}) as Record<string, unknown>;
+  const next: Job = { ...job, last_seq: Math.max(job.last_seq, message.seq ?? 0) };
+  if (typeof data.progress === "number") next.progress = data.progress;
+  if (message.type === "progress") {
+    next.eta_seconds = typeof data.eta_seconds === "number" ? data.eta_seconds : null;
+    if (typeof data.message === "string") next.message = data.message;
+    if (next.status === "queued") next.status = "running";
+  }
+  if (message.type === "status" && typeof data.status === "string") {
+    next.status = data.status;
+    if (typeof data.error === "string") next.error = data.error;
+    if (data.status === "completed") next.progress = 1;
+    if (TERMINAL.has(data.status)) next.eta_seconds = null;
+  }
+  if (message.type === "cancelling") next.cancel_requested = true;
+  return next;
+}
+
+/** Query keys of artifact lists a finished job may have changed. */
+const ARTIFACT_KEYS = ["datasets", "tokenizations", "models", "activations", "trainings", "saes", "extractions", "features"];
+
+export function invalidateArtifacts(client: QueryClient): void {
+  for (const key of ARTIFACT_KEYS) void client.invalidateQueries({ queryKey: [key] });
+}
+
+/**
+ * The job row, kept live over the socket: fetched once, then every event of `jobs/<id>` after
+ * its `last_seq` is folded in. `onEvent` sees each event too (e.g. training metrics).
+ */
+export function useJob(jobId: string | null | undefined, onEvent?: (m: WireMessage) => void) {
+  const client = useQueryClient();
+  const query = useQuery({
+    queryKey: ["job", jobId],
+    queryFn: ({ signal }) => api.get<Job>(`/jobs/${jobId}`, undefined, signal),
+    enabled: !!jobId,
+    staleTime: Infinity,
+  });
+  const loaded = query.data !== undefined;
+  useEffect(() => {
+    if (!jobId || !loaded) return;
+    const current = client.getQueryData<Job>(["job", jobId]);
+    return events().subscribe(
+      jobChannel(jobId),
+      (message) => {
+        client.setQueryData<Job>(["job", jobId], (job) => (job ? applyJobEvent(job, message) : job));
+        onEvent?.(message);
+        const status = (message.data as { status?: string } | undefined)?.status;
+        if (message.type === "status" && status && TERMINAL.has(status)) {
+          invalidateArtifacts(client);
+          void client.invalidateQueries({ queryKey: ["job", jobId] });
+        }
+      },
+      current?.last_seq ?? 0,
+    );
+    // onEvent is intentionally not a dependency: callers pass inline closures.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [jobId, loaded, client]);
+  return query;
+}
+
+/* ---- system metrics ---------------------------------------------------------------------- */
+
+const HOUR = 3600;
+
+interface SystemState {
+  latest: SystemSample | null;
+  history: SystemSample[];
+  push: (s: SystemSample) => void;
+  seed: (samples: SystemSample[]) => void;
+}
+
+export const useSystemStore = create<SystemState>((set) => ({
+  latest: null,
+  history: [],
+  push: (s) =>
+    set((state) => {
+      const cutoff = s.timestamp - HOUR;
+      const history = state.history.filter((h) => h.timestamp >= cutoff && h.timestamp < s.timestamp);
+      history.push(s);
+      return { latest: s, history };
+    }),
+  seed: (samples) =>
+    set((state) => {
+      const byTime = new Map<number, SystemSample>();
+      for (const s of [...samples, ...state.history]) byTime.set(s.timestamp, s);
+      const history = [...byTime.values()].sort((a, b) => a.timestamp - b.timestamp);
+      return { history, latest: state.latest ?? history[history.length - 1] ?? null };
+    }),
+}));
+
+/** Subscribe the app to `system` once (mounted by the shell). */
+export function useSystemFeed(): void {
+  useEffect(() => {
+    const { push, seed } = useSystemStore.getState();
+    let cancelled = false;
+    api
+      .get<SystemSample[]>("/system/history", { seconds: HOUR })
+      .then((samples) => !cancelled && seed(samples))
+      .catch(() => {
+        /* the live feed still fills the charts */
+      });
+    const off = events().subscribe("system", (m) => {
+      if (m.type === "metrics" && m.data) push(m.data as unknown as SystemSample);
+    });
+    return () => {
+      cancelled = true;
+      off();
+    };
+  }, []);
+}
