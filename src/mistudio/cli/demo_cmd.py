@@ -6,6 +6,7 @@ first got to. Stages are added here as the product grows (training, extraction, 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -28,6 +29,7 @@ def demo(
     max_length: int = typer.Option(256, help="Sequence length of the tokenizations"),
     stream_tokens: int = typer.Option(50_000, help="Tokens to stream for the activation stage"),
     train_tokens: int = typer.Option(200_000, help="Training tokens per SAE"),
+    extract_tokens: int = typer.Option(200_000, help="Evaluation tokens for feature extraction"),
     d_sae: int = typer.Option(2304, help="Latents per SAE (4x SmolLM2's d_model)"),
     quick: bool = typer.Option(False, help="Small corpora and token counts (tests)"),
 ) -> None:
@@ -51,6 +53,7 @@ def demo(
     if quick:
         stream_tokens = min(stream_tokens, 4_000)
         train_tokens = min(train_tokens, 8_192)
+        extract_tokens = min(extract_tokens, 4_096)
         d_sae = min(d_sae, 256)
 
     _stage("Model")
@@ -123,7 +126,10 @@ def demo(
     )
 
     _stage("Training")
-    _train(loaded, tok, train_tokens, d_sae, quick)
+    result = _train(loaded, tok, train_tokens, d_sae, quick)
+
+    _stage("Features")
+    _extract(loaded, tok, result, extract_tokens, quick)
     _stage("Done")
 
 
@@ -165,7 +171,9 @@ def _train(loaded: Any, tok: Any, train_tokens: int, d_sae: int, quick: bool) ->
             saes=saes, total_tokens=train_tokens, batch_tokens=batch_tokens, log_every=5
         ),
     )
-    run_dir = new_folder("trainings", f"demo-{'quick-' if quick else ''}{train_tokens}")
+    # Keyed by the config, so a finished run is reused and a changed config starts afresh.
+    digest = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:10]
+    run_dir = new_folder("trainings", f"demo-{'quick-' if quick else ''}{digest}")
     steps = config.train.total_steps
     with tqdm_progress(f"training 4 SAEs on layers 2, 6, 10 ({steps} steps)", unit="step") as bar:
 
@@ -179,3 +187,59 @@ def _train(loaded: Any, tok: Any, train_tokens: int, d_sae: int, quick: bool) ->
         typer.echo(f"  {name:<16} {format_evals(summary)}")
     typer.echo(f"SAEs in SAELens format under {run_dir / 'saes'}")
     return result
+
+
+def _extract(loaded: Any, tok: Any, result: Any, n_tokens: int, quick: bool) -> None:
+    """Extract the layer-6 SAEs' features in one LM pass; show frequent and selective latents."""
+    import numpy as np
+
+    from mistudio.cli.features_cmd import _highlight
+    from mistudio.core.features import ExtractionConfig, ExtractionTarget, extract_features
+    from mistudio.core.sae import load_sae
+
+    names = ["layer6-topk", "layer6-standard"]
+    targets = [
+        ExtractionTarget(
+            load_sae(result.saes[n].folder, device=loaded.device), None, result.saes[n].folder
+        )
+        for n in names
+    ]
+    base = new_folder("extractions", f"demo-{'quick-' if quick else ''}{n_tokens}")
+    dests = [base / n for n in names]
+    config = ExtractionConfig(n_tokens=n_tokens, top_k=20 if quick else 100)
+    with tqdm_progress(
+        f"extracting {len(names)} SAEs over {n_tokens:,} tokens", unit="tok", unit_scale=True
+    ) as progress:
+        extractions = extract_features(
+            loaded, tok, targets, config, dests, progress, overwrite=True
+        )
+    for name, ex in zip(names, extractions, strict=True):
+        table = ex.table()
+        alive = int((table["count"] > 0).sum())
+        typer.secho(
+            f"\n{name}: {alive} of {len(table['count'])} latents fired "
+            f"over {n_tokens:,} tokens -> {ex.folder}",
+            bold=True,
+        )
+        frequent = np.argsort(-table["frequency"])[:5]
+        # Selective: fires on enough tokens to judge, with its activation mass on few token types.
+        enough = table["count"] >= (5 if quick else 50)
+        proxy = np.where(enough, table["interpretability_proxy"], -1.0)
+        selective = np.argsort(-proxy)[:5]
+        for title, indices in (("most frequent", frequent), ("most selective", selective)):
+            typer.echo(f"  {title}:")
+            for i in indices:
+                _show_latent(ex, int(i), loaded.tokenizer, _highlight)
+
+
+def _show_latent(ex: Any, index: int, tokenizer: Any, highlight: Any) -> None:
+    stats = ex.stats(index, tokenizer)
+    typer.echo(
+        f"    #{index:<5} freq {stats.frequency:.4f}  max {stats.max_act:.2f}  "
+        f"proxy {stats.interpretability_proxy:.2f}  top tokens: "
+        + ", ".join(repr(t) for t in stats.top_tokens[:5])
+    )
+    for example in ex.examples(index, tokenizer, limit=2):
+        assert example.tokens is not None
+        text = highlight(example.tokens, example.acts, example.center, stats.max_act)
+        typer.echo(f"        {example.value:6.2f}  {text}")
