@@ -209,7 +209,9 @@ class SAE(nn.Module):
             else self.default_apply_b_dec_to_input
         )
         kw: dict[str, Any] = {"dtype": DTYPES[cfg.dtype], "device": torch.device(cfg.device)}
-        self.W_enc = nn.Parameter(torch.empty(self.d_in, self.d_sae, **kw))  # [d_in, d_sae]
+        # [d_in, d_sae], stored column-major: the sparse kernels produce W_enc's gradient as
+        # [d_sae, d_in] rows, and with this layout it is accumulated without a transposing copy.
+        self.W_enc = nn.Parameter(torch.empty(self.d_sae, self.d_in, **kw).T)
         self.b_enc = nn.Parameter(torch.zeros(self.d_sae, **kw))  # [d_sae]
         self.W_dec = nn.Parameter(torch.empty(self.d_sae, self.d_out, **kw))  # [d_sae, d_out]
         self.b_dec = nn.Parameter(torch.zeros(self.d_out, **kw))  # [d_out]

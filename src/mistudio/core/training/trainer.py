@@ -604,6 +604,8 @@ def train_saes(
         folder = run / "saes" / safe_name(st.name)
         exported = st.export_sae()
         final = st.final_acc.result() if st.final_acc is not None and st.final_acc.n else None
+        if final is not None:
+            final.mse /= st.scale_out**2  # measured on normalised targets; report raw units
         evals = evaluate(st.name, exported) if evaluate is not None else {}
         reached = (
             final.l0
