@@ -141,6 +141,59 @@ def test_import_tokenize_cache_train(studio: Studio) -> None:
     assert sae["lineage"]["training_id"] == training["id"]
     assert job["result"]["steps"] == 40
 
+    # extraction: one row per latent, paged/sorted/searched through /features
+    extraction_config = {
+        "n_tokens": 2000,
+        "top_k": 5,
+        "context_before": 4,
+        "context_after": 2,
+        "n_samples": 5,
+        "n_random_contexts": 10,
+        "coactivation_tokens": 512,
+    }
+    r = c.post(
+        f"{API}/extractions",
+        json={
+            "sae_id": sae["id"],
+            "model_id": model["id"],
+            "tokenization_id": tok["id"],
+            "config": extraction_config,
+        },
+    )
+    assert r.status_code == 202, r.text
+    extraction = r.json()
+    studio.completed(extraction["job_id"])
+    extraction = c.get(f"{API}/extractions/{extraction['id']}").json()
+    assert extraction["status"] == "ready" and extraction["n_features"] == 64
+    page = c.get(
+        f"{API}/features",
+        params={
+            "extraction_id": extraction["id"],
+            "sort": "frequency",
+            "order": "desc",
+            "limit": 64,
+        },
+    ).json()
+    assert page["total"] == 64
+    freqs = [f["frequency"] for f in page["items"]]
+    assert freqs == sorted(freqs, reverse=True)
+    busiest = page["items"][0]
+    assert busiest["top_tokens"]
+    word = busiest["top_tokens"].split()[0]
+    found = c.get(
+        f"{API}/features", params={"extraction_id": extraction["id"], "q": word, "limit": 64}
+    ).json()
+    assert busiest["index"] in [f["index"] for f in found["items"]]
+    detail = c.get(f"{API}/features/{busiest['id']}/detail", params={"examples": 3}).json()
+    assert detail["stats"]["index"] == busiest["index"] and len(detail["examples"]) <= 3
+    assert detail["examples"] and detail["examples"][0]["tokens"]
+    r = c.post(
+        f"{API}/extractions",
+        json={"sae_id": sae["id"], "model_id": model["id"], "tokenization_id": 999_999},
+    )
+    assert r.status_code == 404
+    assert c.delete(f"{API}/saes/{sae['id']}").status_code == 409  # it has an extraction
+
     # deleting what others depend on is refused, with nothing deleted
     r = c.delete(f"{API}/datasets/{local['id']}")
     assert r.status_code == 409

@@ -1,23 +1,40 @@
-"""The feature-extraction job.
+"""The feature-extraction job: one SAE over a tokenization, then one ``features`` row per latent.
 
-TODO(issue 5 / core.features): ``mistudio.core.features`` is being written; once it exposes its
-extraction entry point, wire it here: load the SAE row's folder and the model, run the extraction
-over the tokenization with ``ctx.progress``, write the arrays under ``artifacts/extractions/<id>``
-and insert one ``features`` row per latent (``bulk_insert_mappings``). Until then the API answers
-``POST /extractions`` with 501 and this handler fails with a clear message.
+:func:`mistudio.core.features.extract_features` writes the arrays (statistics, histograms, top
+examples, logit lens, co-activation) under ``artifacts/extractions/<id>/``; the job copies each
+latent's statistics row into the ``features`` table, the part the UI sorts, filters and searches.
+Extraction is all-or-nothing in core (not resumable; a retry starts over).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from mistudio.errors import MiStudioError
+import numpy as np
+
+from mistudio.errors import NotFoundError
+from mistudio.jobs.data_jobs import model_load_config
 from mistudio.jobs.registry import handler
-from mistudio.jobs.runtime import JobContext
+from mistudio.jobs.runtime import JobCancelled, JobContext
+from mistudio.store import (
+    Extraction,
+    Feature,
+    LanguageModel,
+    SAERow,
+    TokenizationRow,
+    artifact_dir,
+    session_scope,
+)
+from mistudio.store.features import analyze_features
+
+TOP_TOKENS_IN_ROW = 10
+"""Top tokens per latent kept in the searchable ``top_tokens`` text."""
+INSERT_BATCH = 5000
 
 
 def extraction_available() -> bool:
-    """Whether the core extraction entry point exists yet."""
+    """Whether core exposes the extraction entry point (it is optional at import time)."""
     try:
         from mistudio.core import features
 
@@ -26,6 +43,105 @@ def extraction_available() -> bool:
         return False
 
 
+def _top_token_text(table: dict[str, np.ndarray], tokenizer: Any) -> list[str]:
+    """Each latent's top tokens decoded and joined by spaces (each distinct id decoded once)."""
+    from mistudio.core.data import decode_each
+
+    ids = np.asarray(table["top_token_ids"])[:, :TOP_TOKENS_IN_ROW]
+    distinct = sorted({int(i) for i in np.unique(ids) if i >= 0})
+    text = dict(zip(distinct, decode_each(tokenizer, distinct), strict=True))
+    return [" ".join(text[int(i)].strip() for i in row if i >= 0) for row in ids]
+
+
 @handler("extract")
 def extract_job(ctx: JobContext) -> dict[str, Any]:
-    raise MiStudioError("feature extraction is not available in this build yet")
+    from mistudio.core.data import Tokenization
+    from mistudio.core.features import (
+        ExtractionConfig,
+        ExtractionInterrupted,
+        ExtractionTarget,
+        extract_features,
+    )
+    from mistudio.core.models import load_model
+    from mistudio.core.sae.saelens_format import load_sae
+
+    extraction_id = int(ctx.config["extraction_id"])
+    with session_scope() as session:
+        row = session.get(Extraction, extraction_id)
+        if row is None:
+            raise NotFoundError(f"extraction {extraction_id} was deleted")
+        sae = session.get(SAERow, row.sae_id)
+        model = session.get(LanguageModel, row.model_id) if row.model_id else None
+        tok = session.get(TokenizationRow, row.tokenization_id) if row.tokenization_id else None
+        if sae is None or sae.path is None or model is None or tok is None or tok.path is None:
+            raise NotFoundError("the SAE, model or tokenization of this extraction is gone")
+        sae_path, sae_id, tok_path = sae.path, sae.id, tok.path
+        load_config, hook = model_load_config(model), sae.hook_name
+        config = ExtractionConfig.model_validate(row.config or {})
+    ctx.stage(0.0, 0.1, "loading model")
+    loaded = load_model(load_config, ctx.progress)
+    target = ExtractionTarget(load_sae(sae_path, device=loaded.device), hook, Path(sae_path))
+    dest = artifact_dir("extractions", extraction_id, create=False)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    ctx.stage(0.1, 0.9, "extracting")
+    try:
+        (result,) = extract_features(
+            loaded,
+            Tokenization.open(tok_path),
+            [target],
+            config,
+            [dest],
+            progress=ctx.progress,
+            should_stop=ctx.stopped,
+            overwrite=True,
+        )
+    except ExtractionInterrupted as exc:
+        if ctx.stopped():
+            raise JobCancelled(str(exc)) from exc
+        raise
+    ctx.stage(0.9, 1.0, "indexing features")
+    table = result.table()
+    top_text = _top_token_text(table, loaded.tokenizer)
+    n = int(result.d_sae)
+    # Short transactions, progress between them: on SQLite a long write transaction would block
+    # this job's own progress and heartbeat writes.
+    with session_scope() as session:
+        session.query(Feature).filter(Feature.extraction_id == extraction_id).delete()
+    for start in range(0, n, INSERT_BATCH):
+        stop = min(n, start + INSERT_BATCH)
+        with session_scope() as session:
+            session.bulk_insert_mappings(
+                Feature.__mapper__,
+                [
+                    {
+                        "extraction_id": extraction_id,
+                        "sae_id": sae_id,
+                        "index": i,
+                        "frequency": float(table["frequency"][i]),
+                        "max_activation": float(table["max_act"][i]),
+                        "mean_activation": float(table["mean_act"][i]),
+                        "interpretability": float(table["interpretability_proxy"][i]),
+                        "top_tokens": top_text[i],
+                        "starred": False,
+                    }
+                    for i in range(start, stop)
+                ],
+            )
+        ctx.progress(stop, n)
+    with session_scope() as session:
+        analyze_features(session)
+        row = session.get(Extraction, extraction_id)
+        if row is None:
+            raise NotFoundError(f"extraction {extraction_id} was deleted while extracting")
+        row.status = "ready"
+        row.path = str(dest)
+        row.n_features = n
+        row.result = {"n_tokens": result.meta.n_tokens, "n_sequences": result.meta.n_sequences}
+        row.lineage = {
+            "job_id": ctx.job_id,
+            "sae_id": sae_id,
+            "model_id": row.model_id,
+            "tokenization_id": row.tokenization_id,
+            "config": config.model_dump(mode="json"),
+        }
+    return {"extraction_id": extraction_id, "n_features": n, "n_tokens": result.meta.n_tokens}

@@ -1,8 +1,7 @@
 """``/extractions``: run an SAE over a tokenization to collect per-latent statistics and examples.
 
-The extraction job itself waits for ``mistudio.core.features`` (see
-:mod:`mistudio.jobs.extraction_jobs`); until it lands ``POST`` validates the request and answers
-501. Listing, reading and deleting extractions (and their features) work already.
+The job (:mod:`mistudio.jobs.extraction_jobs`) writes the arrays and one ``features`` row per
+latent; ``/features`` pages them.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from mistudio.api.deps import Page, PagingDep, SessionDep, ensure_not_in_use, ge
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
+from mistudio.core.features import ExtractionConfig
 from mistudio.jobs.extraction_jobs import extraction_available
 from mistudio.store import Extraction, LanguageModel, SAERow, TokenizationRow, remove_artifact_files
 
@@ -47,8 +47,8 @@ class ExtractionCreate(BaseModel):
     sae_id: int
     model_id: int
     tokenization_id: int
-    config: dict[str, Any] = Field(default_factory=dict)
-    """Extraction settings (tokens, top-k examples, histograms), as core.features defines them."""
+    config: ExtractionConfig = Field(default_factory=ExtractionConfig)
+    """Evaluation tokens, top-k examples, context, histograms, co-activation."""
     name: str | None = None
 
 
@@ -95,7 +95,7 @@ def create_extraction(body: ExtractionCreate, session: SessionDep) -> Extraction
         sae_id=sae.id,
         model_id=model.id,
         tokenization_id=tok.id,
-        config=body.config,
+        config=body.config.model_dump(mode="json"),
         result={},
         lineage={},
     )

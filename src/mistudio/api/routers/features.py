@@ -6,12 +6,15 @@ One row per latent in ``features``; the list is answered by indexed SQL (see
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import asdict
+from functools import lru_cache
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404
+from mistudio.api.errors import ApiError
 from mistudio.store import Extraction, Feature
 from mistudio.store.features import FeatureSort, list_features
 
@@ -81,6 +84,63 @@ def list_features_route(
 @router.get("/{feature_id}", operation_id="get_feature", response_model=FeatureOut)
 def get_feature(feature_id: int, session: SessionDep) -> FeatureOut:
     return FeatureOut.model_validate(get_or_404(session, Feature, feature_id, "feature"))
+
+
+class FeatureDetail(BaseModel):
+    """One latent's page, sliced from the extraction's arrays."""
+
+    feature: FeatureOut
+    stats: dict[str, Any]
+    examples: list[dict[str, Any]]
+    histogram: dict[str, Any]
+    logit_lens: dict[str, Any]
+    correlated: dict[str, Any]
+
+
+@lru_cache(maxsize=8)
+def _open_extraction(path: str) -> Any:
+    # Opening memory-maps arrays and loads the saved tokenizer; keep a few open.
+    from mistudio.core.features import ExtractionResult
+
+    return ExtractionResult.open(path)
+
+
+@router.get("/{feature_id}/detail", operation_id="get_feature_detail", response_model=FeatureDetail)
+def get_feature_detail(
+    feature_id: int,
+    session: SessionDep,
+    examples: int = Query(20, ge=0, le=200, description="Top examples to include"),
+) -> FeatureDetail:
+    """Statistics, top examples (text as token strings; render as text), activation histogram,
+    logit lens and correlated latents of one latent."""
+    row = get_or_404(session, Feature, feature_id, "feature")
+    extraction = get_or_404(session, Extraction, row.extraction_id, "extraction")
+    if not extraction.path:
+        raise ApiError(
+            409, f"extraction {extraction.id} has no arrays (status {extraction.status})"
+        )
+    result = _open_extraction(extraction.path)
+    tokenizer = result.tokenizer()
+    hist = result.histogram(row.index)
+    lens = result.logit_lens(row.index, tokenizer)
+    return FeatureDetail(
+        feature=FeatureOut.model_validate(row),
+        stats=asdict(result.stats(row.index, tokenizer)),
+        examples=[asdict(e) for e in result.examples(row.index, tokenizer, limit=examples)],
+        histogram={"edges": hist.edges.tolist(), "counts": hist.counts.tolist()},
+        logit_lens={
+            "positive": [[t, v] for t, v in lens.positive],
+            "negative": [[t, v] for t, v in lens.negative],
+            "positive_text": lens.positive_text,
+            "negative_text": lens.negative_text,
+            "hist_counts": lens.hist_counts.tolist(),
+            "hist_range": list(lens.hist_range),
+        },
+        correlated={
+            k: [[i, v] for i, v in pairs]
+            for k, pairs in asdict(result.correlated(row.index)).items()
+        },
+    )
 
 
 @router.patch("/{feature_id}", operation_id="update_feature", response_model=FeatureOut)
