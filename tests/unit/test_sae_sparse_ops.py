@@ -115,27 +115,32 @@ def test_sparse_codes_roundtrip() -> None:
     assert float(codes.l0()) == 1.5
 
 
-@pytest.mark.parametrize("arch", ["topk", "batchtopk", "standard"])
-def test_training_forward_grads_match_dense_reference(arch: str) -> None:
+@pytest.mark.parametrize(
+    ("arch", "sparse"),
+    [("topk", True), ("batchtopk", True), ("standard", True), ("standard", False)],
+)
+def test_training_forward_grads_match_dense_reference(arch: str, sparse: bool) -> None:
     torch.manual_seed(0)
     sae = build_sae(SAEConfig(architecture=arch, d_in=16, d_sae=64, k=4))
     with torch.no_grad():
         sae.b_dec.normal_()
         sae.b_enc.normal_(0, 0.1)
     if arch == "standard":
-        sae.last_density = 0.0  # force the sparse path
+        sae.last_density = 0.0 if sparse else 1.0  # choose the path
     x = torch.randn(50, 16)
     dead = torch.zeros(64, dtype=torch.bool)
     dead[::3] = True
     ctx = TrainContext(sparsity_coefficient=0.2, dead_mask=dead, aux_k=5, update_threshold=False)
     out = sae.training_forward(x, x, ctx)
-    assert out.codes is not None
+    assert (out.codes is not None) == sparse
     out.loss.backward()
     sparse_grads = {n: p.grad.clone() for n, p in sae.named_parameters()}
     sae.zero_grad()
 
     # Dense reference: same selection pattern, plain autograd.
-    mask = out.codes.to_dense() != 0
+    with torch.no_grad():
+        pre0 = (x - sae.b_dec) @ sae.W_enc + sae.b_enc
+    mask = out.codes.to_dense() != 0 if out.codes is not None else pre0 > 0
     bd = sae.b_dec
     pre = (x - bd) @ sae.W_enc + sae.b_enc
     f = torch.relu(pre) * mask
@@ -160,3 +165,23 @@ def test_training_forward_grads_match_dense_reference(arch: str) -> None:
     loss.backward()
     for n, p in sae.named_parameters():
         torch.testing.assert_close(sparse_grads[n], p.grad, rtol=1e-5, atol=1e-5, msg=n)
+
+
+def test_dense_relu_path_with_skip_matches_autograd() -> None:
+    sae = build_sae(SAEConfig(architecture="transcoder", d_in=12, d_sae=40, d_out=9, skip=True))
+    with torch.no_grad():
+        for p in sae.parameters():
+            p.normal_(0, 0.3)
+    sae.last_density = 1.0
+    x, y = torch.randn(30, 12), torch.randn(30, 9)
+    out = sae.training_forward(x, y, TrainContext(sparsity_coefficient=0.7))
+    out.loss.backward()
+    got = {n: p.grad.clone() for n, p in sae.named_parameters()}
+    sae.zero_grad()
+    f = torch.relu(x @ sae.W_enc + sae.b_enc)
+    y_hat = f @ sae.W_dec + sae.b_dec + x @ sae.W_skip.T
+    loss = (y_hat - y).pow(2).sum(-1).mean() + 0.7 * (f * sae.W_dec.norm(dim=-1)).sum(-1).mean()
+    torch.testing.assert_close(out.loss, loss)
+    loss.backward()
+    for n, p in sae.named_parameters():
+        torch.testing.assert_close(got[n], p.grad, rtol=1e-5, atol=1e-5, msg=n)

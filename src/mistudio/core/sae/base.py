@@ -135,7 +135,8 @@ class SAEOutput(NamedTuple):
     x_hat: Tensor
     """[batch, d_out] reconstruction."""
     latents: Tensor | None
-    """[batch, d_sae] dense latents (None when a training forward kept them sparse in ``codes``)."""
+    """[batch, d_sae] dense latents; None from training forwards that keep them sparse (``codes``)
+    or in a reused workspace (use :meth:`SAE.encode` to get them)."""
     loss: Tensor
     """Scalar the optimiser minimises (mse + sparsity + aux)."""
     losses: dict[str, Tensor]

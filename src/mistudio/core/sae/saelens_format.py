@@ -102,8 +102,8 @@ def _config_from_saelens(cfg: dict[str, Any]) -> SAEConfig:
         raise InvalidInputError(f"normalize_activations={norm!r} is not supported; fold it first")
     if cfg.get("reshape_activations", "none") not in ("none", None):
         raise InvalidInputError("reshape_activations other than 'none' is not supported")
-    if cfg.get("rescale_acts_by_decoder_norm"):
-        raise InvalidInputError("topk with rescale_acts_by_decoder_norm=true is not supported")
+    if cfg.get("rescale_acts_by_decoder_norm") and arch != "topk":
+        raise InvalidInputError(f"rescale_acts_by_decoder_norm=true is not supported for {arch!r}")
     fields: dict[str, Any] = {
         "d_in": int(cfg["d_in"]),
         "d_sae": int(cfg["d_sae"]),
@@ -137,9 +137,22 @@ def load_sae(
     sae_cfg = _config_from_saelens(cfg)
     sae = build_sae(sae_cfg)
     sae.load_saelens_tensors(load_file(str(path)))
+    if cfg.get("rescale_acts_by_decoder_norm"):
+        _fold_decoder_norms(sae)
     return (
         sae.to(device=torch.device(device), dtype=dtype) if dtype else sae.to(torch.device(device))
     )
+
+
+@torch.no_grad()
+def _fold_decoder_norms(sae: SAE) -> None:
+    """SAELens topk with ``rescale_acts_by_decoder_norm`` (what its trainer saves) computes
+    ``topk(pre * ||W_dec_i||)`` and decodes ``(f / ||W_dec_i||) @ W_dec``; folding the norms into
+    ``W_enc``/``b_enc`` and unit-normalising ``W_dec`` gives exactly that function."""
+    norms = sae.W_dec.norm(dim=-1).clamp_min(1e-12)  # [d_sae]
+    sae.W_enc.mul_(norms)
+    sae.b_enc.mul_(norms)
+    sae.W_dec.div_(norms[:, None])
 
 
 def load_firing_fraction(folder: str | Path) -> Tensor | None:
