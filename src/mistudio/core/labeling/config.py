@@ -1,0 +1,97 @@
+"""One config object for a labelling run: method, backend, prompt, scoring, pacing and prices.
+
+The API key is a ``SecretStr`` excluded from dumps and reprs, so saving the config (the run's
+``run.json``, a job record) never writes it. When not given it is read from the environment:
+``MISTUDIO_OPENAI_API_KEY`` or ``OPENAI_API_KEY`` for ``openai``, ``MISTUDIO_OLLAMA_API_KEY``
+for ``ollama`` (a proxy in front of it may want one).
+"""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel, Field, SecretStr
+
+from mistudio.core.labeling.prompts import PromptTemplate
+
+KEY_ENV = {
+    "openai": ("MISTUDIO_OPENAI_API_KEY", "OPENAI_API_KEY"),
+    "ollama": ("MISTUDIO_OLLAMA_API_KEY",),
+}
+
+
+class FeatureFilter(BaseModel):
+    """Which latents to label when no explicit indices are given."""
+
+    min_frequency: float = Field(default=0.0, ge=0)
+    """Skip latents firing on a smaller fraction of tokens (dead ones are always skipped)."""
+    max_frequency: float = Field(default=1.0, gt=0)
+    """Skip denser latents."""
+    min_max_act: float = Field(default=0.0, ge=0)
+    """Skip latents whose largest activation is smaller."""
+    limit: int | None = Field(default=None, gt=0)
+    """At most this many (lowest indices first)."""
+
+
+class LabelingConfig(BaseModel):
+    """How to label (and optionally score) latents."""
+
+    method: str = "rules"
+    """Registry name: ``rules``, ``local``, ``ollama``, ``openai``."""
+    model: str | None = None
+    """Local: model source (default the built-in ``smollm2-135m``); ollama/openai: model name."""
+    base_url: str | None = None
+    """Server address (ollama default ``http://127.0.0.1:11434``, openai default
+    ``https://api.openai.com/v1``)."""
+    api_key: SecretStr | None = Field(default=None, repr=False, exclude=True)
+    """API key; never stored. Default: from the environment (see module docstring)."""
+    prompt: PromptTemplate = Field(default_factory=PromptTemplate)
+    """Explanation prompt template."""
+    json_mode: bool = False
+    """Ask the backend for a JSON object (``response_format`` / ``format: json``)."""
+    temperature: float = Field(default=0.0, ge=0)
+    """Sampling temperature (0: greedy, reproducible where the backend allows)."""
+    max_tokens: int = Field(default=200, gt=0)
+    """Most tokens generated per reply."""
+    reply_prefix: str | None = None
+    """Local backend: text the assistant reply starts with (None: ``[LABEL]:`` in text mode)."""
+    device: str = "auto"
+    """Local backend: ``cpu``, ``cuda``, ``auto``."""
+    seed: int = 0
+    """Seed for example selection, shuffling and (where supported) generation."""
+    concurrency: int = Field(default=4, gt=0)
+    """Features in flight at once (HTTP backends; rules and local run one at a time)."""
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    """Pace requests to the backend (None: as fast as the concurrency allows)."""
+    timeout_s: float = Field(default=120.0, gt=0)
+    """Per-request timeout."""
+    max_retries: int = Field(default=4, ge=0)
+    """Retries of 429 / 5xx / timeouts / refused connections, with exponential back-off."""
+    backoff_s: float = Field(default=1.0, ge=0)
+    """First back-off delay (doubles per retry, capped at 60 s; ``Retry-After`` wins)."""
+    malformed_retries: int = Field(default=2, ge=0)
+    """Extra attempts after a reply that cannot be parsed (then the feature is failed)."""
+    n_held_out: int = Field(default=10, ge=0)
+    """Held-out activating examples per latent for scoring."""
+    n_negatives: int = Field(default=10, ge=0)
+    """Non-activating examples per latent for scoring."""
+    score: bool = False
+    """Score each label by detection and fuzzing (FORMATS.md §4)."""
+    score_batch: int = Field(default=5, gt=0)
+    """Examples per scoring prompt."""
+    rules_min_share: float = Field(default=0.6, gt=0, le=1)
+    """Rules: share of activation mass a pattern must explain."""
+    price_per_1k_input: float = Field(default=0.0, ge=0)
+    """Price per 1,000 prompt tokens, for the cost estimate and summary."""
+    price_per_1k_output: float = Field(default=0.0, ge=0)
+    """Price per 1,000 generated tokens."""
+
+    def resolved_key(self) -> SecretStr | None:
+        """The given key, else the first set environment variable for this method."""
+        if self.api_key is not None and self.api_key.get_secret_value():
+            return self.api_key
+        for name in KEY_ENV.get(self.method, ()):
+            value = os.environ.get(name)
+            if value:
+                return SecretStr(value)
+        return None

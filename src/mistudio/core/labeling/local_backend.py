@@ -1,0 +1,100 @@
+"""A chat model run in-process through transformers (the offline default labeller).
+
+The default is the built-in SmolLM2-135M-Instruct (``core.models.load_model("smollm2-135m")``);
+any Hub id or local folder of an instruct model with a chat template works. Small models drift
+from a reply format, so the reply can be *prefilled*: the assistant turn starts with
+``reply_prefix`` (e.g. ``[LABEL]:``) and the model continues it; the parsed text is the prefix
+plus the continuation. Generation is greedy unless a temperature is set. One model serves one
+request at a time (a lock), so the run does not add threads for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import torch
+
+from mistudio.core.labeling.clients import ChatReply
+from mistudio.core.labeling.errors import BadRequestError
+from mistudio.core.labeling.prompts import Message
+
+
+class LocalChatClient:
+    """Chat with a causal LM and its tokenizer's chat template."""
+
+    concurrent = False
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        name: str,
+        *,
+        max_new_tokens: int = 128,
+        temperature: float = 0.0,
+        reply_prefix: str = "",
+        max_prompt_tokens: int = 2048,
+    ) -> None:
+        if not getattr(tokenizer, "chat_template", None):
+            raise BadRequestError(
+                f"{name} has no chat template; the local labeller needs an instruct model"
+            )
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = f"local:{name}"
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.reply_prefix = reply_prefix
+        self.max_prompt_tokens = max_prompt_tokens
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, source: str, device: str = "auto", **kwargs: Any) -> LocalChatClient:
+        """Load ``source`` (built-in name, Hub id or folder) with ``core.models.load_model``."""
+        from mistudio.core.models import ModelLoadConfig, load_model
+
+        loaded = load_model(ModelLoadConfig(source=source, device=device))
+        return cls(loaded.model, loaded.tokenizer, loaded.name, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"LocalChatClient({self.name!r})"
+
+    def check(self) -> None:
+        """The model is loaded; nothing to check."""
+
+    def close(self) -> None:
+        """Nothing held beyond the model, which the caller owns."""
+
+    def _prompt_ids(self, messages: list[Message]) -> torch.Tensor:
+        text = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=False
+        )
+        ids = self.tokenizer(text + self.reply_prefix, add_special_tokens=False)["input_ids"]
+        if len(ids) > self.max_prompt_tokens:
+            # Keep the end: the feature's examples and the reply format come last.
+            ids = ids[-self.max_prompt_tokens :]
+        return torch.tensor([ids], dtype=torch.long)
+
+    @torch.no_grad()
+    def chat(self, messages: list[Message], json_mode: bool = False) -> ChatReply:
+        ids = self._prompt_ids(messages)
+        device = next(self.model.parameters()).device
+        pad = self.tokenizer.pad_token_id
+        if pad is None:
+            pad = self.tokenizer.eos_token_id
+        sample = self.temperature > 0
+        with self._lock:
+            out = self.model.generate(
+                ids.to(device),
+                attention_mask=torch.ones_like(ids).to(device),
+                max_new_tokens=self.max_new_tokens,
+                do_sample=sample,
+                temperature=self.temperature if sample else None,
+                top_p=None,
+                top_k=None,
+                pad_token_id=pad,
+            )
+        new = out[0, ids.shape[1] :].tolist()
+        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        return ChatReply(self.reply_prefix + text, ids.shape[1], len(new))
