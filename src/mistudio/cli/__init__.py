@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "features_cmd",
     "service_cmd",
     "demo_cmd",
+    "steer_cmd",
 ]
 
 

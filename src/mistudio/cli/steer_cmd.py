@@ -1,0 +1,215 @@
+"""``mistudio steer``: generate with SAE feature interventions beside the unsteered baseline.
+
+``--feature``, ``--strength``, ``--sae`` and ``--extraction`` repeat: one value applies to every
+feature, or give one per feature. One strength prints baseline and steered in two columns; a
+``--sweep`` prints the baseline then one row per strength. Each steered continuation is
+followed by its metrics (KL to the baseline distributions, perplexity under the unsteered
+model, similarity to the baseline text). ``--json`` prints the whole run as JSON instead and
+``--out`` saves it.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import textwrap
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from mistudio.cli import app
+from mistudio.cli.workspace import existing
+from mistudio.errors import InvalidInputError
+
+T = TypeVar("T")
+
+_GEN_DEFAULTS: dict[str, Any] = {}
+
+
+def _gen_default(name: str) -> Any:
+    """Defaults shared with :class:`GenerationConfig`, so the CLI and the API agree."""
+    if not _GEN_DEFAULTS:
+        from mistudio.core.steering import GenerationConfig
+
+        _GEN_DEFAULTS.update({k: f.default for k, f in GenerationConfig.model_fields.items()})
+    return _GEN_DEFAULTS[name]
+
+
+def _per_feature(values: list[T], n: int, flag: str) -> list[T]:
+    """One value for every feature, or exactly one per feature."""
+    if len(values) == 1:
+        return values * n
+    if len(values) != n:
+        raise InvalidInputError(f"give one {flag} for all features or one per feature ({n})")
+    return values
+
+
+def _parse_sweep(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise InvalidInputError(
+            f"--sweep takes comma-separated numbers, e.g. 0,2,4,8 (got {text!r})"
+        ) from None
+
+
+def _columns(left: tuple[str, str], right: tuple[str, str], width: int) -> list[str]:
+    """Two titled, wrapped text columns side by side."""
+    col = max(20, (width - 3) // 2)
+    a = [left[0]] + textwrap.wrap(left[1].replace("\n", " \u23ce "), col) or [""]
+    b = [right[0]] + textwrap.wrap(right[1].replace("\n", " \u23ce "), col) or [""]
+    rows = max(len(a), len(b))
+    a += [""] * (rows - len(a))
+    b += [""] * (rows - len(b))
+    return [f"{x:<{col}} \u2502 {y}" for x, y in zip(a, b, strict=True)]
+
+
+def _metrics_line(out: Any) -> str:
+    if not out.finite:
+        return typer.style(f"not finite: {out.error}", fg=typer.colors.RED)
+    m = out.metrics
+    if m is None:
+        return "no tokens generated"
+    sim = "cosine" if m.similarity_method == "embedding" else "token Jaccard"
+
+    def f(v: float) -> str:
+        return f"{v:.3g}" if math.isfinite(v) else "n/a"
+
+    return (
+        f"KL {f(m.kl_mean)} nats/token (max {f(m.kl_max)}); perplexity {f(m.perplexity)} "
+        f"(baseline {f(m.baseline_perplexity)}); similarity {f(m.similarity)} ({sim})"
+    )
+
+
+def _print_run(run: Any) -> None:
+    width = min(max(shutil.get_terminal_size((120, 24)).columns, 60), 180)
+    for iv, value in zip(run.config.interventions, run.prompts[0].steered[0].values, strict=True):
+        lineage = next(s for s in run.saes if s.name == iv.sae)
+        how = "suppressed" if iv.mode == "suppress" else f"{iv.mode} {value:.4g}"
+        rel = f" ({iv.strength:g} x max {iv.max_act:.4g})" if iv.relative and iv.max_act else ""
+        typer.echo(f"feature {iv.index} of {lineage.hook_name}: {how}{rel}, {iv.positions}")
+    if run.similarity_note:
+        typer.secho(run.similarity_note, fg=typer.colors.YELLOW)
+    sweep = run.config.strengths is not None
+    for result in run.prompts:
+        typer.secho(f"\nprompt: {result.prompt}", bold=True)
+        if not sweep:
+            out = result.steered[0]
+            for line in _columns(("baseline", result.baseline.text), ("steered", out.text), width):
+                typer.echo(line)
+            typer.echo("  " + _metrics_line(out))
+            continue
+        indent = 14
+        wrap = max(30, width - indent)
+
+        def block(label: str, text: str, wrap: int = wrap, indent: int = indent) -> None:
+            lines = textwrap.wrap(text.replace("\n", " \u23ce "), wrap) or [""]
+            typer.echo(f"{label:<{indent}}{lines[0]}")
+            for line in lines[1:]:
+                typer.echo(" " * indent + line)
+
+        block("baseline", result.baseline.text)
+        for out in result.steered:
+            block(f"strength {out.strength:g}", out.text)
+            typer.echo(" " * indent + _metrics_line(out))
+
+
+@app.command("steer")
+def steer_command(
+    sae: list[str] = typer.Option(..., "--sae", help="SAE folder or name (repeatable)"),
+    feature: list[int] = typer.Option(..., "--feature", "-f", help="Latent index (repeatable)"),
+    prompt: list[str] = typer.Option(..., "--prompt", "-p", help="Prompt (repeatable)"),
+    strength: list[float] = typer.Option(
+        [], "--strength", "-s", help="Added coefficient or clamped value (repeatable)"
+    ),
+    mode: str = typer.Option("add", help="add | clamp | suppress"),
+    relative: bool = typer.Option(False, help="Strengths are multiples of the max activation"),
+    extraction: list[str] = typer.Option(
+        [], "--extraction", help="Extraction folder or name giving max activations (repeatable)"
+    ),
+    positions: str = typer.Option("all", help="all | generated (leave the prompt unsteered)"),
+    sweep: str | None = typer.Option(None, help="Comma-separated strengths, e.g. 0,2,4,8,16"),
+    model: str = typer.Option("smollm2-135m", help="Model source"),
+    max_tokens: int = typer.Option(40, "--max-tokens", min=1, help="New tokens per continuation"),
+    temperature: float | None = typer.Option(None, min=0.0, help="0 is greedy [default: 0.7]"),
+    top_p: float | None = typer.Option(None, help="Nucleus mass [default: 0.9]"),
+    seed: int = typer.Option(0, help="Sampling seed shared by baseline and steered"),
+    chat: bool = typer.Option(False, help="Wrap prompts in the tokenizer's chat template"),
+    similarity: str = typer.Option("embedding", help="embedding | jaccard"),
+    any_model: bool = typer.Option(False, help="Allow an SAE trained on a differently named model"),
+    json_out: bool = typer.Option(False, "--json", help="Print the run as JSON"),
+    out: Path | None = typer.Option(None, "--out", help="Also save the run as JSON here"),
+) -> None:
+    """Generate with feature interventions, beside the baseline, with comparison metrics."""
+    from mistudio.core.features import ExtractionResult
+    from mistudio.core.models import load_model
+    from mistudio.core.progress import tqdm_progress
+    from mistudio.core.sae import load_sae
+    from mistudio.core.steering import (
+        FeatureIntervention,
+        GenerationConfig,
+        SteeringConfig,
+        check_index,
+        steer,
+    )
+
+    n = len(feature)
+    folders = _per_feature([existing("saes", s, "cfg.json") for s in sae], n, "--sae")
+    strengths = _per_feature(strength or [0.0], n, "--strength")
+    sweep_values = _parse_sweep(sweep) if sweep is not None else None
+    if not strength and sweep_values is None and mode != "suppress":
+        raise InvalidInputError("give --strength (or --sweep) for add and clamp")
+    max_acts: list[float | None] = [None] * n
+    if relative:
+        if not extraction:
+            raise InvalidInputError("--relative needs --extraction (for the max activations)")
+        ext_names = _per_feature(extraction, n, "--extraction")
+        for j, (name, index) in enumerate(zip(ext_names, feature, strict=True)):
+            result = ExtractionResult.open(existing("extractions", name, "extraction.json"))
+            recorded = result.meta.sae_folder
+            if recorded and Path(recorded).resolve() != folders[j].resolve():
+                raise InvalidInputError(f"extraction {name} is of SAE {recorded}, not {folders[j]}")
+            max_acts[j] = result.stats(index).max_act
+    interventions = [
+        FeatureIntervention(
+            sae=str(folder),
+            index=index,
+            mode=mode,  # type: ignore[arg-type]
+            strength=s,
+            relative=relative,
+            max_act=max_act,
+            positions=positions,  # type: ignore[arg-type]
+        )
+        for folder, index, s, max_act in zip(folders, feature, strengths, max_acts, strict=True)
+    ]
+    generation = GenerationConfig(
+        max_new_tokens=max_tokens,
+        temperature=_gen_default("temperature") if temperature is None else temperature,
+        top_p=_gen_default("top_p") if top_p is None else top_p,
+        seed=seed,
+        chat_template=chat,
+    )
+    config = SteeringConfig(
+        prompts=prompt,
+        interventions=interventions,
+        generation=generation,
+        strengths=sweep_values,
+        similarity=similarity,  # type: ignore[arg-type]
+        check_model_name=not any_model,
+    )
+    # SAEs first: a wrong feature index fails before the model's (slow) load.
+    saes = {str(f): load_sae(f) for f in dict.fromkeys(folders)}
+    for iv in interventions:
+        check_index(iv.sae, saes[iv.sae], iv.index)
+    loaded = load_model(model)
+    with tqdm_progress("steering", unit="gen") as progress:
+        run = steer(loaded, config, saes, {k: k for k in saes}, progress)
+    if out is not None:
+        run.save(out)
+    if json_out:
+        typer.echo(run.to_json())
+        return
+    _print_run(run)
+    if out is not None:
+        typer.echo(f"\nsaved {out}")

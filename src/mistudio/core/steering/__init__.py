@@ -1,0 +1,78 @@
+"""Steering: generate with SAE feature interventions and compare with the unsteered model.
+
+Steering is how a researcher tests that a feature does what its label says: push on it during
+generation and see whether the text moves in the predicted direction.
+
+* :mod:`.config` -- :class:`SteeringConfig`, :class:`FeatureIntervention`,
+  :class:`GenerationConfig` (add / clamp / suppress, absolute or relative strengths, sweeps);
+* :mod:`.interventions` -- the interventions as one combined activation edit per hook point;
+* :mod:`.generation` -- seeded sampling with a KV cache (zero strength reproduces the baseline);
+* :mod:`.metrics`, :mod:`.similarity` -- KL, perplexity, embedding similarity;
+* :mod:`.run` -- :func:`steer` and its JSON-exportable :class:`SteeringRun`.
+"""
+
+from mistudio.core.steering.config import (
+    FeatureIntervention,
+    GenerationConfig,
+    Mode,
+    Positions,
+    SteeringConfig,
+)
+from mistudio.core.steering.generation import (
+    Generation,
+    encode_prompt,
+    generate,
+    sample_next,
+)
+from mistudio.core.steering.interventions import (
+    ResolvedIntervention,
+    Steerer,
+    check_index,
+    intervention_hook,
+    resolve_interventions,
+)
+from mistudio.core.steering.metrics import (
+    continuation_log_probs,
+    kl_per_token,
+    perplexity,
+)
+from mistudio.core.steering.run import (
+    BaselineOutput,
+    ComparisonMetrics,
+    PromptResult,
+    SAELineage,
+    SteeredOutput,
+    SteeringRun,
+    steer,
+)
+from mistudio.core.steering.similarity import TextEmbedder, load_embedder, token_jaccard
+
+__all__ = [
+    "BaselineOutput",
+    "ComparisonMetrics",
+    "FeatureIntervention",
+    "Generation",
+    "GenerationConfig",
+    "Mode",
+    "Positions",
+    "PromptResult",
+    "ResolvedIntervention",
+    "SAELineage",
+    "SteeredOutput",
+    "Steerer",
+    "SteeringConfig",
+    "SteeringRun",
+    "TextEmbedder",
+    "check_index",
+    "continuation_log_probs",
+    "encode_prompt",
+    "generate",
+    "intervention_hook",
+    "kl_per_token",
+    "load_embedder",
+    "perplexity",
+    "resolve_interventions",
+    "sample_next",
+    "steer",
+    "token_jaccard",
+]
