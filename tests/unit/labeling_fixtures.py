@@ -142,7 +142,9 @@ def build_extraction(
         tokenizer_fingerprint="x",
         n_tokens=1000,
         n_sequences=10,
-        config=ExtractionConfig(context_before=before, context_after=width - before - 1),
+        config=ExtractionConfig(
+            context_before=min(before, width - 1), context_after=max(0, width - before - 1)
+        ),
         coactivation_tokens=0,
         coactivation_pairs=0,
         seconds=0.0,
