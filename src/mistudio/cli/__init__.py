@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "activations_cmd",
     "train_cmd",
     "features_cmd",
+    "label_cmd",
     "service_cmd",
     "demo_cmd",
     "steer_cmd",

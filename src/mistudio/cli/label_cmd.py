@@ -1,0 +1,92 @@
+"""``mistudio label``: label (and score) an extraction's latents headless, print a summary.
+
+Labels go to ``--out`` (default ``<extraction>/labels/<method>[-<model>]``) as ``labels.jsonl``
+plus ``run.json``; running the same command again resumes, skipping latents already labelled.
+Before a paid run (a price per 1k tokens is set) it prints the token and cost estimate and asks
+to go on unless ``--yes``. API keys come from ``MISTUDIO_OPENAI_API_KEY`` / ``OPENAI_API_KEY``
+(never a command-line option, which would land in shell history and process lists).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mistudio.cli import app
+from mistudio.cli.workspace import existing, slug
+
+
+@app.command("label")
+def label(
+    extraction: str = typer.Argument(..., help="Extraction folder or name"),
+    method: str = typer.Option("rules", "--method", "-m", help="rules | local | ollama | openai"),
+    model: str | None = typer.Option(None, help="Model (local: source; ollama/openai: name)"),
+    base_url: str | None = typer.Option(None, "--base-url", help="Server address"),
+    indices: str | None = typer.Option(None, help="Latents, e.g. 0-99,120 (default: all live)"),
+    limit: int | None = typer.Option(None, min=1, help="At most this many latents"),
+    score: bool = typer.Option(False, "--score", help="Detection and fuzzing scores"),
+    out: Path | None = typer.Option(None, "--out", help="Output folder"),
+    json_mode: bool = typer.Option(False, "--json", help="Ask the backend for JSON replies"),
+    concurrency: int = typer.Option(4, min=1, help="Features in flight (HTTP backends)"),
+    rpm: float | None = typer.Option(None, "--rpm", min=0.001, help="Requests per minute"),
+    price_in: float = typer.Option(0.0, min=0, help="Price per 1k prompt tokens"),
+    price_out: float = typer.Option(0.0, min=0, help="Price per 1k completion tokens"),
+    template: Path | None = typer.Option(None, help="Prompt template JSON (PromptTemplate)"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before a paid run"),
+    estimate_only: bool = typer.Option(False, help="Print the estimate and stop"),
+) -> None:
+    """Label an extraction's latents by rules or an LLM, optionally scored."""
+    from mistudio.core.features import ExtractionResult
+    from mistudio.core.labeling import (
+        FeatureFilter,
+        LabelingConfig,
+        PromptTemplate,
+        estimate_cost,
+        label_features,
+        parse_indices,
+        select_indices,
+    )
+    from mistudio.core.progress import tqdm_progress
+
+    result = ExtractionResult.open(existing("extractions", extraction, "extraction.json"))
+    config = LabelingConfig(
+        method=method,
+        model=model,
+        base_url=base_url,
+        score=score,
+        json_mode=json_mode,
+        concurrency=concurrency,
+        requests_per_minute=rpm,
+        price_per_1k_input=price_in,
+        price_per_1k_output=price_out,
+    )
+    if template is not None:
+        config.prompt = PromptTemplate.model_validate_json(template.read_text())
+    chosen = (
+        parse_indices(indices, result.d_sae)
+        if indices
+        else select_indices(result, FeatureFilter(limit=limit))
+    )
+    chosen = chosen[:limit] if limit else chosen
+    folder = out or result.folder / "labels" / slug(f"{method}-{model}" if model else method)
+    if method != "rules" and (price_in or price_out or estimate_only):
+        estimate = estimate_cost(result, chosen, config)
+        typer.echo(f"estimate: {estimate.line()}")
+        if estimate_only:
+            return
+        if estimate.cost and not yes and not typer.confirm("go on?", default=False):
+            raise typer.Abort()
+    with tqdm_progress(f"labelling ({method})", unit="feat") as progress:
+        run = label_features(result, config, chosen, out=folder, progress=progress)
+    summary = run.summary
+    typer.echo(f"{summary.line()} -> {folder}")
+    if summary.scored:
+        bars = " ".join(str(c) for c in summary.score_histogram)
+        typer.echo(f"score histogram (0.0..1.0 by 0.1): {bars}")
+    for reason, count in sorted(summary.failures.items(), key=lambda kv: -kv[1])[:3]:
+        typer.echo(f"  failed x{count}: {reason}")
+    for lab in run.labels[:10]:
+        if lab.status == "labelled":
+            extra = f" score {lab.score:.2f}" if lab.score is not None else ""
+            typer.echo(f"  {lab.index:>6}  {lab.label}  [{lab.category}]{extra}")
