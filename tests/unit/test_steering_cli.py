@@ -45,6 +45,7 @@ def test_steer_side_by_side_and_sweep(workspace, tmp_path, capsys):
 
     out = tmp_path / "sweep.json"
     shown = run_cli(["steer", *common, "--sweep", "0,2,nan", "--out", str(out)], capsys)
+    assert "add, strength swept" in shown
     for label in ("strength 0", "strength 2", "strength nan"):
         assert label in shown
     assert "not finite" in shown

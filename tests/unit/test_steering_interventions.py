@@ -17,6 +17,7 @@ from mistudio.core.steering import (
     resolve_interventions,
     sample_next,
 )
+from mistudio.errors import InvalidInputError
 from tests.unit.tiny_models import tiny_loaded
 
 HOOK = "blocks.1.hook_resid_post"
@@ -197,3 +198,36 @@ def test_sampling_greedy_and_top_p():
     assert {sample_next(logits, narrow, gen) for _ in range(20)} == {1}
     nucleus = GenerationConfig(temperature=1.0, top_p=0.8)  # {1, 3} hold > 0.8 of the mass
     assert {sample_next(logits, nucleus, gen) for _ in range(200)} == {1, 3}
+
+
+@pytest.mark.parametrize("family", ["gpt2", "gemma2"])
+def test_cached_steering_matches_full_forward_in_other_families(family):
+    other = tiny_loaded(family)
+    sae = make_sae()
+    ids = prompt(other)
+    n_prompt = ids.shape[1]
+    iv = FeatureIntervention(sae="s", index=2, strength=6.0, positions="generated")
+    st = Steerer(other, resolve_interventions(other, [iv], {"s": sae}, check_model_name=False))
+    out = generate(other, ids, SAMPLED, st, keep_logits=True)
+    full = torch.cat([ids, torch.tensor([out.token_ids[:-1]])], dim=1)
+
+    def add(x):
+        x = x.clone()
+        x[:, n_prompt - 1 :] += 6.0 * sae.W_dec[2]
+        return x
+
+    with intervene(other.model, {HOOK: add}, other.layout):
+        manual = other.model(input_ids=full, use_cache=False).logits[0, n_prompt - 1 :]
+    torch.testing.assert_close(out.logits, manual.float(), atol=2e-5, rtol=1e-5)
+
+
+def test_clamp_refuses_a_transcoder(loaded):
+    hooks = {"hook_name": "blocks.1.hook_mlp_in", "hook_name_out": "blocks.1.hook_mlp_out"}
+    cfg = SAEConfig(architecture="transcoder", d_in=32, d_out=32, d_sae=16, metadata=hooks)
+    sae = build_sae(cfg)
+    add = FeatureIntervention(sae="t", index=1, strength=2.0)
+    [resolved] = resolve_interventions(loaded, [add], {"t": sae})
+    assert resolved.point.name == "blocks.1.hook_mlp_out"  # the decoder writes there
+    clamp = FeatureIntervention(sae="t", index=1, mode="clamp", strength=2.0)
+    with pytest.raises(InvalidInputError, match="reads and writes different hook points"):
+        resolve_interventions(loaded, [clamp], {"t": sae})

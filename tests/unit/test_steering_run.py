@@ -61,7 +61,11 @@ def config(**kw):
 
 def test_sweep_returns_one_result_per_strength(loaded, sae):
     strengths = [0.0, 2.0, 8.0, 32.0]
-    run = steer(loaded, config(strengths=strengths), {"s": sae})
+    calls = []
+    run = steer(
+        loaded, config(strengths=strengths), {"s": sae}, progress=lambda *a, **kw: calls.append(a)
+    )
+    assert calls[-1] == (10, 10) and len(calls) == 10  # 2 prompts x (baseline + 4 strengths)
     assert len(run.prompts) == 2
     for result in run.prompts:
         assert [s.strength for s in result.steered] == strengths
@@ -203,3 +207,19 @@ def test_embedding_similarity_matches_sentence_transformers(loaded, sae):
     assert run.similarity_method == "embedding"
     metrics = run.prompts[0].steered[0].metrics
     assert metrics.similarity_method == "embedding" and -1.0 <= metrics.similarity <= 1.0001
+
+
+def test_chat_template_wraps_the_prompt(loaded, sae):
+    import copy
+
+    chatty = copy.copy(loaded)
+    chatty.tokenizer = copy.deepcopy(loaded.tokenizer)
+    chatty.tokenizer.chat_template = (
+        "{% for m in messages %}<bos> w4 {{ m['content'] }} <eos> {% endfor %}"
+        "{% if add_generation_prompt %}w3{% endif %}"
+    )
+    ids = encode_prompt(chatty, "w5 w6", chat_template=True)
+    assert ids.tolist() == [[0, 4, 5, 6, 1, 3]]
+    gen = GEN.model_copy(update={"chat_template": True})
+    run = steer(chatty, config(prompts=["w5 w6"], generation=gen), {"s": sae})
+    assert run.prompts[0].prompt_token_ids == [0, 4, 5, 6, 1, 3]

@@ -84,14 +84,19 @@ def _metrics_line(out: Any) -> str:
 
 def _print_run(run: Any) -> None:
     width = min(max(shutil.get_terminal_size((120, 24)).columns, 60), 180)
+    sweep = run.config.strengths is not None
     for iv, value in zip(run.config.interventions, run.prompts[0].steered[0].values, strict=True):
         lineage = next(s for s in run.saes if s.name == iv.sae)
-        how = "suppressed" if iv.mode == "suppress" else f"{iv.mode} {value:.4g}"
-        rel = f" ({iv.strength:g} x max {iv.max_act:.4g})" if iv.relative and iv.max_act else ""
-        typer.echo(f"feature {iv.index} of {lineage.hook_name}: {how}{rel}, {iv.positions}")
+        scale = f" x max act {iv.max_act:.4g}" if iv.relative and iv.max_act else ""
+        if iv.mode == "suppress":
+            how = "suppressed"
+        elif sweep:
+            how = f"{iv.mode}, strength swept{scale}"
+        else:
+            how = f"{iv.mode} {value:.4g}" + (f" ({iv.strength:g}{scale})" if scale else "")
+        typer.echo(f"feature {iv.index} of {lineage.hook_name}: {how}, positions {iv.positions}")
     if run.similarity_note:
         typer.secho(run.similarity_note, fg=typer.colors.YELLOW)
-    sweep = run.config.strengths is not None
     for result in run.prompts:
         typer.secho(f"\nprompt: {result.prompt}", bold=True)
         if not sweep:

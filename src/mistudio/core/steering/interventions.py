@@ -113,7 +113,9 @@ def resolve_interventions(
                 f"SAE {iv.sae} writes width {sae.d_out} but {point.name} of {loaded.name} has "
                 f"width {point.d}{hint}"
             )
-        if iv.mode != "add" and (sae.d_out != sae.d_in or "hook_name_out" in sae.cfg.metadata):
+        out_hook = sae.cfg.metadata.get("hook_name_out")
+        moves = out_hook not in (None, sae.cfg.metadata.get("hook_name"))
+        if iv.mode != "add" and (sae.d_out != sae.d_in or moves):
             raise InvalidInputError(
                 f"SAE {iv.sae} reads and writes different hook points (a transcoder); "
                 f"{iv.mode} needs to encode the activation it edits, so use mode add"
