@@ -91,6 +91,7 @@ def test_feature_pages_over_65k(studio: Studio) -> None:
         assert r.status_code == 200, r.text
         return r.json()
 
+    get("warm_up", limit=1)  # the first call compiles statements and warms SQLAlchemy's caches
     page = get("freq_desc", sort="frequency", order="desc", limit=50)
     expected = sorted(rows, key=lambda r: -r["frequency"])[:50]
     assert page["total"] == N
@@ -140,7 +141,7 @@ def test_feature_pages_over_65k(studio: Studio) -> None:
         ).status_code
         == 422
     )
-    slow = {k: round(v * 1000, 1) for k, v in timings.items() if v > 1.0}
+    slow = {k: round(v * 1000, 1) for k, v in timings.items() if v > 1.0 and k != "warm_up"}
     print(
         f"\n[{studio.backend}] inserted {N} features in {insert_s:.1f}s; "
         f"request ms: { {k: round(v * 1000, 1) for k, v in timings.items()} }"

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404
 from mistudio.api.errors import ApiError
 from mistudio.store import Extraction, Feature
-from mistudio.store.features import FeatureSort, list_features
+from mistudio.store.features import FeatureSort, invalidate_counts, list_features
 
 router = APIRouter(prefix="/features", tags=["features"])
 
@@ -61,7 +61,7 @@ def list_features_route(
     starred: bool | None = Query(None, description="Only favourites (true) or only others"),
     category: str | None = None,
 ) -> Page[FeatureOut]:
-    get_or_404(session, Extraction, extraction_id, "extraction")
+    extraction = get_or_404(session, Extraction, extraction_id, "extraction")
     rows, total = list_features(
         session,
         extraction_id,
@@ -72,6 +72,7 @@ def list_features_route(
         descending=order == "desc",
         offset=paging.offset,
         limit=paging.limit,
+        cache_total=extraction.status == "ready",
     )
     return Page(
         items=[FeatureOut.model_validate(r) for r in rows],
@@ -149,6 +150,7 @@ def update_feature(feature_id: int, body: FeatureUpdate, session: SessionDep) ->
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(row, field, value)
     session.commit()
+    invalidate_counts(row.extraction_id)
     return FeatureOut.model_validate(row)
 
 
@@ -158,4 +160,5 @@ def toggle_star(feature_id: int, session: SessionDep) -> FeatureOut:
     row = get_or_404(session, Feature, feature_id, "feature")
     row.starred = not row.starred
     session.commit()
+    invalidate_counts(row.extraction_id)
     return FeatureOut.model_validate(row)
