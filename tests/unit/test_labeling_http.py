@@ -239,3 +239,13 @@ def test_openai_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(MiStudioError, match="needs an API key"):
         create_labeler(LabelingConfig(method="openai", model="m"))
+
+
+def test_a_copy_of_the_worked_example_is_not_a_label() -> None:
+    from mistudio.core.labeling.prompts import WORKED_TEXT
+
+    with ScriptedServer() as server:
+        server.queue += [Reply(body=openai_body(WORKED_TEXT)), Reply(body=openai_body(GOOD))]
+        lab = LLMLabeler(openai(server.url), "openai", PromptTemplate()).label(ctx())
+        assert len(server.requests) == 2
+    assert lab.status == "labelled" and lab.label == "leading whitespace"

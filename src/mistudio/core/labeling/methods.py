@@ -198,6 +198,8 @@ class LLMLabeler:
             c_tokens += reply.completion_tokens or estimate_tokens(reply.content)
             try:
                 parsed = parse_label_reply(reply.content)
+                if self._copies_worked_example(parsed.description):
+                    raise MalformedReplyError("the reply copies the worked example")
             except MalformedReplyError as exc:
                 error = f"{exc} after {attempt + 1} attempt(s)"
                 if attempt < self.malformed_retries:
@@ -231,6 +233,11 @@ class LLMLabeler:
             completion_tokens=c_tokens,
             seconds=time.perf_counter() - start,
         )
+
+    def _copies_worked_example(self, description: str) -> bool:
+        """Small models parrot the worked example; that is no label of this feature."""
+        worked = f"{self.template.worked_reply or ''} {self.template.worked_reply_json or ''}"
+        return len(description) > 20 and description.rstrip(".") in worked
 
     def scorer(self) -> Scorer:
         return self._scorer
@@ -294,7 +301,11 @@ def _local(config: LabelingConfig) -> Labeler:
         temperature=config.temperature,
         reply_prefix=_default_prefix(config),
     )
-    return LLMLabeler(client, "local", config.prompt, config.json_mode, config.malformed_retries)
+    prompt = config.prompt
+    if config.model is None and prompt == PromptTemplate():
+        # The built-in 135M model copies a worked example instead of reading the features.
+        prompt = prompt.model_copy(update={"worked_user": None})
+    return LLMLabeler(client, "local", prompt, config.json_mode, config.malformed_retries)
 
 
 def _http_kwargs(config: LabelingConfig) -> dict[str, object]:
