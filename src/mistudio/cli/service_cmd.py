@@ -65,6 +65,18 @@ def worker_argv(
     return argv
 
 
+def _die_with_parent() -> None:
+    """In the worker child (Linux): get SIGTERM when the studio process dies, even by SIGKILL,
+    so a killed ``serve`` never leaves an orphan worker holding the queue."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the supervisor's stop() is all we have
+        pass
+
+
 class EmbeddedWorker:
     """A ``celery worker`` subprocess kept alive while the studio runs."""
 
@@ -76,8 +88,11 @@ class EmbeddedWorker:
             target=self._supervise, name="worker-supervisor", daemon=True
         )
 
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.cmd, preexec_fn=_die_with_parent)  # noqa: PLW1509
+
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.cmd)
+        self.proc = self._spawn()
         self._thread.start()
 
     def _supervise(self) -> None:
@@ -88,7 +103,7 @@ class EmbeddedWorker:
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
                 if not self._stop.is_set():
-                    self.proc = subprocess.Popen(self.cmd)
+                    self.proc = self._spawn()
 
     def stop(self) -> None:
         self._stop.set()
