@@ -272,8 +272,8 @@ def test_worker_killed_mid_job_resumes(studio: Studio) -> None:
     c = studio.client
     if "activation_cache_id" not in studio.cache:
         pytest.skip("needs the pipeline test's artifacts")
-    steps = 1500
-    body = train_body(studio, 128 * steps, checkpoint_every=25, name="to-kill")
+    steps = 600
+    body = train_body(studio, 128 * steps, checkpoint_every=10, name="to-kill")
     r = c.post(f"{API}/trainings", json=body)
     assert r.status_code == 202, r.text
     training_id, job_id = r.json()["id"], r.json()["job_id"]
@@ -283,15 +283,21 @@ def test_worker_killed_mid_job_resumes(studio: Studio) -> None:
     # a running job's inputs cannot be deleted
     r = c.delete(f"{API}/activations/{studio.cache['activation_cache_id']}")
     assert r.status_code == 409 and "in use" in r.json()["detail"]
+    t_kill = time.monotonic()
     studio.worker.kill()
     job = studio.wait_job(job_id, statuses=("failed",), timeout=30)
     assert job["resumable"] and "worker lost" in job["error"]
     assert c.get(f"{API}/trainings/{training_id}").json()["status"] == "failed"
 
+    t_reaped = time.monotonic()
     studio.worker.start()
     r = c.post(f"{API}/jobs/{job_id}/retry")
     assert r.status_code == 200, r.text
     job = studio.completed(job_id, timeout=240)
+    print(
+        f"\n[{studio.backend}] reaped {t_reaped - t_kill:.1f}s after SIGKILL; "
+        f"retry finished {time.monotonic() - t_reaped:.1f}s later"
+    )
     assert job["attempts"] == 2
     result = c.get(f"{API}/trainings/{training_id}").json()["result"]
-    assert result["resumed_from_step"] >= 25 and result["steps"] == steps, result
+    assert result["resumed_from_step"] >= 10 and result["steps"] == steps, result
