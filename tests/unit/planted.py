@@ -8,6 +8,7 @@ the mean over atoms of the best cosine with any decoder row.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor
@@ -52,3 +53,14 @@ def recovery(atoms: Tensor, W_dec: Tensor) -> float:
     a = atoms / atoms.norm(dim=-1, keepdim=True)
     w = W_dec / W_dec.norm(dim=-1, keepdim=True).clamp_min(1e-8)
     return float((a @ w.T).max(dim=-1).values.mean())
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run tiny-matrix training on one thread: OpenMP barriers dominate on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

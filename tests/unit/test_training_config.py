@@ -17,7 +17,7 @@ from mistudio.core.training import (
     warmup_factor,
 )
 from mistudio.errors import InvalidInputError
-from tests.unit.planted import PlantedDictionary
+from tests.unit.planted import PlantedDictionary, one_thread
 
 TOPK = dict(hook_name="h", sae=dict(architecture="topk", d_in=8, d_sae=32, k=4))
 
@@ -142,7 +142,8 @@ def test_auto_sparsity_reaches_target_l0_on_planted_data(tmp_path: Path) -> None
     cfg = TrainConfig(
         saes=[spec], total_tokens=400 * 512, batch_tokens=512, final_eval_tokens=20 * 512
     )
-    res = train_saes(cfg, planted.factory("h", 512), tmp_path)
+    with one_thread():
+        res = train_saes(cfg, planted.factory("h", 512), tmp_path)
     (r,) = res.saes.values()
     assert r.sparsity_coefficient is not None and math.isfinite(r.sparsity_coefficient)
     assert abs(r.reached_l0 - 8) <= 0.2 * 8, r.reached_l0

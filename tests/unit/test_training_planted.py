@@ -9,7 +9,7 @@ import torch
 
 from mistudio.core.sae import load_sae
 from mistudio.core.training import TrainConfig, train_saes
-from tests.unit.planted import PlantedDictionary, recovery
+from tests.unit.planted import PlantedDictionary, one_thread, recovery
 
 D, ATOMS, BATCH = 32, 128, 512
 
@@ -24,9 +24,14 @@ CASES = {
 }
 
 
+@pytest.fixture
+def single_thread():
+    with one_thread():
+        yield
+
+
 @pytest.mark.parametrize("arch", list(CASES))
-def test_planted_dictionary_is_recovered(arch: str, tmp_path: Path) -> None:
-    torch.set_num_threads(2)
+def test_planted_dictionary_is_recovered(arch: str, tmp_path: Path, single_thread: None) -> None:
     planted = PlantedDictionary(d=D, n_atoms=ATOMS, n_active=3)
     sae_fields, train_fields, steps = CASES[arch]
     spec = dict(

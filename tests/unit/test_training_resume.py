@@ -19,7 +19,7 @@ from mistudio.core.training import (
 )
 from mistudio.core.training.checkpoints import load_state
 from mistudio.errors import InvalidInputError
-from tests.unit.planted import PlantedDictionary
+from tests.unit.planted import PlantedDictionary, one_thread
 
 BATCH = 128
 
@@ -83,7 +83,11 @@ def _weights(run: Path) -> dict[str, dict[str, torch.Tensor]]:
 
 
 def test_resume_equals_uninterrupted_run(tmp_path: Path) -> None:
-    torch.set_num_threads(1)
+    with one_thread():
+        _check_resume(tmp_path)
+
+
+def _check_resume(tmp_path: Path) -> None:
     full = train_saes(_config(), _data(), tmp_path / "full")
     assert full.steps == 16 and not full.stopped
 

@@ -27,6 +27,8 @@ from mistudio.core.sae.sparse_ops import Workspace, relu_codes, sparse_decode, s
 
 SPARSE_DENSITY = 0.05
 """Below this fraction of active latents the sparse path beats dense GEMMs on CPU (measured)."""
+SPARSE_MIN_ELEMENTS = 1 << 22
+"""Below this batch * d_sae the dense GEMMs are too small for the sparse path's extra ops to pay."""
 
 
 class _DenseReLU(torch.autograd.Function):
@@ -89,7 +91,8 @@ class StandardSAE(SAE):
         return torch.relu(pre)
 
     def use_sparse_path(self, x: Tensor) -> bool:
-        return (not x.is_cuda) and self.last_density < SPARSE_DENSITY
+        big = x.shape[0] * self.d_sae >= SPARSE_MIN_ELEMENTS
+        return (not x.is_cuda) and big and self.last_density < SPARSE_DENSITY
 
     def training_forward(self, x: Tensor, target: Tensor, ctx: TrainContext) -> SAEOutput:
         batch = x.shape[0]
