@@ -89,6 +89,9 @@ def test_bearer_token(studio: Studio, monkeypatch: pytest.MonkeyPatch) -> None:
 
         with pytest.raises(WebSocketDisconnect), client.websocket_connect(f"{API}/ws") as ws:
             ws.receive_json()
+        with client.websocket_connect(f"{API}/ws?token=s3cret") as ws:
+            ws.send_json({"action": "ping"})
+            assert ws.receive_json() == {"type": "pong"}
     finally:
         monkeypatch.delenv("MISTUDIO_TOKEN")
         get_settings.cache_clear()

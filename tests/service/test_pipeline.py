@@ -261,6 +261,12 @@ def test_cancel_running_training(studio: Studio) -> None:
     assert r.status_code == 202, r.text
     job_id = r.json()["job_id"]
     studio.wait_job(job_id, until=lambda j: j["status"] == "running" and j["progress"] > 0)
+    # the worker runs one job at a time: a second one waits queued and is cancelled at once
+    r = c.post(f"{API}/trainings", json=train_body(studio, 128 * 100, name="queued"))
+    queued = r.json()
+    r = c.post(f"{API}/jobs/{queued['job_id']}/cancel")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.json()
+    assert c.get(f"{API}/trainings/{queued['id']}").json()["status"] == "cancelled"
     r = c.post(f"{API}/jobs/{job_id}/cancel")
     assert r.status_code == 200 and r.json()["cancel_requested"]
     job = studio.wait_job(job_id, timeout=60)

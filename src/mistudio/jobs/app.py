@@ -18,6 +18,7 @@ Decisions:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from celery import Celery
@@ -27,6 +28,9 @@ from kombu import Exchange, Queue
 from mistudio.settings import get_settings
 
 QUEUES = ("gpu", "cpu")
+
+# kombu's SQL transport uses an ORM loader option SQLAlchemy 2.1 deprecates; nothing we can act on.
+warnings.filterwarnings("ignore", message=r".*``noload`` loader strategy.*")
 
 
 def broker_supports_broadcast(url: str) -> bool:
