@@ -1,14 +1,17 @@
 /**
  * Feature detail tabs (examples, logit lens, correlations, ablation).
  *
- * These read an extraction's arrays through endpoints the service does not publish yet (see the
- * report on issue 6); the paths below are the proposal, and the adapters accept the shapes of
- * core.features (`Example`, `LogitLens`, `Correlated`, `AblationResult` + `CompletionComparison`)
- * as they would serialise, so the UI works as soon as the routes land. A 404/405/501 shows the
- * tab as "not available in this build".
+ * `GET /features/{id}/detail` answers the first three in one call (sliced from the extraction's
+ * arrays; its parts are free-form dicts in the schema, so the adapters below type them from the
+ * shapes of core.features: `Example`, `LogitLens`, `Correlated`). Ablation has no route yet: the
+ * proposal is `POST /features/{id}/ablation` answering `AblationResult` + `CompletionComparison`;
+ * a 404/405/501 shows that tab as "not available from this server yet".
  */
 import { api } from "./client";
-import type { AblationOut, CorrelatedFeature, FeatureExample, LogitLensOut, TokenValue } from "./types";
+import type { components } from "./schema";
+import type { AblationOut, CorrelatedFeature, Feature, FeatureExample, LogitLensOut, TokenValue } from "./types";
+
+type FeatureDetailRaw = components["schemas"]["FeatureDetail"];
 
 type Json = Record<string, unknown>;
 type Pair = [number, number];
@@ -105,13 +108,30 @@ export function toAblation(raw: unknown): AblationOut {
   };
 }
 
+export interface FeatureDetailData {
+  feature: Feature;
+  stats: Record<string, unknown>;
+  examples: FeatureExample[];
+  histogram: { edges: number[]; counts: number[] };
+  logitLens: LogitLensOut;
+  correlations: CorrelatedFeature[];
+}
+
+export function toDetail(raw: FeatureDetailRaw): FeatureDetailData {
+  const hist = (raw.histogram ?? {}) as { edges?: number[]; counts?: number[] };
+  return {
+    feature: raw.feature,
+    stats: raw.stats ?? {},
+    examples: toExamples(raw.examples),
+    histogram: { edges: hist.edges ?? [], counts: hist.counts ?? [] },
+    logitLens: toLogitLens(raw.logit_lens),
+    correlations: toCorrelations(raw.correlated),
+  };
+}
+
 export const featureDetail = {
-  examples: (id: number, signal?: AbortSignal) =>
-    api.get<unknown>(`/features/${id}/examples`, { limit: 50 }, signal).then(toExamples),
-  logitLens: (id: number, signal?: AbortSignal) =>
-    api.get<unknown>(`/features/${id}/logit-lens`, undefined, signal).then(toLogitLens),
-  correlations: (id: number, signal?: AbortSignal) =>
-    api.get<unknown>(`/features/${id}/correlations`, undefined, signal).then(toCorrelations),
+  detail: (id: number, signal?: AbortSignal) =>
+    api.get<FeatureDetailRaw>(`/features/${id}/detail`, { examples: 50 }, signal).then(toDetail),
   ablation: (id: number, body: { prompt?: string; max_new_tokens?: number; coefficient?: number }) =>
     api.post<unknown>(`/features/${id}/ablation`, body).then(toAblation),
 };

@@ -4,72 +4,37 @@
  */
 
 export interface paths {
-    "/api/v1/health": {
+    "/api/v1/activations": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Get Health */
-        get: operations["get_health"];
+        /** List Caches */
+        get: operations["list_activation_caches"];
         put?: never;
-        post?: never;
+        /** Create Cache */
+        post: operations["create_activation_cache"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/system/metrics": {
+    "/api/v1/activations/{cache_id}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /**
-         * Get Metrics
-         * @description The latest sample (taken every ~2 s).
-         */
-        get: operations["get_system_metrics"];
+        /** Get Cache */
+        get: operations["get_activation_cache"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/system/history": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get History */
-        get: operations["get_system_history"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/system/info": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get Info */
-        get: operations["get_system_info"];
-        put?: never;
-        post?: never;
-        delete?: never;
+        /** Delete Cache */
+        delete: operations["delete_activation_cache"];
         options?: never;
         head?: never;
         patch?: never;
@@ -174,305 +139,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/tokenizations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List Tokenizations */
-        get: operations["list_tokenizations"];
-        put?: never;
-        /** Create Tokenization */
-        post: operations["create_tokenization"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/tokenizations/{tokenization_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get Tokenization */
-        get: operations["get_tokenization"];
-        put?: never;
-        post?: never;
-        /** Delete Tokenization */
-        delete: operations["delete_tokenization"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/tokenizations/{tokenization_id}/stats": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get Stats
-         * @description Token statistics (lengths, top tokens, coverage) computed at tokenization time.
-         */
-        get: operations["get_tokenization_stats"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/tokenizations/{tokenization_id}/samples": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List Samples
-         * @description Sequences with their tokens (loads only the tokenizer).
-         */
-        get: operations["list_tokenization_samples"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/models": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List Models */
-        get: operations["list_models"];
-        put?: never;
-        /** Create Model */
-        post: operations["create_model"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/models/{model_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get Model */
-        get: operations["get_model"];
-        put?: never;
-        post?: never;
-        /**
-         * Delete Model
-         * @description Forget a model (its downloaded files stay in the cache).
-         */
-        delete: operations["delete_model"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/models/{model_id}/load": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Load Model
-         * @description Download / dequantize and inspect a registered model (e.g. the built-in one).
-         */
-        post: operations["load_model"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/activations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List Caches */
-        get: operations["list_activation_caches"];
-        put?: never;
-        /** Create Cache */
-        post: operations["create_activation_cache"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/activations/{cache_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get Cache */
-        get: operations["get_activation_cache"];
-        put?: never;
-        post?: never;
-        /** Delete Cache */
-        delete: operations["delete_activation_cache"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/trainings": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List Trainings */
-        get: operations["list_trainings"];
-        put?: never;
-        /** Create Training */
-        post: operations["create_training"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/trainings/{training_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get Training */
-        get: operations["get_training"];
-        put?: never;
-        post?: never;
-        /** Delete Training */
-        delete: operations["delete_training"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/trainings/{training_id}/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List Metrics */
-        get: operations["list_training_metrics"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/trainings/{training_id}/checkpoints": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List Checkpoints */
-        get: operations["list_training_checkpoints"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/saes": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List Saes */
-        get: operations["list_saes"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/saes/import": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Import Sae
-         * @description Register an SAE folder in SAELens layout (read in place, never moved or deleted).
-         */
-        post: operations["import_sae"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/saes/{sae_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get Sae */
-        get: operations["get_sae"];
-        put?: never;
-        post?: never;
-        /**
-         * Delete Sae
-         * @description Forget an SAE; files are deleted only for SAEs trained here (inside MISTUDIO_HOME).
-         */
-        delete: operations["delete_sae"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/extractions": {
         parameters: {
             query?: never;
@@ -547,6 +213,27 @@ export interface paths {
         patch: operations["update_feature"];
         trace?: never;
     };
+    "/api/v1/features/{feature_id}/detail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Feature Detail
+         * @description Statistics, top examples (text as token strings; render as text), activation histogram,
+         *     logit lens and correlated latents of one latent.
+         */
+        get: operations["get_feature_detail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/features/{feature_id}/star": {
         parameters: {
             query?: never;
@@ -561,6 +248,305 @@ export interface paths {
          * @description Flip the favourite flag.
          */
         post: operations["toggle_feature_star"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Health */
+        get: operations["get_health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Jobs */
+        get: operations["list_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Job */
+        get: operations["get_job"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel
+         * @description Cancel a queued job now, or ask a running one to stop (it stops at its next report).
+         */
+        post: operations["cancel_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Job Events
+         * @description The same events the WebSocket pushes, for clients that poll (and for catching up).
+         */
+        get: operations["list_job_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Job Log */
+        get: operations["get_job_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry
+         * @description Run a failed or cancelled job again with the same config (training resumes).
+         */
+        post: operations["retry_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Models */
+        get: operations["list_models"];
+        put?: never;
+        /** Create Model */
+        post: operations["create_model"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Model */
+        get: operations["get_model"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Model
+         * @description Forget a model (its downloaded files stay in the cache).
+         */
+        delete: operations["delete_model"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model_id}/load": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Load Model
+         * @description Download / dequantize and inspect a registered model (e.g. the built-in one).
+         */
+        post: operations["load_model"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/saes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Saes */
+        get: operations["list_saes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/saes/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Sae
+         * @description Register an SAE folder in SAELens layout (read in place, never moved or deleted).
+         */
+        post: operations["import_sae"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/saes/{sae_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Sae */
+        get: operations["get_sae"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Sae
+         * @description Forget an SAE; files are deleted only for SAEs trained here (inside MISTUDIO_HOME).
+         */
+        delete: operations["delete_sae"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get History */
+        get: operations["get_system_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Info */
+        get: operations["get_system_info"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Metrics
+         * @description The latest sample (taken every ~2 s).
+         */
+        get: operations["get_system_metrics"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -678,58 +664,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/jobs": {
+    "/api/v1/tokenizations": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** List Jobs */
-        get: operations["list_jobs"];
+        /** List Tokenizations */
+        get: operations["list_tokenizations"];
         put?: never;
-        post?: never;
+        /** Create Tokenization */
+        post: operations["create_tokenization"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/jobs/{job_id}": {
+    "/api/v1/tokenizations/{tokenization_id}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Get Job */
-        get: operations["get_job"];
+        /** Get Tokenization */
+        get: operations["get_tokenization"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete Tokenization */
+        delete: operations["delete_tokenization"];
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/jobs/{job_id}/log": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get Job Log */
-        get: operations["get_job_log"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/jobs/{job_id}/events": {
+    "/api/v1/tokenizations/{tokenization_id}/samples": {
         parameters: {
             query?: never;
             header?: never;
@@ -737,10 +708,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List Job Events
-         * @description The same events the WebSocket pushes, for clients that poll (and for catching up).
+         * List Samples
+         * @description Sequences with their tokens (loads only the tokenizer).
          */
-        get: operations["list_job_events"];
+        get: operations["list_tokenization_samples"];
         put?: never;
         post?: never;
         delete?: never;
@@ -749,40 +720,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/jobs/{job_id}/cancel": {
+    "/api/v1/tokenizations/{tokenization_id}/stats": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
         /**
-         * Cancel
-         * @description Cancel a queued job now, or ask a running one to stop (it stops at its next report).
+         * Get Stats
+         * @description Token statistics (lengths, top tokens, coverage) computed at tokenization time.
          */
-        post: operations["cancel_job"];
+        get: operations["get_tokenization_stats"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/jobs/{job_id}/retry": {
+    "/api/v1/trainings": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** List Trainings */
+        get: operations["list_trainings"];
         put?: never;
-        /**
-         * Retry
-         * @description Run a failed or cancelled job again with the same config (training resumes).
-         */
-        post: operations["retry_job"];
+        /** Create Training */
+        post: operations["create_training"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trainings/{training_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Training */
+        get: operations["get_training"];
+        put?: never;
+        post?: never;
+        /** Delete Training */
+        delete: operations["delete_training"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trainings/{training_id}/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Checkpoints */
+        get: operations["list_training_checkpoints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trainings/{training_id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Metrics */
+        get: operations["list_training_metrics"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -797,64 +818,62 @@ export interface components {
         ActivationCacheCreate: {
             /** Model Id */
             model_id: number;
-            /** Tokenization Id */
-            tokenization_id: number;
-            stream: components["schemas"]["ActivationStreamConfig"];
+            /** Name */
+            name?: string | null;
             /**
              * Shard Tokens
              * @default 65536
              */
             shard_tokens?: number;
-            /** Name */
-            name?: string | null;
+            stream: components["schemas"]["ActivationStreamConfig"];
+            /** Tokenization Id */
+            tokenization_id: number;
         };
         /** ActivationCacheOut */
         ActivationCacheOut: {
-            /** Id */
-            id: number;
-            /** Name */
-            name: string;
-            /** Status */
-            status: string;
-            /** Model Id */
-            model_id: number;
-            /** Tokenization Id */
-            tokenization_id: number;
-            /** Hook Points */
-            hook_points: string[];
-            /** N Tokens */
-            n_tokens: number | null;
             /** Config */
             config: {
                 [key: string]: unknown;
             };
-            /** Manifest */
-            manifest: {
-                [key: string]: unknown;
-            };
-            /** Path */
-            path: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Hook Points */
+            hook_points: string[];
+            /** Id */
+            id: number;
             /** Job Id */
             job_id: string | null;
             /** Lineage */
             lineage: {
                 [key: string]: unknown;
             };
-            /** Error */
-            error: string | null;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
+            /** Manifest */
+            manifest: {
+                [key: string]: unknown;
+            };
+            /** Model Id */
+            model_id: number;
+            /** N Tokens */
+            n_tokens: number | null;
+            /** Name */
+            name: string;
+            /** Path */
+            path: string | null;
+            /** Status */
+            status: string;
+            /** Tokenization Id */
+            tokenization_id: number;
         };
         /**
          * ActivationStreamConfig
          * @description Which activations to stream, and how.
          */
         ActivationStreamConfig: {
-            /** Hook Points */
-            hook_points: string[];
             /**
              * Batch Size
              * @default 8
@@ -866,23 +885,25 @@ export interface components {
              * @enum {string}
              */
             dtype?: "float32" | "float16" | "bfloat16";
+            /** Hook Points */
+            hook_points: string[];
+            /** Max Tokens */
+            max_tokens?: number | null;
             /**
              * Skip Special Tokens
              * @default true
              */
             skip_special_tokens?: boolean;
-            /** Max Tokens */
-            max_tokens?: number | null;
-            /**
-             * Stop Early
-             * @default true
-             */
-            stop_early?: boolean;
             /**
              * Start Sequence
              * @default 0
              */
             start_sequence?: number;
+            /**
+             * Stop Early
+             * @default true
+             */
+            stop_early?: boolean;
             /** Stop Sequence */
             stop_sequence?: number | null;
         };
@@ -900,72 +921,72 @@ export interface components {
         };
         /** BuiltinSource */
         BuiltinSource: {
-            /** Name */
-            name: string;
             /** Description */
             description: string;
+            /** Name */
+            name: string;
         };
         /** CheckpointOut */
         CheckpointOut: {
-            /** Id */
-            id: number;
-            /** Step */
-            step: number;
-            /** Path */
-            path: string;
-            /** Score */
-            score: number | null;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /** Id */
+            id: number;
+            /** Path */
+            path: string;
+            /** Score */
+            score: number | null;
+            /** Step */
+            step: number;
         };
         /** DatasetCreate */
         DatasetCreate: {
-            source: components["schemas"]["DatasetSource"];
             /** Name */
             name?: string | null;
+            source: components["schemas"]["DatasetSource"];
         };
         /** DatasetOut */
         DatasetOut: {
-            /** Id */
-            id: number;
-            /** Name */
-            name: string;
-            /** Status */
-            status: string;
-            /** Source Kind */
-            source_kind: string;
-            /** Source */
-            source: {
-                [key: string]: unknown;
-            };
             /** Builtin */
             builtin: boolean;
-            /** N Documents */
-            n_documents: number | null;
-            /** N Bytes */
-            n_bytes: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Id */
+            id: number;
             /** Info */
             info: {
                 [key: string]: unknown;
             };
-            /** Path */
-            path: string | null;
             /** Job Id */
             job_id: string | null;
             /** Lineage */
             lineage: {
                 [key: string]: unknown;
             };
-            /** Error */
-            error: string | null;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
+            /** N Bytes */
+            n_bytes: number | null;
+            /** N Documents */
+            n_documents: number | null;
+            /** Name */
+            name: string;
+            /** Path */
+            path: string | null;
+            /** Source */
+            source: {
+                [key: string]: unknown;
+            };
+            /** Source Kind */
+            source_kind: string;
+            /** Status */
+            status: string;
             /**
              * Updated At
              * Format: date-time
@@ -977,130 +998,257 @@ export interface components {
          * @description What to import. Build with :meth:`hub`, :meth:`local`, :meth:`builtin` or :meth:`parse`.
          */
         DatasetSource: {
+            /** Builtin */
+            builtin?: string | null;
+            /** Config */
+            config?: string | null;
+            /**
+             * Include Tests
+             * @default false
+             */
+            include_tests?: boolean;
             /**
              * Kind
              * @enum {string}
              */
             kind: "hub" | "local" | "builtin";
+            /** Max Documents */
+            max_documents?: number | null;
             /** Name */
             name?: string | null;
+            /** Path */
+            path?: string | null;
             /** Repo Id */
             repo_id?: string | null;
-            /** Config */
-            config?: string | null;
+            /** Revision */
+            revision?: string | null;
             /**
              * Split
              * @default train
              */
             split?: string;
-            /** Revision */
-            revision?: string | null;
-            /** Token */
-            token?: string | null;
             /**
              * Streaming
              * @default false
              */
             streaming?: boolean;
-            /** Path */
-            path?: string | null;
+            /** Text Column */
+            text_column?: string | null;
+            /** Token */
+            token?: string | null;
             /**
              * Txt Mode
              * @default file
              * @enum {string}
              */
             txt_mode?: "file" | "line" | "paragraph";
-            /** Builtin */
-            builtin?: string | null;
+        };
+        /**
+         * ExtractionConfig
+         * @description How to extract feature statistics and examples from an LM + SAE(s) over evaluation tokens.
+         */
+        ExtractionConfig: {
             /**
-             * Include Tests
-             * @default false
+             * Acts Dtype
+             * @default float32
              */
-            include_tests?: boolean;
-            /** Text Column */
-            text_column?: string | null;
-            /** Max Documents */
-            max_documents?: number | null;
+            acts_dtype?: string;
+            /**
+             * Batch Size
+             * @default 8
+             */
+            batch_size?: number;
+            /**
+             * Coactivation Latents Per Token
+             * @default 16
+             */
+            coactivation_latents_per_token?: number;
+            /**
+             * Coactivation Tokens
+             * @default 65536
+             */
+            coactivation_tokens?: number;
+            /**
+             * Context After
+             * @default 8
+             */
+            context_after?: number;
+            /**
+             * Context Before
+             * @default 32
+             */
+            context_before?: number;
+            /**
+             * Dedupe Overlap
+             * @default true
+             */
+            dedupe_overlap?: boolean;
+            /**
+             * Hist Bins Per Decade
+             * @default 8
+             */
+            hist_bins_per_decade?: number;
+            /**
+             * Hist Decades
+             * @default 7
+             */
+            hist_decades?: number;
+            /** Hist Max */
+            hist_max?: number | null;
+            /**
+             * Logit Hist Bins
+             * @default 40
+             */
+            logit_hist_bins?: number;
+            /**
+             * Min Document Tokens
+             * @default 0
+             */
+            min_document_tokens?: number;
+            /**
+             * N Correlated
+             * @default 10
+             */
+            n_correlated?: number;
+            /**
+             * N Logits
+             * @default 20
+             */
+            n_logits?: number;
+            /**
+             * N Quantiles
+             * @default 5
+             */
+            n_quantiles?: number;
+            /**
+             * N Random Contexts
+             * @default 200
+             */
+            n_random_contexts?: number;
+            /**
+             * N Samples
+             * @default 40
+             */
+            n_samples?: number;
+            /**
+             * N Tokens
+             * @default 1000000
+             */
+            n_tokens?: number;
+            /**
+             * Seed
+             * @default 0
+             */
+            seed?: number;
+            /**
+             * Top K
+             * @default 100
+             */
+            top_k?: number;
         };
         /** ExtractionCreate */
         ExtractionCreate: {
-            /** Sae Id */
-            sae_id: number;
+            config?: components["schemas"]["ExtractionConfig"];
             /** Model Id */
             model_id: number;
-            /** Tokenization Id */
-            tokenization_id: number;
-            /** Config */
-            config?: {
-                [key: string]: unknown;
-            };
             /** Name */
             name?: string | null;
+            /** Sae Id */
+            sae_id: number;
+            /** Tokenization Id */
+            tokenization_id: number;
         };
         /** ExtractionOut */
         ExtractionOut: {
-            /** Id */
-            id: number;
-            /** Name */
-            name: string;
-            /** Status */
-            status: string;
-            /** Sae Id */
-            sae_id: number;
-            /** Model Id */
-            model_id: number | null;
-            /** Tokenization Id */
-            tokenization_id: number | null;
             /** Config */
             config: {
                 [key: string]: unknown;
             };
-            /** N Features */
-            n_features: number | null;
-            /** Result */
-            result: {
-                [key: string]: unknown;
-            };
-            /** Path */
-            path: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Id */
+            id: number;
             /** Job Id */
             job_id: string | null;
             /** Lineage */
             lineage: {
                 [key: string]: unknown;
             };
-            /** Error */
-            error: string | null;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
+            /** Model Id */
+            model_id: number | null;
+            /** N Features */
+            n_features: number | null;
+            /** Name */
+            name: string;
+            /** Path */
+            path: string | null;
+            /** Result */
+            result: {
+                [key: string]: unknown;
+            };
+            /** Sae Id */
+            sae_id: number;
+            /** Status */
+            status: string;
+            /** Tokenization Id */
+            tokenization_id: number | null;
+        };
+        /**
+         * FeatureDetail
+         * @description One latent's page, sliced from the extraction's arrays.
+         */
+        FeatureDetail: {
+            /** Correlated */
+            correlated: {
+                [key: string]: unknown;
+            };
+            /** Examples */
+            examples: {
+                [key: string]: unknown;
+            }[];
+            feature: components["schemas"]["FeatureOut"];
+            /** Histogram */
+            histogram: {
+                [key: string]: unknown;
+            };
+            /** Logit Lens */
+            logit_lens: {
+                [key: string]: unknown;
+            };
+            /** Stats */
+            stats: {
+                [key: string]: unknown;
+            };
         };
         /** FeatureOut */
         FeatureOut: {
-            /** Id */
-            id: number;
-            /** Extraction Id */
-            extraction_id: number;
-            /** Sae Id */
-            sae_id: number;
-            /** Index */
-            index: number;
-            /** Frequency */
-            frequency: number | null;
-            /** Max Activation */
-            max_activation: number | null;
-            /** Mean Activation */
-            mean_activation: number | null;
-            /** Interpretability */
-            interpretability: number | null;
-            /** Label */
-            label: string | null;
             /** Category */
             category: string | null;
             /** Description */
             description: string | null;
+            /** Extraction Id */
+            extraction_id: number;
+            /** Frequency */
+            frequency: number | null;
+            /** Id */
+            id: number;
+            /** Index */
+            index: number;
+            /** Interpretability */
+            interpretability: number | null;
+            /** Label */
+            label: string | null;
+            /** Max Activation */
+            max_activation: number | null;
+            /** Mean Activation */
+            mean_activation: number | null;
+            /** Sae Id */
+            sae_id: number;
             /** Starred */
             starred: boolean;
             /** Top Tokens */
@@ -1111,12 +1259,12 @@ export interface components {
          * @description Fields a researcher edits; omitted fields are left as they are.
          */
         FeatureUpdate: {
-            /** Label */
-            label?: string | null;
-            /** Description */
-            description?: string | null;
             /** Category */
             category?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Label */
+            label?: string | null;
             /** Starred */
             starred?: boolean | null;
         };
@@ -1127,23 +1275,23 @@ export interface components {
         };
         /** Health */
         Health: {
+            /** Broker */
+            broker: string;
+            /** Database */
+            database: string;
             /** Status */
             status: string;
             /** Version */
             version: string;
-            /** Database */
-            database: string;
-            /** Broker */
-            broker: string;
         };
         /** ImportResult */
         ImportResult: {
             /** Created */
             created: number;
-            /** Skipped */
-            skipped: number;
             /** Renamed */
             renamed: number;
+            /** Skipped */
+            skipped: number;
             /** Templates */
             templates: components["schemas"]["TemplateOut"][];
         };
@@ -1151,20 +1299,20 @@ export interface components {
         JobEventOut: {
             /** Channel */
             channel: string;
-            /** Job Id */
-            job_id: string;
-            /** Seq */
-            seq: number;
-            /** Type */
-            type: string;
+            /** Created At */
+            created_at: string | null;
             /** Data */
             data: {
                 [key: string]: unknown;
             };
             /** Id */
             id: number;
-            /** Created At */
-            created_at: string | null;
+            /** Job Id */
+            job_id: string;
+            /** Seq */
+            seq: number;
+            /** Type */
+            type: string;
         };
         /** JobLog */
         JobLog: {
@@ -1175,253 +1323,253 @@ export interface components {
         };
         /** JobOut */
         JobOut: {
-            /** Id */
-            id: string;
-            /** Kind */
-            kind: string;
-            /** Queue */
-            queue: string;
-            /** Status */
-            status: string;
-            /** Progress */
-            progress: number;
-            /** Eta Seconds */
-            eta_seconds: number | null;
-            /** Message */
-            message: string | null;
+            /** Artifact Id */
+            artifact_id: number | null;
+            /** Artifact Kind */
+            artifact_kind: string | null;
+            /** Attempts */
+            attempts: number;
+            /** Cancel Requested */
+            cancel_requested: boolean;
             /** Config */
             config: {
                 [key: string]: unknown;
             };
-            /** Result */
-            result: {
-                [key: string]: unknown;
-            };
-            /** Error */
-            error: string | null;
-            /** Resumable */
-            resumable: boolean;
-            /** Cancel Requested */
-            cancel_requested: boolean;
-            /** Attempts */
-            attempts: number;
-            /** Heartbeat At */
-            heartbeat_at: string | null;
-            /** Worker */
-            worker: string | null;
-            /** Artifact Kind */
-            artifact_kind: string | null;
-            /** Artifact Id */
-            artifact_id: number | null;
-            /** Resources */
-            resources: {
-                [key: string]: unknown;
-            }[];
-            /** Last Seq */
-            last_seq: number;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
-            /** Started At */
-            started_at: string | null;
+            /** Error */
+            error: string | null;
+            /** Eta Seconds */
+            eta_seconds: number | null;
             /** Finished At */
             finished_at: string | null;
+            /** Heartbeat At */
+            heartbeat_at: string | null;
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Last Seq */
+            last_seq: number;
+            /** Message */
+            message: string | null;
+            /** Progress */
+            progress: number;
+            /** Queue */
+            queue: string;
+            /** Resources */
+            resources: {
+                [key: string]: unknown;
+            }[];
+            /** Result */
+            result: {
+                [key: string]: unknown;
+            };
+            /** Resumable */
+            resumable: boolean;
+            /** Started At */
+            started_at: string | null;
+            /** Status */
+            status: string;
+            /** Worker */
+            worker: string | null;
         };
         /** MetricPoint */
         MetricPoint: {
+            /** Name */
+            name: string;
             /** Sae */
             sae: string;
             /** Step */
             step: number;
-            /** Name */
-            name: string;
             /** Value */
             value: number | null;
         };
         /** ModelCreate */
         ModelCreate: {
-            /** Source */
-            source: string;
-            /** Name */
-            name?: string | null;
             /**
              * Dtype
              * @default float32
              * @enum {string}
              */
             dtype?: "float32" | "float16" | "bfloat16";
-            /** Revision */
-            revision?: string | null;
-            /**
-             * Trust Remote Code
-             * @default false
-             */
-            trust_remote_code?: boolean;
             /**
              * Load
              * @default true
              */
             load?: boolean;
+            /** Name */
+            name?: string | null;
+            /** Revision */
+            revision?: string | null;
+            /** Source */
+            source: string;
+            /**
+             * Trust Remote Code
+             * @default false
+             */
+            trust_remote_code?: boolean;
         };
         /** ModelOut */
         ModelOut: {
-            /** Id */
-            id: number;
-            /** Name */
-            name: string;
-            /** Status */
-            status: string;
-            /** Source */
-            source: string;
-            /** Source Kind */
-            source_kind: string;
-            /** Builtin */
-            builtin: boolean;
-            /** Family */
-            family: string | null;
-            /** N Params */
-            n_params: number | null;
-            /** Tokenizer Fingerprint */
-            tokenizer_fingerprint: string | null;
             /** Architecture */
             architecture: {
                 [key: string]: unknown;
             };
-            /** Hook Dims */
-            hook_dims: {
-                [key: string]: unknown;
-            };
+            /** Builtin */
+            builtin: boolean;
             /** Config */
             config: {
                 [key: string]: unknown;
             };
-            /** Path */
-            path: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Family */
+            family: string | null;
+            /** Hook Dims */
+            hook_dims: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
             /** Job Id */
             job_id: string | null;
             /** Lineage */
             lineage: {
                 [key: string]: unknown;
             };
-            /** Error */
-            error: string | null;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
+            /** N Params */
+            n_params: number | null;
+            /** Name */
+            name: string;
+            /** Path */
+            path: string | null;
+            /** Source */
+            source: string;
+            /** Source Kind */
+            source_kind: string;
+            /** Status */
+            status: string;
+            /** Tokenizer Fingerprint */
+            tokenizer_fingerprint: string | null;
         };
         /** Page[ActivationCacheOut] */
         Page_ActivationCacheOut_: {
             /** Items */
             items: components["schemas"]["ActivationCacheOut"][];
-            /** Total */
-            total: number;
-            /** Offset */
-            offset: number;
             /** Limit */
             limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** Page[DatasetOut] */
         Page_DatasetOut_: {
             /** Items */
             items: components["schemas"]["DatasetOut"][];
-            /** Total */
-            total: number;
-            /** Offset */
-            offset: number;
             /** Limit */
             limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** Page[ExtractionOut] */
         Page_ExtractionOut_: {
             /** Items */
             items: components["schemas"]["ExtractionOut"][];
-            /** Total */
-            total: number;
-            /** Offset */
-            offset: number;
             /** Limit */
             limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** Page[FeatureOut] */
         Page_FeatureOut_: {
             /** Items */
             items: components["schemas"]["FeatureOut"][];
-            /** Total */
-            total: number;
-            /** Offset */
-            offset: number;
             /** Limit */
             limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** Page[JobOut] */
         Page_JobOut_: {
             /** Items */
             items: components["schemas"]["JobOut"][];
-            /** Total */
-            total: number;
-            /** Offset */
-            offset: number;
             /** Limit */
             limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** Page[ModelOut] */
         Page_ModelOut_: {
             /** Items */
             items: components["schemas"]["ModelOut"][];
-            /** Total */
-            total: number;
-            /** Offset */
-            offset: number;
             /** Limit */
             limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** Page[SAEOut] */
         Page_SAEOut_: {
             /** Items */
             items: components["schemas"]["SAEOut"][];
-            /** Total */
-            total: number;
-            /** Offset */
-            offset: number;
             /** Limit */
             limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** Page[TemplateOut] */
         Page_TemplateOut_: {
             /** Items */
             items: components["schemas"]["TemplateOut"][];
-            /** Total */
-            total: number;
-            /** Offset */
-            offset: number;
             /** Limit */
             limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** Page[TokenizationOut] */
         Page_TokenizationOut_: {
             /** Items */
             items: components["schemas"]["TokenizationOut"][];
-            /** Total */
-            total: number;
-            /** Offset */
-            offset: number;
             /** Limit */
             limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** Page[TrainingOut] */
         Page_TrainingOut_: {
             /** Items */
             items: components["schemas"]["TrainingOut"][];
-            /** Total */
-            total: number;
-            /** Offset */
-            offset: number;
             /** Limit */
             limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /**
          * RunOptions
@@ -1429,20 +1577,10 @@ export interface components {
          */
         RunOptions: {
             /**
-             * Lm Batch Size
-             * @default 8
-             */
-            lm_batch_size?: number;
-            /**
              * Buffer Tokens
              * @default 262144
              */
             buffer_tokens?: number;
-            /**
-             * Skip Special Tokens
-             * @default true
-             */
-            skip_special_tokens?: boolean;
             /**
              * Eval Sequences
              * @default 16
@@ -1453,12 +1591,24 @@ export interface components {
              * @default true
              */
             eval_splice?: boolean;
+            /**
+             * Lm Batch Size
+             * @default 8
+             */
+            lm_batch_size?: number;
+            /**
+             * Skip Special Tokens
+             * @default true
+             */
+            skip_special_tokens?: boolean;
         };
         /**
          * SAEConfig
          * @description Shape and architecture of one SAE (all that is needed to rebuild it before loading).
          */
         SAEConfig: {
+            /** Apply B Dec To Input */
+            apply_b_dec_to_input?: boolean | null;
             /**
              * Architecture
              * @default topk
@@ -1467,42 +1617,35 @@ export interface components {
             architecture?: "standard" | "jumprelu" | "topk" | "batchtopk" | "standard_skip" | "transcoder";
             /** D In */
             d_in: number;
-            /** D Sae */
-            d_sae: number;
             /** D Out */
             d_out?: number | null;
-            /** K */
-            k?: number | null;
-            /** Apply B Dec To Input */
-            apply_b_dec_to_input?: boolean | null;
+            /** D Sae */
+            d_sae: number;
             /**
-             * Skip
-             * @default false
+             * Device
+             * @default cpu
              */
-            skip?: boolean;
-            /**
-             * Jumprelu Init Threshold
-             * @default 0.01
-             */
-            jumprelu_init_threshold?: number;
-            /**
-             * Jumprelu Bandwidth
-             * @default 0.05
-             */
-            jumprelu_bandwidth?: number;
-            /** Init Decoder Norm */
-            init_decoder_norm?: number | null;
+            device?: string;
             /**
              * Dtype
              * @default float32
              * @enum {string}
              */
             dtype?: "float32" | "float16" | "bfloat16";
+            /** Init Decoder Norm */
+            init_decoder_norm?: number | null;
             /**
-             * Device
-             * @default cpu
+             * Jumprelu Bandwidth
+             * @default 0.05
              */
-            device?: string;
+            jumprelu_bandwidth?: number;
+            /**
+             * Jumprelu Init Threshold
+             * @default 0.01
+             */
+            jumprelu_init_threshold?: number;
+            /** K */
+            k?: number | null;
             /**
              * Metadata
              * @default {}
@@ -1510,54 +1653,27 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
+            /**
+             * Skip
+             * @default false
+             */
+            skip?: boolean;
         };
         /** SAEImport */
         SAEImport: {
-            /** Path */
-            path: string;
-            /** Name */
-            name?: string | null;
             /** Model Id */
             model_id?: number | null;
+            /** Name */
+            name?: string | null;
+            /** Path */
+            path: string;
         };
         /** SAEOut */
         SAEOut: {
-            /** Id */
-            id: number;
-            /** Name */
-            name: string;
-            /** Status */
-            status: string;
-            /** Origin */
-            origin: string;
-            /** Training Id */
-            training_id: number | null;
-            /** Model Id */
-            model_id: number | null;
             /** Architecture */
             architecture: string | null;
-            /** Hook Name */
-            hook_name: string | null;
-            /** D In */
-            d_in: number | null;
-            /** D Sae */
-            d_sae: number | null;
-            /** Model Name */
-            model_name: string | null;
             /** Cfg */
             cfg: {
-                [key: string]: unknown;
-            };
-            /** Metrics */
-            metrics: {
-                [key: string]: unknown;
-            };
-            /** Path */
-            path: string | null;
-            /** Job Id */
-            job_id: string | null;
-            /** Lineage */
-            lineage: {
                 [key: string]: unknown;
             };
             /**
@@ -1565,24 +1681,44 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** D In */
+            d_in: number | null;
+            /** D Sae */
+            d_sae: number | null;
+            /** Hook Name */
+            hook_name: string | null;
+            /** Id */
+            id: number;
+            /** Job Id */
+            job_id: string | null;
+            /** Lineage */
+            lineage: {
+                [key: string]: unknown;
+            };
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /** Model Id */
+            model_id: number | null;
+            /** Model Name */
+            model_name: string | null;
+            /** Name */
+            name: string;
+            /** Origin */
+            origin: string;
+            /** Path */
+            path: string | null;
+            /** Status */
+            status: string;
+            /** Training Id */
+            training_id: number | null;
         };
         /**
          * SAETrainConfig
          * @description How to train one SAE of a run.
          */
         SAETrainConfig: {
-            /** Name */
-            name?: string | null;
-            /** Hook Name */
-            hook_name: string;
-            /** Hook Name Out */
-            hook_name_out?: string | null;
-            sae: components["schemas"]["SAEConfig"];
-            /**
-             * Lr
-             * @default 0.0003
-             */
-            lr?: number;
             /**
              * Adam Betas
              * @default [
@@ -1600,10 +1736,42 @@ export interface components {
              */
             adam_eps?: number;
             /**
-             * Lr Warmup Steps
-             * @default 0
+             * Auto Sparsity Fraction
+             * @default 0.8
              */
-            lr_warmup_steps?: number;
+            auto_sparsity_fraction?: number;
+            /**
+             * Aux Coefficient
+             * @default 0.03125
+             */
+            aux_coefficient?: number;
+            /** Aux K */
+            aux_k?: number | null;
+            /**
+             * B Dec Init
+             * @default geometric_median
+             * @enum {string}
+             */
+            b_dec_init?: "geometric_median" | "mean" | "zeros";
+            /**
+             * Dead Window Tokens
+             * @default 1000000
+             */
+            dead_window_tokens?: number;
+            /**
+             * Grad Clip Norm
+             * @default 1
+             */
+            grad_clip_norm?: number | null;
+            /** Hook Name */
+            hook_name: string;
+            /** Hook Name Out */
+            hook_name_out?: string | null;
+            /**
+             * Lr
+             * @default 0.0003
+             */
+            lr?: number;
             /**
              * Lr Decay
              * @default linear
@@ -1620,25 +1788,13 @@ export interface components {
              * @default 0
              */
             lr_end_fraction?: number;
-            /** Sparsity Coefficient */
-            sparsity_coefficient?: number | null;
-            /** Target L0 */
-            target_l0?: number | null;
             /**
-             * Sparsity Warmup Steps
+             * Lr Warmup Steps
              * @default 0
              */
-            sparsity_warmup_steps?: number;
-            /**
-             * Auto Sparsity Fraction
-             * @default 0.8
-             */
-            auto_sparsity_fraction?: number;
-            /**
-             * Grad Clip Norm
-             * @default 1
-             */
-            grad_clip_norm?: number | null;
+            lr_warmup_steps?: number;
+            /** Name */
+            name?: string | null;
             /**
              * Normalize Activations
              * @default expected_average_only_in
@@ -1646,28 +1802,20 @@ export interface components {
              */
             normalize_activations?: "none" | "expected_average_only_in";
             /**
-             * B Dec Init
-             * @default geometric_median
-             * @enum {string}
-             */
-            b_dec_init?: "geometric_median" | "mean" | "zeros";
-            /**
-             * Dead Window Tokens
-             * @default 1000000
-             */
-            dead_window_tokens?: number;
-            /** Aux K */
-            aux_k?: number | null;
-            /**
-             * Aux Coefficient
-             * @default 0.03125
-             */
-            aux_coefficient?: number;
-            /**
              * Resample Steps
              * @default []
              */
             resample_steps?: number[];
+            sae: components["schemas"]["SAEConfig"];
+            /** Sparsity Coefficient */
+            sparsity_coefficient?: number | null;
+            /**
+             * Sparsity Warmup Steps
+             * @default 0
+             */
+            sparsity_warmup_steps?: number;
+            /** Target L0 */
+            target_l0?: number | null;
             /**
              * Threshold Start Step
              * @default 0
@@ -1678,36 +1826,47 @@ export interface components {
         Sample: {
             /** Index */
             index: number;
-            /** Text */
-            text: string;
-            /** N Chars */
-            n_chars: number;
-            /** Truncated */
-            truncated: boolean;
             /** Metadata */
             metadata: {
                 [key: string]: unknown;
             };
+            /** N Chars */
+            n_chars: number;
+            /** Text */
+            text: string;
+            /** Truncated */
+            truncated: boolean;
         };
         /** SystemInfo */
         SystemInfo: {
-            /** Version */
-            version: string;
-            /** Python */
-            python: string;
-            /** Platform */
-            platform: string;
-            /** Database */
-            database: string;
             /** Broker */
             broker: string;
-            /** Home */
-            home: string;
+            /** Database */
+            database: string;
             /** Gpus */
             gpus: number;
+            /** Home */
+            home: string;
+            /** Platform */
+            platform: string;
+            /** Python */
+            python: string;
+            /** Version */
+            version: string;
         };
         /** TemplateCreate */
         TemplateCreate: {
+            /** Config */
+            config?: {
+                [key: string]: unknown;
+            };
+            /** Description */
+            description?: string | null;
+            /**
+             * Favourite
+             * @default false
+             */
+            favourite?: boolean;
             /**
              * Kind
              * @enum {string}
@@ -1715,126 +1874,115 @@ export interface components {
             kind: "training" | "extraction" | "labeling_prompt" | "steering_prompt";
             /** Name */
             name: string;
-            /** Description */
-            description?: string | null;
-            /** Config */
-            config?: {
-                [key: string]: unknown;
-            };
-            /**
-             * Favourite
-             * @default false
-             */
-            favourite?: boolean;
         };
         /**
          * TemplateExport
          * @description The portable form: what export writes and import reads.
          */
         TemplateExport: {
+            /** Templates */
+            templates: components["schemas"]["TemplateCreate"][];
             /**
              * Version
              * @default 1
              */
             version?: number;
-            /** Templates */
-            templates: components["schemas"]["TemplateCreate"][];
         };
         /** TemplateOut */
         TemplateOut: {
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string | null;
+            /** Favourite */
+            favourite: boolean;
             /** Id */
             id: number;
             /** Kind */
             kind: string;
             /** Name */
             name: string;
-            /** Description */
-            description: string | null;
-            /** Config */
-            config: {
-                [key: string]: unknown;
-            };
-            /** Favourite */
-            favourite: boolean;
-            /** Usage Count */
-            usage_count: number;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
             /**
              * Updated At
              * Format: date-time
              */
             updated_at: string;
+            /** Usage Count */
+            usage_count: number;
         };
         /** TemplateUpdate */
         TemplateUpdate: {
-            /** Name */
-            name?: string | null;
-            /** Description */
-            description?: string | null;
             /** Config */
             config?: {
                 [key: string]: unknown;
             } | null;
+            /** Description */
+            description?: string | null;
             /** Favourite */
             favourite?: boolean | null;
+            /** Name */
+            name?: string | null;
         };
         /** TokenizationCreate */
         TokenizationCreate: {
+            config?: components["schemas"]["TokenizeConfig"];
             /** Dataset Id */
             dataset_id: number;
             /** Model Id */
             model_id: number;
-            config?: components["schemas"]["TokenizeConfig"];
             /** Name */
             name?: string | null;
         };
         /** TokenizationOut */
         TokenizationOut: {
-            /** Id */
-            id: number;
-            /** Name */
-            name: string;
-            /** Status */
-            status: string;
-            /** Dataset Id */
-            dataset_id: number;
-            /** Model Id */
-            model_id: number | null;
-            /** Tokenizer Fingerprint */
-            tokenizer_fingerprint: string | null;
-            /** Max Length */
-            max_length: number;
-            /** N Sequences */
-            n_sequences: number | null;
-            /** N Tokens */
-            n_tokens: number | null;
             /** Config */
             config: {
                 [key: string]: unknown;
             };
-            /** Meta */
-            meta: {
-                [key: string]: unknown;
-            };
-            /** Path */
-            path: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Dataset Id */
+            dataset_id: number;
+            /** Error */
+            error: string | null;
+            /** Id */
+            id: number;
             /** Job Id */
             job_id: string | null;
             /** Lineage */
             lineage: {
                 [key: string]: unknown;
             };
-            /** Error */
-            error: string | null;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
+            /** Max Length */
+            max_length: number;
+            /** Meta */
+            meta: {
+                [key: string]: unknown;
+            };
+            /** Model Id */
+            model_id: number | null;
+            /** N Sequences */
+            n_sequences: number | null;
+            /** N Tokens */
+            n_tokens: number | null;
+            /** Name */
+            name: string;
+            /** Path */
+            path: string | null;
+            /** Status */
+            status: string;
+            /** Tokenizer Fingerprint */
+            tokenizer_fingerprint: string | null;
         };
         /**
          * TokenizeConfig
@@ -1842,69 +1990,50 @@ export interface components {
          */
         TokenizeConfig: {
             /**
+             * Batch Documents
+             * @default 1000
+             */
+            batch_documents?: number;
+            /** Drop If Contains */
+            drop_if_contains?: string[];
+            /**
+             * Drop Special Only
+             * @default true
+             */
+            drop_special_only?: boolean;
+            /** Max Documents */
+            max_documents?: number | null;
+            /**
              * Max Length
              * @default 512
              */
             max_length?: number;
-            /**
-             * Stride
-             * @default 256
-             */
-            stride?: number;
-            /**
-             * Prepend Bos
-             * @default true
-             */
-            prepend_bos?: boolean;
-            /**
-             * Pack
-             * @default true
-             */
-            pack?: boolean;
             /**
              * Min Tokens
              * @default 1
              */
             min_tokens?: number;
             /**
-             * Drop Special Only
+             * Pack
              * @default true
              */
-            drop_special_only?: boolean;
-            /** Drop If Contains */
-            drop_if_contains?: string[];
-            /** Max Documents */
-            max_documents?: number | null;
+            pack?: boolean;
             /**
-             * Batch Documents
-             * @default 1000
+             * Prepend Bos
+             * @default true
              */
-            batch_documents?: number;
+            prepend_bos?: boolean;
+            /**
+             * Stride
+             * @default 256
+             */
+            stride?: number;
         };
         /**
          * TrainConfig
          * @description One training run: many SAEs, one pass over the data.
          */
         TrainConfig: {
-            /** Saes */
-            saes: components["schemas"]["SAETrainConfig"][];
-            /** Total Tokens */
-            total_tokens: number;
-            /**
-             * Batch Tokens
-             * @default 4096
-             */
-            batch_tokens?: number;
-            /**
-             * Seed
-             * @default 0
-             */
-            seed?: number;
-            /**
-             * Device
-             * @default cpu
-             */
-            device?: string;
             /**
              * Autocast
              * @default none
@@ -1912,99 +2041,118 @@ export interface components {
              */
             autocast?: "none" | "bfloat16" | "float16";
             /**
+             * Batch Tokens
+             * @default 4096
+             */
+            batch_tokens?: number;
+            /** Checkpoint Every */
+            checkpoint_every?: number | null;
+            /**
+             * Device
+             * @default cpu
+             */
+            device?: string;
+            /**
+             * Final Eval Tokens
+             * @default 65536
+             */
+            final_eval_tokens?: number;
+            /**
              * Init Batches
              * @default 4
              */
             init_batches?: number;
-            /**
-             * Log Every
-             * @default 50
-             */
-            log_every?: number;
-            /** Checkpoint Every */
-            checkpoint_every?: number | null;
             /**
              * Keep Checkpoints
              * @default 2
              */
             keep_checkpoints?: number;
             /**
-             * Final Eval Tokens
-             * @default 65536
+             * Log Every
+             * @default 50
              */
-            final_eval_tokens?: number;
+            log_every?: number;
+            /** Saes */
+            saes: components["schemas"]["SAETrainConfig"][];
+            /**
+             * Seed
+             * @default 0
+             */
+            seed?: number;
             /** Threads */
             threads?: number | null;
+            /** Total Tokens */
+            total_tokens: number;
         };
         /** TrainingCreate */
         TrainingCreate: {
-            /** Model Id */
-            model_id: number;
-            /** Tokenization Id */
-            tokenization_id: number;
             /** Activation Cache Id */
             activation_cache_id?: number | null;
-            train: components["schemas"]["TrainConfig"];
-            run?: components["schemas"]["RunOptions"];
+            /** Model Id */
+            model_id: number;
             /** Name */
             name?: string | null;
+            run?: components["schemas"]["RunOptions"];
+            /** Tokenization Id */
+            tokenization_id: number;
+            train: components["schemas"]["TrainConfig"];
         };
         /** TrainingOut */
         TrainingOut: {
-            /** Id */
-            id: number;
-            /** Name */
-            name: string;
-            /** Status */
-            status: string;
-            /** Model Id */
-            model_id: number | null;
-            /** Tokenization Id */
-            tokenization_id: number | null;
             /** Activation Cache Id */
             activation_cache_id: number | null;
             /** Config */
             config: {
                 [key: string]: unknown;
             };
-            /** Step */
-            step: number;
-            /** Total Steps */
-            total_steps: number | null;
-            /** Tokens Seen */
-            tokens_seen: number;
-            /** Result */
-            result: {
-                [key: string]: unknown;
-            };
-            /** Path */
-            path: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Id */
+            id: number;
             /** Job Id */
             job_id: string | null;
             /** Lineage */
             lineage: {
                 [key: string]: unknown;
             };
-            /** Error */
-            error: string | null;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
+            /** Model Id */
+            model_id: number | null;
+            /** Name */
+            name: string;
+            /** Path */
+            path: string | null;
+            /** Result */
+            result: {
+                [key: string]: unknown;
+            };
+            /** Status */
+            status: string;
+            /** Step */
+            step: number;
+            /** Tokenization Id */
+            tokenization_id: number | null;
+            /** Tokens Seen */
+            tokens_seen: number;
+            /** Total Steps */
+            total_steps: number | null;
         };
         /** ValidationError */
         ValidationError: {
+            /** Context */
+            ctx?: Record<string, never>;
+            /** Input */
+            input?: unknown;
             /** Location */
             loc: (string | number)[];
             /** Message */
             msg: string;
             /** Error Type */
             type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
         };
     };
     responses: never;
@@ -2015,53 +2163,17 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    get_health: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Health"];
-                };
-            };
-        };
-    };
-    get_system_metrics: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-        };
-    };
-    get_system_history: {
+    list_activation_caches: {
         parameters: {
             query?: {
-                /** @description How far back (at most one hour) */
-                seconds?: number;
+                model_id?: number | null;
+                tokenization_id?: number | null;
+                sort?: string;
+                order?: "asc" | "desc";
+                /** @description Items to skip */
+                offset?: number;
+                /** @description Items per page */
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -2075,9 +2187,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["Page_ActivationCacheOut_"];
                 };
             };
             /** @description Validation Error */
@@ -2091,11 +2201,46 @@ export interface operations {
             };
         };
     };
-    get_system_info: {
+    create_activation_cache: {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActivationCacheCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivationCacheOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_activation_cache: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cache_id: number;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -2106,7 +2251,45 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SystemInfo"];
+                    "application/json": components["schemas"]["ActivationCacheOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_activation_cache: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cache_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2319,835 +2502,6 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Sample"][];
                 };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    list_tokenizations: {
-        parameters: {
-            query?: {
-                dataset_id?: number | null;
-                model_id?: number | null;
-                status?: string | null;
-                sort?: string;
-                order?: "asc" | "desc";
-                /** @description Items to skip */
-                offset?: number;
-                /** @description Items per page */
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_TokenizationOut_"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    create_tokenization: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TokenizationCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenizationOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    get_tokenization: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                tokenization_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TokenizationOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    delete_tokenization: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                tokenization_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    get_tokenization_stats: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                tokenization_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    list_tokenization_samples: {
-        parameters: {
-            query?: {
-                offset?: number;
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                tokenization_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    list_models: {
-        parameters: {
-            query?: {
-                /** @description Name contains */
-                q?: string | null;
-                status?: string | null;
-                sort?: string;
-                order?: "asc" | "desc";
-                /** @description Items to skip */
-                offset?: number;
-                /** @description Items per page */
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_ModelOut_"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    create_model: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ModelCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ModelOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    get_model: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                model_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ModelOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    delete_model: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                model_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    load_model: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                model_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ModelOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    list_activation_caches: {
-        parameters: {
-            query?: {
-                model_id?: number | null;
-                tokenization_id?: number | null;
-                sort?: string;
-                order?: "asc" | "desc";
-                /** @description Items to skip */
-                offset?: number;
-                /** @description Items per page */
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_ActivationCacheOut_"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    create_activation_cache: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ActivationCacheCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ActivationCacheOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    get_activation_cache: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                cache_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ActivationCacheOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    delete_activation_cache: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                cache_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    list_trainings: {
-        parameters: {
-            query?: {
-                status?: string | null;
-                model_id?: number | null;
-                sort?: string;
-                order?: "asc" | "desc";
-                /** @description Items to skip */
-                offset?: number;
-                /** @description Items per page */
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_TrainingOut_"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    create_training: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TrainingCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TrainingOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    get_training: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                training_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TrainingOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    delete_training: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                training_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    list_training_metrics: {
-        parameters: {
-            query?: {
-                sae?: string | null;
-                /** @description Metric name (loss, l0, fvu, ...) */
-                name?: string | null;
-                /** @description Only steps greater than this (for live charts) */
-                after_step?: number;
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                training_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MetricPoint"][];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    list_training_checkpoints: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                training_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CheckpointOut"][];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    list_saes: {
-        parameters: {
-            query?: {
-                /** @description Name or hook contains */
-                q?: string | null;
-                origin?: ("trained" | "imported") | null;
-                training_id?: number | null;
-                model_id?: number | null;
-                sort?: string;
-                order?: "asc" | "desc";
-                /** @description Items to skip */
-                offset?: number;
-                /** @description Items per page */
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_SAEOut_"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    import_sae: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["SAEImport"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SAEOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    get_sae: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                sae_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SAEOut"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    delete_sae: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                sae_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -3400,6 +2754,40 @@ export interface operations {
             };
         };
     };
+    get_feature_detail: {
+        parameters: {
+            query?: {
+                /** @description Top examples to include */
+                examples?: number;
+            };
+            header?: never;
+            path: {
+                feature_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeatureDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     toggle_feature_star: {
         parameters: {
             query?: never;
@@ -3427,6 +2815,596 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    list_jobs: {
+        parameters: {
+            query?: {
+                status?: ("queued" | "running" | "completed" | "failed" | "cancelled") | null;
+                kind?: string | null;
+                sort?: string;
+                order?: "asc" | "desc";
+                /** @description Items to skip */
+                offset?: number;
+                /** @description Items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_JobOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_job_events: {
+        parameters: {
+            query?: {
+                /** @description Return events with seq greater than this */
+                after?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobEventOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_job_log: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobLog"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    retry_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_models: {
+        parameters: {
+            query?: {
+                /** @description Name contains */
+                q?: string | null;
+                status?: string | null;
+                sort?: string;
+                order?: "asc" | "desc";
+                /** @description Items to skip */
+                offset?: number;
+                /** @description Items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ModelOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_model: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_model: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_model: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    load_model: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_saes: {
+        parameters: {
+            query?: {
+                /** @description Name or hook contains */
+                q?: string | null;
+                origin?: ("trained" | "imported") | null;
+                training_id?: number | null;
+                model_id?: number | null;
+                sort?: string;
+                order?: "asc" | "desc";
+                /** @description Items to skip */
+                offset?: number;
+                /** @description Items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SAEOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    import_sae: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SAEImport"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SAEOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_sae: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sae_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SAEOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_sae: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sae_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_system_history: {
+        parameters: {
+            query?: {
+                /** @description How far back (at most one hour) */
+                seconds?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_system_info: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SystemInfo"];
+                };
+            };
+        };
+    };
+    get_system_metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
         };
@@ -3727,11 +3705,12 @@ export interface operations {
             };
         };
     };
-    list_jobs: {
+    list_tokenizations: {
         parameters: {
             query?: {
-                status?: ("queued" | "running" | "completed" | "failed" | "cancelled") | null;
-                kind?: string | null;
+                dataset_id?: number | null;
+                model_id?: number | null;
+                status?: string | null;
                 sort?: string;
                 order?: "asc" | "desc";
                 /** @description Items to skip */
@@ -3751,7 +3730,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_JobOut_"];
+                    "application/json": components["schemas"]["Page_TokenizationOut_"];
                 };
             };
             /** @description Validation Error */
@@ -3765,12 +3744,45 @@ export interface operations {
             };
         };
     };
-    get_job: {
+    create_tokenization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenizationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenizationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_tokenization: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                job_id: string;
+                tokenization_id: number;
             };
             cookie?: never;
         };
@@ -3782,7 +3794,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobOut"];
+                    "application/json": components["schemas"]["TokenizationOut"];
                 };
             };
             /** @description Validation Error */
@@ -3796,25 +3808,23 @@ export interface operations {
             };
         };
     };
-    get_job_log: {
+    delete_tokenization: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                job_id: string;
+                tokenization_id: number;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
             /** @description Successful Response */
-            200: {
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["JobLog"];
-                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -3827,16 +3837,15 @@ export interface operations {
             };
         };
     };
-    list_job_events: {
+    list_tokenization_samples: {
         parameters: {
             query?: {
-                /** @description Return events with seq greater than this */
-                after?: number;
+                offset?: number;
                 limit?: number;
             };
             header?: never;
             path: {
-                job_id: string;
+                tokenization_id: number;
             };
             cookie?: never;
         };
@@ -3848,7 +3857,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobEventOut"][];
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
                 };
             };
             /** @description Validation Error */
@@ -3862,12 +3873,12 @@ export interface operations {
             };
         };
     };
-    cancel_job: {
+    get_tokenization_stats: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                job_id: string;
+                tokenization_id: number;
             };
             cookie?: never;
         };
@@ -3879,7 +3890,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobOut"];
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
             /** @description Validation Error */
@@ -3893,12 +3906,83 @@ export interface operations {
             };
         };
     };
-    retry_job: {
+    list_trainings: {
+        parameters: {
+            query?: {
+                status?: string | null;
+                model_id?: number | null;
+                sort?: string;
+                order?: "asc" | "desc";
+                /** @description Items to skip */
+                offset?: number;
+                /** @description Items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TrainingOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_training: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrainingCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_training: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                job_id: string;
+                training_id: number;
             };
             cookie?: never;
         };
@@ -3910,7 +3994,105 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobOut"];
+                    "application/json": components["schemas"]["TrainingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_training: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                training_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_training_checkpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                training_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckpointOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_training_metrics: {
+        parameters: {
+            query?: {
+                sae?: string | null;
+                /** @description Metric name (loss, l0, fvu, ...) */
+                name?: string | null;
+                /** @description Only steps greater than this (for live charts) */
+                after_step?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                training_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricPoint"][];
                 };
             };
             /** @description Validation Error */

@@ -26,16 +26,17 @@ export function HistogramChart({
   counts,
   height = 180,
   xLabel,
+  decimals = false,
 }: {
   bins: number[];
   counts: number[];
   height?: number;
   xLabel?: string;
+  /** Bins are small real numbers (activations), not counts of tokens. */
+  decimals?: boolean;
 }) {
-  const data = counts.map((count, i) => ({
-    bin: `${formatCount(Math.round(bins[i]))}–${formatCount(Math.round(bins[i + 1]))}`,
-    count,
-  }));
+  const edge = (v: number) => (decimals ? formatNumber(v, 2) : formatCount(Math.round(v)));
+  const data = counts.map((count, i) => ({ bin: `${edge(bins[i])}–${edge(bins[i + 1])}`, count }));
   return (
     <div style={{ height }} data-testid="histogram">
       <ResponsiveContainer width="100%" height="100%">

@@ -27,6 +27,9 @@ export interface TrainingForm {
   device: string;
   lmBatchSize: number;
   evalSequences: number;
+  /** Activations shuffled together before training reads them (the first step waits for it). */
+  bufferTokens: number;
+  finalEvalTokens: number;
   useCache: boolean;
   activationCacheId: number | null;
 }
@@ -56,6 +59,8 @@ export const DEFAULT_FORM: TrainingForm = {
   device: "cpu",
   lmBatchSize: 8,
   evalSequences: 8,
+  bufferTokens: 65_536,
+  finalEvalTokens: 16_384,
   useCache: false,
   activationCacheId: null,
 };
@@ -124,8 +129,9 @@ export function trainingRequest(form: TrainingForm, widthOf: (hook: string) => n
       device: form.device,
       checkpoint_every: form.checkpointEvery,
       log_every: Math.max(1, Math.min(50, Math.floor(form.steps / 60) || 1)),
+      final_eval_tokens: form.finalEvalTokens,
     },
-    run: { lm_batch_size: form.lmBatchSize, eval_sequences: form.evalSequences },
+    run: { lm_batch_size: form.lmBatchSize, eval_sequences: form.evalSequences, buffer_tokens: form.bufferTokens },
   };
 }
 

@@ -5,7 +5,7 @@ import { api, ApiError } from "../api/client";
 import { featureDetail, NOT_AVAILABLE } from "../api/featureDetail";
 import { useFeature } from "../api/hooks";
 import type { CorrelatedFeature, Feature, FeatureUpdate, Page } from "../api/types";
-import { TokenBarChart } from "../components/charts";
+import { HistogramChart, TokenBarChart } from "../components/charts";
 import { ActivationLegend, TokenText } from "../components/TokenText";
 import { Button, Empty, ErrorLine, Field, Modal, Stat, Tabs } from "../components/ui";
 import { formatNumber } from "../lib/format";
@@ -115,17 +115,33 @@ function Loading() {
   return <div className="h-24 animate-pulse rounded bg-slate-800/60" />;
 }
 
+/** The detail (examples, histogram, logit lens, correlations): one request shared by the tabs. */
+function useDetail(id: number) {
+  return useQuery({ queryKey: ["features", id, "detail"], queryFn: ({ signal }) => featureDetail.detail(id, signal), staleTime: 60_000 });
+}
+
 function ExamplesTab({ feature }: { feature: Feature }) {
-  const q = useQuery({ queryKey: ["features", feature.id, "examples"], queryFn: ({ signal }) => featureDetail.examples(feature.id, signal) });
+  const q = useDetail(feature.id);
   if (q.error) return <Unavailable error={q.error} />;
   if (!q.data) return <Loading />;
-  if (q.data.length === 0) return <Empty>This latent never fired on the evaluation tokens.</Empty>;
-  const max = Math.max(feature.max_activation ?? 0, ...q.data.map((e) => e.value));
+  const examples = q.data.examples;
+  if (examples.length === 0) return <Empty>This latent never fired on the evaluation tokens.</Empty>;
+  const max = Math.max(feature.max_activation ?? 0, ...examples.map((e) => e.value));
+  const hist = q.data.histogram;
   return (
     <div className="space-y-2">
-      <ActivationLegend max={max} />
-      <div className="max-h-[50vh] space-y-1.5 overflow-y-auto" data-testid="examples">
-        {q.data.map((e, i) => (
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <ActivationLegend max={max} />
+        <span className="text-[11px] text-slate-500">hover a token for its activation</span>
+      </div>
+      {hist.counts.length > 0 && (
+        <div>
+          <div className="mb-1 text-xs text-slate-400">Activation histogram (log-spaced bins)</div>
+          <ActivationHistogram edges={hist.edges} counts={hist.counts} />
+        </div>
+      )}
+      <div className="max-h-[45vh] space-y-1.5 overflow-y-auto" data-testid="examples">
+        {examples.map((e, i) => (
           <div key={i} className="flex gap-3 rounded-md border border-slate-800 bg-slate-950/60 px-2 py-1.5">
             <span className="w-12 shrink-0 pt-0.5 text-right font-mono text-[11px] text-emerald-300">{formatNumber(e.value, 3)}</span>
             <TokenText tokens={e.tokens} acts={e.acts} max={max} center={e.center} />
@@ -137,9 +153,10 @@ function ExamplesTab({ feature }: { feature: Feature }) {
 }
 
 function LogitLensTab({ feature }: { feature: Feature }) {
-  const q = useQuery({ queryKey: ["features", feature.id, "logit-lens"], queryFn: ({ signal }) => featureDetail.logitLens(feature.id, signal) });
-  if (q.error) return <Unavailable error={q.error} />;
-  if (!q.data) return <Loading />;
+  const d = useDetail(feature.id);
+  if (d.error) return <Unavailable error={d.error} />;
+  if (!d.data) return <Loading />;
+  const q = { data: d.data.logitLens };
   const label = (t: { token: string }) => JSON.stringify(t.token).slice(1, -1);
   return (
     <div className="grid gap-4 md:grid-cols-2" data-testid="logit-lens">
@@ -158,9 +175,10 @@ function LogitLensTab({ feature }: { feature: Feature }) {
 function CorrelationsTab({ feature }: { feature: Feature }) {
   const openFeature = useUi((s) => s.openFeature);
   const [error, setError] = useState<unknown>(null);
-  const q = useQuery({ queryKey: ["features", feature.id, "correlations"], queryFn: ({ signal }) => featureDetail.correlations(feature.id, signal) });
-  if (q.error) return <Unavailable error={q.error} />;
-  if (!q.data) return <Loading />;
+  const d = useDetail(feature.id);
+  if (d.error) return <Unavailable error={d.error} />;
+  if (!d.data) return <Loading />;
+  const q = { data: d.data.correlations };
   if (q.data.length === 0) return <Empty>No correlated latents recorded.</Empty>;
   const open = async (c: CorrelatedFeature) => {
     setError(null);
@@ -253,4 +271,11 @@ function AblationTab({ feature }: { feature: Feature }) {
       )}
     </div>
   );
+}
+
+function ActivationHistogram({ edges, counts }: { edges: number[]; counts: number[] }) {
+  // Log-spaced edges: label bins by their lower edge in compact scientific form.
+  const first = counts.findIndex((c) => c > 0);
+  const lo = Math.max(0, first - 1);
+  return <HistogramChart bins={edges.slice(lo)} counts={counts.slice(lo)} height={110} decimals />;
 }

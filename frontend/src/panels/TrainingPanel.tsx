@@ -220,7 +220,7 @@ function TrainingFormCard() {
           <input type="number" step="any" value={form.lr} onChange={(e) => set("lr", num(e.target.value) ?? 3e-4)} />
         </Field>
         <Field label="Batch (tokens)">
-          <input type="number" min={1} value={form.batchTokens} onChange={(e) => set("batchTokens", num(e.target.value) ?? 1024)} />
+          <input type="number" min={1} value={form.batchTokens} onChange={(e) => set("batchTokens", num(e.target.value) ?? 1024)} data-testid="train-batch" />
         </Field>
         <Field label="Steps" hint={`${formatCount(form.steps * form.batchTokens)} tokens`}>
           <input type="number" min={1} value={form.steps} onChange={(e) => set("steps", num(e.target.value) ?? 1)} data-testid="train-steps" />
@@ -241,7 +241,7 @@ function TrainingFormCard() {
           <input value={form.name} onChange={(e) => set("name", e.target.value)} placeholder="auto" data-testid="train-name" />
         </Field>
       </div>
-      <button type="button" className="mt-4 text-xs text-emerald-400 hover:text-emerald-300" onClick={() => setShowAdvanced(!showAdvanced)}>
+      <button type="button" className="mt-4 text-xs text-emerald-400 hover:text-emerald-300" onClick={() => setShowAdvanced(!showAdvanced)} data-testid="train-advanced">
         {showAdvanced ? "▾" : "▸"} Advanced
       </button>
       {showAdvanced && (
@@ -270,6 +270,12 @@ function TrainingFormCard() {
           </Field>
           <Field label="LM batch (sequences)">
             <input type="number" min={1} value={form.lmBatchSize} onChange={(e) => set("lmBatchSize", num(e.target.value) ?? 8)} />
+          </Field>
+          <Field label="Shuffle buffer (tokens)" hint="Filled before the first step">
+            <input type="number" min={1} value={form.bufferTokens} onChange={(e) => set("bufferTokens", num(e.target.value) ?? 65_536)} data-testid="train-buffer" />
+          </Field>
+          <Field label="Final eval tokens">
+            <input type="number" min={0} value={form.finalEvalTokens} onChange={(e) => set("finalEvalTokens", num(e.target.value) ?? 0)} />
           </Field>
           <Field label="Eval sequences">
             <input type="number" min={0} value={form.evalSequences} onChange={(e) => set("evalSequences", num(e.target.value) ?? 0)} />

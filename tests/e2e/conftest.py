@@ -1,0 +1,124 @@
+"""E2E fixtures: the built studio served by ``mistudio serve`` (fresh ``MISTUDIO_HOME``, free port,
+embedded worker) and one headless Chromium page that walks the researcher's path.
+
+Chromium is Debian's (``apt-get install chromium``), driven by the ``playwright`` pip package;
+Playwright's own browser download is never used. Without the browser, the package or the built UI
+(``make ui``), the suite is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STATIC = ROOT / "src" / "mistudio" / "api" / "static" / "index.html"
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+CHROMIUM = os.environ.get("MISTUDIO_E2E_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _mistudio() -> str:
+    """The ``mistudio`` script of this interpreter's environment."""
+    beside = Path(sys.executable).parent / "mistudio"
+    return str(beside) if beside.exists() else shutil.which("mistudio") or "mistudio"
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"mistudio serve exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError("mistudio serve did not become healthy")
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not STATIC.exists():
+        pytest.skip("the web studio is not built (run `make ui`)")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    pytest.importorskip("playwright", reason="pip install playwright")
+    home = tmp_path_factory.mktemp("e2e-home")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MISTUDIO_HOME": str(home),
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "MISTUDIO_MONITOR_INTERVAL_SECONDS": "1",
+    }
+    env.pop("MISTUDIO_TOKEN", None)
+    log = open(home / "serve.log", "ab")  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(
+        [_mistudio(), "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        log.close()
+        tail = (home / "serve.log").read_text(errors="replace")[-3000:]
+        print(f"\n--- mistudio serve log (tail) ---\n{tail}")
+
+
+@pytest.fixture(scope="session")
+def page(studio: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1440, "height": 960})
+        pg = context.new_page()
+        pg.set_default_timeout(30_000)
+        errors: list[str] = []
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        pg.goto(studio)
+        yield pg
+        context.close()
+        browser.close()
+        assert not errors, f"uncaught errors in the page: {errors}"
