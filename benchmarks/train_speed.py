@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -88,18 +89,21 @@ class TimedData:
 
     def __init__(self, planted: Planted, hook: str, batch: int) -> None:
         self.planted, self.hook, self.batch = planted, hook, batch
-        self.data_time = 0.0
-        self.marks: list[float] = []
+        self.requested: list[float] = []  # when the trainer asked for batch i
+        self.delivered: list[float] = []  # when batch i was ready
 
     def __call__(self, position: int) -> Iterator[dict[str, torch.Tensor]]:
         i = position
         while True:
-            t = time.perf_counter()
+            self.requested.append(time.perf_counter())
             out = {self.hook: self.planted.batch(self.batch, i)}
-            self.data_time += time.perf_counter() - t
-            self.marks.append(time.perf_counter())
+            self.delivered.append(time.perf_counter())
             yield out
             i += 1
+
+    def step_times(self) -> list[float]:
+        """Training time of each batch: from its delivery to the request of the next one."""
+        return [b - a for a, b in zip(self.delivered, self.requested[1:], strict=False)]
 
 
 def sae_spec(arch: str, d_in: int, d_sae: int, k: int, lr: float) -> dict:
@@ -131,10 +135,7 @@ def run_arch(
         start = time.perf_counter()
         res = train_saes(cfg, data, Path(tmp), progress=lambda s, t, **m: logs.append(m))
         wall = time.perf_counter() - start
-    # Step time = gap between consecutive batch requests minus the data time inside it.
-    gaps = [b - a for a, b in zip(data.marks, data.marks[1:], strict=False)]
-    per_batch_data = data.data_time / max(len(data.marks), 1)
-    step_times = [g - per_batch_data for g in gaps[args.warmup :]]
+    step_times = data.step_times()[args.warmup :]
     (r,) = res.saes.values()
     out = {
         "arch": arch,
@@ -166,7 +167,12 @@ def main() -> None:
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    results: dict = {"config": vars(args) | {"json": str(args.json)}, "speed": [], "quality": []}
+    results: dict = {
+        "config": vars(args) | {"json": str(args.json)},
+        "load_average_at_start": os.getloadavg(),  # > threads means the numbers are contended
+        "speed": [],
+        "quality": [],
+    }
     for arch in args.archs.split(","):
         bound = dense_bound(args.batch, args.d_in, args.d_sae)
         r = run_arch(arch, args, args.steps, max(1, args.steps), 0)
@@ -191,6 +197,7 @@ def main() -> None:
                 f"speed {r['tokens_per_s_median']:.0f} tok/s (median after 20%)",
                 flush=True,
             )
+    results["load_average_at_end"] = os.getloadavg()
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2, default=str))
