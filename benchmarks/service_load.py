@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-WORDS = [
+COMMON_WORDS = [
     "alpha",
     "beta",
     "gamma",
@@ -53,6 +53,22 @@ WORDS = [
     "space",
 ]
 N_FEATURES = 65_536
+WORDS = COMMON_WORDS
+
+
+def make_vocabulary(size: int, seed: int = 0) -> list[str]:
+    """``size`` pronounceable pseudo-words: label vocabularies of real SAEs are large, so a
+    search matches a small share of latents; ``--vocabulary 20`` is the common-words worst case
+    (each word in ~37% of rows)."""
+    if size <= len(COMMON_WORDS):
+        return COMMON_WORDS[:size]
+    rng = random.Random(seed)
+    consonants, vowels = "bcdfghklmnprstvz", "aeiou"
+    words: set[str] = set(COMMON_WORDS)
+    while len(words) < size:
+        n = rng.randint(2, 4)
+        words.add("".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(n)))
+    return sorted(words)
 
 
 def _free_port() -> int:
@@ -238,8 +254,16 @@ def main() -> None:
         help="Mean pause between one user's requests in the 'users' phase",
     )
     parser.add_argument("--events", type=int, default=50)
+    parser.add_argument(
+        "--vocabulary",
+        type=int,
+        default=2000,
+        help="Distinct words in labels/descriptions/top tokens (20: worst case)",
+    )
     args = parser.parse_args()
 
+    global WORDS
+    WORDS = make_vocabulary(args.vocabulary)
     home = Path(tempfile.mkdtemp(prefix="mistudio-bench-"))
     os.environ.update({"MISTUDIO_HOME": str(home), "MISTUDIO_MONITOR_INTERVAL_SECONDS": "2"})
     for key in ("MISTUDIO_DATABASE_URL", "MISTUDIO_BROKER_URL", "MISTUDIO_TOKEN"):
@@ -294,6 +318,7 @@ def main() -> None:
     result = {
         "database": "sqlite",
         "n_features": N_FEATURES,
+        "vocabulary": len(WORDS),
         "seed_seconds": round(seed_s, 1),
         "cpu_count": os.cpu_count(),
         "feature_list": {

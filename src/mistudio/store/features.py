@@ -202,7 +202,9 @@ def list_features(
         total = _fts_count(session, extraction_id, str(search), cache_total)
     if total is None:
         total = _count(session, key, base, cache_total)
-    if searching and dialect == "sqlite" and total > FEW_MATCHES:
+    if searching and dialect == "sqlite" and (total > FEW_MATCHES or starred):
+        # Many matches, or favourites (a handful of rows): read the sort or starred index and
+        # test FTS membership, instead of looking up every match by rowid.
         base = feature_query(session, extraction_id, search, starred, category, False)
     column: Any = SORT_COLUMNS[sort]
     if (searching and dialect == "postgresql") or (starred and not searching):
