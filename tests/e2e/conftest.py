@@ -24,7 +24,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "src" / "mistudio" / "api" / "static" / "index.html"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-CHROMIUM = os.environ.get("MISTUDIO_E2E_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = (
+    os.environ.get("MISTUDIO_E2E_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

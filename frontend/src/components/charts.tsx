@@ -139,8 +139,11 @@ export function TimeChart({
   unit = "%",
   max,
   format,
+  tick,
 }: {
   data: Record<string, number | null>[];
+  /** Short axis labels (default: `format`). */
+  tick?: (v: number) => string;
   series: { key: string; label: string; colour: string }[];
   height?: number;
   unit?: string;
@@ -160,7 +163,7 @@ export function TimeChart({
             {...AXIS}
             tickFormatter={(t: number) => new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}
           />
-          <YAxis {...AXIS} width={56} domain={[0, max ?? "auto"]} tickFormatter={(v: number) => fmt(v)} />
+          <YAxis {...AXIS} width={72} domain={[0, max ?? "auto"]} tickFormatter={(v: number) => (tick ?? fmt)(v)} />
           <Tooltip
             {...TOOLTIP}
             labelFormatter={(t) => new Date(Number(t) * 1000).toLocaleTimeString()}

@@ -11,6 +11,7 @@ import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, Status
 import { formatCount, formatDate, formatNumber } from "../lib/format";
 import { useUi } from "../store/ui";
 import { FeatureDetail } from "./FeatureDetail";
+import { SaveTemplateDialog } from "./TrainingPanel";
 
 const BUSY = new Set(["pending", "queued", "running"]);
 export const PAGE_SIZE = 500;
@@ -22,9 +23,10 @@ export function FeaturesPanel() {
   const extractionId = useUi((s) => s.extractionId);
   const setExtractionId = useUi((s) => s.setExtractionId);
   const [dialog, setDialog] = useState(false);
+  const pendingTemplate = useUi((s) => s.pendingTemplate);
   useEffect(() => {
-    if (extractSaeId !== null) setDialog(true);
-  }, [extractSaeId]);
+    if (extractSaeId !== null || pendingTemplate?.kind === "extraction") setDialog(true);
+  }, [extractSaeId, pendingTemplate]);
   const items = extractions.data?.items ?? [];
   const ready = items.filter((e) => e.status === "ready" || e.status === "completed");
   const current = items.find((e) => e.id === extractionId) ?? ready[0];
@@ -118,7 +120,30 @@ function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onClose: (
   const tok = compatibleToks.find((t) => t.id === tokId) ?? compatibleToks[0];
   const model = models.data?.items.find((m) => m.id === (sae?.model_id ?? tok?.model_id));
   const [cfg, setCfg] = useState({ n_tokens: "50000", top_k: "20", context_before: "16", context_after: "4", batch_size: "8" });
+  const [saveOpen, setSaveOpen] = useState(false);
   const setExtractionId = useUi((s) => s.setExtractionId);
+  const pending = useUi((s) => s.pendingTemplate);
+  const loadTemplate = useUi((s) => s.loadTemplate);
+  useEffect(() => {
+    if (pending?.kind !== "extraction") return;
+    setCfg((c) => {
+      const next = { ...c };
+      for (const key of Object.keys(c) as (keyof typeof c)[]) {
+        const v = pending.config[key];
+        if (typeof v === "number") next[key] = String(v);
+      }
+      return next;
+    });
+    void api.post(`/templates/${pending.id}/use`).catch(() => undefined);
+    loadTemplate(null);
+  }, [pending, loadTemplate]);
+  const config = {
+    n_tokens: num(cfg.n_tokens),
+    top_k: num(cfg.top_k),
+    context_before: num(cfg.context_before),
+    context_after: num(cfg.context_after),
+    batch_size: num(cfg.batch_size),
+  };
   const create = useApiMutation(
     (body: ExtractionCreate) => api.post<Extraction>("/extractions", body),
     ["extractions"],
@@ -133,6 +158,9 @@ function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onClose: (
       onClose={onClose}
       footer={
         <>
+          <Button className="mr-auto" onClick={() => setSaveOpen(true)}>
+            Save as template
+          </Button>
           <Button onClick={onClose}>Cancel</Button>
           <Button
             variant="primary"
@@ -146,13 +174,7 @@ function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onClose: (
                 sae_id: sae.id,
                 model_id: model.id,
                 tokenization_id: tok.id,
-                config: {
-                  n_tokens: num(cfg.n_tokens),
-                  top_k: num(cfg.top_k),
-                  context_before: num(cfg.context_before),
-                  context_after: num(cfg.context_after),
-                  batch_size: num(cfg.batch_size),
-                },
+                config,
               })
             }
           >
@@ -197,6 +219,7 @@ function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onClose: (
         </Field>
       </div>
       <ErrorLine error={create.error} />
+      {saveOpen && <SaveTemplateDialog kind="extraction" config={config} onClose={() => setSaveOpen(false)} />}
     </Modal>
   );
 }

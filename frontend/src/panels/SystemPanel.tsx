@@ -90,6 +90,7 @@ export function SystemPanel() {
             <TimeChart
               data={series}
               format={(v) => formatRate(v)}
+              tick={(v) => formatRate(v).replace("iB/s", "/s").replace(" B/s", "B/s")}
               series={[
                 { key: "diskRead", label: "disk read", colour: "#10b981" },
                 { key: "diskWrite", label: "disk write", colour: "#f59e0b" },

@@ -107,7 +107,7 @@ function TemplateCard({ template: t }: { template: Template }) {
       }
       actions={
         <>
-          {t.kind === "training" && (
+          {(t.kind === "training" || t.kind === "extraction") && (
             <Button variant="primary" className="px-2 py-1 text-xs" onClick={load} data-testid="template-load">
               Load into form
             </Button>
