@@ -34,14 +34,23 @@ ui: install
 		cd frontend && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund) && npm run build; \
 	fi
 
+# The studio on the built-in defaults (SmolLM2, python-stdlib, kjv) at http://127.0.0.1:8000.
 run: install ui
-	$(VENV)/bin/mistudio demo
+	$(VENV)/bin/mistudio serve
 
 demo: install
 	$(VENV)/bin/mistudio demo
 
-test: install ui
-	$(VENV)/bin/python -m pytest -q tests
+# Browser tests use Debian's Chromium (never a downloaded browser); installed once, as root.
+$(STAMPS)/chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	touch $@
+
+# MISTUDIO_E2E_REQUIRED turns a missing browser or UI build into a failure instead of a skip.
+test: install ui $(STAMPS)/chromium
+	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
+	MISTUDIO_E2E_REQUIRED=1 $(VENV)/bin/python -m pytest -q tests
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
