@@ -28,8 +28,10 @@ from mistudio.api.routers import (
     features,
     health,
     jobs,
+    labeling,
     models,
     saes,
+    steering,
     system,
     templates,
     tokenizations,
@@ -56,6 +58,8 @@ RESOURCE_ROUTERS = [
     saes.router,
     extractions.router,
     features.router,
+    labeling.router,
+    steering.router,
     templates.router,
     jobs.router,
 ]
@@ -120,7 +124,7 @@ def create_app() -> FastAPI:
         title="miStudio",
         version=mistudio.__version__,
         description="Sparse-autoencoder interpretability workbench: datasets, models, "
-        "activations, SAE training, features, jobs and system metrics.",
+        "activations, SAE training, features, labelling, steering, jobs and system metrics.",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",

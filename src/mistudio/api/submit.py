@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from mistudio.jobs.lifecycle import dispatch, new_job
 from mistudio.store import Job
+from mistudio.store.job_secrets import put_job_secret
 
 
 def submit_job(
@@ -20,8 +21,14 @@ def submit_job(
     config: dict[str, Any],
     artifact: tuple[str, int] | None = None,
     resources: list[tuple[str, int]] | None = None,
+    queue: str | None = None,
+    secret: str | None = None,
 ) -> Job:
-    job = new_job(session, kind, config, artifact, resources)
+    """``secret`` (an API key) is sealed for the worker (:mod:`mistudio.store.job_secrets`)
+    before the message goes, and never stored with the job."""
+    job = new_job(session, kind, config, artifact, resources, queue)
+    if secret:
+        put_job_secret(job.id, secret)
     session.commit()
     dispatch(job.id, job.queue, 1)
     return job

@@ -121,6 +121,7 @@ def extract_job(ctx: JobContext) -> dict[str, Any]:
                         "max_activation": float(table["max_act"][i]),
                         "mean_activation": float(table["mean_act"][i]),
                         "interpretability": float(table["interpretability_proxy"][i]),
+                        "interpretability_proxy": float(table["interpretability_proxy"][i]),
                         "top_tokens": top_text[i],
                         "starred": False,
                     }

@@ -23,8 +23,9 @@ from mistudio.store import ARTIFACT_TABLES, Job, session_scope, utcnow
 log = logging.getLogger(__name__)
 ACTIVE = ("queued", "running")
 TERMINAL = ("completed", "failed", "cancelled")
-GPU_KINDS = frozenset({"model_load", "cache_activations", "train", "extract"})
-"""Job kinds that want the accelerator, hence the ``gpu`` queue (one at a time per device)."""
+GPU_KINDS = frozenset({"model_load", "cache_activations", "train", "extract", "steer"})
+"""Job kinds that want the accelerator, hence the ``gpu`` queue (one at a time per device).
+``label`` picks its queue per request (``gpu`` only for the local-model method)."""
 
 
 class JobStateError(InvalidInputError):
@@ -41,15 +42,19 @@ def new_job(
     config: dict[str, Any],
     artifact: tuple[str, int] | None = None,
     resources: list[tuple[str, int]] | None = None,
+    queue: str | None = None,
 ) -> Job:
-    """Add a queued job (and its first event) to ``session``; :func:`dispatch` it after commit."""
+    """Add a queued job (and its first event) to ``session``; :func:`dispatch` it after commit.
+
+    ``queue`` overrides the kind's queue (a labelling run goes to ``gpu`` only for a local model).
+    """
     refs = [{"kind": k, "id": i} for k, i in (resources or [])]
     if artifact is not None and {"kind": artifact[0], "id": artifact[1]} not in refs:
         refs.append({"kind": artifact[0], "id": artifact[1]})
     job = Job(
         id=uuid.uuid4().hex,
         kind=kind,
-        queue=queue_for(kind),
+        queue=queue or queue_for(kind),
         status="queued",
         progress=0.0,
         config=config,

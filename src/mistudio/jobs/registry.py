@@ -37,6 +37,13 @@ def handler(kind: str, resumable: bool = False) -> Callable[[Run], Run]:
 
 def load_handlers() -> dict[str, Handler]:
     """Import every handler module (their import registers them)."""
-    from mistudio.jobs import data_jobs, extraction_jobs, model_jobs, training_jobs  # noqa: F401
+    from mistudio.jobs import (  # noqa: F401
+        data_jobs,
+        extraction_jobs,
+        labeling_jobs,
+        model_jobs,
+        steering_jobs,
+        training_jobs,
+    )
 
     return HANDLERS

@@ -2,7 +2,8 @@
 
 The model ``smollm2-135m`` and the corpora ``python-stdlib`` and ``kjv`` get rows with status
 ``available``: listed, but nothing is dequantized or imported until a researcher asks (a load or
-import job then fills the same row).
+import job then fills the same row). The default labelling prompt is seeded as a
+``labeling_prompt`` template.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mistudio.store.models import Dataset, LanguageModel
+from mistudio.store.models import Dataset, LanguageModel, Template
+
+DEFAULT_LABELING_PROMPT = "delphi-default"
 
 
 def register_builtins(session: Session) -> None:
@@ -51,4 +54,28 @@ def register_builtins(session: Session) -> None:
                     lineage={"origin": "built-in"},
                 )
             )
+    _seed_labeling_prompt(session)
     session.flush()
+
+
+def _seed_labeling_prompt(session: Session) -> None:
+    """The default explanation prompt as an editable ``labeling_prompt`` template (once)."""
+    from mistudio.core.labeling import PromptTemplate
+
+    exists = session.scalar(
+        select(Template.id).where(
+            Template.kind == "labeling_prompt", Template.name == DEFAULT_LABELING_PROMPT
+        )
+    )
+    if exists is None:
+        session.add(
+            Template(
+                kind="labeling_prompt",
+                name=DEFAULT_LABELING_PROMPT,
+                description="delphi's explainer prompt (EleutherAI 2024): marked examples, top "
+                "tokens, logit lens; the default of every labelling method.",
+                config=PromptTemplate(name=DEFAULT_LABELING_PROMPT).model_dump(mode="json"),
+                favourite=False,
+                usage_count=0,
+            )
+        )

@@ -187,15 +187,25 @@ def list_features(
     offset: int = 0,
     limit: int = 50,
     cache_total: bool = False,
+    cache_version: Any = None,
 ) -> tuple[Sequence[Feature], int]:
     """One page of features and the total number matching the filters.
 
     ``cache_total``: reuse a recent total for the same filters (only for extractions that are
     complete, whose rows no longer change except through :func:`invalidate_counts` callers).
+    ``cache_version``: part of the cache key; pass something that changes when another process
+    edits the rows (a labelling job bumps the extraction's ``updated_at``).
     """
     dialect = session.get_bind().dialect.name
     searching = bool(search and search.strip())
-    key = (str(session.get_bind().engine.url), extraction_id, search or "", starred, category or "")
+    key = (
+        str(session.get_bind().engine.url),
+        extraction_id,
+        search or "",
+        starred,
+        category or "",
+        cache_version,
+    )
     base = feature_query(session, extraction_id, search, starred, category)
     total = None
     if searching and dialect == "sqlite" and starred is None and not category:

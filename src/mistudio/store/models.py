@@ -210,9 +210,27 @@ class Feature(Base):
     max_activation: Mapped[float | None] = mapped_column(Float, default=None)
     mean_activation: Mapped[float | None] = mapped_column(Float, default=None)
     interpretability: Mapped[float | None] = mapped_column(Float, default=None)
+    """What the browser sorts by: the label's score (mean of detection and fuzzing balanced
+    accuracy) once a labelling run scored it, else the extraction's ``interpretability_proxy``."""
+    interpretability_proxy: Mapped[float | None] = mapped_column(Float, default=None)
+    """The extraction's label-free estimate (kept when a score replaces it in the column above)."""
     label: Mapped[str | None] = mapped_column(Text, default=None)
     category: Mapped[str | None] = mapped_column(String(64), default=None)
     description: Mapped[str | None] = mapped_column(Text, default=None)
+    label_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    """``labelled`` or ``unclear`` (the method found no pattern); None: never labelled."""
+    label_confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    """0..1 as stated by the method (rules: share of activation mass explained)."""
+    label_method: Mapped[str | None] = mapped_column(String(32), default=None)
+    """``rules``, ``local``, ``ollama``, ``openai`` or ``manual`` (edited by hand)."""
+    label_model: Mapped[str | None] = mapped_column(String(200), default=None)
+    """Model that wrote the label (None for rules and manual edits)."""
+    detection_score: Mapped[float | None] = mapped_column(Float, default=None)
+    """Detection balanced accuracy of the label, when scored."""
+    fuzzing_score: Mapped[float | None] = mapped_column(Float, default=None)
+    """Fuzzing balanced accuracy of the label, when scored."""
+    labeled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    """When label, category or description last changed (semantic index freshness)."""
     starred: Mapped[bool] = mapped_column(Boolean, default=False)
     top_tokens: Mapped[str | None] = mapped_column(Text, default=None)
     """The latent's top tokens joined by spaces (searchable text)."""

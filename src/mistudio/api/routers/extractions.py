@@ -19,7 +19,14 @@ from mistudio.api.submit import submit_job
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
 from mistudio.core.features import ExtractionConfig
 from mistudio.jobs.extraction_jobs import extraction_available
-from mistudio.store import Extraction, LanguageModel, SAERow, TokenizationRow, remove_artifact_files
+from mistudio.store import (
+    Extraction,
+    LabelingJob,
+    LanguageModel,
+    SAERow,
+    TokenizationRow,
+    remove_artifact_files,
+)
 
 router = APIRouter(prefix="/extractions", tags=["extractions"])
 
@@ -122,8 +129,14 @@ def get_extraction(extraction_id: int, session: SessionDep) -> ExtractionOut:
 
 @router.delete("/{extraction_id}", operation_id="delete_extraction", status_code=204)
 def delete_extraction(extraction_id: int, session: SessionDep) -> None:
-    """Delete an extraction, its feature rows (cascade) and its arrays."""
+    """Delete an extraction, its feature rows (cascade), its labelling runs and its arrays."""
     row = get_or_404(session, Extraction, extraction_id, "extraction")
     ensure_not_in_use(session, "extractions", extraction_id, "extraction")
+    for run in session.scalars(
+        select(LabelingJob).where(LabelingJob.extraction_id == extraction_id)
+    ).all():
+        remove_artifact_files(run.path)
+        session.delete(run)
+    session.flush()
     remove_artifact_files(row.path)
     session.delete(row)

@@ -6,6 +6,7 @@ One row per latent in ``features``; the list is answered by indexed SQL (see
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict
 from functools import lru_cache
 from typing import Any, Literal
@@ -15,7 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404
 from mistudio.api.errors import ApiError
-from mistudio.store import Extraction, Feature
+from mistudio.api.routers.labeling import (
+    LabelingJobOut,
+    RelabelRequest,
+    checked_config,
+    ready_extraction,
+    start_labeling,
+)
+from mistudio.jobs.labeling_jobs import LabelingSelection
+from mistudio.store import Extraction, Feature, utcnow
 from mistudio.store.features import FeatureSort, invalidate_counts, list_features
 
 router = APIRouter(prefix="/features", tags=["features"])
@@ -32,9 +41,22 @@ class FeatureOut(BaseModel):
     max_activation: float | None
     mean_activation: float | None
     interpretability: float | None
+    """The label's score (mean detection/fuzzing balanced accuracy) when a labelling run scored
+    it, else ``interpretability_proxy``."""
+    interpretability_proxy: float | None
+    """The extraction's label-free estimate."""
     label: str | None
     category: str | None
     description: str | None
+    label_status: str | None
+    """``labelled`` / ``unclear``; None when never labelled."""
+    label_confidence: float | None
+    label_method: str | None
+    """``rules``, ``local``, ``ollama``, ``openai``, or ``manual`` for a hand edit."""
+    label_model: str | None
+    detection_score: float | None
+    fuzzing_score: float | None
+    labeled_at: dt.datetime | None
     starred: bool
     top_tokens: str | None
 
@@ -73,6 +95,7 @@ def list_features_route(
         offset=paging.offset,
         limit=paging.limit,
         cache_total=extraction.status == "ready",
+        cache_version=extraction.updated_at,
     )
     return Page(
         items=[FeatureOut.model_validate(r) for r in rows],
@@ -80,6 +103,30 @@ def list_features_route(
         offset=paging.offset,
         limit=paging.limit,
     )
+
+
+class SemanticHit(BaseModel):
+    feature: FeatureOut
+    similarity: float
+    """Cosine similarity of the query to the feature's "label. category. description"."""
+
+
+@router.get("/semantic", operation_id="semantic_search_features", response_model=list[SemanticHit])
+def semantic_search_features(
+    session: SessionDep,
+    extraction_id: int = Query(..., description="Whose labelled features"),
+    q: str = Query(..., min_length=1, max_length=500, description="What the feature is about"),
+    k: int = Query(20, ge=1, le=200, description="Hits to return"),
+) -> list[SemanticHit]:
+    """Labelled features ranked by meaning (all-MiniLM-L6-v2 embeddings of their labels). The
+    index is built on the first search of an extraction and rebuilt when its labels change."""
+    from mistudio.store.semantic_search import semantic_search
+
+    extraction = get_or_404(session, Extraction, extraction_id, "extraction")
+    return [
+        SemanticHit(feature=FeatureOut.model_validate(row), similarity=similarity)
+        for row, similarity in semantic_search(session, extraction, q, k)
+    ]
 
 
 @router.get("/{feature_id}", operation_id="get_feature", response_model=FeatureOut)
@@ -147,8 +194,13 @@ def get_feature_detail(
 @router.patch("/{feature_id}", operation_id="update_feature", response_model=FeatureOut)
 def update_feature(feature_id: int, body: FeatureUpdate, session: SessionDep) -> FeatureOut:
     row = get_or_404(session, Feature, feature_id, "feature")
-    for field, value in body.model_dump(exclude_unset=True).items():
+    changes = body.model_dump(exclude_unset=True)
+    for field, value in changes.items():
         setattr(row, field, value)
+    if changes.keys() & {"label", "description", "category"}:
+        # A hand edit: the label is the researcher's now (and the semantic index is stale).
+        row.label_method, row.label_model, row.labeled_at = "manual", None, utcnow()
+        row.label_status = "labelled" if row.label else None
     session.commit()
     invalidate_counts(row.extraction_id)
     return FeatureOut.model_validate(row)
@@ -162,3 +214,21 @@ def toggle_star(feature_id: int, session: SessionDep) -> FeatureOut:
     session.commit()
     invalidate_counts(row.extraction_id)
     return FeatureOut.model_validate(row)
+
+
+@router.post(
+    "/{feature_id}/relabel",
+    operation_id="relabel_feature",
+    response_model=LabelingJobOut,
+    status_code=202,
+)
+def relabel_feature(feature_id: int, body: RelabelRequest, session: SessionDep) -> LabelingJobOut:
+    """Label one feature again (a one-latent ``label`` job; its row changes when it is done)."""
+    row = get_or_404(session, Feature, feature_id, "feature")
+    extraction = ready_extraction(session, row.extraction_id)
+    config = checked_config(session, body.config, body.template_id)
+    selection = LabelingSelection(indices=[row.index], only_unlabelled=False)
+    run = start_labeling(
+        session, extraction, config, selection, f"relabel {row.index} ({config.method})"
+    )
+    return LabelingJobOut.model_validate(run)

@@ -1,0 +1,209 @@
+"""``/labeling``: label an extraction's latents (rules, a local model, Ollama or an
+OpenAI-compatible server), estimate what a paid run costs first, and list past runs.
+
+A run is a ``labeling_jobs`` row plus a ``label`` job (:mod:`mistudio.jobs.labeling_jobs`) that
+writes each label into its ``features`` row. Prompts come from ``config.prompt`` or from a saved
+``labeling_prompt`` template (``template_id``; a default one is seeded at start-up).
+
+API keys: ``config.api_key`` is accepted in the request, sealed for the worker
+(:mod:`mistudio.store.job_secrets`) and never stored in a row, an event, a log or a response;
+without one the worker's environment (``MISTUDIO_OPENAI_API_KEY``) is used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404, page_of
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.core.labeling import METHODS, CostEstimate, LabelingConfig, PromptTemplate
+from mistudio.jobs.labeling_jobs import LabelingSelection, choose_indices, queue_for_method
+from mistudio.store import Extraction, LabelingJob, Template
+
+router = APIRouter(prefix="/labeling", tags=["labeling"])
+
+
+class LabelingJobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    status: str
+    extraction_id: int
+    config: dict[str, Any]
+    """``{"labeling": LabelingConfig without its key, "selection": ..., "api_key_given": bool}``."""
+    n_labeled: int
+    result: dict[str, Any]
+    """The run's summary (labelled, unclear, failed, scores, tokens, cost) once it is done."""
+    path: str | None
+    job_id: str | None
+    lineage: dict[str, Any]
+    error: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class LabelingCreate(BaseModel):
+    extraction_id: int
+    """Whose latents to label."""
+    config: LabelingConfig = Field(default_factory=LabelingConfig)
+    """Method, backend, prompt, scoring, pacing, prices; ``api_key`` is write-only."""
+    selection: LabelingSelection = Field(default_factory=LabelingSelection)
+    """Which latents (default: every live latent without a label)."""
+    template_id: int | None = None
+    """A ``labeling_prompt`` template whose config replaces ``config.prompt``."""
+    name: str | None = None
+
+
+class RelabelRequest(BaseModel):
+    """How to label one feature again (its old label is replaced)."""
+
+    config: LabelingConfig = Field(default_factory=LabelingConfig)
+    template_id: int | None = None
+
+
+def _prompt_from_template(session: Session, template_id: int, count_use: bool) -> PromptTemplate:
+    template = get_or_404(session, Template, template_id, "template")
+    if template.kind != "labeling_prompt":
+        raise ApiError(422, f"template {template_id} is a {template.kind} template, not a prompt")
+    if count_use:
+        template.usage_count = (template.usage_count or 0) + 1
+    return PromptTemplate.model_validate(template.config or {})
+
+
+def checked_config(
+    session: Session, config: LabelingConfig, template_id: int | None, count_use: bool = True
+) -> LabelingConfig:
+    """Refuse unknown methods (422) and apply a prompt template."""
+    if config.method not in METHODS:
+        raise ApiError(
+            422, f"unknown labelling method {config.method!r}; have: {', '.join(sorted(METHODS))}"
+        )
+    if config.method in ("ollama", "openai") and not config.model:
+        raise ApiError(422, f"the {config.method} method needs a model name")
+    if template_id is not None:
+        prompt = _prompt_from_template(session, template_id, count_use)
+        config = config.model_copy(update={"prompt": prompt})
+    return config
+
+
+def ready_extraction(session: Session, extraction_id: int) -> Extraction:
+    extraction = get_or_404(session, Extraction, extraction_id, "extraction")
+    if extraction.status != "ready" or not extraction.path:
+        raise ApiError(409, f"extraction {extraction_id} is {extraction.status}, not ready")
+    return extraction
+
+
+def start_labeling(
+    session: Session,
+    extraction: Extraction,
+    config: LabelingConfig,
+    selection: LabelingSelection,
+    name: str | None = None,
+) -> LabelingJob:
+    """Queue a labelling run; the key (if any) is sealed for the worker, never stored."""
+    key = config.api_key.get_secret_value() if config.api_key is not None else ""
+    stored = {
+        "labeling": config.model_dump(mode="json"),  # api_key is excluded from dumps
+        "selection": selection.model_dump(mode="json"),
+        "api_key_given": bool(key),
+    }
+    row = LabelingJob(
+        name=name or f"{config.method} labels of {extraction.name}",
+        status="pending",
+        extraction_id=extraction.id,
+        config=stored,
+        n_labeled=0,
+        result={},
+        lineage={},
+    )
+    session.add(row)
+    session.flush()
+    job = submit_job(
+        session,
+        "label",
+        {"labeling_id": row.id, "extraction_id": extraction.id, "method": config.method},
+        artifact=("labeling", row.id),
+        resources=[("extractions", extraction.id)],
+        queue=queue_for_method(config.method),
+        secret=key or None,
+    )
+    row.job_id = job.id
+    session.commit()
+    return row
+
+
+@router.post("", operation_id="create_labeling_job", response_model=LabelingJobOut, status_code=202)
+def create_labeling_job(body: LabelingCreate, session: SessionDep) -> LabelingJobOut:
+    """Label latents of an extraction; labels appear in ``/features`` as they arrive."""
+    extraction = ready_extraction(session, body.extraction_id)
+    config = checked_config(session, body.config, body.template_id)
+    if body.selection.indices is not None and extraction.n_features is not None:
+        bad = [i for i in body.selection.indices if not 0 <= i < extraction.n_features]
+        if bad:
+            raise ApiError(
+                422, f"latent {bad[0]} does not exist; this SAE has 0..{extraction.n_features - 1}"
+            )
+    row = start_labeling(session, extraction, config, body.selection, body.name)
+    return LabelingJobOut.model_validate(row)
+
+
+@router.get("", operation_id="list_labeling_jobs", response_model=Page[LabelingJobOut])
+def list_labeling_jobs(
+    session: SessionDep,
+    paging: PagingDep,
+    extraction_id: int | None = None,
+    status: str | None = None,
+    sort: str = "created_at",
+    order: Literal["asc", "desc"] = "desc",
+) -> Page[LabelingJobOut]:
+    stmt = select(LabelingJob)
+    if extraction_id is not None:
+        stmt = stmt.where(LabelingJob.extraction_id == extraction_id)
+    if status:
+        stmt = stmt.where(LabelingJob.status == status)
+    rows, total = page_of(
+        session, stmt, LabelingJob, paging, sort, order, ("created_at", "name", "n_labeled")
+    )
+    return Page(
+        items=[LabelingJobOut.model_validate(r) for r in rows],
+        total=total,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
+
+
+@lru_cache(maxsize=4)
+def _open_result(path: str) -> Any:
+    from mistudio.core.features import ExtractionResult
+
+    return ExtractionResult.open(path)
+
+
+@router.post("/estimate", operation_id="estimate_labeling_cost", response_model=CostEstimate)
+def estimate_labeling_cost(body: LabelingCreate, session: SessionDep) -> CostEstimate:
+    """Requests, tokens and money the run would spend (prompts of a sample of the selected
+    latents rendered and extrapolated; ``rules`` costs nothing). Nothing is sent anywhere."""
+    from mistudio.core.labeling import estimate_cost
+
+    extraction = ready_extraction(session, body.extraction_id)
+    config = checked_config(session, body.config, body.template_id, count_use=False)
+    assert extraction.path is not None
+    result = _open_result(extraction.path)
+    indices = choose_indices(session, extraction.id, result, body.selection)
+    return estimate_cost(result, indices, config)
+
+
+@router.get("/{labeling_id}", operation_id="get_labeling_job", response_model=LabelingJobOut)
+def get_labeling_job(labeling_id: int, session: SessionDep) -> LabelingJobOut:
+    return LabelingJobOut.model_validate(
+        get_or_404(session, LabelingJob, labeling_id, "labelling run")
+    )

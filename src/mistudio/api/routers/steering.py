@@ -1,0 +1,287 @@
+"""``/steering``: generate with SAE feature interventions beside the unsteered baseline.
+
+A run is a ``steering_runs`` row plus a ``steer`` job (:mod:`mistudio.jobs.steering_jobs`). The
+request names features by ``sae_id`` and latent index; a relative strength is a multiple of the
+feature's max activation, read here from an extraction of that SAE (the one given, else the
+newest ready one), so the job gets a complete, validated
+:class:`~mistudio.core.steering.SteeringConfig`. A strength sweep is one job. Saved prompt sets
+are templates of kind ``steering_prompt``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mistudio.api.deps import (
+    Page,
+    PagingDep,
+    SessionDep,
+    ensure_not_in_use,
+    get_or_404,
+    page_of,
+)
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.core.steering import (
+    FeatureIntervention,
+    GenerationConfig,
+    Mode,
+    Positions,
+    SteeringConfig,
+)
+from mistudio.core.steering.config import SimilarityKind
+from mistudio.jobs.steering_jobs import EXPORT_FILE
+from mistudio.store import (
+    Extraction,
+    Feature,
+    LanguageModel,
+    SAERow,
+    SteeringRun,
+    remove_artifact_files,
+)
+
+router = APIRouter(prefix="/steering", tags=["steering"])
+
+
+class SteeringFeature(BaseModel):
+    """One feature to push on."""
+
+    sae_id: int
+    index: int = Field(ge=0)
+    """Latent index in that SAE."""
+    mode: Mode = "add"
+    """``add`` the decoder row, ``clamp`` the latent, or ``suppress`` it (clamp to zero)."""
+    strength: float = 0.0
+    """Added coefficient or clamped activation (replaced by each value of a sweep)."""
+    relative: bool = False
+    """``strength`` is a multiple of the feature's max activation in an extraction."""
+    extraction_id: int | None = None
+    """Extraction giving the max activation (default: the SAE's newest ready extraction)."""
+    positions: Positions = "all"
+    """``all`` positions, or only ``generated`` ones (the prompt is read unsteered)."""
+
+
+class SteeringCreate(BaseModel):
+    prompts: list[str] = Field(min_length=1, max_length=64)
+    features: list[SteeringFeature] = Field(min_length=1, max_length=32)
+    model_id: int | None = None
+    """Model to generate with (default: the first feature's SAE's model)."""
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    """Tokens, temperature, top-p, seed, chat template (shared by baseline and steered)."""
+    strengths: list[float] | None = Field(default=None, max_length=32)
+    """A sweep: one steered continuation per value; None uses each feature's own strength."""
+    similarity: SimilarityKind = "embedding"
+    check_model_name: bool = True
+    """Refuse an SAE trained on a differently named model."""
+    name: str | None = None
+
+
+class SteeringRunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    status: str
+    sae_id: int | None
+    model_id: int | None
+    config: dict[str, Any]
+    """The :class:`SteeringConfig` the job ran (SAEs named by id)."""
+    result: dict[str, Any]
+    """The whole run (``SteeringRun`` JSON: per prompt the baseline and one steered output per
+    strength with KL, perplexity and similarity); empty until the job is done."""
+    path: str | None
+    job_id: str | None
+    lineage: dict[str, Any]
+    error: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class SteeringRunSummary(BaseModel):
+    """A history row: the run without its outputs."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    status: str
+    sae_id: int | None
+    model_id: int | None
+    config: dict[str, Any]
+    job_id: str | None
+    error: str | None
+    created_at: dt.datetime
+
+
+def _max_act(session: Session, feature: SteeringFeature) -> float:
+    if feature.extraction_id is not None:
+        extraction = get_or_404(session, Extraction, feature.extraction_id, "extraction")
+        if extraction.sae_id != feature.sae_id:
+            raise ApiError(
+                422,
+                f"extraction {extraction.id} is of SAE {extraction.sae_id}, not {feature.sae_id}",
+            )
+        extraction_id = extraction.id
+    else:
+        found = session.scalar(
+            select(Extraction.id)
+            .where(Extraction.sae_id == feature.sae_id, Extraction.status == "ready")
+            .order_by(Extraction.created_at.desc(), Extraction.id.desc())
+        )
+        if found is None:
+            raise ApiError(
+                422,
+                f"a relative strength needs the max activation of feature {feature.index}: "
+                f"extract features of SAE {feature.sae_id} first (or use an absolute strength)",
+            )
+        extraction_id = found
+    value = session.scalar(
+        select(Feature.max_activation).where(
+            Feature.extraction_id == extraction_id, Feature.index == feature.index
+        )
+    )
+    if value is None:
+        raise ApiError(422, f"extraction {extraction_id} has no feature {feature.index}")
+    return float(value)
+
+
+def _config(session: Session, body: SteeringCreate) -> tuple[SteeringConfig, LanguageModel]:
+    saes: dict[int, SAERow] = {}
+    for f in body.features:
+        if f.sae_id not in saes:
+            saes[f.sae_id] = get_or_404(session, SAERow, f.sae_id, "SAE")
+        sae = saes[f.sae_id]
+        if sae.status != "ready" or not sae.path:
+            raise ApiError(409, f"SAE {sae.id} is {sae.status}, not ready")
+        if sae.d_sae is not None and f.index >= sae.d_sae:
+            raise ApiError(
+                422, f"feature {f.index} does not exist; SAE {sae.name} has 0..{sae.d_sae - 1}"
+            )
+    model_id = body.model_id or saes[body.features[0].sae_id].model_id
+    if model_id is None:
+        raise ApiError(422, "say which model to steer (model_id): the SAE records none")
+    model = get_or_404(session, LanguageModel, model_id, "model")
+    if model.status not in ("ready", "available"):
+        raise ApiError(409, f"model {model.id} is {model.status}")
+    for sae in saes.values():
+        width = (model.hook_dims or {}).get(sae.hook_name or "")
+        if width is not None and sae.d_in is not None and int(width) != sae.d_in:
+            raise ApiError(
+                422,
+                f"SAE {sae.name} has d_in {sae.d_in} but {sae.hook_name} of model "
+                f"{model.name} has width {width}",
+            )
+    interventions = [
+        FeatureIntervention(
+            sae=str(f.sae_id),
+            index=f.index,
+            mode=f.mode,
+            strength=f.strength,
+            relative=f.relative,
+            max_act=_max_act(session, f) if f.relative and f.mode != "suppress" else None,
+            positions=f.positions,
+        )
+        for f in body.features
+    ]
+    config = SteeringConfig(
+        prompts=body.prompts,
+        interventions=interventions,
+        generation=body.generation,
+        strengths=body.strengths,
+        similarity=body.similarity,
+        check_model_name=body.check_model_name,
+    )
+    return config, model
+
+
+@router.post("", operation_id="create_steering_run", response_model=SteeringRunOut, status_code=202)
+def create_steering_run(body: SteeringCreate, session: SessionDep) -> SteeringRunOut:
+    """Queue a steering run (one job for every prompt and every strength of a sweep)."""
+    config, model = _config(session, body)
+    first = body.features[0]
+    sweep = f" sweep x{len(body.strengths)}" if body.strengths else ""
+    row = SteeringRun(
+        name=body.name or f"steer {first.sae_id}:{first.index}{sweep}",
+        status="pending",
+        sae_id=first.sae_id,
+        model_id=model.id,
+        config=config.model_dump(mode="json"),
+        result={},
+        lineage={},
+    )
+    session.add(row)
+    session.flush()
+    resources = [("models", model.id)] + [("saes", i) for i in {f.sae_id for f in body.features}]
+    job = submit_job(
+        session,
+        "steer",
+        {"steering_run_id": row.id},
+        artifact=("steering", row.id),
+        resources=resources,
+    )
+    row.job_id = job.id
+    session.commit()
+    return SteeringRunOut.model_validate(row)
+
+
+@router.get("", operation_id="list_steering_runs", response_model=Page[SteeringRunSummary])
+def list_steering_runs(
+    session: SessionDep,
+    paging: PagingDep,
+    model_id: int | None = None,
+    sae_id: int | None = None,
+    status: str | None = None,
+    sort: str = "created_at",
+    order: Literal["asc", "desc"] = "desc",
+) -> Page[SteeringRunSummary]:
+    """History of steering runs (without their outputs; GET one for those)."""
+    stmt = select(SteeringRun)
+    if model_id is not None:
+        stmt = stmt.where(SteeringRun.model_id == model_id)
+    if sae_id is not None:
+        stmt = stmt.where(SteeringRun.sae_id == sae_id)
+    if status:
+        stmt = stmt.where(SteeringRun.status == status)
+    rows, total = page_of(session, stmt, SteeringRun, paging, sort, order, ("created_at", "name"))
+    return Page(
+        items=[SteeringRunSummary.model_validate(r) for r in rows],
+        total=total,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
+
+
+@router.get("/{run_id}", operation_id="get_steering_run", response_model=SteeringRunOut)
+def get_steering_run(run_id: int, session: SessionDep) -> SteeringRunOut:
+    return SteeringRunOut.model_validate(get_or_404(session, SteeringRun, run_id, "steering run"))
+
+
+@router.get(
+    "/{run_id}/export",
+    operation_id="export_steering_run",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/json": {}}, "description": "The run as JSON"}},
+)
+def export_steering_run(run_id: int, session: SessionDep) -> FileResponse:
+    """The run's JSON file (readable by ``SteeringRun.load`` and ``mistudio steer``'s tools)."""
+    row = get_or_404(session, SteeringRun, run_id, "steering run")
+    path = Path(row.path) / EXPORT_FILE if row.path else None
+    if path is None or not path.is_file():
+        raise ApiError(409, f"steering run {run_id} has no export yet (status {row.status})")
+    return FileResponse(path, media_type="application/json", filename=f"steering-run-{run_id}.json")
+
+
+@router.delete("/{run_id}", operation_id="delete_steering_run", status_code=204)
+def delete_steering_run(run_id: int, session: SessionDep) -> None:
+    row = get_or_404(session, SteeringRun, run_id, "steering run")
+    ensure_not_in_use(session, "steering", run_id, "steering run")
+    remove_artifact_files(row.path)
+    session.delete(row)
