@@ -49,14 +49,16 @@ class LabelingSelection(BaseModel):
     filter: FeatureFilter | None = None
     """Frequency / max-activation bounds and a limit, applied when no indices are given."""
     only_unlabelled: bool = True
-    """Skip latents that already have a label (from any run or a hand edit)."""
+    """Skip latents that already have a label (from any run or a hand edit). Latents an earlier
+    run found ``unclear`` are not skipped: rules first, then an LLM over what they left, is the
+    cheap way through a large SAE."""
 
 
 def labelled_indices(session: Session, extraction_id: int) -> set[int]:
-    """Latents of ``extraction_id`` whose row already has a label."""
+    """Latents of ``extraction_id`` whose row has a label (not just an ``unclear`` verdict)."""
     rows = session.scalars(
         select(Feature.index).where(
-            Feature.extraction_id == extraction_id, Feature.label.is_not(None)
+            Feature.extraction_id == extraction_id, Feature.label_status == "labelled"
         )
     )
     return set(rows)
