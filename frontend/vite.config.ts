@@ -1,14 +1,13 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
-import tailwindcss from "@tailwindcss/vite";
 
 // The studio is served by `mistudio serve` from src/mistudio/api/static; in `npm run dev` the API
 // and its WebSocket are proxied to a running studio (MISTUDIO_API, default 127.0.0.1:8000).
 const api = process.env.MISTUDIO_API ?? "http://127.0.0.1:8000";
 
 export default defineConfig({
-  plugins: [react(), tailwindcss()],
+  plugins: [react()],
   base: "./",
   build: {
     outDir: "../src/mistudio/api/static",

@@ -147,6 +147,7 @@ def test_06_train_topk_layer6(page: Page) -> None:
 def test_07_extract_features(page: Page) -> None:
     open_panel(page, "saes")
     page.get_by_test_id("sae-table").wait_for()
+    shot(page, "07-saes")
     page.get_by_test_id("extract-open").first.click()
     page.get_by_test_id("extraction-tokens").fill("20000")
     page.get_by_test_id("extraction-submit").click()

@@ -40,7 +40,7 @@ export function FeatureDetail({ featureId, onClose, onChanged }: { featureId: nu
             value={tab}
             onChange={setTab}
           />
-          <div className="min-h-48" data-testid={`tab-${tab}`}>
+          <div className="min-h-[12rem]" data-testid={`tab-${tab}`}>
             {tab === "examples" && <ExamplesTab feature={f} />}
             {tab === "logits" && <LogitLensTab feature={f} />}
             {tab === "correlations" && <CorrelationsTab feature={f} />}

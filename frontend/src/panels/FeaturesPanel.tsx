@@ -368,7 +368,7 @@ function FeatureBrowser({ extraction }: { extraction: Extraction }) {
         <Stat label="Starred (loaded)" value={summary.starred} />
       </div>
       <div className="flex flex-wrap items-end gap-3">
-        <Field label="Search" className="min-w-64 flex-1">
+        <Field label="Search" className="min-w-[16rem] flex-1">
           <input
             type="search"
             placeholder="label, description, top tokens, or an index"

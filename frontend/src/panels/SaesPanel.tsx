@@ -7,19 +7,27 @@ import { Button, Card, Empty, ErrorLine, Field, PanelHeader, StatusPill } from "
 import { formatCount, formatDate, formatNumber } from "../lib/format";
 import { useUi } from "../store/ui";
 
-const EVAL_KEYS = ["fvu", "explained_variance", "l0", "dead_fraction", "dense_fraction", "ce_loss_recovered", "kl"];
+type Json = Record<string, unknown>;
+const at = (obj: unknown, ...path: string[]): number | undefined => {
+  let cur: unknown = obj;
+  for (const key of path) cur = cur && typeof cur === "object" ? (cur as Json)[key] : undefined;
+  return typeof cur === "number" ? cur : undefined;
+};
 
-function flatMetrics(metrics: Record<string, unknown>): Record<string, number> {
-  const out: Record<string, number> = {};
-  const walk = (obj: Record<string, unknown>, prefix: string) => {
-    for (const [k, v] of Object.entries(obj)) {
-      if (typeof v === "number") out[prefix + k] = v;
-      else if (v && typeof v === "object" && !Array.isArray(v) && prefix === "") walk(v as Record<string, unknown>, "");
-    }
-  };
-  walk(metrics ?? {}, "");
-  return out;
-}
+/** Columns read from `sae.metrics` ({final, evals: {held_out, splice}, reached_l0} for trained SAEs). */
+const EVALS: { label: string; title: string; read: (m: Json) => number | undefined; percent?: boolean }[] = [
+  { label: "L0", title: "L0 over the final evaluation window", read: (m) => at(m, "reached_l0") ?? at(m, "l0") },
+  { label: "FVU", title: "Fraction of variance unexplained (held-out)", read: (m) => at(m, "evals", "held_out", "fvu") ?? at(m, "final", "fvu") ?? at(m, "fvu") },
+  { label: "Expl. var.", title: "Explained variance (held-out)", read: (m) => at(m, "evals", "held_out", "explained_variance") ?? at(m, "final", "explained_variance") },
+  { label: "Dead", title: "Dead latents (fraction)", read: (m) => at(m, "final", "dead_fraction") ?? at(m, "evals", "held_out", "dead_fraction"), percent: true },
+  { label: "CE score", title: "CE loss recovered with the SAE spliced in (1 = perfect)", read: (m) => at(m, "evals", "splice", "ce_loss_score") },
+  { label: "ΔCE", title: "CE with the SAE minus clean CE", read: (m) => {
+    const sae = at(m, "evals", "splice", "ce_sae");
+    const clean = at(m, "evals", "splice", "ce_clean");
+    return sae !== undefined && clean !== undefined ? sae - clean : undefined;
+  } },
+  { label: "KL", title: "Mean KL(clean || with SAE) per token", read: (m) => at(m, "evals", "splice", "kl_sae") },
+];
 
 export function SaesPanel() {
   const saes = useSaes();
@@ -46,9 +54,9 @@ export function SaesPanel() {
                   <th className="py-2 pr-3">Hook</th>
                   <th className="py-2 pr-3 text-right">d_in</th>
                   <th className="py-2 pr-3 text-right">d_sae</th>
-                  {EVAL_KEYS.map((k) => (
-                    <th key={k} className="py-2 pr-3 text-right font-medium">
-                      {k.replace(/_/g, " ")}
+                  {EVALS.map((e) => (
+                    <th key={e.label} className="py-2 pr-3 text-right font-medium" title={e.title}>
+                      {e.label}
                     </th>
                   ))}
                   <th className="py-2 pr-3">Origin</th>
@@ -70,7 +78,7 @@ export function SaesPanel() {
 
 function SaeRow({ sae: s, onExtract }: { sae: SAE; onExtract: () => void }) {
   const remove = useApiMutation(() => api.del(`/saes/${s.id}`), ["saes"]);
-  const m = flatMetrics(s.metrics as Record<string, unknown>);
+  const m = (s.metrics ?? {}) as Json;
   return (
     <>
       <tr className="border-t border-slate-800" data-testid={`sae-${s.id}`}>
@@ -84,11 +92,14 @@ function SaeRow({ sae: s, onExtract }: { sae: SAE; onExtract: () => void }) {
         <td className="py-2 pr-3 font-mono text-xs text-slate-300">{s.hook_name ?? "–"}</td>
         <td className="py-2 pr-3 text-right font-mono text-xs">{formatCount(s.d_in)}</td>
         <td className="py-2 pr-3 text-right font-mono text-xs">{formatCount(s.d_sae)}</td>
-        {EVAL_KEYS.map((k) => (
-          <td key={k} className="py-2 pr-3 text-right font-mono text-xs text-slate-300">
-            {k in m ? formatNumber(m[k]) : "–"}
-          </td>
-        ))}
+        {EVALS.map((e) => {
+          const v = e.read(m);
+          return (
+            <td key={e.label} className="py-2 pr-3 text-right font-mono text-xs text-slate-300">
+              {v === undefined ? "–" : e.percent ? `${formatNumber(v * 100, 3)}%` : formatNumber(v)}
+            </td>
+          );
+        })}
         <td className="py-2 pr-3 text-xs text-slate-400">{s.origin}</td>
         <td className="py-2 text-right">
           <div className="flex justify-end gap-1">

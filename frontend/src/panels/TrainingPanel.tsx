@@ -17,7 +17,7 @@ import { LayerGrid } from "../components/LayerGrid";
 import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, StatusPill, num } from "../components/ui";
 import { architectureOf, modelWeightBytes, trainingMemory } from "../lib/estimates";
-import { formatBytes, formatCount, formatDate, formatNumber } from "../lib/format";
+import { formatBytes, formatCount, formatDate } from "../lib/format";
 import { addEventMetrics, CHART_METRICS, saeNames, seriesFromRows, type MetricSeries } from "../lib/metrics";
 import {
   DEFAULT_FORM,
@@ -370,6 +370,8 @@ function TrainingCard({ training: t, selected, onSelect }: { training: Training;
   const specs = train?.saes ?? [];
   const busy = BUSY.has(t.status);
   const result = t.result as Record<string, unknown>;
+  const loss = series.loss;
+  const liveStep = loss?.length ? loss[loss.length - 1].step : 0;
   return (
     <Card
       testId={`training-${t.id}`}
@@ -377,7 +379,7 @@ function TrainingCard({ training: t, selected, onSelect }: { training: Training;
         <div className="flex items-center gap-2">
           <input type="checkbox" checked={selected} onChange={onSelect} aria-label={`select training ${t.name}`} />
           <span className="truncate">{t.name}</span>
-          <StatusPill status={t.status} />
+          {!busy && <StatusPill status={t.status} />}
           <span className="font-normal text-slate-500">{formatDate(t.created_at)}</span>
         </div>
       }
@@ -401,7 +403,9 @@ function TrainingCard({ training: t, selected, onSelect }: { training: Training;
           </span>
         ))}
         <span className="ml-auto font-mono text-slate-400" data-testid="training-step">
-          step {formatCount(t.step)} / {formatCount(t.total_steps)} · {formatCount(t.tokens_seen)} tokens
+          {busy && liveStep > t.step
+            ? `step ${formatCount(liveStep)} / ${formatCount(t.total_steps)}`
+            : `step ${formatCount(t.step)} / ${formatCount(t.total_steps)} · ${formatCount(t.tokens_seen)} tokens`}
         </span>
       </div>
       <JobProgress jobId={t.job_id} onEvent={onEvent} />
@@ -411,7 +415,12 @@ function TrainingCard({ training: t, selected, onSelect }: { training: Training;
           <MetricChart key={c.name} title={c.title} data={series[c.name] ?? []} series={saes} log={c.log} height={120} />
         ))}
       </div>
-      {Object.keys(result ?? {}).length > 0 && result.evals !== undefined && <Evals evals={result.evals as Record<string, Record<string, unknown>>} />}
+      {result?.stopped === true && <p className="mt-2 text-xs text-amber-300">Stopped at step {formatCount(t.step)}; retry resumes from the last checkpoint.</p>}
+      {Array.isArray(result?.sae_ids) && (result.sae_ids as number[]).length > 0 && (
+        <p className="mt-2 text-xs text-slate-400">
+          Produced SAE{(result.sae_ids as number[]).length > 1 ? "s" : ""} {(result.sae_ids as number[]).map((id) => `#${id}`).join(", ")}: see the SAEs panel for their evaluations.
+        </p>
+      )}
       {showCheckpoints && (
         <div className="mt-3 rounded-md border border-slate-800 p-2 text-xs">
           <ErrorLine error={checkpoints.error} />
@@ -439,37 +448,4 @@ function mergeSeries(base: MetricSeries, live: MetricSeries): MetricSeries {
     if (extra.length) out[name] = [...(base[name] ?? []), ...extra];
   }
   return out;
-}
-
-function Evals({ evals }: { evals: Record<string, Record<string, unknown>> }) {
-  const entries = Object.entries(evals ?? {});
-  if (!entries.length) return null;
-  return (
-    <div className="mt-3 overflow-x-auto">
-      <table className="w-full text-xs">
-        <thead className="text-left text-slate-500">
-          <tr>
-            <th className="py-1 pr-3">SAE</th>
-            {Object.keys(entries[0][1]).slice(0, 8).map((k) => (
-              <th key={k} className="py-1 pr-3 font-normal">
-                {k}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody className="font-mono text-slate-300">
-          {entries.map(([name, ev]) => (
-            <tr key={name}>
-              <td className="py-1 pr-3">{name}</td>
-              {Object.values(ev).slice(0, 8).map((v, i) => (
-                <td key={i} className="py-1 pr-3">
-                  {typeof v === "number" ? formatNumber(v) : String(v)}
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
 }
