@@ -238,7 +238,7 @@ function DatasetCard({
         <div className="space-y-1">
           <div className="flex items-center gap-2">
             <span className="truncate">{d.name}</span>
-            <StatusPill status={d.status} />
+            {!BUSY.has(d.status) && <StatusPill status={d.status} />}
           </div>
           <div className="truncate text-xs font-normal text-slate-500">{sourceLine(d)}</div>
         </div>
@@ -300,7 +300,7 @@ function TokenizationRow({ tokenization: t, onStats }: { tokenization: Tokenizat
     <div className="rounded-md border border-slate-800 bg-slate-950/50 p-2" data-testid={`tokenization-${t.id}`}>
       <div className="flex items-center gap-2 text-xs">
         <span className="truncate font-medium text-slate-200">{t.name}</span>
-        <StatusPill status={t.status} />
+        {!BUSY.has(t.status) && <StatusPill status={t.status} />}
         <span className="ml-auto font-mono text-slate-400">
           {t.n_sequences !== null ? `${formatCount(t.n_sequences)} seq · ${formatCount(t.n_tokens)} tok` : `len ${t.max_length}`}
         </span>

@@ -91,7 +91,7 @@ function ExtractionCard({ extraction: e }: { extraction: Extraction }) {
       title={
         <div className="flex items-center gap-2">
           <span className="truncate">{e.name}</span>
-          <StatusPill status={e.status} />
+          {!BUSY.has(e.status) && <StatusPill status={e.status} />}
         </div>
       }
       actions={

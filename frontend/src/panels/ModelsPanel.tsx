@@ -37,7 +37,7 @@ export function ModelsPanel() {
               <div key={c.id} className="rounded-md border border-slate-800 p-2 text-xs">
                 <div className="flex items-center gap-2">
                   <span className="font-medium text-slate-200">{c.name}</span>
-                  <StatusPill status={c.status} />
+                  {!BUSY.has(c.status) && <StatusPill status={c.status} />}
                   <span className="ml-auto font-mono text-slate-400">
                     {c.hook_points.length} hooks · {formatCount(c.n_tokens)} tokens
                   </span>
@@ -135,7 +135,7 @@ function ModelCard({ model: m, onArchitecture, onCache }: { model: Model; onArch
         <div className="space-y-1">
           <div className="flex items-center gap-2">
             <span className="truncate">{m.name}</span>
-            <StatusPill status={m.status} />
+            {!BUSY.has(m.status) && <StatusPill status={m.status} />}
             {m.builtin && <span className="rounded bg-slate-800 px-1.5 py-0.5 text-[10px] text-slate-400">built-in</span>}
           </div>
           <div className="truncate text-xs font-normal text-slate-500">
