@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,6 +78,50 @@ def insert_synthetic_features(n: int = N, seed: int = 0) -> tuple[int, list[dict
     return extraction_id, rows
 
 
+def write_synthetic_examples(folder: Path, n: int, before: int = 32, after: int = 8) -> Path:
+    """A minimal extraction folder (meta, tokenizer, ``n_top`` and the top-example arrays) whose
+    latent ``i`` has one top example centred on token ``w{3 + i % 90}`` with value ``i % 7 + 1``."""
+    import numpy as np
+
+    from mistudio.core.features import ExtractionConfig
+    from mistudio.core.features.result import ExtractionMeta
+    from tests.unit.tiny_models import tiny_tokenizer
+
+    (folder / "stats").mkdir(parents=True)
+    tiny_tokenizer().save_pretrained(folder / "tokenizer")
+    width = before + 1 + after
+    rows = np.arange(n)
+    tokens = np.broadcast_to(3 + (rows[:, None] + np.arange(width) - before) % 90, (n, width))
+    np.save(folder / "top_tokens.npy", tokens.astype(np.int32)[:, None, :])
+    acts = np.zeros((n, 1, width), dtype=np.float16)
+    acts[:, 0, before] = rows % 7 + 1
+    np.save(folder / "top_acts.npy", acts)
+    np.save(folder / "top_values.npy", (rows % 7 + 1).astype(np.float32)[:, None])
+    np.save(folder / "stats" / "n_top.npy", np.ones(n, dtype=np.int64))
+    config = ExtractionConfig(top_k=1, context_before=before, context_after=after)
+    meta = ExtractionMeta(
+        sae_folder=None,
+        sae_architecture="topk",
+        d_in=32,
+        d_sae=n,
+        hook_name="blocks.0.hook_resid_post",
+        hf_hook_name="model.layers.0",
+        model_name="synthetic",
+        model_path="",
+        tokenization_folder="",
+        tokenization_name="synthetic",
+        tokenizer_fingerprint="",
+        n_tokens=0,
+        n_sequences=0,
+        config=config,
+        coactivation_tokens=0,
+        coactivation_pairs=0,
+        seconds=0.0,
+    )
+    (folder / "extraction.json").write_text(meta.model_dump_json())
+    return folder
+
+
 def test_feature_pages_over_65k(studio: Studio) -> None:
     c = studio.client
     t0 = time.perf_counter()
@@ -141,7 +186,30 @@ def test_feature_pages_over_65k(studio: Studio) -> None:
         ).status_code
         == 422
     )
-    slow = {k: round(v * 1000, 1) for k, v in timings.items() if v > 1.0 and k != "warm_up"}
+    # Example windows: give the extraction a folder of 65k latents' top examples and page it.
+    folder = write_synthetic_examples(studio.home / "synthetic-extraction", N)
+    from mistudio.store import Extraction, session_scope
+
+    with session_scope() as session:
+        extraction = session.get(Extraction, extraction_id)
+        assert extraction is not None
+        extraction.path = str(folder)
+    get("examples_warm_up", sort="frequency", order="desc", limit=1)  # opens arrays, tokenizer
+    page = get("examples_page", sort="frequency", order="desc", offset=30_000, limit=100)
+    get(
+        "no_examples_page",
+        sort="frequency",
+        order="desc",
+        offset=30_000,
+        limit=100,
+        include_example=False,
+    )
+    for f in page["items"]:
+        example = f["example"]
+        assert len(example["tokens"]) == 16 and example["center"] == 10
+        assert example["tokens"][10] == f"w{3 + f['index'] % 90}"
+        assert example["value"] == pytest.approx(f["index"] % 7 + 1)
+    slow = {k: round(v * 1000, 1) for k, v in timings.items() if v > 1.0 and "warm_up" not in k}
     print(
         f"\n[{studio.backend}] inserted {N} features in {insert_s:.1f}s; "
         f"request ms: { {k: round(v * 1000, 1) for k, v in timings.items()} }"

@@ -7,10 +7,12 @@ One row per latent in ``features``; the list is answered by indexed SQL (see
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import asdict
 from functools import lru_cache
 from typing import Any, Literal
 
+import numpy as np
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,11 +25,24 @@ from mistudio.api.routers.labeling import (
     ready_extraction,
     start_labeling,
 )
+from mistudio.errors import MiStudioError
 from mistudio.jobs.labeling_jobs import LabelingSelection
 from mistudio.store import Extraction, Feature, utcnow
 from mistudio.store.features import FeatureSort, invalidate_counts, list_features
 
 router = APIRouter(prefix="/features", tags=["features"])
+
+
+class FeatureWindow(BaseModel):
+    """A short window of one example: each token decoded on its own, and the latent's
+    activation at each."""
+
+    tokens: list[str]
+    acts: list[float]
+    center: int
+    """Index into ``tokens`` of the token the example was chosen for."""
+    value: float
+    """Activation at ``center``."""
 
 
 class FeatureOut(BaseModel):
@@ -59,6 +74,9 @@ class FeatureOut(BaseModel):
     labeled_at: dt.datetime | None
     starred: bool
     top_tokens: str | None
+    example: FeatureWindow | None = None
+    """The latent's top example, cut to ~16 tokens around its centre (list pages only, with
+    ``include_example``; None elsewhere and when the extraction has no arrays)."""
 
 
 class FeatureUpdate(BaseModel):
@@ -82,6 +100,9 @@ def list_features_route(
     order: Literal["asc", "desc"] = "asc",
     starred: bool | None = Query(None, description="Only favourites (true) or only others"),
     category: str | None = None,
+    include_example: bool = Query(
+        True, description="Add each row's top example window (sliced from the extraction)"
+    ),
 ) -> Page[FeatureOut]:
     extraction = get_or_404(session, Extraction, extraction_id, "extraction")
     rows, total = list_features(
@@ -97,8 +118,13 @@ def list_features_route(
         cache_total=extraction.status == "ready",
         cache_version=extraction.updated_at,
     )
+    items = [FeatureOut.model_validate(r) for r in rows]
+    if include_example and items and extraction.path:
+        windows = _top_windows(extraction.path, [item.index for item in items])
+        for item in items:
+            item.example = windows.get(item.index)
     return Page(
-        items=[FeatureOut.model_validate(r) for r in rows],
+        items=items,
         total=total,
         offset=paging.offset,
         limit=paging.limit,
@@ -151,6 +177,49 @@ def _open_extraction(path: str) -> Any:
     from mistudio.core.features import ExtractionResult
 
     return ExtractionResult.open(path)
+
+
+EXAMPLE_TOKENS = 16
+"""Tokens in a list row's example window (10 before the centre, 5 after, when there are)."""
+
+
+def _top_windows(path: str, indices: list[int]) -> dict[int, FeatureWindow]:
+    """Each latent's first top example, cut around its centre: one fancy-indexed read of the
+    page's rows of the memory-mapped arrays, and each distinct token decoded once."""
+    from mistudio.core.data import decode_each
+
+    try:
+        result = _open_extraction(path)
+        wanted = np.asarray(sorted({i for i in indices if 0 <= i < result.d_sae}), dtype=np.int64)
+        if not wanted.size:
+            return {}
+        wanted = wanted[np.asarray(result.array("stats/n_top")[wanted]) > 0]
+        if not wanted.size:
+            return {}
+        tokens = np.asarray(result.array("top_tokens")[wanted, 0])  # [n, C]
+        acts = np.asarray(result.array("top_acts")[wanted, 0], dtype=np.float32)
+        values = np.asarray(result.array("top_values")[wanted, 0], dtype=np.float32)
+        tokenizer = result.tokenizer()
+    except MiStudioError:  # an incomplete or older folder: rows without examples
+        return {}
+    before = result.meta.config.context_before
+    cuts = []
+    for r in range(wanted.size):
+        keep = tokens[r] >= 0
+        ids = tokens[r][keep]
+        centre = int(keep[:before].sum())
+        lo = max(0, centre - (EXAMPLE_TOKENS - 6))
+        hi = min(ids.size, lo + EXAMPLE_TOKENS)
+        lo = max(0, hi - EXAMPLE_TOKENS)
+        cuts.append((ids[lo:hi].tolist(), acts[r][keep][lo:hi].tolist(), centre - lo))
+    distinct = sorted({i for ids, _, _ in cuts for i in ids})
+    text = dict(zip(distinct, decode_each(tokenizer, distinct), strict=True))
+    return {
+        int(latent): FeatureWindow(
+            tokens=[text[i] for i in ids], acts=a, center=c, value=float(values[r])
+        )
+        for r, (latent, (ids, a, c)) in enumerate(zip(wanted.tolist(), cuts, strict=True))
+    }
 
 
 @router.get("/{feature_id}/detail", operation_id="get_feature_detail", response_model=FeatureDetail)
@@ -232,3 +301,163 @@ def relabel_feature(feature_id: int, body: RelabelRequest, session: SessionDep) 
         session, extraction, config, selection, f"relabel {row.index} ({config.method})"
     )
     return LabelingJobOut.model_validate(run)
+
+
+class AblationRequest(BaseModel):
+    prompt: str | None = Field(default=None, max_length=4000)
+    """When given, also greedy-complete it with and without the latent."""
+    max_new_tokens: int = Field(default=20, ge=1, le=200)
+    coefficient: float = Field(default=1.0, ge=-10.0, le=10.0, allow_inf_nan=False)
+    """1 removes the latent, 0 changes nothing, -1 doubles it."""
+    n_examples: int = Field(default=8, ge=1, le=32)
+    """Top examples (context windows) the loss is measured on."""
+
+
+class TokenShiftOut(BaseModel):
+    id: int
+    """Token id."""
+    token: str
+    """The token decoded on its own."""
+    delta: float
+    """Mean change of its next-token probability over the evaluated positions."""
+
+
+class CompletionOut(BaseModel):
+    prompt: str
+    clean: str
+    """Greedy continuation without the edit."""
+    ablated: str
+    """Greedy continuation with the latent ablated."""
+
+
+class AblationOut(BaseModel):
+    """What ablating one latent (``x -> x - c * f_i(x) * W_dec[i]`` at the SAE's output hook)
+    did to next-token prediction on its top examples, and to a prompt's completion."""
+
+    feature_id: int
+    index: int
+    coefficient: float
+    n_examples: int
+    """Top-example windows evaluated."""
+    n_tokens: int
+    """Next-token positions evaluated."""
+    loss_clean: float
+    """Mean next-token cross-entropy (nats) without the edit."""
+    loss_ablated: float
+    delta_loss: float
+    perplexity_clean: float | None
+    """exp(loss_clean); None when it overflows."""
+    perplexity_ablated: float | None
+    most_decreased: list[TokenShiftOut]
+    """Tokens whose probability fell most on average."""
+    most_increased: list[TokenShiftOut]
+    completion: CompletionOut | None
+    """With a ``prompt``: greedy completions with and without the latent."""
+    seconds: float
+    """Wall time of the request's computation (model loading included)."""
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _ablation_inputs(result: Any, index: int, n: int, bos: int | None) -> tuple[Any, Any]:
+    """The latent's top ``n`` example windows as a right-padded batch (BOS first when the
+    tokenizer has one): ``input_ids`` int64 [b, s], ``attention_mask`` bool [b, s]."""
+    import torch
+
+    rows = []
+    for example in result.examples(index, limit=n):
+        ids = list(example.token_ids)
+        if bos is not None and (not ids or ids[0] != bos):
+            ids = [bos, *ids]
+        rows.append(ids)
+    if not rows:
+        raise ApiError(409, f"latent {index} has no top examples to ablate on (it never fired)")
+    width = max(len(r) for r in rows)
+    input_ids = torch.zeros(len(rows), width, dtype=torch.long)
+    mask = torch.zeros(len(rows), width, dtype=torch.bool)
+    for r, ids in enumerate(rows):
+        input_ids[r, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        mask[r, : len(ids)] = True
+    return input_ids, mask
+
+
+@router.post("/{feature_id}/ablation", operation_id="ablate_feature", response_model=AblationOut)
+def ablate_feature(feature_id: int, body: AblationRequest, session: SessionDep) -> AblationOut:
+    """Remove the latent (scaled by ``coefficient``) at its SAE's output hook and measure the
+    next-token loss, perplexity and most-moved tokens on its top examples; with a ``prompt``,
+    also its greedy completion with and without the latent.
+
+    **Synchronous**: answered in the API process in about a second or a few (the model of the
+    feature's extraction is loaded on first use and kept; requests take turns on it)."""
+    import time
+
+    from mistudio.api.loaded_models import model_and_sae
+    from mistudio.core.features.ablation import ablate_latent, compare_completions
+    from mistudio.jobs.data_jobs import model_load_config
+    from mistudio.store import LanguageModel, SAERow
+
+    row = get_or_404(session, Feature, feature_id, "feature")
+    extraction = get_or_404(session, Extraction, row.extraction_id, "extraction")
+    if not extraction.path:
+        raise ApiError(
+            409, f"extraction {extraction.id} has no arrays (status {extraction.status})"
+        )
+    model = session.get(LanguageModel, extraction.model_id) if extraction.model_id else None
+    sae = session.get(SAERow, row.sae_id)
+    if model is None:
+        raise ApiError(409, f"the model of extraction {extraction.id} is gone")
+    if sae is None or not sae.path:
+        raise ApiError(409, f"the SAE of extraction {extraction.id} has no weights")
+    load_config, sae_path, hook_name = model_load_config(model), sae.path, sae.hook_name
+    result = _open_extraction(extraction.path)
+    if not 0 <= row.index < result.d_sae:
+        raise ApiError(409, f"latent {row.index} is not in extraction {extraction.id}")
+    started = time.perf_counter()
+    with model_and_sae(load_config, sae_path) as (loaded, sae_module):
+        if row.index >= sae_module.cfg.d_sae:
+            raise ApiError(409, f"latent {row.index} is not in SAE {sae.id}")
+        meta = sae_module.cfg.metadata
+        hook = None
+        if not (meta.get("hook_name_out") or meta.get("hook_name") or meta.get("hf_hook_name")):
+            hook = hook_name or result.meta.hook_name
+        bos = getattr(loaded.tokenizer, "bos_token_id", None)
+        input_ids, mask = _ablation_inputs(result, row.index, body.n_examples, bos)
+        ablation = ablate_latent(
+            loaded, sae_module, row.index, input_ids, mask, body.coefficient, hook=hook
+        )
+        completion = None
+        if body.prompt:
+            comparison = compare_completions(
+                loaded,
+                sae_module,
+                row.index,
+                body.prompt,
+                max_new_tokens=body.max_new_tokens,
+                coefficient=body.coefficient,
+                hook=hook,
+            )
+            completion = CompletionOut(**asdict(comparison))
+    return AblationOut(
+        feature_id=row.id,
+        index=row.index,
+        coefficient=body.coefficient,
+        n_examples=int(input_ids.shape[0]),
+        n_tokens=ablation.n_tokens,
+        loss_clean=ablation.loss_clean,
+        loss_ablated=ablation.loss_ablated,
+        delta_loss=ablation.delta_loss,
+        perplexity_clean=_finite(ablation.perplexity_clean),
+        perplexity_ablated=_finite(ablation.perplexity_ablated),
+        most_decreased=[
+            TokenShiftOut(id=s.token_id, token=s.text, delta=s.delta)
+            for s in ablation.most_decreased
+        ],
+        most_increased=[
+            TokenShiftOut(id=s.token_id, token=s.text, delta=s.delta)
+            for s in ablation.most_increased
+        ],
+        completion=completion,
+        seconds=round(time.perf_counter() - started, 3),
+    )
