@@ -10,7 +10,8 @@ import { SaesPanel } from "./panels/SaesPanel";
 import { FeaturesPanel } from "./panels/FeaturesPanel";
 import { TemplatesPanel } from "./panels/TemplatesPanel";
 import { SystemPanel } from "./panels/SystemPanel";
-import { ComingSoon } from "./panels/ComingSoon";
+import { LabelingPanel } from "./panels/LabelingPanel";
+import { SteeringPanel } from "./panels/SteeringPanel";
 import { useSocketState, useSystemFeed } from "./ws/live";
 
 const ICONS: Record<PanelId, string> = {
@@ -38,9 +39,9 @@ function Panel({ id }: { id: PanelId }) {
     case "features":
       return <FeaturesPanel />;
     case "labeling":
-      return <ComingSoon title="Labeling" issue={7} what="Label features with rules, a local LLM, Ollama or an OpenAI-compatible backend, and score the labels." />;
+      return <LabelingPanel />;
     case "steering":
-      return <ComingSoon title="Steering" issue={8} what="Generate with feature interventions, compare side by side, and sweep strengths." />;
+      return <SteeringPanel />;
     case "templates":
       return <TemplatesPanel />;
     case "system":

@@ -170,7 +170,7 @@ export interface paths {
         post?: never;
         /**
          * Delete Extraction
-         * @description Delete an extraction, its feature rows (cascade) and its arrays.
+         * @description Delete an extraction, its feature rows (cascade), its labelling runs and its arrays.
          */
         delete: operations["delete_extraction"];
         options?: never;
@@ -187,6 +187,27 @@ export interface paths {
         };
         /** List Features Route */
         get: operations["list_features"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/features/semantic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Semantic Search Features
+         * @description Labelled features ranked by meaning (all-MiniLM-L6-v2 embeddings of their labels). The
+         *     index is built on the first search of an extraction and rebuilt when its labels change.
+         */
+        get: operations["semantic_search_features"];
         put?: never;
         post?: never;
         delete?: never;
@@ -228,6 +249,26 @@ export interface paths {
         get: operations["get_feature_detail"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/features/{feature_id}/relabel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Relabel Feature
+         * @description Label one feature again (a one-latent ``label`` job; its row changes when it is done).
+         */
+        post: operations["relabel_feature"];
         delete?: never;
         options?: never;
         head?: never;
@@ -382,6 +423,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/labeling": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Labeling Jobs */
+        get: operations["list_labeling_jobs"];
+        put?: never;
+        /**
+         * Create Labeling Job
+         * @description Label latents of an extraction; labels appear in ``/features`` as they arrive.
+         */
+        post: operations["create_labeling_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/labeling/estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Estimate Labeling Cost
+         * @description Requests, tokens and money the run would spend (prompts of a sample of the selected
+         *     latents rendered and extrapolated; ``rules`` costs nothing). Nothing is sent anywhere.
+         */
+        post: operations["estimate_labeling_cost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/labeling/{labeling_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Labeling Job */
+        get: operations["get_labeling_job"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models": {
         parameters: {
             query?: never;
@@ -494,6 +594,68 @@ export interface paths {
          * @description Forget an SAE; files are deleted only for SAEs trained here (inside MISTUDIO_HOME).
          */
         delete: operations["delete_sae"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/steering": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Steering Runs
+         * @description History of steering runs (without their outputs; GET one for those).
+         */
+        get: operations["list_steering_runs"];
+        put?: never;
+        /**
+         * Create Steering Run
+         * @description Queue a steering run (one job for every prompt and every strength of a sweep).
+         */
+        post: operations["create_steering_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/steering/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Steering Run */
+        get: operations["get_steering_run"];
+        put?: never;
+        post?: never;
+        /** Delete Steering Run */
+        delete: operations["delete_steering_run"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/steering/{run_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Steering Run
+         * @description The run's JSON file (readable by ``SteeringRun.load`` and ``mistudio steer``'s tools).
+         */
+        get: operations["export_steering_run"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -942,6 +1104,22 @@ export interface components {
             /** Step */
             step: number;
         };
+        /**
+         * CostEstimate
+         * @description Tokens and money a run will probably spend (chars / 4 per token).
+         */
+        CostEstimate: {
+            /** Completion Tokens */
+            completion_tokens: number;
+            /** Cost */
+            cost: number;
+            /** N Features */
+            n_features: number;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Requests */
+            requests: number;
+        };
         /** DatasetCreate */
         DatasetCreate: {
             /** Name */
@@ -1225,24 +1403,63 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * FeatureFilter
+         * @description Which latents to label when no explicit indices are given.
+         */
+        FeatureFilter: {
+            /** Limit */
+            limit?: number | null;
+            /**
+             * Max Frequency
+             * @default 1
+             */
+            max_frequency?: number;
+            /**
+             * Min Frequency
+             * @default 0
+             */
+            min_frequency?: number;
+            /**
+             * Min Max Act
+             * @default 0
+             */
+            min_max_act?: number;
+        };
         /** FeatureOut */
         FeatureOut: {
             /** Category */
             category: string | null;
             /** Description */
             description: string | null;
+            /** Detection Score */
+            detection_score: number | null;
             /** Extraction Id */
             extraction_id: number;
             /** Frequency */
             frequency: number | null;
+            /** Fuzzing Score */
+            fuzzing_score: number | null;
             /** Id */
             id: number;
             /** Index */
             index: number;
             /** Interpretability */
             interpretability: number | null;
+            /** Interpretability Proxy */
+            interpretability_proxy: number | null;
             /** Label */
             label: string | null;
+            /** Label Confidence */
+            label_confidence: number | null;
+            /** Label Method */
+            label_method: string | null;
+            /** Label Model */
+            label_model: string | null;
+            /** Label Status */
+            label_status: string | null;
+            /** Labeled At */
+            labeled_at: string | null;
             /** Max Activation */
             max_activation: number | null;
             /** Mean Activation */
@@ -1267,6 +1484,42 @@ export interface components {
             label?: string | null;
             /** Starred */
             starred?: boolean | null;
+        };
+        /**
+         * GenerationConfig
+         * @description How continuations are sampled; baseline and steered use the same settings and seed.
+         */
+        GenerationConfig: {
+            /**
+             * Chat Template
+             * @default false
+             */
+            chat_template?: boolean;
+            /**
+             * Max New Tokens
+             * @default 40
+             */
+            max_new_tokens?: number;
+            /**
+             * Seed
+             * @default 0
+             */
+            seed?: number;
+            /**
+             * Stop At Eos
+             * @default true
+             */
+            stop_at_eos?: boolean;
+            /**
+             * Temperature
+             * @default 0.7
+             */
+            temperature?: number;
+            /**
+             * Top P
+             * @default 0.9
+             */
+            top_p?: number;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -1376,6 +1629,179 @@ export interface components {
             status: string;
             /** Worker */
             worker: string | null;
+        };
+        /**
+         * LabelingConfig
+         * @description How to label (and optionally score) latents.
+         */
+        LabelingConfig: {
+            /** Api Key */
+            api_key?: string | null;
+            /**
+             * Backoff S
+             * @default 1
+             */
+            backoff_s?: number;
+            /** Base Url */
+            base_url?: string | null;
+            /**
+             * Concurrency
+             * @default 4
+             */
+            concurrency?: number;
+            /**
+             * Device
+             * @default auto
+             */
+            device?: string;
+            /**
+             * Json Mode
+             * @default false
+             */
+            json_mode?: boolean;
+            /**
+             * Malformed Retries
+             * @default 2
+             */
+            malformed_retries?: number;
+            /**
+             * Max Retries
+             * @default 4
+             */
+            max_retries?: number;
+            /**
+             * Max Tokens
+             * @default 200
+             */
+            max_tokens?: number;
+            /**
+             * Method
+             * @default rules
+             */
+            method?: string;
+            /** Model */
+            model?: string | null;
+            /**
+             * N Held Out
+             * @default 10
+             */
+            n_held_out?: number;
+            /**
+             * N Negatives
+             * @default 10
+             */
+            n_negatives?: number;
+            /**
+             * Price Per 1K Input
+             * @default 0
+             */
+            price_per_1k_input?: number;
+            /**
+             * Price Per 1K Output
+             * @default 0
+             */
+            price_per_1k_output?: number;
+            prompt?: components["schemas"]["PromptTemplate"];
+            /** Reply Prefix */
+            reply_prefix?: string | null;
+            /** Requests Per Minute */
+            requests_per_minute?: number | null;
+            /**
+             * Rules Min Share
+             * @default 0.6
+             */
+            rules_min_share?: number;
+            /**
+             * Score
+             * @default false
+             */
+            score?: boolean;
+            /**
+             * Score Batch
+             * @default 5
+             */
+            score_batch?: number;
+            /**
+             * Seed
+             * @default 0
+             */
+            seed?: number;
+            /**
+             * Temperature
+             * @default 0
+             */
+            temperature?: number;
+            /**
+             * Timeout S
+             * @default 120
+             */
+            timeout_s?: number;
+        };
+        /** LabelingCreate */
+        LabelingCreate: {
+            config?: components["schemas"]["LabelingConfig"];
+            /** Extraction Id */
+            extraction_id: number;
+            /** Name */
+            name?: string | null;
+            selection?: components["schemas"]["LabelingSelection"];
+            /** Template Id */
+            template_id?: number | null;
+        };
+        /** LabelingJobOut */
+        LabelingJobOut: {
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Extraction Id */
+            extraction_id: number;
+            /** Id */
+            id: number;
+            /** Job Id */
+            job_id: string | null;
+            /** Lineage */
+            lineage: {
+                [key: string]: unknown;
+            };
+            /** N Labeled */
+            n_labeled: number;
+            /** Name */
+            name: string;
+            /** Path */
+            path: string | null;
+            /** Result */
+            result: {
+                [key: string]: unknown;
+            };
+            /** Status */
+            status: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * LabelingSelection
+         * @description Which latents of the extraction to label.
+         */
+        LabelingSelection: {
+            filter?: components["schemas"]["FeatureFilter"] | null;
+            /** Indices */
+            indices?: number[] | null;
+            /**
+             * Only Unlabelled
+             * @default true
+             */
+            only_unlabelled?: boolean;
         };
         /** MetricPoint */
         MetricPoint: {
@@ -1516,6 +1942,17 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** Page[LabelingJobOut] */
+        Page_LabelingJobOut_: {
+            /** Items */
+            items: components["schemas"]["LabelingJobOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
         /** Page[ModelOut] */
         Page_ModelOut_: {
             /** Items */
@@ -1531,6 +1968,17 @@ export interface components {
         Page_SAEOut_: {
             /** Items */
             items: components["schemas"]["SAEOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[SteeringRunSummary] */
+        Page_SteeringRunSummary_: {
+            /** Items */
+            items: components["schemas"]["SteeringRunSummary"][];
             /** Limit */
             limit: number;
             /** Offset */
@@ -1570,6 +2018,102 @@ export interface components {
             offset: number;
             /** Total */
             total: number;
+        };
+        /**
+         * PromptTemplate
+         * @description An editable explanation prompt (saved as a labelling-prompt template).
+         */
+        PromptTemplate: {
+            /**
+             * Highlight Threshold
+             * @default 0.3
+             */
+            highlight_threshold?: number;
+            /**
+             * N Examples
+             * @default 20
+             */
+            n_examples?: number;
+            /**
+             * N Top Tokens
+             * @default 10
+             */
+            n_top_tokens?: number;
+            /**
+             * Name
+             * @default delphi-default
+             */
+            name?: string;
+            /**
+             * Reply Format
+             * @default Reply with exactly these four lines and nothing else:
+             *     [LABEL]: a short label of two to five words
+             *     [CATEGORY]: a taxonomy path such as "Syntax > Punctuation" or "Semantics > Animals"
+             *     [CONFIDENCE]: a number from 0 to 1
+             *     [EXPLANATION]: one sentence describing what the feature responds to
+             */
+            reply_format?: string;
+            /**
+             * Reply Format Json
+             * @default Reply with one JSON object and nothing else:
+             *     {"label": "two to five words", "category": "Area > Subarea", "confidence": 0.0 to 1.0, "explanation": "one sentence describing what the feature responds to"}
+             */
+            reply_format_json?: string;
+            /**
+             * System
+             * @default You are a meticulous AI researcher investigating the features of a language model. A feature is a direction in the model's activations that fires on some pattern in text. You will see text examples in which the tokens where the feature fires are marked <<like this>>; consecutive marked tokens are marked together <<like this>>. A newline inside a token is written \n.
+             *
+             *     - Describe what the marked tokens have in common, and which context makes the feature fire.
+             *     - Consider the token itself (a word, a piece of a word, punctuation, whitespace, a number), its position (start of a line, inside code, after a particular word) and its meaning.
+             *     - Be concise and specific. Do not mention the << >> markers. Do not list alternatives.
+             */
+            system?: string;
+            /**
+             * User
+             * @default Feature examples:
+             *     {examples}
+             *
+             *     Most frequent activating tokens: {top_tokens}
+             *     Tokens the feature promotes as the next token: {logit_lens}
+             *
+             *     {reply_format}
+             */
+            user?: string;
+            /**
+             * Worked Reply
+             * @default [LABEL]: the word "over"
+             *     [CATEGORY]: Lexical > Prepositions
+             *     [CONFIDENCE]: 0.9
+             *     [EXPLANATION]: The word "over" as a preposition or adverb, as in movement above something or something having ended.
+             */
+            worked_reply?: string | null;
+            /**
+             * Worked Reply Json
+             * @default {"label": "the word \"over\"", "category": "Lexical > Prepositions", "confidence": 0.9, "explanation": "The word \"over\" as a preposition or adverb, as in movement above something or something having ended."}
+             */
+            worked_reply_json?: string | null;
+            /**
+             * Worked User
+             * @default Feature examples:
+             *     Example 1: and he went<< over>> the hill
+             *     Example 2: the cat jumped<< over>> the fence
+             *     Example 3: she leaned<< over>> and whispered
+             *     Example 4: the game was<< over>> by noon
+             *
+             *     Most frequent activating tokens: ' over'
+             *
+             *     {reply_format}
+             */
+            worked_user?: string | null;
+        };
+        /**
+         * RelabelRequest
+         * @description How to label one feature again (its old label is replaced).
+         */
+        RelabelRequest: {
+            config?: components["schemas"]["LabelingConfig"];
+            /** Template Id */
+            template_id?: number | null;
         };
         /**
          * RunOptions
@@ -1836,6 +2380,141 @@ export interface components {
             text: string;
             /** Truncated */
             truncated: boolean;
+        };
+        /** SemanticHit */
+        SemanticHit: {
+            feature: components["schemas"]["FeatureOut"];
+            /** Similarity */
+            similarity: number;
+        };
+        /** SteeringCreate */
+        SteeringCreate: {
+            /**
+             * Check Model Name
+             * @default true
+             */
+            check_model_name?: boolean;
+            /** Features */
+            features: components["schemas"]["SteeringFeature"][];
+            generation?: components["schemas"]["GenerationConfig"];
+            /** Model Id */
+            model_id?: number | null;
+            /** Name */
+            name?: string | null;
+            /** Prompts */
+            prompts: string[];
+            /**
+             * Similarity
+             * @default embedding
+             * @enum {string}
+             */
+            similarity?: "embedding" | "jaccard";
+            /** Strengths */
+            strengths?: number[] | null;
+        };
+        /**
+         * SteeringFeature
+         * @description One feature to push on.
+         */
+        SteeringFeature: {
+            /** Extraction Id */
+            extraction_id?: number | null;
+            /** Index */
+            index: number;
+            /**
+             * Mode
+             * @default add
+             * @enum {string}
+             */
+            mode?: "add" | "clamp" | "suppress";
+            /**
+             * Positions
+             * @default all
+             * @enum {string}
+             */
+            positions?: "all" | "generated";
+            /**
+             * Relative
+             * @default false
+             */
+            relative?: boolean;
+            /** Sae Id */
+            sae_id: number;
+            /**
+             * Strength
+             * @default 0
+             */
+            strength?: number;
+        };
+        /** SteeringRunOut */
+        SteeringRunOut: {
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Id */
+            id: number;
+            /** Job Id */
+            job_id: string | null;
+            /** Lineage */
+            lineage: {
+                [key: string]: unknown;
+            };
+            /** Model Id */
+            model_id: number | null;
+            /** Name */
+            name: string;
+            /** Path */
+            path: string | null;
+            /** Result */
+            result: {
+                [key: string]: unknown;
+            };
+            /** Sae Id */
+            sae_id: number | null;
+            /** Status */
+            status: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * SteeringRunSummary
+         * @description A history row: the run without its outputs.
+         */
+        SteeringRunSummary: {
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Id */
+            id: number;
+            /** Job Id */
+            job_id: string | null;
+            /** Model Id */
+            model_id: number | null;
+            /** Name */
+            name: string;
+            /** Sae Id */
+            sae_id: number | null;
+            /** Status */
+            status: string;
         };
         /** SystemInfo */
         SystemInfo: {
@@ -2688,6 +3367,42 @@ export interface operations {
             };
         };
     };
+    semantic_search_features: {
+        parameters: {
+            query: {
+                /** @description Whose labelled features */
+                extraction_id: number;
+                /** @description What the feature is about */
+                q: string;
+                /** @description Hits to return */
+                k?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SemanticHit"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     get_feature: {
         parameters: {
             query?: never;
@@ -2775,6 +3490,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FeatureDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    relabel_feature: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                feature_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RelabelRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelingJobOut"];
                 };
             };
             /** @description Validation Error */
@@ -3023,6 +3773,141 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_labeling_jobs: {
+        parameters: {
+            query?: {
+                extraction_id?: number | null;
+                status?: string | null;
+                sort?: string;
+                order?: "asc" | "desc";
+                /** @description Items to skip */
+                offset?: number;
+                /** @description Items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_LabelingJobOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_labeling_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelingCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelingJobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    estimate_labeling_cost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelingCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CostEstimate"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_labeling_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                labeling_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelingJobOut"];
                 };
             };
             /** @description Validation Error */
@@ -3321,6 +4206,169 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_steering_runs: {
+        parameters: {
+            query?: {
+                model_id?: number | null;
+                sae_id?: number | null;
+                status?: string | null;
+                sort?: string;
+                order?: "asc" | "desc";
+                /** @description Items to skip */
+                offset?: number;
+                /** @description Items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SteeringRunSummary_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_steering_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SteeringCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SteeringRunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_steering_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SteeringRunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_steering_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_steering_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run as JSON */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
             };
             /** @description Validation Error */
             422: {

@@ -175,3 +175,67 @@ export interface AblationOut {
   completion_clean?: string | null;
   completion_ablated?: string | null;
 }
+
+/* ---- labelling and steering ---------------------------------------------------------------- */
+export type LabelingJob = S["LabelingJobOut"];
+export type LabelingCreate = S["LabelingCreate"];
+export type LabelingConfig = S["LabelingConfig"];
+export type LabelingSelection = S["LabelingSelection"];
+export type PromptTemplate = S["PromptTemplate"];
+export type CostEstimate = S["CostEstimate"];
+export type SemanticHit = S["SemanticHit"];
+export type SteeringCreate = S["SteeringCreate"];
+export type SteeringFeature = S["SteeringFeature"];
+export type GenerationConfig = S["GenerationConfig"];
+export type SteeringRunOut = S["SteeringRunOut"];
+export type SteeringRunSummary = S["SteeringRunSummary"];
+
+/** A labelling job's `result` (core.labeling.records.LabelingSummary). */
+export interface LabelingSummary {
+  requested: number;
+  skipped?: number;
+  labelled: number;
+  unclear?: number;
+  failed: number;
+  stopped?: boolean;
+  scored?: number;
+  mean_score?: number | null;
+  score_histogram?: number[];
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  cost?: number;
+  seconds?: number;
+  failures?: Record<string, number>;
+}
+
+/** A steering run's `result` (core.steering.SteeringRun); NaN/inf may arrive as strings. */
+export type MaybeNumber = number | string | null | undefined;
+export interface ComparisonMetrics {
+  kl_mean: MaybeNumber;
+  kl_max?: MaybeNumber;
+  perplexity: MaybeNumber;
+  baseline_perplexity?: MaybeNumber;
+  similarity: MaybeNumber;
+  similarity_method?: string;
+}
+export interface SteeredOutput {
+  strength: number | null;
+  text: string;
+  finite: boolean;
+  error?: string | null;
+  metrics?: ComparisonMetrics | null;
+  values?: number[];
+}
+export interface PromptResult {
+  prompt: string;
+  baseline: { text: string; perplexity?: MaybeNumber };
+  steered: SteeredOutput[];
+}
+export interface SteeringResult {
+  model_name?: string;
+  seed?: number;
+  similarity_method?: string;
+  similarity_note?: string | null;
+  prompts: PromptResult[];
+  seconds?: number;
+}

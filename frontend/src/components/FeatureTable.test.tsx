@@ -17,6 +17,14 @@ function feature(i: number): FeatureRow {
     description: null,
     starred: i % 2 === 0,
     top_tokens: JSON.stringify(["def", " return", "<script>"]),
+    detection_score: null,
+    fuzzing_score: null,
+    interpretability_proxy: 0.5,
+    label_confidence: null,
+    label_method: null,
+    label_model: null,
+    label_status: null,
+    labeled_at: null,
   };
 }
 

@@ -4,7 +4,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError } from "../api/client";
 import { featureDetail, NOT_AVAILABLE } from "../api/featureDetail";
 import { useFeature } from "../api/hooks";
-import type { CorrelatedFeature, Feature, FeatureUpdate, Page } from "../api/types";
+import type { CorrelatedFeature, Feature, FeatureUpdate, LabelingJob, Page } from "../api/types";
+import { JobProgress } from "../components/ProgressBar";
 import { HistogramChart, TokenBarChart } from "../components/charts";
 import { ActivationLegend, TokenText } from "../components/TokenText";
 import { Button, Empty, ErrorLine, Field, Modal, Stat, Tabs } from "../components/ui";
@@ -70,6 +71,12 @@ function LabelEditor({ feature: f, onChanged }: { feature: Feature; onChanged?: 
       onChanged?.(out);
     },
   });
+  const relabel = useMutation({
+    mutationFn: () => {
+      const method = typeof f.label_method === "string" && f.label_method !== "manual" ? f.label_method : "rules";
+      return api.post<LabelingJob>(`/features/${f.id}/relabel`, { config: { method } });
+    },
+  });
   const dirty = draft.label !== (f.label ?? "") || draft.category !== (f.category ?? "") || draft.description !== (f.description ?? "");
   return (
     <div className="grid gap-3 md:grid-cols-[1fr_160px_2fr_auto]">
@@ -94,8 +101,16 @@ function LabelEditor({ feature: f, onChanged }: { feature: Feature; onChanged?: 
         <Button onClick={() => star.mutate()} aria-label={f.starred ? "unstar" : "star"}>
           <span className={f.starred ? "text-amber-400" : ""}>{f.starred ? "★" : "☆"}</span>
         </Button>
+        <Button onClick={() => relabel.mutate()} disabled={relabel.isPending || !!relabel.data} data-testid="feature-relabel" title="Queue a labelling job for this latent (rules; see the Labeling panel for LLM runs)">
+          {relabel.data ? "Relabel queued" : "Regenerate label"}
+        </Button>
       </div>
-      <ErrorLine error={save.error ?? star.error} className="md:col-span-4" />
+      {relabel.data && (
+        <div className="md:col-span-4">
+          <JobProgress jobId={relabel.data.job_id} onEvent={(m) => m.type === "status" && void client.invalidateQueries({ queryKey: ["features", f.id] })} />
+        </div>
+      )}
+      <ErrorLine error={save.error ?? star.error ?? relabel.error} className="md:col-span-4" />
     </div>
   );
 }

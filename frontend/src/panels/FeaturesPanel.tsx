@@ -1,10 +1,10 @@
 /** Features: extraction dialog with live progress, and the browser (search, sort, favourites,
  * summary, virtualised table, paging, go-to-feature) with the feature detail view. */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../api/client";
 import { useApiMutation, useExtractions, useModels, useSaes, useTokenizations } from "../api/hooks";
-import type { Extraction, ExtractionCreate, Feature, Page } from "../api/types";
+import type { Extraction, ExtractionCreate, Feature, Page, SemanticHit } from "../api/types";
 import { FeatureTable, type FeatureRow, type FeatureTableHandle } from "../components/FeatureTable";
 import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, StatusPill, num } from "../components/ui";
@@ -311,6 +311,7 @@ function FeatureBrowser({ extraction }: { extraction: Extraction }) {
   const [sort, setSort] = useState<Sort>("index");
   const [order, setOrder] = useState<"asc" | "desc">("asc");
   const [starredOnly, setStarredOnly] = useState(false);
+  const [semantic, setSemantic] = useState(false);
   const [goTo, setGoTo] = useState("");
   const [goError, setGoError] = useState<string | null>(null);
   const [visible, setVisible] = useState<[number, number]>([0, 0]);
@@ -388,6 +389,10 @@ function FeatureBrowser({ extraction }: { extraction: Extraction }) {
         <Button onClick={() => setOrder(order === "asc" ? "desc" : "asc")} aria-label="sort order">
           {order === "asc" ? "↑ asc" : "↓ desc"}
         </Button>
+        <label className="flex items-center gap-2 pb-2 text-sm text-slate-300" title="Search labels by meaning (embeddings of the labelled latents)">
+          <input type="checkbox" checked={semantic} onChange={(e) => setSemantic(e.target.checked)} data-testid="feature-semantic" />
+          semantic
+        </label>
         <label className="flex items-center gap-2 pb-2 text-sm text-slate-300">
           <input type="checkbox" checked={starredOnly} onChange={(e) => setStarredOnly(e.target.checked)} data-testid="feature-starred" />
           favourites only
@@ -401,6 +406,9 @@ function FeatureBrowser({ extraction }: { extraction: Extraction }) {
       </div>
       {goError && <ErrorLine error={goError} />}
       <ErrorLine error={pages.error} />
+      {semantic && q ? (
+        <SemanticResults extractionId={extraction.id} q={q} onOpen={(id) => openFeature(id)} />
+      ) : null}
       <FeatureTable ref={table} count={total} rowAt={pages.rowAt} onRange={onRange} onOpen={(f) => openFeature(f.id)} onStar={star} selectedId={featureId} />
       <div className="flex items-center justify-between text-xs text-slate-400">
         <span data-testid="feature-range">
@@ -420,6 +428,34 @@ function FeatureBrowser({ extraction }: { extraction: Extraction }) {
       </div>
       <p className="text-[11px] text-slate-500">Extraction {extraction.name} · {formatDate(extraction.created_at)}</p>
       {featureId !== null && <FeatureDetail featureId={featureId} onClose={() => openFeature(null)} onChanged={pages.replace} />}
+    </div>
+  );
+}
+
+function SemanticResults({ extractionId, q, onOpen }: { extractionId: number; q: string; onOpen: (id: number) => void }) {
+  const hits = useQuery({
+    queryKey: ["features", "semantic", extractionId, q],
+    queryFn: ({ signal }) => api.get<SemanticHit[]>("/features/semantic", { extraction_id: extractionId, q, k: 50 }, signal),
+  });
+  return (
+    <div className="rounded-lg border border-slate-800" data-testid="semantic-results">
+      <div className="border-b border-slate-800 px-3 py-2 text-[11px] font-medium uppercase tracking-wide text-slate-500">
+        Semantic matches {hits.isFetching ? "…" : hits.data ? `(${hits.data.length})` : ""}
+      </div>
+      <ErrorLine error={hits.error} className="m-2" />
+      <ul className="max-h-72 overflow-y-auto text-sm">
+        {hits.data?.map((h) => (
+          <li key={h.feature.id}>
+            <button type="button" className="grid w-full grid-cols-[70px_1fr_140px_60px] gap-3 px-3 py-1.5 text-left hover:bg-slate-800/50" onClick={() => onOpen(h.feature.id)}>
+              <span className="font-mono text-xs text-slate-400">#{h.feature.index}</span>
+              <span className="truncate text-slate-100">{h.feature.label ?? ""}</span>
+              <span className="truncate text-xs text-slate-400">{h.feature.category ?? ""}</span>
+              <span className="text-right font-mono text-xs text-slate-300">{formatNumber(h.similarity, 2)}</span>
+            </button>
+          </li>
+        ))}
+        {hits.data && hits.data.length === 0 && <li className="px-3 py-2 text-slate-500">no labelled latent is close</li>}
+      </ul>
     </div>
   );
 }

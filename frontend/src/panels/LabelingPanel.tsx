@@ -1,0 +1,410 @@
+/**
+ * Labeling: start a labelling run over an extraction's latents (rules, a local LLM, Ollama or an
+ * OpenAI-compatible backend), watch it live, and read its summary. The API key field is
+ * uncontrolled: its value is read once when the request is sent, then the field is cleared; it is
+ * never kept in React state, a store or a query cache.
+ */
+import { useEffect, useMemo, useRef, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { api } from "../api/client";
+import { useApiMutation, useExtractions, useTemplates } from "../api/hooks";
+import type {
+  CostEstimate,
+  Extraction,
+  LabelingConfig,
+  LabelingCreate,
+  LabelingJob,
+  LabelingSelection,
+  LabelingSummary,
+  Page,
+  Template,
+} from "../api/types";
+import { HistogramChart } from "../components/charts";
+import { JobProgress } from "../components/ProgressBar";
+import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, StatusPill, num } from "../components/ui";
+import { formatCount, formatDate, formatEta, formatNumber } from "../lib/format";
+import type { WireMessage } from "../ws/socket";
+
+export const METHODS = ["rules", "local", "ollama", "openai"] as const;
+export type Method = (typeof METHODS)[number];
+const PAID: ReadonlySet<string> = new Set(["openai"]);
+
+export function LabelingPanel() {
+  const [dialog, setDialog] = useState(false);
+  const runs = useQuery({
+    queryKey: ["labeling", "list"],
+    queryFn: ({ signal }) => api.get<Page<LabelingJob>>("/labeling", { limit: 100, sort: "created_at", order: "desc" }, signal),
+    refetchInterval: (q) =>
+      (q.state.data as Page<LabelingJob> | undefined)?.items.some((i) => ["pending", "queued", "running"].includes(i.status)) ? 3000 : false,
+  });
+  return (
+    <div className="space-y-4" data-testid="labeling-panel">
+      <PanelHeader
+        title="Labeling"
+        subtitle="Label latents with rules, a local LLM, Ollama or an OpenAI-compatible backend, and score the labels."
+        actions={
+          <Button variant="primary" onClick={() => setDialog(true)} data-testid="labeling-new">
+            New labelling run
+          </Button>
+        }
+      />
+      <ErrorLine error={runs.error} />
+      {runs.data && runs.data.items.length === 0 && <Empty>No labelling runs yet.</Empty>}
+      <div className="grid gap-3 lg:grid-cols-2">
+        {runs.data?.items.map((r) => <LabelingJobCard key={r.id} run={r} />)}
+      </div>
+      {dialog && <LabelingDialog onClose={() => setDialog(false)} onStarted={() => setDialog(false)} />}
+    </div>
+  );
+}
+
+export function LabelingJobCard({ run }: { run: LabelingJob }) {
+  const [rate, setRate] = useState<{ fps: number | null; eta: number | null; failed: number | null }>({ fps: null, eta: null, failed: null });
+  const onEvent = (m: WireMessage) => {
+    const d = (m.data ?? {}) as Record<string, unknown>;
+    if (m.type !== "progress") return;
+    setRate({
+      fps: typeof d.features_per_s === "number" ? d.features_per_s : null,
+      eta: typeof d.eta_s === "number" ? d.eta_s : typeof d.eta_seconds === "number" ? d.eta_seconds : null,
+      failed: typeof d.failed === "number" ? d.failed : null,
+    });
+  };
+  const summary = run.result as unknown as LabelingSummary | undefined;
+  const busy = ["pending", "queued", "running"].includes(run.status);
+  const cfg = run.config as Record<string, unknown>;
+  return (
+    <Card
+      testId="labeling-card"
+      title={
+        <span>
+          {run.name} <span className="text-xs font-normal text-slate-500">· extraction {run.extraction_id} · {String(cfg.method ?? "")}</span>
+        </span>
+      }
+      actions={<StatusPill status={run.status} />}
+    >
+      <JobProgress jobId={run.job_id} onEvent={onEvent} />
+      {busy && (rate.fps !== null || rate.eta !== null) && (
+        <p className="mt-1 font-mono text-[11px] text-slate-400" data-testid="labeling-rate">
+          {rate.fps !== null && `${formatNumber(rate.fps, 2)} features/s`}
+          {rate.eta !== null && ` · ETA ${formatEta(rate.eta)}`}
+          {rate.failed ? ` · ${rate.failed} failed` : ""}
+        </p>
+      )}
+      {summary && typeof summary.labelled === "number" && <LabelingSummaryView summary={summary} />}
+      {run.error && run.status === "failed" && !run.job_id && <ErrorLine error={run.error} />}
+      <p className="mt-2 text-[11px] text-slate-500">{formatDate(run.created_at)}</p>
+    </Card>
+  );
+}
+
+export function LabelingSummaryView({ summary }: { summary: LabelingSummary }) {
+  const hist = summary.score_histogram ?? [];
+  return (
+    <div className="mt-3 space-y-3" data-testid="labeling-summary">
+      <div className="grid grid-cols-2 gap-2 md:grid-cols-4">
+        <Stat label="Labelled" value={formatCount(summary.labelled)} testId="summary-labelled" />
+        <Stat label="Unclear" value={formatCount(summary.unclear ?? 0)} />
+        <Stat label="Failed" value={formatCount(summary.failed)} testId="summary-failed" />
+        <Stat label="Mean score" value={formatNumber(summary.mean_score ?? null, 2)} />
+      </div>
+      {summary.cost ? <p className="text-xs text-slate-400">≈ ${summary.cost.toFixed(4)} · {formatCount((summary.prompt_tokens ?? 0) + (summary.completion_tokens ?? 0))} tokens</p> : null}
+      {summary.scored ? (
+        <div>
+          <div className="mb-1 text-xs text-slate-400">Score histogram ({summary.scored} scored)</div>
+          <HistogramChart bins={Array.from({ length: hist.length + 1 }, (_, i) => i / hist.length)} counts={hist} decimals height={140} />
+        </div>
+      ) : null}
+      {summary.failures && Object.keys(summary.failures).length > 0 && (
+        <ul className="text-xs text-rose-300">
+          {Object.entries(summary.failures).map(([why, n]) => (
+            <li key={why}>
+              {n}× {why}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+type SelectionMode = "unlabelled" | "indices" | "filter";
+
+/** Parse "1, 2, 5-8" into indices (null when malformed). */
+export function parseIndices(text: string): number[] | null {
+  const out: number[] = [];
+  for (const part of text.split(/[\s,]+/).filter(Boolean)) {
+    const range = /^(\d+)-(\d+)$/.exec(part);
+    if (range) {
+      const [a, b] = [Number(range[1]), Number(range[2])];
+      if (b < a || b - a > 1_000_000) return null;
+      for (let i = a; i <= b; i++) out.push(i);
+    } else if (/^\d+$/.test(part)) out.push(Number(part));
+    else return null;
+  }
+  return out;
+}
+
+export function LabelingDialog({
+  onClose,
+  onStarted,
+  extractionId: initialExtraction = null,
+}: {
+  onClose: () => void;
+  onStarted?: (run: LabelingJob) => void;
+  extractionId?: number | null;
+}) {
+  const extractions = useExtractions();
+  const ready = (extractions.data?.items ?? []).filter((e: Extraction) => e.status === "ready" || e.status === "completed");
+  const [extractionId, setExtractionId] = useState<number | null>(initialExtraction);
+  useEffect(() => {
+    if (extractionId === null && ready.length) setExtractionId(ready[0].id);
+  }, [ready, extractionId]);
+  const [method, setMethod] = useState<Method>("rules");
+  const [model, setModel] = useState("");
+  const [baseUrl, setBaseUrl] = useState("");
+  const keyRef = useRef<HTMLInputElement>(null);
+  const [priceIn, setPriceIn] = useState("");
+  const [priceOut, setPriceOut] = useState("");
+  const [score, setScore] = useState(false);
+  const [selMode, setSelMode] = useState<SelectionMode>("unlabelled");
+  const [indices, setIndices] = useState("");
+  const [filter, setFilter] = useState({ min_frequency: "", max_frequency: "", min_max_act: "", limit: "" });
+  const templates = useTemplates("labeling_prompt");
+  const [templateId, setTemplateId] = useState<number | null>(null);
+  const template: Template | undefined = templates.data?.items.find((t) => t.id === templateId);
+  useEffect(() => {
+    if (templateId === null && templates.data?.items.length) {
+      const first = templates.data.items.find((t) => t.favourite) ?? templates.data.items[0];
+      setTemplateId(first.id);
+    }
+  }, [templates.data, templateId]);
+  const [promptText, setPromptText] = useState("");
+  useEffect(() => {
+    if (template) setPromptText(JSON.stringify(template.config, null, 2));
+  }, [template]);
+  const edited = template ? promptText !== JSON.stringify(template.config, null, 2) : promptText.trim() !== "";
+  const [promptError, setPromptError] = useState<string | null>(null);
+  const [saveName, setSaveName] = useState("");
+  const [estimate, setEstimate] = useState<CostEstimate | null>(null);
+  const needsLlm = method !== "rules";
+
+  const parsedPrompt = (): Record<string, unknown> | undefined => {
+    if (!needsLlm || !edited) return undefined;
+    try {
+      const value: unknown = JSON.parse(promptText);
+      if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error("the prompt must be a JSON object");
+      setPromptError(null);
+      return value as Record<string, unknown>;
+    } catch (err) {
+      setPromptError(`prompt: ${(err as Error).message}`);
+      throw err;
+    }
+  };
+
+  const body = (apiKey?: string): LabelingCreate => {
+    const config: Partial<LabelingConfig> = { method, score };
+    if (needsLlm) {
+      if (model.trim()) config.model = model.trim();
+      if (baseUrl.trim()) config.base_url = baseUrl.trim();
+      const pin = num(priceIn);
+      const pout = num(priceOut);
+      if (pin !== undefined) config.price_per_1k_input = pin;
+      if (pout !== undefined) config.price_per_1k_output = pout;
+      const prompt = parsedPrompt();
+      if (prompt) config.prompt = prompt as LabelingConfig["prompt"];
+    }
+    if (apiKey) config.api_key = apiKey;
+    let selection: LabelingSelection = { only_unlabelled: true };
+    if (selMode === "indices") {
+      const list = parseIndices(indices);
+      if (!list || !list.length) throw new Error("enter latent indices like 1, 4, 10-20");
+      selection = { indices: list, only_unlabelled: false };
+    } else if (selMode === "filter") {
+      selection = {
+        only_unlabelled: true,
+        filter: {
+          min_frequency: num(filter.min_frequency) ?? 0,
+          max_frequency: num(filter.max_frequency) ?? 1,
+          min_max_act: num(filter.min_max_act) ?? 0,
+          limit: num(filter.limit) ?? null,
+        },
+      };
+    }
+    if (extractionId === null) throw new Error("pick an extraction");
+    return {
+      extraction_id: extractionId,
+      config: config as LabelingConfig,
+      selection,
+      template_id: needsLlm && !edited && templateId !== null ? templateId : null,
+    };
+  };
+
+  const estimateRun = useApiMutation(() => api.post<CostEstimate>("/labeling/estimate", body()), [], (out) => setEstimate(out));
+  const start = useApiMutation(
+    () => {
+      // Read the key once, clear the field, and send it only in this request.
+      const key = keyRef.current?.value ?? "";
+      if (keyRef.current) keyRef.current.value = "";
+      return api.post<LabelingJob>("/labeling", body(key || undefined));
+    },
+    ["labeling", "features"],
+    (run) => onStarted?.(run),
+  );
+  const saveTemplate = useApiMutation(
+    () => {
+      const config = JSON.parse(promptText) as Record<string, unknown>;
+      return api.post<Template>("/templates", { kind: "labeling_prompt", name: saveName.trim(), config });
+    },
+    ["templates"],
+    (t) => {
+      setTemplateId(t.id);
+      setSaveName("");
+    },
+  );
+  // A paid run is estimated before it can start.
+  const paid = PAID.has(method);
+  const canStart = extractionId !== null && (!paid || estimate !== null) && !start.isPending;
+  const stale = useMemo(() => ({ method, model, extractionId, selMode, indices, filter, priceIn, priceOut, score }), [method, model, extractionId, selMode, indices, filter, priceIn, priceOut, score]);
+  useEffect(() => setEstimate(null), [stale]);
+
+  return (
+    <Modal
+      title="New labelling run"
+      onClose={onClose}
+      wide
+      footer={
+        <>
+          <Button onClick={onClose}>Cancel</Button>
+          {needsLlm && (
+            <Button onClick={() => estimateRun.mutate(undefined)} disabled={estimateRun.isPending || extractionId === null} data-testid="labeling-estimate">
+              Estimate cost
+            </Button>
+          )}
+          <Button variant="primary" onClick={() => start.mutate(undefined)} disabled={!canStart} data-testid="labeling-start">
+            Start labelling
+          </Button>
+        </>
+      }
+    >
+      <div className="grid gap-3 md:grid-cols-2" data-testid="labeling-dialog">
+        <Field label="Extraction">
+          <select value={extractionId ?? ""} onChange={(e) => setExtractionId(num(e.target.value) ?? null)} data-testid="labeling-extraction">
+            {extractionId === null && <option value="">—</option>}
+            {ready.map((e) => (
+              <option key={e.id} value={e.id}>
+                {e.name} ({formatCount(e.n_features)} latents)
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Method">
+          <select value={method} onChange={(e) => setMethod(e.target.value as Method)} data-testid="labeling-method">
+            {METHODS.map((m) => (
+              <option key={m} value={m}>
+                {m}
+              </option>
+            ))}
+          </select>
+        </Field>
+        {needsLlm && (
+          <>
+            <Field label="Model" hint={method === "local" ? "a Hugging Face model id or folder" : method === "ollama" ? "e.g. llama3.1:8b" : "e.g. gpt-4o-mini"}>
+              <input value={model} onChange={(e) => setModel(e.target.value)} data-testid="labeling-model" />
+            </Field>
+            {method !== "local" && (
+              <Field label="Base URL" hint="leave empty for the default">
+                <input value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} placeholder={method === "ollama" ? "http://localhost:11434" : "https://api.openai.com/v1"} />
+              </Field>
+            )}
+            {method !== "local" && (
+              <Field label="API key" hint="sent once with this request, sealed by the server; never stored here">
+                <input ref={keyRef} type="password" autoComplete="off" data-testid="labeling-api-key" />
+              </Field>
+            )}
+            {method === "openai" && (
+              <div className="grid grid-cols-2 gap-2">
+                <Field label="$ / 1k input tokens">
+                  <input type="number" min={0} step="any" value={priceIn} onChange={(e) => setPriceIn(e.target.value)} />
+                </Field>
+                <Field label="$ / 1k output tokens">
+                  <input type="number" min={0} step="any" value={priceOut} onChange={(e) => setPriceOut(e.target.value)} />
+                </Field>
+              </div>
+            )}
+          </>
+        )}
+        <Field label="Selection">
+          <select value={selMode} onChange={(e) => setSelMode(e.target.value as SelectionMode)} data-testid="labeling-selection">
+            <option value="unlabelled">all unlabelled</option>
+            <option value="indices">indices</option>
+            <option value="filter">filter</option>
+          </select>
+        </Field>
+        {selMode === "indices" && (
+          <Field label="Indices" hint="e.g. 1, 4, 10-20">
+            <input value={indices} onChange={(e) => setIndices(e.target.value)} data-testid="labeling-indices" />
+          </Field>
+        )}
+        {selMode === "filter" && (
+          <div className="grid grid-cols-4 gap-2 md:col-span-2">
+            {(
+              [
+                ["min_frequency", "min frequency"],
+                ["max_frequency", "max frequency"],
+                ["min_max_act", "min max act."],
+                ["limit", "at most"],
+              ] as const
+            ).map(([k, label]) => (
+              <Field key={k} label={label}>
+                <input type="number" step="any" min={0} value={filter[k]} onChange={(e) => setFilter({ ...filter, [k]: e.target.value })} />
+              </Field>
+            ))}
+          </div>
+        )}
+        <label className="flex items-center gap-2 text-sm text-slate-300 md:col-span-2">
+          <input type="checkbox" checked={score} onChange={(e) => setScore(e.target.checked)} data-testid="labeling-score" />
+          score labels (detection + fuzzing; more requests)
+        </label>
+        {needsLlm && (
+          <div className="space-y-2 md:col-span-2">
+            <Field label="Prompt template">
+              <select value={templateId ?? ""} onChange={(e) => setTemplateId(num(e.target.value) ?? null)} data-testid="labeling-template">
+                {templateId === null && <option value="">server default</option>}
+                {templates.data?.items.map((t) => (
+                  <option key={t.id} value={t.id}>
+                    {t.favourite ? "★ " : ""}
+                    {t.name}
+                  </option>
+                ))}
+              </select>
+            </Field>
+            <Field label={`Prompt (JSON)${edited ? " · edited" : ""}`}>
+              <textarea rows={8} className="font-mono text-xs" value={promptText} onChange={(e) => setPromptText(e.target.value)} data-testid="labeling-prompt" />
+            </Field>
+            {promptError && <ErrorLine error={promptError} />}
+            <div className="flex items-end gap-2">
+              <Field label="Save as template" className="flex-1">
+                <input value={saveName} onChange={(e) => setSaveName(e.target.value)} placeholder="template name" />
+              </Field>
+              <Button onClick={() => saveTemplate.mutate(undefined)} disabled={!saveName.trim() || saveTemplate.isPending}>
+                Save
+              </Button>
+            </div>
+            <ErrorLine error={saveTemplate.error} />
+          </div>
+        )}
+      </div>
+      {estimate && (
+        <div className="grid grid-cols-2 gap-2 md:grid-cols-5" data-testid="labeling-estimate-result">
+          <Stat label="Features" value={formatCount(estimate.n_features)} />
+          <Stat label="Requests" value={formatCount(estimate.requests)} />
+          <Stat label="Prompt tokens" value={formatCount(estimate.prompt_tokens)} />
+          <Stat label="Completion tokens" value={formatCount(estimate.completion_tokens)} />
+          <Stat label="Cost" value={`$${estimate.cost.toFixed(4)}`} />
+        </div>
+      )}
+      {paid && !estimate && <p className="text-xs text-amber-300">Estimate the cost of this paid run before starting it.</p>}
+      <ErrorLine error={estimateRun.error ?? start.error} />
+    </Modal>
+  );
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { render, screen, within } from "@testing-library/react";
+import type { SteeringResult } from "../api/types";
+import { CompareView, metric, parseStrengths } from "./SteeringPanel";
+
+const SCRIPT = '<script>window.hacked = true</script><img src=x onerror="alert(1)">';
+
+function output(strength: number | null, text: string) {
+  return {
+    strength,
+    text,
+    finite: true,
+    metrics: { kl_mean: 0.1234, perplexity: 12.5, similarity: 0.81, similarity_method: "embedding" },
+  };
+}
+
+describe("steering compare view", () => {
+  it("renders generated text as text: a <script> stays literal", () => {
+    const result: SteeringResult = {
+      prompts: [{ prompt: "Tell me <b>bold</b>", baseline: { text: SCRIPT, perplexity: 9 }, steered: [output(null, `steered ${SCRIPT}`)] }],
+    };
+    const { container } = render(<CompareView result={result} />);
+    expect(container.querySelector("script")).toBeNull();
+    expect(container.querySelector("img")).toBeNull();
+    expect(container.querySelector("b")).toBeNull();
+    const outputs = screen.getAllByTestId("steering-output");
+    expect(outputs[0].textContent).toBe(SCRIPT);
+    expect(outputs[1].textContent).toBe(`steered ${SCRIPT}`);
+    expect(screen.getByText("Tell me <b>bold</b>")).toBeInTheDocument();
+    expect(screen.getByTestId("steering-metrics").textContent).toContain("KL 0.123");
+    expect((window as unknown as { hacked?: boolean }).hacked).toBeUndefined();
+  });
+
+  it("has one sweep row per strength and one column per prompt", () => {
+    const strengths = [0, 4, 16];
+    const result: SteeringResult = {
+      prompts: ["first", "second"].map((p) => ({
+        prompt: p,
+        baseline: { text: `${p} base` },
+        steered: strengths.map((s) => output(s, `${p} at ${s} ${SCRIPT}`)),
+      })),
+    };
+    const { container } = render(<CompareView result={result} />);
+    const grid = screen.getByTestId("sweep-grid");
+    const rows = within(grid).getAllByTestId("sweep-row");
+    expect(rows).toHaveLength(3);
+    rows.forEach((row, i) => {
+      const cells = row.querySelectorAll("td");
+      expect(cells).toHaveLength(3);
+      expect(cells[0].textContent).toBe(String(strengths[i]));
+      expect(cells[1].textContent).toContain(`first at ${strengths[i]} ${SCRIPT}`);
+      expect(cells[2].textContent).toContain(`second at ${strengths[i]}`);
+    });
+    expect(container.querySelector("script")).toBeNull();
+  });
+
+  it("parses sweep strengths and NaN metrics", () => {
+    expect(parseStrengths("0,2, 4 8,16")).toEqual([0, 2, 4, 8, 16]);
+    expect(parseStrengths("")).toEqual([]);
+    expect(parseStrengths("1,x")).toBeNull();
+    expect(metric("NaN")).toBe("NaN");
+    expect(metric(null)).toBe("–");
+  });
+});
