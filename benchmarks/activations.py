@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -81,7 +82,13 @@ def time_stream(loaded, tok, hooks, start, n_seq, batch_size, stop_early) -> dic
     for batch in stream_activations(loaded, tok, config):
         positions += batch.n_tokens
     seconds = time.perf_counter() - t0
-    return {"tokens": positions, "seconds": seconds, "tokens_per_s": positions / seconds}
+    return {
+        "tokens": positions,
+        "seconds": seconds,
+        "tokens_per_s": positions / seconds,
+        # Other processes on a 2-core machine skew timings; the load says how much.
+        "load_avg_1m": os.getloadavg()[0],
+    }
 
 
 def run_saelens(tokens_file: Path, batch_size: int, full: bool) -> dict[str, float] | None:

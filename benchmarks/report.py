@@ -61,7 +61,12 @@ def main() -> None:
         "",
     ]
     for path in reports:
-        parts.append(render(json.loads(path.read_text())))
+        report = json.loads(path.read_text())
+        if not {"benchmark", "results"} <= set(report):
+            # Raw measurement files (e.g. train_speed.json) stay as they are, linked here.
+            parts.append(f"## {path.stem}\n\nRaw measurements: `benchmarks/results/{path.name}`.\n")
+            continue
+        parts.append(render(report))
     (HERE / "RESULTS.md").write_text("\n".join(parts))
 
 
