@@ -234,6 +234,31 @@ export interface paths {
         patch: operations["update_feature"];
         trace?: never;
     };
+    "/api/v1/features/{feature_id}/ablation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ablate Feature
+         * @description Remove the latent (scaled by ``coefficient``) at its SAE's output hook and measure the
+         *     next-token loss, perplexity and most-moved tokens on its top examples; with a ``prompt``,
+         *     also its greedy completion with and without the latent.
+         *
+         *     **Synchronous**: answered in the API process in about a second or a few (the model of the
+         *     feature's extraction is loaded on first use and kept; requests take turns on it).
+         */
+        post: operations["ablate_feature"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/features/{feature_id}/detail": {
         parameters: {
             query?: never;
@@ -976,6 +1001,60 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AblationOut
+         * @description What ablating one latent (``x -> x - c * f_i(x) * W_dec[i]`` at the SAE's output hook)
+         *     did to next-token prediction on its top examples, and to a prompt's completion.
+         */
+        AblationOut: {
+            /** Coefficient */
+            coefficient: number;
+            completion: components["schemas"]["CompletionOut"] | null;
+            /** Delta Loss */
+            delta_loss: number;
+            /** Feature Id */
+            feature_id: number;
+            /** Index */
+            index: number;
+            /** Loss Ablated */
+            loss_ablated: number;
+            /** Loss Clean */
+            loss_clean: number;
+            /** Most Decreased */
+            most_decreased: components["schemas"]["TokenShiftOut"][];
+            /** Most Increased */
+            most_increased: components["schemas"]["TokenShiftOut"][];
+            /** N Examples */
+            n_examples: number;
+            /** N Tokens */
+            n_tokens: number;
+            /** Perplexity Ablated */
+            perplexity_ablated: number | null;
+            /** Perplexity Clean */
+            perplexity_clean: number | null;
+            /** Seconds */
+            seconds: number;
+        };
+        /** AblationRequest */
+        AblationRequest: {
+            /**
+             * Coefficient
+             * @default 1
+             */
+            coefficient?: number;
+            /**
+             * Max New Tokens
+             * @default 20
+             */
+            max_new_tokens?: number;
+            /**
+             * N Examples
+             * @default 8
+             */
+            n_examples?: number;
+            /** Prompt */
+            prompt?: string | null;
+        };
         /** ActivationCacheCreate */
         ActivationCacheCreate: {
             /** Model Id */
@@ -1103,6 +1182,15 @@ export interface components {
             score: number | null;
             /** Step */
             step: number;
+        };
+        /** CompletionOut */
+        CompletionOut: {
+            /** Ablated */
+            ablated: string;
+            /** Clean */
+            clean: string;
+            /** Prompt */
+            prompt: string;
         };
         /**
          * CostEstimate
@@ -1434,6 +1522,7 @@ export interface components {
             description: string | null;
             /** Detection Score */
             detection_score: number | null;
+            example?: components["schemas"]["FeatureWindow"] | null;
             /** Extraction Id */
             extraction_id: number;
             /** Frequency */
@@ -1484,6 +1573,21 @@ export interface components {
             label?: string | null;
             /** Starred */
             starred?: boolean | null;
+        };
+        /**
+         * FeatureWindow
+         * @description A short window of one example: each token decoded on its own, and the latent's
+         *     activation at each.
+         */
+        FeatureWindow: {
+            /** Acts */
+            acts: number[];
+            /** Center */
+            center: number;
+            /** Tokens */
+            tokens: string[];
+            /** Value */
+            value: number;
         };
         /**
          * GenerationConfig
@@ -2609,6 +2713,15 @@ export interface components {
             /** Name */
             name?: string | null;
         };
+        /** TokenShiftOut */
+        TokenShiftOut: {
+            /** Delta */
+            delta: number;
+            /** Id */
+            id: number;
+            /** Token */
+            token: string;
+        };
         /** TokenizationCreate */
         TokenizationCreate: {
             config?: components["schemas"]["TokenizeConfig"];
@@ -3336,6 +3449,8 @@ export interface operations {
                 /** @description Only favourites (true) or only others */
                 starred?: boolean | null;
                 category?: string | null;
+                /** @description Add each row's top example window (sliced from the extraction) */
+                include_example?: boolean;
                 /** @description Items to skip */
                 offset?: number;
                 /** @description Items per page */
@@ -3456,6 +3571,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FeatureOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    ablate_feature: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                feature_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AblationRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AblationOut"];
                 };
             };
             /** @description Validation Error */
