@@ -203,9 +203,6 @@ def test_09_feature_tabs(page: Page) -> None:
     shot(page, "09-feature-ablation")
 
 
-@pytest.mark.xfail(
-    reason="the API has no ablation route yet (proposed: POST /features/{id}/ablation)"
-)
 def test_10_feature_ablation(page: Page) -> None:
     page.get_by_test_id("ablation-run").click()
     page.get_by_text("Perplexity (ablated)").wait_for(timeout=120_000)
