@@ -40,12 +40,7 @@ def _register() -> None:
     import importlib
 
     for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(f"mistudio.cli.{name}")
-        except ModuleNotFoundError as exc:
-            # A command group still being written must not break the others.
-            if exc.name != f"mistudio.cli.{name}":
-                raise
+        importlib.import_module(f"mistudio.cli.{name}")
 
 
 def main(argv: list[str] | None = None) -> None:
