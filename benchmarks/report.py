@@ -63,8 +63,9 @@ def main() -> None:
     for path in reports:
         report = json.loads(path.read_text())
         if not {"benchmark", "results"} <= set(report):
-            # Raw measurement files (e.g. train_speed.json) stay as they are, linked here.
-            parts.append(f"## {path.stem}\n\nRaw measurements: `benchmarks/results/{path.name}`.\n")
+            # Scripts that print one JSON object (extraction, service_load, train_speed).
+            body = json.dumps(report, indent=2)
+            parts.append(f"## {path.stem}\n\n```json\n{body}\n```\n")
             continue
         parts.append(render(report))
     (HERE / "RESULTS.md").write_text("\n".join(parts))
