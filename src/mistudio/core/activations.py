@@ -262,10 +262,7 @@ def cache_activations(
         pending_n = 0
         _write_manifest(dest, manifest)
 
-    def forward(step: float, total: float | None, /, **metrics: Any) -> None:
-        report(progress, step, total, **metrics)
-
-    for batch in stream_activations(loaded, tokenization, config, forward):
+    for batch in stream_activations(loaded, tokenization, config, progress):
         for p in points:
             pending[p.name].append(batch.flat(p.name))
         pending_ids.append(batch.input_ids[batch.mask])
