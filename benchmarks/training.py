@@ -456,6 +456,11 @@ def main() -> None:
     p.add_argument("--tools", default=",".join(TOOLS))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=HERE / "results" / "training.json")
+    p.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="cache the activations and the shuffled array, then stop (untimed; run it early)",
+    )
     args = p.parse_args()
     if args.quick:
         args.tokens = 100_000
@@ -473,6 +478,8 @@ def main() -> None:
     t0 = time.perf_counter()
     data = prepare_data(args, loaded)
     print(f"data ready in {time.perf_counter() - t0:.0f}s: {data['info']}", flush=True)
+    if args.prepare_only:
+        return
     train = torch.from_numpy(np.load(data["train_path"]))
     bound_start = dense_bound(args.batch, D_IN, args.d_sae)
     print(f"dense bound {bound_start['tokens_per_s']:,.0f} tokens/s", flush=True)

@@ -21,7 +21,7 @@ def test_readme_training_yaml_validates():
 
 
 def test_missed_l0_target_is_reported():
-    from mistudio.cli.train_cmd import target_warning
+    from mistudio.core.training.trainer import target_warning
 
     assert target_warning(None, 639.0) is None
     assert target_warning(32, 30.0) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -147,3 +148,21 @@ def test_auto_sparsity_reaches_target_l0_on_planted_data(tmp_path: Path) -> None
     (r,) = res.saes.values()
     assert r.sparsity_coefficient is not None and math.isfinite(r.sparsity_coefficient)
     assert abs(r.reached_l0 - 8) <= 0.2 * 8, r.reached_l0
+    assert r.warnings == []
+    assert json.loads((r.folder / "training.json").read_text())["warnings"] == []
+
+
+def test_missed_target_l0_is_recorded_with_the_sae(tmp_path: Path) -> None:
+    """A run too short to calibrate says so in its result and training.json (not only the CLI)."""
+    planted = PlantedDictionary(d=32, n_atoms=128, n_active=3)
+    spec = dict(
+        hook_name="h", sae=dict(architecture="standard", d_in=32, d_sae=256), target_l0=8, lr=3e-3
+    )
+    cfg = TrainConfig(saes=[spec], total_tokens=12 * 512, batch_tokens=512)
+    with one_thread():
+        res = train_saes(cfg, planted.factory("h", 512), tmp_path)
+    (r,) = res.saes.values()
+    assert abs(r.reached_l0 - 8) > 0.2 * 8  # 12 steps cannot calibrate
+    assert len(r.warnings) == 1 and "target L0 8 not reached" in r.warnings[0]
+    saved = json.loads((r.folder / "training.json").read_text())
+    assert saved["warnings"] == r.warnings

@@ -79,6 +79,7 @@ export function SaesPanel() {
 function SaeRow({ sae: s, onExtract }: { sae: SAE; onExtract: () => void }) {
   const remove = useApiMutation(() => api.del(`/saes/${s.id}`), ["saes"]);
   const m = (s.metrics ?? {}) as Json;
+  const warnings = Array.isArray(m.warnings) ? (m.warnings as unknown[]).map(String) : [];
   return (
     <>
       <tr className="border-t border-slate-800" data-testid={`sae-${s.id}`}>
@@ -87,6 +88,11 @@ function SaeRow({ sae: s, onExtract }: { sae: SAE; onExtract: () => void }) {
           <div className="text-[11px] text-slate-500">
             {formatDate(s.created_at)} · <StatusPill status={s.status} />
           </div>
+          {warnings.map((w) => (
+            <div key={w} className="text-[11px] text-amber-300" data-testid="sae-warning">
+              ⚠ {w}
+            </div>
+          ))}
         </td>
         <td className="py-2 pr-3 text-slate-300">{s.architecture ?? "–"}</td>
         <td className="py-2 pr-3 font-mono text-xs text-slate-300">{s.hook_name ?? "–"}</td>

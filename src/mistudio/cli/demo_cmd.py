@@ -135,7 +135,7 @@ def demo(
 
 def _train(loaded: Any, tok: Any, train_tokens: int, d_sae: int, quick: bool) -> Any:
     """A topk and a standard SAE on layer 6, and topk SAEs on layers 2 and 10: one LM pass."""
-    from mistudio.cli.train_cmd import format_evals, target_warning
+    from mistudio.cli.train_cmd import format_evals
     from mistudio.core.pipeline import TrainingRunConfig, run_training
     from mistudio.core.sae.base import SAEConfig
     from mistudio.core.training import SAETrainConfig, TrainConfig
@@ -182,12 +182,10 @@ def _train(loaded: Any, tok: Any, train_tokens: int, d_sae: int, quick: bool) ->
                 bar(step, total, l0=metrics.get("l0"), fvu=metrics.get("fvu"))
 
         result = run_training(config, run_dir, progress, loaded=loaded)
-    targets = {spec.resolved_name: spec.target_l0 for spec in saes}
     for name, sae in result.saes.items():
         summary = {"sparsity_coefficient": sae.sparsity_coefficient, **sae.evals}
         typer.echo(f"  {name:<16} {format_evals(summary)}")
-        warning = target_warning(targets.get(name), sae.reached_l0)
-        if warning:
+        for warning in sae.warnings:
             typer.secho(f"  {'':<16} warning: {warning}", fg=typer.colors.YELLOW)
     typer.echo(f"SAEs in SAELens format under {run_dir / 'saes'}")
     return result

@@ -79,6 +79,7 @@ def train(
             "folder": str(r.folder),
             "sparsity_coefficient": r.sparsity_coefficient,
             "reached_l0": r.reached_l0,
+            "warnings": r.warnings,
             **r.evals,
         }
         for sae_name, r in result.saes.items()
@@ -87,22 +88,10 @@ def train(
         typer.echo(json.dumps(summary, indent=2, default=str))
         return
     typer.echo(f"{result.steps} steps, {result.tokens_seen:,} tokens -> {run_dir}")
-    targets = {spec.resolved_name: spec.target_l0 for spec in run_config.train.saes}
     for sae_name, s in summary.items():
         typer.echo(f"  {sae_name}: {format_evals(s)}")
-        warning = target_warning(targets.get(sae_name), s["reached_l0"])
-        if warning:
+        for warning in s["warnings"]:
             typer.secho(f"    warning: {warning}", fg=typer.colors.YELLOW)
-
-
-def target_warning(target_l0: float | None, reached_l0: float) -> str | None:
-    """A note when auto sparsity ended more than 20% off its target (short runs can)."""
-    if target_l0 is None or target_l0 * 0.8 <= reached_l0 <= target_l0 * 1.2:
-        return None
-    return (
-        f"target L0 {target_l0:g} not reached (L0 {reached_l0:.1f}): train on more "
-        "tokens or raise auto_sparsity_fraction"
-    )
 
 
 def format_evals(summary: dict[str, Any]) -> str:

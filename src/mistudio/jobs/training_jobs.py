@@ -163,7 +163,12 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
                     path=str(sae.folder),
                     cfg=cfg,
                     metrics=_jsonable(
-                        {"final": final, "evals": sae.evals, "reached_l0": sae.reached_l0}
+                        {
+                            "final": final,
+                            "evals": sae.evals,
+                            "reached_l0": sae.reached_l0,
+                            "warnings": sae.warnings,
+                        }
                     ),
                     job_id=ctx.job_id,
                     lineage={

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import logging
 import math
 import threading
 import time
@@ -53,6 +54,8 @@ from mistudio.core.training.config import SAETrainConfig, TrainConfig, safe_name
 from mistudio.core.training.resampling import resample_dead_latents
 from mistudio.core.training.schedules import lr_factor, warmup_factor
 from mistudio.errors import InvalidInputError, MiStudioError
+
+log = logging.getLogger(__name__)
 
 Batch = dict[str, Tensor]
 DataSource = Callable[[int], Iterable[Batch]] | Iterable[Batch]
@@ -86,6 +89,23 @@ class SAEResult:
     """Metrics over the last ``final_eval_tokens`` of training."""
     evals: dict[str, Any] = field(default_factory=dict)
     """What the ``evaluate`` callback returned."""
+    warnings: list[str] = field(default_factory=list)
+    """What a researcher should know about the result (e.g. a target L0 that was missed)."""
+
+
+TARGET_TOLERANCE = 0.2
+"""Auto sparsity counts as on target within this relative distance of ``target_l0``."""
+
+
+def target_warning(target_l0: float | None, reached_l0: float) -> str | None:
+    """A note when auto sparsity ended more than 20% off its target (short runs can)."""
+    lo, hi = 1 - TARGET_TOLERANCE, 1 + TARGET_TOLERANCE
+    if target_l0 is None or target_l0 * lo <= reached_l0 <= target_l0 * hi:
+        return None
+    return (
+        f"target L0 {target_l0:g} not reached (L0 {reached_l0:.1f}): train on more "
+        "tokens or raise auto_sparsity_fraction"
+    )
 
 
 @dataclass
@@ -617,6 +637,9 @@ def train_saes(
             )
         )
         coefficient = st.coefficient_now()
+        warning = target_warning(st.spec.target_l0, float(reached))
+        if warning:
+            log.warning("%s: %s", st.name, warning)
         training = {
             "name": st.name,
             "mistudio_version": __version__,
@@ -632,6 +655,7 @@ def train_saes(
             "sparsity_coefficient": coefficient,
             "target_l0": st.spec.target_l0,
             "reached_l0": reached,
+            "warnings": [warning] if warning else [],
             "n_resampled": st.n_resampled,
             "metrics": st.history,
             "final": final.model_dump() if final is not None else None,
@@ -652,6 +676,7 @@ def train_saes(
             reached_l0=float(reached) if reached is not None else float("nan"),
             final=final,
             evals=evals,
+            warnings=[warning] if warning else [],
         )
     return TrainResult(
         run_dir=run,
