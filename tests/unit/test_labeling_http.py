@@ -249,3 +249,19 @@ def test_a_copy_of_the_worked_example_is_not_a_label() -> None:
         lab = LLMLabeler(openai(server.url), "openai", PromptTemplate()).label(ctx())
         assert len(server.requests) == 2
     assert lab.status == "labelled" and lab.label == "leading whitespace"
+
+
+def test_a_copy_of_the_small_templates_worked_label_is_not_a_label() -> None:
+    # SmolLM2-135M answers the worked example's label, word for word, to most features.
+    from mistudio.core.labeling.prompts import small_model_template
+
+    template = small_model_template()
+    with ScriptedServer() as server:
+        server.queue += [
+            Reply(body=openai_body('[LABEL]: the word "over"')),
+            Reply(body=openai_body("[LABEL]: The word over")),
+            Reply(body=openai_body("[LABEL]: leading spaces")),
+        ]
+        lab = LLMLabeler(openai(server.url), "openai", template).label(ctx())
+        assert len(server.requests) == 3
+    assert lab.status == "labelled" and lab.label == "leading spaces"

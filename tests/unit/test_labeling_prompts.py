@@ -6,7 +6,12 @@ import pytest
 
 from mistudio.core.labeling import MalformedReplyError, PromptTemplate
 from mistudio.core.labeling.parse import parse_label_reply
-from mistudio.core.labeling.prompts import discretise, format_pairs, highlight
+from mistudio.core.labeling.prompts import (
+    discretise,
+    format_pairs,
+    highlight,
+    small_model_template,
+)
 from mistudio.errors import InvalidInputError
 from tests.unit.labeling_fixtures import feature
 
@@ -106,3 +111,27 @@ def test_parse_explanation_only_delphi_style() -> None:
 def test_parse_rejects_malformed(reply: str) -> None:
     with pytest.raises(MalformedReplyError):
         parse_label_reply(reply)
+
+
+def test_parse_small_model_quirks() -> None:
+    # The answer on the line after an empty tag, and the prompt's markers copied into it.
+    assert parse_label_reply("[LABEL]:\n  the word <<import>>\n").label == "the word import"
+    # An empty tag must not swallow the next tag's line.
+    parsed = parse_label_reply("[LABEL]:\n[EXPLANATION]: leading spaces of code lines")
+    assert parsed.label == "leading spaces of code lines"
+    assert parsed.description == "leading spaces of code lines"
+
+
+def test_small_model_template_is_short_and_shows_the_feature() -> None:
+    windows = [([f"w{j}" for j in range(30)], [0.0] * 29 + [float(i + 1)]) for i in range(20)]
+    ctx = feature(3, windows, top_tokens=[(" import", 0.9), ("from", 0.1)])
+    messages = small_model_template().render(ctx)
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    last = messages[-1]["content"]
+    assert last.startswith("Tokens: ' import', 'from'\n")
+    assert last.count("<<") == 5  # five examples, each with its peak marked
+    default = PromptTemplate().render(ctx)
+    assert (
+        len("".join(m["content"] for m in messages))
+        < len("".join(m["content"] for m in default)) / 2
+    )

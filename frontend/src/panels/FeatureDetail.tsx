@@ -25,12 +25,21 @@ export function FeatureDetail({ featureId, onClose, onChanged }: { featureId: nu
       {f && (
         <div className="space-y-4" data-testid="feature-detail">
           <LabelEditor feature={f} onChanged={onChanged} />
-          <div className="grid grid-cols-2 gap-2 md:grid-cols-4">
+          <div className="grid grid-cols-2 gap-2 md:grid-cols-6">
             <Stat label="Frequency" value={formatFrequency(f.frequency)} />
             <Stat label="Max activation" value={formatNumber(f.max_activation)} />
             <Stat label="Mean activation" value={formatNumber(f.mean_activation)} />
             <Stat label="Interpretability" value={formatNumber(f.interpretability)} />
+            <Stat label="Detection" value={<span data-testid="detection-score">{formatNumber(f.detection_score, 2)}</span>} />
+            <Stat label="Fuzzing" value={<span data-testid="fuzzing-score">{formatNumber(f.fuzzing_score, 2)}</span>} />
           </div>
+          {f.label_method && (
+            <p className="text-[11px] text-slate-500" data-testid="label-source">
+              labelled by {f.label_method}
+              {f.label_model ? ` (${f.label_model})` : ""}
+              {f.label_confidence != null ? ` · confidence ${formatNumber(f.label_confidence, 2)}` : ""}
+            </p>
+          )}
           <Tabs
             tabs={[
               { id: "examples", label: "Examples" },

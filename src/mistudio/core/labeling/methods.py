@@ -7,6 +7,7 @@ retries) and :class:`LLMScorer` and differ only in their chat client.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,8 +17,8 @@ from mistudio.core.labeling.clients import ChatClient, ChatReply, RateLimiter
 from mistudio.core.labeling.config import LabelingConfig
 from mistudio.core.labeling.context import FeatureContext
 from mistudio.core.labeling.errors import FATAL_ERRORS, BackendError, MalformedReplyError
-from mistudio.core.labeling.parse import parse_binary_list, parse_label_reply
-from mistudio.core.labeling.prompts import Message, PromptTemplate
+from mistudio.core.labeling.parse import ParsedLabel, parse_binary_list, parse_label_reply
+from mistudio.core.labeling.prompts import Message, PromptTemplate, small_model_template
 from mistudio.core.labeling.records import FeatureLabel
 from mistudio.core.labeling.rules import RuleMatch, match_rules, token_views
 from mistudio.core.labeling.scoring import ScoreKind, Scorer, ScoringExample, scoring_messages
@@ -198,7 +199,7 @@ class LLMLabeler:
             c_tokens += reply.completion_tokens or estimate_tokens(reply.content)
             try:
                 parsed = parse_label_reply(reply.content)
-                if self._copies_worked_example(parsed.description):
+                if self._copies_worked_example(parsed):
                     raise MalformedReplyError("the reply copies the worked example")
             except MalformedReplyError as exc:
                 error = f"{exc} after {attempt + 1} attempt(s)"
@@ -234,10 +235,17 @@ class LLMLabeler:
             seconds=time.perf_counter() - start,
         )
 
-    def _copies_worked_example(self, description: str) -> bool:
+    def _copies_worked_example(self, parsed: ParsedLabel) -> bool:
         """Small models parrot the worked example; that is no label of this feature."""
         worked = f"{self.template.worked_reply or ''} {self.template.worked_reply_json or ''}"
-        return len(description) > 20 and description.rstrip(".") in worked
+        if len(parsed.description) > 20 and parsed.description.rstrip(".") in worked:
+            return True
+        try:  # the worked label itself, e.g. SmolLM2-135M answering 'the word "over"' to all
+            worked_label = parse_label_reply(self.template.worked_reply or "").label
+        except MalformedReplyError:
+            return False
+        words = [re.sub(r"\W+", " ", t).strip().lower() for t in (parsed.label, worked_label)]
+        return words[0] == words[1]
 
     def scorer(self) -> Scorer:
         return self._scorer
@@ -303,8 +311,8 @@ def _local(config: LabelingConfig) -> Labeler:
     )
     prompt = config.prompt
     if config.model is None and prompt == PromptTemplate():
-        # The built-in 135M model copies a worked example instead of reading the features.
-        prompt = prompt.model_copy(update={"worked_user": None})
+        # The built-in 135M model cannot follow the delphi prompt (see small_model_template).
+        prompt = small_model_template()
     return LLMLabeler(client, "local", prompt, config.json_mode, config.malformed_retries)
 
 

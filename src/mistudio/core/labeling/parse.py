@@ -26,6 +26,8 @@ class ParsedLabel:
 
 
 def _clean(value: str) -> str:
+    # Small models copy the prompt's <<marker>> syntax into their answer.
+    value = value.replace("<<", "").replace(">>", "")
     value = value.strip().strip("*_`").strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         value = value[1:-1].strip()
@@ -85,7 +87,8 @@ def _json_objects(text: str) -> list[dict[str, object]]:
 
 
 TAG = re.compile(
-    r"^[\s*_#>-]*\[?\s*(LABEL|CATEGORY|CONFIDENCE|EXPLANATION|DESCRIPTION)\s*\]?[\s*_]*:[\s*_]*(.*)$",
+    r"^[\s*_#>-]*\[?\s*(LABEL|CATEGORY|CONFIDENCE|EXPLANATION|DESCRIPTION)\s*\]?"
+    r"[ \t*_]*:[ \t*_]*(.*)$",  # not \s after the colon: an empty value must not eat the next line
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -102,6 +105,9 @@ def parse_label_reply(text: str) -> ParsedLabel:
     fields: dict[str, object] = {}
     for match in TAG.finditer(text):
         value = _clean(match.group(2))
+        if not value:  # "[LABEL]:" then the answer on the next line (small models do this)
+            rest = text[match.end() :].lstrip("\n").split("\n", 1)[0]
+            value = "" if TAG.match(rest) else _clean(rest)
         if value and not value.startswith(("a short label", "a taxonomy", "one sentence")):
             fields[match.group(1).lower()] = value  # the last occurrence wins
     parsed = _from_fields(fields)

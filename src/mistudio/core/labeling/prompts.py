@@ -145,6 +145,27 @@ Tokens the feature promotes as the next token: {logit_lens}
 {reply_format}"""
 
 
+SMALL_SYSTEM = """You name patterns in text. Marked tokens look <<like this>>. Say in a few \
+words what the marked tokens have in common. A newline is written \\n."""
+
+SMALL_WORKED_USER = """Tokens: ' over', ' over', ' over'
+Examples:
+he went<< over>> the hill
+the game was<< over>> by noon
+
+{reply_format}"""
+
+SMALL_WORKED_REPLY = '[LABEL]: the word "over"'
+
+SMALL_USER = """Tokens: {top_tokens}
+Examples:
+{examples}
+
+{reply_format}"""
+
+SMALL_REPLY = "In a few words, what do the marked tokens have in common?"
+
+
 class PromptTemplate(BaseModel):
     """An editable explanation prompt (saved as a labelling-prompt template)."""
 
@@ -203,6 +224,25 @@ class PromptTemplate(BaseModel):
             messages.append({"role": "assistant", "content": worked})
         messages.append({"role": "user", "content": substitute(self.user, values)})
         return messages
+
+
+def small_model_template() -> PromptTemplate:
+    """The default for the built-in SmolLM2-135M-Instruct: one short label line from the top tokens
+    and five examples, after one tiny worked example. A 135M model copies the long delphi
+    example's wording instead of reading the feature and loses the four-line format; a
+    short prompt keeps its attention on the tokens (and a 2k-token prompt takes seconds on a CPU).
+    """
+    return PromptTemplate(
+        name="small-model",
+        system=SMALL_SYSTEM,
+        user=SMALL_USER,
+        worked_user=SMALL_WORKED_USER,
+        worked_reply=SMALL_WORKED_REPLY,
+        worked_reply_json=None,
+        reply_format=SMALL_REPLY,
+        n_examples=5,
+        n_top_tokens=5,
+    )
 
 
 def substitute(template: str, values: dict[str, str]) -> str:

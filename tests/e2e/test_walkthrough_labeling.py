@@ -1,0 +1,184 @@
+"""Labelling in the real UI, continuing the walkthrough's page (``test_walkthrough.py`` runs first
+and leaves a topk SAE on layer 6 of SmolLM2 with a ready feature extraction): label every latent
+by rules with scores, label a few latents with the built-in SmolLM2-135M-Instruct with scores,
+read labels and detection/fuzzing scores in the feature browser, sort by score, and search by
+meaning for "indentation" and "import". Screenshots land in ``tests/e2e/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_walkthrough import JOB_TIMEOUT, open_panel, shot
+
+pytestmark = pytest.mark.e2e
+Page = Any  # playwright.sync_api.Page
+
+N_LOCAL = 6
+"""Latents the local model labels: it scores each with ~4 more generations, seconds apiece."""
+
+
+def _api(studio: str, path: str) -> Any:
+    with urllib.request.urlopen(f"{studio}/api/v1{path}", timeout=30) as r:
+        return json.loads(r.read())
+
+
+def _start_run(page: Page, method: str, indices: str | None = None) -> Any:
+    open_panel(page, "labeling")
+    page.get_by_test_id("labeling-new").click()
+    dialog = page.get_by_test_id("labeling-dialog")
+    dialog.wait_for()
+    page.get_by_test_id("labeling-method").select_option(method)
+    if indices is not None:
+        page.get_by_test_id("labeling-selection").select_option("indices")
+        page.get_by_test_id("labeling-indices").fill(indices)
+    else:  # all unlabelled: the walkthrough's hand-made label stays
+        page.get_by_test_id("labeling-selection").select_option("unlabelled")
+    page.get_by_test_id("labeling-score").check()
+    shot(page, f"14-labeling-dialog-{method}")
+    page.get_by_test_id("labeling-start").click()
+    dialog.wait_for(state="detached")
+    card = page.get_by_test_id("labeling-card").filter(has_text=f"· {method}").first
+    card.wait_for()
+    return card
+
+
+def _wait_summary(card: Any) -> dict[str, int]:
+    card.get_by_test_id("labeling-summary").wait_for(timeout=JOB_TIMEOUT)
+
+    def count(testid: str) -> int:
+        return int(card.get_by_test_id(testid).inner_text().split()[-1].replace(",", ""))
+
+    return {"labelled": count("summary-labelled"), "failed": count("summary-failed")}
+
+
+def _features(studio: str) -> list[dict[str, Any]]:
+    extraction = _api(studio, "/extractions?limit=10&sort=created_at&order=desc")["items"][0]["id"]
+    out: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        got = _api(studio, f"/features?extraction_id={extraction}&limit=500&offset={offset}")
+        out += got["items"]
+        offset += len(got["items"])
+        if not got["items"] or offset >= got["total"]:
+            return out
+
+
+def test_14_rules_labels_all(page: Page, studio: str) -> None:
+    card = _start_run(page, "rules")
+    summary = _wait_summary(card)
+    card.get_by_test_id("status").filter(has_text=re.compile("completed|ready")).wait_for()
+    shot(page, "14-labeling-rules-done", card)
+    assert summary["failed"] == 0
+    assert summary["labelled"] >= 20, summary  # a 512-latent SAE on code has many token patterns
+    rules = [
+        f
+        for f in _features(studio)
+        if f["label_method"] == "rules" and f["label"] not in (None, "unclear")
+    ]
+    assert len(rules) == summary["labelled"]
+    scored = [f for f in rules if f["detection_score"] is not None]
+    assert scored and all(f["fuzzing_score"] is not None for f in scored)
+    # The rule's own predicate answers the scoring questions: a real pattern scores well.
+    assert max(f["detection_score"] for f in scored) >= 0.8
+
+
+def test_15_local_model_labels_a_selection(page: Page, studio: str) -> None:
+    # The most frequent live latents that rules could not label: the LLM's cases.
+    features = [f for f in _features(studio) if f["frequency"]]
+    unclear = sorted(
+        (f for f in features if f["label"] in (None, "unclear")), key=lambda f: -f["frequency"]
+    )
+    chosen = sorted(f["index"] for f in unclear[:N_LOCAL])
+    assert len(chosen) == N_LOCAL
+    card = _start_run(page, "local", ", ".join(map(str, chosen)))
+    card.get_by_test_id("job-progress").wait_for()
+    shot(page, "15-labeling-local-running", card)
+    summary = _wait_summary(card)
+    shot(page, "15-labeling-local-done", card)
+    # Malformed replies are retried, then recorded; most must parse into a label.
+    assert summary["labelled"] + summary["failed"] == N_LOCAL, summary
+    assert summary["labelled"] >= N_LOCAL // 2, summary
+    local = {f["index"]: f for f in _features(studio) if f["label_method"] == "local"}
+    assert set(local) <= set(chosen) and len(local) == summary["labelled"]
+    for f in local.values():
+        assert f["label"] and f["label"] != "unclear"
+        assert len(f["label"].split()) <= 8
+        assert f["detection_score"] is not None and f["fuzzing_score"] is not None
+        assert 0 <= f["detection_score"] <= 1 and 0 <= f["fuzzing_score"] <= 1
+        assert f["interpretability"] == pytest.approx(
+            (f["detection_score"] + f["fuzzing_score"]) / 2, abs=1e-6
+        )
+    print("\nlocal labels:")
+    for f in sorted(local.values(), key=lambda f: f["index"]):
+        print(
+            f"  #{f['index']}: {f['label']!r} detection {f['detection_score']:.2f} "
+            f"fuzzing {f['fuzzing_score']:.2f}"
+        )
+
+
+def test_16_browser_shows_labels_and_scores(page: Page) -> None:
+    open_panel(page, "features")
+    page.get_by_test_id("feature-browser").wait_for()
+    page.get_by_test_id("feature-search").fill("")
+    page.get_by_test_id("feature-sort").select_option("interpretability")
+    if "asc" in page.get_by_label("sort order").inner_text():
+        page.get_by_label("sort order").click()
+    first = page.get_by_test_id("feature-row").first
+    first.get_by_test_id("star").wait_for()
+    rows = page.get_by_test_id("feature-row")
+    page.wait_for_timeout(500)
+    scores = []
+    for i in range(min(8, rows.count())):
+        text = rows.nth(i).locator("span").nth(6).inner_text()
+        scores.append(float(text) if text not in ("–", "") else float("nan"))
+    assert scores == sorted(scores, reverse=True), scores
+    assert scores[0] >= 0.8
+    assert "unlabelled" not in first.inner_text()
+    shot(page, "16-browser-sorted-by-score")
+    first.click()
+    detail = page.get_by_test_id("feature-detail")
+    detail.wait_for()
+    detection = float(page.get_by_test_id("detection-score").inner_text())
+    fuzzing = float(page.get_by_test_id("fuzzing-score").inner_text())
+    assert 0 <= detection <= 1 and 0 <= fuzzing <= 1
+    assert "labelled by" in page.get_by_test_id("label-source").inner_text()
+    shot(page, "16-feature-scores")
+    page.keyboard.press("Escape")
+
+
+def _semantic(page: Page, query: str) -> list[tuple[str, str]]:
+    semantic = page.get_by_test_id("feature-semantic")
+    if not semantic.is_checked():
+        semantic.check()
+    page.get_by_test_id("feature-search").fill(query)
+    results = page.get_by_test_id("semantic-results")
+    results.locator("li button").first.wait_for(timeout=60_000)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=semantic-results]').innerText.includes('…')"
+    )
+    hits = []
+    for button in results.locator("li button").all()[:5]:
+        spans = button.locator("span")
+        hits.append((spans.nth(0).inner_text(), spans.nth(1).inner_text()))
+    return hits
+
+
+def test_17_semantic_search(page: Page) -> None:
+    open_panel(page, "features")
+    page.get_by_test_id("feature-browser").wait_for()
+    indent = _semantic(page, "indentation")
+    shot(page, "17-semantic-indentation")
+    imports = _semantic(page, "import")
+    shot(page, "17-semantic-import")
+    print(f"\nsemantic 'indentation': {indent}\nsemantic 'import': {imports}")
+    # The best hits are labelled for what was asked, not just any label.
+    assert re.search(r"indent|whitespace|spaces", indent[0][1], re.IGNORECASE), indent
+    assert re.search(r"\bimport\b", imports[0][1], re.IGNORECASE), imports
+    assert not re.search(r"\bimport\b", indent[0][1], re.IGNORECASE)
+    assert not re.search(r"indent|whitespace", imports[0][1], re.IGNORECASE)
