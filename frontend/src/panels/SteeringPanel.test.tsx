@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { render, screen, within } from "@testing-library/react";
 import type { SteeringResult } from "../api/types";
-import { CompareView, metric, parseStrengths } from "./SteeringPanel";
+import { CompareView, metric, parseStrengths, runFinished } from "./SteeringPanel";
 
 const SCRIPT = '<script>window.hacked = true</script><img src=x onerror="alert(1)">';
 
@@ -60,5 +60,12 @@ describe("steering compare view", () => {
     expect(parseStrengths("1,x")).toBeNull();
     expect(metric("NaN")).toBe("NaN");
     expect(metric(null)).toBe("–");
+  });
+
+  it("treats a run the job marked ready as finished (export shows)", () => {
+    expect(runFinished("ready")).toBe(true);
+    expect(runFinished("completed")).toBe(true);
+    expect(runFinished("running")).toBe(false);
+    expect(runFinished("failed")).toBe(false);
   });
 });

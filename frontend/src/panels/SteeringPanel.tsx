@@ -52,6 +52,10 @@ export function metric(v: MaybeNumber, digits = 3): string {
 }
 
 const BUSY = new Set(["pending", "queued", "running"]);
+/** A finished run: the steering job marks its row "ready" (older rows may say "completed"). */
+export function runFinished(status: string): boolean {
+  return status === "ready" || status === "completed";
+}
 
 export function SteeringPanel() {
   const [runId, setRunId] = useState<number | null>(null);
@@ -322,7 +326,7 @@ function RunView({ runId }: { runId: number }) {
         r && (
           <>
             <StatusPill status={r.status} />
-            {r.status === "completed" && <Button onClick={() => void exportRun(r.id, r.name)}>Export JSON</Button>}
+            {runFinished(r.status) && <Button onClick={() => void exportRun(r.id, r.name)}>Export JSON</Button>}
           </>
         )
       }
