@@ -291,6 +291,10 @@ class LLMScorer:
         raise error
 
 
+SMALL_MODEL_MAX_TOKENS = 32
+"""Generation cap for the built-in labeller with its default prompt."""
+
+
 def _default_prefix(config: LabelingConfig) -> str:
     if config.reply_prefix is not None:
         return config.reply_prefix
@@ -302,17 +306,20 @@ def _local(config: LabelingConfig) -> Labeler:
     from mistudio.core.labeling.local_backend import LocalChatClient
     from mistudio.core.models import DEFAULT_MODEL
 
+    prompt = config.prompt
+    max_tokens = config.max_tokens
+    if config.model is None and prompt == PromptTemplate():
+        # The built-in 135M model cannot follow the delphi prompt (see small_model_template),
+        # and when it strays it rambles: a label line or a list of five 0/1s fits in 32 tokens.
+        prompt = small_model_template()
+        max_tokens = min(max_tokens, SMALL_MODEL_MAX_TOKENS)
     client = LocalChatClient.load(
         config.model or DEFAULT_MODEL,
         device=config.device,
-        max_new_tokens=config.max_tokens,
+        max_new_tokens=max_tokens,
         temperature=config.temperature,
         reply_prefix=_default_prefix(config),
     )
-    prompt = config.prompt
-    if config.model is None and prompt == PromptTemplate():
-        # The built-in 135M model cannot follow the delphi prompt (see small_model_template).
-        prompt = small_model_template()
     return LLMLabeler(client, "local", prompt, config.json_mode, config.malformed_retries)
 
 
