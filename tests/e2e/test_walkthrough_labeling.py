@@ -41,11 +41,14 @@ def _start_run(page: Page, method: str, indices: str | None = None) -> Any:
         page.get_by_test_id("labeling-selection").select_option("unlabelled")
     page.get_by_test_id("labeling-score").check()
     shot(page, f"14-labeling-dialog-{method}")
+    cards = page.get_by_test_id("labeling-card")
+    before = cards.count()
     page.get_by_test_id("labeling-start").click()
     dialog.wait_for(state="detached")
-    card = page.get_by_test_id("labeling-card").filter(has_text=f"· {method}").first
-    card.wait_for()
-    return card
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('[data-testid=labeling-card]').length > n", arg=before
+    )
+    return cards.first  # newest first
 
 
 def _wait_summary(card: Any) -> dict[str, int]:
