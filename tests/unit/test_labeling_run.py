@@ -197,3 +197,51 @@ def test_local_backend_on_a_tiny_random_llama(extraction) -> None:
     )
     reply = prefixed.chat([{"role": "user", "content": "w5 w6"}])
     assert reply.content.startswith("[LABEL]:") and reply.completion_tokens == 4
+
+
+def test_local_scoring_is_constrained_to_the_list_and_chosen_by_the_logits() -> None:
+    """A scoring question to the in-process model always yields n answers, each the model's
+    own pick between the tokens 0 and 1 given the list so far (same as a full recompute)."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from mistudio.core.labeling.local_backend import LocalChatClient
+    from mistudio.core.labeling.methods import LLMScorer
+    from mistudio.core.labeling.records import FeatureLabel
+    from mistudio.core.labeling.scoring import ScoringExample
+    from tests.unit.tiny_models import VOCAB, tiny_model
+
+    marks = {"[": 3, "0": 4, "1": 5, ",": 6}
+    vocab = {"<bos>": 0, "<eos>": 1, "<pad>": 2} | marks
+    vocab |= {f"w{i}": i for i in range(7, VOCAB)}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<pad>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>"
+    )
+    tokenizer.chat_template = (
+        "{% for m in messages %}{{ m['content'] }} {% endfor %}"
+        "{% if add_generation_prompt %}w9 {% endif %}"
+    )
+    model = tiny_model("llama", seed=3)
+    client = LocalChatClient(model, tokenizer, "tiny", reply_prefix="[LABEL]:")
+    messages = [{"role": "user", "content": "w10 w11 w12 w13 w14"}]
+    answers, p_tokens, c_tokens = client.choose_binary_list(messages, 5)
+    assert len(answers) == 5 and set(answers) <= {0, 1}
+    prompt = tokenizer("w10 w11 w12 w13 w14 w9 [", add_special_tokens=False)["input_ids"]
+    assert p_tokens == len(prompt) and c_tokens == 10  # not prefixed with the label's [LABEL]:
+    expected, ids = [], list(prompt)
+    with torch.no_grad():
+        for slot in range(5):
+            logits = model(input_ids=torch.tensor([ids])).logits[0, -1]
+            expected.append(int(logits[5] > logits[4]))
+            ids += [5 if expected[-1] else 4] + ([6] if slot < 4 else [])
+    assert answers == expected
+
+    scorer = LLMScorer(client)
+    label = FeatureLabel(index=7, status="labelled", label="w10", method="local")
+    batch = [ScoringExample(tokens=["w10", "w11"], marked=[True, False], active=True)] * 3
+    assert len(scorer.answer(label, "detection", batch)) == 3
+    prompt_used, completion = scorer.pop_usage(7)
+    assert prompt_used > 0 and completion == 6

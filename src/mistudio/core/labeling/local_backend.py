@@ -6,6 +6,13 @@ from a reply format, so the reply can be *prefilled*: the assistant turn starts 
 ``reply_prefix`` (e.g. ``[LABEL]:``) and the model continues it; the parsed text is the prefix
 plus the continuation. Generation is greedy unless a temperature is set. One model serves one
 request at a time (a lock), so the run does not add threads for it.
+
+Scoring questions (FORMATS §4: "answer with a list like [1,0,0,1,1]") are answered by
+*constrained decoding*: the reply is forced into the list's shape and at each slot the model's
+own next-token logits choose between ``0`` and ``1`` (the way grammar- or schema-constrained
+decoding works in llama.cpp and OpenAI's structured outputs). A 135M model asked for a free-form
+list mostly answers something else; this way every batch gets an answer, and the answer is
+still the model's judgement.
 """
 
 from __future__ import annotations
@@ -66,11 +73,13 @@ class LocalChatClient:
     def close(self) -> None:
         """Nothing held beyond the model, which the caller owns."""
 
-    def _prompt_ids(self, messages: list[Message]) -> torch.Tensor:
+    def _prompt_ids(self, messages: list[Message], prefix: str | None = None) -> torch.Tensor:
         text = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, tokenize=False
         )
-        ids = self.tokenizer(text + self.reply_prefix, add_special_tokens=False)["input_ids"]
+        if prefix is None:
+            prefix = self.reply_prefix
+        ids = self.tokenizer(text + prefix, add_special_tokens=False)["input_ids"]
         if len(ids) > self.max_prompt_tokens:
             # Keep the end: the feature's examples and the reply format come last.
             ids = ids[-self.max_prompt_tokens :]
@@ -98,3 +107,33 @@ class LocalChatClient:
         new = out[0, ids.shape[1] :].tolist()
         text = self.tokenizer.decode(new, skip_special_tokens=True)
         return ChatReply(self.reply_prefix + text, ids.shape[1], len(new))
+
+    def _single_token(self, text: str) -> int | None:
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return ids[0] if len(ids) == 1 else None
+
+    @torch.no_grad()
+    def choose_binary_list(self, messages: list[Message], n: int) -> tuple[list[int], int, int]:
+        """``n`` answers 0/1 as the list ``[a,b,...]``, each chosen by the model's logits.
+
+        Returns (answers, prompt tokens, completion tokens). Raises :class:`BadRequestError`
+        when the tokenizer has no single tokens for ``[``, ``0``, ``1`` and ``,``.
+        """
+        marks = {t: self._single_token(t) for t in ("0", "1", ",")}
+        if any(v is None for v in marks.values()):
+            raise BadRequestError(f"{self.name}: no single tokens for 0, 1 and ','")
+        zero, one, comma = marks["0"], marks["1"], marks[","]
+        ids = self._prompt_ids(messages, prefix="[")
+        device = next(self.model.parameters()).device
+        answers: list[int] = []
+        with self._lock:
+            step = ids.to(device)
+            past = None
+            for slot in range(n):
+                out = self.model(input_ids=step, past_key_values=past, use_cache=True)
+                past = out.past_key_values
+                logits = out.logits[0, -1]
+                answers.append(int(logits[one] > logits[zero]))
+                forced = [one if answers[-1] else zero] + ([comma] if slot < n - 1 else [])
+                step = torch.tensor([forced], dtype=torch.long, device=device)
+        return answers, ids.shape[1], 2 * n

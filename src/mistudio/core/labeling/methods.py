@@ -276,6 +276,14 @@ class LLMScorer:
         self, label: FeatureLabel, kind: ScoreKind, batch: Sequence[ScoringExample]
     ) -> list[int]:
         messages = scoring_messages(label, kind, batch)
+        choose = getattr(self.client, "choose_binary_list", None)
+        if choose is not None:  # an in-process model: constrained decoding, never malformed
+            answers, p_tokens, c_tokens = choose(messages, len(batch))
+            with self._lock:
+                usage = self._usage.setdefault(label.index, [0, 0])
+                usage[0] += p_tokens
+                usage[1] += c_tokens
+            return list(answers)
         error: MalformedReplyError | None = None
         for _ in range(self.malformed_retries + 1):
             reply = self.client.chat(messages)
