@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { render, screen, within } from "@testing-library/react";
 import type { SteeringResult } from "../api/types";
-import { CompareView, metric, parseStrengths, runFinished } from "./SteeringPanel";
+import { CompareView, PickerFeature, metric, parseStrengths, runFinished } from "./SteeringPanel";
 
 const SCRIPT = '<script>window.hacked = true</script><img src=x onerror="alert(1)">';
 
@@ -67,5 +67,19 @@ describe("steering compare view", () => {
     expect(runFinished("completed")).toBe(true);
     expect(runFinished("running")).toBe(false);
     expect(runFinished("failed")).toBe(false);
+  });
+});
+
+describe("feature picker", () => {
+  it("shows a hit's top tokens next to its label, quoted so whitespace tokens are visible", () => {
+    render(<PickerFeature feature={{ index: 364, label: null, top_tokens: JSON.stringify([" self", "self", "(", "x"]) }} />);
+    expect(screen.getByText("#364")).toBeInTheDocument();
+    expect(screen.getByText("unlabelled")).toBeInTheDocument();
+    expect(screen.getByTestId("picker-top-tokens").textContent).toBe('" self" "self" "("');
+  });
+
+  it("shows no token line when extraction recorded none", () => {
+    render(<PickerFeature feature={{ index: 3, label: "the token \"def\"", top_tokens: null }} />);
+    expect(screen.queryByTestId("picker-top-tokens")).toBeNull();
   });
 });

@@ -20,6 +20,7 @@ import type {
   SteeringRunSummary,
   Template,
 } from "../api/types";
+import { parseTopTokens } from "../components/FeatureTable";
 import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, Empty, ErrorLine, Field, PanelHeader, StatusPill, num } from "../components/ui";
 import { formatDate, formatNumber } from "../lib/format";
@@ -157,9 +158,7 @@ function SteeringForm({ onStarted }: { onStarted: (id: number) => void }) {
           <ul className="max-h-40 overflow-y-auto rounded-md border border-slate-800 text-sm" data-testid="steering-results">
             {search.data.items.map((f) => (
               <li key={f.id} className="flex items-center justify-between gap-2 border-b border-slate-800/60 px-3 py-1">
-                <span className="truncate">
-                  <span className="font-mono text-xs text-slate-500">#{f.index}</span> {f.label ?? <span className="text-slate-600">unlabelled</span>}
-                </span>
+                <PickerFeature feature={f} />
                 <Button className="px-2 py-0.5 text-xs" onClick={() => add(f)}>
                   Add
                 </Button>
@@ -495,5 +494,21 @@ function SteeringHistory({ onOpen, selected }: { onOpen: (id: number) => void; s
         ))}
       </ul>
     </Card>
+  );
+}
+
+/** A search hit in the feature picker: index, label, and the tokens it fires on most, so a
+ * researcher can tell a code-keyword feature from the rest before adding it. */
+export function PickerFeature({ feature: f }: { feature: Pick<Feature, "index" | "label" | "top_tokens"> }) {
+  const tokens = parseTopTokens(f.top_tokens).slice(0, 3);
+  return (
+    <span className="truncate">
+      <span className="font-mono text-xs text-slate-500">#{f.index}</span> {f.label ?? <span className="text-slate-600">unlabelled</span>}
+      {tokens.length > 0 && (
+        <span className="ml-2 font-mono text-[11px] text-slate-500" data-testid="picker-top-tokens">
+          {tokens.map((t) => JSON.stringify(t)).join(" ")}
+        </span>
+      )}
+    </span>
   );
 }
