@@ -221,3 +221,17 @@ export function num(value: string): number | undefined {
   const n = Number(value);
   return Number.isFinite(n) ? n : undefined;
 }
+
+/** `<option>`s for saved templates, favourites marked with a star. */
+export function TemplateOptions({ templates }: { templates: readonly { id: number; name: string; favourite: boolean }[] | undefined }) {
+  return (
+    <>
+      {templates?.map((t) => (
+        <option key={t.id} value={t.id}>
+          {t.favourite ? "★ " : ""}
+          {t.name}
+        </option>
+      ))}
+    </>
+  );
+}

@@ -21,7 +21,7 @@ import type {
 } from "../api/types";
 import { HistogramChart } from "../components/charts";
 import { JobProgress } from "../components/ProgressBar";
-import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, StatusPill, num } from "../components/ui";
+import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, StatusPill, TemplateOptions, num } from "../components/ui";
 import { formatCount, formatDate, formatEta, formatNumber } from "../lib/format";
 import type { WireMessage } from "../ws/socket";
 
@@ -370,12 +370,7 @@ export function LabelingDialog({
             <Field label="Prompt template">
               <select value={templateId ?? ""} onChange={(e) => setTemplateId(num(e.target.value) ?? null)} data-testid="labeling-template">
                 {templateId === null && <option value="">server default</option>}
-                {templates.data?.items.map((t) => (
-                  <option key={t.id} value={t.id}>
-                    {t.favourite ? "★ " : ""}
-                    {t.name}
-                  </option>
-                ))}
+                <TemplateOptions templates={templates.data?.items} />
               </select>
             </Field>
             <Field label={`Prompt (JSON)${edited ? " · edited" : ""}`}>

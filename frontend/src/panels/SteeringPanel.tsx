@@ -22,7 +22,7 @@ import type {
 } from "../api/types";
 import { parseTopTokens } from "../components/FeatureTable";
 import { JobProgress } from "../components/ProgressBar";
-import { Button, Card, Empty, ErrorLine, Field, PanelHeader, StatusPill, num } from "../components/ui";
+import { Button, Card, Empty, ErrorLine, Field, PanelHeader, StatusPill, TemplateOptions, num } from "../components/ui";
 import { formatDate, formatNumber } from "../lib/format";
 
 type Mode = "add" | "clamp" | "suppress";
@@ -259,12 +259,7 @@ function PromptEditor({ prompts, setPrompts }: { prompts: string[]; setPrompts: 
         <Field label="Prompt set" className="min-w-[12rem]">
           <select value={templateId ?? ""} onChange={(e) => load(num(e.target.value) ?? null)} data-testid="steering-template">
             <option value="">—</option>
-            {sorted.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.favourite ? "★ " : ""}
-                {t.name}
-              </option>
-            ))}
+            <TemplateOptions templates={sorted} />
           </select>
         </Field>
         {current && (
