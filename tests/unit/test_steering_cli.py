@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -42,6 +43,7 @@ def test_steer_side_by_side_and_sweep(workspace, tmp_path, capsys):
     assert "feature 5 of blocks.1.hook_resid_post: add 4" in shown
     assert "baseline" in shown and "\u2502 steered" in shown
     assert "KL " in shown and "perplexity" in shown and "token Jaccard" in shown
+    assert re.search(r"features fire on \d+% of its tokens \(baseline \d+%\)", shown), shown
 
     out = tmp_path / "sweep.json"
     shown = run_cli(["steer", *common, "--sweep", "0,2,nan", "--out", str(out)], capsys)

@@ -101,6 +101,40 @@ def test_metrics_equal_explicit_computation(loaded, sae):
     assert out.metrics.similarity == token_jaccard(run.prompts[0].baseline.token_ids, out.token_ids)
 
 
+def test_fire_rates_read_the_text_with_the_unsteered_model(loaded, sae):
+    """The fire rate is the SAE's own encoding of the continuation, unsteered, by hand."""
+    ivs = [
+        FeatureIntervention(sae="s", index=3, strength=4.0),
+        FeatureIntervention(sae="s", index=10, strength=4.0),
+    ]
+    cfg = config(prompts=["w5 w17 w33"], interventions=ivs, strengths=[0.0, 16.0])
+    run = steer(loaded, cfg, {"s": sae})
+    (result,) = run.prompts
+    ids = encode_prompt(loaded, "w5 w17 w33")
+    from mistudio.core.hooks import capture, resolve_hook_points
+
+    point = resolve_hook_points(loaded.model, [HOOK], loaded.layout)[0]
+
+    def by_hand(tokens):
+        full = torch.cat([ids, torch.tensor([tokens])], dim=1)
+        with capture(loaded.model, [point]) as cap:
+            x = cap.run(input_ids=full)[point.name][0, ids.shape[1] :]
+        fired = sae.encode(x)[:, [3, 10]] > 0  # [n, 2]
+        return float(fired.any(1).float().mean()), fired.float().mean(0).tolist()
+
+    rate, per = by_hand(result.baseline.token_ids)
+    assert result.baseline.fire_rate == pytest.approx(rate)
+    assert result.baseline.fire_rates == pytest.approx(per)
+    assert 0.0 <= rate <= 1.0
+    for s in result.steered:
+        rate, per = by_hand(s.token_ids)
+        assert s.metrics.fire_rate == pytest.approx(rate)
+        assert s.metrics.fire_rates == pytest.approx(per)
+        assert s.metrics.baseline_fire_rate == result.baseline.fire_rate
+    # Strength 0 is the baseline text, so the same rate.
+    assert result.steered[0].metrics.fire_rate == result.baseline.fire_rate
+
+
 def test_kl_per_token_matches_formula():
     log_p = torch.randn(5, 11).log_softmax(-1)
     log_q = torch.randn(5, 11).log_softmax(-1)

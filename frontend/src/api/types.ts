@@ -217,6 +217,10 @@ export interface ComparisonMetrics {
   baseline_perplexity?: MaybeNumber;
   similarity: MaybeNumber;
   similarity_method?: string;
+  /** Fraction of the steered text's tokens on which a steered feature fires (unsteered read). */
+  fire_rate?: MaybeNumber;
+  fire_rates?: MaybeNumber[];
+  baseline_fire_rate?: MaybeNumber;
 }
 export interface SteeredOutput {
   strength: number | null;
@@ -228,7 +232,7 @@ export interface SteeredOutput {
 }
 export interface PromptResult {
   prompt: string;
-  baseline: { text: string; perplexity?: MaybeNumber };
+  baseline: { text: string; perplexity?: MaybeNumber; fire_rate?: MaybeNumber };
   steered: SteeredOutput[];
 }
 export interface SteeringResult {

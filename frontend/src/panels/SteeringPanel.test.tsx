@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { render, screen, within } from "@testing-library/react";
 import type { SteeringResult } from "../api/types";
-import { CompareView, PickerFeature, metric, parseStrengths, runFinished } from "./SteeringPanel";
+import { CompareView, PickerFeature, metric, parseStrengths, percent, runFinished, withFeatures } from "./SteeringPanel";
 
 const SCRIPT = '<script>window.hacked = true</script><img src=x onerror="alert(1)">';
 
@@ -10,7 +10,7 @@ function output(strength: number | null, text: string) {
     strength,
     text,
     finite: true,
-    metrics: { kl_mean: 0.1234, perplexity: 12.5, similarity: 0.81, similarity_method: "embedding" },
+    metrics: { kl_mean: 0.1234, perplexity: 12.5, similarity: 0.81, similarity_method: "embedding", fire_rate: 0.4583, baseline_fire_rate: 0 },
   };
 }
 
@@ -28,6 +28,7 @@ describe("steering compare view", () => {
     expect(outputs[1].textContent).toBe(`steered ${SCRIPT}`);
     expect(screen.getByText("Tell me <b>bold</b>")).toBeInTheDocument();
     expect(screen.getByTestId("steering-metrics").textContent).toContain("KL 0.123");
+    expect(screen.getByTestId("steering-fire-rate").textContent).toBe("fires 46% (base 0%)");
     expect((window as unknown as { hacked?: boolean }).hacked).toBeUndefined();
   });
 
@@ -60,6 +61,9 @@ describe("steering compare view", () => {
     expect(parseStrengths("1,x")).toBeNull();
     expect(metric("NaN")).toBe("NaN");
     expect(metric(null)).toBe("–");
+    expect(percent(0.5)).toBe("50%");
+    expect(percent("NaN")).toBe("–");
+    expect(percent(undefined)).toBe("–");
   });
 
   it("treats a run the job marked ready as finished (export shows)", () => {
@@ -71,6 +75,17 @@ describe("steering compare view", () => {
 });
 
 describe("feature picker", () => {
+  it("adds a group of hits once each, keeping what was picked", () => {
+    const extraction = { id: 7, sae_id: 3 };
+    const one = withFeatures([], [{ index: 5, label: "x", max_activation: 2 }], extraction, 4);
+    expect(one).toEqual([{ sae_id: 3, extraction_id: 7, index: 5, label: "x", max_activation: 2, mode: "add", strength: 4, relative: true }]);
+    const hits = [5, 9, 9, 12].map((index) => ({ index, label: null, max_activation: 1 }));
+    const all = withFeatures(one, hits, extraction, 1);
+    expect(all.map((p) => [p.index, p.strength])).toEqual([[5, 4], [9, 1], [12, 1]]);
+    // The same index of another SAE is another feature.
+    expect(withFeatures(all, [{ index: 5, label: null, max_activation: 1 }], { id: 8, sae_id: 4 }, 1)).toHaveLength(4);
+  });
+
   it("shows a hit's top tokens next to its label, quoted so whitespace tokens are visible", () => {
     render(<PickerFeature feature={{ index: 364, label: null, top_tokens: JSON.stringify([" self", "self", "(", "x"]) }} />);
     expect(screen.getByText("#364")).toBeInTheDocument();

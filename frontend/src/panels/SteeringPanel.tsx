@@ -45,6 +45,29 @@ export function parseStrengths(text: string): number[] | null {
   return out.every((n) => Number.isFinite(n)) ? out : null;
 }
 
+/** ``picked`` plus those of ``features`` not picked yet (each once), added at ``strength`` x
+ * their max activation. */
+export function withFeatures(
+  picked: PickedFeature[],
+  features: Pick<Feature, "index" | "label" | "max_activation">[],
+  extraction: Pick<Extraction, "id" | "sae_id">,
+  strength: number,
+): PickedFeature[] {
+  const have = new Set(picked.filter((p) => p.sae_id === extraction.sae_id).map((p) => p.index));
+  const out = [...picked];
+  for (const f of features) {
+    if (have.has(f.index)) continue;
+    have.add(f.index);
+    out.push({ sae_id: extraction.sae_id, extraction_id: extraction.id, index: f.index, label: f.label ?? null, max_activation: f.max_activation ?? null, mode: "add", strength, relative: true });
+  }
+  return out;
+}
+
+/** A fraction as a whole percentage ("46%"), or "–" when missing or not finite. */
+export function percent(v: MaybeNumber | undefined): string {
+  return typeof v === "number" && Number.isFinite(v) ? `${Math.round(100 * v)}%` : "–";
+}
+
 /** A metric that may be NaN/inf (sent as a string). */
 export function metric(v: MaybeNumber, digits = 3): string {
   if (typeof v === "number" && Number.isFinite(v)) return formatNumber(v, digits);
@@ -94,14 +117,12 @@ function SteeringForm({ onStarted }: { onStarted: (id: number) => void }) {
   const [sweep, setSweep] = useState("");
   const [formError, setFormError] = useState<string | null>(null);
 
-  const add = (f: Feature) => {
-    if (!extraction) return;
-    if (picked.some((p) => p.sae_id === extraction.sae_id && p.index === f.index)) return;
-    setPicked([
-      ...picked,
-      { sae_id: extraction.sae_id, extraction_id: extraction.id, index: f.index, label: f.label ?? null, max_activation: f.max_activation ?? null, mode: "add", strength: 4, relative: true },
-    ]);
+  const addFeatures = (fs: Feature[], strength: number) => {
+    if (extraction) setPicked(withFeatures(picked, fs, extraction, strength));
   };
+  // One feature at 4x its max activation; a group at 1x each, since their pushes add up.
+  const add = (f: Feature) => addFeatures([f], 4);
+  const addAll = (fs: Feature[]) => addFeatures(fs, 1);
   const update = (i: number, patch: Partial<PickedFeature>) => setPicked(picked.map((p, j) => (j === i ? { ...p, ...patch } : p)));
 
   const start = useApiMutation(
@@ -154,6 +175,14 @@ function SteeringForm({ onStarted }: { onStarted: (id: number) => void }) {
           </Field>
         </div>
         <ErrorLine error={search.error} />
+        {search.data && q.trim() !== "" && search.data.items.length > 1 && (
+          <div className="flex items-center justify-end gap-2 text-xs text-slate-400">
+            steer every hit together (1× max act. each; their pushes add up)
+            <Button className="px-2 py-0.5 text-xs" onClick={() => addAll(search.data.items)} data-testid="steering-add-all">
+              Add all {search.data.items.length}
+            </Button>
+          </div>
+        )}
         {search.data && (
           <ul className="max-h-40 overflow-y-auto rounded-md border border-slate-800 text-sm" data-testid="steering-results">
             {search.data.items.map((f) => (
@@ -355,6 +384,11 @@ function Metrics({ m }: { m: ComparisonMetrics | null | undefined }) {
       <span>KL {metric(m.kl_mean)}</span>
       <span>ppl {metric(m.perplexity, 2)}</span>
       <span>sim {metric(m.similarity, 2)}</span>
+      {m.fire_rate !== undefined && (
+        <span title="share of the steered text's tokens on which the steered features fire when the unsteered model reads it (baseline text in brackets)" data-testid="steering-fire-rate">
+          fires {percent(m.fire_rate)} (base {percent(m.baseline_fire_rate)})
+        </span>
+      )}
     </div>
   );
 }
@@ -472,7 +506,7 @@ function SteeringHistory({ onOpen, selected }: { onOpen: (id: number) => void; s
               <span className="block text-[11px] text-slate-500">{formatDate(r.created_at)}</span>
             </button>
             <StatusPill status={r.status} />
-            {r.status === "completed" && (
+            {runFinished(r.status) && (
               <Button
                 variant="ghost"
                 className="px-1.5 py-0.5 text-xs"

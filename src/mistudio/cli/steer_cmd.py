@@ -4,7 +4,8 @@
 feature, or give one per feature. One strength prints baseline and steered in two columns; a
 ``--sweep`` prints the baseline then one row per strength. Each steered continuation is
 followed by its metrics (KL to the baseline distributions, perplexity under the unsteered
-model, similarity to the baseline text). ``--json`` prints the whole run as JSON instead and
+model, similarity to the baseline text, and how often the steered features fire in the text
+itself). ``--json`` prints the whole run as JSON instead and
 ``--out`` saves it.
 """
 
@@ -78,8 +79,14 @@ def _metrics_line(out: Any) -> str:
 
     return (
         f"KL {f(m.kl_mean)} nats/token (max {f(m.kl_max)}); perplexity {f(m.perplexity)} "
-        f"(baseline {f(m.baseline_perplexity)}); similarity {f(m.similarity)} ({sim})"
+        f"(baseline {f(m.baseline_perplexity)}); similarity {f(m.similarity)} ({sim}); "
+        f"features fire on {_pct(m.fire_rate)} of its tokens "
+        f"(baseline {_pct(m.baseline_fire_rate)})"
     )
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.0f}%" if math.isfinite(v) else "n/a"
 
 
 def _print_run(run: Any) -> None:

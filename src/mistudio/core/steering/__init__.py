@@ -7,7 +7,8 @@ generation and see whether the text moves in the predicted direction.
   :class:`GenerationConfig` (add / clamp / suppress, absolute or relative strengths, sweeps);
 * :mod:`.interventions` -- the interventions as one combined activation edit per hook point;
 * :mod:`.generation` -- seeded sampling with a KV cache (zero strength reproduces the baseline);
-* :mod:`.metrics`, :mod:`.similarity` -- KL, perplexity, embedding similarity;
+* :mod:`.metrics`, :mod:`.similarity` -- KL, perplexity, the steered features' fire rate in
+  the text, embedding similarity;
 * :mod:`.run` -- :func:`steer` and its JSON-exportable :class:`SteeringRun`.
 """
 
@@ -33,6 +34,7 @@ from mistudio.core.steering.interventions import (
 )
 from mistudio.core.steering.metrics import (
     continuation_log_probs,
+    fire_rates,
     kl_per_token,
     perplexity,
 )
@@ -66,6 +68,7 @@ __all__ = [
     "check_index",
     "continuation_log_probs",
     "encode_prompt",
+    "fire_rates",
     "generate",
     "intervention_hook",
     "kl_per_token",

@@ -73,6 +73,15 @@ def intervention_hook(sae: SAE, hook: str | None = None) -> str:
     return str(name)
 
 
+def read_hook(sae: SAE) -> str:
+    """Where the SAE reads its input (``hook_name``): where its features are detected."""
+    meta = sae.cfg.metadata
+    name = meta.get("hook_name") or meta.get("hf_hook_name")
+    if not name:
+        raise InvalidInputError("the SAE records no hook_name; give the hook point explicitly")
+    return str(name)
+
+
 def check_index(name: str, sae: SAE, index: int) -> None:
     """Refuse a latent index outside the SAE's dictionary."""
     if not 0 <= index < sae.d_sae:

@@ -10,6 +10,12 @@ give, at each position that predicts a generated token, the two next-token distr
 * Perplexity of the steered continuation under the unsteered model, ``exp(mean NLL)``: how
   unnatural the steered text looks to the model without the intervention (compare it with the
   baseline's own perplexity, which :func:`perplexity` computes the same way).
+* Fire rate of the steered features **in the text**: the fraction of generated tokens on
+  which a steered feature fires when the *unsteered* model reads the continuation and the SAE
+  encodes it at its own hook point. This is the check of direction: pushing a ``def`` feature
+  should produce text where ``def`` features fire (and suppressing one, text where it does
+  not), beyond what the baseline continuation already had. It reads the text, not the
+  intervention, so a push that only garbles the output does not count.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from mistudio.core.hooks import capture, resolve_hook_points
 from mistudio.core.models import LoadedModel
-from mistudio.core.steering.interventions import Steerer
+from mistudio.core.steering.interventions import ResolvedIntervention, Steerer, read_hook
 
 
 @torch.no_grad()
@@ -64,3 +71,38 @@ def perplexity(loaded: LoadedModel, prompt_ids: Tensor, tokens: list[int]) -> fl
     if not tokens:
         return math.nan
     return perplexity_of(continuation_log_probs(loaded, prompt_ids, tokens), tokens)
+
+
+@torch.no_grad()
+def fire_rates(
+    loaded: LoadedModel,
+    prompt_ids: Tensor,
+    tokens: list[int],
+    interventions: list[ResolvedIntervention],
+) -> tuple[float, list[float]]:
+    """Where the intervened features fire in a continuation read by the unsteered model.
+
+    One forward pass over ``prompt + tokens`` (stopping at the deepest SAE input hook), each
+    SAE encoding its hook's rows at the ``len(tokens)`` generated positions. Returns the
+    fraction of those tokens on which **any** of the features fires, and each intervention's
+    own fraction (all NaN when ``tokens`` is empty).
+    """
+    if not tokens:
+        return math.nan, [math.nan] * len(interventions)
+    n_prompt = prompt_ids.shape[1]
+    tail = torch.tensor([tokens], dtype=torch.long, device=prompt_ids.device)
+    ids = torch.cat([prompt_ids, tail], dim=1)  # [1, P + n]
+    hooks = sorted({read_hook(iv.sae) for iv in interventions})
+    points = dict(zip(hooks, resolve_hook_points(loaded.model, hooks, loaded.layout), strict=True))
+    with capture(loaded.model, list({p.name: p for p in points.values()}.values())) as cap:
+        acts = cap.run(input_ids=ids)
+    latents: dict[int, Tensor] = {}  # id(sae) -> [n, d_sae]
+    fired = []
+    for iv in interventions:
+        if id(iv.sae) not in latents:
+            x = acts[points[read_hook(iv.sae)].name][0, n_prompt:]  # [n, d_in]
+            latents[id(iv.sae)] = iv.sae.encode(x.to(iv.sae.W_dec.dtype))
+        fired.append(latents[id(iv.sae)][:, iv.index] > 0)  # [n]
+    per = [float(f.float().mean()) for f in fired]
+    any_fired = torch.stack(fired).any(0)  # [n]
+    return float(any_fired.float().mean()), per

@@ -35,6 +35,7 @@ from mistudio.core.steering.interventions import (
 )
 from mistudio.core.steering.metrics import (
     continuation_log_probs,
+    fire_rates,
     kl_per_token,
     perplexity,
     perplexity_of,
@@ -90,6 +91,13 @@ class ComparisonMetrics(SteeringModel):
     """Embedding cosine (or token Jaccard) of the steered and baseline continuations."""
     similarity_method: SimilarityMethod
     """Which of the two ``similarity`` is."""
+    fire_rate: float = math.nan
+    """Fraction of the steered continuation's tokens on which any steered feature fires when
+    the unsteered model reads it: did the text move towards what the features detect?"""
+    fire_rates: list[float] = []
+    """The same per intervention, in the config's order."""
+    baseline_fire_rate: float = math.nan
+    """``fire_rate`` of the baseline continuation, for scale."""
 
 
 class BaselineOutput(SteeringModel):
@@ -101,6 +109,10 @@ class BaselineOutput(SteeringModel):
     """Its token ids."""
     perplexity: float
     """Its perplexity under the model (NaN when empty)."""
+    fire_rate: float = math.nan
+    """Fraction of its tokens on which any of the run's features fires (see metrics)."""
+    fire_rates: list[float] = []
+    """The same per intervention."""
 
 
 class SteeredOutput(SteeringModel):
@@ -249,6 +261,7 @@ def steer(
         base = generate(loaded, ids, gen)
         base_text = decode(tok, base.token_ids)
         base_ppl = _finite_or_nan(perplexity(loaded, ids, base.token_ids))
+        base_fire, base_fires = fire_rates(loaded, ids, base.token_ids, resolved[0])
         done += 1
         report(progress, done, total, stage="baseline")
         steered = []
@@ -266,6 +279,7 @@ def steer(
                     similarity = cosine_similarity(embedder, base_text, text)
                 else:
                     similarity = token_jaccard(base.token_ids, out.token_ids)
+                fire, fires = fire_rates(loaded, ids, out.token_ids, ivs)
                 metrics = ComparisonMetrics(
                     kl_mean=float(kl.mean()),
                     kl_max=float(kl.max()),
@@ -274,6 +288,9 @@ def steer(
                     baseline_perplexity=base_ppl,
                     similarity=similarity,
                     similarity_method=method,
+                    fire_rate=fire,
+                    fire_rates=fires,
+                    baseline_fire_rate=base_fire,
                 )
             steered.append(
                 SteeredOutput(
@@ -294,7 +311,11 @@ def steer(
                 prompt=prompt,
                 prompt_token_ids=ids[0].tolist(),
                 baseline=BaselineOutput(
-                    text=base_text, token_ids=base.token_ids, perplexity=base_ppl
+                    text=base_text,
+                    token_ids=base.token_ids,
+                    perplexity=base_ppl,
+                    fire_rate=base_fire,
+                    fire_rates=base_fires,
                 ),
                 steered=steered,
             )
