@@ -75,7 +75,10 @@ class CodeFeature:
 
 
 @pytest.fixture(scope="module")
-def code_feature(smollm2: LoadedModel, tmp_path_factory: pytest.TempPathFactory) -> CodeFeature:
+def trained(
+    smollm2: LoadedModel, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[SAE, ExtractionResult]:
+    """The layer-6 SAE trained here on Python code, and its extraction."""
     root: Path = tmp_path_factory.mktemp("steer-smollm2")
     source = DatasetSource(
         kind="builtin", builtin="python-stdlib", name="stdlib-steer", max_documents=40
@@ -121,15 +124,27 @@ def code_feature(smollm2: LoadedModel, tmp_path_factory: pytest.TempPathFactory)
         [root / "extraction"],
         overwrite=True,
     )
+    return sae, ex
+
+
+def keyword_features(loaded: LoadedModel, sae: SAE, ex: ExtractionResult) -> list[int]:
+    """Latents whose top activations all fall on one Python keyword, seen often enough."""
+    found = []
+    for i in range(sae.d_sae):
+        stats = ex.stats(i, loaded.tokenizer)
+        top = (stats.top_tokens or [""])[0].strip()
+        if stats.count >= 8 and stats.top_token_mass[:1] > [0.99] and top in KEYWORDS:
+            found.append(i)
+    return found
+
+
+@pytest.fixture(scope="module")
+def code_feature(smollm2: LoadedModel, trained: tuple[SAE, ExtractionResult]) -> CodeFeature:
+    sae, ex = trained
     # Python-keyword features: all their top-activation mass on one keyword token, seen often
     # enough to trust. Of those, the one whose contexts predict the next token most sharply
     # (the most mass on its 10 predicted tokens), so the prediction is worth testing.
-    candidates = []
-    for i in range(sae.d_sae):
-        stats = ex.stats(i, smollm2.tokenizer)
-        top = (stats.top_tokens or [""])[0].strip()
-        if stats.count >= 8 and stats.top_token_mass[:1] > [0.99] and top in KEYWORDS:
-            candidates.append(CodeFeature(smollm2, sae, ex, i))
+    candidates = [CodeFeature(smollm2, sae, ex, i) for i in keyword_features(smollm2, sae, ex)]
     assert candidates, "no latent of the layer-6 SAE is a Python-keyword feature"
     feature = max(candidates, key=lambda f: f.predicted_mass)
     print(
@@ -215,3 +230,41 @@ def test_sweep_of_five_strengths_in_one_run(smollm2, code_feature):
     masses = [_first_token_mass(smollm2, code_feature, s) for s in strengths]
     print("predicted-token mass of the first token by strength:", [f"{m:.4f}" for m in masses])
     assert masses[0] == pytest.approx(_first_token_mass(smollm2, code_feature, None), abs=1e-6)
+
+
+def test_the_def_features_together_write_function_definitions(smollm2, trained):
+    """The studio walkthrough's check, on the core: every `def` feature pushed at 1x its max
+    activation into the English prompt, greedy; the steered text is where they fire."""
+    sae, ex = trained
+    tok = smollm2.tokenizer
+    # As the researcher in the studio picks them: every latent whose top token is `def`.
+    found = [
+        i
+        for i in range(sae.d_sae)
+        if ex.stats(i).count >= 8 and (ex.stats(i, tok).top_tokens or [""])[0].strip() == "def"
+    ]
+    assert found, "no `def` feature in the layer-6 SAE"
+    interventions = [
+        FeatureIntervention(
+            sae="l6", index=i, strength=1.0, relative=True, max_act=ex.stats(i).max_act
+        )
+        for i in found
+    ]
+    config = SteeringConfig(
+        prompts=[PROMPT, "Once upon a time"],
+        interventions=interventions,
+        generation=GenerationConfig(max_new_tokens=24, temperature=0.0),
+        strengths=[0.0, 1.0],
+    )
+    run = steer(smollm2, config, {"l6": sae})
+    print(f"\n{len(found)} def features: {found}")
+    for result in run.prompts:
+        zero, one = result.steered
+        assert one.metrics is not None and zero.metrics is not None
+        print(f"baseline: {result.baseline.text!r} (fires {result.baseline.fire_rate:.2f})")
+        print(
+            f"x1:       {one.text!r} (fires {one.metrics.fire_rate:.2f}, {one.metrics.fire_rates})"
+        )
+        assert zero.metrics.fire_rate == result.baseline.fire_rate
+        # In the predicted direction: the features fire on a fifth of the tokens more.
+        assert one.metrics.fire_rate >= result.baseline.fire_rate + 0.2
