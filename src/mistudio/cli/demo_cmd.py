@@ -1,7 +1,9 @@
 """``mistudio demo``: the headless pipeline on the built-in model and corpora.
 
 Each stage reuses what an earlier run left in MISTUDIO_HOME, so a second demo starts where the
-first got to. Stages are added here as the product grows (training, extraction, ...).
+first got to. The last stage registers everything in the studio database of the same
+MISTUDIO_HOME (:mod:`mistudio.store.register`), so ``mistudio serve`` opens the demo's model,
+corpora, training curves, SAEs and features as if the studio had made them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ def demo(
     extract_tokens: int = typer.Option(200_000, help="Evaluation tokens for feature extraction"),
     d_sae: int = typer.Option(2304, help="Latents per SAE (4x SmolLM2's d_model)"),
     quick: bool = typer.Option(False, help="Small corpora and token counts (tests)"),
+    register: bool = typer.Option(
+        True, help="Register what the demo made in the studio's database (`mistudio serve`)"
+    ),
 ) -> None:
     """Run the pipeline end to end on the built-in defaults and print what each stage made."""
     from mistudio.core.activations import (
@@ -71,6 +76,7 @@ def demo(
 
     _stage("Datasets")
     tokenizations = {}
+    corpora = []
     for corpus in ("python-stdlib", "kjv"):
         name = f"{corpus}-demo" if quick else corpus
         folder = new_folder("datasets", name)
@@ -88,6 +94,7 @@ def demo(
             with tqdm_progress(f"tokenizing {corpus}", unit="doc") as progress:
                 tok = tokenize_dataset(folder, loaded.tokenizer, tok_config, tok_folder, progress)
         tokenizations[corpus] = tok
+        corpora.append((name, corpus, info, folder, tok))
         typer.echo(
             f"{corpus}: {info.n_documents:,} documents -> {tok.meta.n_tokens:,} tokens in "
             f"{len(tok):,} sequences of {max_length}"
@@ -126,10 +133,13 @@ def demo(
     )
 
     _stage("Training")
-    result = _train(loaded, tok, train_tokens, d_sae, quick)
+    run_config, result = _train(loaded, tok, train_tokens, d_sae, quick)
 
     _stage("Features")
-    _extract(loaded, tok, result, extract_tokens, quick)
+    extraction_config, extractions = _extract(loaded, tok, result, extract_tokens, quick)
+    if register:
+        _stage("Studio")
+        _register(loaded, model, corpora, run_config, result, extraction_config, extractions)
     _stage("Done")
 
 
@@ -188,10 +198,12 @@ def _train(loaded: Any, tok: Any, train_tokens: int, d_sae: int, quick: bool) ->
         for warning in sae.warnings:
             typer.secho(f"  {'':<16} warning: {warning}", fg=typer.colors.YELLOW)
     typer.echo(f"SAEs in SAELens format under {run_dir / 'saes'}")
-    return result
+    return config, result
 
 
-def _extract(loaded: Any, tok: Any, result: Any, n_tokens: int, quick: bool) -> None:
+def _extract(
+    loaded: Any, tok: Any, result: Any, n_tokens: int, quick: bool
+) -> tuple[Any, dict[str, Any]]:
     """Extract the layer-6 SAEs' features in one LM pass; show frequent and selective latents."""
     import numpy as np
 
@@ -232,6 +244,48 @@ def _extract(loaded: Any, tok: Any, result: Any, n_tokens: int, quick: bool) -> 
             typer.echo(f"  {title}:")
             for i in indices:
                 _show_latent(ex, int(i), loaded.tokenizer, _highlight)
+    return config, dict(zip(names, extractions, strict=True))
+
+
+def _register(
+    loaded: Any,
+    model: str,
+    corpora: list[tuple[str, str, Any, Any, Any]],
+    run_config: Any,
+    result: Any,
+    extraction_config: Any,
+    extractions: dict[str, Any],
+) -> None:
+    """Rows for everything the demo made, so `mistudio serve` opens it like its own work."""
+    from mistudio.store import init_db, session_scope
+    from mistudio.store.builtins import register_builtins
+    from mistudio.store.register import (
+        CorpusArtifacts,
+        ExtractionArtifacts,
+        register_cli_pipeline,
+    )
+
+    init_db()
+    with session_scope() as session:
+        register_builtins(session)
+    with tqdm_progress("indexing features for the studio", unit="feature") as progress:
+        done = register_cli_pipeline(
+            loaded,
+            model,
+            [CorpusArtifacts(n, c, info, folder, tok) for n, c, info, folder, tok in corpora],
+            corpora[0][0],
+            run_config,
+            result,
+            [ExtractionArtifacts(n, ex, extraction_config) for n, ex in extractions.items()],
+            progress,
+        )
+    typer.echo(
+        f"registered in the studio database: model {done.model_id}, datasets "
+        f"{done.dataset_ids}, tokenizations {done.tokenization_ids}, training "
+        f"{done.training_id}, SAEs {sorted(done.sae_ids.values())}, extractions "
+        f"{sorted(done.extraction_ids.values())}; `mistudio serve` opens them (Features, "
+        "Labeling and Steering panels)"
+    )
 
 
 def _show_latent(ex: Any, index: int, tokenizer: Any, highlight: Any) -> None:

@@ -8,6 +8,7 @@ from mistudio.errors import NotFoundError
 from mistudio.jobs.registry import handler
 from mistudio.jobs.runtime import JobContext
 from mistudio.store import Dataset, LanguageModel, TokenizationRow, artifact_dir, session_scope
+from mistudio.store.register import record_dataset, record_tokenization
 
 
 def model_load_config(model: LanguageModel) -> Any:
@@ -30,11 +31,7 @@ def import_dataset_job(ctx: JobContext) -> dict[str, Any]:
         row = session.get(Dataset, dataset_id)
         if row is None:
             raise NotFoundError(f"dataset {dataset_id} was deleted while importing")
-        row.status = "ready"
-        row.path = str(dest)
-        row.n_documents = info.n_documents
-        row.n_bytes = info.n_bytes
-        row.info = info.model_dump(mode="json")
+        record_dataset(row, info, dest)
         row.lineage = {"job_id": ctx.job_id, "source": source.details()}
     return {"dataset_id": dataset_id, "n_documents": info.n_documents, "n_bytes": info.n_bytes}
 
@@ -66,12 +63,7 @@ def tokenize_job(ctx: JobContext) -> dict[str, Any]:
         row = session.get(TokenizationRow, tok_id)
         if row is None:
             raise NotFoundError(f"tokenization {tok_id} was deleted while tokenizing")
-        row.status = "ready"
-        row.path = str(dest)
-        row.tokenizer_fingerprint = meta.tokenizer_fingerprint
-        row.n_sequences = meta.n_sequences
-        row.n_tokens = meta.n_tokens
-        row.meta = meta.model_dump(mode="json")
+        record_tokenization(row, meta, dest)
         row.lineage = {
             "job_id": ctx.job_id,
             "dataset_id": dataset_id,

@@ -11,26 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from mistudio.errors import NotFoundError
 from mistudio.jobs.data_jobs import model_load_config
 from mistudio.jobs.registry import handler
 from mistudio.jobs.runtime import JobCancelled, JobContext
 from mistudio.store import (
     Extraction,
-    Feature,
     LanguageModel,
     SAERow,
     TokenizationRow,
     artifact_dir,
     session_scope,
 )
-from mistudio.store.features import analyze_features
-
-TOP_TOKENS_IN_ROW = 10
-"""Top tokens per latent kept in the searchable ``top_tokens`` text."""
-INSERT_BATCH = 5000
+from mistudio.store.register import index_features
 
 
 def extraction_available() -> bool:
@@ -41,16 +34,6 @@ def extraction_available() -> bool:
         return hasattr(features, "extract_features")
     except ImportError:
         return False
-
-
-def _top_token_text(table: dict[str, np.ndarray], tokenizer: Any) -> list[str]:
-    """Each latent's top tokens decoded and joined by spaces (each distinct id decoded once)."""
-    from mistudio.core.data import decode_each
-
-    ids = np.asarray(table["top_token_ids"])[:, :TOP_TOKENS_IN_ROW]
-    distinct = sorted({int(i) for i in np.unique(ids) if i >= 0})
-    text = dict(zip(distinct, decode_each(tokenizer, distinct), strict=True))
-    return [" ".join(text[int(i)].strip() for i in row if i >= 0) for row in ids]
 
 
 @handler("extract")
@@ -100,37 +83,8 @@ def extract_job(ctx: JobContext) -> dict[str, Any]:
             raise JobCancelled(str(exc)) from exc
         raise
     ctx.stage(0.9, 1.0, "indexing features")
-    table = result.table()
-    top_text = _top_token_text(table, loaded.tokenizer)
-    n = int(result.d_sae)
-    # Short transactions, progress between them: on SQLite a long write transaction would block
-    # this job's own progress and heartbeat writes.
+    n = index_features(extraction_id, sae_id, result, loaded.tokenizer, ctx.progress)
     with session_scope() as session:
-        session.query(Feature).filter(Feature.extraction_id == extraction_id).delete()
-    for start in range(0, n, INSERT_BATCH):
-        stop = min(n, start + INSERT_BATCH)
-        with session_scope() as session:
-            session.bulk_insert_mappings(
-                Feature.__mapper__,
-                [
-                    {
-                        "extraction_id": extraction_id,
-                        "sae_id": sae_id,
-                        "index": i,
-                        "frequency": float(table["frequency"][i]),
-                        "max_activation": float(table["max_act"][i]),
-                        "mean_activation": float(table["mean_act"][i]),
-                        "interpretability": float(table["interpretability_proxy"][i]),
-                        "interpretability_proxy": float(table["interpretability_proxy"][i]),
-                        "top_tokens": top_text[i],
-                        "starred": False,
-                    }
-                    for i in range(start, stop)
-                ],
-            )
-        ctx.progress(stop, n)
-    with session_scope() as session:
-        analyze_features(session)
         row = session.get(Extraction, extraction_id)
         if row is None:
             raise NotFoundError(f"extraction {extraction_id} was deleted while extracting")

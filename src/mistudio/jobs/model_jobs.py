@@ -15,6 +15,7 @@ from mistudio.store import (
     artifact_dir,
     session_scope,
 )
+from mistudio.store.register import record_model
 
 
 @handler("model_load")
@@ -22,7 +23,6 @@ def model_load_job(ctx: JobContext) -> dict[str, Any]:
     """Download (Hub) or dequantize (GGUF) a model, load it once and record its architecture,
     hook points with their widths, and tokenizer fingerprint, so later requests are validated
     without loading it again."""
-    from mistudio.core.data import tokenizer_fingerprint
     from mistudio.core.models import load_model
 
     model_id = int(ctx.config["model_id"])
@@ -35,21 +35,11 @@ def model_load_job(ctx: JobContext) -> dict[str, Any]:
     loaded = load_model(load_config, ctx.progress)
     ctx.stage(0.9, 1.0, "inspecting")
     summary = loaded.architecture()
-    dims: dict[str, int] = {}
-    for point in loaded.hook_points():
-        dims[point.name] = int(point.d)
-    fingerprint = tokenizer_fingerprint(loaded.tokenizer)
     with session_scope() as session:
         row = session.get(LanguageModel, model_id)
         if row is None:
             raise NotFoundError(f"model {model_id} was deleted while loading")
-        row.status = "ready"
-        row.path = str(loaded.local_path)
-        row.family = summary.family
-        row.n_params = summary.n_params
-        row.architecture = summary.model_dump(mode="json")
-        row.hook_dims = dims
-        row.tokenizer_fingerprint = fingerprint
+        record_model(row, loaded)
         row.lineage = {"job_id": ctx.job_id, "source": row.source}
     return {"model_id": model_id, "n_params": summary.n_params, "n_layers": summary.n_layers}
 

@@ -21,13 +21,13 @@ from mistudio.store import (
     ActivationCacheRow,
     Checkpoint,
     LanguageModel,
-    SAERow,
     TokenizationRow,
     Training,
     TrainingMetric,
     artifact_dir,
     session_scope,
 )
+from mistudio.store.register import jsonable, trained_sae_row
 
 FLUSH_SECONDS = 0.5
 
@@ -74,7 +74,6 @@ class _MetricWriter:
 @handler("train", resumable=True)
 def train_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.pipeline import TrainingRunConfig, run_training
-    from mistudio.core.sae.saelens_format import read_cfg
     from mistudio.core.training import TrainConfig, latest_checkpoint, list_checkpoints
 
     training_id = int(ctx.config["training_id"])
@@ -145,44 +144,19 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
                 )
             )
         if not result.stopped:
+            lineage = {
+                "job_id": ctx.job_id,
+                "training_id": training_id,
+                "model_id": model_id,
+                "tokenization_id": training.tokenization_id,
+                "activation_cache_id": training.activation_cache_id,
+            }
             for name, sae in result.saes.items():
-                cfg = read_cfg(sae.folder)
-                metadata = cfg.get("metadata", {})
-                final = sae.final.__dict__ if sae.final is not None else {}
-                row = SAERow(
-                    name=f"{training.name}/{name}",
-                    status="ready",
-                    origin="trained",
-                    training_id=training_id,
-                    model_id=model_id,
-                    architecture=cfg.get("architecture"),
-                    hook_name=metadata.get("hook_name"),
-                    d_in=cfg.get("d_in"),
-                    d_sae=cfg.get("d_sae"),
-                    model_name=metadata.get("model_name"),
-                    path=str(sae.folder),
-                    cfg=cfg,
-                    metrics=_jsonable(
-                        {
-                            "final": final,
-                            "evals": sae.evals,
-                            "reached_l0": sae.reached_l0,
-                            "warnings": sae.warnings,
-                        }
-                    ),
-                    job_id=ctx.job_id,
-                    lineage={
-                        "job_id": ctx.job_id,
-                        "training_id": training_id,
-                        "model_id": model_id,
-                        "tokenization_id": training.tokenization_id,
-                        "activation_cache_id": training.activation_cache_id,
-                    },
-                )
+                row = trained_sae_row(f"{training.name}/{name}", sae, model_id, lineage)
                 session.add(row)
                 session.flush()
                 sae_ids.append(row.id)
-        training.result = _jsonable(
+        training.result = jsonable(
             {
                 "steps": result.steps,
                 "total_steps": result.total_steps,
@@ -201,19 +175,3 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
     return out
 
 
-def _jsonable(value: Any) -> Any:
-    """Floats that JSON cannot hold (NaN, inf) become None; paths become strings."""
-    import math
-    from pathlib import Path
-
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item") and callable(value.item):
-        return _jsonable(value.item())
-    return value

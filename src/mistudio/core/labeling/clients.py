@@ -12,7 +12,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from mistudio.core.labeling.prompts import Message
 
@@ -46,6 +46,18 @@ class ChatClient(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BinaryListChooser(Protocol):
+    """A backend that can force a scoring answer's shape (FORMATS §4's ``[0,1,...]``) instead of
+    hoping the model writes it: an in-process model choosing ``0`` or ``1`` at each slot from
+    its own logits, as llama.cpp grammars and structured outputs do. Scoring uses it whenever
+    the client implements it, so such a client never returns a malformed answer."""
+
+    def choose_binary_list(self, messages: list[Message], n: int) -> tuple[list[int], int, int]:
+        """``n`` answers 0/1; returns (answers, prompt tokens, completion tokens)."""
+        ...
 
 
 class RateLimiter:

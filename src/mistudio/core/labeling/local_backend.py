@@ -18,6 +18,7 @@ still the model's judgement.
 from __future__ import annotations
 
 import threading
+from functools import cached_property
 from typing import Any
 
 import torch
@@ -112,6 +113,16 @@ class LocalChatClient:
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
         return ids[0] if len(ids) == 1 else None
 
+    @cached_property
+    def _binary_marks(self) -> tuple[int, int, int]:
+        """Token ids of ``0``, ``1`` and ``,`` (looked up once per client)."""
+        marks = [self._single_token(t) for t in ("0", "1", ",")]
+        if any(v is None for v in marks):
+            raise BadRequestError(f"{self.name}: no single tokens for 0, 1 and ','")
+        zero, one, comma = marks
+        assert zero is not None and one is not None and comma is not None
+        return zero, one, comma
+
     @torch.no_grad()
     def choose_binary_list(self, messages: list[Message], n: int) -> tuple[list[int], int, int]:
         """``n`` answers 0/1 as the list ``[a,b,...]``, each chosen by the model's logits.
@@ -119,10 +130,7 @@ class LocalChatClient:
         Returns (answers, prompt tokens, completion tokens). Raises :class:`BadRequestError`
         when the tokenizer has no single tokens for ``[``, ``0``, ``1`` and ``,``.
         """
-        marks = {t: self._single_token(t) for t in ("0", "1", ",")}
-        if any(v is None for v in marks.values()):
-            raise BadRequestError(f"{self.name}: no single tokens for 0, 1 and ','")
-        zero, one, comma = marks["0"], marks["1"], marks[","]
+        zero, one, comma = self._binary_marks
         ids = self._prompt_ids(messages, prefix="[")
         device = next(self.model.parameters()).device
         answers: list[int] = []

@@ -13,7 +13,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from mistudio.core.labeling.clients import ChatClient, ChatReply, RateLimiter
+from mistudio.core.labeling.clients import (
+    BinaryListChooser,
+    ChatClient,
+    ChatReply,
+    RateLimiter,
+)
 from mistudio.core.labeling.config import LabelingConfig
 from mistudio.core.labeling.context import FeatureContext
 from mistudio.core.labeling.errors import FATAL_ERRORS, BackendError, MalformedReplyError
@@ -276,9 +281,8 @@ class LLMScorer:
         self, label: FeatureLabel, kind: ScoreKind, batch: Sequence[ScoringExample]
     ) -> list[int]:
         messages = scoring_messages(label, kind, batch)
-        choose = getattr(self.client, "choose_binary_list", None)
-        if choose is not None:  # an in-process model: constrained decoding, never malformed
-            answers, p_tokens, c_tokens = choose(messages, len(batch))
+        if isinstance(self.client, BinaryListChooser):  # constrained: never malformed
+            answers, p_tokens, c_tokens = self.client.choose_binary_list(messages, len(batch))
             with self._lock:
                 usage = self._usage.setdefault(label.index, [0, 0])
                 usage[0] += p_tokens
