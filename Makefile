@@ -9,7 +9,7 @@ STAMPS := $(VENV)/.stamps
 # The CPU build of torch must go in first: anything that pulls torch unpinned would fetch CUDA.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: run test install lint typecheck bench bench-env demo clean ui
+.PHONY: run test install lint typecheck bench bench-env demo clean ui api-types
 
 install: $(STAMPS)/package
 
@@ -55,6 +55,11 @@ test: install ui $(STAMPS)/chromium
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+
+# After an API change: the committed schema and the UI's generated client types (tests check both).
+api-types: install ui
+	$(VENV)/bin/python scripts/export_openapi.py
+	cd frontend && npx openapi-typescript ../openapi.json --default-non-nullable false -o src/api/schema.d.ts
 
 typecheck: install
 	$(VENV)/bin/mypy

@@ -55,6 +55,9 @@ def insert_synthetic_features(n: int = N, seed: int = 0) -> tuple[int, list[dict
         label = f"{rng.choice(WORDS)} {rng.choice(WORDS)}"
         if i % 97 == 0:
             label += f" {RARE}"
+        # Scored labels: none (i % 3 == 0), detection only (i % 5 == 0), or both.
+        detection = None if i % 3 == 0 else rng.random()
+        fuzzing = None if i % 3 == 0 or i % 5 == 0 else rng.random()
         rows.append(
             {
                 "extraction_id": extraction_id,
@@ -67,6 +70,8 @@ def insert_synthetic_features(n: int = N, seed: int = 0) -> tuple[int, list[dict
                 "label": label,
                 "description": f"fires on {rng.choice(WORDS)}",
                 "top_tokens": " ".join(rng.choice(WORDS) for _ in range(3)),
+                "detection_score": detection,
+                "fuzzing_score": fuzzing,
                 "starred": False,
             }
         )
@@ -153,6 +158,23 @@ def test_feature_pages_over_65k(studio: Studio) -> None:
         (r for r in rows if r["interpretability"] is not None), key=lambda r: r["interpretability"]
     )
     assert [f["index"] for f in page["items"]] == [r["index"] for r in scored[:10]]
+
+    # The label score ranks only scored labels: the mean of detection and fuzzing (either alone
+    # when only one ran), unscored latents last whichever the order.
+    def label_score(r: dict[str, Any]) -> float | None:
+        present = [v for v in (r["detection_score"], r["fuzzing_score"]) if v is not None]
+        return sum(present) / len(present) if present else None
+
+    page = get("label_score_desc", sort="label_score", order="desc", limit=20)
+    best = sorted(
+        (r for r in rows if label_score(r) is not None), key=lambda r: -(label_score(r) or 0)
+    )
+    assert [f["index"] for f in page["items"]] == [r["index"] for r in best[:20]]
+    for f, r in zip(page["items"], best, strict=False):
+        present = [v for v in (f["detection_score"], f["fuzzing_score"]) if v is not None]
+        assert sum(present) / len(present) == pytest.approx(label_score(r))
+    page = get("label_score_asc_last", sort="label_score", order="asc", offset=N - 10, limit=10)
+    assert all(f["detection_score"] is None for f in page["items"])
 
     page = get("search_sort", q=RARE, sort="max_activation", order="desc", limit=20)
     matching = [r for r in rows if RARE in r["label"]]

@@ -3444,7 +3444,7 @@ export interface operations {
                 extraction_id: number;
                 /** @description Words in label, description or top tokens, or an index */
                 q?: string | null;
-                sort?: "index" | "frequency" | "max_activation" | "interpretability";
+                sort?: "index" | "frequency" | "max_activation" | "interpretability" | "label_score";
                 order?: "asc" | "desc";
                 /** @description Only favourites (true) or only others */
                 starred?: boolean | null;

@@ -224,7 +224,7 @@ function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onClose: (
   );
 }
 
-type Sort = "index" | "frequency" | "max_activation" | "interpretability";
+type Sort = "index" | "frequency" | "max_activation" | "interpretability" | "label_score";
 
 function useDebounced<T>(value: T, ms: number): T {
   const [v, setV] = useState(value);
@@ -384,6 +384,7 @@ function FeatureBrowser({ extraction }: { extraction: Extraction }) {
             <option value="frequency">frequency</option>
             <option value="max_activation">max activation</option>
             <option value="interpretability">interpretability</option>
+            <option value="label_score">label score (scored only)</option>
           </select>
         </Field>
         <Button onClick={() => setOrder(order === "asc" ? "desc" : "asc")} aria-label="sort order">

@@ -20,12 +20,21 @@ from sqlalchemy.orm import Session
 
 from mistudio.store.models import Feature
 
-FeatureSort = Literal["index", "frequency", "max_activation", "interpretability"]
-SORT_COLUMNS = {
+FeatureSort = Literal["index", "frequency", "max_activation", "interpretability", "label_score"]
+LABEL_SCORE = (
+    func.coalesce(Feature.detection_score, Feature.fuzzing_score)
+    + func.coalesce(Feature.fuzzing_score, Feature.detection_score)
+) / 2
+"""The label's own score: mean of its detection and fuzzing balanced accuracies (either one
+alone when only one was run), NULL for a latent whose label was never scored. Unlike
+``interpretability``, which falls back to extraction's token-concentration proxy, it ranks
+only what a scorer checked."""
+SORT_COLUMNS: dict[str, Any] = {
     "index": Feature.index,
     "frequency": Feature.frequency,
     "max_activation": Feature.max_activation,
     "interpretability": Feature.interpretability,
+    "label_score": LABEL_SCORE,
 }
 FEATURE_TSVECTOR = (
     "to_tsvector('simple', coalesce(features.label, '') || ' ' || "
