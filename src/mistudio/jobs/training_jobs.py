@@ -173,5 +173,3 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
 
         raise JobCancelled(f"stopped at step {result.steps}; retry to resume")
     return out
-
-
