@@ -17,7 +17,7 @@ function output(strength: number | null, text: string) {
 describe("steering compare view", () => {
   it("renders generated text as text: a <script> stays literal", () => {
     const result: SteeringResult = {
-      prompts: [{ prompt: "Tell me <b>bold</b>", baseline: { text: SCRIPT, perplexity: 9 }, steered: [output(null, `steered ${SCRIPT}`)] }],
+      prompts: [{ prompt: "Tell me <b>bold</b>", baseline: { text: SCRIPT, perplexity: 9, fire_rate: 0.125 }, steered: [output(null, `steered ${SCRIPT}`)] }],
     };
     const { container } = render(<CompareView result={result} />);
     expect(container.querySelector("script")).toBeNull();
@@ -29,6 +29,7 @@ describe("steering compare view", () => {
     expect(screen.getByText("Tell me <b>bold</b>")).toBeInTheDocument();
     expect(screen.getByTestId("steering-metrics").textContent).toContain("KL 0.123");
     expect(screen.getByTestId("steering-fire-rate").textContent).toBe("fires 46% (base 0%)");
+    expect(screen.getByText(/Baseline · ppl 9/).textContent).toContain("fires 13%");
     expect((window as unknown as { hacked?: boolean }).hacked).toBeUndefined();
   });
 

@@ -417,7 +417,10 @@ export function CompareView({ result }: { result: SteeringResult }) {
             </div>
             <div className="grid gap-3 md:grid-cols-2">
               <div>
-                <div className="mb-1 text-[11px] uppercase tracking-wide text-slate-500">Baseline · ppl {metric(p.baseline.perplexity, 2)}</div>
+                <div className="mb-1 text-[11px] uppercase tracking-wide text-slate-500">
+                  Baseline · ppl {metric(p.baseline.perplexity, 2)}
+                  {p.baseline.fire_rate !== undefined && <> · fires {percent(p.baseline.fire_rate)}</>}
+                </div>
                 <Output text={p.baseline.text} />
               </div>
               {p.steered.map((s, j) => (
