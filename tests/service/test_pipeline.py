@@ -4,6 +4,7 @@ live events over the WebSocket; cancel; a worker killed mid-job; retry resumes."
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -198,6 +199,18 @@ def test_import_tokenize_cache_train(studio: Studio) -> None:
     r = c.delete(f"{API}/datasets/{local['id']}")
     assert r.status_code == 409
     assert c.get(f"{API}/datasets/{local['id']}").json()["status"] == "ready"
+    # Every row pointing at an artifact blocks its delete (read from the schema's foreign keys):
+    # the model is used by the SAE and the extraction, the tokenization by the extraction. Both
+    # used to pass their hand-written checks and then fail in the database, the tokenization's
+    # folder already deleted.
+    r = c.delete(f"{API}/models/{model['id']}")
+    assert r.status_code == 409, r.text
+    assert "saes" in r.json()["detail"] and "extractions" in r.json()["detail"]
+    r = c.delete(f"{API}/tokenizations/{tok['id']}")
+    assert r.status_code == 409, r.text
+    assert f"extractions [{extraction['id']}]" in r.json()["detail"]
+    tok_after = c.get(f"{API}/tokenizations/{tok['id']}").json()
+    assert tok_after["status"] == "ready" and Path(tok_after["path"]).exists()
 
 
 def _events_until_done(ws: Any, job_id: str, timeout: float = 60) -> list[dict[str, Any]]:

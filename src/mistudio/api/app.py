@@ -38,6 +38,7 @@ from mistudio.api.routers import (
     trainings,
     ws,
 )
+from mistudio.jobs.app import ensure_broker_queues
 from mistudio.jobs.lifecycle import reap_stale_jobs
 from mistudio.monitor import SystemMonitor
 from mistudio.settings import get_settings
@@ -100,6 +101,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             register_builtins(session)
 
     await asyncio.to_thread(_builtins)
+    await asyncio.to_thread(ensure_broker_queues)
     hub: EventHub = app.state.hub
     await hub.start()
     reap_every = max(1.0, min(10.0, settings.stale_after_seconds / 3))

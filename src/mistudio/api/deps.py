@@ -16,7 +16,7 @@ from mistudio.api.errors import ApiError
 from mistudio.errors import NotFoundError
 from mistudio.jobs.lifecycle import active_jobs_using
 from mistudio.settings import get_settings
-from mistudio.store import session_factory
+from mistudio.store import Base, remove_artifact_files, session_factory
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -99,6 +99,26 @@ def page_of(
     return list(rows), int(total)
 
 
+def page_response(
+    out: type[BaseModel],
+    session: Session,
+    stmt: Select[Any],
+    model: type[Any],
+    paging: Paging,
+    sort: str,
+    order: str,
+    allowed_sorts: tuple[str, ...],
+) -> Page[Any]:
+    """:func:`page_of` as a :class:`Page` of ``out`` models: what every list endpoint returns."""
+    rows, total = page_of(session, stmt, model, paging, sort, order, allowed_sorts)
+    return Page(
+        items=[out.model_validate(r) for r in rows],
+        total=total,
+        offset=paging.offset,
+        limit=paging.limit,
+    )
+
+
 def get_or_404(session: Session, model: type[M], item_id: Any, what: str) -> M:
     row = session.get(model, item_id)
     if row is None:
@@ -112,6 +132,43 @@ def ensure_not_in_use(session: Session, kind: str, artifact_id: int, what: str) 
     if jobs:
         ids = ", ".join(j.id for j in jobs[:3])
         raise ApiError(409, f"{what} {artifact_id} is in use by running job(s) {ids}; cancel first")
+
+
+def referencing_rows(session: Session, table_name: str, row_id: int) -> dict[str, list[Any]]:
+    """Ids of the rows of every other table whose foreign key points at ``table_name`` row
+    ``row_id`` without ``ON DELETE CASCADE`` (rows that would block, or dangle after, a delete).
+
+    Read from the schema, so a table added later is covered without listing it here."""
+    found: dict[str, list[Any]] = {}
+    for table in Base.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table.name != table_name or (fk.ondelete or "").upper() == "CASCADE":
+                continue
+            ids = session.scalars(select(table.c.id).where(fk.parent == row_id)).all()
+            if ids:
+                found.setdefault(table.name, []).extend(ids)
+    return found
+
+
+def delete_artifact(
+    session: Session, row: Any, kind: str, what: str, remove_files: bool = True
+) -> None:
+    """Delete an artifact's row, then its folder under ``MISTUDIO_HOME/artifacts``.
+
+    Refuses (409) while a queued or running job uses it, or while other rows still point at it
+    (listed, to delete first). The delete is flushed before any file goes, so a database error
+    leaves the files of a row that still exists.
+    """
+    ensure_not_in_use(session, kind, row.id, what)
+    users = referencing_rows(session, row.__tablename__, row.id)
+    if users:
+        listed = "; ".join(f"{name.replace('_', ' ')} {ids}" for name, ids in users.items())
+        raise ApiError(409, f"{what} {row.id} is used by {listed}; delete them first")
+    path = row.path
+    session.delete(row)
+    session.flush()
+    if remove_files:
+        remove_artifact_files(path)
 
 
 def check_import_path(path: str | Path) -> Path:

@@ -22,7 +22,7 @@ import warnings
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_init, worker_process_init, worker_ready
 from kombu import Exchange, Queue
 
 from mistudio.settings import get_settings
@@ -80,6 +80,35 @@ def celery_app() -> Celery:
     if url not in _apps:
         _apps[url] = make_app()
     return _apps[url]
+
+
+def ensure_broker_queues(celery: Celery | None = None) -> None:
+    """Create the SQLite broker's queue rows up front, tolerating a race with another process.
+
+    kombu's SQLAlchemy transport inserts a queue's row on first use, guarded only by a lock in
+    its own process: an API publishing its first job while a starting worker declares the same
+    queue can both insert it, and the loser's request fails with ``UNIQUE constraint failed:
+    kombu_queue.name`` (seen in the service tests). Each process calls this at start-up, where
+    the loser of that race just rolls back and finds the winner's row."""
+    from sqlalchemy.exc import IntegrityError
+
+    celery = celery or celery_app()
+    if not str(celery.conf.broker_url).startswith("sqla+"):
+        return
+    with celery.connection_for_write() as conn:
+        channel: Any = conn.default_channel
+        for name in QUEUES:
+            for _ in range(3):
+                try:
+                    channel._get_or_create(name)
+                    break
+                except IntegrityError:
+                    channel.session.rollback()
+
+
+@worker_init.connect
+def _queues_before_consuming(**_: Any) -> None:
+    ensure_broker_queues()
 
 
 @worker_process_init.connect

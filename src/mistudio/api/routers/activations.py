@@ -9,7 +9,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from mistudio.api.deps import Page, PagingDep, SessionDep, ensure_not_in_use, get_or_404, page_of
+from mistudio.api.deps import (
+    Page,
+    PagingDep,
+    SessionDep,
+    delete_artifact,
+    get_or_404,
+    page_response,
+)
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.api.validation import check_hooks, check_tokenizer
@@ -18,8 +25,6 @@ from mistudio.store import (
     ActivationCacheRow,
     LanguageModel,
     TokenizationRow,
-    Training,
-    remove_artifact_files,
 )
 
 router = APIRouter(prefix="/activations", tags=["activations"])
@@ -68,14 +73,15 @@ def list_caches(
         stmt = stmt.where(ActivationCacheRow.model_id == model_id)
     if tokenization_id is not None:
         stmt = stmt.where(ActivationCacheRow.tokenization_id == tokenization_id)
-    rows, total = page_of(
-        session, stmt, ActivationCacheRow, paging, sort, order, ("created_at", "name", "n_tokens")
-    )
-    return Page(
-        items=[ActivationCacheOut.model_validate(r) for r in rows],
-        total=total,
-        offset=paging.offset,
-        limit=paging.limit,
+    return page_response(
+        ActivationCacheOut,
+        session,
+        stmt,
+        ActivationCacheRow,
+        paging,
+        sort,
+        order,
+        ("created_at", "name", "n_tokens"),
     )
 
 
@@ -127,11 +133,4 @@ def get_cache(cache_id: int, session: SessionDep) -> ActivationCacheOut:
 @router.delete("/{cache_id}", operation_id="delete_activation_cache", status_code=204)
 def delete_cache(cache_id: int, session: SessionDep) -> None:
     row = get_or_404(session, ActivationCacheRow, cache_id, "activation cache")
-    ensure_not_in_use(session, "activations", cache_id, "activation cache")
-    used = session.scalars(
-        select(Training.id).where(Training.activation_cache_id == cache_id)
-    ).all()
-    if used:
-        raise ApiError(409, f"activation cache {cache_id} is used by trainings {list(used)}")
-    remove_artifact_files(row.path)
-    session.delete(row)
+    delete_artifact(session, row, "activations", "activation cache")

@@ -17,16 +17,16 @@ from mistudio.api.deps import (
     PagingDep,
     SessionDep,
     check_import_path,
-    ensure_not_in_use,
+    delete_artifact,
     get_or_404,
-    page_of,
+    page_response,
 )
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.core.data import BUILTIN_CORPORA, DatasetSource
 from mistudio.errors import InvalidInputError
 from mistudio.settings import get_settings
-from mistudio.store import Dataset, TokenizationRow, remove_artifact_files, uploads_dir
+from mistudio.store import Dataset, uploads_dir
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -88,7 +88,8 @@ def list_datasets(
         stmt = stmt.where(Dataset.status == status)
     if source_kind:
         stmt = stmt.where(Dataset.source_kind == source_kind)
-    rows, total = page_of(
+    return page_response(
+        DatasetOut,
         session,
         stmt,
         Dataset,
@@ -96,12 +97,6 @@ def list_datasets(
         sort,
         order,
         ("created_at", "name", "n_documents", "n_bytes", "status"),
-    )
-    return Page(
-        items=[DatasetOut.model_validate(r) for r in rows],
-        total=total,
-        offset=paging.offset,
-        limit=paging.limit,
     )
 
 
@@ -216,13 +211,4 @@ def list_samples(
 @router.delete("/{dataset_id}", operation_id="delete_dataset", status_code=204)
 def delete_dataset(dataset_id: int, session: SessionDep) -> None:
     row = get_or_404(session, Dataset, dataset_id, "dataset")
-    ensure_not_in_use(session, "datasets", dataset_id, "dataset")
-    dependents = session.scalars(
-        select(TokenizationRow.id).where(TokenizationRow.dataset_id == dataset_id)
-    ).all()
-    if dependents:
-        raise ApiError(
-            409, f"dataset {dataset_id} has tokenizations {list(dependents)}; delete them first"
-        )
-    remove_artifact_files(row.path)
-    session.delete(row)
+    delete_artifact(session, row, "datasets", "dataset")

@@ -13,7 +13,15 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from mistudio.api.deps import Page, PagingDep, SessionDep, ensure_not_in_use, get_or_404, page_of
+from mistudio.api.deps import (
+    Page,
+    PagingDep,
+    SessionDep,
+    delete_artifact,
+    ensure_not_in_use,
+    get_or_404,
+    page_response,
+)
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
@@ -73,14 +81,15 @@ def list_extractions(
         stmt = stmt.where(Extraction.sae_id == sae_id)
     if status:
         stmt = stmt.where(Extraction.status == status)
-    rows, total = page_of(
-        session, stmt, Extraction, paging, sort, order, ("created_at", "name", "n_features")
-    )
-    return Page(
-        items=[ExtractionOut.model_validate(r) for r in rows],
-        total=total,
-        offset=paging.offset,
-        limit=paging.limit,
+    return page_response(
+        ExtractionOut,
+        session,
+        stmt,
+        Extraction,
+        paging,
+        sort,
+        order,
+        ("created_at", "name", "n_features"),
     )
 
 
@@ -132,11 +141,12 @@ def delete_extraction(extraction_id: int, session: SessionDep) -> None:
     """Delete an extraction, its feature rows (cascade), its labelling runs and its arrays."""
     row = get_or_404(session, Extraction, extraction_id, "extraction")
     ensure_not_in_use(session, "extractions", extraction_id, "extraction")
-    for run in session.scalars(
-        select(LabelingJob).where(LabelingJob.extraction_id == extraction_id)
-    ).all():
-        remove_artifact_files(run.path)
+    runs = session.scalars(select(LabelingJob).where(LabelingJob.extraction_id == extraction_id))
+    paths = []
+    for run in runs.all():
+        paths.append(run.path)
         session.delete(run)
     session.flush()
-    remove_artifact_files(row.path)
-    session.delete(row)
+    delete_artifact(session, row, "extractions", "extraction")
+    for path in paths:
+        remove_artifact_files(path)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404, page_of
+from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404, page_response
 from mistudio.jobs.events import event_dict
 from mistudio.jobs.lifecycle import cancel_job, retry_job
 from mistudio.store import Job, JobEvent
@@ -74,14 +74,15 @@ def list_jobs(
         stmt = stmt.where(Job.status == status)
     if kind:
         stmt = stmt.where(Job.kind == kind)
-    rows, total = page_of(
-        session, stmt, Job, paging, sort, order, ("created_at", "status", "kind", "progress")
-    )
-    return Page(
-        items=[JobOut.model_validate(r) for r in rows],
-        total=total,
-        offset=paging.offset,
-        limit=paging.limit,
+    return page_response(
+        JobOut,
+        session,
+        stmt,
+        Job,
+        paging,
+        sort,
+        order,
+        ("created_at", "status", "kind", "progress"),
     )
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404, page_of
+from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404, page_response
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.core.labeling import METHODS, CostEstimate, LabelingConfig, PromptTemplate
@@ -170,14 +170,15 @@ def list_labeling_jobs(
         stmt = stmt.where(LabelingJob.extraction_id == extraction_id)
     if status:
         stmt = stmt.where(LabelingJob.status == status)
-    rows, total = page_of(
-        session, stmt, LabelingJob, paging, sort, order, ("created_at", "name", "n_labeled")
-    )
-    return Page(
-        items=[LabelingJobOut.model_validate(r) for r in rows],
-        total=total,
-        offset=paging.offset,
-        limit=paging.limit,
+    return page_response(
+        LabelingJobOut,
+        session,
+        stmt,
+        LabelingJob,
+        paging,
+        sort,
+        order,
+        ("created_at", "name", "n_labeled"),
     )
 
 

@@ -19,14 +19,14 @@ from mistudio.api.deps import (
     PagingDep,
     SessionDep,
     check_import_path,
-    ensure_not_in_use,
+    delete_artifact,
     get_or_404,
-    page_of,
+    page_response,
 )
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.core.models import DType, resolve_source
-from mistudio.store import LanguageModel, TokenizationRow
+from mistudio.store import LanguageModel
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -90,14 +90,15 @@ def list_models(
         stmt = stmt.where(LanguageModel.name.ilike(f"%{q}%"))
     if status:
         stmt = stmt.where(LanguageModel.status == status)
-    rows, total = page_of(
-        session, stmt, LanguageModel, paging, sort, order, ("created_at", "name", "n_params")
-    )
-    return Page(
-        items=[ModelOut.model_validate(r) for r in rows],
-        total=total,
-        offset=paging.offset,
-        limit=paging.limit,
+    return page_response(
+        ModelOut,
+        session,
+        stmt,
+        LanguageModel,
+        paging,
+        sort,
+        order,
+        ("created_at", "name", "n_params"),
     )
 
 
@@ -150,10 +151,4 @@ def load_model(model_id: int, session: SessionDep) -> ModelOut:
 def delete_model(model_id: int, session: SessionDep) -> None:
     """Forget a model (its downloaded files stay in the cache)."""
     row = get_or_404(session, LanguageModel, model_id, "model")
-    ensure_not_in_use(session, "models", model_id, "model")
-    used = session.scalars(
-        select(TokenizationRow.id).where(TokenizationRow.model_id == model_id)
-    ).all()
-    if used:
-        raise ApiError(409, f"model {model_id} is used by tokenizations {list(used)}")
-    session.delete(row)
+    delete_artifact(session, row, "models", "model", remove_files=False)

@@ -14,14 +14,13 @@ from mistudio.api.deps import (
     PagingDep,
     SessionDep,
     check_import_path,
-    ensure_not_in_use,
+    delete_artifact,
     get_or_404,
-    page_of,
+    page_response,
 )
-from mistudio.api.errors import ApiError
 from mistudio.api.validation import check_hooks, check_width
 from mistudio.errors import InvalidInputError
-from mistudio.store import Extraction, LanguageModel, SAERow, remove_artifact_files
+from mistudio.store import LanguageModel, SAERow
 
 router = APIRouter(prefix="/saes", tags=["saes"])
 
@@ -76,14 +75,15 @@ def list_saes(
         stmt = stmt.where(SAERow.training_id == training_id)
     if model_id is not None:
         stmt = stmt.where(SAERow.model_id == model_id)
-    rows, total = page_of(
-        session, stmt, SAERow, paging, sort, order, ("created_at", "name", "d_sae", "hook_name")
-    )
-    return Page(
-        items=[SAEOut.model_validate(r) for r in rows],
-        total=total,
-        offset=paging.offset,
-        limit=paging.limit,
+    return page_response(
+        SAEOut,
+        session,
+        stmt,
+        SAERow,
+        paging,
+        sort,
+        order,
+        ("created_at", "name", "d_sae", "hook_name"),
     )
 
 
@@ -135,10 +135,4 @@ def get_sae(sae_id: int, session: SessionDep) -> SAEOut:
 def delete_sae(sae_id: int, session: SessionDep) -> None:
     """Forget an SAE; files are deleted only for SAEs trained here (inside MISTUDIO_HOME)."""
     row = get_or_404(session, SAERow, sae_id, "SAE")
-    ensure_not_in_use(session, "saes", sae_id, "SAE")
-    used = session.scalars(select(Extraction.id).where(Extraction.sae_id == sae_id)).all()
-    if used:
-        raise ApiError(409, f"SAE {sae_id} has extractions {list(used)}; delete them first")
-    if row.origin == "trained":
-        remove_artifact_files(row.path)
-    session.delete(row)
+    delete_artifact(session, row, "saes", "SAE", remove_files=row.origin == "trained")

@@ -24,9 +24,9 @@ from mistudio.api.deps import (
     Page,
     PagingDep,
     SessionDep,
-    ensure_not_in_use,
+    delete_artifact,
     get_or_404,
-    page_of,
+    page_response,
 )
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
@@ -45,7 +45,6 @@ from mistudio.store import (
     LanguageModel,
     SAERow,
     SteeringRun,
-    remove_artifact_files,
 )
 
 router = APIRouter(prefix="/steering", tags=["steering"])
@@ -250,13 +249,8 @@ def list_steering_runs(
         stmt = stmt.where(SteeringRun.sae_id == sae_id)
     if status:
         stmt = stmt.where(SteeringRun.status == status)
-    rows, total = page_of(session, stmt, SteeringRun, paging, sort, order, ("created_at", "name"))
-    return Page(
-        items=[SteeringRunSummary.model_validate(r) for r in rows],
-        total=total,
-        offset=paging.offset,
-        limit=paging.limit,
-    )
+    sorts = ("created_at", "name")
+    return page_response(SteeringRunSummary, session, stmt, SteeringRun, paging, sort, order, sorts)
 
 
 @router.get("/{run_id}", operation_id="get_steering_run", response_model=SteeringRunOut)
@@ -282,6 +276,4 @@ def export_steering_run(run_id: int, session: SessionDep) -> FileResponse:
 @router.delete("/{run_id}", operation_id="delete_steering_run", status_code=204)
 def delete_steering_run(run_id: int, session: SessionDep) -> None:
     row = get_or_404(session, SteeringRun, run_id, "steering run")
-    ensure_not_in_use(session, "steering", run_id, "steering run")
-    remove_artifact_files(row.path)
-    session.delete(row)
+    delete_artifact(session, row, "steering", "steering run")

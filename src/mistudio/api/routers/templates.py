@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404, page_of
+from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404, page_response
 from mistudio.api.errors import ApiError
 from mistudio.store import Template
 
@@ -89,7 +89,8 @@ def list_templates(
         stmt = stmt.where(Template.favourite.is_(favourite))
     if q:
         stmt = stmt.where(Template.name.ilike(f"%{q}%"))
-    rows, total = page_of(
+    return page_response(
+        TemplateOut,
         session,
         stmt,
         Template,
@@ -97,12 +98,6 @@ def list_templates(
         sort,
         order,
         ("usage_count", "name", "created_at", "updated_at", "favourite"),
-    )
-    return Page(
-        items=[TemplateOut.model_validate(r) for r in rows],
-        total=total,
-        offset=paging.offset,
-        limit=paging.limit,
     )
 
 

@@ -9,17 +9,21 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from mistudio.api.deps import Page, PagingDep, SessionDep, ensure_not_in_use, get_or_404, page_of
+from mistudio.api.deps import (
+    Page,
+    PagingDep,
+    SessionDep,
+    delete_artifact,
+    get_or_404,
+    page_response,
+)
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.core.data import TokenizeConfig
 from mistudio.store import (
-    ActivationCacheRow,
     Dataset,
     LanguageModel,
     TokenizationRow,
-    Training,
-    remove_artifact_files,
 )
 
 router = APIRouter(prefix="/tokenizations", tags=["tokenizations"])
@@ -73,7 +77,8 @@ def list_tokenizations(
         stmt = stmt.where(TokenizationRow.model_id == model_id)
     if status:
         stmt = stmt.where(TokenizationRow.status == status)
-    rows, total = page_of(
+    return page_response(
+        TokenizationOut,
         session,
         stmt,
         TokenizationRow,
@@ -81,12 +86,6 @@ def list_tokenizations(
         sort,
         order,
         ("created_at", "name", "n_tokens", "n_sequences", "max_length"),
-    )
-    return Page(
-        items=[TokenizationOut.model_validate(r) for r in rows],
-        total=total,
-        offset=paging.offset,
-        limit=paging.limit,
     )
 
 
@@ -169,12 +168,4 @@ def list_samples(
 @router.delete("/{tokenization_id}", operation_id="delete_tokenization", status_code=204)
 def delete_tokenization(tokenization_id: int, session: SessionDep) -> None:
     row = get_or_404(session, TokenizationRow, tokenization_id, "tokenization")
-    ensure_not_in_use(session, "tokenizations", tokenization_id, "tokenization")
-    for table, what in ((ActivationCacheRow, "activation caches"), (Training, "trainings")):
-        ids = session.scalars(
-            select(table.id).where(table.tokenization_id == tokenization_id)
-        ).all()
-        if ids:
-            raise ApiError(409, f"tokenization {tokenization_id} is used by {what} {list(ids)}")
-    remove_artifact_files(row.path)
-    session.delete(row)
+    delete_artifact(session, row, "tokenizations", "tokenization")

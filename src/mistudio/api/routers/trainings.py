@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from mistudio.api.deps import Page, PagingDep, SessionDep, ensure_not_in_use, get_or_404, page_of
+from mistudio.api.deps import (
+    Page,
+    PagingDep,
+    SessionDep,
+    delete_artifact,
+    get_or_404,
+    page_response,
+)
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
@@ -18,11 +25,9 @@ from mistudio.store import (
     ActivationCacheRow,
     Checkpoint,
     LanguageModel,
-    SAERow,
     TokenizationRow,
     Training,
     TrainingMetric,
-    remove_artifact_files,
 )
 
 router = APIRouter(prefix="/trainings", tags=["trainings"])
@@ -101,14 +106,15 @@ def list_trainings(
         stmt = stmt.where(Training.status == status)
     if model_id is not None:
         stmt = stmt.where(Training.model_id == model_id)
-    rows, total = page_of(
-        session, stmt, Training, paging, sort, order, ("created_at", "name", "status", "step")
-    )
-    return Page(
-        items=[TrainingOut.model_validate(r) for r in rows],
-        total=total,
-        offset=paging.offset,
-        limit=paging.limit,
+    return page_response(
+        TrainingOut,
+        session,
+        stmt,
+        Training,
+        paging,
+        sort,
+        order,
+        ("created_at", "name", "status", "step"),
     )
 
 
@@ -215,9 +221,4 @@ def list_checkpoints(training_id: int, session: SessionDep) -> list[CheckpointOu
 @router.delete("/{training_id}", operation_id="delete_training", status_code=204)
 def delete_training(training_id: int, session: SessionDep) -> None:
     row = get_or_404(session, Training, training_id, "training")
-    ensure_not_in_use(session, "trainings", training_id, "training")
-    saes = session.scalars(select(SAERow.id).where(SAERow.training_id == training_id)).all()
-    if saes:
-        raise ApiError(409, f"training {training_id} produced SAEs {list(saes)}; delete them first")
-    remove_artifact_files(row.path)
-    session.delete(row)
+    delete_artifact(session, row, "trainings", "training")
