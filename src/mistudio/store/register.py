@@ -263,7 +263,7 @@ def _dataset_row(session: Session, corpus: CorpusArtifacts) -> Dataset:
         source = {"kind": "builtin", "builtin": corpus.builtin} if corpus.builtin else {}
         row = Dataset(
             name=corpus.name,
-            source_kind="builtin" if corpus.builtin else "folder",
+            source_kind="builtin" if corpus.builtin else "local",
             source=source,
             builtin=False,
             lineage={},
