@@ -7,7 +7,6 @@ run updates those rows instead of adding more.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,12 @@ from mistudio.cli import _register, app
 from mistudio.core.models import LoadedModel
 
 pytestmark = pytest.mark.smollm
+SERVICE_KEYS = (
+    "MISTUDIO_DATABASE_URL",
+    "MISTUDIO_BROKER_URL",
+    "MISTUDIO_BROKER_KEY_PREFIX",
+    "MISTUDIO_TOKEN",
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,28 +34,30 @@ def demo_home(
     from mistudio.settings import get_settings
     from mistudio.store import dispose_all
 
-    cache = get_settings().cache_dir  # where the session's smollm2 fixture put its weights
+    # Where the session's smollm2 fixture put its dequantized weights: <home>/cache/models/<name>.
+    cache = Path(smollm2.local_path).parents[1]
+    assert cache.name == "cache", cache
     home = tmp_path_factory.mktemp("demo-home")
     (home / "cache").symlink_to(cache, target_is_directory=True)
-    saved = os.environ.get("MISTUDIO_HOME")
-    os.environ["MISTUDIO_HOME"] = str(home)
-    get_settings.cache_clear()
-    dispose_all()
     outputs = []
     _register()  # the CLI's commands, as `mistudio` adds them
-    try:
-        for _ in range(2):
-            result = CliRunner().invoke(app, ["demo", "--quick"], catch_exceptions=False)
-            assert result.exit_code == 0, result.output
-            outputs.append(result.output)
-        yield home, outputs
-    finally:
-        dispose_all()
-        if saved is None:
-            os.environ.pop("MISTUDIO_HOME", None)
-        else:
-            os.environ["MISTUDIO_HOME"] = saved
+    # Only this home's SQLite database and broker, even where a session-scoped studio of the
+    # service tests has pointed the environment at PostgreSQL and Redis.
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MISTUDIO_HOME", str(home))
+        for key in SERVICE_KEYS:
+            env.delenv(key, raising=False)
         get_settings.cache_clear()
+        dispose_all()
+        try:
+            for _ in range(2):
+                result = CliRunner().invoke(app, ["demo", "--quick"], catch_exceptions=False)
+                assert result.exit_code == 0, result.output
+                outputs.append(result.output)
+            yield home, outputs
+        finally:
+            dispose_all()
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -80,25 +80,6 @@ def paging(
 PagingDep = Annotated[Paging, Depends(paging)]
 
 
-def page_of(
-    session: Session,
-    stmt: Select[Any],
-    model: type[Any],
-    paging: Paging,
-    sort: str,
-    order: str,
-    allowed_sorts: tuple[str, ...],
-) -> tuple[list[Any], int]:
-    """Sort, count and slice ``stmt`` (a ``select(model)`` with filters applied)."""
-    if sort not in allowed_sorts:
-        raise ApiError(422, f"cannot sort by {sort!r}; choose one of {', '.join(allowed_sorts)}")
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    column = getattr(model, sort)
-    ordered = stmt.order_by(column.desc() if order == "desc" else column.asc(), model.id.desc())
-    rows = session.scalars(ordered.offset(paging.offset).limit(paging.limit)).all()
-    return list(rows), int(total)
-
-
 def page_response(
     out: type[BaseModel],
     session: Session,
@@ -109,11 +90,17 @@ def page_response(
     order: str,
     allowed_sorts: tuple[str, ...],
 ) -> Page[Any]:
-    """:func:`page_of` as a :class:`Page` of ``out`` models: what every list endpoint returns."""
-    rows, total = page_of(session, stmt, model, paging, sort, order, allowed_sorts)
+    """Sort, count and slice ``stmt`` (a ``select(model)`` with filters applied) into a
+    :class:`Page` of ``out`` models: what every list endpoint returns."""
+    if sort not in allowed_sorts:
+        raise ApiError(422, f"cannot sort by {sort!r}; choose one of {', '.join(allowed_sorts)}")
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    column = getattr(model, sort)
+    ordered = stmt.order_by(column.desc() if order == "desc" else column.asc(), model.id.desc())
+    rows = session.scalars(ordered.offset(paging.offset).limit(paging.limit)).all()
     return Page(
         items=[out.model_validate(r) for r in rows],
-        total=total,
+        total=int(total),
         offset=paging.offset,
         limit=paging.limit,
     )

@@ -53,6 +53,7 @@ def demo(
         tokenize_dataset,
     )
     from mistudio.core.models import estimate_memory, load_model
+    from mistudio.store.register import CorpusArtifacts
 
     limit = 60 if quick else None
     if quick:
@@ -94,7 +95,7 @@ def demo(
             with tqdm_progress(f"tokenizing {corpus}", unit="doc") as progress:
                 tok = tokenize_dataset(folder, loaded.tokenizer, tok_config, tok_folder, progress)
         tokenizations[corpus] = tok
-        corpora.append((name, corpus, info, folder, tok))
+        corpora.append(CorpusArtifacts(name, corpus, info, folder, tok))
         typer.echo(
             f"{corpus}: {info.n_documents:,} documents -> {tok.meta.n_tokens:,} tokens in "
             f"{len(tok):,} sequences of {max_length}"
@@ -250,7 +251,7 @@ def _extract(
 def _register(
     loaded: Any,
     model: str,
-    corpora: list[tuple[str, str, Any, Any, Any]],
+    corpora: list[Any],
     run_config: Any,
     result: Any,
     extraction_config: Any,
@@ -259,11 +260,7 @@ def _register(
     """Rows for everything the demo made, so `mistudio serve` opens it like its own work."""
     from mistudio.store import init_db, session_scope
     from mistudio.store.builtins import register_builtins
-    from mistudio.store.register import (
-        CorpusArtifacts,
-        ExtractionArtifacts,
-        register_cli_pipeline,
-    )
+    from mistudio.store.register import ExtractionArtifacts, register_cli_pipeline
 
     init_db()
     with session_scope() as session:
@@ -272,8 +269,8 @@ def _register(
         done = register_cli_pipeline(
             loaded,
             model,
-            [CorpusArtifacts(n, c, info, folder, tok) for n, c, info, folder, tok in corpora],
-            corpora[0][0],
+            corpora,
+            corpora[0].name,  # the training and extraction read the first corpus (stdlib)
             run_config,
             result,
             [ExtractionArtifacts(n, ex, extraction_config) for n, ex in extractions.items()],

@@ -19,7 +19,6 @@ from mistudio.jobs.registry import handler
 from mistudio.jobs.runtime import JobContext
 from mistudio.store import (
     ActivationCacheRow,
-    Checkpoint,
     LanguageModel,
     TokenizationRow,
     Training,
@@ -27,7 +26,7 @@ from mistudio.store import (
     artifact_dir,
     session_scope,
 )
-from mistudio.store.register import jsonable, trained_sae_row
+from mistudio.store.register import jsonable, metric_rows, record_checkpoints, trained_sae_row
 
 FLUSH_SECONDS = 0.5
 
@@ -42,20 +41,9 @@ class _MetricWriter:
         self.last_step = 0
 
     def __call__(self, step: float, metrics: dict[str, Any]) -> None:
-        sae = str(metrics.get("sae", ""))
         self.last_step = int(step)
-        for name, value in metrics.items():
-            if name == "sae" or isinstance(value, bool) or not isinstance(value, int | float):
-                continue
-            self.rows.append(
-                {
-                    "training_id": self.training_id,
-                    "sae": sae,
-                    "step": int(step),
-                    "name": name,
-                    "value": float(value) if value == value else None,  # NaN -> NULL
-                }
-            )
+        sae = str(metrics.get("sae", ""))
+        self.rows += metric_rows(self.training_id, sae, int(step), metrics, skip=("sae",))
         if time.monotonic() - self.last_flush >= FLUSH_SECONDS:
             self.flush()
 
@@ -74,7 +62,7 @@ class _MetricWriter:
 @handler("train", resumable=True)
 def train_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.pipeline import TrainingRunConfig, run_training
-    from mistudio.core.training import TrainConfig, latest_checkpoint, list_checkpoints
+    from mistudio.core.training import TrainConfig, latest_checkpoint
 
     training_id = int(ctx.config["training_id"])
     with session_scope() as session:
@@ -136,13 +124,7 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
         training.path = str(run_dir)
         if not result.stopped:
             training.status = "ready"
-        session.execute(delete(Checkpoint).where(Checkpoint.training_id == training_id))
-        for info in list_checkpoints(run_dir):
-            session.add(
-                Checkpoint(
-                    training_id=training_id, step=info.step, path=str(info.path), score=info.score
-                )
-            )
+        record_checkpoints(session, training_id, run_dir)
         if not result.stopped:
             lineage = {
                 "job_id": ctx.job_id,

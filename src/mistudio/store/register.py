@@ -129,6 +129,37 @@ def trained_sae_row(name: str, sae: Any, model_id: int | None, lineage: dict[str
     )
 
 
+def metric_rows(
+    training_id: int, sae: str, step: int, metrics: dict[str, Any], skip: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """``training_metrics`` rows for one logged point: every numeric value except ``skip``
+    (booleans and None are not curves; NaN is stored as NULL)."""
+    return [
+        {
+            "training_id": training_id,
+            "sae": sae,
+            "step": step,
+            "name": name,
+            "value": float(value) if value == value else None,
+        }
+        for name, value in metrics.items()
+        if name not in skip and not isinstance(value, bool) and isinstance(value, int | float)
+    ]
+
+
+def record_checkpoints(session: Session, training_id: int, run_dir: Path) -> None:
+    """Replace a training's checkpoint rows with the checkpoints in its run folder."""
+    from mistudio.core.training import list_checkpoints
+
+    session.execute(delete(Checkpoint).where(Checkpoint.training_id == training_id))
+    for info in list_checkpoints(run_dir):
+        session.add(
+            Checkpoint(
+                training_id=training_id, step=info.step, path=str(info.path), score=info.score
+            )
+        )
+
+
 def top_token_text(table: dict[str, np.ndarray], tokenizer: Any) -> list[str]:
     """Each latent's top tokens decoded and joined by spaces (each distinct id decoded once)."""
     from mistudio.core.data import decode_each
@@ -376,7 +407,7 @@ def register_cli_pipeline(
             folder = Path(ex.result.folder)
             ex_row = _by_path(session, Extraction, folder)
             if ex_row is None:
-                ex_row = Extraction(name=f"{run_dir.name}/{ex.sae}", sae_id=sae_ids[ex.sae])
+                ex_row = Extraction(name=f"{run_dir.name}/{ex.sae}")
                 session.add(ex_row)
             ex_row.status = "ready"
             ex_row.path = str(folder)
@@ -429,35 +460,13 @@ def _record_training_files(session: Session, training_id: int, run_result: Any) 
     studio's charts show the curves of a run it did not watch."""
     import json
 
-    from mistudio.core.training import list_checkpoints
-
-    session.execute(delete(Checkpoint).where(Checkpoint.training_id == training_id))
-    for info in list_checkpoints(Path(run_result.run_dir)):
-        session.add(
-            Checkpoint(
-                training_id=training_id, step=info.step, path=str(info.path), score=info.score
-            )
-        )
+    record_checkpoints(session, training_id, Path(run_result.run_dir))
     session.execute(delete(TrainingMetric).where(TrainingMetric.training_id == training_id))
     rows = []
     for name, sae in run_result.saes.items():
         record = Path(sae.folder) / "training.json"
-        if not record.exists():
-            continue
-        for point in json.loads(record.read_text()).get("metrics", []):
-            step = int(point.get("step", 0))
-            for metric, value in point.items():
-                if metric == "step" or isinstance(value, bool):
-                    continue
-                if isinstance(value, int | float) or value is None:
-                    rows.append(
-                        {
-                            "training_id": training_id,
-                            "sae": name,
-                            "step": step,
-                            "name": metric,
-                            "value": jsonable(float(value)) if value is not None else None,
-                        }
-                    )
+        if record.exists():
+            for point in json.loads(record.read_text()).get("metrics", []):
+                rows += metric_rows(training_id, name, int(point["step"]), point, skip=("step",))
     if rows:
         session.bulk_insert_mappings(TrainingMetric.__mapper__, rows)
