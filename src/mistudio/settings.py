@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     """Port the studio binds to."""
     token: str | None = None
     """Bearer token every API call must carry; required for a non-local bind."""
+    allowed_hosts: str = ""
+    """Host names (comma separated) the studio answers to besides ``localhost``, IP addresses and
+    ``host``: the names users type to reach a 0.0.0.0 bind, or a reverse proxy's public name.
+    ``*`` answers any name (only behind a proxy that checks Host itself): other names are refused
+    so a DNS-rebinding page cannot read the studio."""
+    allowed_origins: str = ""
+    """Web origins (``scheme://host:port``, comma separated) besides the studio's own whose pages
+    may send state-changing requests and open the WebSocket (e.g. a dev server on another port);
+    ``*`` allows every page, which lets any site the user visits drive the studio."""
     broker_key_prefix: str | None = None
     """Prefix for every broker key and event channel on a shared Redis (several studios, or test
     sessions, on one server)."""
@@ -39,12 +48,25 @@ class Settings(BaseSettings):
     default: the user's home folder and ``home``."""
     upload_max_bytes: int = 1 << 30
     """Largest file the API accepts as an upload (bigger ones get 413)."""
+    json_max_bytes: int = 2 << 20
+    """Largest request body other than a multipart upload (JSON, forms); bigger ones get 413."""
     heartbeat_seconds: float = 2.0
     """How often a running job's worker refreshes its heartbeat."""
     stale_after_seconds: float = 30.0
     """A running job whose heartbeat is older than this is marked failed (worker lost)."""
     monitor_interval_seconds: float = 2.0
     """How often the API samples system metrics (one hour of samples is kept)."""
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        validation_alias=AliasChoices("MISTUDIO_OPENAI_BASE_URL", "OPENAI_BASE_URL"),
+    )
+    """The one endpoint the server's own OpenAI key (``MISTUDIO_OPENAI_API_KEY`` /
+    ``OPENAI_API_KEY``) is sent to; a labelling request for another ``base_url`` brings its own."""
+    ollama_base_url: str = Field(
+        default="http://127.0.0.1:11434",
+        validation_alias=AliasChoices("MISTUDIO_OLLAMA_BASE_URL"),
+    )
+    """Default Ollama server, and the only one ``MISTUDIO_OLLAMA_API_KEY`` is sent to."""
 
     @field_validator("home")
     @classmethod

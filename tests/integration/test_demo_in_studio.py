@@ -62,11 +62,10 @@ def demo_home(
 
 @pytest.fixture(scope="module")
 def api(demo_home: tuple[Path, list[str]]) -> Iterator[Any]:
-    from fastapi.testclient import TestClient
-
     from mistudio.api.app import create_app
+    from tests.studio_client import StudioClient
 
-    with TestClient(create_app(), raise_server_exceptions=False) as client:
+    with StudioClient(create_app()) as client:
         yield client
 
 

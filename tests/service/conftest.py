@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests.studio_client import StudioClient
+
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS = "redis://127.0.0.1:6379/0"
 SERVICE_ENV = {
@@ -183,8 +185,6 @@ def studio(
         os.environ.pop(key, None)
     os.environ.update(env_updates)
 
-    from fastapi.testclient import TestClient
-
     from mistudio.settings import get_settings
     from mistudio.store import dispose_all, init_db
 
@@ -202,7 +202,7 @@ def studio(
     from mistudio.api.app import create_app
 
     try:
-        with TestClient(create_app(), raise_server_exceptions=False) as client:
+        with StudioClient(create_app()) as client:
             yield Studio(backend, home, client, worker, data, tiny, env)
     finally:
         worker.stop()

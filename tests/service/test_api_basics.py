@@ -71,15 +71,14 @@ def test_upload_limit_and_upload_import(studio: Studio) -> None:
 
 
 def test_bearer_token(studio: Studio, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fastapi.testclient import TestClient
-
     from mistudio.api.app import create_app
     from mistudio.settings import get_settings
+    from tests.studio_client import StudioClient
 
     monkeypatch.setenv("MISTUDIO_TOKEN", "s3cret")
     get_settings.cache_clear()
     try:
-        client = TestClient(create_app(), raise_server_exceptions=False)  # no lifespan needed
+        client = StudioClient(create_app())  # no lifespan needed
         assert client.get(f"{API}/datasets").status_code == 401
         bad = {"Authorization": "Bearer wrong"}
         assert client.get(f"{API}/datasets", headers=bad).status_code == 401

@@ -21,6 +21,8 @@ import mistudio
 from mistudio.api.deps import require_token
 from mistudio.api.errors import install_error_handlers
 from mistudio.api.events import EventHub
+from mistudio.api.limits import BodyLimitMiddleware
+from mistudio.api.log_redaction import install_log_redaction
 from mistudio.api.routers import (
     activations,
     datasets,
@@ -38,6 +40,7 @@ from mistudio.api.routers import (
     trainings,
     ws,
 )
+from mistudio.api.security import BrowserGuard
 from mistudio.jobs.app import ensure_broker_queues
 from mistudio.jobs.lifecycle import reap_stale_jobs
 from mistudio.monitor import SystemMonitor
@@ -135,11 +138,15 @@ def create_app() -> FastAPI:
     app.state.hub = EventHub()
     app.state.monitor = SystemMonitor()
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware)  # 413 before any handler reads a body
+    # Host and Origin checks for every request and WebSocket handshake, token or not.
+    app.add_middleware(BrowserGuard)
+    install_log_redaction()
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)])
     for router in RESOURCE_ROUTERS:
         api.include_router(router)
     app.include_router(api)
-    app.include_router(ws.router, prefix=API_PREFIX)  # checks ?token= itself
+    app.include_router(ws.router, prefix=API_PREFIX)  # authenticates its first message itself
     if STATIC_DIR.is_dir() and (STATIC_DIR / "index.html").exists():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="studio")
     return app
