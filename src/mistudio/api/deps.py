@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,13 @@ from mistudio.store import Base, remove_artifact_files, session_factory
 
 T = TypeVar("T")
 M = TypeVar("M")
+log = logging.getLogger(__name__)
+
+MAX_DB_INT = 2**63 - 1
+"""Largest integer a database column holds (signed 64-bit on SQLite and PostgreSQL)."""
+DbId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
+"""A row id, in a path, a query or a body: anything outside 1..2**63-1 is a 422 at the boundary
+(a bigger one would otherwise reach the database and fail there with a 500)."""
 
 
 def get_session() -> Iterator[Session]:
@@ -71,7 +79,7 @@ class Paging(BaseModel):
 
 
 def paging(
-    offset: int = Query(0, ge=0, description="Items to skip"),
+    offset: int = Query(0, ge=0, le=MAX_DB_INT, description="Items to skip"),
     limit: int = Query(50, ge=1, le=500, description="Items per page"),
 ) -> Paging:
     return Paging(offset=offset, limit=limit)
@@ -99,11 +107,21 @@ def page_response(
     ordered = stmt.order_by(column.desc() if order == "desc" else column.asc(), model.id.desc())
     rows = session.scalars(ordered.offset(paging.offset).limit(paging.limit)).all()
     return Page(
-        items=[out.model_validate(r) for r in rows],
+        items=[item for item in (_validated(out, r) for r in rows) if item is not None],
         total=int(total),
         offset=paging.offset,
         limit=paging.limit,
     )
+
+
+def _validated(out: type[BaseModel], row: Any) -> BaseModel | None:
+    """``row`` as ``out``, or None (logged) for a row an older version stored with a value the
+    model refuses: one bad row must not turn the whole list into a 500."""
+    try:
+        return out.model_validate(row)
+    except ValidationError as exc:
+        log.error("skipping %s row %s in a list: %s", out.__name__, getattr(row, "id", "?"), exc)
+        return None
 
 
 def get_or_404(session: Session, model: type[M], item_id: Any, what: str) -> M:

@@ -2,17 +2,26 @@
 
 Core raises :class:`~mistudio.errors.MiStudioError` subclasses with one line meant for a person;
 the API maps the class to a status code and passes the line through. Anything else is a bug: it is
-logged with its traceback and the client gets a 500 with a one-line detail, never a traceback page.
+logged with its traceback under a short id, and the client gets a 500 that names only that id
+(``internal error, see the server log (id 3f2a9c1e)``): exception text can hold SQL, parameters or
+file contents, so it never goes to the client.
+
+The 500 is answered by :class:`InternalErrorMiddleware`, a pure-ASGI layer inside Starlette's
+``ServerErrorMiddleware``. That one re-raises after answering (so the server can log it), and
+uvicorn then closes the connection: a keep-alive client's next request on it fails. Ours answers
+and returns normally, so the connection stays usable.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mistudio.errors import (
     HubUnreachableError,
@@ -21,7 +30,7 @@ from mistudio.errors import (
     NotFoundError,
     ResourceError,
 )
-from mistudio.jobs.lifecycle import JobStateError
+from mistudio.jobs.lifecycle import BrokerUnreachableError, JobStateError
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +53,7 @@ def status_for(exc: MiStudioError) -> int:
         return 409
     if isinstance(exc, InvalidInputError):
         return 422
-    if isinstance(exc, HubUnreachableError):
+    if isinstance(exc, HubUnreachableError | BrokerUnreachableError):
         return 503
     if isinstance(exc, ResourceError):
         return 507
@@ -60,6 +69,61 @@ def validation_detail(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def http_error(exc: StarletteHTTPException) -> JSONResponse:
+    """An ``HTTPException`` (404 route, 405, 413, ...) as one readable line."""
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return JSONResponse(
+        {"detail": detail}, status_code=exc.status_code, headers=exc.headers or None
+    )
+
+
+def internal_error(method: str, path: str, exc: BaseException) -> JSONResponse:
+    """Log ``exc`` with its traceback under a fresh short id; the 500 that names only the id."""
+    error_id = uuid.uuid4().hex[:8]
+    log.error(
+        "internal error (id %s) on %s %s",
+        error_id,
+        method,
+        path,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return JSONResponse(
+        {"detail": f"internal error, see the server log (id {error_id})"}, status_code=500
+    )
+
+
+class InternalErrorMiddleware:
+    """Turn an unhandled exception into the one-line 500 and return normally (no re-raise), so
+    the server keeps the client's keep-alive connection open. A response already under way
+    cannot be replaced: then the exception goes on up (and the connection closes)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            if isinstance(exc, StarletteHTTPException):  # e.g. a 413 raised while reading a body
+                response = http_error(exc)
+            else:
+                response = internal_error(scope.get("method", ""), scope.get("path", ""), exc)
+            await response(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MiStudioError)
     async def _mistudio(_: Request, exc: MiStudioError) -> JSONResponse:
@@ -71,14 +135,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return JSONResponse(
-            {"detail": detail}, status_code=exc.status_code, headers=exc.headers or None
-        )
+        return http_error(exc)
+
+    # The first middleware added is the innermost: it sees a handler's exception first.
+    app.add_middleware(InternalErrorMiddleware)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            {"detail": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500
-        )
+        # Only for errors outside InternalErrorMiddleware (in another middleware).
+        return internal_error(request.method, request.url.path, exc)

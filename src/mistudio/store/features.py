@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Integer, Select, column, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
+from mistudio.store.like import contains
 from mistudio.store.models import Feature
 
 FeatureSort = Literal["index", "frequency", "max_activation", "interpretability", "label_score"]
@@ -42,10 +43,25 @@ FEATURE_TSVECTOR = (
 )
 """Must equal the expression of the ``ix_features_search`` index (migration 0001)."""
 _WORD = re.compile(r"\w+", re.UNICODE)
+_INDEX = re.compile(r"[0-9]{1,10}")
+MAX_LATENT_INDEX = 2**31 - 1
+"""The ``index`` column is a 32-bit integer: a longer number is searched as a word only."""
+MAX_WORD_CHARS = 64
+"""Longer words are cut (no token is that long, and PostgreSQL refuses words over 2 kB)."""
 
 
 def _words(query: str) -> list[str]:
-    return _WORD.findall(query.lower())[:8]
+    return [w[:MAX_WORD_CHARS] for w in _WORD.findall(query.lower())[:8]]
+
+
+def latent_index(query: str) -> int | None:
+    """The latent index a search names, or None: ASCII digits only (``str.isdigit`` also accepts
+    "²" and other digits ``int`` refuses) and within the column's range."""
+    stripped = query.strip()
+    if not _INDEX.fullmatch(stripped):
+        return None
+    value = int(stripped)
+    return value if value <= MAX_LATENT_INDEX else None
 
 
 def _search_clause(
@@ -75,14 +91,15 @@ def _search_clause(
 
         clause = and_(
             *[
-                (Feature.label.ilike(f"%{w}%"))
-                | (Feature.description.ilike(f"%{w}%"))
-                | (Feature.top_tokens.ilike(f"%{w}%"))
+                contains(Feature.label, w)
+                | contains(Feature.description, w)
+                | contains(Feature.top_tokens, w)
                 for w in words
             ]
         )
-    if query.strip().isdigit():
-        clause = clause | (Feature.index == int(query.strip()))
+    index = latent_index(query)
+    if index is not None:
+        clause = clause | (Feature.index == index)
     return clause
 
 
@@ -102,10 +119,11 @@ def feature_query(
         stmt = stmt.where(Feature.category == category)
     if search and search.strip():
         clause = _search_clause(session, search, drive_from_matches)
+        index = latent_index(search)
         if clause is not None:
             stmt = stmt.where(clause)
-        elif search.strip().isdigit():
-            stmt = stmt.where(Feature.index == int(search.strip()))
+        elif index is not None:
+            stmt = stmt.where(Feature.index == index)
     return stmt
 
 
@@ -158,7 +176,7 @@ def _fts_count(session: Session, extraction_id: int, search: str, cache: bool) -
     of ~30 ms for a word matching a third of 65k latents.
     """
     words = _words(search)
-    if not words or search.strip().isdigit():
+    if not words or latent_index(search) is not None:
         return None
     key = (str(session.get_bind().engine.url), extraction_id)
     bounds = _ranges.get(key) if cache else None

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from mistudio.api.deps import (
+    DbId,
     Page,
     PagingDep,
     SessionDep,
@@ -50,8 +51,8 @@ class ActivationCacheOut(BaseModel):
 
 
 class ActivationCacheCreate(BaseModel):
-    model_id: int
-    tokenization_id: int
+    model_id: DbId
+    tokenization_id: DbId
     stream: ActivationStreamConfig
     """Hook points, batch size, dtype, token limit."""
     shard_tokens: int = Field(default=65_536, gt=0)
@@ -63,8 +64,8 @@ class ActivationCacheCreate(BaseModel):
 def list_caches(
     session: SessionDep,
     paging: PagingDep,
-    model_id: int | None = None,
-    tokenization_id: int | None = None,
+    model_id: DbId | None = None,
+    tokenization_id: DbId | None = None,
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[ActivationCacheOut]:
@@ -124,13 +125,13 @@ def create_cache(body: ActivationCacheCreate, session: SessionDep) -> Activation
 
 
 @router.get("/{cache_id}", operation_id="get_activation_cache", response_model=ActivationCacheOut)
-def get_cache(cache_id: int, session: SessionDep) -> ActivationCacheOut:
+def get_cache(cache_id: DbId, session: SessionDep) -> ActivationCacheOut:
     return ActivationCacheOut.model_validate(
         get_or_404(session, ActivationCacheRow, cache_id, "activation cache")
     )
 
 
 @router.delete("/{cache_id}", operation_id="delete_activation_cache", status_code=204)
-def delete_cache(cache_id: int, session: SessionDep) -> None:
+def delete_cache(cache_id: DbId, session: SessionDep) -> None:
     row = get_or_404(session, ActivationCacheRow, cache_id, "activation cache")
     delete_artifact(session, row, "activations", "activation cache")

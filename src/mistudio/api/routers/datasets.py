@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from mistudio.api.deps import (
+    MAX_DB_INT,
+    DbId,
     Page,
     PagingDep,
     SessionDep,
@@ -27,6 +29,7 @@ from mistudio.core.data import BUILTIN_CORPORA, DatasetSource
 from mistudio.errors import InvalidInputError
 from mistudio.settings import get_settings
 from mistudio.store import Dataset, uploads_dir
+from mistudio.store.like import contains
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -83,7 +86,7 @@ def list_datasets(
 ) -> Page[DatasetOut]:
     stmt = select(Dataset)
     if q:
-        stmt = stmt.where(Dataset.name.ilike(f"%{q}%"))
+        stmt = stmt.where(contains(Dataset.name, q))
     if status:
         stmt = stmt.where(Dataset.status == status)
     if source_kind:
@@ -186,7 +189,7 @@ async def upload_dataset(
 
 
 @router.get("/{dataset_id}", operation_id="get_dataset", response_model=DatasetOut)
-def get_dataset(dataset_id: int, session: SessionDep) -> DatasetOut:
+def get_dataset(dataset_id: DbId, session: SessionDep) -> DatasetOut:
     return DatasetOut.model_validate(get_or_404(session, Dataset, dataset_id, "dataset"))
 
 
@@ -194,9 +197,9 @@ def get_dataset(dataset_id: int, session: SessionDep) -> DatasetOut:
     "/{dataset_id}/samples", operation_id="list_dataset_samples", response_model=list[Sample]
 )
 def list_samples(
-    dataset_id: int,
+    dataset_id: DbId,
     session: SessionDep,
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_DB_INT),
     limit: int = Query(20, ge=1, le=200),
 ) -> list[Sample]:
     """Documents of an imported dataset (text is returned as text; render it as text)."""
@@ -209,6 +212,6 @@ def list_samples(
 
 
 @router.delete("/{dataset_id}", operation_id="delete_dataset", status_code=204)
-def delete_dataset(dataset_id: int, session: SessionDep) -> None:
+def delete_dataset(dataset_id: DbId, session: SessionDep) -> None:
     row = get_or_404(session, Dataset, dataset_id, "dataset")
     delete_artifact(session, row, "datasets", "dataset")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from mistudio.api.deps import (
+    DbId,
     Page,
     PagingDep,
     SessionDep,
@@ -59,9 +60,9 @@ class ExtractionOut(BaseModel):
 
 
 class ExtractionCreate(BaseModel):
-    sae_id: int
-    model_id: int
-    tokenization_id: int
+    sae_id: DbId
+    model_id: DbId
+    tokenization_id: DbId
     config: ExtractionConfig = Field(default_factory=ExtractionConfig)
     """Evaluation tokens, top-k examples, context, histograms, co-activation."""
     name: str | None = None
@@ -71,7 +72,7 @@ class ExtractionCreate(BaseModel):
 def list_extractions(
     session: SessionDep,
     paging: PagingDep,
-    sae_id: int | None = None,
+    sae_id: DbId | None = None,
     status: str | None = None,
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
@@ -130,14 +131,14 @@ def create_extraction(body: ExtractionCreate, session: SessionDep) -> Extraction
 
 
 @router.get("/{extraction_id}", operation_id="get_extraction", response_model=ExtractionOut)
-def get_extraction(extraction_id: int, session: SessionDep) -> ExtractionOut:
+def get_extraction(extraction_id: DbId, session: SessionDep) -> ExtractionOut:
     return ExtractionOut.model_validate(
         get_or_404(session, Extraction, extraction_id, "extraction")
     )
 
 
 @router.delete("/{extraction_id}", operation_id="delete_extraction", status_code=204)
-def delete_extraction(extraction_id: int, session: SessionDep) -> None:
+def delete_extraction(extraction_id: DbId, session: SessionDep) -> None:
     """Delete an extraction, its feature rows (cascade), its labelling runs and its arrays."""
     row = get_or_404(session, Extraction, extraction_id, "extraction")
     ensure_not_in_use(session, "extractions", extraction_id, "extraction")

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404, page_response
+from mistudio.api.deps import (
+    MAX_DB_INT,
+    Page,
+    PagingDep,
+    SessionDep,
+    get_or_404,
+    page_response,
+)
 from mistudio.jobs.events import event_dict
 from mistudio.jobs.lifecycle import cancel_job, retry_job
 from mistudio.store import Job, JobEvent
@@ -101,7 +108,9 @@ def get_job_log(job_id: str, session: SessionDep) -> JobLog:
 def list_job_events(
     job_id: str,
     session: SessionDep,
-    after: int = Query(0, ge=0, description="Return events with seq greater than this"),
+    after: int = Query(
+        0, ge=0, le=MAX_DB_INT, description="Return events with seq greater than this"
+    ),
     limit: int = Query(500, ge=1, le=5000),
 ) -> list[JobEventOut]:
     """The same events the WebSocket pushes, for clients that poll (and for catching up)."""

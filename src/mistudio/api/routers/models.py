@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from mistudio.api.deps import (
+    DbId,
     Page,
     PagingDep,
     SessionDep,
@@ -27,6 +28,7 @@ from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.core.models import DType, resolve_source
 from mistudio.store import LanguageModel
+from mistudio.store.like import contains
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -87,7 +89,7 @@ def list_models(
 ) -> Page[ModelOut]:
     stmt = select(LanguageModel)
     if q:
-        stmt = stmt.where(LanguageModel.name.ilike(f"%{q}%"))
+        stmt = stmt.where(contains(LanguageModel.name, q))
     if status:
         stmt = stmt.where(LanguageModel.status == status)
     return page_response(
@@ -132,14 +134,14 @@ def create_model(body: ModelCreate, session: SessionDep) -> ModelOut:
 
 
 @router.get("/{model_id}", operation_id="get_model", response_model=ModelOut)
-def get_model(model_id: int, session: SessionDep) -> ModelOut:
+def get_model(model_id: DbId, session: SessionDep) -> ModelOut:
     return ModelOut.model_validate(get_or_404(session, LanguageModel, model_id, "model"))
 
 
 @router.post(
     "/{model_id}/load", operation_id="load_model", response_model=ModelOut, status_code=202
 )
-def load_model(model_id: int, session: SessionDep) -> ModelOut:
+def load_model(model_id: DbId, session: SessionDep) -> ModelOut:
     """Download / dequantize and inspect a registered model (e.g. the built-in one)."""
     row = get_or_404(session, LanguageModel, model_id, "model")
     if row.status == "pending":
@@ -148,7 +150,7 @@ def load_model(model_id: int, session: SessionDep) -> ModelOut:
 
 
 @router.delete("/{model_id}", operation_id="delete_model", status_code=204)
-def delete_model(model_id: int, session: SessionDep) -> None:
+def delete_model(model_id: DbId, session: SessionDep) -> None:
     """Forget a model (its downloaded files stay in the cache)."""
     row = get_or_404(session, LanguageModel, model_id, "model")
     delete_artifact(session, row, "models", "model", remove_files=False)

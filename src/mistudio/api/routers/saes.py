@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from mistudio.api.deps import (
+    DbId,
     Page,
     PagingDep,
     SessionDep,
@@ -21,6 +22,7 @@ from mistudio.api.deps import (
 from mistudio.api.validation import check_hooks, check_width
 from mistudio.errors import InvalidInputError
 from mistudio.store import LanguageModel, SAERow
+from mistudio.store.like import contains
 
 router = APIRouter(prefix="/saes", tags=["saes"])
 
@@ -51,7 +53,7 @@ class SAEImport(BaseModel):
     path: str
     """A SAELens folder (``cfg.json`` + ``sae_weights.safetensors``) under an import root."""
     name: str | None = None
-    model_id: int | None = None
+    model_id: DbId | None = None
     """The model it reads from; its hook point and width are checked against the SAE."""
 
 
@@ -61,14 +63,14 @@ def list_saes(
     paging: PagingDep,
     q: str | None = Query(None, description="Name or hook contains"),
     origin: Literal["trained", "imported"] | None = None,
-    training_id: int | None = None,
-    model_id: int | None = None,
+    training_id: DbId | None = None,
+    model_id: DbId | None = None,
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[SAEOut]:
     stmt = select(SAERow)
     if q:
-        stmt = stmt.where(SAERow.name.ilike(f"%{q}%") | SAERow.hook_name.ilike(f"%{q}%"))
+        stmt = stmt.where(contains(SAERow.name, q) | contains(SAERow.hook_name, q))
     if origin:
         stmt = stmt.where(SAERow.origin == origin)
     if training_id is not None:
@@ -127,12 +129,12 @@ def import_sae(body: SAEImport, session: SessionDep) -> SAEOut:
 
 
 @router.get("/{sae_id}", operation_id="get_sae", response_model=SAEOut)
-def get_sae(sae_id: int, session: SessionDep) -> SAEOut:
+def get_sae(sae_id: DbId, session: SessionDep) -> SAEOut:
     return SAEOut.model_validate(get_or_404(session, SAERow, sae_id, "SAE"))
 
 
 @router.delete("/{sae_id}", operation_id="delete_sae", status_code=204)
-def delete_sae(sae_id: int, session: SessionDep) -> None:
+def delete_sae(sae_id: DbId, session: SessionDep) -> None:
     """Forget an SAE; files are deleted only for SAEs trained here (inside MISTUDIO_HOME)."""
     row = get_or_404(session, SAERow, sae_id, "SAE")
     delete_artifact(session, row, "saes", "SAE", remove_files=row.origin == "trained")

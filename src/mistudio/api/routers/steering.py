@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mistudio.api.deps import (
+    DbId,
     Page,
     PagingDep,
     SessionDep,
@@ -53,7 +54,7 @@ router = APIRouter(prefix="/steering", tags=["steering"])
 class SteeringFeature(BaseModel):
     """One feature to push on."""
 
-    sae_id: int
+    sae_id: DbId
     index: int = Field(ge=0)
     """Latent index in that SAE."""
     mode: Mode = "add"
@@ -62,7 +63,7 @@ class SteeringFeature(BaseModel):
     """Added coefficient or clamped activation (replaced by each value of a sweep)."""
     relative: bool = False
     """``strength`` is a multiple of the feature's max activation in an extraction."""
-    extraction_id: int | None = None
+    extraction_id: DbId | None = None
     """Extraction giving the max activation (default: the SAE's newest ready extraction)."""
     positions: Positions = "all"
     """``all`` positions, or only ``generated`` ones (the prompt is read unsteered)."""
@@ -71,7 +72,7 @@ class SteeringFeature(BaseModel):
 class SteeringCreate(BaseModel):
     prompts: list[str] = Field(min_length=1, max_length=64)
     features: list[SteeringFeature] = Field(min_length=1, max_length=32)
-    model_id: int | None = None
+    model_id: DbId | None = None
     """Model to generate with (default: the first feature's SAE's model)."""
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     """Tokens, temperature, top-p, seed, chat template (shared by baseline and steered)."""
@@ -235,8 +236,8 @@ def create_steering_run(body: SteeringCreate, session: SessionDep) -> SteeringRu
 def list_steering_runs(
     session: SessionDep,
     paging: PagingDep,
-    model_id: int | None = None,
-    sae_id: int | None = None,
+    model_id: DbId | None = None,
+    sae_id: DbId | None = None,
     status: str | None = None,
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
@@ -254,7 +255,7 @@ def list_steering_runs(
 
 
 @router.get("/{run_id}", operation_id="get_steering_run", response_model=SteeringRunOut)
-def get_steering_run(run_id: int, session: SessionDep) -> SteeringRunOut:
+def get_steering_run(run_id: DbId, session: SessionDep) -> SteeringRunOut:
     return SteeringRunOut.model_validate(get_or_404(session, SteeringRun, run_id, "steering run"))
 
 
@@ -264,7 +265,7 @@ def get_steering_run(run_id: int, session: SessionDep) -> SteeringRunOut:
     response_class=FileResponse,
     responses={200: {"content": {"application/json": {}}, "description": "The run as JSON"}},
 )
-def export_steering_run(run_id: int, session: SessionDep) -> FileResponse:
+def export_steering_run(run_id: DbId, session: SessionDep) -> FileResponse:
     """The run's JSON file (readable by ``SteeringRun.load`` and ``mistudio steer``'s tools)."""
     row = get_or_404(session, SteeringRun, run_id, "steering run")
     path = Path(row.path) / EXPORT_FILE if row.path else None
@@ -274,6 +275,6 @@ def export_steering_run(run_id: int, session: SessionDep) -> FileResponse:
 
 
 @router.delete("/{run_id}", operation_id="delete_steering_run", status_code=204)
-def delete_steering_run(run_id: int, session: SessionDep) -> None:
+def delete_steering_run(run_id: DbId, session: SessionDep) -> None:
     row = get_or_404(session, SteeringRun, run_id, "steering run")
     delete_artifact(session, row, "steering", "steering run")

@@ -1,25 +1,41 @@
 """``/templates``: saved configs (training, extraction, labelling and steering prompts).
 
 Templates are plain JSON configs with a kind and a name; favourites and a usage count order them
-in the UI, and export/import moves them between studios as one JSON document.
+in the UI, and export/import moves them between studios as one JSON document. Every list page
+carries whole configs, so one config is capped (:data:`MAX_CONFIG_BYTES`): a huge one would make
+every page of the list huge too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import select
 
-from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404, page_response
+from mistudio.api.deps import DbId, Page, PagingDep, SessionDep, get_or_404, page_response
 from mistudio.api.errors import ApiError
 from mistudio.store import Template
+from mistudio.store.like import contains
 
 router = APIRouter(prefix="/templates", tags=["templates"])
 TemplateKind = Literal["training", "extraction", "labeling_prompt", "steering_prompt"]
 EXPORT_VERSION = 1
+MAX_CONFIG_BYTES = 256 * 1024
+"""Largest template config (as JSON); real training or prompt configs are a few kB."""
+
+
+def _bounded_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    if config is not None:
+        size = len(json.dumps(config, separators=(",", ":")).encode())
+        if size > MAX_CONFIG_BYTES:
+            raise ValueError(
+                f"template config is {size:,} bytes; the limit is {MAX_CONFIG_BYTES:,} bytes"
+            )
+    return config
 
 
 class TemplateOut(BaseModel):
@@ -39,16 +55,31 @@ class TemplateOut(BaseModel):
 class TemplateCreate(BaseModel):
     kind: TemplateKind
     name: str = Field(min_length=1, max_length=200)
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=5000)
     config: dict[str, Any] = Field(default_factory=dict)
+    """At most :data:`MAX_CONFIG_BYTES` as JSON."""
     favourite: bool = False
+
+    _config_size = field_validator("config")(_bounded_config)
 
 
 class TemplateUpdate(BaseModel):
+    """Fields to change; omitted ones are left as they are (``name``, ``config`` and
+    ``favourite`` cannot be set to null)."""
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=5000)
     config: dict[str, Any] | None = None
     favourite: bool | None = None
+
+    _config_size = field_validator("config")(_bounded_config)
+
+    @field_validator("name", "config", "favourite")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null; omit it to keep it")
+        return value
 
 
 class TemplateExport(BaseModel):
@@ -88,7 +119,7 @@ def list_templates(
     if favourite is not None:
         stmt = stmt.where(Template.favourite.is_(favourite))
     if q:
-        stmt = stmt.where(Template.name.ilike(f"%{q}%"))
+        stmt = stmt.where(contains(Template.name, q))
     return page_response(
         TemplateOut,
         session,
@@ -176,12 +207,12 @@ def import_templates(
 
 
 @router.get("/{template_id}", operation_id="get_template", response_model=TemplateOut)
-def get_template(template_id: int, session: SessionDep) -> TemplateOut:
+def get_template(template_id: DbId, session: SessionDep) -> TemplateOut:
     return TemplateOut.model_validate(get_or_404(session, Template, template_id, "template"))
 
 
 @router.patch("/{template_id}", operation_id="update_template", response_model=TemplateOut)
-def update_template(template_id: int, body: TemplateUpdate, session: SessionDep) -> TemplateOut:
+def update_template(template_id: DbId, body: TemplateUpdate, session: SessionDep) -> TemplateOut:
     row = get_or_404(session, Template, template_id, "template")
     changes = body.model_dump(exclude_unset=True)
     if "name" in changes and _name_taken(session, row.kind, changes["name"], exclude=row.id):
@@ -195,7 +226,7 @@ def update_template(template_id: int, body: TemplateUpdate, session: SessionDep)
 @router.post(
     "/{template_id}/favourite", operation_id="toggle_template_favourite", response_model=TemplateOut
 )
-def toggle_favourite(template_id: int, session: SessionDep) -> TemplateOut:
+def toggle_favourite(template_id: DbId, session: SessionDep) -> TemplateOut:
     row = get_or_404(session, Template, template_id, "template")
     row.favourite = not row.favourite
     session.commit()
@@ -203,7 +234,7 @@ def toggle_favourite(template_id: int, session: SessionDep) -> TemplateOut:
 
 
 @router.post("/{template_id}/use", operation_id="use_template", response_model=TemplateOut)
-def use_template(template_id: int, session: SessionDep) -> TemplateOut:
+def use_template(template_id: DbId, session: SessionDep) -> TemplateOut:
     """Count one use (the UI calls this when a template fills a form)."""
     row = get_or_404(session, Template, template_id, "template")
     row.usage_count = (row.usage_count or 0) + 1
@@ -212,5 +243,5 @@ def use_template(template_id: int, session: SessionDep) -> TemplateOut:
 
 
 @router.delete("/{template_id}", operation_id="delete_template", status_code=204)
-def delete_template(template_id: int, session: SessionDep) -> None:
+def delete_template(template_id: DbId, session: SessionDep) -> None:
     session.delete(get_or_404(session, Template, template_id, "template"))

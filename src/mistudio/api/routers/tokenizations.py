@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from mistudio.api.deps import (
+    MAX_DB_INT,
+    DbId,
     Page,
     PagingDep,
     SessionDep,
@@ -51,9 +53,9 @@ class TokenizationOut(BaseModel):
 
 
 class TokenizationCreate(BaseModel):
-    dataset_id: int
+    dataset_id: DbId
     """The imported dataset to tokenize."""
-    model_id: int
+    model_id: DbId
     """The model whose tokenizer to use."""
     config: TokenizeConfig = Field(default_factory=TokenizeConfig)
     """Sequence length, stride, packing, filters."""
@@ -64,8 +66,8 @@ class TokenizationCreate(BaseModel):
 def list_tokenizations(
     session: SessionDep,
     paging: PagingDep,
-    dataset_id: int | None = None,
-    model_id: int | None = None,
+    dataset_id: DbId | None = None,
+    model_id: DbId | None = None,
     status: str | None = None,
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
@@ -122,7 +124,7 @@ def create_tokenization(body: TokenizationCreate, session: SessionDep) -> Tokeni
 
 
 @router.get("/{tokenization_id}", operation_id="get_tokenization", response_model=TokenizationOut)
-def get_tokenization(tokenization_id: int, session: SessionDep) -> TokenizationOut:
+def get_tokenization(tokenization_id: DbId, session: SessionDep) -> TokenizationOut:
     return TokenizationOut.model_validate(
         get_or_404(session, TokenizationRow, tokenization_id, "tokenization")
     )
@@ -131,7 +133,7 @@ def get_tokenization(tokenization_id: int, session: SessionDep) -> TokenizationO
 @router.get(
     "/{tokenization_id}/stats", operation_id="get_tokenization_stats", response_model=dict[str, Any]
 )
-def get_stats(tokenization_id: int, session: SessionDep) -> dict[str, Any]:
+def get_stats(tokenization_id: DbId, session: SessionDep) -> dict[str, Any]:
     """Token statistics (lengths, top tokens, coverage) computed at tokenization time."""
     from mistudio.core.data import Tokenization, load_stats
 
@@ -147,9 +149,9 @@ def get_stats(tokenization_id: int, session: SessionDep) -> dict[str, Any]:
     response_model=list[dict[str, Any]],
 )
 def list_samples(
-    tokenization_id: int,
+    tokenization_id: DbId,
     session: SessionDep,
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_DB_INT),
     limit: int = Query(10, ge=1, le=100),
 ) -> list[dict[str, Any]]:
     """Sequences with their tokens (loads only the tokenizer)."""
@@ -166,6 +168,6 @@ def list_samples(
 
 
 @router.delete("/{tokenization_id}", operation_id="delete_tokenization", status_code=204)
-def delete_tokenization(tokenization_id: int, session: SessionDep) -> None:
+def delete_tokenization(tokenization_id: DbId, session: SessionDep) -> None:
     row = get_or_404(session, TokenizationRow, tokenization_id, "tokenization")
     delete_artifact(session, row, "tokenizations", "tokenization")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from mistudio.api.deps import (
+    DbId,
     Page,
     PagingDep,
     SessionDep,
@@ -65,9 +66,9 @@ class RunOptions(BaseModel):
 
 
 class TrainingCreate(BaseModel):
-    model_id: int
-    tokenization_id: int
-    activation_cache_id: int | None = None
+    model_id: DbId
+    tokenization_id: DbId
+    activation_cache_id: DbId | None = None
     """Read activations from this cache instead of running the model live."""
     train: TrainConfig
     """The SAEs (hook points, architectures, sizes) and optimisation settings."""
@@ -97,7 +98,7 @@ def list_trainings(
     session: SessionDep,
     paging: PagingDep,
     status: str | None = None,
-    model_id: int | None = None,
+    model_id: DbId | None = None,
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[TrainingOut]:
@@ -178,7 +179,7 @@ def create_training(body: TrainingCreate, session: SessionDep) -> TrainingOut:
 
 
 @router.get("/{training_id}", operation_id="get_training", response_model=TrainingOut)
-def get_training(training_id: int, session: SessionDep) -> TrainingOut:
+def get_training(training_id: DbId, session: SessionDep) -> TrainingOut:
     return TrainingOut.model_validate(get_or_404(session, Training, training_id, "training"))
 
 
@@ -210,7 +211,7 @@ def list_metrics(
     operation_id="list_training_checkpoints",
     response_model=list[CheckpointOut],
 )
-def list_checkpoints(training_id: int, session: SessionDep) -> list[CheckpointOut]:
+def list_checkpoints(training_id: DbId, session: SessionDep) -> list[CheckpointOut]:
     get_or_404(session, Training, training_id, "training")
     rows = session.scalars(
         select(Checkpoint).where(Checkpoint.training_id == training_id).order_by(Checkpoint.step)
@@ -219,6 +220,6 @@ def list_checkpoints(training_id: int, session: SessionDep) -> list[CheckpointOu
 
 
 @router.delete("/{training_id}", operation_id="delete_training", status_code=204)
-def delete_training(training_id: int, session: SessionDep) -> None:
+def delete_training(training_id: DbId, session: SessionDep) -> None:
     row = get_or_404(session, Training, training_id, "training")
     delete_artifact(session, row, "trainings", "training")
