@@ -5,6 +5,15 @@ can import) to the network, so it is refused unless ``MISTUDIO_TOKEN`` is set, a
 call must carry the token. The embedded worker is a ``celery worker`` subprocess consuming both
 queues with concurrency 1 (pool ``solo``: the job runs in the worker's main process, so a killed
 worker takes its job with it and the reaper sees the heartbeat stop); it is restarted if it dies.
+
+The worker dies with the studio, however the studio dies. It used to get SIGTERM as its
+parent-death signal, but Celery answers SIGTERM with a *warm* shutdown: stop consuming, finish
+the current task. A killed ``serve`` thus left an orphan that trained on for hours, and the
+restarted studio's worker ran the next GPU job beside it. Now the child asks the kernel for
+SIGKILL when its parent dies (``PR_SET_PDEATHSIG``), and, because that signal follows the
+*thread* that forked it (the supervisor thread spawns restarts) and exists only on Linux, the
+worker also watches its parent's pid (:func:`mistudio.jobs.app.watch_parent`). Whatever still
+escapes, the GPU device lock (:mod:`mistudio.jobs.device_lock`) keeps two GPU jobs apart.
 """
 
 from __future__ import annotations
@@ -66,14 +75,16 @@ def worker_argv(
 
 
 def _die_with_parent() -> None:
-    """In the worker child (Linux): get SIGTERM when the studio process dies, even by SIGKILL,
-    so a killed ``serve`` never leaves an orphan worker holding the queue."""
+    """In the worker child (Linux): get SIGKILL when the studio dies, even by SIGKILL, so a
+    killed ``serve`` never leaves an orphan worker running a job (SIGTERM would not do: Celery
+    finishes the current task first). The job's heartbeat stops and the reaper fails it,
+    resumable."""
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the supervisor's stop() is all we have
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the parent-pid watchdog does the work
         pass
 
 
@@ -89,7 +100,10 @@ class EmbeddedWorker:
         )
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(self.cmd, preexec_fn=_die_with_parent)  # noqa: PLW1509
+        from mistudio.jobs.app import PARENT_PID_ENV
+
+        env = {**os.environ, PARENT_PID_ENV: str(os.getpid())}
+        return subprocess.Popen(self.cmd, env=env, preexec_fn=_die_with_parent)  # noqa: PLW1509
 
     def start(self) -> None:
         self.proc = self._spawn()

@@ -18,6 +18,9 @@ Decisions:
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import warnings
 from typing import Any
 
@@ -28,6 +31,8 @@ from kombu import Exchange, Queue
 from mistudio.settings import get_settings
 
 QUEUES = ("gpu", "cpu")
+PARENT_PID_ENV = "MISTUDIO_WORKER_PARENT_PID"
+"""Set by ``mistudio serve`` for its embedded worker: the pid the worker must not outlive."""
 
 # kombu's SQL transport uses an ORM loader option SQLAlchemy 2.1 deprecates; nothing we can act on.
 warnings.filterwarnings("ignore", message=r".*``noload`` loader strategy.*")
@@ -106,8 +111,26 @@ def ensure_broker_queues(celery: Celery | None = None) -> None:
                     channel.session.rollback()
 
 
+def watch_parent(parent_pid: int, interval: float = 0.5) -> threading.Thread:
+    """Kill this process (SIGKILL: no warm shutdown that finishes the current job) as soon as
+    ``parent_pid`` is no longer its parent. Backs up ``PR_SET_PDEATHSIG``, which follows the
+    forking thread rather than the process and exists only on Linux."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            threading.Event().wait(interval)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    thread = threading.Thread(target=watch, name="parent-watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
 @worker_init.connect
 def _queues_before_consuming(**_: Any) -> None:
+    parent = os.environ.get(PARENT_PID_ENV)
+    if parent and parent.isdigit():
+        watch_parent(int(parent))
     ensure_broker_queues()
 
 

@@ -3,22 +3,36 @@
 A job row is written (status ``queued``) before its Celery message is sent, so the API can
 answer for it at once and a lost message is visible as a job that never started. The Celery task
 id is ``<job id>.<attempt>`` so a retry is a new message that a revoke of the old one cannot hit.
+
+A send that fails (broker down) fails the job at once with the broker's error, and the caller
+gets :class:`BrokerUnreachableError` (503). A row whose message never went at all (the API died
+between commit and send) keeps ``dispatched_at`` older than ``queued_at``; the reaper fails it
+after ``stale_after_seconds``. A job whose message *was* sent is never reaped while it waits: it
+may sit in the queue behind a long training for hours.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import uuid
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from mistudio.errors import InvalidInputError, NotFoundError
+from mistudio.errors import InvalidInputError, MiStudioError, NotFoundError
 from mistudio.jobs.events import add_event, event_dict, publish
 from mistudio.settings import get_settings
-from mistudio.store import ARTIFACT_TABLES, Job, session_scope, utcnow
+from mistudio.store import (
+    ARTIFACT_TABLES,
+    Job,
+    artifact_dir,
+    remove_artifact_files,
+    session_scope,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 ACTIVE = ("queued", "running")
@@ -30,6 +44,10 @@ GPU_KINDS = frozenset({"model_load", "cache_activations", "train", "extract", "s
 
 class JobStateError(InvalidInputError):
     """The job is not in a state that allows the request (cancel a finished job, ...)."""
+
+
+class BrokerUnreachableError(MiStudioError):
+    """The job's message could not be sent; the job is already marked failed (API: 503)."""
 
 
 def queue_for(kind: str) -> str:
@@ -64,6 +82,7 @@ def new_job(
         artifact_kind=artifact[0] if artifact else None,
         artifact_id=artifact[1] if artifact else None,
         created_at=utcnow(),
+        queued_at=utcnow(),
         last_seq=0,
     )
     session.add(job)
@@ -73,12 +92,48 @@ def new_job(
 
 
 def dispatch(job_id: str, queue: str, attempt: int) -> None:
-    """Send the Celery message that runs ``job_id`` (after the row is committed)."""
+    """Send the Celery message that runs ``job_id`` (after the row is committed) and stamp
+    ``dispatched_at``; if the broker refuses, fail the job and raise
+    :class:`BrokerUnreachableError` with the broker's error in one line."""
     from mistudio.jobs.app import celery_app
 
-    celery_app().send_task(
-        "mistudio.run_job", args=[job_id], queue=queue, task_id=f"{job_id}.{attempt}"
-    )
+    try:
+        celery_app().send_task(
+            "mistudio.run_job", args=[job_id], queue=queue, task_id=f"{job_id}.{attempt}"
+        )
+    except Exception as exc:  # kombu raises many kinds (OperationalError, ConnectionError, ...)
+        error = f"could not queue the job: broker unreachable ({_one_line(exc)})"
+        log.warning("job %s: %s", job_id, error)
+        _fail_queued(job_id, error)
+        raise BrokerUnreachableError(error) from exc
+    with session_scope() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(dispatched_at=utcnow()))
+
+
+_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]*@")
+
+
+def _one_line(exc: BaseException) -> str:
+    """First line of an exception, without any ``user:password@`` of a URL in it."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return _CREDENTIALS.sub(r"\1***@", first)[:300]
+
+
+def _fail_queued(job_id: str, error: str) -> None:
+    """Fail a job that never reached a worker (its artifact too), if it is still queued."""
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status != "queued":
+            return
+        job.status = "failed"
+        job.finished_at = utcnow()
+        job.error = error
+        job.message = error
+        set_artifact_status(session, job, "failed", error)
+        wire = event_dict(
+            add_event(session, job_id, "status", {"status": "failed", "error": error})
+        )
+    publish(wire)
 
 
 def get_job(session: Session, job_id: str) -> Job:
@@ -99,6 +154,8 @@ def set_artifact_status(session: Session, job: Job, status: str, error: str | No
     if row is not None:
         row.status = status
         row.error = error
+        if row.job_id is None:  # a dispatch that failed before the caller could link them
+            row.job_id = job.id
 
 
 def cancel_job(job_id: str) -> Job:
@@ -146,6 +203,9 @@ def retry_job(job_id: str) -> Job:
         job.error = None
         job.eta_seconds = None
         job.finished_at = None
+        job.queued_at = utcnow()
+        job.dispatched_at = None
+        job.heartbeat_at = None
         job.message = "queued again (retry)"
         set_artifact_status(session, job, "pending")
         wire = event_dict(
@@ -158,7 +218,8 @@ def retry_job(job_id: str) -> Job:
 
 
 def reap_stale_jobs(stale_after: float | None = None) -> list[str]:
-    """Mark running jobs whose worker stopped heart-beating as failed (and resumable).
+    """Mark running jobs whose worker stopped heart-beating as failed (and resumable), and
+    queued jobs whose message was never sent (see the module docstring) as failed.
 
     Called periodically by the API and when a worker starts. A worker killed with SIGKILL (or a
     machine that lost power) can never report its own death; its heartbeat just stops.
@@ -180,30 +241,74 @@ def reap_stale_jobs(stale_after: float | None = None) -> list[str]:
             .with_for_update(skip_locked=True)
         ).all()
         for job in rows:
-            job.status = "failed"
-            job.resumable = True
-            job.finished_at = utcnow()
-            job.error = (
+            error = (
                 f"worker lost: no heartbeat from {job.worker or 'its worker'} for over "
                 f"{stale:.0f} s; retry to resume"
             )
-            job.message = job.error
-            set_artifact_status(session, job, "failed", job.error)
-            wires.append(
-                event_dict(
-                    add_event(
-                        session,
-                        job.id,
-                        "status",
-                        {"status": "failed", "error": job.error, "resumable": True},
-                    )
-                )
-            )
+            wires.append(mark_worker_lost(session, job, error))
             reaped.append(job.id)
+        lost = [(j.artifact_kind, j.artifact_id) for j in rows if not j.resumable]
     for wire in wires:
         publish(wire)
+    for artifact in lost:
+        remove_partial_outputs(*artifact)
     if reaped:
         log.warning("reaped %d job(s) whose worker was lost: %s", len(reaped), reaped)
+    return reaped + _reap_unsent(cutoff)
+
+
+def mark_worker_lost(session: Session, job: Job, error: str) -> dict[str, Any]:
+    """Fail a running job whose worker is gone; returns the status event to publish after
+    commit. A resumable kind keeps its files for the retry; any other loses its partial output
+    (see :func:`remove_partial_outputs`, called after commit)."""
+    from mistudio.jobs.registry import load_handlers
+
+    handler = load_handlers().get(job.kind)
+    job.status = "failed"
+    job.resumable = handler.resumable if handler is not None else True
+    job.finished_at = utcnow()
+    job.error = error
+    job.message = error
+    set_artifact_status(session, job, "failed", error)
+    data = {"status": "failed", "error": error, "resumable": True}
+    return event_dict(add_event(session, job.id, "status", data))
+
+
+def remove_partial_outputs(artifact_kind: str | None, artifact_id: int | None) -> None:
+    """Delete the folder of an artifact whose job failed or was cancelled and cannot resume.
+
+    Its files are partial (a tokenization that died half-written, an extraction's first
+    arrays) and nothing will read them: the row never got a ``path``, so deleting the row later
+    would not find them either, and a retry writes the folder afresh. Resumable jobs (training,
+    labelling) keep theirs: the retry continues from what is there."""
+    if artifact_kind is None or artifact_id is None:
+        return
+    remove_artifact_files(artifact_dir(artifact_kind, artifact_id, create=False))
+
+
+def _reap_unsent(cutoff: dt.datetime) -> list[str]:
+    """Fail queued jobs that can never start: their message never went out, or the worker that
+    took it (and beat while waiting for its GPU) died, for over ``stale_after`` seconds."""
+    with session_scope() as session:
+        unsent = session.scalars(
+            select(Job.id)
+            .where(Job.status == "queued", Job.queued_at < cutoff)
+            .where(or_(Job.dispatched_at.is_(None), Job.dispatched_at < Job.queued_at))
+        ).all()
+        orphaned = session.scalars(
+            select(Job.id).where(Job.status == "queued", Job.heartbeat_at < cutoff)
+        ).all()
+    for job_id in unsent:
+        _fail_queued(
+            job_id,
+            "never queued: its message was not sent (the API stopped or the broker failed "
+            "before queuing it); retry to queue it again",
+        )
+    for job_id in set(orphaned) - set(unsent):
+        _fail_queued(job_id, "worker lost while the job waited for its device; retry it")
+    reaped = [*unsent, *(set(orphaned) - set(unsent))]
+    if reaped:
+        log.warning("reaped %d queued job(s) that could never start: %s", len(reaped), reaped)
     return reaped
 
 

@@ -2,23 +2,33 @@
 
 The task takes only the job id; everything else (kind, config) is read from the row, so a retry
 re-sends the same id and a queued message never carries stale settings.
+
+A ``gpu``-queue job holds its device's lock (:mod:`mistudio.jobs.device_lock`) from before it is
+marked running until its outcome is written; while another process holds the device, the job
+stays ``queued`` with the message "waiting for gpu 0 held by job ...". A job that ends failed or
+cancelled without being resumable loses its partial files
+(:func:`~mistudio.jobs.lifecycle.remove_partial_outputs`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from typing import Any
 
 from mistudio.errors import MiStudioError
 from mistudio.jobs.app import app
+from mistudio.jobs.device_lock import DeviceLock, gpu_device
 from mistudio.jobs.events import add_event, event_dict, publish
-from mistudio.jobs.lifecycle import set_artifact_status
-from mistudio.jobs.registry import load_handlers
+from mistudio.jobs.lifecycle import mark_worker_lost, remove_partial_outputs, set_artifact_status
+from mistudio.jobs.registry import Handler, load_handlers
 from mistudio.jobs.runtime import JobCancelled, JobContext, worker_name
 from mistudio.store import Job, init_db, session_scope, utcnow
 
 log = logging.getLogger(__name__)
+DEVICE_POLL_SECONDS = 1.0
+"""How often a job waiting for its GPU tries the lock again (and checks for a cancel)."""
 
 
 def _finish(
@@ -58,7 +68,62 @@ def _finish(
         if result is not None:
             data["result"] = result
         wire = event_dict(add_event(session, job_id, "status", data))
+        artifact = (job.artifact_kind, job.artifact_id)
     publish(wire)
+    if status != "completed" and not resumable:
+        remove_partial_outputs(*artifact)
+
+
+def _wait_for_device(job_id: str) -> DeviceLock | None:
+    """Take this worker's GPU lock for ``job_id``, waiting (queued) while another process holds
+    it. ``None`` when the job stopped being queued meanwhile (cancelled)."""
+    lock = DeviceLock(gpu_device())
+    announced: str | None = None
+    while True:
+        acquired, other = lock.try_acquire(job_id)
+        if acquired:
+            if other and other != job_id:
+                _fail_dead_holder(other, lock.device)
+            return lock
+        with session_scope() as session:
+            job = session.get(Job, job_id)
+            if job is None or job.status != "queued" or job.cancel_requested:
+                return None
+            # A waiting worker beats too, so the reaper can tell if it dies while waiting.
+            job.heartbeat_at = utcnow()
+            job.worker = worker_name()
+            wire: dict[str, Any] | None = None
+            holder = other or "another worker"
+            if holder != announced:
+                announced = holder
+                job.message = f"waiting for gpu {lock.device} held by job {holder}"
+                wire = event_dict(
+                    add_event(
+                        session,
+                        job_id,
+                        "progress",
+                        {"progress": job.progress, "message": job.message},
+                    )
+                )
+        if wire is not None:
+            publish(wire)
+        time.sleep(DEVICE_POLL_SECONDS)
+
+
+def _fail_dead_holder(job_id: str, device: str) -> None:
+    """The lock was free yet names ``job_id``: its worker died holding the device, so a row
+    still ``running`` is a lost job (fail it now rather than when the reaper notices)."""
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status != "running":
+            return
+        wire = mark_worker_lost(
+            session, job, f"worker lost: it died holding gpu {device}; retry to resume"
+        )
+        lost = None if job.resumable else (job.artifact_kind, job.artifact_id)
+    publish(wire)
+    if lost is not None:
+        remove_partial_outputs(*lost)
 
 
 def execute(job_id: str) -> str:
@@ -72,6 +137,26 @@ def execute(job_id: str) -> str:
             return "missing"
         if job.status != "queued":
             return job.status  # cancelled before it started, or a duplicate message
+        queue = job.queue
+    lock = _wait_for_device(job_id) if queue == "gpu" else None
+    if queue == "gpu" and lock is None:
+        with session_scope() as session:
+            job = session.get(Job, job_id)
+            return job.status if job is not None else "missing"
+    try:
+        return _start_and_run(job_id, handlers)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _start_and_run(job_id: str, handlers: dict[str, Handler]) -> str:
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return "missing"
+        if job.status != "queued":
+            return job.status
         if job.cancel_requested:
             job.status = "cancelled"
             job.finished_at = utcnow()

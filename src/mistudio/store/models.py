@@ -300,6 +300,12 @@ class Job(Base):
     )
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    queued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the row last became ``queued`` (created, or retried)."""
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the broker accepted the message for the current attempt. Older than ``queued_at``
+    (or unset) means no message is on its way: the job can never start, and the reaper fails it
+    (a job that was sent may wait in the queue as long as it must)."""
 
 
 class JobEvent(Base):

@@ -1,0 +1,90 @@
+"""One GPU job per device, whatever runs it: an OS file lock per device.
+
+One worker per device with concurrency 1 keeps GPU jobs apart only while exactly one worker
+consumes for that device. A second consumer appears in practice: an orphaned worker still
+finishing its training after ``mistudio serve`` was killed, while the restarted studio's new
+worker takes the next GPU job; or two ``mistudio worker`` processes started for one GPU. So the
+job runner takes ``MISTUDIO_HOME/locks/gpu-<host>-<device>.lock`` with ``flock`` for the whole of
+a ``gpu``-queue job. ``flock`` is released by the kernel when its holder dies (even by SIGKILL),
+so a crash can never leave the device locked, and it needs no database or broker support.
+
+The holder writes its job id into the file and empties it when it lets go. A lock acquired over
+a file that still names a job therefore tells the new holder that job's worker died holding the
+device; the runner fails that job at once instead of waiting for the reaper, so its row never
+shows ``running`` beside the new one. The host name is part of the file name because the home
+folder may be shared between machines in a cluster, each with its own GPU 0.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+from pathlib import Path
+
+from mistudio.settings import get_settings
+
+
+def gpu_device() -> str:
+    """The device this worker's GPU jobs use: ``MISTUDIO_GPU_DEVICE``, else the first entry of
+    ``CUDA_VISIBLE_DEVICES``, else ``0`` (also on a CPU-only machine: GPU-queue jobs still take
+    turns, which keeps their memory use one job at a time)."""
+    device = os.environ.get("MISTUDIO_GPU_DEVICE") or os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    first = device.split(",")[0].strip()
+    return first or "0"
+
+
+def lock_path(device: str) -> Path:
+    name = f"{socket.gethostname()}-{device}"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return get_settings().home / "locks" / f"gpu-{safe}.lock"
+
+
+class DeviceLock:
+    """An exclusive, non-blocking ``flock`` on one device's lock file."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.path = lock_path(device)
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def holder(self) -> str | None:
+        """The job id written by the current (or a dead) holder, if any."""
+        try:
+            return self.path.read_text().strip() or None
+        except OSError:
+            return None
+
+    def try_acquire(self, job_id: str) -> tuple[bool, str | None]:
+        """Take the lock for ``job_id`` if it is free. Returns ``(acquired, previous)``:
+        ``previous`` is the job id a dead holder left in the file (``None`` after a clean
+        release), or, when not acquired, the job that holds the device now."""
+        if self._fd is not None:
+            return True, None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False, self.holder()
+        previous = os.pread(fd, 200, 0).decode(errors="replace").strip() or None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, job_id.encode(), 0)
+        os.fsync(fd)
+        self._fd = fd
+        return True, previous
+
+    def release(self) -> None:
+        """Empty the file (a clean release) and unlock."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)  # closing the last descriptor drops the flock

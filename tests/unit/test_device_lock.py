@@ -1,0 +1,79 @@
+"""The per-device GPU lock: one holder across processes, released by the kernel when the holder
+dies (even by SIGKILL), and a dead holder's job id left behind for the next one to see."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mistudio.jobs.device_lock import DeviceLock, gpu_device, lock_path
+
+HOLD = """
+import sys, time
+from mistudio.jobs.device_lock import DeviceLock
+lock = DeviceLock("0")
+ok, _ = lock.try_acquire(sys.argv[1])
+print("held" if ok else "busy", flush=True)
+time.sleep(120)
+"""
+
+
+def _holder(job_id: str) -> subprocess.Popen[str]:
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, job_id], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_second_process_waits_and_dead_holder_releases(tmp_home: Path) -> None:
+    holder = _holder("job-a")
+    try:
+        lock = DeviceLock("0")
+        acquired, other = lock.try_acquire("job-b")
+        assert not acquired and other == "job-a"  # busy: and we know who holds it
+        assert lock.try_acquire("job-b") == (False, "job-a")
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while not (result := lock.try_acquire("job-b"))[0] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # free again, and the file still names the job whose worker died holding the device
+        assert result == (True, "job-a")
+        assert lock.holder() == "job-b"
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    lock.release()
+    # a clean release leaves no name behind
+    again = DeviceLock("0")
+    assert again.try_acquire("job-c") == (True, None)
+    again.release()
+
+
+def test_devices_have_their_own_files(tmp_home: Path) -> None:
+    a, b = DeviceLock("0"), DeviceLock("1")
+    assert a.try_acquire("x")[0] and b.try_acquire("y")[0]
+    assert a.path != b.path and a.path.parent == tmp_home / "locks"
+    a.release()
+    b.release()
+    assert lock_path("0").name.startswith("gpu-") and lock_path("0").name.endswith("-0.lock")
+
+
+def test_gpu_device_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MISTUDIO_GPU_DEVICE", raising=False)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert gpu_device() == "0"
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,1")
+    assert gpu_device() == "3"
+    monkeypatch.setenv("MISTUDIO_GPU_DEVICE", "2")
+    assert gpu_device() == "2"
