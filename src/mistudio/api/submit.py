@@ -6,6 +6,7 @@ cannot read yet.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -22,13 +23,15 @@ def submit_job(
     artifact: tuple[str, int] | None = None,
     resources: list[tuple[str, int]] | None = None,
     queue: str | None = None,
-    secret: str | None = None,
+    secrets: Mapping[str, str | None] | None = None,
 ) -> Job:
-    """``secret`` (an API key) is sealed for the worker (:mod:`mistudio.store.job_secrets`)
-    before the message goes, and never stored with the job."""
+    """``secrets`` (credentials by name: ``api_key``, ``hub_token``; empty values are skipped)
+    are sealed for the worker (:mod:`mistudio.store.job_secrets`) before the message goes, and
+    never stored with the job; the handler reads them with ``get_job_secret(job_id, name)``."""
     job = new_job(session, kind, config, artifact, resources, queue)
-    if secret:
-        put_job_secret(job.id, secret)
+    for name, value in (secrets or {}).items():
+        if value:
+            put_job_secret(job.id, value, name)
     session.commit()
     dispatch(job.id, job.queue, 1)
     return job

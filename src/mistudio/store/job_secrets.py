@@ -1,10 +1,12 @@
-"""API keys a job needs, kept out of the database: sealed files under ``MISTUDIO_HOME/secrets``.
+"""Credentials a job needs, kept out of the database: sealed files under ``MISTUDIO_HOME/secrets``.
 
-A labelling request may carry an API key. It must never reach the database (job config, events,
-artifact rows), a log or a response, yet the worker, another process, needs it. The API seals the
-key into ``secrets/<job id>.key`` (file 0600, folder 0700) and the job row only says that a key
-was given; the worker unseals it when the job starts. The file is deleted when the job completes;
-a failed or cancelled job keeps it so that a retry can resume with the same key.
+A request may carry a credential: a labelling API key, a Hub token for a gated dataset or model.
+It must never reach the database (job config, events, artifact rows), a log or a response, yet
+the worker, another process, needs it. The API seals each one, by name, into
+``secrets/<job id>.<name>.key`` (file 0600, folder 0700; the default name ``api_key`` keeps its
+original file ``<job id>.key``) and the job row at most says that one was given; the worker
+unseals it when the job starts. The job's files are deleted when it completes; a failed or
+cancelled job keeps them so that a retry can resume with the same credentials.
 
 Sealing uses the studio's master key ``secrets/master.key`` (32 random bytes, 0600, made on first
 use): HMAC-SHA256 in counter mode as the keystream, then HMAC-SHA256 over nonce and ciphertext
@@ -34,6 +36,9 @@ MASTER_FILE = "master.key"
 NONCE_BYTES = 16
 TAG_BYTES = 32
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+DEFAULT_NAME = "api_key"
+"""A labelling API key; other names in use: ``hub_token``."""
 
 
 class SecretUnreadableError(Exception):
@@ -109,20 +114,23 @@ def unseal(blob: bytes, master: bytes) -> str:
     return bytes(a ^ b for a, b in zip(cipher, stream, strict=True)).decode()
 
 
-def _path(job_id: str) -> Path:
+def _path(job_id: str, name: str = DEFAULT_NAME) -> Path:
     if not _JOB_ID.match(job_id):
         raise ValueError(f"not a job id: {job_id!r}")
-    return _folder() / f"{job_id}.key"
+    if not _NAME.match(name):
+        raise ValueError(f"not a secret name: {name!r}")
+    return _folder() / (f"{job_id}.key" if name == DEFAULT_NAME else f"{job_id}.{name}.key")
 
 
-def put_job_secret(job_id: str, value: str) -> None:
-    """Seal ``value`` for job ``job_id`` (call before the job is dispatched)."""
-    _write_private(_path(job_id), seal(value, _master()))
+def put_job_secret(job_id: str, value: str, name: str = DEFAULT_NAME) -> None:
+    """Seal ``value`` as job ``job_id``'s secret ``name`` (call before the job is dispatched)."""
+    _write_private(_path(job_id, name), seal(value, _master()))
 
 
-def get_job_secret(job_id: str) -> str | None:
-    """The value sealed for ``job_id``, or None when there is none (or it cannot be opened)."""
-    path = _path(job_id)
+def get_job_secret(job_id: str, name: str = DEFAULT_NAME) -> str | None:
+    """The value sealed as ``name`` for ``job_id``, or None when there is none (or it cannot be
+    opened)."""
+    path = _path(job_id, name)
     if not path.is_file():
         return None
     try:
@@ -132,5 +140,8 @@ def get_job_secret(job_id: str) -> str | None:
 
 
 def drop_job_secret(job_id: str) -> None:
-    """Forget ``job_id``'s secret (the job completed)."""
+    """Forget every secret of ``job_id`` (the job completed)."""
     _path(job_id).unlink(missing_ok=True)
+    # Job ids hold no dots, so this matches only this job's named secrets.
+    for path in _folder().glob(f"{job_id}.*.key"):
+        path.unlink(missing_ok=True)

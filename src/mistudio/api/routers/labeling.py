@@ -7,7 +7,12 @@ writes each label into its ``features`` row. Prompts come from ``config.prompt``
 
 API keys: ``config.api_key`` is accepted in the request, sealed for the worker
 (:mod:`mistudio.store.job_secrets`) and never stored in a row, an event, a log or a response;
-without one the worker's environment (``MISTUDIO_OPENAI_API_KEY``) is used.
+without one the worker's environment (``MISTUDIO_OPENAI_API_KEY``) is used, but only for the
+endpoint configured beside it (``MISTUDIO_OPENAI_BASE_URL``): a request naming another
+``base_url`` must bring its own key (422 otherwise), and every ``base_url`` must be an http(s)
+address that is not link-local or a cloud metadata service
+(:meth:`~mistudio.core.labeling.LabelingConfig.check_endpoint`). Both are checked here, before
+any row is written, and again by the worker.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mistudio.api.deps import Page, PagingDep, SessionDep, get_or_404, page_response
+from mistudio.api.deps import DbId, Page, PagingDep, SessionDep, get_or_404, page_response
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.core.labeling import METHODS, CostEstimate, LabelingConfig, PromptTemplate
@@ -52,13 +57,13 @@ class LabelingJobOut(BaseModel):
 
 
 class LabelingCreate(BaseModel):
-    extraction_id: int
+    extraction_id: DbId
     """Whose latents to label."""
     config: LabelingConfig = Field(default_factory=LabelingConfig)
     """Method, backend, prompt, scoring, pacing, prices; ``api_key`` is write-only."""
     selection: LabelingSelection = Field(default_factory=LabelingSelection)
     """Which latents (default: every live latent without a label)."""
-    template_id: int | None = None
+    template_id: DbId | None = None
     """A ``labeling_prompt`` template whose config replaces ``config.prompt``."""
     name: str | None = None
 
@@ -67,7 +72,7 @@ class RelabelRequest(BaseModel):
     """How to label one feature again (its old label is replaced)."""
 
     config: LabelingConfig = Field(default_factory=LabelingConfig)
-    template_id: int | None = None
+    template_id: DbId | None = None
 
 
 def _prompt_from_template(session: Session, template_id: int, count_use: bool) -> PromptTemplate:
@@ -82,13 +87,15 @@ def _prompt_from_template(session: Session, template_id: int, count_use: bool) -
 def checked_config(
     session: Session, config: LabelingConfig, template_id: int | None, count_use: bool = True
 ) -> LabelingConfig:
-    """Refuse unknown methods (422) and apply a prompt template."""
+    """Refuse unknown methods, endpoints the server may not reach or may not send its key to
+    (422), and apply a prompt template."""
     if config.method not in METHODS:
         raise ApiError(
             422, f"unknown labelling method {config.method!r}; have: {', '.join(sorted(METHODS))}"
         )
     if config.method in ("ollama", "openai") and not config.model:
         raise ApiError(422, f"the {config.method} method needs a model name")
+    config.check_endpoint()
     if template_id is not None:
         prompt = _prompt_from_template(session, template_id, count_use)
         config = config.model_copy(update={"prompt": prompt})
@@ -134,7 +141,7 @@ def start_labeling(
         artifact=("labeling", row.id),
         resources=[("extractions", extraction.id)],
         queue=queue_for_method(config.method),
-        secret=key or None,
+        secrets={"api_key": key},
     )
     row.job_id = job.id
     session.commit()
@@ -160,7 +167,7 @@ def create_labeling_job(body: LabelingCreate, session: SessionDep) -> LabelingJo
 def list_labeling_jobs(
     session: SessionDep,
     paging: PagingDep,
-    extraction_id: int | None = None,
+    extraction_id: DbId | None = None,
     status: str | None = None,
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
@@ -204,7 +211,7 @@ def estimate_labeling_cost(body: LabelingCreate, session: SessionDep) -> CostEst
 
 
 @router.get("/{labeling_id}", operation_id="get_labeling_job", response_model=LabelingJobOut)
-def get_labeling_job(labeling_id: int, session: SessionDep) -> LabelingJobOut:
+def get_labeling_job(labeling_id: DbId, session: SessionDep) -> LabelingJobOut:
     return LabelingJobOut.model_validate(
         get_or_404(session, LabelingJob, labeling_id, "labelling run")
     )

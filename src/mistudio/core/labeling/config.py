@@ -4,6 +4,14 @@ The API key is a ``SecretStr`` excluded from dumps and reprs, so saving the conf
 ``run.json``, a job record) never writes it. When not given it is read from the environment:
 ``MISTUDIO_OPENAI_API_KEY`` or ``OPENAI_API_KEY`` for ``openai``, ``MISTUDIO_OLLAMA_API_KEY``
 for ``ollama`` (a proxy in front of it may want one).
+
+A key from the environment is the server's, and goes only to the endpoint configured beside it
+(``MISTUDIO_OPENAI_BASE_URL`` / ``MISTUDIO_OLLAMA_BASE_URL``, see :mod:`mistudio.settings`):
+a config whose ``base_url`` names another endpoint (compared by scheme, host, port and path)
+never gets it, and :meth:`LabelingConfig.check_endpoint` refuses such a config without its own
+key while the server holds one, instead of silently sending nothing. Every endpoint also passes
+:func:`mistudio.core.outbound.check_outbound_url` (http(s) only, no link-local or metadata
+addresses).
 """
 
 from __future__ import annotations
@@ -13,11 +21,35 @@ import os
 from pydantic import BaseModel, Field, SecretStr
 
 from mistudio.core.labeling.prompts import PromptTemplate
+from mistudio.core.outbound import check_outbound_url, same_endpoint
+from mistudio.errors import InvalidInputError
 
 KEY_ENV = {
     "openai": ("MISTUDIO_OPENAI_API_KEY", "OPENAI_API_KEY"),
     "ollama": ("MISTUDIO_OLLAMA_API_KEY",),
 }
+HTTP_METHODS = ("openai", "ollama")
+"""Methods that send requests to a server (and may carry a key)."""
+
+
+def server_base_url(method: str) -> str | None:
+    """The endpoint configured for ``method``'s server-held key (its default ``base_url``), read
+    from the environment now (not cached: a notebook or test may change it); None for methods
+    that send nothing."""
+    from mistudio.settings import Settings
+
+    if method not in HTTP_METHODS:
+        return None
+    return str(getattr(Settings(), f"{method}_base_url"))
+
+
+def server_key(method: str) -> SecretStr | None:
+    """The server's own key for ``method`` (the first set environment variable), if any."""
+    for name in KEY_ENV.get(method, ()):
+        value = os.environ.get(name)
+        if value:
+            return SecretStr(value)
+    return None
 
 
 class FeatureFilter(BaseModel):
@@ -86,12 +118,39 @@ class LabelingConfig(BaseModel):
     price_per_1k_output: float = Field(default=0.0, ge=0)
     """Price per 1,000 generated tokens."""
 
+    def endpoint(self) -> str | None:
+        """Where requests go: ``base_url``, else the server's configured endpoint (None for
+        methods that send nothing)."""
+        if self.method not in HTTP_METHODS:
+            return None
+        return self.base_url or server_base_url(self.method)
+
+    def has_own_key(self) -> bool:
+        return self.api_key is not None and bool(self.api_key.get_secret_value())
+
     def resolved_key(self) -> SecretStr | None:
-        """The given key, else the first set environment variable for this method."""
-        if self.api_key is not None and self.api_key.get_secret_value():
+        """The given key, else the server's key when the endpoint is the one configured for it."""
+        if self.has_own_key():
             return self.api_key
-        for name in KEY_ENV.get(self.method, ()):
-            value = os.environ.get(name)
-            if value:
-                return SecretStr(value)
-        return None
+        endpoint, configured = self.endpoint(), server_base_url(self.method)
+        if endpoint is None or configured is None or not same_endpoint(endpoint, configured):
+            return None
+        return server_key(self.method)
+
+    def check_endpoint(self) -> None:
+        """Refuse (:class:`InvalidInputError`) an endpoint the server may not connect to, and a
+        ``base_url`` other than the configured one without its own key while the server holds
+        a key (the server's key never goes there; sending none would fail later, less clearly)."""
+        endpoint = self.endpoint()
+        if endpoint is None:
+            return
+        check_outbound_url(endpoint)
+        configured = server_base_url(self.method)
+        if self.has_own_key() or configured is None or same_endpoint(endpoint, configured):
+            return
+        if server_key(self.method) is not None:
+            raise InvalidInputError(
+                f"base_url {endpoint} is not the server's configured {self.method} endpoint "
+                f"({configured}): give an api_key for it (the server's own key is only sent "
+                "to its configured endpoint)"
+            )

@@ -34,6 +34,11 @@ class BadRequestError(BackendError, InvalidInputError):
     """The backend rejected the request itself (HTTP 400/422; fatal for the run)."""
 
 
+class RefusedEndpointError(BackendError, InvalidInputError):
+    """The backend's address is one the server may not connect to (fatal for the run; see
+    :mod:`mistudio.core.outbound`)."""
+
+
 class RateLimitedError(BackendError):
     """HTTP 429 on every retry (per feature)."""
 
@@ -51,6 +56,7 @@ FATAL_ERRORS: tuple[type[Exception], ...] = (
     AuthenticationError,
     ModelNotFoundError,
     BadRequestError,
+    RefusedEndpointError,
 )
 
 

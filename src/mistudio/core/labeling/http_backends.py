@@ -10,6 +10,10 @@ Both use one ``httpx.Client`` (thread-safe, keeps connections alive) and one ret
 
 The API key lives in a ``SecretStr`` and is only unwrapped into the request header; every error
 message passes through :func:`redact` in case the server echoes it.
+
+Before every attempt the address passes :func:`~mistudio.core.outbound.check_outbound_url`
+(http(s) only, no link-local or cloud-metadata address, the host name resolved again each time);
+redirects are not followed, so a server cannot send the request (and its key) elsewhere.
 """
 
 from __future__ import annotations
@@ -29,14 +33,18 @@ from mistudio.core.labeling.errors import (
     MalformedReplyError,
     ModelNotFoundError,
     RateLimitedError,
+    RefusedEndpointError,
     TransientBackendError,
     redact,
 )
 from mistudio.core.labeling.prompts import Message
+from mistudio.core.outbound import check_outbound_url
+from mistudio.errors import InvalidInputError
 
 log = logging.getLogger(__name__)
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+"""The public OpenAI API (the default of ``MISTUDIO_OPENAI_BASE_URL``)."""
 OLLAMA_BASE_URL = "http://127.0.0.1:11434"
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
@@ -71,7 +79,9 @@ class HttpChatClient:
         self.backoff_s = backoff_s
         self.limiter = limiter or RateLimiter(None)
         self.name = f"{self.kind}:{model}"
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)))
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)), follow_redirects=False
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
@@ -122,6 +132,10 @@ class HttpChatClient:
                 time.sleep(backoff_delay(attempt - 1, self.backoff_s, retry_after=retry_after))
             retry_after = None
             self.limiter.wait()
+            try:
+                check_outbound_url(url)
+            except InvalidInputError as exc:
+                raise RefusedEndpointError(f"{self.kind}: {exc}") from None
             try:
                 response = self._http.request(method, url, json=body, headers=self._headers())
             except httpx.TimeoutException:

@@ -350,23 +350,29 @@ def _http_kwargs(config: LabelingConfig) -> dict[str, object]:
 
 @register_method("ollama")
 def _ollama(config: LabelingConfig) -> Labeler:
-    from mistudio.core.labeling.http_backends import OLLAMA_BASE_URL, OllamaClient
+    from mistudio.core.labeling.http_backends import OllamaClient
 
     if not config.model:
         raise InvalidInputError("the ollama method needs a model name (e.g. llama3.2)")
-    client = OllamaClient(config.model, config.base_url or OLLAMA_BASE_URL, **_http_kwargs(config))  # type: ignore[arg-type]
+    config.check_endpoint()
+    base = config.endpoint()
+    assert base is not None
+    client = OllamaClient(config.model, base, **_http_kwargs(config))  # type: ignore[arg-type]
     return LLMLabeler(client, "ollama", config.prompt, config.json_mode, config.malformed_retries)
 
 
 @register_method("openai")
 def _openai(config: LabelingConfig) -> Labeler:
     from mistudio.core.labeling.http_backends import OPENAI_BASE_URL, OpenAIClient
+    from mistudio.core.outbound import same_endpoint
 
     if not config.model:
         raise InvalidInputError("the openai method needs a model name (e.g. gpt-4o-mini)")
-    base = config.base_url or OPENAI_BASE_URL
+    config.check_endpoint()
+    base = config.endpoint()
+    assert base is not None
     kwargs = _http_kwargs(config)
-    if kwargs["api_key"] is None and base == OPENAI_BASE_URL:
+    if kwargs["api_key"] is None and same_endpoint(base, OPENAI_BASE_URL):
         raise InvalidInputError(
             "the openai method needs an API key: set MISTUDIO_OPENAI_API_KEY or OPENAI_API_KEY"
         )
