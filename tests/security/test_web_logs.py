@@ -61,9 +61,7 @@ def test_filter_redacts_records_as_uvicorn_emits_them() -> None:
             "1.1",
             200,
         )
-        error.info(
-            '%s - "WebSocket %s" [accepted]', "127.0.0.1:5555", f"/api/v1/ws?token={TOKEN}"
-        )
+        error.info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5555", f"/api/v1/ws?token={TOKEN}")
     finally:
         for logger in (access, error):
             logger.removeHandler(handler)
