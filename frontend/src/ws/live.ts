@@ -13,7 +13,7 @@ let shared: EventSocket | null = null;
 
 export function events(): EventSocket {
   if (!shared) {
-    shared = new EventSocket(studioSocketUrl(window.location, apiToken()));
+    shared = new EventSocket(studioSocketUrl(window.location), { token: apiToken });
     shared.start();
   }
   return shared;

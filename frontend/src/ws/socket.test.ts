@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EventSocket, type SocketLike, type WireMessage } from "./socket";
+import { EventSocket, studioSocketUrl, type SocketLike, type WireMessage } from "./socket";
 
 class FakeSocket implements SocketLike {
   readyState = 0;
@@ -31,7 +31,7 @@ class FakeSocket implements SocketLike {
   }
 }
 
-function harness() {
+function harness(token: () => string | null = () => null) {
   const sockets: FakeSocket[] = [];
   const timers: { fn: () => void; ms: number; id: number }[] = [];
   let nextId = 1;
@@ -51,6 +51,7 @@ function harness() {
       if (i >= 0) timers.splice(i, 1);
     },
     pingMs: 1e9,
+    token,
   });
   /** Run the earliest pending timer with delay < 1e9 (the reconnect). */
   const runReconnect = () => {
@@ -157,6 +158,40 @@ describe("EventSocket", () => {
     expect(h.sockets[0].closed).toBe(true);
     expect(h.timers.filter((t) => t.ms < 1e9)).toHaveLength(0);
     expect(h.client.state).toBe("closed");
+  });
+
+  it("authenticates with the first message, never in the URL, reading the token per connect", () => {
+    let token: string | null = "s3cret";
+    const h = harness(() => token);
+    h.client.subscribe("system", () => {});
+    h.client.start();
+    h.last().open();
+    expect(h.last().url).toBe("ws://studio/api/v1/ws");
+    expect(h.last().sent).toEqual([
+      { action: "auth", token: "s3cret" },
+      { action: "subscribe", channel: "system" },
+    ]);
+    h.last().push({ type: "authenticated" });
+    // A token changed in the System panel is used on the next connection.
+    token = "n3w";
+    h.last().drop();
+    h.runReconnect();
+    h.last().open();
+    expect(h.last().sent[0]).toEqual({ action: "auth", token: "n3w" });
+    expect(h.sockets.every((s) => !s.url.includes("token"))).toBe(true);
+  });
+
+  it("sends no auth message without a token", () => {
+    const h = harness();
+    h.client.subscribe("system", () => {});
+    h.client.start();
+    h.last().open();
+    expect(h.last().sent).toEqual([{ action: "subscribe", channel: "system" }]);
+  });
+
+  it("builds the socket URL from the page's location, without a token", () => {
+    expect(studioSocketUrl({ protocol: "http:", host: "127.0.0.1:8000" })).toBe("ws://127.0.0.1:8000/api/v1/ws");
+    expect(studioSocketUrl({ protocol: "https:", host: "studio.lab" })).toBe("wss://studio.lab/api/v1/ws");
   });
 
   it("ignores malformed frames", () => {

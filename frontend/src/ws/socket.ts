@@ -7,6 +7,11 @@
  * pushes a metrics sample every ~2 s. This client remembers the last `seq` it delivered per job
  * channel, so after a dropped connection it reconnects (exponential back-off) and re-subscribes
  * with `after = last seq`: nothing is lost and nothing is delivered twice.
+ *
+ * With a token (MISTUDIO_TOKEN), the first message on every connection is
+ * `{"action": "auth", "token": ...}`: the token never goes into the URL, which servers and proxies
+ * write to their access logs. It is read on each connect, so a token entered later is used on the
+ * next reconnect (a wrong one gets close code 4401, and the client keeps retrying with back-off).
  */
 
 export type SocketState = "connecting" | "open" | "closed";
@@ -42,6 +47,8 @@ export interface EventSocketOptions {
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
   pingMs?: number;
+  /** The bearer token to authenticate with, read on every connect (null: no token set). */
+  token?: () => string | null;
 }
 
 const OPEN = 1;
@@ -70,6 +77,7 @@ export class EventSocket {
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
   private readonly clearTimer: (handle: unknown) => void;
   private readonly pingMs: number;
+  private readonly token: () => string | null;
 
   constructor(
     private readonly url: string,
@@ -82,6 +90,7 @@ export class EventSocket {
     this.clearTimer =
       options.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
     this.pingMs = options.pingMs ?? 25_000;
+    this.token = options.token ?? (() => null);
   }
 
   /** Open the connection (idempotent); it reconnects by itself until `stop()`. */
@@ -177,6 +186,8 @@ export class EventSocket {
     socket.onopen = () => {
       this.attempt = 0;
       this.setState("open");
+      const token = this.token();
+      if (token) this.send({ action: "auth", token }); // before anything else, never in the URL
       for (const channel of this.handlers.keys()) this.sendSubscribe(channel);
       this.schedulePing();
     };
@@ -225,7 +236,7 @@ export class EventSocket {
       }
       return;
     }
-    if (message.type === "pong" || message.type === "error") return;
+    if (message.type === "pong" || message.type === "error" || message.type === "authenticated") return;
     if (message.job_id && typeof message.seq === "number") {
       const channel = jobChannel(message.job_id);
       const tracked = this.handlers.has(channel);
@@ -253,9 +264,8 @@ export class EventSocket {
   }
 }
 
-/** The WebSocket URL of the studio this page was served by (token from localStorage). */
-export function studioSocketUrl(loc: Location = window.location, token?: string | null): string {
+/** The WebSocket URL of the studio this page was served by (no token: see `token` above). */
+export function studioSocketUrl(loc: Pick<Location, "protocol" | "host"> = window.location): string {
   const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
-  const url = `${scheme}//${loc.host}/api/v1/ws`;
-  return token ? `${url}?token=${encodeURIComponent(token)}` : url;
+  return `${scheme}//${loc.host}/api/v1/ws`;
 }
