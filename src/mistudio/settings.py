@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     """Redis for cluster-mode event pub/sub; defaults to the broker URL when that is redis."""
     import_roots: str | None = None
     """Folders (separated by ``os.pathsep`` or commas) the API may import local files from;
-    default: the user's home folder and ``home``."""
+    default: ``home/imports`` (created at start-up) and ``home`` itself. Not the user's home
+    folder: an API caller could otherwise import (and read back) ``~/.ssh`` or cloud
+    credentials."""
     upload_max_bytes: int = 1 << 30
     """Largest file the API accepts as an upload (bigger ones get 413)."""
     json_max_bytes: int = 2 << 20
@@ -111,9 +113,14 @@ class Settings(BaseSettings):
     def import_root_paths(self) -> list[Path]:
         """Folders local imports must lie under."""
         if not self.import_roots:
-            return [Path.home().resolve(), self.home]
+            return [self.imports_dir, self.home]
         parts = [p for chunk in self.import_roots.split(os.pathsep) for p in chunk.split(",")]
         return [Path(p.strip()).expanduser().resolve() for p in parts if p.strip()]
+
+    @property
+    def imports_dir(self) -> Path:
+        """The default import root: put (or link) files here for the studio to import."""
+        return (self.home / "imports").resolve()
 
     @property
     def artifacts_dir(self) -> Path:

@@ -97,6 +97,7 @@ async def _monitor_loop(app: FastAPI) -> None:
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    settings.imports_dir.mkdir(parents=True, exist_ok=True)  # the default import root
     await asyncio.to_thread(init_db)
 
     def _builtins() -> None:

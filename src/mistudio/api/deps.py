@@ -14,11 +14,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from mistudio.api.errors import ApiError
+from mistudio.core.data.local_files import is_under
 from mistudio.errors import NotFoundError
 from mistudio.jobs.lifecycle import active_jobs_using
 from mistudio.settings import get_settings
 from mistudio.store import Base, remove_artifact_files, session_factory
-from mistudio.store.artifacts import owned_paths
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -159,9 +159,7 @@ def referencing_rows(session: Session, table_name: str, row_id: int) -> dict[str
 def delete_artifact(
     session: Session, row: Any, kind: str, what: str, remove_files: bool = True
 ) -> None:
-    """Delete an artifact's row, then every folder it owns (:func:`owned_paths`: its id's folder,
-    also when a failed job never recorded a ``path``; its upload). ``remove_files=False`` keeps
-    whatever ``row.path`` points at (a model in the Hub cache, an imported SAE's folder).
+    """Delete an artifact's row, then its folder under ``MISTUDIO_HOME/artifacts``.
 
     Refuses (409) while a queued or running job uses it, or while other rows still point at it
     (listed, to delete first). The delete is flushed before any file goes, so a database error
@@ -172,23 +170,32 @@ def delete_artifact(
     if users:
         listed = "; ".join(f"{name.replace('_', ' ')} {ids}" for name, ids in users.items())
         raise ApiError(409, f"{what} {row.id} is used by {listed}; delete them first")
-    paths = owned_paths(kind, row, include_path=remove_files)
+    path = row.path
     session.delete(row)
     session.flush()
-    for path in paths:
+    if remove_files:
         remove_artifact_files(path)
 
 
 def check_import_path(path: str | Path) -> Path:
-    """A local path the API may read: under one of ``MISTUDIO_IMPORT_ROOTS`` (else 403)."""
-    resolved = Path(path).expanduser().resolve()
+    """A local path the API may read, resolved (symlinks followed): under one of
+    ``MISTUDIO_IMPORT_ROOTS`` (else 403), then existing (else 404).
+
+    Every refused path gets the same 403 whether it exists or not, naming only the path as
+    given: a caller cannot probe which files exist outside the roots, or where a link leads.
+    """
     roots = get_settings().import_root_paths
-    if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
+    try:
+        candidate = Path(str(path)).expanduser()
+    except RuntimeError:  # "~someone" with no such user: refused like any other path
+        candidate = Path(str(path))
+    if not is_under(candidate, roots):
         raise ApiError(
             403,
-            f"{resolved} is outside the folders the studio may import from "
+            f"{path} is outside the folders the studio may import from "
             f"({', '.join(str(r) for r in roots)}); set MISTUDIO_IMPORT_ROOTS to allow it",
         )
+    resolved = candidate.resolve()
     if not resolved.exists():
-        raise NotFoundError(f"{resolved} does not exist")
+        raise NotFoundError(f"{path} does not exist")
     return resolved

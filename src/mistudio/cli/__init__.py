@@ -1,8 +1,9 @@
 """The ``mistudio`` command line: every core operation headless, plus serve/worker/demo.
 
 Each command group lives in its own module and registers itself on :data:`app`. Errors the user
-can fix (:class:`mistudio.errors.MiStudioError`) print one line and exit 1; anything else is a bug
-and keeps its traceback.
+can fix (:class:`mistudio.errors.MiStudioError`, and a config built from options that its
+pydantic class refuses, such as ``--max-length 0``) print one line and exit 1; anything else is
+a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from pydantic import ValidationError
 
 from mistudio.errors import MiStudioError
 
@@ -50,6 +52,13 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, standalone_mode=False)
     except MiStudioError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(1)
+    except ValidationError as exc:  # the same checks the API answers with a 422
+        from mistudio.core.sae.base import validation_message
+
+        typer.secho(
+            f"error: invalid {exc.title}: {validation_message(exc)}", fg=typer.colors.RED, err=True
+        )
         sys.exit(1)
     except typer.Abort:
         typer.echo("aborted", err=True)

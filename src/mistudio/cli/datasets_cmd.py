@@ -67,9 +67,7 @@ def tokenize(
     from mistudio.core.data import TokenizeConfig, tokenize_dataset
     from mistudio.core.models import load_tokenizer
 
-    folder = existing("datasets", dataset, "dataset.json")
-    tokenizer = load_tokenizer(model)
-    config = TokenizeConfig(
+    config = TokenizeConfig(  # first: a bad option fails before anything loads
         max_length=max_length,
         stride=stride,
         prepend_bos=prepend_bos,
@@ -77,6 +75,8 @@ def tokenize(
         min_tokens=min_tokens,
         max_documents=limit,
     )
+    folder = existing("datasets", dataset, "dataset.json")
+    tokenizer = load_tokenizer(model)
     dest = new_folder("tokenizations", name or f"{folder.name}-{slug(model)}-{max_length}")
     with tqdm_progress(f"tokenizing {folder.name}", unit="doc") as progress:
         tok = tokenize_dataset(folder, tokenizer, config, dest, progress)

@@ -15,9 +15,12 @@ bitsandbytes and needs CUDA; asking for it elsewhere is a clear error, not a sil
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import shutil
+import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -282,16 +285,51 @@ def _load_tokenizer(
     return tokenizer
 
 
+GGUF_MAGIC = b"GGUF"
+
+
+@contextlib.contextmanager
+def reading_gguf(gguf: Path) -> Iterator[None]:
+    """Turn a corrupt, truncated or unsupported GGUF file into one InvalidInputError line.
+
+    transformers' reader fails on such files deep inside with ValueError, struct.error,
+    KeyError, ...; the file's own bytes never go into the message."""
+    try:
+        with gguf.open("rb") as handle:
+            magic = handle.read(len(GGUF_MAGIC))
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {gguf}: {exc.strerror or 'unreadable'}") from None
+    if magic != GGUF_MAGIC:
+        raise InvalidInputError(f"{gguf} is not a GGUF file (it does not start with 'GGUF')")
+    try:
+        yield
+    except (
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+        EOFError,
+        OverflowError,
+        UnicodeDecodeError,
+        struct.error,
+    ) as exc:
+        raise InvalidInputError(
+            f"cannot read GGUF file {gguf}: it is corrupt, truncated or of an unsupported "
+            "architecture"
+        ) from exc
+
+
 def _dequantize_gguf(gguf: Path, dest: Path, progress: Progress | None) -> None:
     """Dequantize a GGUF file once into a safetensors folder (float32)."""
     from transformers import AutoModelForCausalLM
 
     if progress is not None:
         progress(0, 1, stage="dequantizing GGUF (once)")
-    tokenizer = _load_tokenizer(gguf.parent, gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-    )
+    with reading_gguf(gguf):
+        tokenizer = _load_tokenizer(gguf.parent, gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+        )
     # The dequantized weights are plain tensors; drop the GGUF marker so they save as safetensors.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
@@ -465,7 +503,8 @@ def load_tokenizer(config: ModelLoadConfig | str, progress: Progress | None = No
         folder = gguf_cache_folder(gguf, cache_dir)
         if (folder / "config.json").exists():
             return _load_tokenizer(folder)
-        return _load_tokenizer(gguf.parent, gguf.name)
+        with reading_gguf(gguf):
+            return _load_tokenizer(gguf.parent, gguf.name)
     if kind == "hub":
         folder = download_from_hub(
             str(where), config.revision, config.token, cache_dir / "hub", progress

@@ -7,6 +7,7 @@ from typing import Any
 from mistudio.errors import NotFoundError
 from mistudio.jobs.registry import handler
 from mistudio.jobs.runtime import JobContext
+from mistudio.settings import get_settings
 from mistudio.store import Dataset, LanguageModel, TokenizationRow, artifact_dir, session_scope
 from mistudio.store.register import record_dataset, record_tokenization
 
@@ -26,7 +27,9 @@ def import_dataset_job(ctx: JobContext) -> dict[str, Any]:
     source = DatasetSource.model_validate(ctx.config["source"])
     dest = artifact_dir("datasets", dataset_id)
     ctx.stage(0.0, 1.0, "importing")
-    info = import_dataset(source, dest, ctx.progress)
+    # Read only under the import roots the API checked (symlinks inside a folder included).
+    roots = get_settings().import_root_paths
+    info = import_dataset(source, dest, ctx.progress, allowed_roots=roots)
     with session_scope() as session:
         row = session.get(Dataset, dataset_id)
         if row is None:

@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mistudio.core.progress import Progress, report
+from mistudio.errors import InvalidInputError
 from mistudio.store.db import session_scope
 from mistudio.store.features import analyze_features
 from mistudio.store.models import (
@@ -96,12 +98,67 @@ def record_tokenization(row: TokenizationRow, meta: Any, folder: Path) -> None:
     row.meta = meta.model_dump(mode="json")
 
 
-def trained_sae_row(name: str, sae: Any, model_id: int | None, lineage: dict[str, Any]) -> SAERow:
-    """A ready SAE row for one trained SAE (a ``SAEResult``) of a training."""
+class SAECfgColumns(BaseModel):
+    """The ``cfg.json`` values an SAE row keeps in its own columns, checked before any row is
+    written: a value of the wrong type (``d_sae: "lots"``, ``hook_name: 123``) would otherwise be
+    stored and break every later read of the row (or fail the insert on PostgreSQL)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    architecture: str | None = Field(default=None, max_length=64)
+    """``standard``, ``topk``, ``jumprelu``, ..."""
+    hook_name: str | None = Field(default=None, max_length=500)
+    """The hook point it reads (``metadata.hook_name``, or top-level ``hook_name``)."""
+    d_in: int = Field(ge=1, le=2**31 - 1)
+    """Width of the activations it reads."""
+    d_sae: int = Field(ge=1, le=2**31 - 1)
+    """Number of latents."""
+    model_name: str | None = Field(default=None, max_length=500)
+    """The model it was trained on (``metadata.model_name``, or top-level ``model_name``)."""
+
+
+def read_sae_cfg(folder: Path) -> dict[str, Any]:
+    """``cfg.json`` of an SAE folder as a dict (InvalidInputError when it is not a JSON object;
+    the message never quotes the file)."""
     from mistudio.core.sae.saelens_format import read_cfg
 
-    cfg = read_cfg(sae.folder)
-    metadata = cfg.get("metadata", {})
+    try:
+        cfg = read_cfg(folder)
+    except (ValueError, UnicodeDecodeError):  # json.JSONDecodeError is a ValueError
+        raise InvalidInputError(f"cfg.json in {folder} is not valid JSON") from None
+    if not isinstance(cfg, dict):
+        raise InvalidInputError(f"cfg.json in {folder} is not a JSON object")
+    return cfg
+
+
+def sae_cfg_columns(cfg: dict[str, Any], where: str) -> SAECfgColumns:
+    """The checked column values of an SAE's ``cfg``; InvalidInputError names each bad field
+    (never its value)."""
+    metadata = cfg.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise InvalidInputError(f"{where}: cfg.json metadata must be an object")
+    fields = {
+        "architecture": cfg.get("architecture"),
+        "hook_name": metadata.get("hook_name") or cfg.get("hook_name"),
+        "d_in": cfg.get("d_in"),
+        "d_sae": cfg.get("d_sae"),
+        "model_name": metadata.get("model_name") or cfg.get("model_name"),
+    }
+    try:
+        return SAECfgColumns.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInputError(
+            f"{where}: cfg.json is not a usable SAE config ({problems})"
+        ) from None
+
+
+def trained_sae_row(name: str, sae: Any, model_id: int | None, lineage: dict[str, Any]) -> SAERow:
+    """A ready SAE row for one trained SAE (a ``SAEResult``) of a training."""
+    cfg = read_sae_cfg(Path(sae.folder))
+    columns = sae_cfg_columns(cfg, f"SAE {name}")
     final = sae.final.__dict__ if sae.final is not None else {}
     return SAERow(
         name=name,
@@ -109,11 +166,7 @@ def trained_sae_row(name: str, sae: Any, model_id: int | None, lineage: dict[str
         origin="trained",
         training_id=lineage.get("training_id"),
         model_id=model_id,
-        architecture=cfg.get("architecture"),
-        hook_name=metadata.get("hook_name"),
-        d_in=cfg.get("d_in"),
-        d_sae=cfg.get("d_sae"),
-        model_name=metadata.get("model_name"),
+        **columns.model_dump(),
         path=str(sae.folder),
         cfg=cfg,
         metrics=jsonable(

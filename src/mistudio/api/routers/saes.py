@@ -6,7 +6,14 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 from sqlalchemy import select
 
 from mistudio.api.deps import (
@@ -23,6 +30,7 @@ from mistudio.api.validation import check_hooks, check_width
 from mistudio.errors import InvalidInputError
 from mistudio.store import LanguageModel, SAERow
 from mistudio.store.like import contains
+from mistudio.store.register import read_sae_cfg, sae_cfg_columns
 
 router = APIRouter(prefix="/saes", tags=["saes"])
 
@@ -48,11 +56,29 @@ class SAEOut(BaseModel):
     lineage: dict[str, Any]
     created_at: dt.datetime
 
+    # Columns copied from an imported cfg.json: a row an older version stored with a value of
+    # the wrong type reads as null here rather than failing the whole list.
+    @field_validator("architecture", "hook_name", "d_in", "d_sae", "model_name", mode="wrap")
+    @classmethod
+    def _null_if_invalid(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            return None
+
+    @field_validator("cfg", "metrics", "lineage", mode="wrap")
+    @classmethod
+    def _empty_if_invalid(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            return {}
+
 
 class SAEImport(BaseModel):
-    path: str
+    path: str = Field(min_length=1, max_length=4096)
     """A SAELens folder (``cfg.json`` + ``sae_weights.safetensors``) under an import root."""
-    name: str | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=200)
     model_id: DbId | None = None
     """The model it reads from; its hook point and width are checked against the SAE."""
 
@@ -91,33 +117,31 @@ def list_saes(
 
 @router.post("/import", operation_id="import_sae", response_model=SAEOut, status_code=201)
 def import_sae(body: SAEImport, session: SessionDep) -> SAEOut:
-    """Register an SAE folder in SAELens layout (read in place, never moved or deleted)."""
-    from mistudio.core.sae.saelens_format import read_cfg
+    """Register an SAE folder in SAELens layout (read in place, never moved or deleted).
 
+    Everything is checked before the row is written: the folder and its files lie under an
+    import root (symlinks resolved), cfg.json is JSON with the fields the row keeps, of the right
+    types, and (with ``model_id``) its hook point and width fit the model."""
     folder = check_import_path(body.path)
     if not (folder / "cfg.json").exists():
         raise InvalidInputError(f"{folder} is not a SAELens folder (no cfg.json)")
-    cfg = read_cfg(folder)
-    metadata = cfg.get("metadata", {}) or {}
-    hook = metadata.get("hook_name") or cfg.get("hook_name")
-    d_in = cfg.get("d_in")
+    for name in ("cfg.json", "sae_weights.safetensors"):
+        if (folder / name).exists() or (folder / name).is_symlink():
+            check_import_path(folder / name)  # a symlink must not lead out of the roots
+    cfg = read_sae_cfg(folder)
+    columns = sae_cfg_columns(cfg, f"SAE folder {folder.name}")
     model = None
     if body.model_id is not None:
         model = get_or_404(session, LanguageModel, body.model_id, "model")
-        if hook:
-            check_hooks(model, [hook])
-            if d_in is not None:
-                check_width(model, hook, int(d_in), f"SAE {folder.name}")
+        if columns.hook_name:
+            check_hooks(model, [columns.hook_name])
+            check_width(model, columns.hook_name, columns.d_in, f"SAE {folder.name}")
     row = SAERow(
         name=body.name or folder.name,
         status="ready",
         origin="imported",
         model_id=model.id if model else None,
-        architecture=cfg.get("architecture"),
-        hook_name=hook,
-        d_in=d_in,
-        d_sae=cfg.get("d_sae"),
-        model_name=metadata.get("model_name") or cfg.get("model_name"),
+        **columns.model_dump(),
         path=str(folder),
         cfg=cfg,
         metrics={},

@@ -6,12 +6,18 @@ holding one list of records. A ``.txt`` file is one document by default (``txt_m
 one per line or per blank-line-separated paragraph. For a folder every supported file is read in
 sorted order, its text column chosen per file, and a ``source_file`` column (the path relative to
 the folder) is added so every document can be traced back.
+
+``allowed_roots`` confines what is read (the service passes its import roots): every file is
+resolved (symlinks followed) and read only if it lies under a root, so a symlink inside an
+imported folder cannot bring in ``/etc/os-release`` or a credentials file. Error messages name
+files and columns but never quote file contents (a reader's own message may hold a row).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -105,17 +111,40 @@ def read_file_table(path: Path, txt_mode: TxtMode = "file") -> pa.Table:
             return pq.read_table(path)
         if suffix == ".csv":
             return pacsv.read_csv(path)
-    except (pa.ArrowInvalid, OSError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
-        raise InvalidInputError(f"cannot read {path}: {first_line}") from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InvalidInputError(f"cannot read {path}: {reason}") from None
+    except (pa.ArrowException, ValueError, TypeError):
+        # Arrow's messages quote the offending row or value: name the file type only.
+        raise InvalidInputError(
+            f"cannot read {path}: not a valid {suffix.lstrip('.')} file "
+            "(or its rows do not share one set of column types)"
+        ) from None
     raise InvalidInputError(
         f"unsupported file type '{path.suffix or path.name}' ({path.name}); "
         f"supported: {_supported_list()}"
     )
 
 
-def list_local_files(path: Path) -> list[Path]:
-    """The files an import of ``path`` reads: the file itself, or a folder's supported files."""
+def is_under(path: Path, roots: Sequence[Path]) -> bool:
+    """Whether ``path``, resolved (symlinks followed), lies in or under one of ``roots``."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
+        return False
+    return any(resolved == root or resolved.is_relative_to(root) for root in roots)
+
+
+def list_local_files(path: Path, allowed_roots: Sequence[Path] | None = None) -> list[Path]:
+    """The files an import of ``path`` reads: the file itself, or a folder's supported files.
+
+    With ``allowed_roots``, ``path`` must resolve under one of them (else InvalidInputError, the
+    same for a path that exists and one that does not) and a folder's files that resolve outside
+    them (symlinks leading out) are skipped."""
+    if allowed_roots is not None:
+        roots = [Path(r).resolve() for r in allowed_roots]
+        if not is_under(path, roots):
+            raise InvalidInputError(f"{path} is outside the folders imports may read")
     if not path.exists():
         raise NotFoundError(f"no such file or folder: {path}")
     if path.is_file():
@@ -131,6 +160,7 @@ def list_local_files(path: Path) -> list[Path]:
         if p.is_file()
         and p.suffix.lower() in SUPPORTED_SUFFIXES
         and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        and (allowed_roots is None or is_under(p, roots))
     )
     if not files:
         raise InvalidInputError(
@@ -146,13 +176,15 @@ def read_local(
     txt_mode: TxtMode = "file",
     max_documents: int | None = None,
     progress: Progress | None = None,
+    allowed_roots: Sequence[Path] | None = None,
 ) -> tuple[pa.Table, str, int]:
     """Read a file or folder into a normalised table (``text`` first).
 
+    ``allowed_roots``: read only files that resolve under these folders (see the module doc).
     Returns ``(table, source text column, rows dropped as empty)``.
     """
     root = Path(path).expanduser()
-    files = list_local_files(root)
+    files = list_local_files(root, allowed_roots)
     tables: list[pa.Table] = []
     chosen: str | None = None
     dropped = 0
@@ -175,7 +207,14 @@ def read_local(
         if max_documents is not None and n_rows >= max_documents:
             break
     assert chosen is not None
-    combined = pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
+    try:
+        combined = (
+            pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
+        )
+    except pa.ArrowException:
+        raise InvalidInputError(
+            f"the files in {root} have columns of incompatible types; import them one by one"
+        ) from None
     if max_documents is not None:
         combined = combined.slice(0, max_documents)
     return combined, chosen, dropped

@@ -9,6 +9,7 @@ reaches ``dataset.json``, a log or a template. Each import writes the same folde
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,7 +61,7 @@ class DatasetSource(BaseModel):
     text_column: str | None = None
     """Column holding the text; by default ``text``, ``content``, ``body``, ... or the first
     string column."""
-    max_documents: int | None = Field(default=None, ge=1)
+    max_documents: int | None = Field(default=None, ge=1, le=1 << 40)
     """Import at most this many documents (the first ones in source order)."""
 
     @model_validator(mode="after")
@@ -135,8 +136,12 @@ def import_dataset(
     source: DatasetSource,
     dest_folder: str | Path,
     progress: Progress | None = None,
+    allowed_roots: Sequence[Path] | None = None,
 ) -> DatasetInfo:
     """Import ``source`` into ``dest_folder`` (``data.parquet``, ``dataset.json``, ``stats.json``).
+
+    ``allowed_roots`` confines a local source: only files that resolve under these folders are
+    read (the service passes its import roots; the command line reads what its user names).
 
     Raises :class:`~mistudio.errors.InvalidInputError` (bad file type, missing text column,
     empty dataset, gated repo), :class:`~mistudio.errors.NotFoundError` (no such file, repo or
@@ -152,6 +157,7 @@ def import_dataset(
             txt_mode=source.txt_mode,
             max_documents=source.max_documents,
             progress=progress,
+            allowed_roots=allowed_roots,
         )
     else:
         if source.kind == "hub":

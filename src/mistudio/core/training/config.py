@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import ConfigDict, model_validator
 
 from mistudio.core.sae.base import SAEConfig, StrictModel
 from mistudio.errors import InvalidInputError
@@ -27,6 +27,10 @@ def safe_name(name: str) -> str:
 
 class SAETrainConfig(StrictModel):
     """How to train one SAE of a run."""
+
+    # NaN passes every ``x <= 0`` check and only fails deep in the optimiser: refuse it (and
+    # infinities) here, with the field's name.
+    model_config = ConfigDict(allow_inf_nan=False)
 
     name: str | None = None
     """Unique name within the run (used for folders and progress); default from hook and shape."""
@@ -139,6 +143,8 @@ class SAETrainConfig(StrictModel):
 
 class TrainConfig(StrictModel):
     """One training run: many SAEs, one pass over the data."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     saes: list[SAETrainConfig]
     """The SAEs to train (different hook points and/or sweeps over one hook point)."""
