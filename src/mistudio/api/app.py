@@ -4,6 +4,10 @@ Start-up (lifespan): migrate the database, register the built-in model and corpo
 event hub (database poll, plus Redis in cluster mode), the system monitor (every 2 s, pushed on
 ``system``) and the reaper (marks jobs whose worker stopped heart-beating as failed). The built web
 studio is served from ``mistudio/api/static`` when it exists.
+
+Every HTTP request and WebSocket handshake first passes the browser guard (``api/security.py``:
+allowed Host names, no state change or socket from a foreign Origin), in every mode, token or
+not; uvicorn's request lines are redacted of credential query values (``api/log_redaction.py``).
 """
 
 from __future__ import annotations
