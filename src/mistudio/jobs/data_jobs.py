@@ -9,6 +9,7 @@ from mistudio.jobs.registry import handler
 from mistudio.jobs.runtime import JobContext
 from mistudio.settings import get_settings
 from mistudio.store import Dataset, LanguageModel, TokenizationRow, artifact_dir, session_scope
+from mistudio.store.job_secrets import drop_job_secret, get_job_secret
 from mistudio.store.register import record_dataset, record_tokenization
 
 
@@ -25,6 +26,9 @@ def import_dataset_job(ctx: JobContext) -> dict[str, Any]:
 
     dataset_id = int(ctx.config["dataset_id"])
     source = DatasetSource.model_validate(ctx.config["source"])
+    token = get_job_secret(ctx.job_id, "hub_token")  # sealed by the API, never in the config
+    if token:
+        source = source.model_copy(update={"token": token})
     dest = artifact_dir("datasets", dataset_id)
     ctx.stage(0.0, 1.0, "importing")
     # Read only under the import roots the API checked (symlinks inside a folder included).
@@ -36,6 +40,7 @@ def import_dataset_job(ctx: JobContext) -> dict[str, Any]:
             raise NotFoundError(f"dataset {dataset_id} was deleted while importing")
         record_dataset(row, info, dest)
         row.lineage = {"job_id": ctx.job_id, "source": source.details()}
+    drop_job_secret(ctx.job_id)
     return {"dataset_id": dataset_id, "n_documents": info.n_documents, "n_bytes": info.n_bytes}
 
 

@@ -15,6 +15,7 @@ from mistudio.store import (
     artifact_dir,
     session_scope,
 )
+from mistudio.store.job_secrets import drop_job_secret, get_job_secret
 from mistudio.store.register import record_model
 
 
@@ -31,6 +32,9 @@ def model_load_job(ctx: JobContext) -> dict[str, Any]:
         if row is None:
             raise NotFoundError(f"model {model_id} was deleted")
         load_config = model_load_config(row)
+    token = get_job_secret(ctx.job_id, "hub_token")  # sealed by the API, never in the config
+    if token:
+        load_config = load_config.model_copy(update={"token": token})
     ctx.stage(0.0, 0.9, "loading")
     loaded = load_model(load_config, ctx.progress)
     ctx.stage(0.9, 1.0, "inspecting")
@@ -41,6 +45,7 @@ def model_load_job(ctx: JobContext) -> dict[str, Any]:
             raise NotFoundError(f"model {model_id} was deleted while loading")
         record_model(row, loaded)
         row.lineage = {"job_id": ctx.job_id, "source": row.source}
+    drop_job_secret(ctx.job_id)
     return {"model_id": model_id, "n_params": summary.n_params, "n_layers": summary.n_layers}
 
 

@@ -140,8 +140,15 @@ def _start_import(session: SessionDep, source: DatasetSource, name: str | None) 
         if name:
             row.name = name
     session.flush()
+    # The Hub token is excluded from the dump; it travels sealed (see mistudio.store.job_secrets).
     config = {"dataset_id": row.id, "source": source.model_dump(mode="json")}
-    job = submit_job(session, "dataset_import", config, artifact=("datasets", row.id))
+    job = submit_job(
+        session,
+        "dataset_import",
+        config,
+        artifact=("datasets", row.id),
+        secrets={"hub_token": source.token},
+    )
     row.job_id = job.id
     session.commit()
     return row
@@ -151,6 +158,17 @@ def _start_import(session: SessionDep, source: DatasetSource, name: str | None) 
 def create_dataset(body: DatasetCreate, session: SessionDep) -> DatasetOut:
     """Import a dataset; the import runs as a job (``job_id``)."""
     return DatasetOut.model_validate(_start_import(session, body.source, body.name))
+
+
+def upload_name(filename: str | None) -> str:
+    """The uploaded file's own name, safe to create inside the upload's folder: its last path
+    part (``/`` or ``\\``), refused (422) when that is empty, ``.``/``..``, hidden or too long."""
+    name = (filename or "upload.txt").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name or name.startswith(".") or "\x00" in name or len(name.encode()) > 200:
+        raise InvalidInputError(
+            "the uploaded file needs a name with a type suffix, e.g. corpus.jsonl"
+        )
+    return name
 
 
 @router.post("/upload", operation_id="upload_dataset", response_model=DatasetOut, status_code=202)
@@ -166,7 +184,7 @@ async def upload_dataset(
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
         raise ApiError(413, f"upload is larger than the limit of {limit:,} bytes")
-    filename = Path(file.filename or "upload.txt").name
+    filename = upload_name(file.filename)
     folder = uploads_dir() / uuid.uuid4().hex
     folder.mkdir(parents=True)
     dest = folder / filename

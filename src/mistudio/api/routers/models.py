@@ -3,6 +3,10 @@
 Adding a model queues a ``model_load`` job that downloads or dequantizes it once and records its
 architecture, hook points with widths, and tokenizer fingerprint; later requests are validated
 against those without loading the model again.
+
+A Hub token for a gated or private repo (``token``) is write-only: it is sealed for the load job
+(:mod:`mistudio.store.job_secrets`) and never stored in a row, the job config, an event, a log
+or a response.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from sqlalchemy import select
 
 from mistudio.api.deps import (
@@ -67,12 +71,29 @@ class ModelCreate(BaseModel):
     """Run modelling code shipped with the repo (only for repos you trust)."""
     load: bool = True
     """Queue the load (download / dequantize / inspect) job now."""
+    token: SecretStr | None = None
+    """Hub token for a gated or private repo; write-only, used by the load job, never stored."""
 
 
-def _queue_load(session: SessionDep, row: LanguageModel) -> LanguageModel:
+class ModelLoadRequest(BaseModel):
+    """Options of loading a registered model again."""
+
+    token: SecretStr | None = None
+    """Hub token for a gated or private repo; write-only, used by the load job, never stored."""
+
+
+def _queue_load(
+    session: SessionDep, row: LanguageModel, token: SecretStr | None = None
+) -> LanguageModel:
     row.status = "pending"
     session.flush()
-    job = submit_job(session, "model_load", {"model_id": row.id}, artifact=("models", row.id))
+    job = submit_job(
+        session,
+        "model_load",
+        {"model_id": row.id},
+        artifact=("models", row.id),
+        secrets={"hub_token": token.get_secret_value() if token is not None else None},
+    )
     row.job_id = job.id
     session.commit()
     return row
@@ -129,7 +150,7 @@ def create_model(body: ModelCreate, session: SessionDep) -> ModelOut:
     session.add(row)
     session.flush()
     if body.load:
-        _queue_load(session, row)
+        _queue_load(session, row, body.token)
     return ModelOut.model_validate(row)
 
 
@@ -141,12 +162,15 @@ def get_model(model_id: DbId, session: SessionDep) -> ModelOut:
 @router.post(
     "/{model_id}/load", operation_id="load_model", response_model=ModelOut, status_code=202
 )
-def load_model(model_id: DbId, session: SessionDep) -> ModelOut:
+def load_model(
+    model_id: DbId, session: SessionDep, body: ModelLoadRequest | None = None
+) -> ModelOut:
     """Download / dequantize and inspect a registered model (e.g. the built-in one)."""
     row = get_or_404(session, LanguageModel, model_id, "model")
     if row.status == "pending":
         raise ApiError(409, f"model {model_id} is already loading (job {row.job_id})")
-    return ModelOut.model_validate(_queue_load(session, row))
+    token = body.token if body is not None else None
+    return ModelOut.model_validate(_queue_load(session, row, token))
 
 
 @router.delete("/{model_id}", operation_id="delete_model", status_code=204)
