@@ -126,3 +126,32 @@ def test_websocket_from_foreign_origin_is_refused(make_studio: MakeStudio) -> No
         with c.websocket_connect(f"{API}/ws", headers=headers) as ws:
             ws.send_json({"action": "subscribe", "channel": "jobs"})
             assert ws.receive_json() == {"type": "subscribed", "channel": "jobs"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"host": "a:²"},
+        {"host": "a:99999"},
+        {"host": "[::1"},
+        {"host": "[::1]x"},
+        {"host": ""},
+        {"host": "é.example"},
+        {"origin": "http://[::1"},
+        {"origin": "http://127.0.0.1:²"},
+        {"origin": "javascript:alert(1)"},
+        {"origin": "http://user@127.0.0.1:9"},
+        {"referer": "http://[::1/x"},
+        {"referer": "/relative/page"},
+    ],
+)
+def test_garbage_host_and_origin_headers_get_one_line_403(
+    make_studio: MakeStudio, headers: dict[str, str]
+) -> None:
+    c = make_studio()
+    raw = {k: v.encode() for k, v in headers.items()}  # sent as the bytes a browser would
+    body = {"kind": "training", "name": "g", "config": {}}
+    r = c.post(f"{API}/templates", json=body, headers=raw)
+    assert r.status_code == 403, r.text
+    assert "\n" not in _detail(r)
+    assert c.get(f"{API}/health").status_code == 200

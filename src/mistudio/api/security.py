@@ -95,7 +95,7 @@ def parse_host(value: str) -> HostPort | None:
         return None
     if port_text is None:
         return host, None
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
         return None
     return host, int(port_text)
 
@@ -111,7 +111,10 @@ def _is_ip(host: str) -> bool:
 def origin_of(url: str) -> tuple[str, str, int] | None:
     """Scheme, host and port (defaulted by scheme) of an ``Origin`` or ``Referer`` value; None
     when it has no http(s) origin (``null``, ``file:``, garbage)."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.netloc:
         return None
@@ -175,11 +178,19 @@ class BrowserPolicy:
             return None
         origin = headers.get("origin")
         if origin is None and scope["type"] == "http" and "referer" in headers:
-            referer = urlsplit(headers["referer"].strip())  # quote its origin, not the whole page
-            origin = f"{referer.scheme}://{referer.netloc}" if referer.netloc else "null"
+            origin = _referer_origin(headers["referer"])
         if origin is None:
             return None  # not sent by a browser page
         return self.origin_refusal(origin, host, scheme)
+
+
+def _referer_origin(referer: str) -> str:
+    """The ``scheme://host:port`` part of a Referer (quoted in refusals instead of the page)."""
+    try:
+        parts = urlsplit(referer.strip())
+    except ValueError:
+        return "null"
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "null"
 
 
 def _quote(value: str) -> str:
