@@ -61,7 +61,10 @@ type ImportTab = "builtin" | "hub" | "local" | "upload";
 function ImportCard() {
   const [tab, setTab] = useState<ImportTab>("builtin");
   const sources = useDatasetSources();
-  const create = useApiMutation((body: DatasetCreate) => api.post("/datasets", body), ["datasets"]);
+  // A Hub token lives only in this form's state (never in storage) and is cleared once sent.
+  const create = useApiMutation((body: DatasetCreate) => api.post("/datasets", body), ["datasets"], () =>
+    setHub((h) => ({ ...h, token: "" })),
+  );
   const upload = useApiMutation((form: FormData) => api.upload("/datasets/upload", form), ["datasets"]);
   const [builtin, setBuiltin] = useState("python-stdlib");
   const [limit, setLimit] = useState("200");
@@ -158,7 +161,13 @@ function ImportCard() {
               <input value={hub.split} onChange={(e) => setHub({ ...hub, split: e.target.value })} />
             </Field>
             <Field label="Access token" hint="For gated or private repos; never saved">
-              <input type="password" autoComplete="off" value={hub.token} onChange={(e) => setHub({ ...hub, token: e.target.value })} />
+              <input
+                type="password"
+                autoComplete="off"
+                value={hub.token}
+                onChange={(e) => setHub({ ...hub, token: e.target.value })}
+                data-testid="hub-token"
+              />
             </Field>
             <Field label="Text column" hint="Default: text, content, body…">
               <input value={hub.text_column} onChange={(e) => setHub({ ...hub, text_column: e.target.value })} />

@@ -58,11 +58,14 @@ export function ModelsPanel() {
   );
 }
 
+/** The request body; `token` is write-only (sealed for the load job, never stored or returned). */
+type AddModelBody = ModelCreate & { token?: string | null };
+const EMPTY_MODEL_FORM = { source: "", name: "", dtype: "float32", revision: "", token: "", trust: false, trustConfirmed: false };
+
 function AddModelCard() {
-  const [form, setForm] = useState({ source: "", name: "", dtype: "float32", revision: "", trust: false, trustConfirmed: false });
-  const create = useApiMutation((body: ModelCreate) => api.post("/models", body), ["models"], () =>
-    setForm({ source: "", name: "", dtype: "float32", revision: "", trust: false, trustConfirmed: false }),
-  );
+  // The token lives only in this form's state (never in storage) and is cleared once sent.
+  const [form, setForm] = useState(EMPTY_MODEL_FORM);
+  const create = useApiMutation((body: AddModelBody) => api.post("/models", body), ["models"], () => setForm(EMPTY_MODEL_FORM));
   const blocked = form.trust && !form.trustConfirmed;
   return (
     <Card title="Add a model" testId="add-model">
@@ -83,6 +86,15 @@ function AddModelCard() {
         <Field label="Revision">
           <input value={form.revision} onChange={(e) => setForm({ ...form, revision: e.target.value })} placeholder="main" />
         </Field>
+        <Field label="Access token" hint="For gated or private Hub repos; never saved">
+          <input
+            type="password"
+            autoComplete="off"
+            value={form.token}
+            onChange={(e) => setForm({ ...form, token: e.target.value })}
+            data-testid="model-token"
+          />
+        </Field>
         <div className="flex flex-col gap-2 sm:col-span-3">
           <label className="flex items-center gap-2 text-sm text-slate-300">
             <input type="checkbox" checked={form.trust} onChange={(e) => setForm({ ...form, trust: e.target.checked, trustConfirmed: false })} />
@@ -100,7 +112,7 @@ function AddModelCard() {
           )}
         </div>
       </div>
-      <p className="mt-2 text-[11px] text-slate-500">Gated Hub models use the server's HF_TOKEN.</p>
+      <p className="mt-2 text-[11px] text-slate-500">Without an access token, gated Hub models use the server's HF_TOKEN.</p>
       <div className="mt-3 flex items-center gap-3">
         <Button
           variant="primary"
@@ -113,6 +125,7 @@ function AddModelCard() {
               revision: form.revision.trim() || null,
               trust_remote_code: form.trust,
               load: true,
+              token: form.token.trim() || null,
             })
           }
         >
