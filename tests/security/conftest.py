@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.service.conftest import studio  # noqa: F401 - the service tier's studio (a worker)
 from tests.studio_client import StudioClient
 
 ISOLATED_ENV = (

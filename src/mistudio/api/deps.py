@@ -25,10 +25,15 @@ M = TypeVar("M")
 log = logging.getLogger(__name__)
 
 MAX_DB_INT = 2**63 - 1
-"""Largest integer a database column holds (signed 64-bit on SQLite and PostgreSQL)."""
-DbId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
-"""A row id, in a path, a query or a body: anything outside 1..2**63-1 is a 422 at the boundary
+"""Largest BIGINT (SQLite's INTEGER, PostgreSQL's BIGINT): offsets, feature row ids."""
+MAX_ID = 2**31 - 1
+"""Largest INTEGER on PostgreSQL: artifact, template and labelling ids and job event ``seq``
+are 32-bit there, and SQLAlchemy binds a compared value as ``::INTEGER`` (overflow above)."""
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A row id, in a path, a query or a body: anything outside 1..2**31-1 is a 422 at the boundary
 (a bigger one would otherwise reach the database and fail there with a 500)."""
+BigDbId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
+"""A row id of a BIGINT-keyed table (features)."""
 
 
 def get_session() -> Iterator[Session]:

@@ -105,15 +105,15 @@ class SAECfgColumns(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    architecture: str | None = Field(default=None, max_length=64)
+    architecture: str | None = Field(default=None, max_length=32)
     """``standard``, ``topk``, ``jumprelu``, ..."""
-    hook_name: str | None = Field(default=None, max_length=500)
+    hook_name: str | None = Field(default=None, max_length=200)
     """The hook point it reads (``metadata.hook_name``, or top-level ``hook_name``)."""
     d_in: int = Field(ge=1, le=2**31 - 1)
     """Width of the activations it reads."""
     d_sae: int = Field(ge=1, le=2**31 - 1)
     """Number of latents."""
-    model_name: str | None = Field(default=None, max_length=500)
+    model_name: str | None = Field(default=None, max_length=200)
     """The model it was trained on (``metadata.model_name``, or top-level ``model_name``)."""
 
 

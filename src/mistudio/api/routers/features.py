@@ -16,7 +16,7 @@ import numpy as np
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from mistudio.api.deps import DbId, Page, PagingDep, SessionDep, get_or_404
+from mistudio.api.deps import BigDbId, DbId, Page, PagingDep, SessionDep, get_or_404
 from mistudio.api.errors import ApiError
 from mistudio.api.routers.labeling import (
     LabelingJobOut,
@@ -158,7 +158,7 @@ def semantic_search_features(
 
 
 @router.get("/{feature_id}", operation_id="get_feature", response_model=FeatureOut)
-def get_feature(feature_id: DbId, session: SessionDep) -> FeatureOut:
+def get_feature(feature_id: BigDbId, session: SessionDep) -> FeatureOut:
     return FeatureOut.model_validate(get_or_404(session, Feature, feature_id, "feature"))
 
 
@@ -226,7 +226,7 @@ def _top_windows(path: str, indices: list[int]) -> dict[int, FeatureWindow]:
 
 @router.get("/{feature_id}/detail", operation_id="get_feature_detail", response_model=FeatureDetail)
 def get_feature_detail(
-    feature_id: DbId,
+    feature_id: BigDbId,
     session: SessionDep,
     examples: int = Query(20, ge=0, le=200, description="Top examples to include"),
 ) -> FeatureDetail:
@@ -263,7 +263,7 @@ def get_feature_detail(
 
 
 @router.patch("/{feature_id}", operation_id="update_feature", response_model=FeatureOut)
-def update_feature(feature_id: DbId, body: FeatureUpdate, session: SessionDep) -> FeatureOut:
+def update_feature(feature_id: BigDbId, body: FeatureUpdate, session: SessionDep) -> FeatureOut:
     row = get_or_404(session, Feature, feature_id, "feature")
     changes = body.model_dump(exclude_unset=True)
     for field, value in changes.items():
@@ -278,7 +278,7 @@ def update_feature(feature_id: DbId, body: FeatureUpdate, session: SessionDep) -
 
 
 @router.post("/{feature_id}/star", operation_id="toggle_feature_star", response_model=FeatureOut)
-def toggle_star(feature_id: DbId, session: SessionDep) -> FeatureOut:
+def toggle_star(feature_id: BigDbId, session: SessionDep) -> FeatureOut:
     """Flip the favourite flag."""
     row = get_or_404(session, Feature, feature_id, "feature")
     row.starred = not row.starred
@@ -293,7 +293,9 @@ def toggle_star(feature_id: DbId, session: SessionDep) -> FeatureOut:
     response_model=LabelingJobOut,
     status_code=202,
 )
-def relabel_feature(feature_id: DbId, body: RelabelRequest, session: SessionDep) -> LabelingJobOut:
+def relabel_feature(
+    feature_id: BigDbId, body: RelabelRequest, session: SessionDep
+) -> LabelingJobOut:
     """Label one feature again (a one-latent ``label`` job; its row changes when it is done)."""
     row = get_or_404(session, Feature, feature_id, "feature")
     extraction = ready_extraction(session, row.extraction_id)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from mistudio.api.deps import (
-    MAX_DB_INT,
+    MAX_ID,
     Page,
     PagingDep,
     SessionDep,
@@ -108,9 +108,7 @@ def get_job_log(job_id: str, session: SessionDep) -> JobLog:
 def list_job_events(
     job_id: str,
     session: SessionDep,
-    after: int = Query(
-        0, ge=0, le=MAX_DB_INT, description="Return events with seq greater than this"
-    ),
+    after: int = Query(0, ge=0, le=MAX_ID, description="Return events with seq greater than this"),
     limit: int = Query(500, ge=1, le=5000),
 ) -> list[JobEventOut]:
     """The same events the WebSocket pushes, for clients that poll (and for catching up)."""
