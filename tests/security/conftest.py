@@ -1,16 +1,25 @@
-"""Fixtures for the security tier: a studio app over a fresh SQLite home, with chosen settings.
+"""Fixtures for the security tier: a studio over a fresh SQLite home, with chosen settings.
 
-No Celery worker is started: these tests probe what the API accepts or refuses, not jobs. Each
-call of ``make_studio`` builds its own app (settings are read when it is built and per request),
-so a test can compare modes (token or not, allowed hosts, ...) side by side.
+``make_studio`` builds the app in-process (a ``TestClient``); ``serve_studio`` runs the real
+``mistudio serve`` (uvicorn, its logging, real sockets) for what only a real server shows. No
+Celery worker is started: these tests probe what the studio accepts or refuses, not jobs. Each
+studio reads its own settings, so a test can compare modes (token or not, allowed hosts, ...).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.service.conftest import studio  # noqa: F401 - the service tier's studio (a worker)
@@ -64,3 +73,62 @@ def make_studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mak
             stack.close()
             dispose_all()
             get_settings.cache_clear()
+
+
+@dataclass
+class Served:
+    """A running ``mistudio serve``: its base URL and the file its output goes to."""
+
+    url: str
+    port: int
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_studio(folder: Path, **env: str) -> Iterator[Served]:
+    """``mistudio serve --no-worker`` on a free 127.0.0.1 port over a fresh home in ``folder``,
+    with ``env`` (``MISTUDIO_*``) on top of a clean environment; stopped (its whole process
+    group) on exit. Its output (uvicorn's access and error logs) is in ``log_path``."""
+    home = folder / "serve-home"
+    home.mkdir(parents=True)
+    port = _free_port()
+    full = {k: v for k, v in os.environ.items() if not k.startswith("MISTUDIO_")}
+    full.update(MISTUDIO_HOME=str(home), HF_HUB_OFFLINE="1", **env)
+    served = Served(f"http://127.0.0.1:{port}", port, folder / "serve.log")
+    with served.log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "mistudio"), "serve", "--port", str(port)]
+            + ["--no-worker", "--log-level", "info"],
+            env=full,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, served.log()[-3000:]
+            try:
+                httpx.get(f"{served.url}/api/v1/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "mistudio serve did not start"
+            time.sleep(0.3)
+        yield served
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)

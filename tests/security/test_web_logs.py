@@ -8,28 +8,15 @@ lines to ``uvicorn.access`` and WebSocket handshake lines to ``uvicorn.error``; 
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.security.conftest import serve_studio
+
 TOKEN = "s3cret-token-4f9a"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _mistudio() -> str:
-    return str(Path(sys.executable).parent / "mistudio")
 
 
 def test_filter_redacts_records_as_uvicorn_emits_them() -> None:
@@ -76,33 +63,9 @@ def test_serve_log_never_shows_the_token(tmp_path: Path) -> None:
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect
 
-    home = tmp_path / "home"
-    home.mkdir()
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MISTUDIO_")}
-    env.update(MISTUDIO_HOME=str(home), MISTUDIO_TOKEN=TOKEN, HF_HUB_OFFLINE="1")
-    log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [_mistudio(), "serve", "--port", str(port), "--no-worker", "--log-level", "info"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    ws_url = f"ws://127.0.0.1:{port}/api/v1/ws"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log_path.read_text()[-3000:]
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code in (200, 401):
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "mistudio serve did not start"
-            time.sleep(0.3)
+    with serve_studio(tmp_path, MISTUDIO_TOKEN=TOKEN) as served:
+        base = served.url
+        ws_url = f"ws://127.0.0.1:{served.port}/api/v1/ws"
         bearer = {"Authorization": f"Bearer {TOKEN}"}
         # An HTTP client that puts a token in the query (uvicorn.access).
         assert httpx.get(f"{base}/api/v1/health?token={TOKEN}", headers=bearer).status_code == 200
@@ -118,14 +81,7 @@ def test_serve_log_never_shows_the_token(tmp_path: Path) -> None:
         with pytest.raises(InvalidStatus), connect(f"{ws_url}?token={TOKEN}x"):
             pass
         time.sleep(0.5)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-    text = log_path.read_text(errors="replace")
+    text = served.log()
     assert "/api/v1/health?token=[redacted]" in text, text[-3000:]
     assert "/api/v1/ws?token=[redacted]" in text, text[-3000:]
     assert TOKEN not in text, [line for line in text.splitlines() if TOKEN in line]
