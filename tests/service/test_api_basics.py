@@ -87,8 +87,11 @@ def test_bearer_token(studio: Studio, monkeypatch: pytest.MonkeyPatch) -> None:
         from starlette.websockets import WebSocketDisconnect
 
         with pytest.raises(WebSocketDisconnect), client.websocket_connect(f"{API}/ws") as ws:
+            ws.send_json({"action": "ping"})  # anything but auth first closes it (4401)
             ws.receive_json()
-        with client.websocket_connect(f"{API}/ws?token=s3cret") as ws:
+        with client.websocket_connect(f"{API}/ws") as ws:
+            ws.send_json({"action": "auth", "token": "s3cret"})
+            assert ws.receive_json() == {"type": "authenticated"}
             ws.send_json({"action": "ping"})
             assert ws.receive_json() == {"type": "pong"}
     finally:
