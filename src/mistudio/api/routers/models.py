@@ -127,6 +127,10 @@ def list_models(
 
 @router.post("", operation_id="create_model", response_model=ModelOut, status_code=202)
 def create_model(body: ModelCreate, session: SessionDep) -> ModelOut:
+    if body.source.startswith(("/", "~", ".")):
+        # Confinement first: a path outside the import roots gets one 403 whether it exists,
+        # is a folder or a file (resolve_source would tell them apart).
+        check_import_path(body.source)
     kind, where = resolve_source(body.source)
     source = body.source
     if kind in ("folder", "gguf"):
