@@ -1,5 +1,6 @@
 /** TanStack Query hooks per resource; keys start with the resource name so jobs can invalidate. */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { METRIC_POINTS } from "../lib/metrics";
 import { api, type Query } from "./client";
 import type {
   ActivationCache,
@@ -82,7 +83,9 @@ export function useTokenizationSamples(id: number | null, offset: number, limit:
 export function useTrainingMetrics(id: number) {
   return useQuery({
     queryKey: ["trainings", id, "metrics"],
-    queryFn: ({ signal }) => api.get<MetricPoint[]>(`/trainings/${id}/metrics`, undefined, signal),
+    // The whole run, downsampled per SAE and metric; live events append (lib/metrics).
+    queryFn: ({ signal }) =>
+      api.get<MetricPoint[]>(`/trainings/${id}/metrics`, { points: METRIC_POINTS }, signal),
   });
 }
 

@@ -18,7 +18,7 @@ import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, StatusPill, num } from "../components/ui";
 import { architectureOf, modelWeightBytes, trainingMemory } from "../lib/estimates";
 import { formatBytes, formatCount, formatDate } from "../lib/format";
-import { addEventMetrics, CHART_METRICS, saeNames, seriesFromRows, type MetricSeries } from "../lib/metrics";
+import { addEventMetrics, CHART_METRICS, mergeSeries, saeNames, seriesFromRows, type MetricSeries } from "../lib/metrics";
 import {
   DEFAULT_FORM,
   dSaeOf,
@@ -439,13 +439,3 @@ function TrainingCard({ training: t, selected, onSelect }: { training: Training;
   );
 }
 
-function mergeSeries(base: MetricSeries, live: MetricSeries): MetricSeries {
-  // REST rows are the truth; live points past the last stored step are kept.
-  const out: MetricSeries = { ...base };
-  for (const [name, points] of Object.entries(live)) {
-    const last = base[name]?.[base[name].length - 1]?.step ?? -1;
-    const extra = points.filter((p) => p.step > last);
-    if (extra.length) out[name] = [...(base[name] ?? []), ...extra];
-  }
-  return out;
-}

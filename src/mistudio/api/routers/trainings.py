@@ -28,8 +28,8 @@ from mistudio.store import (
     LanguageModel,
     TokenizationRow,
     Training,
-    TrainingMetric,
 )
+from mistudio.store.metric_series import downsampled_metrics, raw_metrics
 
 router = APIRouter(prefix="/trainings", tags=["trainings"])
 
@@ -191,18 +191,30 @@ def list_metrics(
     session: SessionDep,
     sae: str | None = None,
     name: str | None = Query(None, description="Metric name (loss, l0, fvu, ...)"),
-    after_step: int = Query(-1, description="Only steps greater than this (for live charts)"),
-    limit: int = Query(20_000, ge=1, le=200_000),
+    points: int = Query(
+        1000,
+        ge=4,
+        le=20_000,
+        description="Point budget per SAE and metric for the whole run (min and max per step "
+        "bucket, first and last step always kept); ignored when after_step is given",
+    ),
+    after_step: int | None = Query(
+        None,
+        ge=-1,
+        le=2**31 - 1,
+        description="Raw rows instead: only steps greater than this, in step order (live "
+        "charts, paging: pass the last step of the previous page)",
+    ),
+    limit: int = Query(5000, ge=1, le=50_000, description="Raw rows per page (with after_step)"),
 ) -> list[MetricPoint]:
+    """A training's metric series: by default the whole run downsampled to ``points`` per SAE
+    and metric (:mod:`mistudio.store.metric_series`); with ``after_step``, raw rows, a page
+    of about ``limit`` that never ends inside a step."""
     get_or_404(session, Training, training_id, "training")
-    stmt = select(TrainingMetric).where(
-        TrainingMetric.training_id == training_id, TrainingMetric.step > after_step
-    )
-    if sae:
-        stmt = stmt.where(TrainingMetric.sae == sae)
-    if name:
-        stmt = stmt.where(TrainingMetric.name == name)
-    rows = session.scalars(stmt.order_by(TrainingMetric.step, TrainingMetric.id).limit(limit))
+    if after_step is None:
+        rows = downsampled_metrics(session, training_id, points, sae, name)
+    else:
+        rows = raw_metrics(session, training_id, after_step, limit, sae, name)
     return [MetricPoint(sae=r.sae, step=r.step, name=r.name, value=r.value) for r in rows]
 
 
