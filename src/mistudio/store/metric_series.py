@@ -49,56 +49,52 @@ def downsampled_metrics(
     """At most ``points`` rows per (SAE, metric) spanning each series' first to last step,
     ordered by step: per step bucket the min and max row, plus the first and last rows."""
     m = TrainingMetric
-    where = _filters(training_id, sae, name)
     n_buckets = max(1, (points - 2) // 2)
-    bounds = (
-        select(
-            m.sae.label("sae"),
-            m.name.label("name"),
-            func.min(m.step).label("lo"),
-            func.max(m.step).label("hi"),
-        )
-        .where(*where)
-        .group_by(m.sae, m.name)
-        .subquery()
-    )
-    # Floor division (SQLAlchemy's ``//``; ``/`` is true division): bucket in [0, n_buckets).
-    bucket = (cast(m.step - bounds.c.lo, BigInteger) * n_buckets) // (
-        cast(bounds.c.hi - bounds.c.lo, BigInteger) + 1
-    )
-    partition = [m.sae, m.name, bucket]
-    ranked = (
+    # Each series' first and last step as window aggregates over the same scan: a join with a
+    # GROUP BY subquery lets PostgreSQL (without fresh statistics after a bulk insert) re-run
+    # the aggregate once per row.
+    series = [m.sae, m.name]
+    rows = (
         select(
             m.sae,
             m.step,
             m.name,
             m.value,
             m.id,
-            bounds.c.lo,
-            bounds.c.hi,
-            func.row_number()
-            .over(partition_by=partition, order_by=[m.value.is_(None), m.value.asc(), m.step])
-            .label("rank_min"),
-            func.row_number()
-            .over(partition_by=partition, order_by=[m.value.is_(None), m.value.desc(), m.step])
-            .label("rank_max"),
+            func.min(m.step).over(partition_by=series).label("lo"),
+            func.max(m.step).over(partition_by=series).label("hi"),
         )
-        .join(bounds, and_(m.sae == bounds.c.sae, m.name == bounds.c.name))
-        .where(*where)
+        .where(*_filters(training_id, sae, name))
         .subquery()
     )
+    c = rows.c
+    # Floor division (SQLAlchemy's ``//``; ``/`` is true division): bucket in [0, n_buckets).
+    bucket = (cast(c.step - c.lo, BigInteger) * n_buckets) // (cast(c.hi - c.lo, BigInteger) + 1)
+    partition = [c.sae, c.name, bucket]
+    ranked = select(
+        c.sae,
+        c.step,
+        c.name,
+        c.value,
+        c.id,
+        c.lo,
+        c.hi,
+        func.row_number()
+        .over(partition_by=partition, order_by=[c.value.is_(None), c.value.asc(), c.step])
+        .label("rank_min"),
+        func.row_number()
+        .over(partition_by=partition, order_by=[c.value.is_(None), c.value.desc(), c.step])
+        .label("rank_max"),
+        # A resumed run may log a step twice: the first and last step keep one row each.
+        func.row_number()
+        .over(partition_by=[c.sae, c.name, c.step], order_by=c.id)
+        .label("rank_in_step"),
+    ).subquery()
     r = ranked.c
-    # The first and last step of a series may hold several rows (a resumed run logs its
-    # checkpoint step again): keep one of each, the lowest id.
-    ends = (
-        select(func.min(m.id))
-        .join(bounds, and_(m.sae == bounds.c.sae, m.name == bounds.c.name))
-        .where(*where, or_(m.step == bounds.c.lo, m.step == bounds.c.hi))
-        .group_by(m.sae, m.name, m.step)
-    )
+    ends = and_(or_(r.step == r.lo, r.step == r.hi), r.rank_in_step == 1)
     stmt = (
         select(r.sae, r.step, r.name, r.value)
-        .where(or_(r.rank_min == 1, r.rank_max == 1, r.id.in_(ends)))
+        .where(or_(r.rank_min == 1, r.rank_max == 1, ends))
         .order_by(r.step, r.sae, r.name, r.id)
     )
     return [MetricRow(*row) for row in session.execute(stmt)]
