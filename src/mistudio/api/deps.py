@@ -19,6 +19,7 @@ from mistudio.errors import NotFoundError
 from mistudio.jobs.lifecycle import active_jobs_using
 from mistudio.settings import get_settings
 from mistudio.store import Base, remove_artifact_files, session_factory
+from mistudio.store.artifacts import owned_paths
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -164,7 +165,9 @@ def referencing_rows(session: Session, table_name: str, row_id: int) -> dict[str
 def delete_artifact(
     session: Session, row: Any, kind: str, what: str, remove_files: bool = True
 ) -> None:
-    """Delete an artifact's row, then its folder under ``MISTUDIO_HOME/artifacts``.
+    """Delete an artifact's row, then every folder it owns (:func:`owned_paths`: its id's folder,
+    also when a failed job never recorded a ``path``; its upload). ``remove_files=False`` keeps
+    whatever ``row.path`` points at (a model in the Hub cache, an imported SAE's folder).
 
     Refuses (409) while a queued or running job uses it, or while other rows still point at it
     (listed, to delete first). The delete is flushed before any file goes, so a database error
@@ -175,10 +178,10 @@ def delete_artifact(
     if users:
         listed = "; ".join(f"{name.replace('_', ' ')} {ids}" for name, ids in users.items())
         raise ApiError(409, f"{what} {row.id} is used by {listed}; delete them first")
-    path = row.path
+    paths = owned_paths(kind, row, include_path=remove_files)
     session.delete(row)
     session.flush()
-    if remove_files:
+    for path in paths:
         remove_artifact_files(path)
 
 
