@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from tests.service.conftest import Studio
 
@@ -196,3 +198,46 @@ def test_deleting_an_uploaded_dataset_removes_the_upload(studio: Studio) -> None
     assert c.delete(f"{API}/datasets/{dataset['id']}").status_code == 204
     assert not upload.parent.exists()
     assert not Path(dataset["path"]).exists()
+
+
+def test_a_free_lock_naming_a_running_job_fails_that_job(studio: Studio) -> None:
+    """The device lock is free, yet its file names a job still marked running: that job's
+    worker died holding the GPU (flock went with it). The next GPU job fails it at once
+    instead of running beside a row that still says running."""
+    from mistudio.jobs.device_lock import DeviceLock, gpu_device
+    from mistudio.jobs.lifecycle import new_job
+    from mistudio.store import Job, session_scope, utcnow
+
+    c = studio.client
+    _model_and_dataset(studio)
+    with session_scope() as session:
+        ghost = new_job(session, "train", {"training_id": 0})
+        ghost.status = "running"
+        ghost.started_at = ghost.heartbeat_at = utcnow()  # fresh: the reaper would not touch it
+        ghost_id = ghost.id
+    done = threading.Event()
+
+    def keep_fresh() -> None:  # so only the lock, never the reaper, can tell it is dead
+        while not done.wait(0.5):
+            with session_scope() as session:
+                session.execute(
+                    update(Job)
+                    .where(Job.id == ghost_id, Job.status == "running")
+                    .values(heartbeat_at=utcnow())
+                )
+
+    beat = threading.Thread(target=keep_fresh, daemon=True)
+    beat.start()
+    path = DeviceLock(gpu_device()).path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(ghost_id)  # what a holder killed by SIGKILL leaves behind
+    try:
+        r = c.post(f"{API}/models", json={"source": str(studio.tiny_model_dir), "name": "next"})
+        assert r.status_code == 202, r.text
+        studio.completed(r.json()["job_id"], timeout=60)
+    finally:
+        done.set()
+        beat.join()
+    ghost_job = c.get(f"{API}/jobs/{ghost_id}").json()
+    assert ghost_job["status"] == "failed" and ghost_job["resumable"], ghost_job
+    assert ghost_job["error"].startswith("worker lost: it died holding gpu")
