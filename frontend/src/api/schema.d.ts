@@ -595,6 +595,10 @@ export interface paths {
         /**
          * Import Sae
          * @description Register an SAE folder in SAELens layout (read in place, never moved or deleted).
+         *
+         *     Everything is checked before the row is written: the folder and its files lie under an
+         *     import root (symlinks resolved), cfg.json is JSON with the fields the row keeps, of the right
+         *     types, and (with ``model_id``) its hook point and width fit the model.
          */
         post: operations["import_sae"];
         delete?: never;
@@ -987,7 +991,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Metrics */
+        /**
+         * List Metrics
+         * @description A training's metric series: by default the whole run downsampled to ``points`` per SAE
+         *     and metric (:mod:`mistudio.store.metric_series`); with ``after_step``, raw rows, a page
+         *     of about ``limit`` that never ends inside a step.
+         */
         get: operations["list_training_metrics"];
         put?: never;
         post?: never;
@@ -1937,11 +1946,21 @@ export interface components {
             revision?: string | null;
             /** Source */
             source: string;
+            /** Token */
+            token?: string | null;
             /**
              * Trust Remote Code
              * @default false
              */
             trust_remote_code?: boolean;
+        };
+        /**
+         * ModelLoadRequest
+         * @description Options of loading a registered model again.
+         */
+        ModelLoadRequest: {
+            /** Token */
+            token?: string | null;
         };
         /** ModelOut */
         ModelOut: {
@@ -2700,7 +2719,11 @@ export interface components {
             /** Usage Count */
             usage_count: number;
         };
-        /** TemplateUpdate */
+        /**
+         * TemplateUpdate
+         * @description Fields to change; omitted ones are left as they are (``name``, ``config`` and
+         *     ``favourite`` cannot be set to null).
+         */
         TemplateUpdate: {
             /** Config */
             config?: {
@@ -4212,7 +4235,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ModelLoadRequest"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             202: {
@@ -5272,8 +5299,11 @@ export interface operations {
                 sae?: string | null;
                 /** @description Metric name (loss, l0, fvu, ...) */
                 name?: string | null;
-                /** @description Only steps greater than this (for live charts) */
-                after_step?: number;
+                /** @description Point budget per SAE and metric for the whole run (min and max per step bucket, first and last step always kept); ignored when after_step is given */
+                points?: number;
+                /** @description Raw rows instead: only steps greater than this, in step order (live charts, paging: pass the last step of the previous page) */
+                after_step?: number | null;
+                /** @description Raw rows per page (with after_step) */
                 limit?: number;
             };
             header?: never;

@@ -58,14 +58,12 @@ export function ModelsPanel() {
   );
 }
 
-/** The request body; `token` is write-only (sealed for the load job, never stored or returned). */
-type AddModelBody = ModelCreate & { token?: string | null };
 const EMPTY_MODEL_FORM = { source: "", name: "", dtype: "float32", revision: "", token: "", trust: false, trustConfirmed: false };
 
 function AddModelCard() {
   // The token lives only in this form's state (never in storage) and is cleared once sent.
   const [form, setForm] = useState(EMPTY_MODEL_FORM);
-  const create = useApiMutation((body: AddModelBody) => api.post("/models", body), ["models"], () => setForm(EMPTY_MODEL_FORM));
+  const create = useApiMutation((body: ModelCreate) => api.post("/models", body), ["models"], () => setForm(EMPTY_MODEL_FORM));
   const blocked = form.trust && !form.trustConfirmed;
   return (
     <Card title="Add a model" testId="add-model">
