@@ -1,6 +1,7 @@
 /** TanStack Query hooks per resource; keys start with the resource name so jobs can invalidate. */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { METRIC_POINTS } from "../lib/metrics";
+import { pollWhileBusy } from "../lib/status";
 import { api, type Query } from "./client";
 import type {
   ActivationCache,
@@ -22,17 +23,14 @@ import type {
   Training,
 } from "./types";
 
-/** Artifacts whose rows change while a job runs: refetch every few seconds while any is busy. */
-const BUSY = new Set(["pending", "queued", "running"]);
-const refetchWhileBusy = (page: Page<{ status: string }> | undefined) =>
-  page?.items.some((i) => BUSY.has(i.status)) ? 3000 : false;
 
 function useList<T extends { status: string }>(key: string, query: Query = {}, enabled = true) {
   return useQuery({
     queryKey: [key, "list", query],
     queryFn: ({ signal }) => api.get<Page<T>>(`/${key}`, { limit: 200, ...query }, signal),
     enabled,
-    refetchInterval: (q) => refetchWhileBusy(q.state.data as Page<{ status: string }> | undefined),
+    // Artifacts whose rows change while a job runs: refetch every few seconds while any is busy.
+    refetchInterval: (q) => pollWhileBusy(q.state.data as Page<{ status: string }> | undefined),
   });
 }
 

@@ -3,7 +3,8 @@ import clsx from "clsx";
 import { useMutation } from "@tanstack/react-query";
 import { api } from "../api/client";
 import { clampFraction, formatEta, formatPercent } from "../lib/format";
-import { TERMINAL, useJob } from "../ws/live";
+import { TERMINAL_STATUSES } from "../lib/status";
+import { useJob } from "../ws/live";
 import type { WireMessage } from "../ws/socket";
 import { Button, ErrorLine, StatusPill } from "./ui";
 
@@ -69,7 +70,7 @@ export function JobProgress({
   if (!jobId) return null;
   if (error) return <ErrorLine error={error} />;
   if (!job) return <div className="h-6 animate-pulse rounded bg-slate-800" />;
-  const done = TERMINAL.has(job.status);
+  const done = TERMINAL_STATUSES.has(job.status);
   if (done && job.status === "completed" && !showWhenDone) return null;
   return (
     <div className="space-y-2" data-testid="job-progress" data-status={job.status}>

@@ -17,9 +17,9 @@ import { HistogramChart } from "../components/charts";
 import { JobProgress } from "../components/ProgressBar";
 import { TokenText } from "../components/TokenText";
 import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, StatusPill, Tabs, num } from "../components/ui";
+import { isBusy } from "../lib/status";
 import { formatBytes, formatCount, formatDate, formatNumber } from "../lib/format";
 
-const BUSY = new Set(["pending", "queued", "running"]);
 
 export function DatasetsPanel() {
   const datasets = useDatasets();
@@ -247,7 +247,7 @@ function DatasetCard({
         <div className="space-y-1">
           <div className="flex items-center gap-2">
             <span className="truncate">{d.name}</span>
-            {!BUSY.has(d.status) && <StatusPill status={d.status} />}
+            {!isBusy(d.status) && <StatusPill status={d.status} />}
           </div>
           <div className="truncate text-xs font-normal text-slate-500">{sourceLine(d)}</div>
         </div>
@@ -272,7 +272,7 @@ function DatasetCard({
         <Stat label="Size" value={formatBytes(d.n_bytes)} />
         <Stat label="Created" value={formatDate(d.created_at)} />
       </div>
-      {(BUSY.has(d.status) || d.status === "failed" || d.status === "cancelled") && (
+      {(isBusy(d.status) || d.status === "failed" || d.status === "cancelled") && (
         <div className="mt-3">
           <JobProgress jobId={d.job_id} />
         </div>
@@ -309,7 +309,7 @@ function TokenizationRow({ tokenization: t, onStats }: { tokenization: Tokenizat
     <div className="rounded-md border border-slate-800 bg-slate-950/50 p-2" data-testid={`tokenization-${t.id}`}>
       <div className="flex items-center gap-2 text-xs">
         <span className="truncate font-medium text-slate-200">{t.name}</span>
-        {!BUSY.has(t.status) && <StatusPill status={t.status} />}
+        {!isBusy(t.status) && <StatusPill status={t.status} />}
         <span className="ml-auto font-mono text-slate-400">
           {t.n_sequences !== null ? `${formatCount(t.n_sequences)} seq · ${formatCount(t.n_tokens)} tok` : `len ${t.max_length}`}
         </span>

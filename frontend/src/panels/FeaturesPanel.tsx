@@ -8,12 +8,12 @@ import type { Extraction, ExtractionCreate, Feature, Page, SemanticHit } from ".
 import { FeatureTable, type FeatureRow, type FeatureTableHandle } from "../components/FeatureTable";
 import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, StatusPill, num } from "../components/ui";
+import { isBusy } from "../lib/status";
 import { formatCount, formatDate, formatNumber } from "../lib/format";
 import { useUi } from "../store/ui";
 import { FeatureDetail } from "./FeatureDetail";
 import { SaveTemplateDialog } from "./TrainingPanel";
 
-const BUSY = new Set(["pending", "queued", "running"]);
 export const PAGE_SIZE = 500;
 
 export function FeaturesPanel() {
@@ -91,11 +91,11 @@ function ExtractionCard({ extraction: e }: { extraction: Extraction }) {
       title={
         <div className="flex items-center gap-2">
           <span className="truncate">{e.name}</span>
-          {!BUSY.has(e.status) && <StatusPill status={e.status} />}
+          {!isBusy(e.status) && <StatusPill status={e.status} />}
         </div>
       }
       actions={
-        !BUSY.has(e.status) && (
+        !isBusy(e.status) && (
           <Button variant="ghost" className="text-rose-300" onClick={() => remove.mutate(undefined)}>
             Delete
           </Button>

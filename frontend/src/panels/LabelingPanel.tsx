@@ -22,6 +22,7 @@ import type {
 import { HistogramChart } from "../components/charts";
 import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, StatusPill, TemplateOptions, num } from "../components/ui";
+import { isBusy, pollWhileBusy } from "../lib/status";
 import { formatCount, formatDate, formatEta, formatNumber } from "../lib/format";
 import type { WireMessage } from "../ws/socket";
 
@@ -35,7 +36,7 @@ export function LabelingPanel() {
     queryKey: ["labeling", "list"],
     queryFn: ({ signal }) => api.get<Page<LabelingJob>>("/labeling", { limit: 100, sort: "created_at", order: "desc" }, signal),
     refetchInterval: (q) =>
-      (q.state.data as Page<LabelingJob> | undefined)?.items.some((i) => ["pending", "queued", "running"].includes(i.status)) ? 3000 : false,
+      pollWhileBusy(q.state.data as Page<LabelingJob> | undefined),
   });
   return (
     <div className="space-y-4" data-testid="labeling-panel">
@@ -70,7 +71,7 @@ export function LabelingJobCard({ run }: { run: LabelingJob }) {
     });
   };
   const summary = run.result as unknown as LabelingSummary | undefined;
-  const busy = ["pending", "queued", "running"].includes(run.status);
+  const busy = isBusy(run.status);
   const cfg = run.config as Record<string, unknown>;
   return (
     <Card

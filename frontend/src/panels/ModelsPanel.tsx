@@ -8,10 +8,10 @@ import { LayerGrid } from "../components/LayerGrid";
 import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, StatusPill, num } from "../components/ui";
 import { architectureOf, cacheDiskBytes, forwardSeconds, inferenceMemory, modelWeightBytes } from "../lib/estimates";
+import { isBusy } from "../lib/status";
 import { formatBytes, formatCount, formatEta } from "../lib/format";
 import { useSystemStore } from "../ws/live";
 
-const BUSY = new Set(["pending", "queued", "running"]);
 export const HOOK_KINDS = ["resid_post", "resid_pre", "resid_mid", "attn_out", "mlp_in", "mlp_out"] as const;
 
 export function ModelsPanel() {
@@ -37,7 +37,7 @@ export function ModelsPanel() {
               <div key={c.id} className="rounded-md border border-slate-800 p-2 text-xs">
                 <div className="flex items-center gap-2">
                   <span className="font-medium text-slate-200">{c.name}</span>
-                  {!BUSY.has(c.status) && <StatusPill status={c.status} />}
+                  {!isBusy(c.status) && <StatusPill status={c.status} />}
                   <span className="ml-auto font-mono text-slate-400">
                     {c.hook_points.length} hooks · {formatCount(c.n_tokens)} tokens
                   </span>
@@ -146,7 +146,7 @@ function ModelCard({ model: m, onArchitecture, onCache }: { model: Model; onArch
         <div className="space-y-1">
           <div className="flex items-center gap-2">
             <span className="truncate">{m.name}</span>
-            {!BUSY.has(m.status) && <StatusPill status={m.status} />}
+            {!isBusy(m.status) && <StatusPill status={m.status} />}
             {m.builtin && <span className="rounded bg-slate-800 px-1.5 py-0.5 text-[10px] text-slate-400">built-in</span>}
           </div>
           <div className="truncate text-xs font-normal text-slate-500">
@@ -160,7 +160,7 @@ function ModelCard({ model: m, onArchitecture, onCache }: { model: Model; onArch
             <Button onClick={onArchitecture} data-testid="architecture-open">
               Architecture
             </Button>
-          ) : !BUSY.has(m.status) ? (
+          ) : !isBusy(m.status) ? (
             <Button variant="primary" onClick={() => load.mutate(undefined)} data-testid="model-load">
               Load
             </Button>
@@ -173,7 +173,7 @@ function ModelCard({ model: m, onArchitecture, onCache }: { model: Model; onArch
         <Stat label="Parameters" value={formatCount(m.n_params)} />
         <Stat label="Layers" value={arch?.n_layers ?? "–"} />
       </div>
-      {(BUSY.has(m.status) || m.status === "failed") && (
+      {(isBusy(m.status) || m.status === "failed") && (
         <div className="mt-3">
           <JobProgress jobId={m.job_id} />
         </div>

@@ -23,6 +23,7 @@ import type {
 import { parseTopTokens } from "../components/FeatureTable";
 import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, Empty, ErrorLine, Field, PanelHeader, StatusPill, TemplateOptions, num } from "../components/ui";
+import { isBusy, pollWhileBusy } from "../lib/status";
 import { formatDate, formatNumber } from "../lib/format";
 
 type Mode = "add" | "clamp" | "suppress";
@@ -75,7 +76,6 @@ export function metric(v: MaybeNumber, digits = 3): string {
   return "–";
 }
 
-const BUSY = new Set(["pending", "queued", "running"]);
 /** A finished run: the steering job marks its row "ready" (older rows may say "completed"). */
 export function runFinished(status: string): boolean {
   return status === "ready" || status === "completed";
@@ -334,7 +334,7 @@ export function useSteeringRun(runId: number | null) {
     queryKey: ["steering", runId],
     queryFn: ({ signal }) => api.get<SteeringRunOut>(`/steering/${runId}`, undefined, signal),
     enabled: runId !== null,
-    refetchInterval: (q) => (BUSY.has((q.state.data as SteeringRunOut | undefined)?.status ?? "") ? 2000 : false),
+    refetchInterval: (q) => (isBusy((q.state.data as SteeringRunOut | undefined)?.status) ? 2000 : false),
   });
 }
 
@@ -494,7 +494,7 @@ function SteeringHistory({ onOpen, selected }: { onOpen: (id: number) => void; s
   const runs = useQuery({
     queryKey: ["steering", "list"],
     queryFn: ({ signal }) => api.get<Page<SteeringRunSummary>>("/steering", { limit: 100, sort: "created_at", order: "desc" }, signal),
-    refetchInterval: (q) => ((q.state.data as Page<SteeringRunSummary> | undefined)?.items.some((i) => BUSY.has(i.status)) ? 3000 : false),
+    refetchInterval: (q) => pollWhileBusy(q.state.data as Page<SteeringRunSummary> | undefined),
   });
   const [exportError, setExportError] = useState<unknown>(null);
   return (

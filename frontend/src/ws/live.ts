@@ -7,6 +7,7 @@ import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-quer
 import { create } from "zustand";
 import { api, apiToken } from "../api/client";
 import type { Job, SystemSample } from "../api/types";
+import { TERMINAL_STATUSES } from "../lib/status";
 import { EventSocket, jobChannel, studioSocketUrl, type SocketState, type WireMessage } from "./socket";
 
 let shared: EventSocket | null = null;
@@ -30,7 +31,6 @@ export function useSocketState(): SocketState {
   return state;
 }
 
-export const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
 /** Fold one job event into the job row (what the REST answer would say after it). */
 export function applyJobEvent(job: Job, message: WireMessage): Job {
@@ -46,7 +46,7 @@ export function applyJobEvent(job: Job, message: WireMessage): Job {
     next.status = data.status;
     if (typeof data.error === "string") next.error = data.error;
     if (data.status === "completed") next.progress = 1;
-    if (TERMINAL.has(data.status)) next.eta_seconds = null;
+    if (TERMINAL_STATUSES.has(data.status)) next.eta_seconds = null;
   }
   if (message.type === "cancelling") next.cancel_requested = true;
   return next;
@@ -81,7 +81,7 @@ export function useJob(jobId: string | null | undefined, onEvent?: (m: WireMessa
         client.setQueryData<Job>(["job", jobId], (job) => (job ? applyJobEvent(job, message) : job));
         onEvent?.(message);
         const status = (message.data as { status?: string } | undefined)?.status;
-        if (message.type === "status" && status && TERMINAL.has(status)) {
+        if (message.type === "status" && status && TERMINAL_STATUSES.has(status)) {
           invalidateArtifacts(client);
           void client.invalidateQueries({ queryKey: ["job", jobId] });
         }
