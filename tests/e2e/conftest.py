@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.servers import free_port, mistudio_exe, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "src" / "mistudio" / "api" / "static" / "index.html"
@@ -36,33 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _mistudio() -> str:
-    """The ``mistudio`` script of this interpreter's environment."""
-    beside = Path(sys.executable).parent / "mistudio"
-    return str(beside) if beside.exists() else shutil.which("mistudio") or "mistudio"
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mistudio serve exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError("mistudio serve did not become healthy")
 
 
 def _unavailable(reason: str) -> None:
@@ -83,7 +52,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     except ImportError:
         _unavailable("the playwright package is missing (pip install playwright)")
     home = tmp_path_factory.mktemp("e2e-home")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MISTUDIO_HOME": str(home),
@@ -92,28 +61,14 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "MISTUDIO_MONITOR_INTERVAL_SECONDS": "1",
     }
     env.pop("MISTUDIO_TOKEN", None)
-    log = open(home / "serve.log", "ab")  # noqa: SIM115 - lives as long as the server
-    proc = subprocess.Popen(
-        [_mistudio(), "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     url = f"http://127.0.0.1:{port}"
+    log_path = home / "serve.log"
+    argv = [mistudio_exe(), "serve", "--port", str(port), "--log-level", "warning"]
     try:
-        _wait_healthy(url, proc)
-        yield url
+        with running_server(argv, env, log_path, f"{url}/api/v1/health", timeout=120):
+            yield url
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        log.close()
-        tail = (home / "serve.log").read_text(errors="replace")[-3000:]
+        tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
         print(f"\n--- mistudio serve log (tail) ---\n{tail}")
 
 

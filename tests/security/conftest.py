@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.servers import free_port, mistudio_exe, running_server
 from tests.service.conftest import studio  # noqa: F401 - the service tier's studio (a worker)
 from tests.studio_client import StudioClient
 
@@ -87,12 +82,6 @@ class Served:
         return self.log_path.read_text(errors="replace")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serve_studio(folder: Path, **env: str) -> Iterator[Served]:
     """``mistudio serve --no-worker`` on a free 127.0.0.1 port over a fresh home in ``folder``,
@@ -100,35 +89,10 @@ def serve_studio(folder: Path, **env: str) -> Iterator[Served]:
     group) on exit. Its output (uvicorn's access and error logs) is in ``log_path``."""
     home = folder / "serve-home"
     home.mkdir(parents=True)
-    port = _free_port()
+    port = free_port()
     full = {k: v for k, v in os.environ.items() if not k.startswith("MISTUDIO_")}
     full.update(MISTUDIO_HOME=str(home), HF_HUB_OFFLINE="1", **env)
     served = Served(f"http://127.0.0.1:{port}", port, folder / "serve.log")
-    with served.log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "mistudio"), "serve", "--port", str(port)]
-            + ["--no-worker", "--log-level", "info"],
-            env=full,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, served.log()[-3000:]
-            try:
-                httpx.get(f"{served.url}/api/v1/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "mistudio serve did not start"
-            time.sleep(0.3)
+    argv = [mistudio_exe(), "serve", "--port", str(port), "--no-worker", "--log-level", "info"]
+    with running_server(argv, full, served.log_path, f"{served.url}/api/v1/health"):
         yield served
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)

@@ -12,9 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
 import textwrap
 import time
@@ -25,6 +22,7 @@ import httpx
 import pytest
 
 from tests.security.conftest import MakeStudio
+from tests.servers import free_port, running_server
 
 API = "/api/v1"
 
@@ -101,12 +99,6 @@ CRASH_APP = textwrap.dedent(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def crash_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A real uvicorn serving the studio with a crashing route; yields (url, log file)."""
@@ -121,36 +113,12 @@ def crash_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         HF_HUB_OFFLINE="1",
         PYTHONPATH=os.pathsep.join([str(tmp_path), src]),
     )
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "uvicorn.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "crash_app:app", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log_path.read_text()[-3000:]
-            try:
-                httpx.get(f"{url}{API}/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "uvicorn did not start"
-                time.sleep(0.3)
+    argv = [sys.executable, "-m", "uvicorn", "crash_app:app", "--port", str(port)]
+    with running_server(argv, env, log_path, f"{url}{API}/health", cwd=tmp_path):
         yield url, log_path
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
 
 
 def _local_address(response: httpx.Response) -> object:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,17 +22,12 @@ import httpx
 import psutil
 import pytest
 
+from tests.servers import free_port, wait_answering
 from tests.service.conftest import SERVICE_ENV, _save_tiny_model, _write_corpus
 from tests.service.test_pipeline import HOOK
 
 pytestmark = pytest.mark.service
 API = "/api/v1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Serve:
@@ -42,7 +36,7 @@ class Serve:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.home = root / "home"
-        self.port = _free_port()
+        self.port = free_port()
         env = {
             k: v
             for k, v in os.environ.items()
@@ -66,16 +60,7 @@ class Serve:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if self.client.get(f"{API}/health").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError(f"serve did not start\n{self.log.read_text()[-3000:]}")
+        wait_answering(f"http://127.0.0.1:{self.port}{API}/health", self.proc, self.log, 90)
 
     def worker_procs(self) -> list[psutil.Process]:
         assert self.proc is not None
