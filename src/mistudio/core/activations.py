@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from mistudio.core.config import OperationConfig
 from mistudio.core.data import Tokenization, check_compatible
 from mistudio.core.hooks import capture, resolve_hook_points
 from mistudio.core.models import TORCH_DTYPES, LoadedModel
@@ -39,7 +40,7 @@ CacheDType = Literal["float32", "float16", "bfloat16"]
 BYTES_PER: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2}
 
 
-class ActivationStreamConfig(BaseModel):
+class ActivationStreamConfig(OperationConfig):
     """Which activations to stream, and how."""
 
     hook_points: list[str] = Field(min_length=1)

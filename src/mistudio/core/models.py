@@ -29,6 +29,7 @@ import torch
 from pydantic import BaseModel, Field
 from torch import nn
 
+from mistudio.core.config import OperationConfig
 from mistudio.core.hooks import BlockLayout, HookPoint, all_hook_points, layout_for
 from mistudio.core.progress import Progress
 from mistudio.errors import HubUnreachableError, InvalidInputError, NotFoundError, ResourceError
@@ -64,7 +65,7 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
 DEFAULT_MODEL = "smollm2-135m"
 
 
-class ModelLoadConfig(BaseModel):
+class ModelLoadConfig(OperationConfig):
     """How to load one model."""
 
     source: str

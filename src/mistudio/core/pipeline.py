@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 import mistudio
 from mistudio.core.activations import (
@@ -30,6 +30,7 @@ from mistudio.core.activations import (
     flat_batches,
     stream_activations,
 )
+from mistudio.core.config import OperationConfig
 from mistudio.core.data import Tokenization, check_compatible
 from mistudio.core.evals import evaluate_reconstruction, evaluate_splice
 from mistudio.core.hooks import resolve_hook_points
@@ -42,15 +43,10 @@ from mistudio.errors import InvalidInputError
 Batch = dict[str, Any]
 
 
-class TrainingRunConfig(BaseModel):
-    """Everything one training run needs: where activations come from and how to train."""
+class TrainingRunOptions(OperationConfig):
+    """How a training run produces activations and evaluates its SAEs (besides its inputs and
+    its :class:`TrainConfig`); the API's ``run`` object is this class."""
 
-    model: str = "smollm2-135m"
-    """Model source (built-in name, Hub id, folder, .gguf)."""
-    tokenization: str
-    """Tokenization folder the activations are computed over."""
-    activation_cache: str | None = None
-    """Read activations from this cache folder instead of running the model."""
     lm_batch_size: int = Field(default=8, gt=0)
     """Sequences per LM forward pass."""
     buffer_tokens: int = Field(default=262_144, gt=0)
@@ -61,6 +57,17 @@ class TrainingRunConfig(BaseModel):
     """Held-out sequences (the tokenization's last) for the final evaluation; 0 skips it."""
     eval_splice: bool = True
     """Also measure CE-loss and KL scores with each SAE spliced into the LM."""
+
+
+class TrainingRunConfig(TrainingRunOptions):
+    """Everything one training run needs: where activations come from and how to train."""
+
+    model: str = "smollm2-135m"
+    """Model source (built-in name, Hub id, folder, .gguf)."""
+    tokenization: str
+    """Tokenization folder the activations are computed over."""
+    activation_cache: str | None = None
+    """Read activations from this cache folder instead of running the model."""
     train: TrainConfig
     """The SAEs and the optimisation settings."""
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
+from mistudio.core.config import OperationConfig
 from mistudio.core.data.builtin_corpora import BUILTIN_CORPORA, load_builtin
 from mistudio.core.data.dataset import (
     DatasetInfo,
@@ -31,7 +32,7 @@ from mistudio.errors import InvalidInputError
 SourceKind = Literal["hub", "local", "builtin"]
 
 
-class DatasetSource(BaseModel):
+class DatasetSource(OperationConfig):
     """What to import. Build with :meth:`hub`, :meth:`local`, :meth:`builtin` or :meth:`parse`."""
 
     kind: SourceKind

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
+from mistudio.core.config import OperationConfig
 from mistudio.errors import NotFoundError
 
 if TYPE_CHECKING:  # stats imports this module
@@ -49,7 +50,7 @@ MAX_SEQUENCE_LENGTH = 1 << 20
 number like 2**70 is refused here, not deep in numpy)."""
 
 
-class TokenizeConfig(BaseModel):
+class TokenizeConfig(OperationConfig):
     """How to turn documents into fixed-length sequences."""
 
     max_length: int = Field(default=512, ge=2, le=MAX_SEQUENCE_LENGTH)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
+from mistudio.core.config import OperationConfig
 from mistudio.errors import InvalidInputError
 
 
-class ExtractionConfig(BaseModel):
+class ExtractionConfig(OperationConfig):
     """How to extract feature statistics and examples from an LM + SAE(s) over evaluation tokens."""
 
     n_tokens: int = Field(default=1_000_000, gt=0)

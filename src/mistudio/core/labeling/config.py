@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import os
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
 
+from mistudio.core.config import OperationConfig
 from mistudio.core.labeling.prompts import PromptTemplate
 from mistudio.core.outbound import check_outbound_url, same_endpoint
 from mistudio.errors import InvalidInputError
@@ -52,7 +53,7 @@ def server_key(method: str) -> SecretStr | None:
     return None
 
 
-class FeatureFilter(BaseModel):
+class FeatureFilter(OperationConfig):
     """Which latents to label when no explicit indices are given."""
 
     min_frequency: float = Field(default=0.0, ge=0)
@@ -65,7 +66,7 @@ class FeatureFilter(BaseModel):
     """At most this many (lowest indices first)."""
 
 
-class LabelingConfig(BaseModel):
+class LabelingConfig(OperationConfig):
     """How to label (and optionally score) latents."""
 
     method: str = "rules"

@@ -18,8 +18,9 @@ import math
 import re
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
+from mistudio.core.config import OperationConfig
 from mistudio.core.features.result import Example
 from mistudio.core.labeling.context import FeatureContext
 from mistudio.errors import InvalidInputError
@@ -166,7 +167,7 @@ Examples:
 SMALL_REPLY = "In a few words, what do the marked tokens have in common?"
 
 
-class PromptTemplate(BaseModel):
+class PromptTemplate(OperationConfig):
     """An editable explanation prompt (saved as a labelling-prompt template)."""
 
     name: str = "delphi-default"
