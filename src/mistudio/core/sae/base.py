@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, NamedTuple, TypeVar
 
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import ValidationError, model_validator
 from torch import Tensor, nn
 
+from mistudio.core.config import OperationConfig
 from mistudio.core.sae.sparse_ops import SparseCodes, Workspace
 from mistudio.errors import InvalidInputError
 
@@ -49,10 +50,8 @@ def validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-class StrictModel(BaseModel):
-    """A pydantic config raising :class:`InvalidInputError` (one line) instead of a traceback."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class StrictModel(OperationConfig):
+    """An operation config raising :class:`InvalidInputError` (one line) instead of a traceback."""
 
     def __init__(self, **data: Any) -> None:
         try:
