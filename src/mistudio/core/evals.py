@@ -202,7 +202,7 @@ def evaluate_splice(
     """
     from mistudio.core.hooks import intervene
 
-    if sae.architecture == "transcoder" or sae.d_out != sae.d_in:
+    if sae.reconstructs_other_hook or sae.d_out != sae.d_in:
         raise InvalidInputError("splicing a transcoder (two hook points) is not supported yet")
     device = sae.W_enc.device
 

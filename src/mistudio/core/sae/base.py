@@ -7,7 +7,13 @@ folder format (FORMATS.md §1) so a saved SAE is the state dict with no renaming
 variants, ``W_skip[d_out, d_in]``.
 
 Each architecture lives in its own module and registers itself with ``@register_sae("name")``;
-:func:`build_sae` turns an :class:`SAEConfig` into a module. Two forwards exist:
+:func:`build_sae` turns an :class:`SAEConfig` into a module. The class is the only place that
+knows its architecture: how sparsity is controlled (:attr:`SAE.sparsity_control`), which config
+fields it reads (:attr:`SAE.parameters_used`), what a training step holds in memory
+(:meth:`SAE.step_bytes`), its SAELens names and cfg mapping, and its own config checks
+(:meth:`SAE.check_config`). Config validation, the trainer, the memory estimate, the SAELens
+reader and the API ask the registry, so adding an architecture is one new module plus its import
+in ``core/sae/__init__.py``. Two forwards exist:
 
 * :meth:`SAE.forward` is the inference path (dense latents, ``mse`` only) used by evals and
   feature extraction;
@@ -70,10 +76,8 @@ class StrictModel(OperationConfig):
 class SAEConfig(StrictModel):
     """Shape and architecture of one SAE (all that is needed to rebuild it before loading)."""
 
-    architecture: Literal[
-        "standard", "jumprelu", "topk", "batchtopk", "standard_skip", "transcoder"
-    ] = "topk"
-    """Which architecture (a name in the SAE registry)."""
+    architecture: str = "topk"
+    """Which architecture: a name in the SAE registry (``GET /saes/architectures`` lists them)."""
     d_in: int
     """Width of the activation read (input hook point)."""
     d_sae: int
@@ -108,12 +112,9 @@ class SAEConfig(StrictModel):
             raise InvalidInputError(f"d_sae must be > 0, got {self.d_sae}")
         if self.d_out is not None and self.d_out <= 0:
             raise InvalidInputError(f"d_out must be > 0, got {self.d_out}")
-        if self.architecture in ("topk", "batchtopk"):
-            if self.k is None:
-                raise InvalidInputError(f"{self.architecture} needs k (active latents per token)")
-            if not 0 < self.k < self.d_sae:
-                raise InvalidInputError(f"k must be in 1..d_sae-1 ({self.d_sae - 1}), got {self.k}")
-        if self.architecture != "transcoder" and self.d_out not in (None, self.d_in):
+        cls = sae_class(self.architecture)
+        cls.check_config(self)
+        if not cls.reconstructs_other_hook and self.d_out not in (None, self.d_in):
             raise InvalidInputError(
                 f"d_out ({self.d_out}) differs from d_in ({self.d_in}); only transcoders allow that"
             )
@@ -164,6 +165,10 @@ class TrainContext:
     """BatchTopK: update the running inference threshold from this batch."""
 
 
+DENSE_TEMPORARIES = 4
+"""[batch, d_sae] float32 tensors alive at the peak of a dense step (pre, latents, two grads)."""
+
+
 def mse_loss(x_hat: Tensor, target: Tensor) -> Tensor:
     """Squared error summed over features, averaged over tokens (Anthropic / SAELens convention)."""
     return (x_hat.float() - target.float()).pow(2).sum(-1).mean()
@@ -184,10 +189,35 @@ def geometric_median(points: Tensor, iters: int = 50, eps: float = 1e-6) -> Tens
     return guess.to(points.dtype)
 
 
+SparsityControl = Literal["penalty", "k", "threshold"]
+"""How an architecture's L0 is set: ``penalty`` (a coefficient, or a target L0 the controller
+finds it for), ``k`` (active latents per token, structural), ``threshold`` (a fixed rule that
+needs neither)."""
+
+
 class SAE(nn.Module):
-    """Base class: parameters, init, dense encode/decode, decoder constraint, scale folding."""
+    """Base class: parameters, init, dense encode/decode, decoder constraint, scale folding.
+
+    The class attributes below are the architecture's facts; the registry serves them (see
+    :func:`~mistudio.core.sae.catalog.architecture_info`) so no other module names an architecture.
+    """
 
     architecture: ClassVar[str] = ""
+    sparsity_control: ClassVar[SparsityControl] = "penalty"
+    """How L0 is set (see :data:`SparsityControl`)."""
+    parameters_used: ClassVar[tuple[str, ...]] = ()
+    """SAEConfig fields beyond the shape that this architecture reads (``k``, ``skip``, ...)."""
+    reconstructs_other_hook: ClassVar[bool] = False
+    """Reads one hook point and reconstructs another (transcoders: needs ``hook_name_out``)."""
+    supports_resampling: ClassVar[bool] = False
+    """Dead latents may be re-initialised at ``resample_steps`` (Bricken et al. 2023)."""
+    uses_dead_mask: ClassVar[bool] = False
+    """The training forward needs the dead-latent mask (AuxK)."""
+    saelens_names: ClassVar[tuple[str, ...]] = ()
+    """SAELens cfg.json architectures this class is saved as (default: its own name)."""
+    saelens_reader: ClassVar[bool] = True
+    """Whether a cfg.json with one of :attr:`saelens_names` loads back as this class by default
+    (False where another class reads the file, e.g. BatchTopK is read back as a JumpReLU)."""
     unit_norm_decoder: ClassVar[bool] = True
     """Keep decoder rows at unit norm (False where the penalty is norm-weighted instead)."""
     sparsity_penalty: ClassVar[str | None] = None
@@ -219,12 +249,47 @@ class SAE(nn.Module):
         if self.has_skip:
             self.W_skip = nn.Parameter(torch.zeros(self.d_out, self.d_in, **kw))  # [d_out, d_in]
         self.workspace = Workspace()
-        self.reset_parameters()
+        if kw["device"].type != "meta":  # meta: counting parameters only
+            self.reset_parameters()
 
     # ---- construction -------------------------------------------------------------------
     @property
     def has_skip(self) -> bool:
+        return self.skip_in(self.cfg)
+
+    # ---- architecture facts (asked of the class, before anything is built) ------------
+    @classmethod
+    def description(cls) -> str:
+        """One line for the UI: the first line of the class docstring."""
+        return (cls.__doc__ or cls.architecture).strip().splitlines()[0]
+
+    @classmethod
+    def skip_in(cls, cfg: SAEConfig) -> bool:
+        """Whether an SAE of this config has a learned linear skip ``W_skip``."""
         return False
+
+    @classmethod
+    def check_config(cls, cfg: SAEConfig) -> None:
+        """Architecture-specific checks of ``cfg``; raise :class:`InvalidInputError` (one line)."""
+
+    @classmethod
+    def n_params(cls, cfg: SAEConfig) -> int:
+        """Number of trainable parameters, counted on the meta device (nothing is allocated)."""
+        meta = cls(cfg.model_copy(update={"device": "meta"}))
+        return sum(p.numel() for p in meta.parameters())
+
+    @classmethod
+    def step_bytes(cls, cfg: SAEConfig, batch_tokens: int, aux_k: int) -> int:
+        """Transient bytes of one training step beyond the batch: a dense step holds
+        :data:`DENSE_TEMPORARIES` ``[batch, d_sae]`` float32 tensors (pre-activations, latents,
+        their gradients); sparse architectures override this."""
+        return DENSE_TEMPORARIES * batch_tokens * cfg.d_sae * 4
+
+    @classmethod
+    def config_from_saelens(cls, cfg: dict[str, Any]) -> dict[str, Any] | None:
+        """SAEConfig fields beyond the shape read from a SAELens cfg.json (``k``, ``d_out``...),
+        or None when this class cannot rebuild that file."""
+        return {"architecture": cls.architecture}
 
     @property
     def init_decoder_norm(self) -> float:
@@ -363,7 +428,7 @@ class SAE(nn.Module):
     # ---- SAELens format -----------------------------------------------------------------
     def saelens_architecture(self) -> str:
         """The ``architecture`` written to cfg.json."""
-        return self.architecture
+        return self.saelens_names[0] if self.saelens_names else self.architecture
 
     def saelens_extra_cfg(self) -> dict[str, Any]:
         """Architecture-specific cfg.json keys (``k``, ``d_out``, ...)."""
@@ -428,6 +493,25 @@ def sae_class(name: str) -> type[SAE]:
 def registered_architectures() -> list[str]:
     _load_builtin()
     return sorted(_REGISTRY)
+
+
+def saelens_reader(
+    saelens_arch: str, ours: str | None, cfg: dict[str, Any]
+) -> tuple[type[SAE], dict[str, Any]]:
+    """The class that rebuilds a SAELens cfg.json of architecture ``saelens_arch``, and its fields.
+
+    ``ours`` is ``metadata.mistudio_architecture``: the class that wrote the file is asked first,
+    then the default reader of that SAELens name.
+    """
+    _load_builtin()
+    first = [_REGISTRY[ours]] if ours in _REGISTRY else []
+    for cls in first + [c for c in _REGISTRY.values() if c.saelens_reader]:
+        if saelens_arch not in (cls.saelens_names or (cls.architecture,)):
+            continue
+        fields = cls.config_from_saelens(cfg)
+        if fields is not None:
+            return cls, fields
+    raise InvalidInputError(f"SAELens architecture {saelens_arch!r} is not supported yet")
 
 
 def build_sae(cfg: SAEConfig | dict[str, Any]) -> SAE:

@@ -27,7 +27,19 @@ THRESHOLD_BETA = 0.999
 class BatchTopKSAE(TopKSAE):
     """Top ``k * batch`` over the batch in training; a learned global threshold at inference."""
 
+    saelens_names = ("jumprelu",)
+    saelens_reader = False  # read back as a JumpReLU: the same function at inference
+
     threshold: Tensor
+
+    @classmethod
+    def selected_per_token(cls, cfg: SAEConfig) -> int:
+        # The batch budget concentrates on some tokens; 4k per token bounds the peak in practice.
+        return 4 * (cfg.k or 1)
+
+    @classmethod
+    def config_from_saelens(cls, cfg: dict[str, Any]) -> dict[str, Any] | None:
+        return None
 
     def __init__(self, cfg: SAEConfig) -> None:
         super().__init__(cfg)
@@ -60,9 +72,6 @@ class BatchTopKSAE(TopKSAE):
             self.threshold.copy_(low)
         else:
             self.threshold.mul_(THRESHOLD_BETA).add_((1 - THRESHOLD_BETA) * low)
-
-    def saelens_architecture(self) -> str:
-        return "jumprelu"
 
     def saelens_extra_cfg(self) -> dict[str, Any]:
         return {}

@@ -84,6 +84,9 @@ class JumpReLUSAE(SAE):
     """JumpReLU with learned thresholds and an L0 penalty."""
 
     sparsity_penalty = "l0"
+    sparsity_control = "penalty"
+    supports_resampling = True
+    parameters_used = ("jumprelu_init_threshold", "jumprelu_bandwidth")
 
     def __init__(self, cfg: SAEConfig) -> None:
         super().__init__(cfg)

@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from mistudio import __version__
-from mistudio.core.sae.base import DTYPES, SAE, SAEConfig, build_sae
+from mistudio.core.sae.base import DTYPES, SAE, SAEConfig, build_sae, saelens_reader
 from mistudio.errors import InvalidInputError, NotFoundError
 
 SAELENS_VERSION = "6.0.0"
@@ -111,18 +111,9 @@ def _config_from_saelens(cfg: dict[str, Any]) -> SAEConfig:
         "apply_b_dec_to_input": bool(cfg.get("apply_b_dec_to_input", True)),
         "metadata": meta,
     }
-    if arch in ("standard", "jumprelu"):
-        fields["architecture"] = arch
-    elif arch == "topk":
-        fields.update(architecture="topk", k=int(cfg["k"]))
-    elif arch in ("transcoder", "skip_transcoder"):
-        skip = arch == "skip_transcoder"
-        if skip and ours == "standard_skip" and int(cfg.get("d_out", cfg["d_in"])) == cfg["d_in"]:
-            fields["architecture"] = "standard_skip"
-        else:
-            fields.update(architecture="transcoder", d_out=int(cfg["d_out"]), skip=skip)
-    else:
-        raise InvalidInputError(f"SAELens architecture {arch!r} is not supported yet")
+    # The registered class decides which of ours reads this SAELens name, and how.
+    _cls, own = saelens_reader(arch, ours, {**cfg, "architecture": arch})
+    fields.update(own)
     return SAEConfig(**fields)
 
 

@@ -94,6 +94,8 @@ class StandardSAE(SAE):
 
     unit_norm_decoder = False
     sparsity_penalty = "l1"
+    sparsity_control = "penalty"
+    supports_resampling = True
     default_init_decoder_norm = 0.1
 
     def __init__(self, cfg: SAEConfig) -> None:

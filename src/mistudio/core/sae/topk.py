@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mistudio.core.sae.base import SAE, SAEOutput, TrainContext, mse_loss, register_sae
+from mistudio.core.sae.base import SAE, SAEConfig, SAEOutput, TrainContext, mse_loss, register_sae
 from mistudio.core.sae.sparse_ops import (
     SparseCodes,
     TopKSelection,
@@ -23,11 +23,39 @@ from mistudio.core.sae.sparse_ops import (
     sparse_encode,
     topk_codes,
 )
+from mistudio.errors import InvalidInputError
 
 
 @register_sae("topk")
 class TopKSAE(SAE):
     """k active latents per token, AuxK for dead latents."""
+
+    sparsity_control = "k"
+    uses_dead_mask = True
+    parameters_used = ("k",)
+
+    @classmethod
+    def check_config(cls, cfg: SAEConfig) -> None:
+        if cfg.k is None:
+            raise InvalidInputError(f"{cls.architecture} needs k (active latents per token)")
+        if not 0 < cfg.k < cfg.d_sae:
+            raise InvalidInputError(f"k must be in 1..d_sae-1 ({cfg.d_sae - 1}), got {cfg.k}")
+
+    @classmethod
+    def selected_per_token(cls, cfg: SAEConfig) -> int:
+        """Codes a training step keeps per token (BatchTopK's per-token count varies)."""
+        return cfg.k or 1
+
+    @classmethod
+    def step_bytes(cls, cfg: SAEConfig, batch_tokens: int, aux_k: int) -> int:
+        # One encoder chunk of [<=1024, d_sae] plus [batch, k + aux_k] codes (value + 3 indices).
+        chunk = min(batch_tokens, 1024)
+        per_token = cls.selected_per_token(cfg) + aux_k
+        return chunk * cfg.d_sae * 4 + batch_tokens * per_token * (4 + 3 * 8)
+
+    @classmethod
+    def config_from_saelens(cls, cfg: dict[str, Any]) -> dict[str, Any] | None:
+        return {"architecture": cls.architecture, "k": int(cfg["k"])}
 
     @property
     def k(self) -> int:

@@ -11,7 +11,7 @@ subtracted from the input (SAELens ``apply_b_dec_to_input: false``). Saved as SA
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from mistudio.core.sae.base import SAEConfig, register_sae
 from mistudio.core.sae.standard import StandardSAE
@@ -22,10 +22,19 @@ class TranscoderSAE(StandardSAE):
     """ReLU transcoder ``d_in -> d_sae -> d_out`` with an optional skip path."""
 
     default_apply_b_dec_to_input = False
+    reconstructs_other_hook = True
+    supports_resampling = False
+    parameters_used: ClassVar[tuple[str, ...]] = ("skip",)
+    saelens_names: ClassVar[tuple[str, ...]] = ("transcoder", "skip_transcoder")
 
-    @property
-    def has_skip(self) -> bool:
-        return self.cfg.skip
+    @classmethod
+    def skip_in(cls, cfg: SAEConfig) -> bool:
+        return cfg.skip
+
+    @classmethod
+    def config_from_saelens(cls, cfg: dict[str, Any]) -> dict[str, Any] | None:
+        skip = cfg["architecture"] == "skip_transcoder"
+        return {"architecture": cls.architecture, "d_out": int(cfg["d_out"]), "skip": skip}
 
     def saelens_architecture(self) -> str:
         return "skip_transcoder" if self.has_skip else "transcoder"
@@ -41,9 +50,17 @@ class StandardSkipSAE(TranscoderSAE):
     Stored as a ``skip_transcoder`` whose output hook is its input hook (the form SAELens knows).
     """
 
-    def __init__(self, cfg: SAEConfig) -> None:
-        super().__init__(cfg)
+    reconstructs_other_hook = False
+    parameters_used = ()
+    saelens_names = ("skip_transcoder",)
+    saelens_reader = False  # only a file we wrote (metadata names us) loads back as this class
 
-    @property
-    def has_skip(self) -> bool:
+    @classmethod
+    def skip_in(cls, cfg: SAEConfig) -> bool:
         return True
+
+    @classmethod
+    def config_from_saelens(cls, cfg: dict[str, Any]) -> dict[str, Any] | None:
+        if int(cfg.get("d_out", cfg["d_in"])) != int(cfg["d_in"]):
+            return None
+        return {"architecture": cls.architecture}

@@ -8,7 +8,11 @@ from mistudio.core.training.checkpoints import (
     list_checkpoints,
 )
 from mistudio.core.training.config import SAETrainConfig, TrainConfig
-from mistudio.core.training.memory import MemoryEstimate, SAEMemory, estimate_training_memory
+from mistudio.core.training.memory import (
+    SAEMemory,
+    TrainingMemoryEstimate,
+    estimate_training_memory,
+)
 from mistudio.core.training.schedules import lr_factor, warmup_factor
 from mistudio.core.training.trainer import (
     SAEResult,
@@ -21,12 +25,12 @@ __all__ = [
     "AutoSparsityError",
     "CheckpointInfo",
     "L0Controller",
-    "MemoryEstimate",
     "SAEMemory",
     "SAEResult",
     "SAETrainConfig",
     "TrainConfig",
     "TrainResult",
+    "TrainingMemoryEstimate",
     "TrainingDivergedError",
     "best_checkpoint",
     "estimate_training_memory",

@@ -13,11 +13,8 @@ from typing import Literal
 
 from pydantic import ConfigDict, model_validator
 
-from mistudio.core.sae.base import SAEConfig, StrictModel
+from mistudio.core.sae.base import SAEConfig, StrictModel, registered_architectures, sae_class
 from mistudio.errors import InvalidInputError
-
-PENALISED = ("standard", "standard_skip", "transcoder", "jumprelu")
-"""Architectures whose sparsity comes from a penalty (need a coefficient or a target L0)."""
 
 
 def safe_name(name: str) -> str:
@@ -82,6 +79,7 @@ class SAETrainConfig(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> SAETrainConfig:
         arch = self.sae.architecture
+        cls = sae_class(arch)  # the architecture's facts: sparsity control, hooks, resampling
         if self.lr <= 0:
             raise InvalidInputError(f"lr must be > 0, got {self.lr}")
         b1, b2 = self.adam_betas
@@ -95,14 +93,15 @@ class SAETrainConfig(StrictModel):
             raise InvalidInputError("dead_window_tokens must be > 0")
         if self.grad_clip_norm is not None and self.grad_clip_norm <= 0:
             raise InvalidInputError("grad_clip_norm must be > 0 or None")
-        if arch in PENALISED:
+        if cls.sparsity_control == "penalty":
             if self.sparsity_coefficient is None and self.target_l0 is None:
                 raise InvalidInputError(
                     f"{arch} needs sparsity_coefficient or target_l0 (to find it automatically)"
                 )
         elif self.sparsity_coefficient is not None or self.target_l0 is not None:
+            how = "with k" if cls.sparsity_control == "k" else "by its threshold"
             raise InvalidInputError(
-                f"{arch} fixes L0 with k; sparsity_coefficient and target_l0 do not apply"
+                f"{arch} fixes L0 {how}; sparsity_coefficient and target_l0 do not apply"
             )
         if self.sparsity_coefficient is not None and self.sparsity_coefficient < 0:
             raise InvalidInputError("sparsity_coefficient must be >= 0")
@@ -112,13 +111,16 @@ class SAETrainConfig(StrictModel):
             )
         if not 0 < self.auto_sparsity_fraction <= 1:
             raise InvalidInputError("auto_sparsity_fraction must be in (0, 1]")
-        if self.resample_steps and arch not in ("standard", "jumprelu"):
-            raise InvalidInputError("resample_steps applies to standard and jumprelu SAEs only")
+        if self.resample_steps and not cls.supports_resampling:
+            able = ", ".join(
+                a for a in registered_architectures() if sae_class(a).supports_resampling
+            )
+            raise InvalidInputError(f"resample_steps applies to {able} SAEs only")
         if self.aux_k is not None and self.aux_k <= 0:
             raise InvalidInputError("aux_k must be > 0")
-        if arch == "transcoder" and self.hook_name_out is None:
-            raise InvalidInputError("a transcoder needs hook_name_out (the activation it predicts)")
-        if arch != "transcoder" and self.hook_name_out not in (None, self.hook_name):
+        if cls.reconstructs_other_hook and self.hook_name_out is None:
+            raise InvalidInputError(f"a {arch} needs hook_name_out (the activation it predicts)")
+        if not cls.reconstructs_other_hook and self.hook_name_out not in (None, self.hook_name):
             raise InvalidInputError("only a transcoder reads one hook and reconstructs another")
         return self
 
@@ -194,9 +196,6 @@ class TrainConfig(StrictModel):
         folders = [safe_name(n) for n in names]
         if len(set(folders)) != len(folders):
             raise InvalidInputError("SAE names collide once made folder-safe; give explicit names")
-        for s in self.saes:
-            if s.sae.k is not None and s.sae.architecture == "batchtopk" and s.sae.k > s.sae.d_sae:
-                raise InvalidInputError("k must be < d_sae")
         return self
 
     @property

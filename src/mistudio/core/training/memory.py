@@ -1,25 +1,27 @@
 """Memory needed to train a set of SAEs, estimated before a run starts.
 
 Per SAE: parameters, gradients and Adam's two moments (float32), trackers, and the transient
-activations of one step. Dense architectures (standard, jumprelu, transcoders before their codes
-become sparse) hold several ``[batch, d_sae]`` tensors at once (pre-activations, latents and
-their gradients); sparse ones (topk, batchtopk) hold one encoder chunk plus ``[batch, k]`` codes.
-Per hook point: the batch of activations itself. Plus the LM when activations stream live.
+activations of one step. The architecture's class answers the two parts that depend on it
+(:meth:`SAE.n_params` and :meth:`SAE.step_bytes`: dense architectures hold several
+``[batch, d_sae]`` tensors at once, sparse ones one encoder chunk plus ``[batch, k]`` codes), so a
+new architecture is estimated without a change here. Per hook point: the batch of activations
+itself. Plus the LM when activations stream live.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
+from mistudio.core.sae.base import sae_class
 from mistudio.core.training.config import SAETrainConfig, TrainConfig
 
 FLOAT = 4
-DENSE_TEMPORARIES = 4
-"""[batch, d_sae] float32 tensors alive at the peak of a dense step (pre, latents, two grads)."""
 
 
 class SAEMemory(BaseModel):
     """Bytes for one SAE."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     params: int
     """Weights."""
@@ -35,8 +37,10 @@ class SAEMemory(BaseModel):
     """Sum of the above."""
 
 
-class MemoryEstimate(BaseModel):
+class TrainingMemoryEstimate(BaseModel):
     """Bytes for a training run."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     per_sae: dict[str, SAEMemory]
     """Each SAE by name."""
@@ -52,30 +56,13 @@ class MemoryEstimate(BaseModel):
         return self.total / 2**30
 
 
-def _n_params(spec: SAETrainConfig) -> int:
-    c = spec.sae
-    d_out = c.out_dim
-    n = c.d_in * c.d_sae + c.d_sae + c.d_sae * d_out + d_out
-    if c.architecture == "standard_skip" or (c.architecture == "transcoder" and c.skip):
-        n += d_out * c.d_in
-    if c.architecture == "jumprelu":
-        n += c.d_sae
-    return n
-
-
 def estimate_sae_memory(spec: SAETrainConfig, batch_tokens: int) -> SAEMemory:
     """Bytes to train one SAE at ``batch_tokens`` tokens per step."""
     c = spec.sae
-    params = _n_params(spec) * FLOAT
+    cls = sae_class(c.architecture)
+    params = cls.n_params(c) * FLOAT
     buffers = 3 * c.d_sae * 8
-    if c.architecture in ("topk", "batchtopk"):
-        k = c.k or 1
-        kk = 4 * k if c.architecture == "batchtopk" else k
-        aux = spec.aux_k or c.d_in // 2
-        chunk = min(batch_tokens, 1024)
-        acts = chunk * c.d_sae * FLOAT + batch_tokens * (kk + aux) * (FLOAT + 3 * 8)
-    else:
-        acts = DENSE_TEMPORARIES * batch_tokens * c.d_sae * FLOAT
+    acts = cls.step_bytes(c, batch_tokens, spec.aux_k or c.d_in // 2)
     acts += 3 * batch_tokens * c.out_dim * FLOAT  # x_hat, its grad, the error
     total = params * 4 + buffers + acts
     return SAEMemory(
@@ -88,7 +75,7 @@ def estimate_sae_memory(spec: SAETrainConfig, batch_tokens: int) -> SAEMemory:
     )
 
 
-def estimate_training_memory(config: TrainConfig, lm_bytes: int = 0) -> MemoryEstimate:
+def estimate_training_memory(config: TrainConfig, lm_bytes: int = 0) -> TrainingMemoryEstimate:
     """Estimate before a run: per SAE, per hook point, and in total (plus ``lm_bytes``)."""
     per_sae = {s.resolved_name: estimate_sae_memory(s, config.batch_tokens) for s in config.saes}
     per_hook: dict[str, int] = {}
@@ -99,4 +86,6 @@ def estimate_training_memory(config: TrainConfig, lm_bytes: int = 0) -> MemoryEs
     persistent = sum(m.params + m.grads + m.optimizer + m.buffers for m in per_sae.values())
     peak_step = max(m.activations for m in per_sae.values())
     total = persistent + peak_step + sum(per_hook.values()) + lm_bytes
-    return MemoryEstimate(per_sae=per_sae, per_hook=per_hook, lm_bytes=lm_bytes, total=total)
+    return TrainingMemoryEstimate(
+        per_sae=per_sae, per_hook=per_hook, lm_bytes=lm_bytes, total=total
+    )

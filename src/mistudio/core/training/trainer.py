@@ -162,8 +162,6 @@ def _diff_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
 class _SAEState:
     """One SAE being trained: module, optimiser, trackers, controller, log sums."""
 
-    TOPK_FAMILY = ("topk", "batchtopk")
-
     def __init__(self, spec: SAETrainConfig, config: TrainConfig, index: int) -> None:
         self.spec = spec
         self.name = spec.resolved_name
@@ -249,7 +247,7 @@ class _SAEState:
             group["lr"] = lr
         self.current_lr = lr
         coeff = self.coefficient(step)
-        dead = self.dead_mask() if sae.architecture in self.TOPK_FAMILY else None
+        dead = self.dead_mask() if sae.uses_dead_mask else None
         ctx = TrainContext(
             sparsity_coefficient=coeff,
             dead_mask=dead,
