@@ -66,6 +66,19 @@ class FeatureFilter(OperationConfig):
     """At most this many (lowest indices first)."""
 
 
+class LabelingSelection(OperationConfig):
+    """Which latents of the extraction to label."""
+
+    indices: list[int] | None = Field(default=None, max_length=1_000_000)
+    """Exactly these latents (else those passing ``filter``, else every live latent)."""
+    filter: FeatureFilter | None = None
+    """Frequency / max-activation bounds and a limit, applied when no indices are given."""
+    only_unlabelled: bool = True
+    """Skip latents that already have a label (from any run or a hand edit). Latents an earlier
+    run found ``unclear`` are not skipped: rules first, then an LLM over what they left, is the
+    cheap way through a large SAE."""
+
+
 class LabelingConfig(OperationConfig):
     """How to label (and optionally score) latents."""
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from mistudio.core.config import DocumentedModel
 from mistudio.core.features.result import ExtractionResult
 from mistudio.core.labeling.config import FeatureFilter, LabelingConfig
 from mistudio.core.labeling.context import FeatureContext, gather_feature
@@ -130,13 +131,17 @@ class LabelStore:
 
 
 # ---- estimate -----------------------------------------------------------------------------
-class CostEstimate(BaseModel):
+class CostEstimate(DocumentedModel):
     """Tokens and money a run will probably spend (chars / 4 per token)."""
 
     n_features: int
+    """Latents to label."""
     requests: int
+    """Requests to the backend (labels, plus scoring prompts when scoring)."""
     prompt_tokens: int
+    """Prompt tokens, estimated."""
     completion_tokens: int
+    """Generated tokens, estimated."""
     cost: float
     """In the currency of the configured prices."""
 
