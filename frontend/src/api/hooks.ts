@@ -5,6 +5,7 @@ import { pollWhileBusy } from "../lib/status";
 import { api, type Query } from "./client";
 import type {
   ActivationCache,
+  ArchitectureInfo,
   BuiltinSource,
   Checkpoint,
   Dataset,
@@ -20,7 +21,9 @@ import type {
   TokenizationStats,
   Tokenization,
   TokenizedSample,
+  TrainConfig,
   Training,
+  TrainingMemoryEstimate,
 } from "./types";
 
 
@@ -84,6 +87,26 @@ export function useTrainingMetrics(id: number) {
     // The whole run, downsampled per SAE and metric; live events append (lib/metrics).
     queryFn: ({ signal }) =>
       api.get<MetricPoint[]>(`/trainings/${id}/metrics`, { points: METRIC_POINTS }, signal),
+  });
+}
+
+/** The registered SAE architectures and their facts (how L0 is set, output hook, ...). */
+export function useSaeArchitectures() {
+  return useQuery({
+    queryKey: ["saes", "architectures"],
+    queryFn: ({ signal }) => api.get<ArchitectureInfo[]>("/saes/architectures", undefined, signal),
+    staleTime: Infinity,
+  });
+}
+
+/** The server's memory estimate for a training config (null until the config is complete). */
+export function useTrainingEstimate(train: TrainConfig | null, lmBytes: number) {
+  return useQuery({
+    queryKey: ["trainings", "estimate", train, lmBytes],
+    queryFn: () => api.post<TrainingMemoryEstimate>("/trainings/estimate", { train, lm_bytes: lmBytes }),
+    enabled: train !== null,
+    placeholderData: keepPreviousData,
+    retry: false,
   });
 }
 

@@ -583,6 +583,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/saes/architectures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Architectures
+         * @description Every registered SAE architecture with its facts (how L0 is set, the config fields it
+         *     reads, whether it needs an output hook, its SAELens names), read off the registry so the
+         *     training form follows a new architecture without a change of its own.
+         */
+        get: operations["list_sae_architectures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/saes/import": {
         parameters: {
             query?: never;
@@ -949,6 +971,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/trainings/estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Estimate Training
+         * @description Memory a training config needs (per SAE, per hook point, in total), before it starts.
+         *
+         *     Each architecture's class answers its own part (parameters, per-step temporaries), so the
+         *     form shows the same number the worker would plan with.
+         */
+        post: operations["estimate_training"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/trainings/{training_id}": {
         parameters: {
             query?: never;
@@ -1126,36 +1171,124 @@ export interface components {
         ActivationStreamConfig: {
             /**
              * Batch Size
+             * @description Sequences per forward pass.
              * @default 8
              */
             batch_size?: number;
             /**
              * Dtype
+             * @description dtype of the yielded activations.
              * @default float32
              * @enum {string}
              */
             dtype?: "float32" | "float16" | "bfloat16";
-            /** Hook Points */
+            /**
+             * Hook Points
+             * @description Hook names, TransformerLens-style (``blocks.6.hook_resid_post``) or HF module paths.
+             */
             hook_points: string[];
-            /** Max Tokens */
+            /**
+             * Max Tokens
+             * @description Stop after this many (unmasked) tokens; ``None`` reads the whole tokenization.
+             */
             max_tokens?: number | null;
             /**
              * Skip Special Tokens
+             * @description Mask out BOS, padding and other special-token positions.
              * @default true
              */
             skip_special_tokens?: boolean;
             /**
              * Start Sequence
+             * @description First sequence of the tokenization to read (for resuming).
              * @default 0
              */
             start_sequence?: number;
             /**
              * Stop Early
+             * @description End each forward pass after the deepest hook point.
              * @default true
              */
             stop_early?: boolean;
-            /** Stop Sequence */
+            /**
+             * Stop Sequence
+             * @description Read sequences before this one only (hold out the rest); ``None`` reads to the end.
+             */
             stop_sequence?: number | null;
+        };
+        /**
+         * ArchitectureInfo
+         * @description The facts of one registered SAE architecture.
+         */
+        ArchitectureInfo: {
+            /**
+             * Description
+             * @description One line on what it is.
+             */
+            description: string;
+            /**
+             * Name
+             * @description Registry name (``SAEConfig.architecture``).
+             */
+            name: string;
+            /**
+             * Parameters
+             * @description SAEConfig fields it reads beyond the shape.
+             */
+            parameters: components["schemas"]["ArchitectureParameter"][];
+            /**
+             * Reconstructs Other Hook
+             * @description Reads one hook point and reconstructs another (needs ``hook_name_out``).
+             */
+            reconstructs_other_hook: boolean;
+            /**
+             * Saelens Names
+             * @description SAELens ``cfg.json`` architectures it is saved as.
+             */
+            saelens_names: string[];
+            /**
+             * Sparsity Control
+             * @description ``penalty``: set ``sparsity_coefficient`` or ``target_l0``; ``k``: set ``sae.k``;
+             *     ``threshold``: neither.
+             * @enum {string}
+             */
+            sparsity_control: "penalty" | "k" | "threshold";
+            /**
+             * Sparsity Penalty
+             * @description What the coefficient weighs (``l1``, ``l0``), None when sparsity is structural.
+             */
+            sparsity_penalty: string | null;
+            /**
+             * Supports Resampling
+             * @description Dead latents may be re-initialised at ``resample_steps``.
+             */
+            supports_resampling: boolean;
+            /**
+             * Uses Aux Loss
+             * @description Dead latents are revived by an auxiliary loss (AuxK) rather than resampling.
+             */
+            uses_aux_loss: boolean;
+        };
+        /**
+         * ArchitectureParameter
+         * @description One SAEConfig field an architecture reads beyond the shape.
+         */
+        ArchitectureParameter: {
+            /**
+             * Default
+             * @description Its default (None: required or chosen by the form, e.g. ``k``).
+             */
+            default: unknown;
+            /**
+             * Doc
+             * @description The field's documentation.
+             */
+            doc: string;
+            /**
+             * Name
+             * @description Field name in ``SAEConfig``.
+             */
+            name: string;
         };
         /** Body_upload_dataset */
         Body_upload_dataset: {
@@ -1206,15 +1339,30 @@ export interface components {
          * @description Tokens and money a run will probably spend (chars / 4 per token).
          */
         CostEstimate: {
-            /** Completion Tokens */
+            /**
+             * Completion Tokens
+             * @description Generated tokens, estimated.
+             */
             completion_tokens: number;
-            /** Cost */
+            /**
+             * Cost
+             * @description In the currency of the configured prices.
+             */
             cost: number;
-            /** N Features */
+            /**
+             * N Features
+             * @description Latents to label.
+             */
             n_features: number;
-            /** Prompt Tokens */
+            /**
+             * Prompt Tokens
+             * @description Prompt tokens, estimated.
+             */
             prompt_tokens: number;
-            /** Requests */
+            /**
+             * Requests
+             * @description Requests to the backend (labels, plus scoring prompts when scoring).
+             */
             requests: number;
         };
         /** DatasetCreate */
@@ -1273,46 +1421,79 @@ export interface components {
          * @description What to import. Build with :meth:`hub`, :meth:`local`, :meth:`builtin` or :meth:`parse`.
          */
         DatasetSource: {
-            /** Builtin */
+            /**
+             * Builtin
+             * @description Built-in corpus name: ``python-stdlib`` or ``kjv`` (kind ``builtin``).
+             */
             builtin?: string | null;
-            /** Config */
+            /**
+             * Config
+             * @description Hub dataset configuration (subset) name (kind ``hub``).
+             */
             config?: string | null;
             /**
              * Include Tests
+             * @description For ``python-stdlib``: also import the stdlib's test folders.
              * @default false
              */
             include_tests?: boolean;
             /**
              * Kind
+             * @description ``hub`` (HuggingFace dataset), ``local`` (file or folder) or ``builtin`` (shipped corpus).
              * @enum {string}
              */
             kind: "hub" | "local" | "builtin";
-            /** Max Documents */
+            /**
+             * Max Documents
+             * @description Import at most this many documents (the first ones in source order).
+             */
             max_documents?: number | null;
-            /** Name */
+            /**
+             * Name
+             * @description Display name of the dataset; defaults to the repo id, file name or corpus name.
+             */
             name?: string | null;
-            /** Path */
+            /**
+             * Path
+             * @description A txt/jsonl/json/parquet/csv file or a folder of them (kind ``local``).
+             */
             path?: string | null;
-            /** Repo Id */
+            /**
+             * Repo Id
+             * @description Hub dataset id, e.g. ``stanfordnlp/imdb`` (kind ``hub``).
+             */
             repo_id?: string | null;
-            /** Revision */
+            /**
+             * Revision
+             * @description Hub branch, tag or commit (kind ``hub``).
+             */
             revision?: string | null;
             /**
              * Split
+             * @description Hub split to import (kind ``hub``).
              * @default train
              */
             split?: string;
             /**
              * Streaming
+             * @description Stream rows instead of downloading the split; use with ``max_documents`` (kind ``hub``).
              * @default false
              */
             streaming?: boolean;
-            /** Text Column */
+            /**
+             * Text Column
+             * @description Column holding the text; by default ``text``, ``content``, ``body``, ... or the first
+             *     string column.
+             */
             text_column?: string | null;
-            /** Token */
+            /**
+             * Token
+             * @description Hub access token for gated/private repos; never saved (else ``HF_TOKEN`` is used).
+             */
             token?: string | null;
             /**
              * Txt Mode
+             * @description How a ``.txt`` file splits into documents: whole ``file``, each ``line``, ``paragraph``.
              * @default file
              * @enum {string}
              */
@@ -1325,98 +1506,123 @@ export interface components {
         ExtractionConfig: {
             /**
              * Acts Dtype
+             * @description dtype of stored per-token example activations.
              * @default float32
              */
             acts_dtype?: string;
             /**
              * Batch Size
+             * @description Sequences per LM forward pass.
              * @default 8
              */
             batch_size?: number;
             /**
              * Coactivation Latents Per Token
+             * @description Only each token's this many largest latents enter co-activation (bounds pair counts).
              * @default 16
              */
             coactivation_latents_per_token?: number;
             /**
              * Coactivation Tokens
+             * @description Tokens (the first ones read) over which co-activation (Pearson, Jaccard) is measured.
              * @default 65536
              */
             coactivation_tokens?: number;
             /**
              * Context After
+             * @description Tokens of context kept after each example's activating token.
              * @default 8
              */
             context_after?: number;
             /**
              * Context Before
+             * @description Tokens of context kept before each example's activating token.
              * @default 32
              */
             context_before?: number;
             /**
              * Dedupe Overlap
+             * @description Count each document token once: skip the positions a window shares with the previous
+             *     window of the same document (kept there, where they have more context).
              * @default true
              */
             dedupe_overlap?: boolean;
             /**
              * Hist Bins Per Decade
+             * @description Resolution of the log-spaced activation histogram.
              * @default 8
              */
             hist_bins_per_decade?: number;
             /**
              * Hist Decades
+             * @description Range of the histogram: from its top edge down this many decades.
              * @default 7
              */
             hist_decades?: number;
-            /** Hist Max */
+            /**
+             * Hist Max
+             * @description Top edge of the histogram; ``None`` calibrates it from the first batch (next power of 10
+             *     above 10x its largest activation).
+             */
             hist_max?: number | null;
             /**
              * Logit Hist Bins
+             * @description Bins of the per-latent histogram of logit effects.
              * @default 40
              */
             logit_hist_bins?: number;
             /**
              * Min Document Tokens
+             * @description Skip tokens of documents shorter than this many tokens.
              * @default 0
              */
             min_document_tokens?: number;
             /**
              * N Correlated
+             * @description Correlated latents and decoder neighbours kept per latent.
              * @default 10
              */
             n_correlated?: number;
             /**
              * N Logits
+             * @description Top and bottom logit-lens tokens kept per latent.
              * @default 20
              */
             n_logits?: number;
             /**
              * N Quantiles
+             * @description Quantile bins (of the latent's max activation) the samples are grouped into.
              * @default 5
              */
             n_quantiles?: number;
             /**
              * N Random Contexts
+             * @description Random context windows shared by all latents (non-activating examples for scoring).
              * @default 200
              */
             n_random_contexts?: number;
             /**
              * N Samples
+             * @description Uniform sample of activating tokens kept per latent (labels are scored on these; the
+             *     result groups them into activation quantiles).
              * @default 40
              */
             n_samples?: number;
             /**
              * N Tokens
+             * @description Evaluation tokens to read (after the token filters); fewer if the tokenization ends.
              * @default 1000000
              */
             n_tokens?: number;
             /**
              * Seed
+             * @description Seeds the samples and the random contexts.
              * @default 0
              */
             seed?: number;
             /**
              * Top K
+             * @description Top-activating examples kept per latent.
              * @default 100
              */
             top_k?: number;
@@ -1505,20 +1711,26 @@ export interface components {
          * @description Which latents to label when no explicit indices are given.
          */
         FeatureFilter: {
-            /** Limit */
+            /**
+             * Limit
+             * @description At most this many (lowest indices first).
+             */
             limit?: number | null;
             /**
              * Max Frequency
+             * @description Skip denser latents.
              * @default 1
              */
             max_frequency?: number;
             /**
              * Min Frequency
+             * @description Skip latents firing on a smaller fraction of tokens (dead ones are always skipped).
              * @default 0
              */
             min_frequency?: number;
             /**
              * Min Max Act
+             * @description Skip latents whose largest activation is smaller.
              * @default 0
              */
             min_max_act?: number;
@@ -1605,31 +1817,39 @@ export interface components {
         GenerationConfig: {
             /**
              * Chat Template
+             * @description Wrap each prompt as one user turn with the tokenizer's chat template (instruct models).
              * @default false
              */
             chat_template?: boolean;
             /**
              * Max New Tokens
+             * @description Tokens to generate per continuation (fewer if EOS comes first and ``stop_at_eos``).
              * @default 40
              */
             max_new_tokens?: number;
             /**
              * Seed
+             * @description Seeds a fresh ``torch.Generator`` before every continuation, so baseline and steered
+             *     draw the same random numbers and differ only through the intervention.
              * @default 0
              */
             seed?: number;
             /**
              * Stop At Eos
+             * @description End a continuation at the tokenizer's EOS token (kept in the token ids).
              * @default true
              */
             stop_at_eos?: boolean;
             /**
              * Temperature
+             * @description Softmax temperature; 0 means greedy decoding (0.7 with top-p 0.9: the common chat
+             *     defaults, varied but rarely off the rails).
              * @default 0.7
              */
             temperature?: number;
             /**
              * Top P
+             * @description Nucleus sampling: keep the smallest set of tokens whose probability reaches ``top_p``.
              * @default 0.9
              */
             top_p?: number;
@@ -1748,104 +1968,139 @@ export interface components {
          * @description How to label (and optionally score) latents.
          */
         LabelingConfig: {
-            /** Api Key */
+            /**
+             * Api Key
+             * @description API key; never stored. Default: from the environment (see module docstring).
+             */
             api_key?: string | null;
             /**
              * Backoff S
+             * @description First back-off delay (doubles per retry, capped at 60 s; ``Retry-After`` wins).
              * @default 1
              */
             backoff_s?: number;
-            /** Base Url */
+            /**
+             * Base Url
+             * @description Server address (ollama default ``http://127.0.0.1:11434``, openai default
+             *     ``https://api.openai.com/v1``).
+             */
             base_url?: string | null;
             /**
              * Concurrency
+             * @description Features in flight at once (HTTP backends; rules and local run one at a time).
              * @default 4
              */
             concurrency?: number;
             /**
              * Device
+             * @description Local backend: ``cpu``, ``cuda``, ``auto``.
              * @default auto
              */
             device?: string;
             /**
              * Json Mode
+             * @description Ask the backend for a JSON object (``response_format`` / ``format: json``).
              * @default false
              */
             json_mode?: boolean;
             /**
              * Malformed Retries
+             * @description Extra attempts after a reply that cannot be parsed (then the feature is failed).
              * @default 2
              */
             malformed_retries?: number;
             /**
              * Max Retries
+             * @description Retries of 429 / 5xx / timeouts / refused connections, with exponential back-off.
              * @default 4
              */
             max_retries?: number;
             /**
              * Max Tokens
+             * @description Most tokens generated per reply.
              * @default 200
              */
             max_tokens?: number;
             /**
              * Method
+             * @description Registry name: ``rules``, ``local``, ``ollama``, ``openai``.
              * @default rules
              */
             method?: string;
-            /** Model */
+            /**
+             * Model
+             * @description Local: model source (default the built-in ``smollm2-135m``); ollama/openai: model name.
+             */
             model?: string | null;
             /**
              * N Held Out
+             * @description Held-out activating examples per latent for scoring.
              * @default 10
              */
             n_held_out?: number;
             /**
              * N Negatives
+             * @description Non-activating examples per latent for scoring.
              * @default 10
              */
             n_negatives?: number;
             /**
              * Price Per 1K Input
+             * @description Price per 1,000 prompt tokens, for the cost estimate and summary.
              * @default 0
              */
             price_per_1k_input?: number;
             /**
              * Price Per 1K Output
+             * @description Price per 1,000 generated tokens.
              * @default 0
              */
             price_per_1k_output?: number;
+            /** @description Explanation prompt template. */
             prompt?: components["schemas"]["PromptTemplate"];
-            /** Reply Prefix */
+            /**
+             * Reply Prefix
+             * @description Local backend: text the assistant reply starts with (None: ``[LABEL]:`` in text mode).
+             */
             reply_prefix?: string | null;
-            /** Requests Per Minute */
+            /**
+             * Requests Per Minute
+             * @description Pace requests to the backend (None: as fast as the concurrency allows).
+             */
             requests_per_minute?: number | null;
             /**
              * Rules Min Share
+             * @description Rules: share of activation mass a pattern must explain.
              * @default 0.6
              */
             rules_min_share?: number;
             /**
              * Score
+             * @description Score each label by detection and fuzzing (FORMATS.md §4).
              * @default false
              */
             score?: boolean;
             /**
              * Score Batch
+             * @description Examples per scoring prompt.
              * @default 5
              */
             score_batch?: number;
             /**
              * Seed
+             * @description Seed for example selection, shuffling and (where supported) generation.
              * @default 0
              */
             seed?: number;
             /**
              * Temperature
+             * @description Sampling temperature (0: greedy, reproducible where the backend allows).
              * @default 0
              */
             temperature?: number;
             /**
              * Timeout S
+             * @description Per-request timeout.
              * @default 120
              */
             timeout_s?: number;
@@ -2149,26 +2404,31 @@ export interface components {
         PromptTemplate: {
             /**
              * Highlight Threshold
+             * @description Mark tokens above this fraction of the latent's max activation.
              * @default 0.3
              */
             highlight_threshold?: number;
             /**
              * N Examples
+             * @description Top examples shown.
              * @default 20
              */
             n_examples?: number;
             /**
              * N Top Tokens
+             * @description Most frequent activating tokens listed.
              * @default 10
              */
             n_top_tokens?: number;
             /**
              * Name
+             * @description Name shown in template lists.
              * @default delphi-default
              */
             name?: string;
             /**
              * Reply Format
+             * @description Reply instructions in text mode (inserted at ``{reply_format}``).
              * @default Reply with exactly these four lines and nothing else:
              *     [LABEL]: a short label of two to five words
              *     [CATEGORY]: a taxonomy path such as "Syntax > Punctuation" or "Semantics > Animals"
@@ -2178,12 +2438,14 @@ export interface components {
             reply_format?: string;
             /**
              * Reply Format Json
+             * @description Reply instructions when the backend is asked for JSON.
              * @default Reply with one JSON object and nothing else:
              *     {"label": "two to five words", "category": "Area > Subarea", "confidence": 0.0 to 1.0, "explanation": "one sentence describing what the feature responds to"}
              */
             reply_format_json?: string;
             /**
              * System
+             * @description System prompt.
              * @default You are a meticulous AI researcher investigating the features of a language model. A feature is a direction in the model's activations that fires on some pattern in text. You will see text examples in which the tokens where the feature fires are marked <<like this>>; consecutive marked tokens are marked together <<like this>>. A newline inside a token is written \n.
              *
              *     - Describe what the marked tokens have in common, and which context makes the feature fire.
@@ -2193,6 +2455,8 @@ export interface components {
             system?: string;
             /**
              * User
+             * @description The request for one feature; variables: ``{examples}``, ``{top_tokens}``,
+             *     ``{logit_lens}``, ``{activation_pairs}``, ``{reply_format}``, ``{index}``.
              * @default Feature examples:
              *     {examples}
              *
@@ -2204,6 +2468,7 @@ export interface components {
             user?: string;
             /**
              * Worked Reply
+             * @description Its answer in the text reply format.
              * @default [LABEL]: the word "over"
              *     [CATEGORY]: Lexical > Prepositions
              *     [CONFIDENCE]: 0.9
@@ -2212,11 +2477,13 @@ export interface components {
             worked_reply?: string | null;
             /**
              * Worked Reply Json
+             * @description Its answer in the JSON reply format.
              * @default {"label": "the word \"over\"", "category": "Lexical > Prepositions", "confidence": 0.9, "explanation": "The word \"over\" as a preposition or adverb, as in movement above something or something having ended."}
              */
             worked_reply_json?: string | null;
             /**
              * Worked User
+             * @description A worked example's request (None: no worked example).
              * @default Feature examples:
              *     Example 1: and he went<< over>> the hill
              *     Example 2: the cat jumped<< over>> the fence
@@ -2274,47 +2541,71 @@ export interface components {
          * @description Shape and architecture of one SAE (all that is needed to rebuild it before loading).
          */
         SAEConfig: {
-            /** Apply B Dec To Input */
+            /**
+             * Apply B Dec To Input
+             * @description Subtract ``b_dec`` from the input before encoding; None picks the architecture default.
+             */
             apply_b_dec_to_input?: boolean | null;
             /**
              * Architecture
+             * @description Which architecture: a name in the SAE registry (``GET /saes/architectures`` lists them).
              * @default topk
-             * @enum {string}
              */
-            architecture?: "standard" | "jumprelu" | "topk" | "batchtopk" | "standard_skip" | "transcoder";
-            /** D In */
+            architecture?: string;
+            /**
+             * D In
+             * @description Width of the activation read (input hook point).
+             */
             d_in: number;
-            /** D Out */
+            /**
+             * D Out
+             * @description Width of the reconstruction; only transcoders differ from ``d_in`` (None means d_in).
+             */
             d_out?: number | null;
-            /** D Sae */
+            /**
+             * D Sae
+             * @description Number of latents (dictionary size).
+             */
             d_sae: number;
             /**
              * Device
+             * @description Device the parameters live on ("cpu", "cuda", "cuda:1", ...).
              * @default cpu
              */
             device?: string;
             /**
              * Dtype
+             * @description Parameter dtype (training keeps float32 master weights; see TrainConfig.autocast).
              * @default float32
              * @enum {string}
              */
             dtype?: "float32" | "float16" | "bfloat16";
-            /** Init Decoder Norm */
+            /**
+             * Init Decoder Norm
+             * @description Norm of decoder rows at init; None: 1 (unit norm), 0.1 for L1-penalised ReLU SAEs.
+             */
             init_decoder_norm?: number | null;
             /**
              * Jumprelu Bandwidth
+             * @description JumpReLU: rectangle-kernel width of the straight-through estimator. The paper's 0.001 is
+             *     for activations of unit mean norm; ours are scaled to norm sqrt(d), hence SAELens' 0.05.
              * @default 0.05
              */
             jumprelu_bandwidth?: number;
             /**
              * Jumprelu Init Threshold
+             * @description JumpReLU: initial threshold of every latent (SAELens default).
              * @default 0.01
              */
             jumprelu_init_threshold?: number;
-            /** K */
+            /**
+             * K
+             * @description Active latents per token for ``topk`` and (on average) for ``batchtopk``.
+             */
             k?: number | null;
             /**
              * Metadata
+             * @description Free lineage written to cfg.json ``metadata`` (hook_name, hf_hook_name, model_name, ...).
              * @default {}
              */
             metadata?: {
@@ -2322,6 +2613,7 @@ export interface components {
             };
             /**
              * Skip
+             * @description Transcoders only: add a learned linear skip path ``x @ W_skip.T``.
              * @default false
              */
             skip?: boolean;
@@ -2334,6 +2626,42 @@ export interface components {
             name?: string | null;
             /** Path */
             path: string;
+        };
+        /**
+         * SAEMemory
+         * @description Bytes for one SAE.
+         */
+        SAEMemory: {
+            /**
+             * Activations
+             * @description Transient tensors of one step.
+             */
+            activations: number;
+            /**
+             * Buffers
+             * @description Dead-latent trackers and other per-latent state.
+             */
+            buffers: number;
+            /**
+             * Grads
+             * @description Gradients (same size as the weights).
+             */
+            grads: number;
+            /**
+             * Optimizer
+             * @description Adam first and second moments.
+             */
+            optimizer: number;
+            /**
+             * Params
+             * @description Weights.
+             */
+            params: number;
+            /**
+             * Total
+             * @description Sum of the above.
+             */
+            total: number;
         };
         /** SAEOut */
         SAEOut: {
@@ -2388,6 +2716,7 @@ export interface components {
         SAETrainConfig: {
             /**
              * Adam Betas
+             * @description Adam (beta1, beta2).
              * @default [
              *       0.9,
              *       0.999
@@ -2399,92 +2728,126 @@ export interface components {
             ];
             /**
              * Adam Eps
+             * @description Adam epsilon.
              * @default 1e-8
              */
             adam_eps?: number;
             /**
              * Auto Sparsity Fraction
+             * @description With target_l0: fraction of training during which the coefficient adapts, then frozen.
              * @default 0.8
              */
             auto_sparsity_fraction?: number;
             /**
              * Aux Coefficient
+             * @description TopK/BatchTopK: weight of the AuxK loss (Gao et al. 2024).
              * @default 0.03125
              */
             aux_coefficient?: number;
-            /** Aux K */
+            /**
+             * Aux K
+             * @description TopK/BatchTopK: dead latents used by AuxK per token; None: d_in // 2 (Gao et al.).
+             */
             aux_k?: number | null;
             /**
              * B Dec Init
+             * @description How b_dec starts, estimated from the init batches.
              * @default geometric_median
              * @enum {string}
              */
             b_dec_init?: "geometric_median" | "mean" | "zeros";
             /**
              * Dead Window Tokens
+             * @description A latent that has not fired for this many tokens is dead (AuxK, resampling, metrics).
              * @default 1000000
              */
             dead_window_tokens?: number;
             /**
              * Grad Clip Norm
+             * @description Clip the global gradient norm of this SAE to this value (None: no clipping).
              * @default 1
              */
             grad_clip_norm?: number | null;
-            /** Hook Name */
+            /**
+             * Hook Name
+             * @description Hook point the SAE reads (a key of every batch dict).
+             */
             hook_name: string;
-            /** Hook Name Out */
+            /**
+             * Hook Name Out
+             * @description Hook point a transcoder reconstructs (a batch key); None: the input hook (plain SAE).
+             */
             hook_name_out?: string | null;
             /**
              * Lr
+             * @description Adam learning rate after warm-up.
              * @default 0.0003
              */
             lr?: number;
             /**
              * Lr Decay
+             * @description Shape of the decay phase at the end of training.
              * @default linear
              * @enum {string}
              */
             lr_decay?: "constant" | "linear" | "cosine";
             /**
              * Lr Decay Start Fraction
+             * @description Fraction of training after which the learning rate decays (Anthropic: last 20%).
              * @default 0.8
              */
             lr_decay_start_fraction?: number;
             /**
              * Lr End Fraction
+             * @description Learning rate at the end, as a fraction of ``lr``.
              * @default 0
              */
             lr_end_fraction?: number;
             /**
              * Lr Warmup Steps
+             * @description Steps of linear learning-rate warm-up from 0.
              * @default 0
              */
             lr_warmup_steps?: number;
-            /** Name */
+            /**
+             * Name
+             * @description Unique name within the run (used for folders and progress); default from hook and shape.
+             */
             name?: string | null;
             /**
              * Normalize Activations
+             * @description Scale inputs by sqrt(d) / mean ||x|| during training; folded into the weights at save.
              * @default expected_average_only_in
              * @enum {string}
              */
             normalize_activations?: "none" | "expected_average_only_in";
             /**
              * Resample Steps
+             * @description Standard/JumpReLU: steps at which dead latents are re-initialised (Bricken et al. 2023).
              * @default []
              */
             resample_steps?: number[];
+            /** @description Architecture and shape. */
             sae: components["schemas"]["SAEConfig"];
-            /** Sparsity Coefficient */
+            /**
+             * Sparsity Coefficient
+             * @description L1 (standard, transcoder) or L0 (jumprelu) weight; the start value when target_l0 is set.
+             */
             sparsity_coefficient?: number | null;
             /**
              * Sparsity Warmup Steps
+             * @description Steps of linear warm-up of the sparsity coefficient (ignored with target_l0).
              * @default 0
              */
             sparsity_warmup_steps?: number;
-            /** Target L0 */
+            /**
+             * Target L0
+             * @description Find the sparsity coefficient automatically so that L0 reaches this value.
+             */
             target_l0?: number | null;
             /**
              * Threshold Start Step
+             * @description BatchTopK: step from which the inference threshold is estimated.
              * @default 0
              */
             threshold_start_step?: number;
@@ -2806,40 +3169,54 @@ export interface components {
         TokenizeConfig: {
             /**
              * Batch Documents
+             * @description Documents per tokenizer call (fast tokenizers parallelise within a call).
              * @default 1000
              */
             batch_documents?: number;
-            /** Drop If Contains */
+            /**
+             * Drop If Contains
+             * @description Drop a document whose text contains any of these strings (case-insensitive).
+             */
             drop_if_contains?: string[];
             /**
              * Drop Special Only
+             * @description Drop documents that consist only of special tokens.
              * @default true
              */
             drop_special_only?: boolean;
-            /** Max Documents */
+            /**
+             * Max Documents
+             * @description Keep at most this many documents (after filtering), in dataset order.
+             */
             max_documents?: number | null;
             /**
              * Max Length
+             * @description Sequence length in tokens, including BOS when ``prepend_bos``.
              * @default 512
              */
             max_length?: number;
             /**
              * Min Tokens
+             * @description Drop documents with fewer tokens than this.
              * @default 1
              */
             min_tokens?: number;
             /**
              * Pack
+             * @description Concatenate consecutive short documents, separated by EOS (or BOS), into one sequence.
              * @default true
              */
             pack?: boolean;
             /**
              * Prepend Bos
+             * @description Put the tokenizer's BOS token first in every sequence (ignored when it has none).
              * @default true
              */
             prepend_bos?: boolean;
             /**
              * Stride
+             * @description Step between the starts of overlapping windows over a long document (in document tokens;
+             *     clamped to the window's content length so no token is skipped).
              * @default 256
              */
             stride?: number;
@@ -2851,52 +3228,72 @@ export interface components {
         TrainConfig: {
             /**
              * Autocast
+             * @description Mixed precision for the forward on CUDA (weights stay float32).
              * @default none
              * @enum {string}
              */
             autocast?: "none" | "bfloat16" | "float16";
             /**
              * Batch Tokens
+             * @description Tokens per batch (rows of each Tensor in a batch dict).
              * @default 4096
              */
             batch_tokens?: number;
-            /** Checkpoint Every */
+            /**
+             * Checkpoint Every
+             * @description Write a checkpoint every this many steps (None: only at the end or on stop).
+             */
             checkpoint_every?: number | null;
             /**
              * Device
+             * @description Device for SAEs and batches ("cpu", "cuda", ...).
              * @default cpu
              */
             device?: string;
             /**
              * Final Eval Tokens
+             * @description Tokens at the end of training over which the final metrics in training.json are measured.
              * @default 65536
              */
             final_eval_tokens?: number;
             /**
              * Init Batches
+             * @description Batches read first to estimate normalisation scales and b_dec (then trained on).
              * @default 4
              */
             init_batches?: number;
             /**
              * Keep Checkpoints
+             * @description Checkpoints kept besides the best one.
              * @default 2
              */
             keep_checkpoints?: number;
             /**
              * Log Every
+             * @description Report metrics through progress every this many steps.
              * @default 50
              */
             log_every?: number;
-            /** Saes */
+            /**
+             * Saes
+             * @description The SAEs to train (different hook points and/or sweeps over one hook point).
+             */
             saes: components["schemas"]["SAETrainConfig"][];
             /**
              * Seed
+             * @description Seed for initialisation and resampling.
              * @default 0
              */
             seed?: number;
-            /** Threads */
+            /**
+             * Threads
+             * @description torch CPU threads (None: leave as is).
+             */
             threads?: number | null;
-            /** Total Tokens */
+            /**
+             * Total Tokens
+             * @description Tokens to train on; steps = total_tokens // batch_tokens.
+             */
             total_tokens: number;
         };
         /** TrainingCreate */
@@ -2911,6 +3308,48 @@ export interface components {
             /** Tokenization Id */
             tokenization_id: number;
             train: components["schemas"]["TrainConfig"];
+        };
+        /** TrainingEstimateRequest */
+        TrainingEstimateRequest: {
+            /**
+             * Lm Bytes
+             * @description Bytes of the language model when it runs alongside (activations streamed live); 0 when
+             *     training reads an activation cache.
+             * @default 0
+             */
+            lm_bytes?: number;
+            /** @description The training config to estimate (as in ``TrainingCreate.train``). */
+            train: components["schemas"]["TrainConfig"];
+        };
+        /**
+         * TrainingMemoryEstimate
+         * @description Bytes for a training run.
+         */
+        TrainingMemoryEstimate: {
+            /**
+             * Lm Bytes
+             * @description The language model (when it runs alongside), as given.
+             */
+            lm_bytes: number;
+            /**
+             * Per Hook
+             * @description Activation batch held per hook point (float32).
+             */
+            per_hook: {
+                [key: string]: number;
+            };
+            /**
+             * Per Sae
+             * @description Each SAE by name.
+             */
+            per_sae: {
+                [key: string]: components["schemas"]["SAEMemory"];
+            };
+            /**
+             * Total
+             * @description Everything together.
+             */
+            total: number;
         };
         /** TrainingOut */
         TrainingOut: {
@@ -4302,6 +4741,26 @@ export interface operations {
             };
         };
     };
+    list_sae_architectures: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchitectureInfo"][];
+                };
+            };
+        };
+    };
     import_sae: {
         parameters: {
             query?: never;
@@ -5189,6 +5648,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrainingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    estimate_training: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrainingEstimateRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingMemoryEstimate"];
                 };
             };
             /** @description Validation Error */

@@ -42,15 +42,9 @@ export type TemplateExport = S["TemplateExport"];
 export type ImportResult = S["ImportResult"];
 export type SystemInfo = S["SystemInfo"];
 
-export type Architecture = SAEConfig["architecture"];
-export const ARCHITECTURES: NonNullable<Architecture>[] = [
-  "standard",
-  "jumprelu",
-  "topk",
-  "batchtopk",
-  "standard_skip",
-  "transcoder",
-];
+/** A registered SAE architecture's facts, served by `GET /saes/architectures`. */
+export type ArchitectureInfo = S["ArchitectureInfo"];
+export type TrainingMemoryEstimate = S["TrainingMemoryEstimate"];
 export type TemplateKind = S["TemplateCreate"]["kind"];
 
 /** `model.architecture` as the load job records it (core.models.ArchitectureSummary). */

@@ -1,64 +1,11 @@
 /**
- * Estimates shown before a job starts. Training memory mirrors core/training/memory.py
- * (estimate_training_memory) so the form and the server agree; the others are rough and say so.
+ * Rough estimates shown before a model job starts (they say so). Training memory is not here: the
+ * server estimates it (`POST /trainings/estimate`), because only the SAE classes know what their
+ * architecture holds per step.
  */
 import type { ArchitectureSummary, Model } from "../api/types";
 
 export const DTYPE_BYTES: Record<string, number> = { float32: 4, float16: 2, bfloat16: 2 };
-const FLOAT = 4;
-const DENSE_TEMPORARIES = 4;
-
-export interface SaeSpec {
-  architecture: string;
-  d_in: number;
-  d_sae: number;
-  d_out?: number | null;
-  k?: number | null;
-  aux_k?: number | null;
-  skip?: boolean;
-}
-
-function nParams(s: SaeSpec): number {
-  const dOut = s.d_out ?? s.d_in;
-  let n = s.d_in * s.d_sae + s.d_sae + s.d_sae * dOut + dOut;
-  if (s.architecture === "standard_skip" || (s.architecture === "transcoder" && s.skip)) n += dOut * s.d_in;
-  if (s.architecture === "jumprelu") n += s.d_sae;
-  return n;
-}
-
-/** Bytes to train one SAE at `batchTokens` tokens per step (persistent, step temporaries). */
-export function saeMemory(s: SaeSpec, batchTokens: number): { persistent: number; step: number } {
-  const dOut = s.d_out ?? s.d_in;
-  const params = nParams(s) * FLOAT;
-  const buffers = 3 * s.d_sae * 8;
-  let acts: number;
-  if (s.architecture === "topk" || s.architecture === "batchtopk") {
-    const k = s.k ?? 1;
-    const kk = s.architecture === "batchtopk" ? 4 * k : k;
-    const aux = s.aux_k ?? Math.floor(s.d_in / 2);
-    const chunk = Math.min(batchTokens, 1024);
-    acts = chunk * s.d_sae * FLOAT + batchTokens * (kk + aux) * (FLOAT + 3 * 8);
-  } else {
-    acts = DENSE_TEMPORARIES * batchTokens * s.d_sae * FLOAT;
-  }
-  acts += 3 * batchTokens * dOut * FLOAT;
-  return { persistent: params * 4 + buffers, step: acts };
-}
-
-/** Training memory for several SAEs (one per hook) plus the LM when it streams live. */
-export function trainingMemory(specs: SaeSpec[], batchTokens: number, lmBytes: number): number {
-  if (specs.length === 0) return lmBytes;
-  let persistent = 0;
-  let peak = 0;
-  let hooks = 0;
-  for (const s of specs) {
-    const m = saeMemory(s, batchTokens);
-    persistent += m.persistent;
-    peak = Math.max(peak, m.step);
-    hooks += batchTokens * s.d_in * FLOAT + (s.d_out && s.d_out !== s.d_in ? batchTokens * s.d_out * FLOAT : 0);
-  }
-  return persistent + peak + hooks + lmBytes;
-}
 
 export function architectureOf(model: Model | undefined): ArchitectureSummary | null {
   const a = model?.architecture as ArchitectureSummary | undefined;

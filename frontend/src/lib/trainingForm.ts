@@ -1,5 +1,8 @@
-/** The training form's state and its translation into a `TrainingCreate` request. */
-import type { SAETrainConfig, TrainingCreate } from "../api/types";
+/** The training form's state and its translation into a `TrainingCreate` request.
+ *
+ * What depends on the architecture (is L0 a `k` or a target for a penalty, does it reconstruct
+ * another hook) comes from the architecture's facts served by `GET /saes/architectures`. */
+import type { ArchitectureInfo, SAETrainConfig, TrainingCreate } from "../api/types";
 
 export interface TrainingForm {
   name: string;
@@ -65,7 +68,11 @@ export const DEFAULT_FORM: TrainingForm = {
   activationCacheId: null,
 };
 
-export const isTopK = (arch: string) => arch === "topk" || arch === "batchtopk";
+/** The facts of an architecture the form reads (a subset of `ArchitectureInfo`). */
+export type ArchitectureFacts = Pick<ArchitectureInfo, "name" | "sparsity_control" | "reconstructs_other_hook">;
+
+/** Whether the architecture fixes L0 with `k` (else a penalty coefficient or target L0 sets it). */
+export const usesK = (arch: ArchitectureFacts | undefined) => arch?.sparsity_control === "k";
 
 export function hookName(layer: number, kind: string): string {
   return `blocks.${layer}.hook_${kind}`;
@@ -76,8 +83,13 @@ export function dSaeOf(form: TrainingForm, dIn: number): number {
 }
 
 /** The SAE specs the form describes: one per selected layer. */
-export function saeSpecs(form: TrainingForm, widthOf: (hook: string) => number): SAETrainConfig[] {
-  const transcoder = form.architecture === "transcoder";
+export function saeSpecs(
+  form: TrainingForm,
+  widthOf: (hook: string) => number,
+  arch: ArchitectureFacts | undefined,
+): SAETrainConfig[] {
+  const transcoder = !!arch?.reconstructs_other_hook;
+  const k = usesK(arch);
   const resample = form.resampleSteps
     .split(",")
     .map((s) => Number(s.trim()))
@@ -90,11 +102,11 @@ export function saeSpecs(form: TrainingForm, widthOf: (hook: string) => number):
       hook_name: hook,
       hook_name_out: hookOut,
       sae: {
-        architecture: form.architecture as SAETrainConfig["sae"]["architecture"],
+        architecture: form.architecture,
         d_in: dIn,
         d_sae: dSaeOf(form, dIn),
         d_out: hookOut ? widthOf(hookOut) : null,
-        k: isTopK(form.architecture) ? form.targetL0 : null,
+        k: k ? form.targetL0 : null,
       },
       lr: form.lr,
       lr_warmup_steps: form.warmupSteps,
@@ -103,7 +115,7 @@ export function saeSpecs(form: TrainingForm, widthOf: (hook: string) => number):
       grad_clip_norm: form.gradClip,
       resample_steps: resample,
     };
-    if (!isTopK(form.architecture)) {
+    if (arch?.sparsity_control === "penalty") {
       if (form.autoSparsity) {
         spec.target_l0 = form.targetL0;
         spec.sparsity_coefficient = null;
@@ -116,14 +128,18 @@ export function saeSpecs(form: TrainingForm, widthOf: (hook: string) => number):
   });
 }
 
-export function trainingRequest(form: TrainingForm, widthOf: (hook: string) => number): TrainingCreate {
+export function trainingRequest(
+  form: TrainingForm,
+  widthOf: (hook: string) => number,
+  arch: ArchitectureFacts | undefined,
+): TrainingCreate {
   return {
     name: form.name.trim() || null,
     model_id: form.modelId ?? 0,
     tokenization_id: form.tokenizationId ?? 0,
     activation_cache_id: form.useCache ? form.activationCacheId : null,
     train: {
-      saes: saeSpecs(form, widthOf),
+      saes: saeSpecs(form, widthOf, arch),
       total_tokens: form.steps * form.batchTokens,
       batch_tokens: form.batchTokens,
       device: form.device,

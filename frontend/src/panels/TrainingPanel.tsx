@@ -7,16 +7,18 @@ import {
   useApiMutation,
   useCheckpoints,
   useModels,
+  useSaeArchitectures,
   useTokenizations,
+  useTrainingEstimate,
   useTrainingMetrics,
   useTrainings,
 } from "../api/hooks";
-import { ARCHITECTURES, type Model, type TemplateCreate, type Training } from "../api/types";
+import type { Model, TemplateCreate, Training } from "../api/types";
 import { MetricChart } from "../components/charts";
 import { LayerGrid } from "../components/LayerGrid";
 import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, StatusPill, num } from "../components/ui";
-import { architectureOf, modelWeightBytes, trainingMemory } from "../lib/estimates";
+import { architectureOf, modelWeightBytes } from "../lib/estimates";
 import { formatBytes, formatCount, formatDate } from "../lib/format";
 import { addEventMetrics, CHART_METRICS, mergeSeries, saeNames, seriesFromRows, type MetricSeries } from "../lib/metrics";
 import {
@@ -24,9 +26,9 @@ import {
   dSaeOf,
   formFromTemplate,
   hookName,
-  isTopK,
   saeSpecs,
   trainingRequest,
+  usesK,
   type TrainingForm,
 } from "../lib/trainingForm";
 import { useUi } from "../store/ui";
@@ -90,6 +92,7 @@ function TrainingFormCard() {
   const models = useModels();
   const toks = useTokenizations({ status: "ready" });
   const caches = useActivationCaches();
+  const architectures = useSaeArchitectures();
   const pending = useUi((s) => s.pendingTemplate);
   const loadTemplate = useUi((s) => s.loadTemplate);
   const setDraft = useUi((s) => s.setTrainingDraft);
@@ -116,7 +119,8 @@ function TrainingFormCard() {
   const dims = (model?.hook_dims ?? {}) as Record<string, number>;
   const widthOf = useCallback((hook: string) => dims[hook] ?? arch?.d_model ?? 0, [dims, arch]);
   const resolved: TrainingForm = { ...form, tokenizationId: tok?.id ?? null, modelId: model?.id ?? null };
-  const specs = saeSpecs(resolved, widthOf);
+  const saeArch = architectures.data?.find((a) => a.name === form.architecture);
+  const specs = saeSpecs(resolved, widthOf, saeArch);
   const firstDin = widthOf(hookName(form.layers[0] ?? 0, form.hookKind));
   const compatible =
     !tok || !model
@@ -124,17 +128,17 @@ function TrainingFormCard() {
       : !tok.tokenizer_fingerprint || !model.tokenizer_fingerprint
         ? tok.model_id === model.id
         : tok.tokenizer_fingerprint === model.tokenizer_fingerprint;
-  const memory = trainingMemory(
-    specs.map((s) => ({ architecture: s.sae.architecture ?? "topk", d_in: s.sae.d_in, d_sae: s.sae.d_sae, d_out: s.sae.d_out, k: s.sae.k })),
-    form.batchTokens,
-    form.useCache ? 0 : modelWeightBytes(model),
-  );
-  const request = trainingRequest(resolved, widthOf);
+  const request = trainingRequest(resolved, widthOf, saeArch);
+  // The server estimates memory from the architectures' own classes; "–" while the form is
+  // incomplete (no model yet) or the config is invalid.
+  const estimable = !!saeArch && !!model && firstDin > 0 && form.layers.length > 0;
+  const estimate = useTrainingEstimate(estimable ? request.train : null, form.useCache ? 0 : modelWeightBytes(model));
+  const memory = estimable && !estimate.isError ? estimate.data?.total : undefined;
   useEffect(() => setDraft({ form: resolved, request }), [JSON.stringify(resolved)]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const create = useApiMutation(() => api.post("/trainings", request), ["trainings"]);
   const readyCaches = caches.data?.items.filter((c) => c.status === "ready" && c.tokenization_id === tok?.id) ?? [];
-  const canStart = !!tok && !!model && form.layers.length > 0 && compatible !== false && firstDin > 0;
+  const canStart = !!tok && !!model && !!saeArch && form.layers.length > 0 && compatible !== false && firstDin > 0;
 
   return (
     <Card title="New training" testId="training-form" actions={<Button onClick={() => setSaveOpen(true)} data-testid="save-template">Save as template</Button>}>
@@ -168,19 +172,21 @@ function TrainingFormCard() {
         </Field>
         <Field label="Architecture">
           <select value={form.architecture} onChange={(e) => set("architecture", e.target.value)} data-testid="train-architecture">
-            {ARCHITECTURES.map((a) => (
-              <option key={a}>{a}</option>
+            {(architectures.data ?? [{ name: form.architecture, description: "" }]).map((a) => (
+              <option key={a.name} value={a.name} title={a.description}>
+                {a.name}
+              </option>
             ))}
           </select>
         </Field>
-        <Field label={form.architecture === "transcoder" ? "Input hook" : "Hook point"}>
+        <Field label={saeArch?.reconstructs_other_hook ? "Input hook" : "Hook point"}>
           <select value={form.hookKind} onChange={(e) => set("hookKind", e.target.value)}>
             {HOOK_KINDS.map((k) => (
               <option key={k}>{k}</option>
             ))}
           </select>
         </Field>
-        {form.architecture === "transcoder" && (
+        {saeArch?.reconstructs_other_hook && (
           <Field label="Output hook">
             <select value={form.hookKindOut} onChange={(e) => set("hookKindOut", e.target.value)}>
               {HOOK_KINDS.map((k) => (
@@ -205,10 +211,10 @@ function TrainingFormCard() {
         <Field label="d_sae">
           <input type="number" min={1} value={dSaeOf(form, firstDin || 0)} onChange={(e) => set("dSae", num(e.target.value) ?? null)} data-testid="train-d-sae" />
         </Field>
-        <Field label={isTopK(form.architecture) ? "k (L0)" : "Target L0"}>
+        <Field label={usesK(saeArch) ? "k (L0)" : "Target L0"}>
           <input type="number" min={1} value={form.targetL0} onChange={(e) => set("targetL0", num(e.target.value) ?? 1)} data-testid="train-l0" />
         </Field>
-        {!isTopK(form.architecture) && (
+        {saeArch?.sparsity_control === "penalty" && (
           <Field label="Sparsity coefficient" hint={form.autoSparsity ? "Tuned automatically to reach the target L0" : undefined}>
             <div className="flex items-center gap-2">
               <input type="checkbox" checked={form.autoSparsity} onChange={(e) => set("autoSparsity", e.target.checked)} title="auto" />
@@ -298,7 +304,7 @@ function TrainingFormCard() {
       <div className="mt-4 grid grid-cols-2 gap-2 md:grid-cols-4">
         <Stat label="SAEs" value={specs.length} />
         <Stat label="Latents each" value={formatCount(specs[0]?.sae.d_sae ?? 0)} />
-        <Stat label="Memory estimate" value={<span data-testid="memory-estimate">{formatBytes(memory)}</span>} />
+        <Stat label="Memory estimate" value={<span data-testid="memory-estimate">{memory === undefined ? "–" : formatBytes(memory)}</span>} />
         <Stat label="Tokens" value={formatCount(form.steps * form.batchTokens)} />
       </div>
       <div className="mt-4 flex items-center gap-3">

@@ -27,6 +27,7 @@ from mistudio.api.deps import (
     page_response,
 )
 from mistudio.api.validation import check_hooks, check_width
+from mistudio.core.sae.catalog import ArchitectureInfo, architecture_catalog
 from mistudio.errors import InvalidInputError
 from mistudio.store import LanguageModel, SAERow
 from mistudio.store.like import contains
@@ -150,6 +151,16 @@ def import_sae(body: SAEImport, session: SessionDep) -> SAEOut:
     session.add(row)
     session.commit()
     return SAEOut.model_validate(row)
+
+
+@router.get(
+    "/architectures", operation_id="list_sae_architectures", response_model=list[ArchitectureInfo]
+)
+def list_architectures() -> list[ArchitectureInfo]:
+    """Every registered SAE architecture with its facts (how L0 is set, the config fields it
+    reads, whether it needs an output hook, its SAELens names), read off the registry so the
+    training form follows a new architecture without a change of its own."""
+    return architecture_catalog()
 
 
 @router.get("/{sae_id}", operation_id="get_sae", response_model=SAEOut)

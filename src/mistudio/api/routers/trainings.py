@@ -21,7 +21,8 @@ from mistudio.api.deps import (
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
-from mistudio.core.training import TrainConfig
+from mistudio.core.config import DocumentedModel
+from mistudio.core.training import TrainConfig, TrainingMemoryEstimate, estimate_training_memory
 from mistudio.store import (
     ActivationCacheRow,
     Checkpoint,
@@ -176,6 +177,23 @@ def create_training(body: TrainingCreate, session: SessionDep) -> TrainingOut:
     }
     session.commit()
     return TrainingOut.model_validate(row)
+
+
+class TrainingEstimateRequest(DocumentedModel):
+    train: TrainConfig
+    """The training config to estimate (as in ``TrainingCreate.train``)."""
+    lm_bytes: int = Field(0, ge=0, le=2**50)
+    """Bytes of the language model when it runs alongside (activations streamed live); 0 when
+    training reads an activation cache."""
+
+
+@router.post("/estimate", operation_id="estimate_training", response_model=TrainingMemoryEstimate)
+def estimate_training(body: TrainingEstimateRequest) -> TrainingMemoryEstimate:
+    """Memory a training config needs (per SAE, per hook point, in total), before it starts.
+
+    Each architecture's class answers its own part (parameters, per-step temporaries), so the
+    form shows the same number the worker would plan with."""
+    return estimate_training_memory(body.train, body.lm_bytes)
 
 
 @router.get("/{training_id}", operation_id="get_training", response_model=TrainingOut)
