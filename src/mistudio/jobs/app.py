@@ -25,10 +25,12 @@ import warnings
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init, worker_ready
+from celery.signals import worker_init, worker_process_init
 from kombu import Exchange, Queue
+from sqlalchemy.exc import IntegrityError
 
 from mistudio.settings import get_settings
+from mistudio.store import dispose_all
 
 QUEUES = ("gpu", "cpu")
 PARENT_PID_ENV = "MISTUDIO_WORKER_PARENT_PID"
@@ -95,8 +97,6 @@ def ensure_broker_queues(celery: Celery | None = None) -> None:
     queue can both insert it, and the loser's request fails with ``UNIQUE constraint failed:
     kombu_queue.name`` (seen in the service tests). Each process calls this at start-up, where
     the loser of that race just rolls back and finds the winner's row."""
-    from sqlalchemy.exc import IntegrityError
-
     celery = celery or celery_app()
     if not str(celery.conf.broker_url).startswith("sqla+"):
         return
@@ -137,17 +137,4 @@ def _queues_before_consuming(**_: Any) -> None:
 @worker_process_init.connect
 def _fresh_connections(**_: Any) -> None:
     # A forked pool child must not reuse the parent's pooled database connections.
-    from mistudio.store import dispose_all
-
     dispose_all()
-
-
-@worker_ready.connect
-def _on_worker_ready(**_: Any) -> None:
-    # Workers migrate too (a cluster worker may start before the API) and reap jobs that a
-    # previous incarnation of this worker left "running".
-    from mistudio.jobs.lifecycle import reap_stale_jobs
-    from mistudio.store import init_db
-
-    init_db()
-    reap_stale_jobs()

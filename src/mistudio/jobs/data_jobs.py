@@ -10,14 +10,9 @@ from mistudio.jobs.runtime import JobContext
 from mistudio.settings import get_settings
 from mistudio.store import Dataset, LanguageModel, TokenizationRow, artifact_dir, session_scope
 from mistudio.store.job_secrets import drop_job_secret, get_job_secret
+from mistudio.store.lineage import Lineage
+from mistudio.store.model_load import model_load_config
 from mistudio.store.register import record_dataset, record_tokenization
-
-
-def model_load_config(model: LanguageModel) -> Any:
-    """The core load config of a model row (source plus the options it was added with)."""
-    from mistudio.core.models import ModelLoadConfig
-
-    return ModelLoadConfig(source=model.source, **(model.config or {}))
 
 
 @handler("dataset_import")
@@ -39,7 +34,7 @@ def import_dataset_job(ctx: JobContext) -> dict[str, Any]:
         if row is None:
             raise NotFoundError(f"dataset {dataset_id} was deleted while importing")
         record_dataset(row, info, dest)
-        row.lineage = {"job_id": ctx.job_id, "source": source.details()}
+        row.lineage = Lineage(ctx.job_id, extra={"source": source.details()}).as_json()
     drop_job_secret(ctx.job_id)
     return {"dataset_id": dataset_id, "n_documents": info.n_documents, "n_bytes": info.n_bytes}
 
@@ -72,12 +67,8 @@ def tokenize_job(ctx: JobContext) -> dict[str, Any]:
         if row is None:
             raise NotFoundError(f"tokenization {tok_id} was deleted while tokenizing")
         record_tokenization(row, meta, dest)
-        row.lineage = {
-            "job_id": ctx.job_id,
-            "dataset_id": dataset_id,
-            "model_id": model_id,
-            "config": config.model_dump(mode="json"),
-        }
+        inputs = {"dataset_id": dataset_id, "model_id": model_id}
+        row.lineage = Lineage(ctx.job_id, inputs, config).as_json()
         # The model's fingerprint is known now even if it was never loaded in full.
         model_row = session.get(LanguageModel, model_id)
         if model_row is not None and model_row.tokenizer_fingerprint is None:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from mistudio.errors import NotFoundError
-from mistudio.jobs.data_jobs import model_load_config
 from mistudio.jobs.registry import handler
 from mistudio.jobs.runtime import JobCancelled, JobContext
 from mistudio.store import (
@@ -23,6 +22,8 @@ from mistudio.store import (
     artifact_dir,
     session_scope,
 )
+from mistudio.store.lineage import Lineage
+from mistudio.store.model_load import model_load_config
 from mistudio.store.register import index_features
 
 
@@ -36,7 +37,7 @@ def extraction_available() -> bool:
         return False
 
 
-@handler("extract")
+@handler("extract", queue="gpu")
 def extract_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.data import Tokenization
     from mistudio.core.features import (
@@ -92,11 +93,10 @@ def extract_job(ctx: JobContext) -> dict[str, Any]:
         row.path = str(dest)
         row.n_features = n
         row.result = {"n_tokens": result.meta.n_tokens, "n_sequences": result.meta.n_sequences}
-        row.lineage = {
-            "job_id": ctx.job_id,
+        inputs = {
             "sae_id": sae_id,
             "model_id": row.model_id,
             "tokenization_id": row.tokenization_id,
-            "config": config.model_dump(mode="json"),
         }
+        row.lineage = Lineage(ctx.job_id, inputs, config).as_json()
     return {"extraction_id": extraction_id, "n_features": n, "n_tokens": result.meta.n_tokens}

@@ -23,7 +23,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from mistudio.errors import InvalidInputError, MiStudioError, NotFoundError
+from mistudio.jobs.app import broker_supports_broadcast, celery_app
 from mistudio.jobs.events import add_event, event_dict, publish
+from mistudio.jobs.kinds import load_handlers, queue_for
 from mistudio.settings import get_settings
 from mistudio.store import (
     ARTIFACT_TABLES,
@@ -37,9 +39,6 @@ from mistudio.store import (
 log = logging.getLogger(__name__)
 ACTIVE = ("queued", "running")
 TERMINAL = ("completed", "failed", "cancelled")
-GPU_KINDS = frozenset({"model_load", "cache_activations", "train", "extract", "steer"})
-"""Job kinds that want the accelerator, hence the ``gpu`` queue (one at a time per device).
-``label`` picks its queue per request (``gpu`` only for the local-model method)."""
 
 
 class JobStateError(InvalidInputError):
@@ -48,10 +47,6 @@ class JobStateError(InvalidInputError):
 
 class BrokerUnreachableError(MiStudioError):
     """The job's message could not be sent; the job is already marked failed (API: 503)."""
-
-
-def queue_for(kind: str) -> str:
-    return "gpu" if kind in GPU_KINDS else "cpu"
 
 
 def new_job(
@@ -64,7 +59,8 @@ def new_job(
 ) -> Job:
     """Add a queued job (and its first event) to ``session``; :func:`dispatch` it after commit.
 
-    ``queue`` overrides the kind's queue (a labelling run goes to ``gpu`` only for a local model).
+    The job runs on the queue its handler declares (:mod:`mistudio.jobs.registry`) unless
+    ``queue`` overrides it (a labelling run goes to ``gpu`` only for a local model).
     """
     refs = [{"kind": k, "id": i} for k, i in (resources or [])]
     if artifact is not None and {"kind": artifact[0], "id": artifact[1]} not in refs:
@@ -95,8 +91,6 @@ def dispatch(job_id: str, queue: str, attempt: int) -> None:
     """Send the Celery message that runs ``job_id`` (after the row is committed) and stamp
     ``dispatched_at``; if the broker refuses, fail the job and raise
     :class:`BrokerUnreachableError` with the broker's error in one line."""
-    from mistudio.jobs.app import celery_app
-
     try:
         celery_app().send_task(
             "mistudio.run_job", args=[job_id], queue=queue, task_id=f"{job_id}.{attempt}"
@@ -180,8 +174,6 @@ def cancel_job(job_id: str) -> Job:
 
 
 def _revoke(task_id: str) -> None:
-    from mistudio.jobs.app import broker_supports_broadcast, celery_app
-
     if not broker_supports_broadcast(get_settings().celery_broker_url):
         return  # the cooperative stop flag does the work
     try:
@@ -261,8 +253,6 @@ def mark_worker_lost(session: Session, job: Job, error: str) -> dict[str, Any]:
     """Fail a running job whose worker is gone; returns the status event to publish after
     commit. A resumable kind keeps its files for the retry; any other loses its partial output
     (see :func:`remove_partial_outputs`, called after commit)."""
-    from mistudio.jobs.registry import load_handlers
-
     handler = load_handlers().get(job.kind)
     job.status = "failed"
     job.resumable = handler.resumable if handler is not None else True

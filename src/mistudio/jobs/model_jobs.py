@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from mistudio.errors import NotFoundError
-from mistudio.jobs.data_jobs import model_load_config
 from mistudio.jobs.registry import handler
 from mistudio.jobs.runtime import JobContext
 from mistudio.store import (
@@ -16,10 +15,12 @@ from mistudio.store import (
     session_scope,
 )
 from mistudio.store.job_secrets import drop_job_secret, get_job_secret
+from mistudio.store.lineage import Lineage
+from mistudio.store.model_load import model_load_config
 from mistudio.store.register import record_model
 
 
-@handler("model_load")
+@handler("model_load", queue="gpu")
 def model_load_job(ctx: JobContext) -> dict[str, Any]:
     """Download (Hub) or dequantize (GGUF) a model, load it once and record its architecture,
     hook points with their widths, and tokenizer fingerprint, so later requests are validated
@@ -44,12 +45,12 @@ def model_load_job(ctx: JobContext) -> dict[str, Any]:
         if row is None:
             raise NotFoundError(f"model {model_id} was deleted while loading")
         record_model(row, loaded)
-        row.lineage = {"job_id": ctx.job_id, "source": row.source}
+        row.lineage = Lineage(ctx.job_id, extra={"source": row.source}).as_json()
     drop_job_secret(ctx.job_id)
     return {"model_id": model_id, "n_params": summary.n_params, "n_layers": summary.n_layers}
 
 
-@handler("cache_activations")
+@handler("cache_activations", queue="gpu")
 def cache_activations_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.activations import ActivationStreamConfig, cache_activations
     from mistudio.core.data import Tokenization, check_compatible
@@ -83,10 +84,6 @@ def cache_activations_job(ctx: JobContext) -> dict[str, Any]:
         row.n_tokens = manifest.n_tokens
         row.hook_points = list(manifest.hook_points)
         row.manifest = manifest.model_dump(mode="json")
-        row.lineage = {
-            "job_id": ctx.job_id,
-            "model_id": row.model_id,
-            "tokenization_id": row.tokenization_id,
-            "config": stream.model_dump(mode="json"),
-        }
+        inputs = {"model_id": row.model_id, "tokenization_id": row.tokenization_id}
+        row.lineage = Lineage(ctx.job_id, inputs, stream).as_json()
     return {"activation_cache_id": cache_id, "n_tokens": manifest.n_tokens}

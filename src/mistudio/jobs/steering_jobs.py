@@ -14,15 +14,16 @@ import json
 from typing import Any
 
 from mistudio.errors import NotFoundError
-from mistudio.jobs.data_jobs import model_load_config
 from mistudio.jobs.registry import handler
 from mistudio.jobs.runtime import JobContext
 from mistudio.store import LanguageModel, SAERow, SteeringRun, artifact_dir, session_scope
+from mistudio.store.lineage import Lineage
+from mistudio.store.model_load import model_load_config
 
 EXPORT_FILE = "run.json"
 
 
-@handler("steer")
+@handler("steer", queue="gpu")
 def steer_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.models import load_model
     from mistudio.core.sae.saelens_format import load_sae
@@ -60,11 +61,8 @@ def steer_job(ctx: JobContext) -> dict[str, Any]:
         row.status = "ready"
         row.path = str(dest)
         row.result = document
-        row.lineage = {
-            "job_id": ctx.job_id,
-            "model_id": row.model_id,
-            "sae_ids": [int(name) for name in folders],
-        }
+        inputs = {"model_id": row.model_id, "sae_ids": [int(name) for name in folders]}
+        row.lineage = Lineage(ctx.job_id, inputs).as_json()
     return {
         "steering_run_id": run_id,
         "n_prompts": len(run.prompts),

@@ -17,12 +17,20 @@ import time
 import traceback
 from typing import Any
 
+from celery.signals import worker_ready
+
 from mistudio.errors import MiStudioError
 from mistudio.jobs.app import app
 from mistudio.jobs.device_lock import DeviceLock, gpu_device
 from mistudio.jobs.events import add_event, event_dict, publish
-from mistudio.jobs.lifecycle import mark_worker_lost, remove_partial_outputs, set_artifact_status
-from mistudio.jobs.registry import Handler, load_handlers
+from mistudio.jobs.kinds import load_handlers
+from mistudio.jobs.lifecycle import (
+    mark_worker_lost,
+    reap_stale_jobs,
+    remove_partial_outputs,
+    set_artifact_status,
+)
+from mistudio.jobs.registry import Handler
 from mistudio.jobs.runtime import JobCancelled, JobContext, worker_name
 from mistudio.store import Job, init_db, session_scope, utcnow
 
@@ -205,3 +213,12 @@ def _start_and_run(job_id: str, handlers: dict[str, Handler]) -> str:
 @app.task(name="mistudio.run_job", ignore_result=True)
 def run_job(job_id: str) -> str:
     return execute(job_id)
+
+
+@worker_ready.connect
+def _on_worker_ready(**_: Any) -> None:
+    # Workers migrate too (a cluster worker may start before the API) and reap jobs that a
+    # previous incarnation of this worker left "running". Connected here, not in the app module,
+    # because the app (imported by the lifecycle) must not import the lifecycle back.
+    init_db()
+    reap_stale_jobs()

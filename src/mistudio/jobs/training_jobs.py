@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import delete
 
 from mistudio.errors import NotFoundError
-from mistudio.jobs.data_jobs import model_load_config
 from mistudio.jobs.registry import handler
 from mistudio.jobs.runtime import JobContext
 from mistudio.store import (
@@ -26,6 +25,8 @@ from mistudio.store import (
     artifact_dir,
     session_scope,
 )
+from mistudio.store.lineage import Lineage
+from mistudio.store.model_load import model_load_config
 from mistudio.store.register import jsonable, metric_rows, record_checkpoints, trained_sae_row
 
 FLUSH_SECONDS = 0.5
@@ -59,7 +60,7 @@ class _MetricWriter:
                 training.step = max(training.step or 0, self.last_step)
 
 
-@handler("train", resumable=True)
+@handler("train", queue="gpu", resumable=True)
 def train_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.pipeline import TrainingRunConfig, run_training
     from mistudio.core.training import TrainConfig, latest_checkpoint
@@ -126,13 +127,13 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
             training.status = "ready"
         record_checkpoints(session, training_id, run_dir)
         if not result.stopped:
-            lineage = {
-                "job_id": ctx.job_id,
+            inputs = {
                 "training_id": training_id,
                 "model_id": model_id,
                 "tokenization_id": training.tokenization_id,
                 "activation_cache_id": training.activation_cache_id,
             }
+            lineage = Lineage(ctx.job_id, inputs).as_json()
             for name, sae in result.saes.items():
                 row = trained_sae_row(f"{training.name}/{name}", sae, model_id, lineage)
                 session.add(row)

@@ -332,3 +332,16 @@ ARTIFACT_TABLES: dict[str, type[ArtifactMixin]] = {
     "steering": SteeringRun,
 }
 """Artifact kind (as used in folder names, job resources and URLs) -> table."""
+
+ARTIFACT_ID_KEYS: dict[str, str] = {
+    "datasets": "dataset_id",
+    "models": "model_id",
+    "tokenizations": "tokenization_id",
+    "activations": "activation_cache_id",
+    "trainings": "training_id",
+    "saes": "sae_id",
+    "extractions": "extraction_id",
+    "labeling": "labeling_id",
+    "steering": "steering_run_id",
+}
+"""Artifact kind -> the key its id goes under in job configs, lineage and foreign keys."""

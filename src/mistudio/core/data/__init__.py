@@ -10,7 +10,9 @@ from mistudio.core.data.builtin_corpora import BUILTIN_CORPORA, BuiltinCorpus, l
 from mistudio.core.data.dataset import (
     DatasetInfo,
     choose_text_column,
+    compute_dataset_stats,
     iter_texts,
+    load_dataset_stats,
     open_dataset,
 )
 from mistudio.core.data.decoding import convert_ids_to_tokens, decode, decode_each
@@ -23,9 +25,7 @@ from mistudio.core.data.stats import (
     Histogram,
     TokenCount,
     TokenizationStats,
-    compute_dataset_stats,
     compute_stats,
-    load_dataset_stats,
     load_stats,
 )
 from mistudio.core.data.tokenization import (

@@ -27,11 +27,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 
+from mistudio.core.data.stats import STATS_FILE, DatasetStats, compute_dataset_stats_from_texts
 from mistudio.errors import InvalidInputError, NotFoundError
 
 DATA_FILE = "data.parquet"
 INFO_FILE = "dataset.json"
-STATS_FILE = "stats.json"
 TEXT_COLUMN = "text"
 ROW_GROUP_SIZE = 4096
 """Rows per parquet row group: small enough that one page of samples reads little."""
@@ -150,8 +150,6 @@ def write_dataset_folder(
     n_dropped_empty: int = 0,
 ) -> DatasetInfo:
     """Write ``data.parquet``, ``stats.json`` and (last) ``dataset.json``; return the info."""
-    from mistudio.core.data.stats import compute_dataset_stats_from_table
-
     if table.num_rows == 0:
         raise InvalidInputError(
             f"dataset '{name}' is empty: no document with non-empty text"
@@ -161,7 +159,7 @@ def write_dataset_folder(
     tmp = folder / (DATA_FILE + ".tmp")
     pq.write_table(table, tmp, row_group_size=ROW_GROUP_SIZE, compression="zstd")
     os.replace(tmp, folder / DATA_FILE)
-    stats = compute_dataset_stats_from_table(table)
+    stats = compute_dataset_stats_from_texts(table.column(TEXT_COLUMN))
     (folder / STATS_FILE).write_text(stats.model_dump_json(indent=2))
     info = DatasetInfo(
         name=name,
@@ -193,3 +191,19 @@ def iter_texts(folder: str | Path, batch_size: int = 1024) -> Iterator[list[str]
     parquet = pq.ParquetFile(folder / DATA_FILE)
     for batch in parquet.iter_batches(batch_size=batch_size, columns=[TEXT_COLUMN]):
         yield [t if t is not None else "" for t in batch.column(0).to_pylist()]
+
+
+def compute_dataset_stats(folder: str | Path) -> DatasetStats:
+    """Statistics of a dataset folder (reads only the ``text`` column)."""
+    folder = Path(folder)
+    open_dataset(folder)
+    text = pq.read_table(folder / DATA_FILE, columns=[TEXT_COLUMN]).column(TEXT_COLUMN)
+    return compute_dataset_stats_from_texts(text)
+
+
+def load_dataset_stats(folder: str | Path) -> DatasetStats:
+    """The ``stats.json`` saved at import (computed now if missing)."""
+    path = Path(folder) / STATS_FILE
+    if path.is_file():
+        return DatasetStats.model_validate_json(path.read_text())
+    return compute_dataset_stats(folder)

@@ -11,17 +11,20 @@ use log-spaced bins; sequence lengths are bounded by ``max_length`` and use line
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from pydantic import BaseModel, Field
 
-from mistudio.core.data.dataset import DATA_FILE, STATS_FILE, TEXT_COLUMN, open_dataset
 from mistudio.core.data.decoding import convert_ids_to_tokens, decode_each
-from mistudio.core.data.tokenization import TOKEN_STATS_FILE, Tokenization
+
+if TYPE_CHECKING:  # the folders import this module to write and read their statistics
+    from mistudio.core.data.tokenization import Tokenization
+
+STATS_FILE = "stats.json"
+"""Where a dataset folder and a tokenization folder keep their statistics."""
 
 TOP_TOKENS = 50
 """How many of the most frequent tokens the statistics list."""
@@ -172,13 +175,11 @@ def load_stats(tokenization: Tokenization) -> TokenizationStats:
 
 def save_stats(stats: TokenizationStats | DatasetStats, folder: Path) -> None:
     """Write ``stats.json`` into ``folder``."""
-    name = TOKEN_STATS_FILE if isinstance(stats, TokenizationStats) else STATS_FILE
-    (folder / name).write_text(stats.model_dump_json(indent=2))
+    (folder / STATS_FILE).write_text(stats.model_dump_json(indent=2))
 
 
-def compute_dataset_stats_from_table(table: pa.Table) -> DatasetStats:
-    """Statistics of a table whose ``text`` column holds the documents."""
-    text = table.column(TEXT_COLUMN)
+def compute_dataset_stats_from_texts(text: pa.ChunkedArray | pa.Array) -> DatasetStats:
+    """Statistics of a column of documents (a dataset's ``text`` column)."""
     chars = pc.utf8_length(text).to_numpy(zero_copy_only=False).astype(np.int64)  # [n]
     n_bytes = int(pc.sum(pc.binary_length(text)).as_py() or 0)
     return DatasetStats(
@@ -191,20 +192,3 @@ def compute_dataset_stats_from_table(table: pa.Table) -> DatasetStats:
         max_chars=int(chars.max()) if chars.size else 0,
         chars_histogram=log_histogram(chars),
     )
-
-
-def compute_dataset_stats(folder: str | Path) -> DatasetStats:
-    """Statistics of a dataset folder (reads only the ``text`` column)."""
-    folder = Path(folder)
-    open_dataset(folder)
-    return compute_dataset_stats_from_table(
-        pq.read_table(folder / DATA_FILE, columns=[TEXT_COLUMN])
-    )
-
-
-def load_dataset_stats(folder: str | Path) -> DatasetStats:
-    """The ``stats.json`` saved at import (computed now if missing)."""
-    path = Path(folder) / STATS_FILE
-    if path.is_file():
-        return DatasetStats.model_validate_json(path.read_text())
-    return compute_dataset_stats(folder)

@@ -27,22 +27,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
 from mistudio.core.config import OperationConfig
+from mistudio.core.data.stats import STATS_FILE, TokenizationStats, compute_stats
 from mistudio.errors import NotFoundError
-
-if TYPE_CHECKING:  # stats imports this module
-    from mistudio.core.data.stats import TokenizationStats
 
 TOKENS_FILE = "tokens.npy"
 DOC_OFFSETS_FILE = "doc_offsets.npy"
 WINDOWS_FILE = "windows.npy"
 META_FILE = "meta.json"
-TOKEN_STATS_FILE = "stats.json"
+TOKEN_STATS_FILE = STATS_FILE
 
 
 MAX_SEQUENCE_LENGTH = 1 << 20
@@ -273,8 +270,6 @@ class Tokenization:
 
     def stats(self) -> TokenizationStats:
         """``stats.json`` if present, else computed now (without decoded token strings)."""
-        from mistudio.core.data.stats import TokenizationStats, compute_stats
-
         path = self.folder / TOKEN_STATS_FILE
         if path.is_file():
             return TokenizationStats.model_validate_json(path.read_text())
