@@ -2,16 +2,16 @@
 import clsx from "clsx";
 import { useEffect } from "react";
 import { PANELS, panelFromHash, useUi, type PanelId } from "./store/ui";
-import { SystemBadge } from "./panels/SystemBadge";
-import { DatasetsPanel } from "./panels/DatasetsPanel";
-import { ModelsPanel } from "./panels/ModelsPanel";
+import { SystemBadge } from "./system/SystemBadge";
+import { DatasetsPanel } from "./datasets/DatasetsPanel";
+import { ModelsPanel } from "./models/ModelsPanel";
 import { TrainingPanel } from "./panels/TrainingPanel";
 import { SaesPanel } from "./panels/SaesPanel";
 import { FeaturesPanel } from "./panels/FeaturesPanel";
-import { TemplatesPanel } from "./panels/TemplatesPanel";
-import { SystemPanel } from "./panels/SystemPanel";
-import { LabelingPanel } from "./panels/LabelingPanel";
-import { SteeringPanel } from "./panels/SteeringPanel";
+import { TemplatesPanel } from "./templates/TemplatesPanel";
+import { SystemPanel } from "./system/SystemPanel";
+import { LabelingPanel } from "./labeling/LabelingPanel";
+import { SteeringPanel } from "./steering/SteeringPanel";
 import { useSocketState, useSystemFeed } from "./ws/live";
 
 const ICONS: Record<PanelId, string> = {

@@ -6,7 +6,6 @@ import { api, type Query } from "./client";
 import type {
   ActivationCache,
   ArchitectureInfo,
-  BuiltinSource,
   Checkpoint,
   Dataset,
   Extraction,
@@ -15,12 +14,8 @@ import type {
   Model,
   Page,
   SAE,
-  Sample,
-  SystemInfo,
   Template,
-  TokenizationStats,
   Tokenization,
-  TokenizedSample,
   TrainConfig,
   Training,
   TrainingMemoryEstimate,
@@ -44,42 +39,6 @@ export const useActivationCaches = () => useList<ActivationCache>("activations")
 export const useTrainings = () => useList<Training>("trainings");
 export const useSaes = () => useList<SAE>("saes");
 export const useExtractions = (query: Query = {}) => useList<Extraction>("extractions", query);
-
-export function useDatasetSources() {
-  return useQuery({
-    queryKey: ["datasets", "sources"],
-    queryFn: () => api.get<BuiltinSource[]>("/datasets/sources"),
-    staleTime: Infinity,
-  });
-}
-
-export function useDatasetSamples(id: number | null, offset: number, limit: number) {
-  return useQuery({
-    queryKey: ["datasets", id, "samples", offset, limit],
-    queryFn: ({ signal }) => api.get<Sample[]>(`/datasets/${id}/samples`, { offset, limit }, signal),
-    enabled: id !== null,
-    placeholderData: keepPreviousData,
-  });
-}
-
-export function useTokenizationStats(id: number | null) {
-  return useQuery({
-    queryKey: ["tokenizations", id, "stats"],
-    queryFn: ({ signal }) => api.get<TokenizationStats>(`/tokenizations/${id}/stats`, undefined, signal),
-    enabled: id !== null,
-    staleTime: Infinity,
-  });
-}
-
-export function useTokenizationSamples(id: number | null, offset: number, limit: number) {
-  return useQuery({
-    queryKey: ["tokenizations", id, "samples", offset, limit],
-    queryFn: ({ signal }) =>
-      api.get<TokenizedSample[]>(`/tokenizations/${id}/samples`, { offset, limit }, signal),
-    enabled: id !== null,
-    placeholderData: keepPreviousData,
-  });
-}
 
 export function useTrainingMetrics(id: number) {
   return useQuery({
@@ -153,12 +112,9 @@ export function useTemplates(kind?: string) {
   });
 }
 
-export function useSystemInfo() {
-  return useQuery({
-    queryKey: ["system", "info"],
-    queryFn: () => api.get<SystemInfo>("/system/info"),
-    staleTime: 60_000,
-  });
+/** Delete one artifact (`DELETE /{resource}/{id}`), refreshing its list and any `also` keys. */
+export function useDelete(resource: string, id: number, also: string[] = []) {
+  return useApiMutation(() => api.del(`/${resource}/${id}`), [resource, ...also]);
 }
 
 /** A mutation that invalidates `keys` when it succeeds. */

@@ -33,7 +33,7 @@ import {
 } from "../lib/trainingForm";
 import { useUi } from "../store/ui";
 import type { WireMessage } from "../ws/socket";
-import { HOOK_KINDS } from "./ModelsPanel";
+import { HOOK_KINDS } from "../models/hookPoints";
 
 const BUSY = new Set(["pending", "queued", "running"]);
 

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { render, screen, within } from "@testing-library/react";
 import type { SteeringResult } from "../api/types";
-import { CompareView, PickerFeature, metric, parseStrengths, percent, runFinished, withFeatures } from "./SteeringPanel";
+import { CompareView } from "./CompareView";
+import { metric, percent, runFinished } from "./format";
+import { PickerFeature } from "./PickerFeature";
+import { parseStrengths, withFeatures } from "./picking";
 
 const SCRIPT = '<script>window.hacked = true</script><img src=x onerror="alert(1)">';
 

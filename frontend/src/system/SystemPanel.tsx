@@ -1,13 +1,13 @@
-/** System: live GPU / CPU / memory / disk / network cards and one-hour charts. */
-import { useMemo, useState } from "react";
-import { apiToken } from "../api/client";
-import { useSystemInfo } from "../api/hooks";
-import type { SystemSample } from "../api/types";
+/** The System panel: live GPU / CPU / memory / disk / network cards and one-hour charts. */
+import { useMemo } from "react";
 import { TimeChart } from "../components/charts";
 import { ProgressBar } from "../components/ProgressBar";
-import { Button, Card, ErrorLine, Field, PanelHeader, Stat } from "../components/ui";
+import { Card, ErrorLine, PanelHeader, Stat } from "../components/ui";
 import { formatBytes, formatRate } from "../lib/format";
 import { useSystemStore } from "../ws/live";
+import { TokenCard } from "./TokenCard";
+import { toSeries } from "./series";
+import { useSystemInfo } from "./queries";
 
 const pct = (v: number | undefined) => (v === undefined ? "–" : `${v.toFixed(0)}%`);
 
@@ -103,45 +103,5 @@ export function SystemPanel() {
       </div>
       <TokenCard />
     </div>
-  );
-}
-
-function toSeries(history: SystemSample[]) {
-  return history.map((s) => {
-    const g = s.gpus?.[0];
-    return {
-      t: s.timestamp,
-      cpu: s.cpu.percent,
-      mem: s.memory.percent,
-      gpu: g?.utilization_percent ?? null,
-      vram: g?.memory_used_bytes !== undefined && g.memory_total_bytes ? (100 * g.memory_used_bytes) / g.memory_total_bytes : null,
-      diskRead: s.io.disk_read_bytes_per_s,
-      diskWrite: s.io.disk_write_bytes_per_s,
-      netRecv: s.io.net_recv_bytes_per_s,
-      netSent: s.io.net_sent_bytes_per_s,
-    };
-  });
-}
-
-function TokenCard() {
-  const [token, setToken] = useState(apiToken() ?? "");
-  return (
-    <Card title="Access token">
-      <p className="mb-2 text-xs text-slate-400">When the studio runs with MISTUDIO_TOKEN, enter it here; it is kept in this browser only.</p>
-      <div className="flex items-end gap-2">
-        <Field label="Token" className="w-80">
-          <input type="password" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" />
-        </Field>
-        <Button
-          onClick={() => {
-            if (token) localStorage.setItem("mistudio.token", token);
-            else localStorage.removeItem("mistudio.token");
-            window.location.reload();
-          }}
-        >
-          Save and reload
-        </Button>
-      </div>
-    </Card>
   );
 }

@@ -1,149 +1,17 @@
 /**
- * Labeling: start a labelling run over an extraction's latents (rules, a local LLM, Ollama or an
- * OpenAI-compatible backend), watch it live, and read its summary. The API key field is
- * uncontrolled: its value is read once when the request is sent, then the field is cleared; it is
+ * Starting a labelling run over an extraction's latents (rules, a local LLM, Ollama or an
+ * OpenAI-compatible backend), with an editable prompt template and a cost estimate. The API key field
+ * is uncontrolled: its value is read once when the request is sent, then the field is cleared; it is
  * never kept in React state, a store or a query cache.
  */
 import { useEffect, useMemo, useRef, useState } from "react";
-import { useQuery } from "@tanstack/react-query";
-import { api } from "../api/client";
-import { useApiMutation, useExtractions, useTemplates } from "../api/hooks";
-import type {
-  CostEstimate,
-  Extraction,
-  LabelingConfig,
-  LabelingCreate,
-  LabelingJob,
-  LabelingSelection,
-  LabelingSummary,
-  Page,
-  Template,
-} from "../api/types";
-import { HistogramChart } from "../components/charts";
-import { JobProgress } from "../components/ProgressBar";
-import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, StatusPill, TemplateOptions, num } from "../components/ui";
-import { isBusy, pollWhileBusy } from "../lib/status";
-import { formatCount, formatDate, formatEta, formatNumber } from "../lib/format";
-import type { WireMessage } from "../ws/socket";
-
-export const METHODS = ["rules", "local", "ollama", "openai"] as const;
-export type Method = (typeof METHODS)[number];
-const PAID: ReadonlySet<string> = new Set(["openai"]);
-
-export function LabelingPanel() {
-  const [dialog, setDialog] = useState(false);
-  const runs = useQuery({
-    queryKey: ["labeling", "list"],
-    queryFn: ({ signal }) => api.get<Page<LabelingJob>>("/labeling", { limit: 100, sort: "created_at", order: "desc" }, signal),
-    refetchInterval: (q) =>
-      pollWhileBusy(q.state.data as Page<LabelingJob> | undefined),
-  });
-  return (
-    <div className="space-y-4" data-testid="labeling-panel">
-      <PanelHeader
-        title="Labeling"
-        subtitle="Label latents with rules, a local LLM, Ollama or an OpenAI-compatible backend, and score the labels."
-        actions={
-          <Button variant="primary" onClick={() => setDialog(true)} data-testid="labeling-new">
-            New labelling run
-          </Button>
-        }
-      />
-      <ErrorLine error={runs.error} />
-      {runs.data && runs.data.items.length === 0 && <Empty>No labelling runs yet.</Empty>}
-      <div className="grid gap-3 lg:grid-cols-2">
-        {runs.data?.items.map((r) => <LabelingJobCard key={r.id} run={r} />)}
-      </div>
-      {dialog && <LabelingDialog onClose={() => setDialog(false)} onStarted={() => setDialog(false)} />}
-    </div>
-  );
-}
-
-export function LabelingJobCard({ run }: { run: LabelingJob }) {
-  const [rate, setRate] = useState<{ fps: number | null; eta: number | null; failed: number | null }>({ fps: null, eta: null, failed: null });
-  const onEvent = (m: WireMessage) => {
-    const d = (m.data ?? {}) as Record<string, unknown>;
-    if (m.type !== "progress") return;
-    setRate({
-      fps: typeof d.features_per_s === "number" ? d.features_per_s : null,
-      eta: typeof d.eta_s === "number" ? d.eta_s : typeof d.eta_seconds === "number" ? d.eta_seconds : null,
-      failed: typeof d.failed === "number" ? d.failed : null,
-    });
-  };
-  const summary = run.result as unknown as LabelingSummary | undefined;
-  const busy = isBusy(run.status);
-  const cfg = run.config as Record<string, unknown>;
-  return (
-    <Card
-      testId="labeling-card"
-      title={
-        <span>
-          {run.name} <span className="text-xs font-normal text-slate-500">· extraction {run.extraction_id} · {String(cfg.method ?? "")}</span>
-        </span>
-      }
-      actions={<StatusPill status={run.status} />}
-    >
-      <JobProgress jobId={run.job_id} onEvent={onEvent} />
-      {busy && (rate.fps !== null || rate.eta !== null) && (
-        <p className="mt-1 font-mono text-[11px] text-slate-400" data-testid="labeling-rate">
-          {rate.fps !== null && `${formatNumber(rate.fps, 2)} features/s`}
-          {rate.eta !== null && ` · ETA ${formatEta(rate.eta)}`}
-          {rate.failed ? ` · ${rate.failed} failed` : ""}
-        </p>
-      )}
-      {summary && typeof summary.labelled === "number" && <LabelingSummaryView summary={summary} />}
-      {run.error && run.status === "failed" && !run.job_id && <ErrorLine error={run.error} />}
-      <p className="mt-2 text-[11px] text-slate-500">{formatDate(run.created_at)}</p>
-    </Card>
-  );
-}
-
-export function LabelingSummaryView({ summary }: { summary: LabelingSummary }) {
-  const hist = summary.score_histogram ?? [];
-  return (
-    <div className="mt-3 space-y-3" data-testid="labeling-summary">
-      <div className="grid grid-cols-2 gap-2 md:grid-cols-4">
-        <Stat label="Labelled" value={formatCount(summary.labelled)} testId="summary-labelled" />
-        <Stat label="Unclear" value={formatCount(summary.unclear ?? 0)} />
-        <Stat label="Failed" value={formatCount(summary.failed)} testId="summary-failed" />
-        <Stat label="Mean score" value={formatNumber(summary.mean_score ?? null, 2)} />
-      </div>
-      {summary.cost ? <p className="text-xs text-slate-400">≈ ${summary.cost.toFixed(4)} · {formatCount((summary.prompt_tokens ?? 0) + (summary.completion_tokens ?? 0))} tokens</p> : null}
-      {summary.scored ? (
-        <div>
-          <div className="mb-1 text-xs text-slate-400">Score histogram ({summary.scored} scored)</div>
-          <HistogramChart bins={Array.from({ length: hist.length + 1 }, (_, i) => i / hist.length)} counts={hist} decimals height={140} />
-        </div>
-      ) : null}
-      {summary.failures && Object.keys(summary.failures).length > 0 && (
-        <ul className="text-xs text-rose-300">
-          {Object.entries(summary.failures).map(([why, n]) => (
-            <li key={why}>
-              {n}× {why}
-            </li>
-          ))}
-        </ul>
-      )}
-    </div>
-  );
-}
-
-type SelectionMode = "unlabelled" | "indices" | "filter";
-
-/** Parse "1, 2, 5-8" into indices (null when malformed). */
-export function parseIndices(text: string): number[] | null {
-  const out: number[] = [];
-  for (const part of text.split(/[\s,]+/).filter(Boolean)) {
-    const range = /^(\d+)-(\d+)$/.exec(part);
-    if (range) {
-      const [a, b] = [Number(range[1]), Number(range[2])];
-      if (b < a || b - a > 1_000_000) return null;
-      for (let i = a; i <= b; i++) out.push(i);
-    } else if (/^\d+$/.test(part)) out.push(Number(part));
-    else return null;
-  }
-  return out;
-}
+import { useExtractions, useTemplates } from "../api/hooks";
+import type { CostEstimate, Extraction, LabelingConfig, LabelingCreate, LabelingJob, LabelingSelection, Template } from "../api/types";
+import { Button, ErrorLine, Field, Modal, Stat, TemplateOptions, num } from "../components/ui";
+import { formatCount } from "../lib/format";
+import { METHODS, type Method, PAID, type SelectionMode, parseIndices } from "./options";
+import { useEstimateLabeling, useStartLabeling } from "./queries";
+import { useSaveTemplate } from "../templates/queries";
 
 export function LabelingDialog({
   onClose,
@@ -240,28 +108,24 @@ export function LabelingDialog({
     };
   };
 
-  const estimateRun = useApiMutation(() => api.post<CostEstimate>("/labeling/estimate", body()), [], (out) => setEstimate(out));
-  const start = useApiMutation(
-    () => {
-      // Read the key once, clear the field, and send it only in this request.
+  const estimateRun = useEstimateLabeling((out) => setEstimate(out));
+  const start = useStartLabeling((run) => onStarted?.(run));
+  // Read the key once, clear the field, and send it only in this request.
+  const startRun = () =>
+    start.mutate(() => {
       const key = keyRef.current?.value ?? "";
       if (keyRef.current) keyRef.current.value = "";
-      return api.post<LabelingJob>("/labeling", body(key || undefined));
-    },
-    ["labeling", "features"],
-    (run) => onStarted?.(run),
-  );
-  const saveTemplate = useApiMutation(
-    () => {
+      return body(key || undefined);
+    });
+  const saveTemplate = useSaveTemplate((t) => {
+    setTemplateId(t.id);
+    setSaveName("");
+  });
+  const savePrompt = () =>
+    saveTemplate.mutate(() => {
       const config = JSON.parse(promptText) as Record<string, unknown>;
-      return api.post<Template>("/templates", { kind: "labeling_prompt", name: saveName.trim(), config });
-    },
-    ["templates"],
-    (t) => {
-      setTemplateId(t.id);
-      setSaveName("");
-    },
-  );
+      return { kind: "labeling_prompt", name: saveName.trim(), config };
+    });
   // A paid run is estimated before it can start.
   const paid = PAID.has(method);
   const canStart = extractionId !== null && (!paid || estimate !== null) && !start.isPending;
@@ -277,11 +141,11 @@ export function LabelingDialog({
         <>
           <Button onClick={onClose}>Cancel</Button>
           {needsLlm && (
-            <Button onClick={() => estimateRun.mutate(undefined)} disabled={estimateRun.isPending || extractionId === null} data-testid="labeling-estimate">
+            <Button onClick={() => estimateRun.mutate(() => body())} disabled={estimateRun.isPending || extractionId === null} data-testid="labeling-estimate">
               Estimate cost
             </Button>
           )}
-          <Button variant="primary" onClick={() => start.mutate(undefined)} disabled={!canStart} data-testid="labeling-start">
+          <Button variant="primary" onClick={() => startRun()} disabled={!canStart} data-testid="labeling-start">
             Start labelling
           </Button>
         </>
@@ -382,7 +246,7 @@ export function LabelingDialog({
               <Field label="Save as template" className="flex-1">
                 <input value={saveName} onChange={(e) => setSaveName(e.target.value)} placeholder="template name" />
               </Field>
-              <Button onClick={() => saveTemplate.mutate(undefined)} disabled={!saveName.trim() || saveTemplate.isPending}>
+              <Button onClick={() => savePrompt()} disabled={!saveName.trim() || saveTemplate.isPending}>
                 Save
               </Button>
             </div>

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { LabelingDialog, parseIndices } from "./LabelingPanel";
+import { LabelingDialog } from "./LabelingDialog";
+import { parseIndices } from "./options";
 
 const KEY = "sk-test-very-secret-key";
 

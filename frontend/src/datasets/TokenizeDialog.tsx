@@ -1,0 +1,80 @@
+/** Tokenize a dataset with a model's tokenizer into fixed-length packed sequences. */
+import { useState } from "react";
+import { useModels } from "../api/hooks";
+import type { Dataset, Model } from "../api/types";
+import { Button, ErrorLine, Field, Modal, num } from "../components/ui";
+import { useTokenize } from "./queries";
+
+export function TokenizeDialog({ dataset, onClose }: { dataset: Dataset; onClose: () => void }) {
+  const models = useModels();
+  const [modelId, setModelId] = useState<number | null>(null);
+  const [cfg, setCfg] = useState({ max_length: "128", stride: "128", min_tokens: "1", max_documents: "", drop: "", prepend_bos: true, pack: true });
+  const create = useTokenize(() => onClose());
+  const chosen: Model | undefined = models.data?.items.find((m) => m.id === modelId) ?? models.data?.items[0];
+  const submit = () => {
+    if (!chosen) return;
+    create.mutate({
+      dataset_id: dataset.id,
+      model_id: chosen.id,
+      config: {
+        max_length: num(cfg.max_length),
+        stride: num(cfg.stride),
+        min_tokens: num(cfg.min_tokens),
+        max_documents: num(cfg.max_documents) ?? null,
+        prepend_bos: cfg.prepend_bos,
+        pack: cfg.pack,
+        drop_if_contains: cfg.drop.split(",").map((s) => s.trim()).filter(Boolean),
+      },
+    });
+  };
+  return (
+    <Modal
+      title={`Tokenize ${dataset.name}`}
+      onClose={onClose}
+      footer={
+        <>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button variant="primary" onClick={submit} disabled={!chosen || create.isPending} data-testid="tokenize-submit">
+            Tokenize
+          </Button>
+        </>
+      }
+    >
+      <div className="grid grid-cols-2 gap-3">
+        <Field label="Tokenizer of model" className="col-span-2" hint={chosen ? `${chosen.source} · ${chosen.status}` : "Register a model first (Models panel)"}>
+          <select value={chosen?.id ?? ""} onChange={(e) => setModelId(Number(e.target.value))} data-testid="tokenize-model">
+            {models.data?.items.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.name}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Max length (tokens)">
+          <input type="number" min={2} value={cfg.max_length} onChange={(e) => setCfg({ ...cfg, max_length: e.target.value })} data-testid="tokenize-max-length" />
+        </Field>
+        <Field label="Stride" hint="Step between overlapping windows of a long document">
+          <input type="number" min={1} value={cfg.stride} onChange={(e) => setCfg({ ...cfg, stride: e.target.value })} />
+        </Field>
+        <Field label="Min tokens per document">
+          <input type="number" min={0} value={cfg.min_tokens} onChange={(e) => setCfg({ ...cfg, min_tokens: e.target.value })} />
+        </Field>
+        <Field label="Max documents">
+          <input type="number" min={1} value={cfg.max_documents} onChange={(e) => setCfg({ ...cfg, max_documents: e.target.value })} />
+        </Field>
+        <Field label="Drop documents containing" className="col-span-2" hint="Comma-separated, case-insensitive">
+          <input value={cfg.drop} onChange={(e) => setCfg({ ...cfg, drop: e.target.value })} />
+        </Field>
+        <label className="flex items-center gap-2 text-sm text-slate-300">
+          <input type="checkbox" checked={cfg.prepend_bos} onChange={(e) => setCfg({ ...cfg, prepend_bos: e.target.checked })} />
+          prepend BOS
+        </label>
+        <label className="flex items-center gap-2 text-sm text-slate-300">
+          <input type="checkbox" checked={cfg.pack} onChange={(e) => setCfg({ ...cfg, pack: e.target.checked })} />
+          pack short documents
+        </label>
+      </div>
+      <ErrorLine error={create.error} />
+    </Modal>
+  );
+}

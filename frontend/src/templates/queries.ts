@@ -1,0 +1,42 @@
+/**
+ * The Templates area's server state: create, favourite, delete, and move templates in and out as
+ * one JSON file. The template list itself (`useTemplates`) is in api/hooks, since the training,
+ * labelling and steering forms read it too.
+ */
+import { api } from "../api/client";
+import { useApiMutation, useDelete } from "../api/hooks";
+import type { ImportResult, Template, TemplateCreate, TemplateExport, TemplateKind } from "../api/types";
+
+/**
+ * Save a template. The body may be a thunk, so a form that parses its JSON while building the body
+ * gets the parse error as this mutation's error.
+ */
+export function useSaveTemplate(onSuccess?: (template: Template) => void) {
+  return useApiMutation(
+    (body: TemplateCreate | (() => TemplateCreate)) =>
+      api.post<Template>("/templates", typeof body === "function" ? body() : body),
+    ["templates"],
+    onSuccess,
+  );
+}
+
+/** Toggle a template's favourite flag (the mutation's variable is its id). */
+export function useFavouriteTemplate() {
+  return useApiMutation((id: number) => api.post<Template>(`/templates/${id}/favourite`), ["templates"]);
+}
+
+export const useDeleteTemplate = (id: number) => useDelete("templates", id);
+
+/** Import an exported file; a name that exists already gets a new name, not an overwrite. */
+export function useImportTemplates(onSuccess?: (result: ImportResult) => void) {
+  return useApiMutation(
+    (body: TemplateExport) => api.post<ImportResult>("/templates/import", body, { on_conflict: "rename" }),
+    ["templates"],
+    onSuccess,
+  );
+}
+
+/** Every template (or every one of a kind) as one exportable document. */
+export function fetchTemplateExport(kind: TemplateKind | "all"): Promise<TemplateExport> {
+  return api.get<TemplateExport>("/templates/export", kind === "all" ? undefined : { kind });
+}
