@@ -1,0 +1,62 @@
+"""``GET /saes/architectures`` and ``POST /trainings/estimate``: what the training form reads.
+
+The form no longer re-derives architecture facts or memory: these endpoints serve them from the
+registered SAE classes, so their answers must match core exactly.
+"""
+
+from __future__ import annotations
+
+from mistudio.core.sae import registered_architectures
+from mistudio.core.training import TrainConfig, estimate_training_memory
+from tests.service.conftest import Studio
+
+API = "/api/v1"
+
+
+def test_architectures_are_served_from_the_registry(studio: Studio) -> None:
+    r = studio.client.get(f"{API}/saes/architectures")
+    assert r.status_code == 200, r.text
+    archs = {a["name"]: a for a in r.json()}
+    assert sorted(archs) == registered_architectures()
+    assert archs["topk"]["sparsity_control"] == "k"
+    assert [p["name"] for p in archs["topk"]["parameters"]] == ["k"]
+    assert archs["standard"]["sparsity_control"] == "penalty"
+    assert archs["standard"]["sparsity_penalty"] == "l1"
+    assert archs["transcoder"]["reconstructs_other_hook"] is True
+    assert archs["batchtopk"]["saelens_names"] == ["jumprelu"]
+    jump = {p["name"]: p for p in archs["jumprelu"]["parameters"]}
+    assert jump["jumprelu_bandwidth"]["default"] == 0.05 and jump["jumprelu_bandwidth"]["doc"]
+
+
+def test_training_estimate_matches_core(studio: Studio) -> None:
+    train = {
+        "saes": [
+            {"hook_name": "a", "sae": {"architecture": "topk", "d_in": 64, "d_sae": 256, "k": 8}},
+            {
+                "hook_name": "a",
+                "hook_name_out": "b",
+                "sae": {"architecture": "transcoder", "d_in": 64, "d_sae": 256, "d_out": 32},
+                "target_l0": 10,
+            },
+        ],
+        "total_tokens": 8192,
+        "batch_tokens": 1024,
+    }
+    r = studio.client.post(f"{API}/trainings/estimate", json={"train": train, "lm_bytes": 1000})
+    assert r.status_code == 200, r.text
+    expected = estimate_training_memory(TrainConfig(**train), 1000)
+    assert r.json() == expected.model_dump()
+
+    bad = studio.client.post(
+        f"{API}/trainings/estimate",
+        json={
+            "train": {
+                **train,
+                "saes": [
+                    {"hook_name": "a", "sae": {"architecture": "nope", "d_in": 4, "d_sae": 8}}
+                ],
+            }
+        },
+    )
+    assert 400 <= bad.status_code < 500
+    assert "unknown SAE architecture 'nope'" in bad.json()["detail"]
