@@ -2,6 +2,7 @@
  *
  * What depends on the architecture (is L0 a `k` or a target for a penalty, does it reconstruct
  * another hook) comes from the architecture's facts served by `GET /saes/architectures`. */
+import { SCHEMA_DEFAULTS } from "../api/defaults";
 import type { ArchitectureInfo, SAETrainConfig, TrainingCreate } from "../api/types";
 
 export interface TrainingForm {
@@ -37,11 +38,18 @@ export interface TrainingForm {
   activationCacheId: number | null;
 }
 
+const RUN = SCHEMA_DEFAULTS.TrainingRunOptions;
+const TRAIN = SCHEMA_DEFAULTS.TrainConfig;
+const SAE_TRAIN = SCHEMA_DEFAULTS.SAETrainConfig;
+
+/** The form's starting values. Everything the core configs declare a default for comes from
+ * them (`api/defaults.ts`, generated from the schema); the rest are the form's own choices for
+ * a quick first run (a few hundred small steps, a short final evaluation, layer 6). */
 export const DEFAULT_FORM: TrainingForm = {
   name: "",
   tokenizationId: null,
   modelId: null,
-  architecture: "topk",
+  architecture: SCHEMA_DEFAULTS.SAEConfig.architecture,
   hookKind: "resid_post",
   hookKindOut: "mlp_out",
   layers: [6],
@@ -50,19 +58,19 @@ export const DEFAULT_FORM: TrainingForm = {
   targetL0: 32,
   autoSparsity: true,
   sparsityCoefficient: 5,
-  lr: 3e-4,
+  lr: SAE_TRAIN.lr,
   batchTokens: 1024,
   steps: 300,
   warmupSteps: 20,
-  normalize: "expected_average_only_in",
+  normalize: SAE_TRAIN.normalize_activations,
   resampleSteps: "",
-  gradClip: 1,
+  gradClip: SAE_TRAIN.grad_clip_norm,
   checkpointEvery: null,
-  lrDecay: "linear",
-  device: "cpu",
-  lmBatchSize: 8,
-  evalSequences: 8,
-  bufferTokens: 65_536,
+  lrDecay: SAE_TRAIN.lr_decay,
+  device: TRAIN.device,
+  lmBatchSize: RUN.lm_batch_size,
+  evalSequences: RUN.eval_sequences,
+  bufferTokens: RUN.buffer_tokens,
   finalEvalTokens: 16_384,
   useCache: false,
   activationCacheId: null,
