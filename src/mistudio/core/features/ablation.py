@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from mistudio.core.data import decode, decode_each
+from mistudio.core.features.result import ExtractionResult
 from mistudio.core.hooks import intervene
 from mistudio.core.models import LoadedModel
 from mistudio.core.sae import SAE
@@ -183,3 +184,26 @@ def compare_completions(
         clean=decode(tok, clean[0, n:].tolist()),
         ablated=decode(tok, ablated[0, n:].tolist()),
     )
+
+
+def example_batch(
+    result: ExtractionResult, index: int, n: int, bos: int | None
+) -> tuple[Tensor, Tensor] | None:
+    """Latent ``index``'s top ``n`` example windows as a right-padded batch to ablate on (BOS
+    first when the tokenizer has one): ``input_ids`` int64 [b, s] and ``attention_mask`` bool
+    [b, s]; None when the latent never fired."""
+    rows = []
+    for example in result.examples(index, limit=n):
+        ids = list(example.token_ids)
+        if bos is not None and (not ids or ids[0] != bos):
+            ids = [bos, *ids]
+        rows.append(ids)
+    if not rows:
+        return None
+    width = max(len(r) for r in rows)
+    input_ids = torch.zeros(len(rows), width, dtype=torch.long)  # [b, s]
+    mask = torch.zeros(len(rows), width, dtype=torch.bool)  # [b, s]
+    for r, ids in enumerate(rows):
+        input_ids[r, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        mask[r, : len(ids)] = True
+    return input_ids, mask
