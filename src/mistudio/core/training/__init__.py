@@ -16,6 +16,7 @@ from mistudio.core.training.memory import (
 from mistudio.core.training.schedules import lr_factor, warmup_factor
 from mistudio.core.training.trainer import (
     SAEResult,
+    SAETrainer,
     TrainingDivergedError,
     TrainResult,
     train_saes,
@@ -28,6 +29,7 @@ __all__ = [
     "SAEMemory",
     "SAEResult",
     "SAETrainConfig",
+    "SAETrainer",
     "TrainConfig",
     "TrainResult",
     "TrainingMemoryEstimate",

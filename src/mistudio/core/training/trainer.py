@@ -1,9 +1,9 @@
 """The training loop: many SAEs, one pass over the data.
 
-:func:`train_saes` takes a :class:`TrainConfig`, a data source yielding
-``dict[hook_name, Tensor[batch_tokens, d]]`` and a run folder. Every batch trains every SAE of
-the run (different hook points, and sweeps over one hook point), so the expensive part (the LM
-forward that produced the activations, or the disk read of a cache) is paid once.
+:class:`SAETrainer` (and :func:`train_saes` over it) takes a :class:`TrainConfig`, a data source
+yielding ``dict[hook_name, Tensor[batch_tokens, d]]`` and a run folder. Every batch trains every
+SAE of the run (different hook points, and sweeps over one hook point), so the expensive part
+(the LM forward that produced the activations, or the disk read of a cache) is paid once.
 
 Decisions:
 
@@ -460,6 +460,263 @@ def _estimate_scales(buffer: list[Batch], hooks: set[str]) -> dict[str, float]:
     return scales
 
 
+class SAETrainer:
+    """Trains every SAE of a run from one pass over the data, in the shape of SAELens'
+    ``SAETrainer.fit``: :meth:`begin` (start fresh or resume), :meth:`train_step` per batch,
+    :meth:`log` and :meth:`checkpoint` on their cadence, :meth:`finish` writes the SAE folders.
+
+    It knows nothing of where batches, evaluations or progress go: the caller passes a data source,
+    an ``evaluate`` callable and a ``progress`` callback (see :func:`train_saes`).
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: str | Path,
+        progress: Progress | None = None,
+        stop: StopSignal | None = None,
+        evaluate: Evaluator | None = None,
+        lineage: dict[str, Any] | None = None,
+    ) -> None:
+        if config.threads is not None:
+            torch.set_num_threads(config.threads)
+        self.config = config
+        self.run = Path(run_dir)
+        self.run.mkdir(parents=True, exist_ok=True)
+        self.device = torch.device(config.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise InvalidInputError("device is cuda but no CUDA GPU is available")
+        self.autocast = {"none": None, "bfloat16": torch.bfloat16, "float16": torch.float16}[
+            config.autocast
+        ]
+        self.progress = progress
+        self.stop = stop
+        self.evaluate = evaluate
+        self.lineage = lineage
+        self.states = [_SAEState(spec, config, i) for i, spec in enumerate(config.saes)]
+        self.total = config.total_steps
+        self.step = 0
+        """Steps completed (including those before a resume)."""
+        self.position = 0
+        """Batches consumed from the data source (where a resume starts reading)."""
+        self.tokens_seen = 0
+        self.last_checkpoint: Path | None = None
+        self.stopped = False
+        self.exhausted = False
+        self._t_log = time.perf_counter()
+        self._tokens_at_log = 0
+
+    # ---- the loop -------------------------------------------------------------------------
+    def fit(self, data: DataSource, resume: bool = True) -> TrainResult:
+        """Train to ``total_steps`` (or a stop request, or the end of the data) and finish."""
+        batches = self.begin(data, resume)
+        self._t_log = time.perf_counter()  # throughput counts training, not the init batches
+        while self.step < self.total:
+            if _stop_requested(self.stop):
+                self.stopped = True
+                break
+            try:
+                batch = next(batches)
+            except StopIteration:
+                self.exhausted = True
+                break
+            self.train_step(batch)
+            if self.step % self.config.log_every == 0 or self.step == self.total:
+                self.log()
+            every = self.config.checkpoint_every
+            if every and self.step % every == 0 and self.step < self.total:
+                self.checkpoint()
+        self.checkpoint()
+        return self.finish()
+
+    def begin(self, data: DataSource, resume: bool = True) -> Iterator[Batch]:
+        """Resume from the run folder's latest checkpoint if there is one (and ``resume``), else
+        start: the first ``init_batches`` set the normalisation scales and ``b_dec`` and are then
+        trained on. Returns the batches still to train on."""
+        ckpt = latest_checkpoint(self.run) if resume else None
+        if ckpt is not None:
+            self._resume(ckpt.path, load_state(ckpt))
+            return _open_data(data, self.position)
+        return self._start(data)
+
+    def _resume(self, path: Path, state: dict[str, Any]) -> None:
+        diff = _diff_keys(state["config"], _comparable(self.config))
+        if diff:
+            raise InvalidInputError(
+                f"cannot resume {self.run}: the config differs from the checkpoint in "
+                f"{', '.join(diff[:8])}; use a new run folder or the original config"
+            )
+        self.step, self.position = state["step"], state["position"]
+        self.tokens_seen = self._tokens_at_log = state["tokens_seen"]
+        for st in self.states:
+            st.load_state_dict(state["saes"][st.name])
+        torch.set_rng_state(state["rng_cpu"])
+        if self.device.type == "cuda" and state.get("rng_cuda") is not None:
+            torch.cuda.set_rng_state(state["rng_cuda"], self.device)
+        self.last_checkpoint = path
+
+    def _start(self, data: DataSource) -> Iterator[Batch]:
+        torch.manual_seed(self.config.seed)
+        it = _open_data(data, 0)
+        buffer = list(itertools.islice(it, self.config.init_batches))
+        if not buffer:
+            raise InvalidInputError("the data source yielded no batches")
+        for b in buffer:
+            _check_batch(b, self.states, self.config)
+        normalised = [
+            st for st in self.states if st.spec.normalize_activations == "expected_average_only_in"
+        ]
+        hooks = {h for st in normalised for h in (st.spec.hook_name, st.spec.target_hook)}
+        scales = _estimate_scales(buffer, hooks)
+        for st in self.states:
+            if st in normalised:
+                st.scale_in = scales[st.spec.hook_name]
+                st.scale_out = scales[st.spec.target_hook]
+            target = torch.cat([b[st.spec.target_hook] for b in buffer])[:8192]
+            st.sae.init_b_dec(target.to(self.device).float() * st.scale_out, st.spec.b_dec_init)
+        return itertools.chain(buffer, it)
+
+    def train_step(self, batch: Batch) -> None:
+        """One optimiser step of every SAE on ``batch`` (each hook moved and scaled once)."""
+        _check_batch(batch, self.states, self.config)
+        self.position += 1
+        inputs: dict[tuple[str, float], Tensor] = {}
+
+        def get(hook: str, scale: float) -> Tensor:
+            key = (hook, scale)
+            if key not in inputs:
+                t = batch[hook].to(device=self.device, dtype=torch.float32, non_blocking=True)
+                inputs[key] = t * scale if scale != 1.0 else t
+            return inputs[key]
+
+        n = 0
+        for st in self.states:
+            x = get(st.spec.hook_name, st.scale_in)
+            y = get(st.spec.target_hook, st.scale_out)
+            n = x.shape[0]
+            st.step(x, y, self.step, self.autocast)
+        self.step += 1
+        self.tokens_seen += n
+
+    def log(self) -> None:
+        """Report each SAE's metrics since the last log through ``progress`` and its history."""
+        now = time.perf_counter()
+        tps = (self.tokens_seen - self._tokens_at_log) / max(now - self._t_log, 1e-9)
+        self._t_log, self._tokens_at_log = now, self.tokens_seen
+        for st in self.states:
+            metrics = st.log_metrics(tps)
+            st.history.append({"step": self.step, "tokens": self.tokens_seen, **metrics})
+            report(self.progress, self.step, self.total, sae=st.name, **metrics)
+
+    # ---- checkpoints and results ----------------------------------------------------------
+    def checkpoint(self) -> Path:
+        """Write a checkpoint (exported SAE folders plus the exact training state), apply the
+        retention policy and return its folder."""
+        writer = CheckpointWriter(self.run, self.step)
+        scores = [st.last_fvu for st in self.states if st.last_fvu is not None]
+        score = sum(scores) / len(scores) if scores else None
+        for st in self.states:
+            dens = st.density()
+            save_sae(
+                st.export_sae(),
+                writer.folder / safe_name(st.name),
+                metadata=st.metadata(),
+                firing_fraction=dens.float() if dens is not None else None,
+            )
+        cuda = self.device.type == "cuda"
+        state = {
+            "version": STATE_VERSION,
+            "mistudio_version": __version__,
+            "config": _comparable(self.config),
+            "step": self.step,
+            "position": self.position,
+            "tokens_seen": self.tokens_seen,
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state(self.device) if cuda else None,
+            "saes": {st.name: st.state_dict() for st in self.states},
+        }
+        info = {
+            "step": self.step,
+            "position": self.position,
+            "tokens_seen": self.tokens_seen,
+            "score": score,
+            "saes": [st.name for st in self.states],
+        }
+        self.last_checkpoint = writer.commit(state, info)
+        apply_retention(self.run, self.config.keep_checkpoints)
+        return self.last_checkpoint
+
+    def finish(self) -> TrainResult:
+        """Write each SAE's final folder (scales folded in, training.json) and the result."""
+        results = {st.name: self._finish_sae(st) for st in self.states}
+        return TrainResult(
+            run_dir=self.run,
+            steps=self.step,
+            total_steps=self.total,
+            tokens_seen=self.tokens_seen,
+            stopped=self.stopped,
+            data_exhausted=self.exhausted,
+            checkpoint=self.last_checkpoint,
+            saes=results,
+        )
+
+    def _finish_sae(self, st: _SAEState) -> SAEResult:
+        folder = self.run / "saes" / safe_name(st.name)
+        exported = st.export_sae()
+        final = st.final_acc.result() if st.final_acc is not None and st.final_acc.n else None
+        if final is not None:
+            final.mse /= st.scale_out**2  # measured on normalised targets; report raw units
+        evals = self.evaluate(st.name, exported) if self.evaluate is not None else {}
+        if final is not None:
+            reached: float = final.l0
+        elif st.controller is not None and st.controller.ema_l0:
+            reached = st.controller.ema_l0
+        else:
+            reached = float("nan")
+        coefficient = st.coefficient_now()
+        warning = target_warning(st.spec.target_l0, float(reached))
+        if warning:
+            log.warning("%s: %s", st.name, warning)
+        training = {
+            "name": st.name,
+            "mistudio_version": __version__,
+            "lineage": self.lineage or {},
+            "config": st.spec.model_dump(mode="json"),
+            "run": self.config.model_dump(mode="json"),
+            "steps": self.step,
+            "total_steps": self.total,
+            "tokens_seen": self.tokens_seen,
+            "stopped": self.stopped,
+            "data_exhausted": self.exhausted,
+            "normalization_scale": {"in": st.scale_in, "out": st.scale_out},
+            "sparsity_coefficient": coefficient,
+            "target_l0": st.spec.target_l0,
+            "reached_l0": reached,
+            "warnings": [warning] if warning else [],
+            "n_resampled": st.n_resampled,
+            "metrics": st.history,
+            "final": final.model_dump() if final is not None else None,
+            "evals": evals,
+        }
+        dens = st.density()
+        save_sae(
+            exported,
+            folder,
+            metadata=st.metadata(),
+            firing_fraction=dens.float() if dens is not None else None,
+            training=training,
+        )
+        return SAEResult(
+            name=st.name,
+            folder=folder,
+            sparsity_coefficient=coefficient,
+            reached_l0=float(reached) if reached is not None else float("nan"),
+            final=final,
+            evals=evals,
+            warnings=[warning] if warning else [],
+        )
+
+
 def train_saes(
     config: TrainConfig,
     data: DataSource,
@@ -479,210 +736,5 @@ def train_saes(
     final (folded) SAE, its result is stored in training.json; lineage: free dict stored in
     training.json (model, dataset, tokenization ids, ...).
     """
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
-    run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    device = torch.device(config.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidInputError("device is cuda but no CUDA GPU is available")
-    autocast = {"none": None, "bfloat16": torch.bfloat16, "float16": torch.float16}[config.autocast]
-    states = [_SAEState(spec, config, i) for i, spec in enumerate(config.saes)]
-    total = config.total_steps
-
-    step = 0
-    position = 0
-    tokens_seen = 0
-    last_ckpt: Path | None = None
-    ckpt = latest_checkpoint(run) if resume else None
-    if ckpt is not None:
-        state = load_state(ckpt)
-        diff = _diff_keys(state["config"], _comparable(config))
-        if diff:
-            raise InvalidInputError(
-                f"cannot resume {run}: the config differs from the checkpoint in "
-                f"{', '.join(diff[:8])}; use a new run folder or the original config"
-            )
-        step, position, tokens_seen = state["step"], state["position"], state["tokens_seen"]
-        for st in states:
-            st.load_state_dict(state["saes"][st.name])
-        torch.set_rng_state(state["rng_cpu"])
-        if device.type == "cuda" and state.get("rng_cuda") is not None:
-            torch.cuda.set_rng_state(state["rng_cuda"], device)
-        last_ckpt = ckpt.path
-        batches: Iterator[Batch] = _open_data(data, position)
-    else:
-        torch.manual_seed(config.seed)
-        it = _open_data(data, 0)
-        buffer = list(itertools.islice(it, config.init_batches))
-        if not buffer:
-            raise InvalidInputError("the data source yielded no batches")
-        for b in buffer:
-            _check_batch(b, states, config)
-        norm_hooks = {
-            h
-            for st in states
-            if st.spec.normalize_activations == "expected_average_only_in"
-            for h in (st.spec.hook_name, st.spec.target_hook)
-        }
-        scales = _estimate_scales(buffer, norm_hooks)
-        for st in states:
-            if st.spec.normalize_activations == "expected_average_only_in":
-                st.scale_in = scales[st.spec.hook_name]
-                st.scale_out = scales[st.spec.target_hook]
-            target = torch.cat([b[st.spec.target_hook] for b in buffer])[:8192]
-            st.sae.init_b_dec(target.to(device).float() * st.scale_out, st.spec.b_dec_init)
-        batches = itertools.chain(buffer, it)
-
-    def save_checkpoint() -> Path:
-        writer = CheckpointWriter(run, step)
-        scores = [st.last_fvu for st in states if st.last_fvu is not None]
-        score = sum(scores) / len(scores) if scores else None
-        for st in states:
-            dens = st.density()
-            save_sae(
-                st.export_sae(),
-                writer.folder / safe_name(st.name),
-                metadata=st.metadata(),
-                firing_fraction=dens.float() if dens is not None else None,
-            )
-        state = {
-            "version": STATE_VERSION,
-            "mistudio_version": __version__,
-            "config": _comparable(config),
-            "step": step,
-            "position": position,
-            "tokens_seen": tokens_seen,
-            "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-            "saes": {st.name: st.state_dict() for st in states},
-        }
-        info = {
-            "step": step,
-            "position": position,
-            "tokens_seen": tokens_seen,
-            "score": score,
-            "saes": [st.name for st in states],
-        }
-        path = writer.commit(state, info)
-        apply_retention(run, config.keep_checkpoints)
-        return path
-
-    stopped = False
-    exhausted = False
-    t_log = time.perf_counter()
-    tokens_at_log = tokens_seen
-    while step < total:
-        if _stop_requested(stop):
-            stopped = True
-            break
-        try:
-            batch = next(batches)
-        except StopIteration:
-            exhausted = True
-            break
-        _check_batch(batch, states, config)
-        position += 1
-        inputs: dict[tuple[str, float], Tensor] = {}
-
-        def get(
-            hook: str,
-            scale: float,
-            batch: Batch = batch,
-            inputs: dict[tuple[str, float], Tensor] = inputs,
-        ) -> Tensor:
-            key = (hook, scale)
-            if key not in inputs:
-                t = batch[hook].to(device=device, dtype=torch.float32, non_blocking=True)
-                inputs[key] = t * scale if scale != 1.0 else t
-            return inputs[key]
-
-        n = 0
-        for st in states:
-            x = get(st.spec.hook_name, st.scale_in)
-            y = get(st.spec.target_hook, st.scale_out)
-            n = x.shape[0]
-            st.step(x, y, step, autocast)
-        step += 1
-        tokens_seen += n
-        if step % config.log_every == 0 or step == total:
-            now = time.perf_counter()
-            tps = (tokens_seen - tokens_at_log) / max(now - t_log, 1e-9)
-            t_log, tokens_at_log = now, tokens_seen
-            for st in states:
-                metrics = st.log_metrics(tps)
-                st.history.append({"step": step, "tokens": tokens_seen, **metrics})
-                report(progress, step, total, sae=st.name, **metrics)
-        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total:
-            last_ckpt = save_checkpoint()
-
-    last_ckpt = save_checkpoint()
-    results: dict[str, SAEResult] = {}
-    for st in states:
-        folder = run / "saes" / safe_name(st.name)
-        exported = st.export_sae()
-        final = st.final_acc.result() if st.final_acc is not None and st.final_acc.n else None
-        if final is not None:
-            final.mse /= st.scale_out**2  # measured on normalised targets; report raw units
-        evals = evaluate(st.name, exported) if evaluate is not None else {}
-        reached = (
-            final.l0
-            if final is not None
-            else (
-                st.controller.ema_l0
-                if st.controller is not None and st.controller.ema_l0
-                else float("nan")
-            )
-        )
-        coefficient = st.coefficient_now()
-        warning = target_warning(st.spec.target_l0, float(reached))
-        if warning:
-            log.warning("%s: %s", st.name, warning)
-        training = {
-            "name": st.name,
-            "mistudio_version": __version__,
-            "lineage": lineage or {},
-            "config": st.spec.model_dump(mode="json"),
-            "run": config.model_dump(mode="json"),
-            "steps": step,
-            "total_steps": total,
-            "tokens_seen": tokens_seen,
-            "stopped": stopped,
-            "data_exhausted": exhausted,
-            "normalization_scale": {"in": st.scale_in, "out": st.scale_out},
-            "sparsity_coefficient": coefficient,
-            "target_l0": st.spec.target_l0,
-            "reached_l0": reached,
-            "warnings": [warning] if warning else [],
-            "n_resampled": st.n_resampled,
-            "metrics": st.history,
-            "final": final.model_dump() if final is not None else None,
-            "evals": evals,
-        }
-        dens = st.density()
-        save_sae(
-            exported,
-            folder,
-            metadata=st.metadata(),
-            firing_fraction=dens.float() if dens is not None else None,
-            training=training,
-        )
-        results[st.name] = SAEResult(
-            name=st.name,
-            folder=folder,
-            sparsity_coefficient=coefficient,
-            reached_l0=float(reached) if reached is not None else float("nan"),
-            final=final,
-            evals=evals,
-            warnings=[warning] if warning else [],
-        )
-    return TrainResult(
-        run_dir=run,
-        steps=step,
-        total_steps=total,
-        tokens_seen=tokens_seen,
-        stopped=stopped,
-        data_exhausted=exhausted,
-        checkpoint=last_ckpt,
-        saes=results,
-    )
+    trainer = SAETrainer(config, run_dir, progress, stop, evaluate, lineage)
+    return trainer.fit(data, resume)
