@@ -7,7 +7,7 @@ import { DatasetsPanel } from "./datasets/DatasetsPanel";
 import { ModelsPanel } from "./models/ModelsPanel";
 import { TrainingPanel } from "./panels/TrainingPanel";
 import { SaesPanel } from "./panels/SaesPanel";
-import { FeaturesPanel } from "./panels/FeaturesPanel";
+import { FeaturesPanel } from "./features/FeaturesPanel";
 import { TemplatesPanel } from "./templates/TemplatesPanel";
 import { SystemPanel } from "./system/SystemPanel";
 import { LabelingPanel } from "./labeling/LabelingPanel";

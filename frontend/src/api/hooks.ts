@@ -9,7 +9,6 @@ import type {
   Checkpoint,
   Dataset,
   Extraction,
-  Feature,
   MetricPoint,
   Model,
   Page,
@@ -74,34 +73,6 @@ export function useCheckpoints(id: number, enabled: boolean) {
     queryKey: ["trainings", id, "checkpoints"],
     queryFn: ({ signal }) => api.get<Checkpoint[]>(`/trainings/${id}/checkpoints`, undefined, signal),
     enabled,
-  });
-}
-
-export interface FeatureQuery {
-  extraction_id: number;
-  q?: string;
-  sort?: string;
-  order?: "asc" | "desc";
-  starred?: boolean;
-  category?: string;
-  offset: number;
-  limit: number;
-}
-
-export function useFeatures(query: FeatureQuery | null) {
-  return useQuery({
-    queryKey: ["features", "list", query],
-    queryFn: ({ signal }) => api.get<Page<Feature>>("/features", { ...query } as Query, signal),
-    enabled: !!query,
-    placeholderData: keepPreviousData,
-  });
-}
-
-export function useFeature(id: number | null) {
-  return useQuery({
-    queryKey: ["features", id],
-    queryFn: ({ signal }) => api.get<Feature>(`/features/${id}`, undefined, signal),
-    enabled: id !== null,
   });
 }
 

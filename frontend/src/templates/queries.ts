@@ -40,3 +40,8 @@ export function useImportTemplates(onSuccess?: (result: ImportResult) => void) {
 export function fetchTemplateExport(kind: TemplateKind | "all"): Promise<TemplateExport> {
   return api.get<TemplateExport>("/templates/export", kind === "all" ? undefined : { kind });
 }
+
+/** Count one use of a template loaded into a form (best effort: a failure only loses the count). */
+export function markTemplateUsed(id: number): void {
+  void api.post(`/templates/${id}/use`).catch(() => undefined);
+}

@@ -7,9 +7,9 @@
  * proposal is `POST /features/{id}/ablation` answering `AblationResult` + `CompletionComparison`;
  * a 404/405/501 shows that tab as "not available from this server yet".
  */
-import { api } from "./client";
-import type { components } from "./schema";
-import type { AblationOut, CorrelatedFeature, Feature, FeatureExample, LogitLensOut, TokenValue } from "./types";
+import { api } from "../api/client";
+import type { components } from "../api/schema";
+import type { AblationOut, CorrelatedFeature, Feature, FeatureExample, LogitLensOut, TokenValue } from "../api/types";
 
 type FeatureDetailRaw = components["schemas"]["FeatureDetail"];
 

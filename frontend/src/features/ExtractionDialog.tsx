@@ -1,0 +1,120 @@
+/** Start an extraction (top examples, statistics, histograms) of an SAE, optionally from a template. */
+import { useEffect, useState } from "react";
+import { useModels, useSaes, useTokenizations } from "../api/hooks";
+import { Button, ErrorLine, Field, Modal, num } from "../components/ui";
+import { formatCount } from "../lib/format";
+import { useUi } from "../store/ui";
+import { SaveTemplateDialog } from "../panels/TrainingPanel";
+import { markTemplateUsed } from "../templates/queries";
+import { useExtract } from "./queries";
+
+export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onClose: () => void }) {
+  const saes = useSaes();
+  const models = useModels();
+  const toks = useTokenizations({ status: "ready" });
+  const [chosenSae, setChosenSae] = useState<number | null>(saeId);
+  const sae = saes.data?.items.find((s) => s.id === chosenSae) ?? saes.data?.items[0];
+  const [tokId, setTokId] = useState<number | null>(null);
+  const compatibleToks = toks.data?.items.filter((t) => !sae?.model_id || t.model_id === sae.model_id) ?? [];
+  const tok = compatibleToks.find((t) => t.id === tokId) ?? compatibleToks[0];
+  const model = models.data?.items.find((m) => m.id === (sae?.model_id ?? tok?.model_id));
+  const [cfg, setCfg] = useState({ n_tokens: "50000", top_k: "20", context_before: "16", context_after: "4", batch_size: "8" });
+  const [saveOpen, setSaveOpen] = useState(false);
+  const setExtractionId = useUi((s) => s.setExtractionId);
+  const pending = useUi((s) => s.pendingTemplate);
+  const loadTemplate = useUi((s) => s.loadTemplate);
+  useEffect(() => {
+    if (pending?.kind !== "extraction") return;
+    setCfg((c) => {
+      const next = { ...c };
+      for (const key of Object.keys(c) as (keyof typeof c)[]) {
+        const v = pending.config[key];
+        if (typeof v === "number") next[key] = String(v);
+      }
+      return next;
+    });
+    markTemplateUsed(pending.id);
+    loadTemplate(null);
+  }, [pending, loadTemplate]);
+  const config = {
+    n_tokens: num(cfg.n_tokens),
+    top_k: num(cfg.top_k),
+    context_before: num(cfg.context_before),
+    context_after: num(cfg.context_after),
+    batch_size: num(cfg.batch_size),
+  };
+  const create = useExtract((out) => {
+    setExtractionId(out.id);
+    onClose();
+  });
+  return (
+    <Modal
+      title="Extract features"
+      onClose={onClose}
+      footer={
+        <>
+          <Button className="mr-auto" onClick={() => setSaveOpen(true)}>
+            Save as template
+          </Button>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button
+            variant="primary"
+            disabled={!sae || !tok || !model || create.isPending}
+            data-testid="extraction-submit"
+            onClick={() =>
+              sae &&
+              tok &&
+              model &&
+              create.mutate({
+                sae_id: sae.id,
+                model_id: model.id,
+                tokenization_id: tok.id,
+                config,
+              })
+            }
+          >
+            Extract
+          </Button>
+        </>
+      }
+    >
+      <div className="grid grid-cols-2 gap-3">
+        <Field label="SAE" className="col-span-2" hint={sae ? `${sae.hook_name} · ${formatCount(sae.d_sae)} latents` : undefined}>
+          <select value={sae?.id ?? ""} onChange={(e) => setChosenSae(Number(e.target.value))} data-testid="extraction-sae">
+            {saes.data?.items.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Evaluation tokens from" className="col-span-2" hint={model ? `model ${model.name}` : "The SAE's model must be registered"}>
+          <select value={tok?.id ?? ""} onChange={(e) => setTokId(Number(e.target.value))}>
+            {compatibleToks.map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.name} ({formatCount(t.n_tokens)} tokens)
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Evaluation tokens">
+          <input type="number" min={1} value={cfg.n_tokens} onChange={(e) => setCfg({ ...cfg, n_tokens: e.target.value })} data-testid="extraction-tokens" />
+        </Field>
+        <Field label="Top-K examples per latent">
+          <input type="number" min={1} value={cfg.top_k} onChange={(e) => setCfg({ ...cfg, top_k: e.target.value })} />
+        </Field>
+        <Field label="Context before (tokens)">
+          <input type="number" min={0} value={cfg.context_before} onChange={(e) => setCfg({ ...cfg, context_before: e.target.value })} />
+        </Field>
+        <Field label="Context after (tokens)">
+          <input type="number" min={0} value={cfg.context_after} onChange={(e) => setCfg({ ...cfg, context_after: e.target.value })} />
+        </Field>
+        <Field label="Batch size (sequences)">
+          <input type="number" min={1} value={cfg.batch_size} onChange={(e) => setCfg({ ...cfg, batch_size: e.target.value })} />
+        </Field>
+      </div>
+      <ErrorLine error={create.error} />
+      {saveOpen && <SaveTemplateDialog kind="extraction" config={config} onClose={() => setSaveOpen(false)} />}
+    </Modal>
+  );
+}

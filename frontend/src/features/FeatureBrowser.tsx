@@ -1,0 +1,154 @@
+/**
+ * The latents of one extraction: search (text or semantic), sort, starred filter, go-to-index, and a
+ * virtualised table whose pages are fetched as it scrolls, with a summary of the loaded rows.
+ */
+import { useCallback, useMemo, useRef, useState } from "react";
+import type { Extraction, Feature } from "../api/types";
+import { FeatureTable, type FeatureRow, type FeatureTableHandle } from "../components/FeatureTable";
+import { Button, ErrorLine, Field, Stat, num } from "../components/ui";
+import { formatCount, formatDate, formatNumber } from "../lib/format";
+import { useUi } from "../store/ui";
+import { FeatureDetail } from "./FeatureDetail";
+import { SemanticResults } from "./SemanticResults";
+import { PAGE_SIZE, useFeaturePages } from "./queries";
+import { useDebounced } from "../lib/useDebounced";
+import { findByIndex, toggleStar } from "./queries";
+
+type Sort = "index" | "frequency" | "max_activation" | "interpretability" | "label_score";
+
+export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
+  const [search, setSearch] = useState("");
+  const q = useDebounced(search.trim(), 300);
+  const [sort, setSort] = useState<Sort>("index");
+  const [order, setOrder] = useState<"asc" | "desc">("asc");
+  const [starredOnly, setStarredOnly] = useState(false);
+  const [semantic, setSemantic] = useState(false);
+  const [goTo, setGoTo] = useState("");
+  const [goError, setGoError] = useState<string | null>(null);
+  const [visible, setVisible] = useState<[number, number]>([0, 0]);
+  const featureId = useUi((s) => s.featureId);
+  const openFeature = useUi((s) => s.openFeature);
+  const table = useRef<FeatureTableHandle>(null);
+  const base = useMemo(
+    () => ({ extraction_id: extraction.id, q: q || undefined, sort, order, starred: starredOnly ? true : undefined }),
+    [extraction.id, q, sort, order, starredOnly],
+  );
+  const pages = useFeaturePages(base);
+  const total = pages.total ?? 0;
+  const onRange = useCallback(
+    (start: number, end: number) => {
+      setVisible([start, end]);
+      pages.ensure(start, end);
+    },
+    [pages],
+  );
+  const star = useCallback(
+    (f: FeatureRow) => {
+      pages.replace({ ...f, starred: !f.starred });
+      toggleStar(f.id).then(pages.replace, () => pages.replace(f));
+    },
+    [pages],
+  );
+  const summary = useMemo(() => summarise(pages.loaded), [pages.loaded]);
+  const result = extraction.result as Record<string, unknown>;
+  const nPages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const page = Math.floor(visible[0] / PAGE_SIZE);
+
+  const goToFeature = async () => {
+    setGoError(null);
+    const index = num(goTo);
+    if (index === undefined || index < 0 || !Number.isInteger(index)) return setGoError("enter a latent index");
+    if (sort === "index" && order === "asc" && !q && !starredOnly) table.current?.scrollToRow(index);
+    try {
+      const hit = await findByIndex(extraction.id, index);
+      if (hit) openFeature(hit.id);
+      else setGoError(`no latent ${index} in this extraction`);
+    } catch (err) {
+      setGoError((err as Error).message);
+    }
+  };
+
+  return (
+    <div className="space-y-4" data-testid="feature-browser">
+      <div className="grid grid-cols-2 gap-2 md:grid-cols-6">
+        <Stat label="Latents" value={formatCount(extraction.n_features)} />
+        <Stat label="Matching" value={<span data-testid="feature-total">{formatCount(pages.total)}</span>} />
+        <Stat label="Eval tokens" value={formatCount((result?.n_tokens as number | undefined) ?? null)} />
+        <Stat label="Never active (loaded)" value={`${summary.dead} / ${summary.n}`} />
+        <Stat label="Median frequency" value={summary.medianFrequency === null ? "–" : `${formatNumber(summary.medianFrequency * 100)}%`} />
+        <Stat label="Starred (loaded)" value={summary.starred} />
+      </div>
+      <div className="flex flex-wrap items-end gap-3">
+        <Field label="Search" className="min-w-[16rem] flex-1">
+          <input
+            type="search"
+            placeholder="label, description, top tokens, or an index"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            data-testid="feature-search"
+          />
+        </Field>
+        <Field label="Sort by">
+          <select value={sort} onChange={(e) => setSort(e.target.value as Sort)} data-testid="feature-sort">
+            <option value="index">index</option>
+            <option value="frequency">frequency</option>
+            <option value="max_activation">max activation</option>
+            <option value="interpretability">interpretability</option>
+            <option value="label_score">label score (scored only)</option>
+          </select>
+        </Field>
+        <Button onClick={() => setOrder(order === "asc" ? "desc" : "asc")} aria-label="sort order">
+          {order === "asc" ? "↑ asc" : "↓ desc"}
+        </Button>
+        <label className="flex items-center gap-2 pb-2 text-sm text-slate-300" title="Search labels by meaning (embeddings of the labelled latents)">
+          <input type="checkbox" checked={semantic} onChange={(e) => setSemantic(e.target.checked)} data-testid="feature-semantic" />
+          semantic
+        </label>
+        <label className="flex items-center gap-2 pb-2 text-sm text-slate-300">
+          <input type="checkbox" checked={starredOnly} onChange={(e) => setStarredOnly(e.target.checked)} data-testid="feature-starred" />
+          favourites only
+        </label>
+        <Field label="Go to latent">
+          <div className="flex gap-1">
+            <input className="w-24" type="number" min={0} value={goTo} onChange={(e) => setGoTo(e.target.value)} onKeyDown={(e) => e.key === "Enter" && void goToFeature()} data-testid="feature-goto" />
+            <Button onClick={() => void goToFeature()}>Go</Button>
+          </div>
+        </Field>
+      </div>
+      {goError && <ErrorLine error={goError} />}
+      <ErrorLine error={pages.error} />
+      {semantic && q ? (
+        <SemanticResults extractionId={extraction.id} q={q} onOpen={(id) => openFeature(id)} />
+      ) : null}
+      <FeatureTable ref={table} count={total} rowAt={pages.rowAt} onRange={onRange} onOpen={(f) => openFeature(f.id)} onStar={star} selectedId={featureId} />
+      <div className="flex items-center justify-between text-xs text-slate-400">
+        <span data-testid="feature-range">
+          {total ? `rows ${formatCount(visible[0] + 1)}–${formatCount(Math.min(total, visible[1] + 1))} of ${formatCount(total)}` : "no features match"}
+        </span>
+        <div className="flex items-center gap-2">
+          <Button className="px-2 py-0.5" disabled={page === 0} onClick={() => table.current?.scrollToRow((page - 1) * PAGE_SIZE)}>
+            ‹ Page
+          </Button>
+          <span>
+            page {page + 1} of {nPages}
+          </span>
+          <Button className="px-2 py-0.5" disabled={page >= nPages - 1} onClick={() => table.current?.scrollToRow((page + 1) * PAGE_SIZE)}>
+            Page ›
+          </Button>
+        </div>
+      </div>
+      <p className="text-[11px] text-slate-500">Extraction {extraction.name} · {formatDate(extraction.created_at)}</p>
+      {featureId !== null && <FeatureDetail featureId={featureId} onClose={() => openFeature(null)} onChanged={pages.replace} />}
+    </div>
+  );
+}
+
+function summarise(rows: Feature[]) {
+  const freqs = rows.map((r) => r.frequency).filter((f): f is number => typeof f === "number").sort((a, b) => a - b);
+  return {
+    n: rows.length,
+    dead: rows.filter((r) => !r.frequency).length,
+    starred: rows.filter((r) => r.starred).length,
+    medianFrequency: freqs.length ? freqs[Math.floor(freqs.length / 2)] : null,
+  };
+}
