@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from mistudio.cli import app
+from mistudio.cli.config_options import CONFIG_HELP, config_from
 from mistudio.cli.workspace import existing, new_folder, slug
 from mistudio.core.activations import CacheDType
 from mistudio.core.progress import tqdm_progress
@@ -13,12 +16,23 @@ activations_app = typer.Typer(help="Cache LM activations to disk.", no_args_is_h
 app.add_typer(activations_app, name="activations")
 
 
+CACHE_OPTIONS = {
+    "hook": "hook_points",
+    "max_tokens": "max_tokens",
+    "batch_size": "batch_size",
+    "dtype": "dtype",
+}
+"""``activations cache`` option -> :class:`~mistudio.core.activations.ActivationStreamConfig`
+field."""
+
+
 @activations_app.command("cache")
 def cache(
+    ctx: typer.Context,
     tokenization: str = typer.Option(
         ..., "--tokenization", "-t", help="Tokenization name or folder"
     ),
-    hook: list[str] = typer.Option(..., "--hook", help="Hook point (repeatable)"),
+    hook: list[str] | None = typer.Option(None, "--hook", help="Hook point (repeatable)"),
     model: str = typer.Option("smollm2-135m", help="Model source"),
     max_tokens: int | None = typer.Option(None, help="Stop after this many tokens"),
     batch_size: int = typer.Option(8, help="Sequences per forward pass"),
@@ -26,26 +40,23 @@ def cache(
     shard_tokens: int = typer.Option(65_536, help="Tokens per shard file"),
     name: str | None = typer.Option(None, help="Name to store it under"),
     estimate_only: bool = typer.Option(False, "--estimate", help="Print disk/time estimate only"),
+    config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
 ) -> None:
     """Run the model over a tokenization and write activation shards for the hook points."""
     from mistudio.core.activations import ActivationStreamConfig, cache_activations, estimate_cache
     from mistudio.core.data import Tokenization
     from mistudio.core.models import load_model
 
+    config = config_from(ActivationStreamConfig, ctx, config_file, CACHE_OPTIONS, locals())
+    hooks = config.hook_points
     tok = Tokenization.open(existing("tokenizations", tokenization, "meta.json"))
     loaded = load_model(model)
-    config = ActivationStreamConfig(
-        hook_points=hook,
-        batch_size=batch_size,
-        dtype=dtype,
-        max_tokens=max_tokens,
-    )
-    dest = new_folder("activations", name or f"{tok.folder.name}-{slug('_'.join(hook))}")
+    dest = new_folder("activations", name or f"{tok.folder.name}-{slug('_'.join(hooks))}")
     est = estimate_cache(loaded, tok, config, dest, measure=True)
     eta = f", about {est.seconds:.0f} s" if est.seconds else ""
     typer.echo(
-        f"{est.n_tokens:,} tokens x {len(hook)} hook point(s): {est.bytes / 2**20:.1f} MiB on disk "
-        f"({est.free_bytes / 2**30:.1f} GiB free){eta}"
+        f"{est.n_tokens:,} tokens x {len(hooks)} hook point(s): "
+        f"{est.bytes / 2**20:.1f} MiB on disk ({est.free_bytes / 2**30:.1f} GiB free){eta}"
     )
     if estimate_only:
         return

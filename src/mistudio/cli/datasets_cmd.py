@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
 from mistudio.cli import app
+from mistudio.cli.config_options import CONFIG_HELP, config_from
 from mistudio.cli.workspace import existing, kind_dir, new_folder, slug
 from mistudio.core.progress import tqdm_progress
 
@@ -51,8 +53,20 @@ def import_(
     )
 
 
+TOKENIZE_OPTIONS = {
+    "max_length": "max_length",
+    "stride": "stride",
+    "prepend_bos": "prepend_bos",
+    "pack": "pack",
+    "min_tokens": "min_tokens",
+    "limit": "max_documents",
+}
+"""``datasets tokenize`` option -> :class:`~mistudio.core.data.TokenizeConfig` field."""
+
+
 @datasets_app.command("tokenize")
 def tokenize(
+    ctx: typer.Context,
     dataset: str = typer.Argument(..., help="Dataset name or folder"),
     model: str = typer.Option("smollm2-135m", help="Model whose tokenizer to use"),
     max_length: int = typer.Option(512, help="Sequence length (incl. BOS)"),
@@ -62,22 +76,17 @@ def tokenize(
     min_tokens: int = typer.Option(1, help="Drop documents shorter than this"),
     limit: int | None = typer.Option(None, help="Tokenize at most this many documents"),
     name: str | None = typer.Option(None, help="Name to store it under"),
+    config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
 ) -> None:
     """Tokenize a dataset with a model's tokenizer into fixed-length sequences."""
     from mistudio.core.data import TokenizeConfig, tokenize_dataset
     from mistudio.core.models import load_tokenizer
 
-    config = TokenizeConfig(  # first: a bad option fails before anything loads
-        max_length=max_length,
-        stride=stride,
-        prepend_bos=prepend_bos,
-        pack=pack,
-        min_tokens=min_tokens,
-        max_documents=limit,
-    )
+    # First: a bad option fails before anything loads.
+    config = config_from(TokenizeConfig, ctx, config_file, TOKENIZE_OPTIONS, locals())
     folder = existing("datasets", dataset, "dataset.json")
     tokenizer = load_tokenizer(model)
-    dest = new_folder("tokenizations", name or f"{folder.name}-{slug(model)}-{max_length}")
+    dest = new_folder("tokenizations", name or f"{folder.name}-{slug(model)}-{config.max_length}")
     with tqdm_progress(f"tokenizing {folder.name}", unit="doc") as progress:
         tok = tokenize_dataset(folder, tokenizer, config, dest, progress)
     m = tok.meta

@@ -15,12 +15,28 @@ from typing import Any
 import typer
 
 from mistudio.cli import app
+from mistudio.cli.config_options import CONFIG_HELP, config_from
 from mistudio.cli.workspace import existing, new_folder, slug
 from mistudio.errors import InvalidInputError
+
+EXTRACT_OPTIONS = {
+    "tokens": "n_tokens",
+    "top_k": "top_k",
+    "context": "context_before",
+    "after": "context_after",
+    "batch_size": "batch_size",
+    "samples": "n_samples",
+    "random_contexts": "n_random_contexts",
+    "coactivation_tokens": "coactivation_tokens",
+    "min_document_tokens": "min_document_tokens",
+    "float16": "acts_dtype",
+}
+"""``extract`` option -> :class:`~mistudio.core.features.ExtractionConfig` field."""
 
 
 @app.command("extract")
 def extract(
+    ctx: typer.Context,
     sae: list[str] = typer.Option(..., "--sae", help="SAE folder or name (repeatable)"),
     tokenization: str = typer.Option(
         ..., "--tokenization", "-t", help="Tokenization name or folder"
@@ -39,6 +55,7 @@ def extract(
     min_document_tokens: int = typer.Option(0, min=0, help="Skip shorter documents"),
     float16: bool = typer.Option(False, help="Store example activations as float16"),
     overwrite: bool = typer.Option(False, help="Replace an existing extraction"),
+    config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
 ) -> None:
     """Extract per-latent statistics, examples, logit lens and correlations of SAE(s)."""
     from mistudio.core.data import Tokenization
@@ -51,18 +68,9 @@ def extract(
         raise InvalidInputError("--hook applies to a single --sae; multiple SAEs need hook_name")
     folders = [existing("saes", s, "cfg.json") for s in sae]
     tok = Tokenization.open(existing("tokenizations", tokenization, "meta.json"))
-    config = ExtractionConfig(
-        n_tokens=tokens,
-        top_k=top_k,
-        context_before=context,
-        context_after=after,
-        batch_size=batch_size,
-        n_samples=samples,
-        n_random_contexts=random_contexts,
-        coactivation_tokens=coactivation_tokens,
-        min_document_tokens=min_document_tokens,
-        acts_dtype="float16" if float16 else "float32",
-    )
+    values = dict(locals())
+    values["float16"] = "float16" if float16 else "float32"
+    config = config_from(ExtractionConfig, ctx, config_file, EXTRACT_OPTIONS, values)
     loaded = load_model(model)
     targets = [ExtractionTarget(load_sae(f, device=loaded.device), hook, f) for f in folders]
     base = out or new_folder(

@@ -14,11 +14,26 @@ from pathlib import Path
 import typer
 
 from mistudio.cli import app
+from mistudio.cli.config_options import CONFIG_HELP, config_from
 from mistudio.cli.workspace import existing, slug
+
+LABEL_OPTIONS = {
+    "method": "method",
+    "model": "model",
+    "base_url": "base_url",
+    "score": "score",
+    "json_mode": "json_mode",
+    "concurrency": "concurrency",
+    "rpm": "requests_per_minute",
+    "price_in": "price_per_1k_input",
+    "price_out": "price_per_1k_output",
+}
+"""``label`` option -> :class:`~mistudio.core.labeling.LabelingConfig` field."""
 
 
 @app.command("label")
 def label(
+    ctx: typer.Context,
     extraction: str = typer.Argument(..., help="Extraction folder or name"),
     method: str = typer.Option("rules", "--method", "-m", help="rules | local | ollama | openai"),
     model: str | None = typer.Option(None, help="Model (local: source; ollama/openai: name)"),
@@ -35,6 +50,7 @@ def label(
     template: Path | None = typer.Option(None, help="Prompt template JSON (PromptTemplate)"),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before a paid run"),
     estimate_only: bool = typer.Option(False, help="Print the estimate and stop"),
+    config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
 ) -> None:
     """Label an extraction's latents by rules or an LLM, optionally scored."""
     from mistudio.core.features import ExtractionResult
@@ -50,17 +66,9 @@ def label(
     from mistudio.core.progress import tqdm_progress
 
     result = ExtractionResult.open(existing("extractions", extraction, "extraction.json"))
-    config = LabelingConfig(
-        method=method,
-        model=model,
-        base_url=base_url,
-        score=score,
-        json_mode=json_mode,
-        concurrency=concurrency,
-        requests_per_minute=rpm,
-        price_per_1k_input=price_in,
-        price_per_1k_output=price_out,
-    )
+    config = config_from(LabelingConfig, ctx, config_file, LABEL_OPTIONS, locals())
+    method, model = config.method, config.model
+    price_in, price_out = config.price_per_1k_input, config.price_per_1k_output
     if template is not None:
         config.prompt = PromptTemplate.model_validate_json(template.read_text())
     chosen = (

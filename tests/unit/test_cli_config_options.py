@@ -1,0 +1,80 @@
+"""``--config FILE`` on every operation command: the options are a thin mapping onto the core
+config's fields, and the file is that config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+from pydantic import BaseModel, ValidationError
+
+from mistudio.cli import app
+from mistudio.cli.activations_cmd import CACHE_OPTIONS
+from mistudio.cli.config_options import config_from
+from mistudio.cli.datasets_cmd import TOKENIZE_OPTIONS
+from mistudio.cli.features_cmd import EXTRACT_OPTIONS
+from mistudio.cli.label_cmd import LABEL_OPTIONS
+from mistudio.core.activations import ActivationStreamConfig
+from mistudio.core.data import TokenizeConfig
+from mistudio.core.features import ExtractionConfig
+from mistudio.core.labeling import LabelingConfig
+
+COMMANDS: list[tuple[tuple[str, ...], dict[str, str], type[BaseModel]]] = [
+    (("datasets", "tokenize"), TOKENIZE_OPTIONS, TokenizeConfig),
+    (("activations", "cache"), CACHE_OPTIONS, ActivationStreamConfig),
+    (("extract",), EXTRACT_OPTIONS, ExtractionConfig),
+    (("label",), LABEL_OPTIONS, LabelingConfig),
+]
+
+
+def _command(path: tuple[str, ...]) -> Any:
+    """The click command at ``path`` (typer ships its own click, so no isinstance checks)."""
+    cmd: Any = typer.main.get_command(app)
+    for name in path:
+        cmd = cmd.commands[name]
+    return cmd
+
+
+@pytest.mark.parametrize(("path", "mapping", "cls"), COMMANDS, ids=lambda v: str(v)[:20])
+def test_every_option_maps_to_a_real_field(
+    path: tuple[str, ...], mapping: dict[str, str], cls: type[BaseModel]
+) -> None:
+    params = {p.name for p in _command(path).params}
+    assert "config_file" in params, f"{' '.join(path)} has no --config"
+    assert set(mapping) <= params, set(mapping) - params
+    assert set(mapping.values()) <= set(cls.model_fields), set(mapping.values()) - set(
+        cls.model_fields
+    )
+
+
+def _ctx(path: tuple[str, ...], args: list[str]) -> Any:
+    return _command(path).make_context(path[-1], args)
+
+
+def test_file_is_the_config_and_typed_options_override_it(tmp_path: Path) -> None:
+    file = tmp_path / "tok.json"
+    file.write_text(json.dumps({"max_length": 128, "stride": 64, "pack": False}))
+    path = ("datasets", "tokenize")
+    ctx = _ctx(path, ["ds", "--config", str(file), "--stride", "32"])
+    config = config_from(TokenizeConfig, ctx, file, TOKENIZE_OPTIONS, ctx.params)
+    # From the file; the typed --stride wins; untouched options do not override the file.
+    assert (config.max_length, config.stride, config.pack) == (128, 32, False)
+    assert config.prepend_bos is TokenizeConfig().prepend_bos
+
+
+def test_without_a_file_the_options_and_their_defaults_build_the_config() -> None:
+    path = ("datasets", "tokenize")
+    ctx = _ctx(path, ["ds", "--max-length", "64", "--stride", "16", "--limit", "5"])
+    config = config_from(TokenizeConfig, ctx, None, TOKENIZE_OPTIONS, ctx.params)
+    assert (config.max_length, config.stride, config.max_documents) == (64, 16, 5)
+
+
+def test_a_misspelt_key_in_the_file_is_refused(tmp_path: Path) -> None:
+    file = tmp_path / "x.yaml"
+    file.write_text("n_tokenz: 5\n")
+    ctx = _ctx(("extract",), ["--sae", "s", "-t", "t", "--config", str(file)])
+    with pytest.raises(ValidationError, match="n_tokenz"):
+        config_from(ExtractionConfig, ctx, file, EXTRACT_OPTIONS, ctx.params)
