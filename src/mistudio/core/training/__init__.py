@@ -13,11 +13,11 @@ from mistudio.core.training.memory import (
     TrainingMemoryEstimate,
     estimate_training_memory,
 )
+from mistudio.core.training.sae_state import TrainingDivergedError
 from mistudio.core.training.schedules import lr_factor, warmup_factor
 from mistudio.core.training.trainer import (
     SAEResult,
     SAETrainer,
-    TrainingDivergedError,
     TrainResult,
     train_saes,
 )
