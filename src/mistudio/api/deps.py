@@ -9,17 +9,17 @@ from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
-from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
-
 from mistudio.api.errors import ApiError
+from mistudio.core.config import DocumentedModel
 from mistudio.core.data.local_files import is_under
 from mistudio.errors import NotFoundError
 from mistudio.jobs.lifecycle import active_jobs_using
 from mistudio.settings import get_settings
 from mistudio.store import Base, remove_artifact_files, session_factory
 from mistudio.store.artifacts import owned_paths
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -71,13 +71,17 @@ def require_token(request: Request) -> None:
         raise ApiError(401, "missing or wrong bearer token")
 
 
-class Page(BaseModel, Generic[T]):
+class Page(DocumentedModel, Generic[T]):
     """One page of a list, and how many items match in all."""
 
     items: list[T]
+    """The items of this page."""
     total: int
+    """Items matching the filters, over all pages."""
     offset: int
+    """Items skipped before this page."""
     limit: int
+    """Most items per page."""
 
 
 class Paging(BaseModel):

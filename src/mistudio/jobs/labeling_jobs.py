@@ -24,34 +24,20 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr
-from sqlalchemy import Float, Table, bindparam, func, select, update
-from sqlalchemy.orm import Session
-
-from mistudio.core.labeling.config import FeatureFilter
+from mistudio.core.labeling.config import FeatureFilter, LabelingSelection
 from mistudio.errors import NotFoundError
 from mistudio.jobs.registry import handler
 from mistudio.jobs.runtime import JobCancelled, JobContext
 from mistudio.store import Extraction, Feature, LabelingJob, artifact_dir, session_scope, utcnow
 from mistudio.store.job_secrets import drop_job_secret, get_job_secret
+from pydantic import SecretStr
+from sqlalchemy import Float, Table, bindparam, func, select, update
+from sqlalchemy.orm import Session
 
 FLUSH_EVERY_S = 1.0
 """Longest a finished label waits before it is written to its feature row."""
 FLUSH_BATCH = 256
 """Labels per database write at most."""
-
-
-class LabelingSelection(BaseModel):
-    """Which latents of the extraction to label."""
-
-    indices: list[int] | None = Field(default=None, max_length=1_000_000)
-    """Exactly these latents (else those passing ``filter``, else every live latent)."""
-    filter: FeatureFilter | None = None
-    """Frequency / max-activation bounds and a limit, applied when no indices are given."""
-    only_unlabelled: bool = True
-    """Skip latents that already have a label (from any run or a hand edit). Latents an earlier
-    run found ``unclear`` are not skipped: rules first, then an LLM over what they left, is the
-    cheap way through a large SAE."""
 
 
 def labelled_indices(session: Session, extraction_id: int) -> set[int]:

@@ -6,7 +6,17 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.api.validation import check_hooks, check_tokenizer
+from mistudio.core.activations import ActivationStreamConfig
+from mistudio.core.config import DocumentedModel
+from mistudio.store import (
+    ActivationCacheRow,
+    LanguageModel,
+    TokenizationRow,
+)
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
 from mistudio.api.deps import (
@@ -18,31 +28,28 @@ from mistudio.api.deps import (
     get_or_404,
     page_response,
 )
-from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
-from mistudio.api.validation import check_hooks, check_tokenizer
-from mistudio.core.activations import ActivationStreamConfig
-from mistudio.store import (
-    ActivationCacheRow,
-    LanguageModel,
-    TokenizationRow,
-)
 
 router = APIRouter(prefix="/activations", tags=["activations"])
 
 
-class ActivationCacheOut(BaseModel):
+class ActivationCacheOut(DocumentedModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     name: str
     status: str
     model_id: int
+    """The model the activations come from."""
     tokenization_id: int
+    """The tokenization they were computed over."""
     hook_points: list[str]
+    """Hook points cached (every shard holds all of them)."""
     n_tokens: int | None
+    """Tokens cached."""
     config: dict[str, Any]
+    """The stream config and shard size it was built with."""
     manifest: dict[str, Any]
+    """The cache's ``manifest.json`` (shards, dtype, widths)."""
     path: str | None
     job_id: str | None
     lineage: dict[str, Any]
@@ -50,14 +57,17 @@ class ActivationCacheOut(BaseModel):
     created_at: dt.datetime
 
 
-class ActivationCacheCreate(BaseModel):
+class ActivationCacheCreate(DocumentedModel):
     model_id: DbId
+    """The model whose activations to cache."""
     tokenization_id: DbId
+    """The tokenization to run it over."""
     stream: ActivationStreamConfig
     """Hook points, batch size, dtype, token limit."""
     shard_tokens: int = Field(default=65_536, gt=0)
     """Tokens per shard file."""
     name: str | None = None
+    """Display name (default: derived from the inputs)."""
 
 
 @router.get("", operation_id="list_activation_caches", response_model=Page[ActivationCacheOut])
@@ -69,6 +79,7 @@ def list_caches(
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[ActivationCacheOut]:
+    """List activation caches, filtered by model or tokenization."""
     stmt = select(ActivationCacheRow)
     if model_id is not None:
         stmt = stmt.where(ActivationCacheRow.model_id == model_id)
@@ -90,6 +101,7 @@ def list_caches(
     "", operation_id="create_activation_cache", response_model=ActivationCacheOut, status_code=202
 )
 def create_cache(body: ActivationCacheCreate, session: SessionDep) -> ActivationCacheOut:
+    """Cache a model's activations over a ready tokenization to disk shards (queues a job)."""
     model = get_or_404(session, LanguageModel, body.model_id, "model")
     tok = get_or_404(session, TokenizationRow, body.tokenization_id, "tokenization")
     if tok.status != "ready":
@@ -126,6 +138,7 @@ def create_cache(body: ActivationCacheCreate, session: SessionDep) -> Activation
 
 @router.get("/{cache_id}", operation_id="get_activation_cache", response_model=ActivationCacheOut)
 def get_cache(cache_id: DbId, session: SessionDep) -> ActivationCacheOut:
+    """One activation cache."""
     return ActivationCacheOut.model_validate(
         get_or_404(session, ActivationCacheRow, cache_id, "activation cache")
     )
@@ -133,5 +146,6 @@ def get_cache(cache_id: DbId, session: SessionDep) -> ActivationCacheOut:
 
 @router.delete("/{cache_id}", operation_id="delete_activation_cache", status_code=204)
 def delete_cache(cache_id: DbId, session: SessionDep) -> None:
+    """Delete an activation cache and its shards (409 while a job uses it)."""
     row = get_or_404(session, ActivationCacheRow, cache_id, "activation cache")
     delete_artifact(session, row, "activations", "activation cache")

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.core.config import DocumentedModel
+from mistudio.core.data import BUILTIN_CORPORA, DatasetSource
+from mistudio.errors import InvalidInputError
+from mistudio.settings import get_settings
+from mistudio.store import Dataset, uploads_dir
+from mistudio.store.like import contains
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
 from mistudio.api.deps import (
@@ -23,55 +31,62 @@ from mistudio.api.deps import (
     get_or_404,
     page_response,
 )
-from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
-from mistudio.core.data import BUILTIN_CORPORA, DatasetSource
-from mistudio.errors import InvalidInputError
-from mistudio.settings import get_settings
-from mistudio.store import Dataset, uploads_dir
-from mistudio.store.like import contains
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
 
-class DatasetOut(BaseModel):
+class DatasetOut(DocumentedModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     name: str
     status: str
     source_kind: str
+    """``hub``, ``local`` or ``builtin``."""
     source: dict[str, Any]
+    """The import config (no token)."""
     builtin: bool
+    """A corpus shipped with miStudio."""
     n_documents: int | None
+    """Documents imported."""
     n_bytes: int | None
+    """Size of the imported text in bytes."""
     info: dict[str, Any]
+    """What the import recorded (columns, statistics)."""
     path: str | None
     job_id: str | None
     lineage: dict[str, Any]
     error: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    """When the row last changed."""
 
 
-class DatasetCreate(BaseModel):
+class DatasetCreate(DocumentedModel):
     source: DatasetSource
     """What to import (``hub``, ``local`` or ``builtin``); the same config the CLI builds."""
     name: str | None = Field(default=None, max_length=200)
     """Display name (default: from the source)."""
 
 
-class BuiltinSource(BaseModel):
+class BuiltinSource(DocumentedModel):
     name: str
+    """Built-in corpus name (``python-stdlib``, ``kjv``)."""
     description: str
+    """What the corpus holds."""
 
 
-class Sample(BaseModel):
+class Sample(DocumentedModel):
     index: int
+    """Document index in the dataset."""
     text: str
+    """The document's text (cut when long)."""
     n_chars: int
+    """Length of the full text in characters."""
     truncated: bool
+    """Whether ``text`` was cut."""
     metadata: dict[str, Any]
+    """The document's other columns."""
 
 
 @router.get("", operation_id="list_datasets", response_model=Page[DatasetOut])
@@ -84,6 +99,7 @@ def list_datasets(
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[DatasetOut]:
+    """List imported datasets, filtered by name, status or source kind."""
     stmt = select(Dataset)
     if q:
         stmt = stmt.where(contains(Dataset.name, q))
@@ -208,6 +224,7 @@ async def upload_dataset(
 
 @router.get("/{dataset_id}", operation_id="get_dataset", response_model=DatasetOut)
 def get_dataset(dataset_id: DbId, session: SessionDep) -> DatasetOut:
+    """One dataset."""
     return DatasetOut.model_validate(get_or_404(session, Dataset, dataset_id, "dataset"))
 
 
@@ -231,5 +248,6 @@ def list_samples(
 
 @router.delete("/{dataset_id}", operation_id="delete_dataset", status_code=204)
 def delete_dataset(dataset_id: DbId, session: SessionDep) -> None:
+    """Delete a dataset and its files (409 while a job uses it)."""
     row = get_or_404(session, Dataset, dataset_id, "dataset")
     delete_artifact(session, row, "datasets", "dataset")

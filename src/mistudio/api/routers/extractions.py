@@ -10,7 +10,21 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.api.validation import check_hooks, check_tokenizer, check_width
+from mistudio.core.config import DocumentedModel
+from mistudio.core.features import ExtractionConfig
+from mistudio.jobs.extraction_jobs import extraction_available
+from mistudio.store import (
+    Extraction,
+    LabelingJob,
+    LanguageModel,
+    SAERow,
+    TokenizationRow,
+    remove_artifact_files,
+)
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
 from mistudio.api.deps import (
@@ -23,35 +37,28 @@ from mistudio.api.deps import (
     get_or_404,
     page_response,
 )
-from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
-from mistudio.api.validation import check_hooks, check_tokenizer, check_width
-from mistudio.core.features import ExtractionConfig
-from mistudio.jobs.extraction_jobs import extraction_available
-from mistudio.store import (
-    Extraction,
-    LabelingJob,
-    LanguageModel,
-    SAERow,
-    TokenizationRow,
-    remove_artifact_files,
-)
 
 router = APIRouter(prefix="/extractions", tags=["extractions"])
 
 
-class ExtractionOut(BaseModel):
+class ExtractionOut(DocumentedModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     name: str
     status: str
     sae_id: int
+    """The SAE measured."""
     model_id: int | None
+    """The model run."""
     tokenization_id: int | None
+    """The evaluation tokens."""
     config: dict[str, Any]
+    """The :class:`ExtractionConfig` it ran with."""
     n_features: int | None
+    """Latents measured (the SAE's d_sae)."""
     result: dict[str, Any]
+    """Summary of the run (tokens read, dead and dense latents, seconds)."""
     path: str | None
     job_id: str | None
     lineage: dict[str, Any]
@@ -59,13 +66,17 @@ class ExtractionOut(BaseModel):
     created_at: dt.datetime
 
 
-class ExtractionCreate(BaseModel):
+class ExtractionCreate(DocumentedModel):
     sae_id: DbId
+    """The SAE whose latents to measure."""
     model_id: DbId
+    """The model to run."""
     tokenization_id: DbId
+    """The evaluation tokens."""
     config: ExtractionConfig = Field(default_factory=ExtractionConfig)
     """Evaluation tokens, top-k examples, context, histograms, co-activation."""
     name: str | None = None
+    """Display name (default: derived from the inputs)."""
 
 
 @router.get("", operation_id="list_extractions", response_model=Page[ExtractionOut])
@@ -77,6 +88,7 @@ def list_extractions(
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[ExtractionOut]:
+    """List feature extractions, filtered by SAE or status."""
     stmt = select(Extraction)
     if sae_id is not None:
         stmt = stmt.where(Extraction.sae_id == sae_id)
@@ -96,6 +108,8 @@ def list_extractions(
 
 @router.post("", operation_id="create_extraction", response_model=ExtractionOut, status_code=202)
 def create_extraction(body: ExtractionCreate, session: SessionDep) -> ExtractionOut:
+    """Measure an SAE's latents over evaluation tokens: statistics, top examples, histograms,
+    logit lens (queues a job)."""
     sae = get_or_404(session, SAERow, body.sae_id, "SAE")
     model = get_or_404(session, LanguageModel, body.model_id, "model")
     tok = get_or_404(session, TokenizationRow, body.tokenization_id, "tokenization")
@@ -132,6 +146,7 @@ def create_extraction(body: ExtractionCreate, session: SessionDep) -> Extraction
 
 @router.get("/{extraction_id}", operation_id="get_extraction", response_model=ExtractionOut)
 def get_extraction(extraction_id: DbId, session: SessionDep) -> ExtractionOut:
+    """One extraction."""
     return ExtractionOut.model_validate(
         get_or_404(session, Extraction, extraction_id, "extraction")
     )

@@ -14,10 +14,15 @@ from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from mistudio.api.errors import ApiError
+from mistudio.core.config import DocumentedModel
+from mistudio.core.labeling.config import LabelingSelection
+from mistudio.errors import MiStudioError
+from mistudio.store import Extraction, Feature, utcnow
+from mistudio.store.features import FeatureSort, invalidate_counts, list_features
+from pydantic import ConfigDict, Field
 
 from mistudio.api.deps import BigDbId, DbId, Page, PagingDep, SessionDep, get_or_404
-from mistudio.api.errors import ApiError
 from mistudio.api.routers.labeling import (
     LabelingJobOut,
     RelabelRequest,
@@ -25,67 +30,86 @@ from mistudio.api.routers.labeling import (
     ready_extraction,
     start_labeling,
 )
-from mistudio.errors import MiStudioError
-from mistudio.jobs.labeling_jobs import LabelingSelection
-from mistudio.store import Extraction, Feature, utcnow
-from mistudio.store.features import FeatureSort, invalidate_counts, list_features
 
 router = APIRouter(prefix="/features", tags=["features"])
 
 
-class FeatureWindow(BaseModel):
+class FeatureWindow(DocumentedModel):
     """A short window of one example: each token decoded on its own, and the latent's
     activation at each."""
 
     tokens: list[str]
+    """The window's tokens, each decoded on its own."""
     acts: list[float]
+    """The latent's activation at each token."""
     center: int
     """Index into ``tokens`` of the token the example was chosen for."""
     value: float
     """Activation at ``center``."""
 
 
-class FeatureOut(BaseModel):
+class FeatureOut(DocumentedModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    """The feature row's id (one row per latent of an extraction)."""
     extraction_id: int
+    """The extraction that measured this latent."""
     sae_id: int
+    """The SAE the latent belongs to."""
     index: int
+    """Latent index in the SAE (0..d_sae-1)."""
     frequency: float | None
+    """Fraction of evaluated tokens on which the latent fired."""
     max_activation: float | None
+    """Largest activation seen over the evaluation tokens."""
     mean_activation: float | None
+    """Mean activation over the tokens where the latent fired."""
     interpretability: float | None
     """The label's score (mean detection/fuzzing balanced accuracy) when a labelling run scored
     it, else ``interpretability_proxy``."""
     interpretability_proxy: float | None
     """The extraction's label-free estimate."""
     label: str | None
+    """Short human-readable label (from a labelling run or a hand edit)."""
     category: str | None
+    """Free-form category (e.g. ``syntax``, ``code``), set by a label or by hand."""
     description: str | None
+    """Longer explanation of what the latent responds to."""
     label_status: str | None
     """``labelled`` / ``unclear``; None when never labelled."""
     label_confidence: float | None
+    """0..1 as stated by the labelling method (rules: share of activation mass explained)."""
     label_method: str | None
     """``rules``, ``local``, ``ollama``, ``openai``, or ``manual`` for a hand edit."""
     label_model: str | None
+    """Model that wrote the label (None for rules and hand edits)."""
     detection_score: float | None
+    """Detection balanced accuracy of the label, when scored."""
     fuzzing_score: float | None
+    """Fuzzing balanced accuracy of the label, when scored."""
     labeled_at: dt.datetime | None
+    """When label, category or description last changed."""
     starred: bool
+    """Marked by a researcher (a filter in the browser)."""
     top_tokens: str | None
+    """The latent's top tokens joined by spaces (searchable text)."""
     example: FeatureWindow | None = None
     """The latent's top example, cut to ~16 tokens around its centre (list pages only, with
     ``include_example``; None elsewhere and when the extraction has no arrays)."""
 
 
-class FeatureUpdate(BaseModel):
+class FeatureUpdate(DocumentedModel):
     """Fields a researcher edits; omitted fields are left as they are."""
 
     label: str | None = Field(default=None, max_length=500)
+    """New label."""
     description: str | None = Field(default=None, max_length=5000)
+    """New description."""
     category: str | None = Field(default=None, max_length=64)
+    """New category."""
     starred: bool | None = None
+    """Star or unstar the feature."""
 
 
 @router.get("", operation_id="list_features", response_model=Page[FeatureOut])
@@ -106,6 +130,7 @@ def list_features_route(
         True, description="Add each row's top example window (sliced from the extraction)"
     ),
 ) -> Page[FeatureOut]:
+    """List the latents of an extraction: search, filter by label, star or frequency, sort."""
     extraction = get_or_404(session, Extraction, extraction_id, "extraction")
     rows, total = list_features(
         session,
@@ -133,8 +158,9 @@ def list_features_route(
     )
 
 
-class SemanticHit(BaseModel):
+class SemanticHit(DocumentedModel):
     feature: FeatureOut
+    """The matching feature."""
     similarity: float
     """Cosine similarity of the query to the feature's "label. category. description"."""
 
@@ -159,18 +185,25 @@ def semantic_search_features(
 
 @router.get("/{feature_id}", operation_id="get_feature", response_model=FeatureOut)
 def get_feature(feature_id: BigDbId, session: SessionDep) -> FeatureOut:
+    """One latent's page: statistics, top examples, histogram, logit lens, correlated latents."""
     return FeatureOut.model_validate(get_or_404(session, Feature, feature_id, "feature"))
 
 
-class FeatureDetail(BaseModel):
+class FeatureDetail(DocumentedModel):
     """One latent's page, sliced from the extraction's arrays."""
 
     feature: FeatureOut
+    """The feature row."""
     stats: dict[str, Any]
+    """Statistics of the latent (frequency, max and mean activation, quantiles)."""
     examples: list[dict[str, Any]]
+    """Top-activating examples, each a token window with activations."""
     histogram: dict[str, Any]
+    """Log-spaced histogram of the latent's activations."""
     logit_lens: dict[str, Any]
+    """Tokens the latent's decoder direction promotes and suppresses most."""
     correlated: dict[str, Any]
+    """Co-activating latents and nearest decoder neighbours."""
 
 
 @lru_cache(maxsize=8)
@@ -264,6 +297,7 @@ def get_feature_detail(
 
 @router.patch("/{feature_id}", operation_id="update_feature", response_model=FeatureOut)
 def update_feature(feature_id: BigDbId, body: FeatureUpdate, session: SessionDep) -> FeatureOut:
+    """Edit a latent's label, description or category, or star it."""
     row = get_or_404(session, Feature, feature_id, "feature")
     changes = body.model_dump(exclude_unset=True)
     for field, value in changes.items():
@@ -307,17 +341,18 @@ def relabel_feature(
     return LabelingJobOut.model_validate(run)
 
 
-class AblationRequest(BaseModel):
+class AblationRequest(DocumentedModel):
     prompt: str | None = Field(default=None, max_length=4000)
     """When given, also greedy-complete it with and without the latent."""
     max_new_tokens: int = Field(default=20, ge=1, le=200)
+    """Tokens of each greedy completion of ``prompt``."""
     coefficient: float = Field(default=1.0, ge=-10.0, le=10.0, allow_inf_nan=False)
     """1 removes the latent, 0 changes nothing, -1 doubles it."""
     n_examples: int = Field(default=8, ge=1, le=32)
     """Top examples (context windows) the loss is measured on."""
 
 
-class TokenShiftOut(BaseModel):
+class TokenShiftOut(DocumentedModel):
     id: int
     """Token id."""
     token: str
@@ -326,21 +361,25 @@ class TokenShiftOut(BaseModel):
     """Mean change of its next-token probability over the evaluated positions."""
 
 
-class CompletionOut(BaseModel):
+class CompletionOut(DocumentedModel):
     prompt: str
+    """The prompt that was completed."""
     clean: str
     """Greedy continuation without the edit."""
     ablated: str
     """Greedy continuation with the latent ablated."""
 
 
-class AblationOut(BaseModel):
+class AblationOut(DocumentedModel):
     """What ablating one latent (``x -> x - c * f_i(x) * W_dec[i]`` at the SAE's output hook)
     did to next-token prediction on its top examples, and to a prompt's completion."""
 
     feature_id: int
+    """The feature row ablated."""
     index: int
+    """Its latent index in the SAE."""
     coefficient: float
+    """The ablation coefficient used (1 removes the latent)."""
     n_examples: int
     """Top-example windows evaluated."""
     n_tokens: int
@@ -348,13 +387,17 @@ class AblationOut(BaseModel):
     loss_clean: float
     """Mean next-token cross-entropy (nats) without the edit."""
     loss_ablated: float
+    """Mean next-token cross-entropy (nats) with the latent ablated."""
     delta_loss: float
+    """``loss_ablated - loss_clean``: positive when removing the latent hurts."""
     perplexity_clean: float | None
     """exp(loss_clean); None when it overflows."""
     perplexity_ablated: float | None
+    """exp(loss_ablated); None when it overflows."""
     most_decreased: list[TokenShiftOut]
     """Tokens whose probability fell most on average."""
     most_increased: list[TokenShiftOut]
+    """Tokens whose probability rose most on average."""
     completion: CompletionOut | None
     """With a ``prompt``: greedy completions with and without the latent."""
     seconds: float

@@ -6,7 +6,11 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from mistudio.core.config import DocumentedModel
+from mistudio.jobs.events import event_dict
+from mistudio.jobs.lifecycle import cancel_job, retry_job
+from mistudio.store import Job, JobEvent
+from pydantic import ConfigDict
 from sqlalchemy import select
 
 from mistudio.api.deps import (
@@ -17,54 +21,82 @@ from mistudio.api.deps import (
     get_or_404,
     page_response,
 )
-from mistudio.jobs.events import event_dict
-from mistudio.jobs.lifecycle import cancel_job, retry_job
-from mistudio.store import Job, JobEvent
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 
 
-class JobOut(BaseModel):
+class JobOut(DocumentedModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
+    """The job's id (a UUID)."""
     kind: str
+    """What the job does (``tokenize``, ``train``, ``extract``, ...)."""
     queue: str
+    """Worker queue it runs on (``cpu`` or ``gpu``)."""
     status: str
+    """``queued``, ``running``, ``completed``, ``failed`` or ``cancelled``."""
     progress: float
+    """Fraction done, 0..1."""
     eta_seconds: float | None
+    """Estimated seconds left, once measurable."""
     message: str | None
+    """Latest progress message (stage, step)."""
     config: dict[str, Any]
+    """What the job was asked to do (the ids of its artifact and inputs)."""
     result: dict[str, Any]
+    """What the job reported when it finished."""
     error: str | None
+    """Why the job failed (one line)."""
     resumable: bool
+    """Whether a retry continues from its last checkpoint."""
     cancel_requested: bool
+    """A cancel was asked for and the worker has not stopped yet."""
     attempts: int
+    """Times the job has started (retries included)."""
     heartbeat_at: dt.datetime | None
+    """When the worker last reported the job alive."""
     worker: str | None
+    """Name of the worker running it."""
     artifact_kind: str | None
+    """Kind of artifact the job produces (``trainings``, ``saes``, ...)."""
     artifact_id: int | None
+    """Id of that artifact."""
     resources: list[dict[str, Any]]
+    """Artifacts the job reads or writes (``[{kind, id}]``); they cannot be deleted under it."""
     last_seq: int
+    """Sequence number of its latest event (to resume a live stream)."""
     created_at: dt.datetime
+    """When the job was queued first."""
     started_at: dt.datetime | None
+    """When a worker started it."""
     finished_at: dt.datetime | None
+    """When it ended."""
 
 
-class JobLog(BaseModel):
+class JobLog(DocumentedModel):
     id: str
+    """The job's id."""
     log: str
+    """The job's log text."""
 
 
-class JobEventOut(BaseModel):
+class JobEventOut(DocumentedModel):
     channel: str
+    """WebSocket channel (``jobs/{id}``)."""
     job_id: str
+    """The job the event belongs to."""
     seq: int
+    """Per-job sequence number (increasing)."""
     type: str
+    """What happened: ``status``, ``progress``, ``metric``, ``log``, ``cancelling``..."""
     data: dict[str, Any]
+    """The event's payload."""
     id: int
+    """The event row's id."""
     created_at: str | None
+    """When the event was written (ISO 8601)."""
 
 
 @router.get("", operation_id="list_jobs", response_model=Page[JobOut])
@@ -76,6 +108,7 @@ def list_jobs(
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[JobOut]:
+    """List jobs, filtered by status or kind."""
     stmt = select(Job)
     if status:
         stmt = stmt.where(Job.status == status)
@@ -95,11 +128,13 @@ def list_jobs(
 
 @router.get("/{job_id}", operation_id="get_job", response_model=JobOut)
 def get_job(job_id: str, session: SessionDep) -> JobOut:
+    """One job: status, progress, ETA and result."""
     return JobOut.model_validate(get_or_404(session, Job, job_id, "job"))
 
 
 @router.get("/{job_id}/log", operation_id="get_job_log", response_model=JobLog)
 def get_job_log(job_id: str, session: SessionDep) -> JobLog:
+    """One job's log text."""
     job = get_or_404(session, Job, job_id, "job")
     return JobLog(id=job.id, log=job.log or "")
 

@@ -22,30 +22,34 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.core.config import DocumentedModel
+from mistudio.core.labeling import METHODS, CostEstimate, LabelingConfig, PromptTemplate
+from mistudio.core.labeling.config import LabelingSelection
+from mistudio.store import Extraction, LabelingJob, Template
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mistudio.api.deps import DbId, Page, PagingDep, SessionDep, get_or_404, page_response
-from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
-from mistudio.core.labeling import METHODS, CostEstimate, LabelingConfig, PromptTemplate
-from mistudio.jobs.labeling_jobs import LabelingSelection, choose_indices, queue_for_method
-from mistudio.store import Extraction, LabelingJob, Template
+from mistudio.jobs.labeling_jobs import choose_indices, queue_for_method
 
 router = APIRouter(prefix="/labeling", tags=["labeling"])
 
 
-class LabelingJobOut(BaseModel):
+class LabelingJobOut(DocumentedModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     name: str
     status: str
     extraction_id: int
+    """The extraction whose latents are labelled."""
     config: dict[str, Any]
     """``{"labeling": LabelingConfig without its key, "selection": ..., "api_key_given": bool}``."""
     n_labeled: int
+    """Latents labelled so far."""
     result: dict[str, Any]
     """The run's summary (labelled, unclear, failed, scores, tokens, cost) once it is done."""
     path: str | None
@@ -54,9 +58,10 @@ class LabelingJobOut(BaseModel):
     error: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    """When the row last changed."""
 
 
-class LabelingCreate(BaseModel):
+class LabelingCreate(DocumentedModel):
     extraction_id: DbId
     """Whose latents to label."""
     config: LabelingConfig = Field(default_factory=LabelingConfig)
@@ -66,13 +71,16 @@ class LabelingCreate(BaseModel):
     template_id: DbId | None = None
     """A ``labeling_prompt`` template whose config replaces ``config.prompt``."""
     name: str | None = None
+    """Display name (default: derived from the inputs)."""
 
 
-class RelabelRequest(BaseModel):
+class RelabelRequest(DocumentedModel):
     """How to label one feature again (its old label is replaced)."""
 
     config: LabelingConfig = Field(default_factory=LabelingConfig)
+    """Method, backend, prompt and scoring for this one feature."""
     template_id: DbId | None = None
+    """A ``labeling_prompt`` template whose config replaces ``config.prompt``."""
 
 
 def _prompt_from_template(session: Session, template_id: int, count_use: bool) -> PromptTemplate:
@@ -172,6 +180,7 @@ def list_labeling_jobs(
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[LabelingJobOut]:
+    """List labelling runs, filtered by extraction or status."""
     stmt = select(LabelingJob)
     if extraction_id is not None:
         stmt = stmt.where(LabelingJob.extraction_id == extraction_id)
@@ -212,6 +221,7 @@ def estimate_labeling_cost(body: LabelingCreate, session: SessionDep) -> CostEst
 
 @router.get("/{labeling_id}", operation_id="get_labeling_job", response_model=LabelingJobOut)
 def get_labeling_job(labeling_id: DbId, session: SessionDep) -> LabelingJobOut:
+    """One labelling run and its summary."""
     return LabelingJobOut.model_validate(
         get_or_404(session, LabelingJob, labeling_id, "labelling run")
     )

@@ -15,7 +15,13 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.core.config import DocumentedModel
+from mistudio.core.models import DType, resolve_source
+from mistudio.store import LanguageModel
+from mistudio.store.like import contains
+from pydantic import ConfigDict, Field, SecretStr
 from sqlalchemy import select
 
 from mistudio.api.deps import (
@@ -28,30 +34,34 @@ from mistudio.api.deps import (
     get_or_404,
     page_response,
 )
-from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
-from mistudio.core.models import DType, resolve_source
-from mistudio.store import LanguageModel
-from mistudio.store.like import contains
 
 router = APIRouter(prefix="/models", tags=["models"])
 
 
-class ModelOut(BaseModel):
+class ModelOut(DocumentedModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     name: str
     status: str
     source: str
+    """Built-in name, Hub repo id, local folder or ``.gguf`` file."""
     source_kind: str
+    """``builtin``, ``hub``, ``folder`` or ``gguf``."""
     builtin: bool
+    """Shipped with miStudio."""
     family: str | None
+    """Model family (``llama``, ``gpt2``, ...), once loaded."""
     n_params: int | None
+    """Parameter count, once loaded."""
     tokenizer_fingerprint: str | None
+    """Hash of the tokenizer's vocabulary (tokenizations must match it)."""
     architecture: dict[str, Any]
+    """Layers, widths, heads and hook-point layout, once loaded."""
     hook_dims: dict[str, Any]
+    """Hook name (TransformerLens-style and HF path) -> width, once loaded."""
     config: dict[str, Any]
+    """Load options (dtype, revision, trust_remote_code); never the token."""
     path: str | None
     job_id: str | None
     lineage: dict[str, Any]
@@ -59,10 +69,11 @@ class ModelOut(BaseModel):
     created_at: dt.datetime
 
 
-class ModelCreate(BaseModel):
+class ModelCreate(DocumentedModel):
     source: str = Field(min_length=1)
     """Built-in name, Hub repo id (``org/name``), local HF folder or ``.gguf`` file."""
     name: str | None = None
+    """Display name (default: the source)."""
     dtype: DType = "float32"
     """Weight dtype after loading."""
     revision: str | None = None
@@ -75,7 +86,7 @@ class ModelCreate(BaseModel):
     """Hub token for a gated or private repo; write-only, used by the load job, never stored."""
 
 
-class ModelLoadRequest(BaseModel):
+class ModelLoadRequest(DocumentedModel):
     """Options of loading a registered model again."""
 
     token: SecretStr | None = None
@@ -108,6 +119,7 @@ def list_models(
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "asc",
 ) -> Page[ModelOut]:
+    """List registered language models, filtered by name or status."""
     stmt = select(LanguageModel)
     if q:
         stmt = stmt.where(contains(LanguageModel.name, q))
@@ -127,6 +139,7 @@ def list_models(
 
 @router.post("", operation_id="create_model", response_model=ModelOut, status_code=202)
 def create_model(body: ModelCreate, session: SessionDep) -> ModelOut:
+    """Register a model (built-in, Hub id, folder or GGUF) and, by default, queue its load job."""
     if body.source.startswith(("/", "~", ".")):
         # Confinement first: a path outside the import roots gets one 403 whether it exists,
         # is a folder or a file (resolve_source would tell them apart).
@@ -160,6 +173,7 @@ def create_model(body: ModelCreate, session: SessionDep) -> ModelOut:
 
 @router.get("/{model_id}", operation_id="get_model", response_model=ModelOut)
 def get_model(model_id: DbId, session: SessionDep) -> ModelOut:
+    """One model, with its architecture and hook points once loaded."""
     return ModelOut.model_validate(get_or_404(session, LanguageModel, model_id, "model"))
 
 

@@ -6,8 +6,14 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
+from mistudio.api.validation import check_hooks, check_width
+from mistudio.core.config import DocumentedModel
+from mistudio.core.sae.catalog import ArchitectureInfo, architecture_catalog
+from mistudio.errors import InvalidInputError
+from mistudio.store import LanguageModel, SAERow
+from mistudio.store.like import contains
+from mistudio.store.register import read_sae_cfg, sae_cfg_columns
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
@@ -26,32 +32,36 @@ from mistudio.api.deps import (
     get_or_404,
     page_response,
 )
-from mistudio.api.validation import check_hooks, check_width
-from mistudio.core.sae.catalog import ArchitectureInfo, architecture_catalog
-from mistudio.errors import InvalidInputError
-from mistudio.store import LanguageModel, SAERow
-from mistudio.store.like import contains
-from mistudio.store.register import read_sae_cfg, sae_cfg_columns
 
 router = APIRouter(prefix="/saes", tags=["saes"])
 
 
-class SAEOut(BaseModel):
+class SAEOut(DocumentedModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     name: str
     status: str
     origin: str
+    """``trained`` (by a training here) or ``imported`` (a folder in a supported format)."""
     training_id: int | None
+    """The training that produced it (trained SAEs)."""
     model_id: int | None
+    """The model whose activations it reads."""
     architecture: str | None
+    """Architecture name (a key of the SAE registry)."""
     hook_name: str | None
+    """Hook point it reads."""
     d_in: int | None
+    """Width of its input activation."""
     d_sae: int | None
+    """Number of latents."""
     model_name: str | None
+    """Model name recorded in its cfg.json."""
     cfg: dict[str, Any]
+    """Its SAELens ``cfg.json``."""
     metrics: dict[str, Any]
+    """Final evaluation metrics (FVU, L0, dead fraction, CE loss recovered, ...)."""
     path: str | None
     job_id: str | None
     lineage: dict[str, Any]
@@ -76,10 +86,11 @@ class SAEOut(BaseModel):
             return {}
 
 
-class SAEImport(BaseModel):
+class SAEImport(DocumentedModel):
     path: str = Field(min_length=1, max_length=4096)
     """A SAELens folder (``cfg.json`` + ``sae_weights.safetensors``) under an import root."""
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    """Display name (default: derived from the inputs)."""
     model_id: DbId | None = None
     """The model it reads from; its hook point and width are checked against the SAE."""
 
@@ -95,6 +106,7 @@ def list_saes(
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[SAEOut]:
+    """List SAEs (trained here or imported), filtered by name or hook, origin, training or model."""
     stmt = select(SAERow)
     if q:
         stmt = stmt.where(contains(SAERow.name, q) | contains(SAERow.hook_name, q))
@@ -165,6 +177,7 @@ def list_architectures() -> list[ArchitectureInfo]:
 
 @router.get("/{sae_id}", operation_id="get_sae", response_model=SAEOut)
 def get_sae(sae_id: DbId, session: SessionDep) -> SAEOut:
+    """One SAE: shape, architecture, cfg.json and final metrics."""
     return SAEOut.model_validate(get_or_404(session, SAERow, sae_id, "SAE"))
 
 

@@ -16,21 +16,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from mistudio.api.deps import (
-    DbId,
-    Page,
-    PagingDep,
-    SessionDep,
-    delete_artifact,
-    get_or_404,
-    page_response,
-)
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
+from mistudio.core.config import DocumentedModel
 from mistudio.core.steering import (
     FeatureIntervention,
     GenerationConfig,
@@ -47,14 +35,28 @@ from mistudio.store import (
     SAERow,
     SteeringRun,
 )
+from pydantic import ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mistudio.api.deps import (
+    DbId,
+    Page,
+    PagingDep,
+    SessionDep,
+    delete_artifact,
+    get_or_404,
+    page_response,
+)
 
 router = APIRouter(prefix="/steering", tags=["steering"])
 
 
-class SteeringFeature(BaseModel):
+class SteeringFeature(DocumentedModel):
     """One feature to push on."""
 
     sae_id: DbId
+    """The SAE the latent belongs to."""
     index: int = Field(ge=0)
     """Latent index in that SAE."""
     mode: Mode = "add"
@@ -69,9 +71,11 @@ class SteeringFeature(BaseModel):
     """``all`` positions, or only ``generated`` ones (the prompt is read unsteered)."""
 
 
-class SteeringCreate(BaseModel):
+class SteeringCreate(DocumentedModel):
     prompts: list[str] = Field(min_length=1, max_length=64)
+    """Prompts to continue; each gets its own baseline."""
     features: list[SteeringFeature] = Field(min_length=1, max_length=32)
+    """Features applied together (one combined hook per hook point)."""
     model_id: DbId | None = None
     """Model to generate with (default: the first feature's SAE's model)."""
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
@@ -79,19 +83,23 @@ class SteeringCreate(BaseModel):
     strengths: list[float] | None = Field(default=None, max_length=32)
     """A sweep: one steered continuation per value; None uses each feature's own strength."""
     similarity: SimilarityKind = "embedding"
+    """How outputs are compared: ``embedding`` cosine or token ``jaccard``."""
     check_model_name: bool = True
     """Refuse an SAE trained on a differently named model."""
     name: str | None = None
+    """Display name (default: derived from the inputs)."""
 
 
-class SteeringRunOut(BaseModel):
+class SteeringRunOut(DocumentedModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     name: str
     status: str
     sae_id: int | None
+    """The first feature's SAE."""
     model_id: int | None
+    """The model generated with."""
     config: dict[str, Any]
     """The :class:`SteeringConfig` the job ran (SAEs named by id)."""
     result: dict[str, Any]
@@ -103,22 +111,32 @@ class SteeringRunOut(BaseModel):
     error: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    """When the row last changed."""
 
 
-class SteeringRunSummary(BaseModel):
+class SteeringRunSummary(DocumentedModel):
     """A history row: the run without its outputs."""
 
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    """The run's id."""
     name: str
+    """Display name."""
     status: str
+    """``pending``, ``ready`` or ``failed``."""
     sae_id: int | None
+    """The first feature's SAE."""
     model_id: int | None
+    """The model generated with."""
     config: dict[str, Any]
+    """The :class:`SteeringConfig` the job ran (SAEs named by id)."""
     job_id: str | None
+    """The job that ran it."""
     error: str | None
+    """Why its job failed."""
     created_at: dt.datetime
+    """When it was requested."""
 
 
 def _max_act(session: Session, feature: SteeringFeature) -> float:
@@ -256,6 +274,7 @@ def list_steering_runs(
 
 @router.get("/{run_id}", operation_id="get_steering_run", response_model=SteeringRunOut)
 def get_steering_run(run_id: DbId, session: SessionDep) -> SteeringRunOut:
+    """One steering run with its outputs."""
     return SteeringRunOut.model_validate(get_or_404(session, SteeringRun, run_id, "steering run"))
 
 
@@ -276,5 +295,6 @@ def export_steering_run(run_id: DbId, session: SessionDep) -> FileResponse:
 
 @router.delete("/{run_id}", operation_id="delete_steering_run", status_code=204)
 def delete_steering_run(run_id: DbId, session: SessionDep) -> None:
+    """Delete a steering run."""
     row = get_or_404(session, SteeringRun, run_id, "steering run")
     delete_artifact(session, row, "steering", "steering run")

@@ -6,23 +6,30 @@ import platform
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
-
-import mistudio
+from mistudio.core.config import DocumentedModel
 from mistudio.monitor import SystemMonitor
 from mistudio.settings import get_settings
+
+import mistudio
 
 router = APIRouter(prefix="/system", tags=["system"])
 
 
-class SystemInfo(BaseModel):
+class SystemInfo(DocumentedModel):
     version: str
+    """miStudio version."""
     python: str
+    """Python version of the server."""
     platform: str
+    """Operating system and machine."""
     database: str
+    """Database kind: the scheme of its URL."""
     broker: str
+    """Job broker kind: the scheme of its URL."""
     home: str
+    """``MISTUDIO_HOME``: where artifacts and the default database live."""
     gpus: int
+    """Number of visible CUDA devices."""
 
 
 def _monitor(request: Request) -> SystemMonitor:
@@ -41,11 +48,13 @@ def get_history(
     request: Request,
     seconds: float = Query(600, gt=0, le=3600, description="How far back (at most one hour)"),
 ) -> list[dict[str, Any]]:
+    """Recent system metrics (CPU, memory, GPU) sampled by the server."""
     return _monitor(request).since(seconds)
 
 
 @router.get("/info", operation_id="get_system_info", response_model=SystemInfo)
 def get_info(request: Request) -> SystemInfo:
+    """Server facts: version, Python, platform, database, broker, home folder, GPUs."""
     settings = get_settings()
     return SystemInfo(
         version=mistudio.__version__,

@@ -13,13 +13,14 @@ import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from mistudio.api.errors import ApiError
+from mistudio.core.config import DocumentedModel
+from mistudio.store import Template
+from mistudio.store.like import contains
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import select
 
 from mistudio.api.deps import DbId, Page, PagingDep, SessionDep, get_or_404, page_response
-from mistudio.api.errors import ApiError
-from mistudio.store import Template
-from mistudio.store.like import contains
 
 router = APIRouter(prefix="/templates", tags=["templates"])
 TemplateKind = Literal["training", "extraction", "labeling_prompt", "steering_prompt"]
@@ -38,39 +39,56 @@ def _bounded_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
     return config
 
 
-class TemplateOut(BaseModel):
+class TemplateOut(DocumentedModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    """The template's id."""
     kind: str
+    """What the template configures (training, extraction, labelling prompt, steering...)."""
     name: str
+    """Display name (unique within its kind)."""
     description: str | None
+    """What the template is for."""
     config: dict[str, Any]
+    """The saved operation config."""
     favourite: bool
+    """Pinned to the top of its list."""
     usage_count: int
+    """Times it has been applied."""
     created_at: dt.datetime
+    """When it was created."""
     updated_at: dt.datetime
+    """When it last changed."""
 
 
-class TemplateCreate(BaseModel):
+class TemplateCreate(DocumentedModel):
     kind: TemplateKind
+    """What the template configures."""
     name: str = Field(min_length=1, max_length=200)
+    """Display name (unique within its kind)."""
     description: str | None = Field(default=None, max_length=5000)
+    """What the template is for."""
     config: dict[str, Any] = Field(default_factory=dict)
     """At most :data:`MAX_CONFIG_BYTES` as JSON."""
     favourite: bool = False
+    """Pin it to the top of its list."""
 
     _config_size = field_validator("config")(_bounded_config)
 
 
-class TemplateUpdate(BaseModel):
+class TemplateUpdate(DocumentedModel):
     """Fields to change; omitted ones are left as they are (``name``, ``config`` and
     ``favourite`` cannot be set to null)."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    """New name."""
     description: str | None = Field(default=None, max_length=5000)
+    """New description."""
     config: dict[str, Any] | None = None
+    """New config."""
     favourite: bool | None = None
+    """Pin or unpin."""
 
     _config_size = field_validator("config")(_bounded_config)
 
@@ -82,18 +100,24 @@ class TemplateUpdate(BaseModel):
         return value
 
 
-class TemplateExport(BaseModel):
+class TemplateExport(DocumentedModel):
     """The portable form: what export writes and import reads."""
 
     version: int = EXPORT_VERSION
+    """Version of the export format."""
     templates: list[TemplateCreate]
+    """The exported templates."""
 
 
-class ImportResult(BaseModel):
+class ImportResult(DocumentedModel):
     created: int
+    """Templates added."""
     skipped: int
+    """Templates already present (same kind, name and config)."""
     renamed: int
+    """Templates added under a new name because the name was taken."""
     templates: list[TemplateOut]
+    """The templates now stored for the imported entries."""
 
 
 def _name_taken(session: SessionDep, kind: str, name: str, exclude: int | None = None) -> bool:
@@ -113,6 +137,7 @@ def list_templates(
     sort: str = "usage_count",
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[TemplateOut]:
+    """List saved templates, filtered by kind, favourite flag or name."""
     stmt = select(Template)
     if kind:
         stmt = stmt.where(Template.kind == kind)
@@ -134,6 +159,7 @@ def list_templates(
 
 @router.post("", operation_id="create_template", response_model=TemplateOut, status_code=201)
 def create_template(body: TemplateCreate, session: SessionDep) -> TemplateOut:
+    """Save an operation config as a named template."""
     if _name_taken(session, body.kind, body.name):
         raise ApiError(409, f"a {body.kind} template named {body.name!r} exists")
     row = Template(**body.model_dump(), usage_count=0)
@@ -144,6 +170,7 @@ def create_template(body: TemplateCreate, session: SessionDep) -> TemplateOut:
 
 @router.get("/export", operation_id="export_templates", response_model=TemplateExport)
 def export_templates(session: SessionDep, kind: TemplateKind | None = None) -> TemplateExport:
+    """All templates (or one kind) in the portable export form."""
     stmt = select(Template).order_by(Template.kind, Template.name)
     if kind:
         stmt = stmt.where(Template.kind == kind)
@@ -208,11 +235,13 @@ def import_templates(
 
 @router.get("/{template_id}", operation_id="get_template", response_model=TemplateOut)
 def get_template(template_id: DbId, session: SessionDep) -> TemplateOut:
+    """One template."""
     return TemplateOut.model_validate(get_or_404(session, Template, template_id, "template"))
 
 
 @router.patch("/{template_id}", operation_id="update_template", response_model=TemplateOut)
 def update_template(template_id: DbId, body: TemplateUpdate, session: SessionDep) -> TemplateOut:
+    """Change a template's name, description, config or favourite flag."""
     row = get_or_404(session, Template, template_id, "template")
     changes = body.model_dump(exclude_unset=True)
     if "name" in changes and _name_taken(session, row.kind, changes["name"], exclude=row.id):
@@ -227,6 +256,7 @@ def update_template(template_id: DbId, body: TemplateUpdate, session: SessionDep
     "/{template_id}/favourite", operation_id="toggle_template_favourite", response_model=TemplateOut
 )
 def toggle_favourite(template_id: DbId, session: SessionDep) -> TemplateOut:
+    """Flip a template's favourite flag."""
     row = get_or_404(session, Template, template_id, "template")
     row.favourite = not row.favourite
     session.commit()
@@ -244,4 +274,5 @@ def use_template(template_id: DbId, session: SessionDep) -> TemplateOut:
 
 @router.delete("/{template_id}", operation_id="delete_template", status_code=204)
 def delete_template(template_id: DbId, session: SessionDep) -> None:
+    """Delete a template."""
     session.delete(get_or_404(session, Template, template_id, "template"))

@@ -6,7 +6,16 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.core.config import DocumentedModel
+from mistudio.core.data import TokenizeConfig
+from mistudio.store import (
+    Dataset,
+    LanguageModel,
+    TokenizationRow,
+)
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
 from mistudio.api.deps import (
@@ -19,32 +28,32 @@ from mistudio.api.deps import (
     get_or_404,
     page_response,
 )
-from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
-from mistudio.core.data import TokenizeConfig
-from mistudio.store import (
-    Dataset,
-    LanguageModel,
-    TokenizationRow,
-)
 
 router = APIRouter(prefix="/tokenizations", tags=["tokenizations"])
 
 
-class TokenizationOut(BaseModel):
+class TokenizationOut(DocumentedModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     name: str
     status: str
     dataset_id: int
+    """The dataset tokenized."""
     model_id: int | None
+    """The model whose tokenizer was used."""
     tokenizer_fingerprint: str | None
+    """Hash of the tokenizer's vocabulary (activations need a matching model)."""
     max_length: int
+    """Sequence length in tokens."""
     n_sequences: int | None
+    """Sequences written."""
     n_tokens: int | None
+    """Tokens written (padding excluded)."""
     config: dict[str, Any]
+    """The :class:`TokenizeConfig` it ran with."""
     meta: dict[str, Any]
+    """The tokenization's ``meta.json`` (tokenizer, counts, statistics)."""
     path: str | None
     job_id: str | None
     lineage: dict[str, Any]
@@ -52,7 +61,7 @@ class TokenizationOut(BaseModel):
     created_at: dt.datetime
 
 
-class TokenizationCreate(BaseModel):
+class TokenizationCreate(DocumentedModel):
     dataset_id: DbId
     """The imported dataset to tokenize."""
     model_id: DbId
@@ -60,6 +69,7 @@ class TokenizationCreate(BaseModel):
     config: TokenizeConfig = Field(default_factory=TokenizeConfig)
     """Sequence length, stride, packing, filters."""
     name: str | None = None
+    """Display name (default: derived from the inputs)."""
 
 
 @router.get("", operation_id="list_tokenizations", response_model=Page[TokenizationOut])
@@ -72,6 +82,7 @@ def list_tokenizations(
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[TokenizationOut]:
+    """List tokenizations, filtered by dataset, model or status."""
     stmt = select(TokenizationRow)
     if dataset_id is not None:
         stmt = stmt.where(TokenizationRow.dataset_id == dataset_id)
@@ -95,6 +106,8 @@ def list_tokenizations(
     "", operation_id="create_tokenization", response_model=TokenizationOut, status_code=202
 )
 def create_tokenization(body: TokenizationCreate, session: SessionDep) -> TokenizationOut:
+    """Tokenize a ready dataset with a model's tokenizer into fixed-length sequences (queues a
+    job)."""
     dataset = get_or_404(session, Dataset, body.dataset_id, "dataset")
     model = get_or_404(session, LanguageModel, body.model_id, "model")
     if dataset.status != "ready":
@@ -125,6 +138,7 @@ def create_tokenization(body: TokenizationCreate, session: SessionDep) -> Tokeni
 
 @router.get("/{tokenization_id}", operation_id="get_tokenization", response_model=TokenizationOut)
 def get_tokenization(tokenization_id: DbId, session: SessionDep) -> TokenizationOut:
+    """One tokenization."""
     return TokenizationOut.model_validate(
         get_or_404(session, TokenizationRow, tokenization_id, "tokenization")
     )
@@ -169,5 +183,6 @@ def list_samples(
 
 @router.delete("/{tokenization_id}", operation_id="delete_tokenization", status_code=204)
 def delete_tokenization(tokenization_id: DbId, session: SessionDep) -> None:
+    """Delete a tokenization and its token arrays (409 while a job uses it)."""
     row = get_or_404(session, TokenizationRow, tokenization_id, "tokenization")
     delete_artifact(session, row, "tokenizations", "tokenization")

@@ -6,7 +6,21 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.api.validation import check_hooks, check_tokenizer, check_width
+from mistudio.core.config import DocumentedModel
+from mistudio.core.pipeline import TrainingRunOptions
+from mistudio.core.training import TrainConfig, TrainingMemoryEstimate, estimate_training_memory
+from mistudio.store import (
+    ActivationCacheRow,
+    Checkpoint,
+    LanguageModel,
+    TokenizationRow,
+    Training,
+)
+from mistudio.store.metric_series import downsampled_metrics, raw_metrics
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
 from mistudio.api.deps import (
@@ -18,37 +32,32 @@ from mistudio.api.deps import (
     get_or_404,
     page_response,
 )
-from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
-from mistudio.api.validation import check_hooks, check_tokenizer, check_width
-from mistudio.core.config import DocumentedModel
-from mistudio.core.training import TrainConfig, TrainingMemoryEstimate, estimate_training_memory
-from mistudio.store import (
-    ActivationCacheRow,
-    Checkpoint,
-    LanguageModel,
-    TokenizationRow,
-    Training,
-)
-from mistudio.store.metric_series import downsampled_metrics, raw_metrics
 
 router = APIRouter(prefix="/trainings", tags=["trainings"])
 
 
-class TrainingOut(BaseModel):
+class TrainingOut(DocumentedModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     name: str
     status: str
     model_id: int | None
+    """The model the activations come from."""
     tokenization_id: int | None
+    """The training tokens."""
     activation_cache_id: int | None
+    """The activation cache read instead of running the model, if any."""
     config: dict[str, Any]
+    """``{"train": TrainConfig, "run": TrainingRunOptions}`` as requested."""
     step: int
+    """Steps done."""
     total_steps: int | None
+    """Steps the run will take."""
     tokens_seen: int
+    """Training tokens consumed."""
     result: dict[str, Any]
+    """Final metrics per SAE once the run is done."""
     path: str | None
     job_id: str | None
     lineage: dict[str, Any]
@@ -56,42 +65,45 @@ class TrainingOut(BaseModel):
     created_at: dt.datetime
 
 
-class RunOptions(BaseModel):
-    """How activations are produced and the SAEs evaluated (see core.pipeline)."""
-
-    lm_batch_size: int = Field(default=8, gt=0)
-    buffer_tokens: int = Field(default=262_144, gt=0)
-    skip_special_tokens: bool = True
-    eval_sequences: int = Field(default=16, ge=0)
-    eval_splice: bool = True
-
-
-class TrainingCreate(BaseModel):
+class TrainingCreate(DocumentedModel):
     model_id: DbId
+    """The model whose activations train the SAEs."""
     tokenization_id: DbId
+    """The tokenization the activations are computed over."""
     activation_cache_id: DbId | None = None
     """Read activations from this cache instead of running the model live."""
     train: TrainConfig
     """The SAEs (hook points, architectures, sizes) and optimisation settings."""
-    run: RunOptions = Field(default_factory=RunOptions)
+    run: TrainingRunOptions = Field(default_factory=TrainingRunOptions)
+    """How activations are produced and the SAEs evaluated (the core run options)."""
     name: str | None = None
+    """Display name (default: derived from the inputs)."""
 
 
-class MetricPoint(BaseModel):
+class MetricPoint(DocumentedModel):
     sae: str
+    """The SAE's name within the run."""
     step: int
+    """Training step."""
     name: str
+    """Metric name (loss, l0, fvu, ...)."""
     value: float | None
+    """Its value (None when not finite)."""
 
 
-class CheckpointOut(BaseModel):
+class CheckpointOut(DocumentedModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    """The checkpoint's id."""
     step: int
+    """Step it was written at."""
     path: str
+    """Its folder."""
     score: float | None
+    """Validation score used to keep the best one."""
     created_at: dt.datetime
+    """When it was written."""
 
 
 @router.get("", operation_id="list_trainings", response_model=Page[TrainingOut])
@@ -103,6 +115,7 @@ def list_trainings(
     sort: str = "created_at",
     order: Literal["asc", "desc"] = "desc",
 ) -> Page[TrainingOut]:
+    """List training runs, filtered by status or model."""
     stmt = select(Training)
     if status:
         stmt = stmt.where(Training.status == status)
@@ -122,6 +135,8 @@ def list_trainings(
 
 @router.post("", operation_id="create_training", response_model=TrainingOut, status_code=202)
 def create_training(body: TrainingCreate, session: SessionDep) -> TrainingOut:
+    """Train one or more SAEs on a model's activations over a tokenization, live or from a cache
+    (queues a job)."""
     model = get_or_404(session, LanguageModel, body.model_id, "model")
     tok = get_or_404(session, TokenizationRow, body.tokenization_id, "tokenization")
     if tok.status != "ready":
@@ -198,6 +213,7 @@ def estimate_training(body: TrainingEstimateRequest) -> TrainingMemoryEstimate:
 
 @router.get("/{training_id}", operation_id="get_training", response_model=TrainingOut)
 def get_training(training_id: DbId, session: SessionDep) -> TrainingOut:
+    """One training run: progress and, when done, final metrics."""
     return TrainingOut.model_validate(get_or_404(session, Training, training_id, "training"))
 
 
@@ -242,6 +258,7 @@ def list_metrics(
     response_model=list[CheckpointOut],
 )
 def list_checkpoints(training_id: DbId, session: SessionDep) -> list[CheckpointOut]:
+    """A training run's checkpoints (to resume from or inspect)."""
     get_or_404(session, Training, training_id, "training")
     rows = session.scalars(
         select(Checkpoint).where(Checkpoint.training_id == training_id).order_by(Checkpoint.step)
@@ -251,5 +268,6 @@ def list_checkpoints(training_id: DbId, session: SessionDep) -> list[CheckpointO
 
 @router.delete("/{training_id}", operation_id="delete_training", status_code=204)
 def delete_training(training_id: DbId, session: SessionDep) -> None:
+    """Delete a training run, its metrics and checkpoints (its SAEs stay)."""
     row = get_or_404(session, Training, training_id, "training")
     delete_artifact(session, row, "trainings", "training")

@@ -34,11 +34,12 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from mistudio.api.events import ALL_JOBS, EventHub, read_events
+from mistudio.core.config import DocumentedModel
+from mistudio.settings import get_settings
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from mistudio.api.deps import token_ok
-from mistudio.api.events import ALL_JOBS, EventHub, read_events
-from mistudio.settings import get_settings
 
 router = APIRouter(tags=["events"])
 
@@ -50,7 +51,7 @@ MAX_SEQ = 2**63 - 1
 """Largest ``after`` a subscribe may give (event seqs are 64-bit at most)."""
 
 
-class _Message(BaseModel):
+class _Message(DocumentedModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -189,6 +190,8 @@ async def _authenticate(ws: WebSocket) -> bool:
 
 @router.websocket("/ws")
 async def events_socket(ws: WebSocket) -> None:
+    """Live events: job progress and metrics per ``jobs/{id}`` channel, system metrics on
+    ``system``."""
     url_token = ws.query_params.get("token")  # old scripts; uvicorn's log redacts it
     if url_token is not None and not token_ok(url_token):
         await ws.close(code=UNAUTHORIZED, reason="missing or wrong token")
