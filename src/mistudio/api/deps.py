@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
 from mistudio.core.data.local_files import is_under
@@ -17,9 +21,6 @@ from mistudio.jobs.lifecycle import active_jobs_using
 from mistudio.settings import get_settings
 from mistudio.store import Base, remove_artifact_files, session_factory
 from mistudio.store.artifacts import owned_paths
-from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 M = TypeVar("M")

@@ -24,15 +24,16 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import SecretStr
+from sqlalchemy import Float, Table, bindparam, func, select, update
+from sqlalchemy.orm import Session
+
 from mistudio.core.labeling.config import FeatureFilter, LabelingSelection
 from mistudio.errors import NotFoundError
 from mistudio.jobs.registry import handler
 from mistudio.jobs.runtime import JobCancelled, JobContext
 from mistudio.store import Extraction, Feature, LabelingJob, artifact_dir, session_scope, utcnow
 from mistudio.store.job_secrets import drop_job_secret, get_job_secret
-from pydantic import SecretStr
-from sqlalchemy import Float, Table, bindparam, func, select, update
-from sqlalchemy.orm import Session
 
 FLUSH_EVERY_S = 1.0
 """Longest a finished label waits before it is written to its feature row."""

@@ -6,16 +6,6 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
-from mistudio.api.validation import check_hooks, check_tokenizer
-from mistudio.core.activations import ActivationStreamConfig
-from mistudio.core.config import DocumentedModel
-from mistudio.store import (
-    ActivationCacheRow,
-    LanguageModel,
-    TokenizationRow,
-)
 from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
@@ -27,6 +17,16 @@ from mistudio.api.deps import (
     delete_artifact,
     get_or_404,
     page_response,
+)
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.api.validation import check_hooks, check_tokenizer
+from mistudio.core.activations import ActivationStreamConfig
+from mistudio.core.config import DocumentedModel
+from mistudio.store import (
+    ActivationCacheRow,
+    LanguageModel,
+    TokenizationRow,
 )
 
 router = APIRouter(prefix="/activations", tags=["activations"])

@@ -9,14 +9,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
-from mistudio.core.config import DocumentedModel
-from mistudio.core.data import BUILTIN_CORPORA, DatasetSource
-from mistudio.errors import InvalidInputError
-from mistudio.settings import get_settings
-from mistudio.store import Dataset, uploads_dir
-from mistudio.store.like import contains
 from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
@@ -31,6 +23,14 @@ from mistudio.api.deps import (
     get_or_404,
     page_response,
 )
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.core.config import DocumentedModel
+from mistudio.core.data import BUILTIN_CORPORA, DatasetSource
+from mistudio.errors import InvalidInputError
+from mistudio.settings import get_settings
+from mistudio.store import Dataset, uploads_dir
+from mistudio.store.like import contains
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 

@@ -10,6 +10,19 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter
+from pydantic import ConfigDict, Field
+from sqlalchemy import select
+
+from mistudio.api.deps import (
+    DbId,
+    Page,
+    PagingDep,
+    SessionDep,
+    delete_artifact,
+    ensure_not_in_use,
+    get_or_404,
+    page_response,
+)
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
@@ -23,19 +36,6 @@ from mistudio.store import (
     SAERow,
     TokenizationRow,
     remove_artifact_files,
-)
-from pydantic import ConfigDict, Field
-from sqlalchemy import select
-
-from mistudio.api.deps import (
-    DbId,
-    Page,
-    PagingDep,
-    SessionDep,
-    delete_artifact,
-    ensure_not_in_use,
-    get_or_404,
-    page_response,
 )
 
 router = APIRouter(prefix="/extractions", tags=["extractions"])

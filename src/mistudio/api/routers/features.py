@@ -14,15 +14,10 @@ from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Query
-from mistudio.api.errors import ApiError
-from mistudio.core.config import DocumentedModel
-from mistudio.core.labeling.config import LabelingSelection
-from mistudio.errors import MiStudioError
-from mistudio.store import Extraction, Feature, utcnow
-from mistudio.store.features import FeatureSort, invalidate_counts, list_features
 from pydantic import ConfigDict, Field
 
 from mistudio.api.deps import BigDbId, DbId, Page, PagingDep, SessionDep, get_or_404
+from mistudio.api.errors import ApiError
 from mistudio.api.routers.labeling import (
     LabelingJobOut,
     RelabelRequest,
@@ -30,6 +25,11 @@ from mistudio.api.routers.labeling import (
     ready_extraction,
     start_labeling,
 )
+from mistudio.core.config import DocumentedModel
+from mistudio.core.labeling.config import LabelingSelection
+from mistudio.errors import MiStudioError
+from mistudio.store import Extraction, Feature, utcnow
+from mistudio.store.features import FeatureSort, invalidate_counts, list_features
 
 router = APIRouter(prefix="/features", tags=["features"])
 

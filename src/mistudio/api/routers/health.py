@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from mistudio.core.config import DocumentedModel
-from mistudio.settings import get_settings
 from sqlalchemy import text
 
 import mistudio
 from mistudio.api.deps import SessionDep
+from mistudio.core.config import DocumentedModel
+from mistudio.settings import get_settings
 
 router = APIRouter(prefix="/health", tags=["health"])
 

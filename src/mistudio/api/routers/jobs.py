@@ -6,10 +6,6 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from mistudio.core.config import DocumentedModel
-from mistudio.jobs.events import event_dict
-from mistudio.jobs.lifecycle import cancel_job, retry_job
-from mistudio.store import Job, JobEvent
 from pydantic import ConfigDict
 from sqlalchemy import select
 
@@ -21,6 +17,10 @@ from mistudio.api.deps import (
     get_or_404,
     page_response,
 )
+from mistudio.core.config import DocumentedModel
+from mistudio.jobs.events import event_dict
+from mistudio.jobs.lifecycle import cancel_job, retry_job
+from mistudio.store import Job, JobEvent
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]

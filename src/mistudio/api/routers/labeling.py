@@ -22,18 +22,18 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
-from mistudio.core.config import DocumentedModel
-from mistudio.core.labeling import METHODS, CostEstimate, LabelingConfig, PromptTemplate
-from mistudio.core.labeling.config import LabelingSelection
-from mistudio.store import Extraction, LabelingJob, Template
 from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mistudio.api.deps import DbId, Page, PagingDep, SessionDep, get_or_404, page_response
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.core.config import DocumentedModel
+from mistudio.core.labeling import METHODS, CostEstimate, LabelingConfig, PromptTemplate
+from mistudio.core.labeling.config import LabelingSelection
 from mistudio.jobs.labeling_jobs import choose_indices, queue_for_method
+from mistudio.store import Extraction, LabelingJob, Template
 
 router = APIRouter(prefix="/labeling", tags=["labeling"])
 

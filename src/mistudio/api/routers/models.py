@@ -15,12 +15,6 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
-from mistudio.core.config import DocumentedModel
-from mistudio.core.models import DType, resolve_source
-from mistudio.store import LanguageModel
-from mistudio.store.like import contains
 from pydantic import ConfigDict, Field, SecretStr
 from sqlalchemy import select
 
@@ -34,6 +28,12 @@ from mistudio.api.deps import (
     get_or_404,
     page_response,
 )
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.core.config import DocumentedModel
+from mistudio.core.models import DType, resolve_source
+from mistudio.store import LanguageModel
+from mistudio.store.like import contains
 
 router = APIRouter(prefix="/models", tags=["models"])
 

@@ -6,13 +6,6 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from mistudio.api.validation import check_hooks, check_width
-from mistudio.core.config import DocumentedModel
-from mistudio.core.sae.catalog import ArchitectureInfo, architecture_catalog
-from mistudio.errors import InvalidInputError
-from mistudio.store import LanguageModel, SAERow
-from mistudio.store.like import contains
-from mistudio.store.register import read_sae_cfg, sae_cfg_columns
 from pydantic import (
     ConfigDict,
     Field,
@@ -32,6 +25,13 @@ from mistudio.api.deps import (
     get_or_404,
     page_response,
 )
+from mistudio.api.validation import check_hooks, check_width
+from mistudio.core.config import DocumentedModel
+from mistudio.core.sae.catalog import ArchitectureInfo, architecture_catalog
+from mistudio.errors import InvalidInputError
+from mistudio.store import LanguageModel, SAERow
+from mistudio.store.like import contains
+from mistudio.store.register import read_sae_cfg, sae_cfg_columns
 
 router = APIRouter(prefix="/saes", tags=["saes"])
 

@@ -16,6 +16,19 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
+from pydantic import ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mistudio.api.deps import (
+    DbId,
+    Page,
+    PagingDep,
+    SessionDep,
+    delete_artifact,
+    get_or_404,
+    page_response,
+)
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.core.config import DocumentedModel
@@ -34,19 +47,6 @@ from mistudio.store import (
     LanguageModel,
     SAERow,
     SteeringRun,
-)
-from pydantic import ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from mistudio.api.deps import (
-    DbId,
-    Page,
-    PagingDep,
-    SessionDep,
-    delete_artifact,
-    get_or_404,
-    page_response,
 )
 
 router = APIRouter(prefix="/steering", tags=["steering"])

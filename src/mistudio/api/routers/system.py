@@ -6,11 +6,11 @@ import platform
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
+
+import mistudio
 from mistudio.core.config import DocumentedModel
 from mistudio.monitor import SystemMonitor
 from mistudio.settings import get_settings
-
-import mistudio
 
 router = APIRouter(prefix="/system", tags=["system"])
 

@@ -13,14 +13,14 @@ import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from mistudio.api.errors import ApiError
-from mistudio.core.config import DocumentedModel
-from mistudio.store import Template
-from mistudio.store.like import contains
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import select
 
 from mistudio.api.deps import DbId, Page, PagingDep, SessionDep, get_or_404, page_response
+from mistudio.api.errors import ApiError
+from mistudio.core.config import DocumentedModel
+from mistudio.store import Template
+from mistudio.store.like import contains
 
 router = APIRouter(prefix="/templates", tags=["templates"])
 TemplateKind = Literal["training", "extraction", "labeling_prompt", "steering_prompt"]

@@ -6,15 +6,6 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
-from mistudio.core.config import DocumentedModel
-from mistudio.core.data import TokenizeConfig
-from mistudio.store import (
-    Dataset,
-    LanguageModel,
-    TokenizationRow,
-)
 from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
@@ -27,6 +18,15 @@ from mistudio.api.deps import (
     delete_artifact,
     get_or_404,
     page_response,
+)
+from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
+from mistudio.core.config import DocumentedModel
+from mistudio.core.data import TokenizeConfig
+from mistudio.store import (
+    Dataset,
+    LanguageModel,
+    TokenizationRow,
 )
 
 router = APIRouter(prefix="/tokenizations", tags=["tokenizations"])

@@ -6,6 +6,18 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import ConfigDict, Field
+from sqlalchemy import select
+
+from mistudio.api.deps import (
+    DbId,
+    Page,
+    PagingDep,
+    SessionDep,
+    delete_artifact,
+    get_or_404,
+    page_response,
+)
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
@@ -20,18 +32,6 @@ from mistudio.store import (
     Training,
 )
 from mistudio.store.metric_series import downsampled_metrics, raw_metrics
-from pydantic import ConfigDict, Field
-from sqlalchemy import select
-
-from mistudio.api.deps import (
-    DbId,
-    Page,
-    PagingDep,
-    SessionDep,
-    delete_artifact,
-    get_or_404,
-    page_response,
-)
 
 router = APIRouter(prefix="/trainings", tags=["trainings"])
 

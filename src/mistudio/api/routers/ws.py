@@ -34,12 +34,12 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from mistudio.api.events import ALL_JOBS, EventHub, read_events
-from mistudio.core.config import DocumentedModel
-from mistudio.settings import get_settings
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from mistudio.api.deps import token_ok
+from mistudio.api.events import ALL_JOBS, EventHub, read_events
+from mistudio.core.config import DocumentedModel
+from mistudio.settings import get_settings
 
 router = APIRouter(tags=["events"])
 
