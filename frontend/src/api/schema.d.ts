@@ -11,10 +11,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Caches */
+        /**
+         * List Caches
+         * @description List activation caches, filtered by model or tokenization.
+         */
         get: operations["list_activation_caches"];
         put?: never;
-        /** Create Cache */
+        /**
+         * Create Cache
+         * @description Cache a model's activations over a ready tokenization to disk shards (queues a job).
+         */
         post: operations["create_activation_cache"];
         delete?: never;
         options?: never;
@@ -29,11 +35,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Cache */
+        /**
+         * Get Cache
+         * @description One activation cache.
+         */
         get: operations["get_activation_cache"];
         put?: never;
         post?: never;
-        /** Delete Cache */
+        /**
+         * Delete Cache
+         * @description Delete an activation cache and its shards (409 while a job uses it).
+         */
         delete: operations["delete_activation_cache"];
         options?: never;
         head?: never;
@@ -47,7 +59,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Datasets */
+        /**
+         * List Datasets
+         * @description List imported datasets, filtered by name, status or source kind.
+         */
         get: operations["list_datasets"];
         put?: never;
         /**
@@ -108,11 +123,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Dataset */
+        /**
+         * Get Dataset
+         * @description One dataset.
+         */
         get: operations["get_dataset"];
         put?: never;
         post?: never;
-        /** Delete Dataset */
+        /**
+         * Delete Dataset
+         * @description Delete a dataset and its files (409 while a job uses it).
+         */
         delete: operations["delete_dataset"];
         options?: never;
         head?: never;
@@ -146,10 +167,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Extractions */
+        /**
+         * List Extractions
+         * @description List feature extractions, filtered by SAE or status.
+         */
         get: operations["list_extractions"];
         put?: never;
-        /** Create Extraction */
+        /**
+         * Create Extraction
+         * @description Measure an SAE's latents over evaluation tokens: statistics, top examples, histograms,
+         *     logit lens (queues a job).
+         */
         post: operations["create_extraction"];
         delete?: never;
         options?: never;
@@ -164,7 +192,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Extraction */
+        /**
+         * Get Extraction
+         * @description One extraction.
+         */
         get: operations["get_extraction"];
         put?: never;
         post?: never;
@@ -185,7 +216,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Features Route */
+        /**
+         * List Features Route
+         * @description List the latents of an extraction: search, filter by label, star or frequency, sort.
+         */
         get: operations["list_features"];
         put?: never;
         post?: never;
@@ -223,14 +257,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Feature */
+        /**
+         * Get Feature
+         * @description One latent's page: statistics, top examples, histogram, logit lens, correlated latents.
+         */
         get: operations["get_feature"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Update Feature */
+        /**
+         * Update Feature
+         * @description Edit a latent's label, description or category, or star it.
+         */
         patch: operations["update_feature"];
         trace?: never;
     };
@@ -327,7 +367,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Health */
+        /**
+         * Get Health
+         * @description Whether the API answers and reaches its database; which database and broker it uses.
+         */
         get: operations["get_health"];
         put?: never;
         post?: never;
@@ -344,7 +387,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Jobs */
+        /**
+         * List Jobs
+         * @description List jobs, filtered by status or kind.
+         */
         get: operations["list_jobs"];
         put?: never;
         post?: never;
@@ -361,7 +407,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Job */
+        /**
+         * Get Job
+         * @description One job: status, progress, ETA and result.
+         */
         get: operations["get_job"];
         put?: never;
         post?: never;
@@ -418,7 +467,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Job Log */
+        /**
+         * Get Job Log
+         * @description One job's log text.
+         */
         get: operations["get_job_log"];
         put?: never;
         post?: never;
@@ -455,7 +507,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Labeling Jobs */
+        /**
+         * List Labeling Jobs
+         * @description List labelling runs, filtered by extraction or status.
+         */
         get: operations["list_labeling_jobs"];
         put?: never;
         /**
@@ -497,7 +552,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Labeling Job */
+        /**
+         * Get Labeling Job
+         * @description One labelling run and its summary.
+         */
         get: operations["get_labeling_job"];
         put?: never;
         post?: never;
@@ -514,10 +572,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Models */
+        /**
+         * List Models
+         * @description List registered language models, filtered by name or status.
+         */
         get: operations["list_models"];
         put?: never;
-        /** Create Model */
+        /**
+         * Create Model
+         * @description Register a model (built-in, Hub id, folder or GGUF) and, by default, queue its load job.
+         */
         post: operations["create_model"];
         delete?: never;
         options?: never;
@@ -532,7 +596,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Model */
+        /**
+         * Get Model
+         * @description One model, with its architecture and hook points once loaded.
+         */
         get: operations["get_model"];
         put?: never;
         post?: never;
@@ -573,7 +640,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Saes */
+        /**
+         * List Saes
+         * @description List SAEs (trained here or imported), filtered by name or hook, origin, training or model.
+         */
         get: operations["list_saes"];
         put?: never;
         post?: never;
@@ -636,7 +706,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Sae */
+        /**
+         * Get Sae
+         * @description One SAE: shape, architecture, cfg.json and final metrics.
+         */
         get: operations["get_sae"];
         put?: never;
         post?: never;
@@ -681,11 +754,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Steering Run */
+        /**
+         * Get Steering Run
+         * @description One steering run with its outputs.
+         */
         get: operations["get_steering_run"];
         put?: never;
         post?: never;
-        /** Delete Steering Run */
+        /**
+         * Delete Steering Run
+         * @description Delete a steering run.
+         */
         delete: operations["delete_steering_run"];
         options?: never;
         head?: never;
@@ -719,7 +798,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get History */
+        /**
+         * Get History
+         * @description Recent system metrics (CPU, memory, GPU) sampled by the server.
+         */
         get: operations["get_system_history"];
         put?: never;
         post?: never;
@@ -736,7 +818,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Info */
+        /**
+         * Get Info
+         * @description Server facts: version, Python, platform, database, broker, home folder, GPUs.
+         */
         get: operations["get_system_info"];
         put?: never;
         post?: never;
@@ -773,10 +858,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Templates */
+        /**
+         * List Templates
+         * @description List saved templates, filtered by kind, favourite flag or name.
+         */
         get: operations["list_templates"];
         put?: never;
-        /** Create Template */
+        /**
+         * Create Template
+         * @description Save an operation config as a named template.
+         */
         post: operations["create_template"];
         delete?: never;
         options?: never;
@@ -791,7 +882,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Export Templates */
+        /**
+         * Export Templates
+         * @description All templates (or one kind) in the portable export form.
+         */
         get: operations["export_templates"];
         put?: never;
         post?: never;
@@ -828,15 +922,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Template */
+        /**
+         * Get Template
+         * @description One template.
+         */
         get: operations["get_template"];
         put?: never;
         post?: never;
-        /** Delete Template */
+        /**
+         * Delete Template
+         * @description Delete a template.
+         */
         delete: operations["delete_template"];
         options?: never;
         head?: never;
-        /** Update Template */
+        /**
+         * Update Template
+         * @description Change a template's name, description, config or favourite flag.
+         */
         patch: operations["update_template"];
         trace?: never;
     };
@@ -849,7 +952,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Toggle Favourite */
+        /**
+         * Toggle Favourite
+         * @description Flip a template's favourite flag.
+         */
         post: operations["toggle_template_favourite"];
         delete?: never;
         options?: never;
@@ -884,10 +990,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Tokenizations */
+        /**
+         * List Tokenizations
+         * @description List tokenizations, filtered by dataset, model or status.
+         */
         get: operations["list_tokenizations"];
         put?: never;
-        /** Create Tokenization */
+        /**
+         * Create Tokenization
+         * @description Tokenize a ready dataset with a model's tokenizer into fixed-length sequences (queues a
+         *     job).
+         */
         post: operations["create_tokenization"];
         delete?: never;
         options?: never;
@@ -902,11 +1015,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Tokenization */
+        /**
+         * Get Tokenization
+         * @description One tokenization.
+         */
         get: operations["get_tokenization"];
         put?: never;
         post?: never;
-        /** Delete Tokenization */
+        /**
+         * Delete Tokenization
+         * @description Delete a tokenization and its token arrays (409 while a job uses it).
+         */
         delete: operations["delete_tokenization"];
         options?: never;
         head?: never;
@@ -960,10 +1079,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Trainings */
+        /**
+         * List Trainings
+         * @description List training runs, filtered by status or model.
+         */
         get: operations["list_trainings"];
         put?: never;
-        /** Create Training */
+        /**
+         * Create Training
+         * @description Train one or more SAEs on a model's activations over a tokenization, live or from a cache
+         *     (queues a job).
+         */
         post: operations["create_training"];
         delete?: never;
         options?: never;
@@ -1001,11 +1127,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Training */
+        /**
+         * Get Training
+         * @description One training run: progress and, when done, final metrics.
+         */
         get: operations["get_training"];
         put?: never;
         post?: never;
-        /** Delete Training */
+        /**
+         * Delete Training
+         * @description Delete a training run, its metrics and checkpoints (its SAEs stay).
+         */
         delete: operations["delete_training"];
         options?: never;
         head?: never;
@@ -1019,7 +1151,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Checkpoints */
+        /**
+         * List Checkpoints
+         * @description A training run's checkpoints (to resume from or inspect).
+         */
         get: operations["list_training_checkpoints"];
         put?: never;
         post?: never;
@@ -1061,72 +1196,132 @@ export interface components {
          *     did to next-token prediction on its top examples, and to a prompt's completion.
          */
         AblationOut: {
-            /** Coefficient */
+            /**
+             * Coefficient
+             * @description The ablation coefficient used (1 removes the latent).
+             */
             coefficient: number;
+            /** @description With a ``prompt``: greedy completions with and without the latent. */
             completion: components["schemas"]["CompletionOut"] | null;
-            /** Delta Loss */
+            /**
+             * Delta Loss
+             * @description ``loss_ablated - loss_clean``: positive when removing the latent hurts.
+             */
             delta_loss: number;
-            /** Feature Id */
+            /**
+             * Feature Id
+             * @description The feature row ablated.
+             */
             feature_id: number;
-            /** Index */
+            /**
+             * Index
+             * @description Its latent index in the SAE.
+             */
             index: number;
-            /** Loss Ablated */
+            /**
+             * Loss Ablated
+             * @description Mean next-token cross-entropy (nats) with the latent ablated.
+             */
             loss_ablated: number;
-            /** Loss Clean */
+            /**
+             * Loss Clean
+             * @description Mean next-token cross-entropy (nats) without the edit.
+             */
             loss_clean: number;
-            /** Most Decreased */
+            /**
+             * Most Decreased
+             * @description Tokens whose probability fell most on average.
+             */
             most_decreased: components["schemas"]["TokenShiftOut"][];
-            /** Most Increased */
+            /**
+             * Most Increased
+             * @description Tokens whose probability rose most on average.
+             */
             most_increased: components["schemas"]["TokenShiftOut"][];
-            /** N Examples */
+            /**
+             * N Examples
+             * @description Top-example windows evaluated.
+             */
             n_examples: number;
-            /** N Tokens */
+            /**
+             * N Tokens
+             * @description Next-token positions evaluated.
+             */
             n_tokens: number;
-            /** Perplexity Ablated */
+            /**
+             * Perplexity Ablated
+             * @description exp(loss_ablated); None when it overflows.
+             */
             perplexity_ablated: number | null;
-            /** Perplexity Clean */
+            /**
+             * Perplexity Clean
+             * @description exp(loss_clean); None when it overflows.
+             */
             perplexity_clean: number | null;
-            /** Seconds */
+            /**
+             * Seconds
+             * @description Wall time of the request's computation (model loading included).
+             */
             seconds: number;
         };
         /** AblationRequest */
         AblationRequest: {
             /**
              * Coefficient
+             * @description 1 removes the latent, 0 changes nothing, -1 doubles it.
              * @default 1
              */
             coefficient?: number;
             /**
              * Max New Tokens
+             * @description Tokens of each greedy completion of ``prompt``.
              * @default 20
              */
             max_new_tokens?: number;
             /**
              * N Examples
+             * @description Top examples (context windows) the loss is measured on.
              * @default 8
              */
             n_examples?: number;
-            /** Prompt */
+            /**
+             * Prompt
+             * @description When given, also greedy-complete it with and without the latent.
+             */
             prompt?: string | null;
         };
         /** ActivationCacheCreate */
         ActivationCacheCreate: {
-            /** Model Id */
+            /**
+             * Model Id
+             * @description The model whose activations to cache.
+             */
             model_id: number;
-            /** Name */
+            /**
+             * Name
+             * @description Display name (default: derived from the inputs).
+             */
             name?: string | null;
             /**
              * Shard Tokens
+             * @description Tokens per shard file.
              * @default 65536
              */
             shard_tokens?: number;
+            /** @description Hook points, batch size, dtype, token limit. */
             stream: components["schemas"]["ActivationStreamConfig"];
-            /** Tokenization Id */
+            /**
+             * Tokenization Id
+             * @description The tokenization to run it over.
+             */
             tokenization_id: number;
         };
         /** ActivationCacheOut */
         ActivationCacheOut: {
-            /** Config */
+            /**
+             * Config
+             * @description The stream config and shard size it was built with.
+             */
             config: {
                 [key: string]: unknown;
             };
@@ -1137,7 +1332,10 @@ export interface components {
             created_at: string;
             /** Error */
             error: string | null;
-            /** Hook Points */
+            /**
+             * Hook Points
+             * @description Hook points cached (every shard holds all of them).
+             */
             hook_points: string[];
             /** Id */
             id: number;
@@ -1147,13 +1345,22 @@ export interface components {
             lineage: {
                 [key: string]: unknown;
             };
-            /** Manifest */
+            /**
+             * Manifest
+             * @description The cache's ``manifest.json`` (shards, dtype, widths).
+             */
             manifest: {
                 [key: string]: unknown;
             };
-            /** Model Id */
+            /**
+             * Model Id
+             * @description The model the activations come from.
+             */
             model_id: number;
-            /** N Tokens */
+            /**
+             * N Tokens
+             * @description Tokens cached.
+             */
             n_tokens: number | null;
             /** Name */
             name: string;
@@ -1161,7 +1368,10 @@ export interface components {
             path: string | null;
             /** Status */
             status: string;
-            /** Tokenization Id */
+            /**
+             * Tokenization Id
+             * @description The tokenization they were computed over.
+             */
             tokenization_id: number;
         };
         /**
@@ -1304,9 +1514,15 @@ export interface components {
         };
         /** BuiltinSource */
         BuiltinSource: {
-            /** Description */
+            /**
+             * Description
+             * @description What the corpus holds.
+             */
             description: string;
-            /** Name */
+            /**
+             * Name
+             * @description Built-in corpus name (``python-stdlib``, ``kjv``).
+             */
             name: string;
         };
         /** CheckpointOut */
@@ -1314,24 +1530,46 @@ export interface components {
             /**
              * Created At
              * Format: date-time
+             * @description When it was written.
              */
             created_at: string;
-            /** Id */
+            /**
+             * Id
+             * @description The checkpoint's id.
+             */
             id: number;
-            /** Path */
+            /**
+             * Path
+             * @description Its folder.
+             */
             path: string;
-            /** Score */
+            /**
+             * Score
+             * @description Validation score used to keep the best one.
+             */
             score: number | null;
-            /** Step */
+            /**
+             * Step
+             * @description Step it was written at.
+             */
             step: number;
         };
         /** CompletionOut */
         CompletionOut: {
-            /** Ablated */
+            /**
+             * Ablated
+             * @description Greedy continuation with the latent ablated.
+             */
             ablated: string;
-            /** Clean */
+            /**
+             * Clean
+             * @description Greedy continuation without the edit.
+             */
             clean: string;
-            /** Prompt */
+            /**
+             * Prompt
+             * @description The prompt that was completed.
+             */
             prompt: string;
         };
         /**
@@ -1367,13 +1605,20 @@ export interface components {
         };
         /** DatasetCreate */
         DatasetCreate: {
-            /** Name */
+            /**
+             * Name
+             * @description Display name (default: from the source).
+             */
             name?: string | null;
+            /** @description What to import (``hub``, ``local`` or ``builtin``); the same config the CLI builds. */
             source: components["schemas"]["DatasetSource"];
         };
         /** DatasetOut */
         DatasetOut: {
-            /** Builtin */
+            /**
+             * Builtin
+             * @description A corpus shipped with miStudio.
+             */
             builtin: boolean;
             /**
              * Created At
@@ -1384,7 +1629,10 @@ export interface components {
             error: string | null;
             /** Id */
             id: number;
-            /** Info */
+            /**
+             * Info
+             * @description What the import recorded (columns, statistics).
+             */
             info: {
                 [key: string]: unknown;
             };
@@ -1394,25 +1642,38 @@ export interface components {
             lineage: {
                 [key: string]: unknown;
             };
-            /** N Bytes */
+            /**
+             * N Bytes
+             * @description Size of the imported text in bytes.
+             */
             n_bytes: number | null;
-            /** N Documents */
+            /**
+             * N Documents
+             * @description Documents imported.
+             */
             n_documents: number | null;
             /** Name */
             name: string;
             /** Path */
             path: string | null;
-            /** Source */
+            /**
+             * Source
+             * @description The import config (no token).
+             */
             source: {
                 [key: string]: unknown;
             };
-            /** Source Kind */
+            /**
+             * Source Kind
+             * @description ``hub``, ``local`` or ``builtin``.
+             */
             source_kind: string;
             /** Status */
             status: string;
             /**
              * Updated At
              * Format: date-time
+             * @description When the row last changed.
              */
             updated_at: string;
         };
@@ -1629,19 +1890,35 @@ export interface components {
         };
         /** ExtractionCreate */
         ExtractionCreate: {
+            /** @description Evaluation tokens, top-k examples, context, histograms, co-activation. */
             config?: components["schemas"]["ExtractionConfig"];
-            /** Model Id */
+            /**
+             * Model Id
+             * @description The model to run.
+             */
             model_id: number;
-            /** Name */
+            /**
+             * Name
+             * @description Display name (default: derived from the inputs).
+             */
             name?: string | null;
-            /** Sae Id */
+            /**
+             * Sae Id
+             * @description The SAE whose latents to measure.
+             */
             sae_id: number;
-            /** Tokenization Id */
+            /**
+             * Tokenization Id
+             * @description The evaluation tokens.
+             */
             tokenization_id: number;
         };
         /** ExtractionOut */
         ExtractionOut: {
-            /** Config */
+            /**
+             * Config
+             * @description The :class:`ExtractionConfig` it ran with.
+             */
             config: {
                 [key: string]: unknown;
             };
@@ -1660,23 +1937,38 @@ export interface components {
             lineage: {
                 [key: string]: unknown;
             };
-            /** Model Id */
+            /**
+             * Model Id
+             * @description The model run.
+             */
             model_id: number | null;
-            /** N Features */
+            /**
+             * N Features
+             * @description Latents measured (the SAE's d_sae).
+             */
             n_features: number | null;
             /** Name */
             name: string;
             /** Path */
             path: string | null;
-            /** Result */
+            /**
+             * Result
+             * @description Summary of the run (tokens read, dead and dense latents, seconds).
+             */
             result: {
                 [key: string]: unknown;
             };
-            /** Sae Id */
+            /**
+             * Sae Id
+             * @description The SAE measured.
+             */
             sae_id: number;
             /** Status */
             status: string;
-            /** Tokenization Id */
+            /**
+             * Tokenization Id
+             * @description The evaluation tokens.
+             */
             tokenization_id: number | null;
         };
         /**
@@ -1684,24 +1976,40 @@ export interface components {
          * @description One latent's page, sliced from the extraction's arrays.
          */
         FeatureDetail: {
-            /** Correlated */
+            /**
+             * Correlated
+             * @description Co-activating latents and nearest decoder neighbours.
+             */
             correlated: {
                 [key: string]: unknown;
             };
-            /** Examples */
+            /**
+             * Examples
+             * @description Top-activating examples, each a token window with activations.
+             */
             examples: {
                 [key: string]: unknown;
             }[];
+            /** @description The feature row. */
             feature: components["schemas"]["FeatureOut"];
-            /** Histogram */
+            /**
+             * Histogram
+             * @description Log-spaced histogram of the latent's activations.
+             */
             histogram: {
                 [key: string]: unknown;
             };
-            /** Logit Lens */
+            /**
+             * Logit Lens
+             * @description Tokens the latent's decoder direction promotes and suppresses most.
+             */
             logit_lens: {
                 [key: string]: unknown;
             };
-            /** Stats */
+            /**
+             * Stats
+             * @description Statistics of the latent (frequency, max and mean activation, quantiles).
+             */
             stats: {
                 [key: string]: unknown;
             };
@@ -1737,48 +2045,116 @@ export interface components {
         };
         /** FeatureOut */
         FeatureOut: {
-            /** Category */
+            /**
+             * Category
+             * @description Free-form category (e.g. ``syntax``, ``code``), set by a label or by hand.
+             */
             category: string | null;
-            /** Description */
+            /**
+             * Description
+             * @description Longer explanation of what the latent responds to.
+             */
             description: string | null;
-            /** Detection Score */
+            /**
+             * Detection Score
+             * @description Detection balanced accuracy of the label, when scored.
+             */
             detection_score: number | null;
+            /**
+             * @description The latent's top example, cut to ~16 tokens around its centre (list pages only, with
+             *     ``include_example``; None elsewhere and when the extraction has no arrays).
+             */
             example?: components["schemas"]["FeatureWindow"] | null;
-            /** Extraction Id */
+            /**
+             * Extraction Id
+             * @description The extraction that measured this latent.
+             */
             extraction_id: number;
-            /** Frequency */
+            /**
+             * Frequency
+             * @description Fraction of evaluated tokens on which the latent fired.
+             */
             frequency: number | null;
-            /** Fuzzing Score */
+            /**
+             * Fuzzing Score
+             * @description Fuzzing balanced accuracy of the label, when scored.
+             */
             fuzzing_score: number | null;
-            /** Id */
+            /**
+             * Id
+             * @description The feature row's id (one row per latent of an extraction).
+             */
             id: number;
-            /** Index */
+            /**
+             * Index
+             * @description Latent index in the SAE (0..d_sae-1).
+             */
             index: number;
-            /** Interpretability */
+            /**
+             * Interpretability
+             * @description The label's score (mean detection/fuzzing balanced accuracy) when a labelling run scored
+             *     it, else ``interpretability_proxy``.
+             */
             interpretability: number | null;
-            /** Interpretability Proxy */
+            /**
+             * Interpretability Proxy
+             * @description The extraction's label-free estimate.
+             */
             interpretability_proxy: number | null;
-            /** Label */
+            /**
+             * Label
+             * @description Short human-readable label (from a labelling run or a hand edit).
+             */
             label: string | null;
-            /** Label Confidence */
+            /**
+             * Label Confidence
+             * @description 0..1 as stated by the labelling method (rules: share of activation mass explained).
+             */
             label_confidence: number | null;
-            /** Label Method */
+            /**
+             * Label Method
+             * @description ``rules``, ``local``, ``ollama``, ``openai``, or ``manual`` for a hand edit.
+             */
             label_method: string | null;
-            /** Label Model */
+            /**
+             * Label Model
+             * @description Model that wrote the label (None for rules and hand edits).
+             */
             label_model: string | null;
-            /** Label Status */
+            /**
+             * Label Status
+             * @description ``labelled`` / ``unclear``; None when never labelled.
+             */
             label_status: string | null;
-            /** Labeled At */
+            /**
+             * Labeled At
+             * @description When label, category or description last changed.
+             */
             labeled_at: string | null;
-            /** Max Activation */
+            /**
+             * Max Activation
+             * @description Largest activation seen over the evaluation tokens.
+             */
             max_activation: number | null;
-            /** Mean Activation */
+            /**
+             * Mean Activation
+             * @description Mean activation over the tokens where the latent fired.
+             */
             mean_activation: number | null;
-            /** Sae Id */
+            /**
+             * Sae Id
+             * @description The SAE the latent belongs to.
+             */
             sae_id: number;
-            /** Starred */
+            /**
+             * Starred
+             * @description Marked by a researcher (a filter in the browser).
+             */
             starred: boolean;
-            /** Top Tokens */
+            /**
+             * Top Tokens
+             * @description The latent's top tokens joined by spaces (searchable text).
+             */
             top_tokens: string | null;
         };
         /**
@@ -1786,13 +2162,25 @@ export interface components {
          * @description Fields a researcher edits; omitted fields are left as they are.
          */
         FeatureUpdate: {
-            /** Category */
+            /**
+             * Category
+             * @description New category.
+             */
             category?: string | null;
-            /** Description */
+            /**
+             * Description
+             * @description New description.
+             */
             description?: string | null;
-            /** Label */
+            /**
+             * Label
+             * @description New label.
+             */
             label?: string | null;
-            /** Starred */
+            /**
+             * Starred
+             * @description Star or unstar the feature.
+             */
             starred?: boolean | null;
         };
         /**
@@ -1801,13 +2189,25 @@ export interface components {
          *     activation at each.
          */
         FeatureWindow: {
-            /** Acts */
+            /**
+             * Acts
+             * @description The latent's activation at each token.
+             */
             acts: number[];
-            /** Center */
+            /**
+             * Center
+             * @description Index into ``tokens`` of the token the example was chosen for.
+             */
             center: number;
-            /** Tokens */
+            /**
+             * Tokens
+             * @description The window's tokens, each decoded on its own.
+             */
             tokens: string[];
-            /** Value */
+            /**
+             * Value
+             * @description Activation at ``center``.
+             */
             value: number;
         };
         /**
@@ -1861,106 +2261,221 @@ export interface components {
         };
         /** Health */
         Health: {
-            /** Broker */
+            /**
+             * Broker
+             * @description Job broker kind: the scheme of its URL (``sqla+sqlite``, ``redis``, ...).
+             */
             broker: string;
-            /** Database */
+            /**
+             * Database
+             * @description Database dialect the API reached (``sqlite``, ``postgresql``).
+             */
             database: string;
-            /** Status */
+            /**
+             * Status
+             * @description ``ok`` when the API answers and its database query succeeded.
+             */
             status: string;
-            /** Version */
+            /**
+             * Version
+             * @description miStudio version.
+             */
             version: string;
         };
         /** ImportResult */
         ImportResult: {
-            /** Created */
+            /**
+             * Created
+             * @description Templates added.
+             */
             created: number;
-            /** Renamed */
+            /**
+             * Renamed
+             * @description Templates added under a new name because the name was taken.
+             */
             renamed: number;
-            /** Skipped */
+            /**
+             * Skipped
+             * @description Templates already present (same kind, name and config).
+             */
             skipped: number;
-            /** Templates */
+            /**
+             * Templates
+             * @description The templates now stored for the imported entries.
+             */
             templates: components["schemas"]["TemplateOut"][];
         };
         /** JobEventOut */
         JobEventOut: {
-            /** Channel */
+            /**
+             * Channel
+             * @description WebSocket channel (``jobs/{id}``).
+             */
             channel: string;
-            /** Created At */
+            /**
+             * Created At
+             * @description When the event was written (ISO 8601).
+             */
             created_at: string | null;
-            /** Data */
+            /**
+             * Data
+             * @description The event's payload.
+             */
             data: {
                 [key: string]: unknown;
             };
-            /** Id */
+            /**
+             * Id
+             * @description The event row's id.
+             */
             id: number;
-            /** Job Id */
+            /**
+             * Job Id
+             * @description The job the event belongs to.
+             */
             job_id: string;
-            /** Seq */
+            /**
+             * Seq
+             * @description Per-job sequence number (increasing).
+             */
             seq: number;
-            /** Type */
+            /**
+             * Type
+             * @description What happened: ``status``, ``progress``, ``metric``, ``log``, ``cancelling``...
+             */
             type: string;
         };
         /** JobLog */
         JobLog: {
-            /** Id */
+            /**
+             * Id
+             * @description The job's id.
+             */
             id: string;
-            /** Log */
+            /**
+             * Log
+             * @description The job's log text.
+             */
             log: string;
         };
         /** JobOut */
         JobOut: {
-            /** Artifact Id */
+            /**
+             * Artifact Id
+             * @description Id of that artifact.
+             */
             artifact_id: number | null;
-            /** Artifact Kind */
+            /**
+             * Artifact Kind
+             * @description Kind of artifact the job produces (``trainings``, ``saes``, ...).
+             */
             artifact_kind: string | null;
-            /** Attempts */
+            /**
+             * Attempts
+             * @description Times the job has started (retries included).
+             */
             attempts: number;
-            /** Cancel Requested */
+            /**
+             * Cancel Requested
+             * @description A cancel was asked for and the worker has not stopped yet.
+             */
             cancel_requested: boolean;
-            /** Config */
+            /**
+             * Config
+             * @description What the job was asked to do (the ids of its artifact and inputs).
+             */
             config: {
                 [key: string]: unknown;
             };
             /**
              * Created At
              * Format: date-time
+             * @description When the job was queued first.
              */
             created_at: string;
-            /** Error */
+            /**
+             * Error
+             * @description Why the job failed (one line).
+             */
             error: string | null;
-            /** Eta Seconds */
+            /**
+             * Eta Seconds
+             * @description Estimated seconds left, once measurable.
+             */
             eta_seconds: number | null;
-            /** Finished At */
+            /**
+             * Finished At
+             * @description When it ended.
+             */
             finished_at: string | null;
-            /** Heartbeat At */
+            /**
+             * Heartbeat At
+             * @description When the worker last reported the job alive.
+             */
             heartbeat_at: string | null;
-            /** Id */
+            /**
+             * Id
+             * @description The job's id (a UUID).
+             */
             id: string;
-            /** Kind */
+            /**
+             * Kind
+             * @description What the job does (``tokenize``, ``train``, ``extract``, ...).
+             */
             kind: string;
-            /** Last Seq */
+            /**
+             * Last Seq
+             * @description Sequence number of its latest event (to resume a live stream).
+             */
             last_seq: number;
-            /** Message */
+            /**
+             * Message
+             * @description Latest progress message (stage, step).
+             */
             message: string | null;
-            /** Progress */
+            /**
+             * Progress
+             * @description Fraction done, 0..1.
+             */
             progress: number;
-            /** Queue */
+            /**
+             * Queue
+             * @description Worker queue it runs on (``cpu`` or ``gpu``).
+             */
             queue: string;
-            /** Resources */
+            /**
+             * Resources
+             * @description Artifacts the job reads or writes (``[{kind, id}]``); they cannot be deleted under it.
+             */
             resources: {
                 [key: string]: unknown;
             }[];
-            /** Result */
+            /**
+             * Result
+             * @description What the job reported when it finished.
+             */
             result: {
                 [key: string]: unknown;
             };
-            /** Resumable */
+            /**
+             * Resumable
+             * @description Whether a retry continues from its last checkpoint.
+             */
             resumable: boolean;
-            /** Started At */
+            /**
+             * Started At
+             * @description When a worker started it.
+             */
             started_at: string | null;
-            /** Status */
+            /**
+             * Status
+             * @description ``queued``, ``running``, ``completed``, ``failed`` or ``cancelled``.
+             */
             status: string;
-            /** Worker */
+            /**
+             * Worker
+             * @description Name of the worker running it.
+             */
             worker: string | null;
         };
         /**
@@ -2107,18 +2622,32 @@ export interface components {
         };
         /** LabelingCreate */
         LabelingCreate: {
+            /** @description Method, backend, prompt, scoring, pacing, prices; ``api_key`` is write-only. */
             config?: components["schemas"]["LabelingConfig"];
-            /** Extraction Id */
+            /**
+             * Extraction Id
+             * @description Whose latents to label.
+             */
             extraction_id: number;
-            /** Name */
+            /**
+             * Name
+             * @description Display name (default: derived from the inputs).
+             */
             name?: string | null;
+            /** @description Which latents (default: every live latent without a label). */
             selection?: components["schemas"]["LabelingSelection"];
-            /** Template Id */
+            /**
+             * Template Id
+             * @description A ``labeling_prompt`` template whose config replaces ``config.prompt``.
+             */
             template_id?: number | null;
         };
         /** LabelingJobOut */
         LabelingJobOut: {
-            /** Config */
+            /**
+             * Config
+             * @description ``{"labeling": LabelingConfig without its key, "selection": ..., "api_key_given": bool}``.
+             */
             config: {
                 [key: string]: unknown;
             };
@@ -2129,7 +2658,10 @@ export interface components {
             created_at: string;
             /** Error */
             error: string | null;
-            /** Extraction Id */
+            /**
+             * Extraction Id
+             * @description The extraction whose latents are labelled.
+             */
             extraction_id: number;
             /** Id */
             id: number;
@@ -2139,13 +2671,19 @@ export interface components {
             lineage: {
                 [key: string]: unknown;
             };
-            /** N Labeled */
+            /**
+             * N Labeled
+             * @description Latents labelled so far.
+             */
             n_labeled: number;
             /** Name */
             name: string;
             /** Path */
             path: string | null;
-            /** Result */
+            /**
+             * Result
+             * @description The run's summary (labelled, unclear, failed, scores, tokens, cost) once it is done.
+             */
             result: {
                 [key: string]: unknown;
             };
@@ -2154,6 +2692,7 @@ export interface components {
             /**
              * Updated At
              * Format: date-time
+             * @description When the row last changed.
              */
             updated_at: string;
         };
@@ -2162,49 +2701,83 @@ export interface components {
          * @description Which latents of the extraction to label.
          */
         LabelingSelection: {
+            /** @description Frequency / max-activation bounds and a limit, applied when no indices are given. */
             filter?: components["schemas"]["FeatureFilter"] | null;
-            /** Indices */
+            /**
+             * Indices
+             * @description Exactly these latents (else those passing ``filter``, else every live latent).
+             */
             indices?: number[] | null;
             /**
              * Only Unlabelled
+             * @description Skip latents that already have a label (from any run or a hand edit). Latents an earlier
+             *     run found ``unclear`` are not skipped: rules first, then an LLM over what they left, is the
+             *     cheap way through a large SAE.
              * @default true
              */
             only_unlabelled?: boolean;
         };
         /** MetricPoint */
         MetricPoint: {
-            /** Name */
+            /**
+             * Name
+             * @description Metric name (loss, l0, fvu, ...).
+             */
             name: string;
-            /** Sae */
+            /**
+             * Sae
+             * @description The SAE's name within the run.
+             */
             sae: string;
-            /** Step */
+            /**
+             * Step
+             * @description Training step.
+             */
             step: number;
-            /** Value */
+            /**
+             * Value
+             * @description Its value (None when not finite).
+             */
             value: number | null;
         };
         /** ModelCreate */
         ModelCreate: {
             /**
              * Dtype
+             * @description Weight dtype after loading.
              * @default float32
              * @enum {string}
              */
             dtype?: "float32" | "float16" | "bfloat16";
             /**
              * Load
+             * @description Queue the load (download / dequantize / inspect) job now.
              * @default true
              */
             load?: boolean;
-            /** Name */
+            /**
+             * Name
+             * @description Display name (default: the source).
+             */
             name?: string | null;
-            /** Revision */
+            /**
+             * Revision
+             * @description Hub branch, tag or commit.
+             */
             revision?: string | null;
-            /** Source */
+            /**
+             * Source
+             * @description Built-in name, Hub repo id (``org/name``), local HF folder or ``.gguf`` file.
+             */
             source: string;
-            /** Token */
+            /**
+             * Token
+             * @description Hub token for a gated or private repo; write-only, used by the load job, never stored.
+             */
             token?: string | null;
             /**
              * Trust Remote Code
+             * @description Run modelling code shipped with the repo (only for repos you trust).
              * @default false
              */
             trust_remote_code?: boolean;
@@ -2214,18 +2787,30 @@ export interface components {
          * @description Options of loading a registered model again.
          */
         ModelLoadRequest: {
-            /** Token */
+            /**
+             * Token
+             * @description Hub token for a gated or private repo; write-only, used by the load job, never stored.
+             */
             token?: string | null;
         };
         /** ModelOut */
         ModelOut: {
-            /** Architecture */
+            /**
+             * Architecture
+             * @description Layers, widths, heads and hook-point layout, once loaded.
+             */
             architecture: {
                 [key: string]: unknown;
             };
-            /** Builtin */
+            /**
+             * Builtin
+             * @description Shipped with miStudio.
+             */
             builtin: boolean;
-            /** Config */
+            /**
+             * Config
+             * @description Load options (dtype, revision, trust_remote_code); never the token.
+             */
             config: {
                 [key: string]: unknown;
             };
@@ -2236,9 +2821,15 @@ export interface components {
             created_at: string;
             /** Error */
             error: string | null;
-            /** Family */
+            /**
+             * Family
+             * @description Model family (``llama``, ``gpt2``, ...), once loaded.
+             */
             family: string | null;
-            /** Hook Dims */
+            /**
+             * Hook Dims
+             * @description Hook name (TransformerLens-style and HF path) -> width, once loaded.
+             */
             hook_dims: {
                 [key: string]: unknown;
             };
@@ -2250,151 +2841,307 @@ export interface components {
             lineage: {
                 [key: string]: unknown;
             };
-            /** N Params */
+            /**
+             * N Params
+             * @description Parameter count, once loaded.
+             */
             n_params: number | null;
             /** Name */
             name: string;
             /** Path */
             path: string | null;
-            /** Source */
+            /**
+             * Source
+             * @description Built-in name, Hub repo id, local folder or ``.gguf`` file.
+             */
             source: string;
-            /** Source Kind */
+            /**
+             * Source Kind
+             * @description ``builtin``, ``hub``, ``folder`` or ``gguf``.
+             */
             source_kind: string;
             /** Status */
             status: string;
-            /** Tokenizer Fingerprint */
+            /**
+             * Tokenizer Fingerprint
+             * @description Hash of the tokenizer's vocabulary (tokenizations must match it).
+             */
             tokenizer_fingerprint: string | null;
         };
         /** Page[ActivationCacheOut] */
         Page_ActivationCacheOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description The items of this page.
+             */
             items: components["schemas"]["ActivationCacheOut"][];
-            /** Limit */
+            /**
+             * Limit
+             * @description Most items per page.
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
             total: number;
         };
         /** Page[DatasetOut] */
         Page_DatasetOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description The items of this page.
+             */
             items: components["schemas"]["DatasetOut"][];
-            /** Limit */
+            /**
+             * Limit
+             * @description Most items per page.
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
             total: number;
         };
         /** Page[ExtractionOut] */
         Page_ExtractionOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description The items of this page.
+             */
             items: components["schemas"]["ExtractionOut"][];
-            /** Limit */
+            /**
+             * Limit
+             * @description Most items per page.
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
             total: number;
         };
         /** Page[FeatureOut] */
         Page_FeatureOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description The items of this page.
+             */
             items: components["schemas"]["FeatureOut"][];
-            /** Limit */
+            /**
+             * Limit
+             * @description Most items per page.
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
             total: number;
         };
         /** Page[JobOut] */
         Page_JobOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description The items of this page.
+             */
             items: components["schemas"]["JobOut"][];
-            /** Limit */
+            /**
+             * Limit
+             * @description Most items per page.
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
             total: number;
         };
         /** Page[LabelingJobOut] */
         Page_LabelingJobOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description The items of this page.
+             */
             items: components["schemas"]["LabelingJobOut"][];
-            /** Limit */
+            /**
+             * Limit
+             * @description Most items per page.
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
             total: number;
         };
         /** Page[ModelOut] */
         Page_ModelOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description The items of this page.
+             */
             items: components["schemas"]["ModelOut"][];
-            /** Limit */
+            /**
+             * Limit
+             * @description Most items per page.
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
             total: number;
         };
         /** Page[SAEOut] */
         Page_SAEOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description The items of this page.
+             */
             items: components["schemas"]["SAEOut"][];
-            /** Limit */
+            /**
+             * Limit
+             * @description Most items per page.
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
             total: number;
         };
         /** Page[SteeringRunSummary] */
         Page_SteeringRunSummary_: {
-            /** Items */
+            /**
+             * Items
+             * @description The items of this page.
+             */
             items: components["schemas"]["SteeringRunSummary"][];
-            /** Limit */
+            /**
+             * Limit
+             * @description Most items per page.
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
             total: number;
         };
         /** Page[TemplateOut] */
         Page_TemplateOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description The items of this page.
+             */
             items: components["schemas"]["TemplateOut"][];
-            /** Limit */
+            /**
+             * Limit
+             * @description Most items per page.
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
             total: number;
         };
         /** Page[TokenizationOut] */
         Page_TokenizationOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description The items of this page.
+             */
             items: components["schemas"]["TokenizationOut"][];
-            /** Limit */
+            /**
+             * Limit
+             * @description Most items per page.
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
             total: number;
         };
         /** Page[TrainingOut] */
         Page_TrainingOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description The items of this page.
+             */
             items: components["schemas"]["TrainingOut"][];
-            /** Limit */
+            /**
+             * Limit
+             * @description Most items per page.
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
             offset: number;
-            /** Total */
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
             total: number;
         };
         /**
@@ -2501,40 +3248,13 @@ export interface components {
          * @description How to label one feature again (its old label is replaced).
          */
         RelabelRequest: {
+            /** @description Method, backend, prompt and scoring for this one feature. */
             config?: components["schemas"]["LabelingConfig"];
-            /** Template Id */
+            /**
+             * Template Id
+             * @description A ``labeling_prompt`` template whose config replaces ``config.prompt``.
+             */
             template_id?: number | null;
-        };
-        /**
-         * RunOptions
-         * @description How activations are produced and the SAEs evaluated (see core.pipeline).
-         */
-        RunOptions: {
-            /**
-             * Buffer Tokens
-             * @default 262144
-             */
-            buffer_tokens?: number;
-            /**
-             * Eval Sequences
-             * @default 16
-             */
-            eval_sequences?: number;
-            /**
-             * Eval Splice
-             * @default true
-             */
-            eval_splice?: boolean;
-            /**
-             * Lm Batch Size
-             * @default 8
-             */
-            lm_batch_size?: number;
-            /**
-             * Skip Special Tokens
-             * @default true
-             */
-            skip_special_tokens?: boolean;
         };
         /**
          * SAEConfig
@@ -2620,11 +3340,20 @@ export interface components {
         };
         /** SAEImport */
         SAEImport: {
-            /** Model Id */
+            /**
+             * Model Id
+             * @description The model it reads from; its hook point and width are checked against the SAE.
+             */
             model_id?: number | null;
-            /** Name */
+            /**
+             * Name
+             * @description Display name (default: derived from the inputs).
+             */
             name?: string | null;
-            /** Path */
+            /**
+             * Path
+             * @description A SAELens folder (``cfg.json`` + ``sae_weights.safetensors``) under an import root.
+             */
             path: string;
         };
         /**
@@ -2665,9 +3394,15 @@ export interface components {
         };
         /** SAEOut */
         SAEOut: {
-            /** Architecture */
+            /**
+             * Architecture
+             * @description Architecture name (a key of the SAE registry).
+             */
             architecture: string | null;
-            /** Cfg */
+            /**
+             * Cfg
+             * @description Its SAELens ``cfg.json``.
+             */
             cfg: {
                 [key: string]: unknown;
             };
@@ -2676,11 +3411,20 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            /** D In */
+            /**
+             * D In
+             * @description Width of its input activation.
+             */
             d_in: number | null;
-            /** D Sae */
+            /**
+             * D Sae
+             * @description Number of latents.
+             */
             d_sae: number | null;
-            /** Hook Name */
+            /**
+             * Hook Name
+             * @description Hook point it reads.
+             */
             hook_name: string | null;
             /** Id */
             id: number;
@@ -2690,23 +3434,38 @@ export interface components {
             lineage: {
                 [key: string]: unknown;
             };
-            /** Metrics */
+            /**
+             * Metrics
+             * @description Final evaluation metrics (FVU, L0, dead fraction, CE loss recovered, ...).
+             */
             metrics: {
                 [key: string]: unknown;
             };
-            /** Model Id */
+            /**
+             * Model Id
+             * @description The model whose activations it reads.
+             */
             model_id: number | null;
-            /** Model Name */
+            /**
+             * Model Name
+             * @description Model name recorded in its cfg.json.
+             */
             model_name: string | null;
             /** Name */
             name: string;
-            /** Origin */
+            /**
+             * Origin
+             * @description ``trained`` (by a training here) or ``imported`` (a folder in a supported format).
+             */
             origin: string;
             /** Path */
             path: string | null;
             /** Status */
             status: string;
-            /** Training Id */
+            /**
+             * Training Id
+             * @description The training that produced it (trained SAEs).
+             */
             training_id: number | null;
         };
         /**
@@ -2854,48 +3613,85 @@ export interface components {
         };
         /** Sample */
         Sample: {
-            /** Index */
+            /**
+             * Index
+             * @description Document index in the dataset.
+             */
             index: number;
-            /** Metadata */
+            /**
+             * Metadata
+             * @description The document's other columns.
+             */
             metadata: {
                 [key: string]: unknown;
             };
-            /** N Chars */
+            /**
+             * N Chars
+             * @description Length of the full text in characters.
+             */
             n_chars: number;
-            /** Text */
+            /**
+             * Text
+             * @description The document's text (cut when long).
+             */
             text: string;
-            /** Truncated */
+            /**
+             * Truncated
+             * @description Whether ``text`` was cut.
+             */
             truncated: boolean;
         };
         /** SemanticHit */
         SemanticHit: {
+            /** @description The matching feature. */
             feature: components["schemas"]["FeatureOut"];
-            /** Similarity */
+            /**
+             * Similarity
+             * @description Cosine similarity of the query to the feature's "label. category. description".
+             */
             similarity: number;
         };
         /** SteeringCreate */
         SteeringCreate: {
             /**
              * Check Model Name
+             * @description Refuse an SAE trained on a differently named model.
              * @default true
              */
             check_model_name?: boolean;
-            /** Features */
+            /**
+             * Features
+             * @description Features applied together (one combined hook per hook point).
+             */
             features: components["schemas"]["SteeringFeature"][];
+            /** @description Tokens, temperature, top-p, seed, chat template (shared by baseline and steered). */
             generation?: components["schemas"]["GenerationConfig"];
-            /** Model Id */
+            /**
+             * Model Id
+             * @description Model to generate with (default: the first feature's SAE's model).
+             */
             model_id?: number | null;
-            /** Name */
+            /**
+             * Name
+             * @description Display name (default: derived from the inputs).
+             */
             name?: string | null;
-            /** Prompts */
+            /**
+             * Prompts
+             * @description Prompts to continue; each gets its own baseline.
+             */
             prompts: string[];
             /**
              * Similarity
+             * @description How outputs are compared: ``embedding`` cosine or token ``jaccard``.
              * @default embedding
              * @enum {string}
              */
             similarity?: "embedding" | "jaccard";
-            /** Strengths */
+            /**
+             * Strengths
+             * @description A sweep: one steered continuation per value; None uses each feature's own strength.
+             */
             strengths?: number[] | null;
         };
         /**
@@ -2903,38 +3699,54 @@ export interface components {
          * @description One feature to push on.
          */
         SteeringFeature: {
-            /** Extraction Id */
+            /**
+             * Extraction Id
+             * @description Extraction giving the max activation (default: the SAE's newest ready extraction).
+             */
             extraction_id?: number | null;
-            /** Index */
+            /**
+             * Index
+             * @description Latent index in that SAE.
+             */
             index: number;
             /**
              * Mode
+             * @description ``add`` the decoder row, ``clamp`` the latent, or ``suppress`` it (clamp to zero).
              * @default add
              * @enum {string}
              */
             mode?: "add" | "clamp" | "suppress";
             /**
              * Positions
+             * @description ``all`` positions, or only ``generated`` ones (the prompt is read unsteered).
              * @default all
              * @enum {string}
              */
             positions?: "all" | "generated";
             /**
              * Relative
+             * @description ``strength`` is a multiple of the feature's max activation in an extraction.
              * @default false
              */
             relative?: boolean;
-            /** Sae Id */
+            /**
+             * Sae Id
+             * @description The SAE the latent belongs to.
+             */
             sae_id: number;
             /**
              * Strength
+             * @description Added coefficient or clamped activation (replaced by each value of a sweep).
              * @default 0
              */
             strength?: number;
         };
         /** SteeringRunOut */
         SteeringRunOut: {
-            /** Config */
+            /**
+             * Config
+             * @description The :class:`SteeringConfig` the job ran (SAEs named by id).
+             */
             config: {
                 [key: string]: unknown;
             };
@@ -2953,23 +3765,34 @@ export interface components {
             lineage: {
                 [key: string]: unknown;
             };
-            /** Model Id */
+            /**
+             * Model Id
+             * @description The model generated with.
+             */
             model_id: number | null;
             /** Name */
             name: string;
             /** Path */
             path: string | null;
-            /** Result */
+            /**
+             * Result
+             * @description The whole run (``SteeringRun`` JSON: per prompt the baseline and one steered output per
+             *     strength with KL, perplexity and similarity); empty until the job is done.
+             */
             result: {
                 [key: string]: unknown;
             };
-            /** Sae Id */
+            /**
+             * Sae Id
+             * @description The first feature's SAE.
+             */
             sae_id: number | null;
             /** Status */
             status: string;
             /**
              * Updated At
              * Format: date-time
+             * @description When the row last changed.
              */
             updated_at: string;
         };
@@ -2978,66 +3801,123 @@ export interface components {
          * @description A history row: the run without its outputs.
          */
         SteeringRunSummary: {
-            /** Config */
+            /**
+             * Config
+             * @description The :class:`SteeringConfig` the job ran (SAEs named by id).
+             */
             config: {
                 [key: string]: unknown;
             };
             /**
              * Created At
              * Format: date-time
+             * @description When it was requested.
              */
             created_at: string;
-            /** Error */
+            /**
+             * Error
+             * @description Why its job failed.
+             */
             error: string | null;
-            /** Id */
+            /**
+             * Id
+             * @description The run's id.
+             */
             id: number;
-            /** Job Id */
+            /**
+             * Job Id
+             * @description The job that ran it.
+             */
             job_id: string | null;
-            /** Model Id */
+            /**
+             * Model Id
+             * @description The model generated with.
+             */
             model_id: number | null;
-            /** Name */
+            /**
+             * Name
+             * @description Display name.
+             */
             name: string;
-            /** Sae Id */
+            /**
+             * Sae Id
+             * @description The first feature's SAE.
+             */
             sae_id: number | null;
-            /** Status */
+            /**
+             * Status
+             * @description ``pending``, ``ready`` or ``failed``.
+             */
             status: string;
         };
         /** SystemInfo */
         SystemInfo: {
-            /** Broker */
+            /**
+             * Broker
+             * @description Job broker kind: the scheme of its URL.
+             */
             broker: string;
-            /** Database */
+            /**
+             * Database
+             * @description Database kind: the scheme of its URL.
+             */
             database: string;
-            /** Gpus */
+            /**
+             * Gpus
+             * @description Number of visible CUDA devices.
+             */
             gpus: number;
-            /** Home */
+            /**
+             * Home
+             * @description ``MISTUDIO_HOME``: where artifacts and the default database live.
+             */
             home: string;
-            /** Platform */
+            /**
+             * Platform
+             * @description Operating system and machine.
+             */
             platform: string;
-            /** Python */
+            /**
+             * Python
+             * @description Python version of the server.
+             */
             python: string;
-            /** Version */
+            /**
+             * Version
+             * @description miStudio version.
+             */
             version: string;
         };
         /** TemplateCreate */
         TemplateCreate: {
-            /** Config */
+            /**
+             * Config
+             * @description At most :data:`MAX_CONFIG_BYTES` as JSON.
+             */
             config?: {
                 [key: string]: unknown;
             };
-            /** Description */
+            /**
+             * Description
+             * @description What the template is for.
+             */
             description?: string | null;
             /**
              * Favourite
+             * @description Pin it to the top of its list.
              * @default false
              */
             favourite?: boolean;
             /**
              * Kind
+             * @description What the template configures.
              * @enum {string}
              */
             kind: "training" | "extraction" | "labeling_prompt" | "steering_prompt";
-            /** Name */
+            /**
+             * Name
+             * @description Display name (unique within its kind).
+             */
             name: string;
         };
         /**
@@ -3045,41 +3925,68 @@ export interface components {
          * @description The portable form: what export writes and import reads.
          */
         TemplateExport: {
-            /** Templates */
+            /**
+             * Templates
+             * @description The exported templates.
+             */
             templates: components["schemas"]["TemplateCreate"][];
             /**
              * Version
+             * @description Version of the export format.
              * @default 1
              */
             version?: number;
         };
         /** TemplateOut */
         TemplateOut: {
-            /** Config */
+            /**
+             * Config
+             * @description The saved operation config.
+             */
             config: {
                 [key: string]: unknown;
             };
             /**
              * Created At
              * Format: date-time
+             * @description When it was created.
              */
             created_at: string;
-            /** Description */
+            /**
+             * Description
+             * @description What the template is for.
+             */
             description: string | null;
-            /** Favourite */
+            /**
+             * Favourite
+             * @description Pinned to the top of its list.
+             */
             favourite: boolean;
-            /** Id */
+            /**
+             * Id
+             * @description The template's id.
+             */
             id: number;
-            /** Kind */
+            /**
+             * Kind
+             * @description What the template configures (training, extraction, labelling prompt, steering...).
+             */
             kind: string;
-            /** Name */
+            /**
+             * Name
+             * @description Display name (unique within its kind).
+             */
             name: string;
             /**
              * Updated At
              * Format: date-time
+             * @description When it last changed.
              */
             updated_at: string;
-            /** Usage Count */
+            /**
+             * Usage Count
+             * @description Times it has been applied.
+             */
             usage_count: number;
         };
         /**
@@ -3088,39 +3995,73 @@ export interface components {
          *     ``favourite`` cannot be set to null).
          */
         TemplateUpdate: {
-            /** Config */
+            /**
+             * Config
+             * @description New config.
+             */
             config?: {
                 [key: string]: unknown;
             } | null;
-            /** Description */
+            /**
+             * Description
+             * @description New description.
+             */
             description?: string | null;
-            /** Favourite */
+            /**
+             * Favourite
+             * @description Pin or unpin.
+             */
             favourite?: boolean | null;
-            /** Name */
+            /**
+             * Name
+             * @description New name.
+             */
             name?: string | null;
         };
         /** TokenShiftOut */
         TokenShiftOut: {
-            /** Delta */
+            /**
+             * Delta
+             * @description Mean change of its next-token probability over the evaluated positions.
+             */
             delta: number;
-            /** Id */
+            /**
+             * Id
+             * @description Token id.
+             */
             id: number;
-            /** Token */
+            /**
+             * Token
+             * @description The token decoded on its own.
+             */
             token: string;
         };
         /** TokenizationCreate */
         TokenizationCreate: {
+            /** @description Sequence length, stride, packing, filters. */
             config?: components["schemas"]["TokenizeConfig"];
-            /** Dataset Id */
+            /**
+             * Dataset Id
+             * @description The imported dataset to tokenize.
+             */
             dataset_id: number;
-            /** Model Id */
+            /**
+             * Model Id
+             * @description The model whose tokenizer to use.
+             */
             model_id: number;
-            /** Name */
+            /**
+             * Name
+             * @description Display name (default: derived from the inputs).
+             */
             name?: string | null;
         };
         /** TokenizationOut */
         TokenizationOut: {
-            /** Config */
+            /**
+             * Config
+             * @description The :class:`TokenizeConfig` it ran with.
+             */
             config: {
                 [key: string]: unknown;
             };
@@ -3129,7 +4070,10 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
-            /** Dataset Id */
+            /**
+             * Dataset Id
+             * @description The dataset tokenized.
+             */
             dataset_id: number;
             /** Error */
             error: string | null;
@@ -3141,17 +4085,32 @@ export interface components {
             lineage: {
                 [key: string]: unknown;
             };
-            /** Max Length */
+            /**
+             * Max Length
+             * @description Sequence length in tokens.
+             */
             max_length: number;
-            /** Meta */
+            /**
+             * Meta
+             * @description The tokenization's ``meta.json`` (tokenizer, counts, statistics).
+             */
             meta: {
                 [key: string]: unknown;
             };
-            /** Model Id */
+            /**
+             * Model Id
+             * @description The model whose tokenizer was used.
+             */
             model_id: number | null;
-            /** N Sequences */
+            /**
+             * N Sequences
+             * @description Sequences written.
+             */
             n_sequences: number | null;
-            /** N Tokens */
+            /**
+             * N Tokens
+             * @description Tokens written (padding excluded).
+             */
             n_tokens: number | null;
             /** Name */
             name: string;
@@ -3159,7 +4118,10 @@ export interface components {
             path: string | null;
             /** Status */
             status: string;
-            /** Tokenizer Fingerprint */
+            /**
+             * Tokenizer Fingerprint
+             * @description Hash of the tokenizer's vocabulary (activations need a matching model).
+             */
             tokenizer_fingerprint: string | null;
         };
         /**
@@ -3298,15 +4260,29 @@ export interface components {
         };
         /** TrainingCreate */
         TrainingCreate: {
-            /** Activation Cache Id */
+            /**
+             * Activation Cache Id
+             * @description Read activations from this cache instead of running the model live.
+             */
             activation_cache_id?: number | null;
-            /** Model Id */
+            /**
+             * Model Id
+             * @description The model whose activations train the SAEs.
+             */
             model_id: number;
-            /** Name */
+            /**
+             * Name
+             * @description Display name (default: derived from the inputs).
+             */
             name?: string | null;
-            run?: components["schemas"]["RunOptions"];
-            /** Tokenization Id */
+            /** @description How activations are produced and the SAEs evaluated (the core run options). */
+            run?: components["schemas"]["TrainingRunOptions"];
+            /**
+             * Tokenization Id
+             * @description The tokenization the activations are computed over.
+             */
             tokenization_id: number;
+            /** @description The SAEs (hook points, architectures, sizes) and optimisation settings. */
             train: components["schemas"]["TrainConfig"];
         };
         /** TrainingEstimateRequest */
@@ -3353,9 +4329,15 @@ export interface components {
         };
         /** TrainingOut */
         TrainingOut: {
-            /** Activation Cache Id */
+            /**
+             * Activation Cache Id
+             * @description The activation cache read instead of running the model, if any.
+             */
             activation_cache_id: number | null;
-            /** Config */
+            /**
+             * Config
+             * @description ``{"train": TrainConfig, "run": TrainingRunOptions}`` as requested.
+             */
             config: {
                 [key: string]: unknown;
             };
@@ -3374,26 +4356,81 @@ export interface components {
             lineage: {
                 [key: string]: unknown;
             };
-            /** Model Id */
+            /**
+             * Model Id
+             * @description The model the activations come from.
+             */
             model_id: number | null;
             /** Name */
             name: string;
             /** Path */
             path: string | null;
-            /** Result */
+            /**
+             * Result
+             * @description Final metrics per SAE once the run is done.
+             */
             result: {
                 [key: string]: unknown;
             };
             /** Status */
             status: string;
-            /** Step */
+            /**
+             * Step
+             * @description Steps done.
+             */
             step: number;
-            /** Tokenization Id */
+            /**
+             * Tokenization Id
+             * @description The training tokens.
+             */
             tokenization_id: number | null;
-            /** Tokens Seen */
+            /**
+             * Tokens Seen
+             * @description Training tokens consumed.
+             */
             tokens_seen: number;
-            /** Total Steps */
+            /**
+             * Total Steps
+             * @description Steps the run will take.
+             */
             total_steps: number | null;
+        };
+        /**
+         * TrainingRunOptions
+         * @description How a training run produces activations and evaluates its SAEs (besides its inputs and
+         *     its :class:`TrainConfig`); the API's ``run`` object is this class.
+         */
+        TrainingRunOptions: {
+            /**
+             * Buffer Tokens
+             * @description Shuffle buffer size in tokens (mixes tokens across sequences).
+             * @default 262144
+             */
+            buffer_tokens?: number;
+            /**
+             * Eval Sequences
+             * @description Held-out sequences (the tokenization's last) for the final evaluation; 0 skips it.
+             * @default 16
+             */
+            eval_sequences?: number;
+            /**
+             * Eval Splice
+             * @description Also measure CE-loss and KL scores with each SAE spliced into the LM.
+             * @default true
+             */
+            eval_splice?: boolean;
+            /**
+             * Lm Batch Size
+             * @description Sequences per LM forward pass.
+             * @default 8
+             */
+            lm_batch_size?: number;
+            /**
+             * Skip Special Tokens
+             * @description Leave BOS/padding/separator positions out of training.
+             * @default true
+             */
+            skip_special_tokens?: boolean;
         };
         /** ValidationError */
         ValidationError: {
