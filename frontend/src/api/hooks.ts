@@ -1,25 +1,22 @@
-/** TanStack Query hooks per resource; keys start with the resource name so jobs can invalidate. */
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { METRIC_POINTS } from "../lib/metrics";
+/**
+ * The TanStack Query hooks every area shares: the artifact lists (polled while an item is busy),
+ * the template list, and the mutation helpers. Each area's own queries live in its queries.ts; keys
+ * start with the resource name, so a finished job's invalidation reaches them all.
+ */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { pollWhileBusy } from "../lib/status";
 import { api, type Query } from "./client";
 import type {
   ActivationCache,
-  ArchitectureInfo,
-  Checkpoint,
   Dataset,
   Extraction,
-  MetricPoint,
   Model,
   Page,
   SAE,
   Template,
   Tokenization,
-  TrainConfig,
   Training,
-  TrainingMemoryEstimate,
 } from "./types";
-
 
 function useList<T extends { status: string }>(key: string, query: Query = {}, enabled = true) {
   return useQuery({
@@ -38,43 +35,6 @@ export const useActivationCaches = () => useList<ActivationCache>("activations")
 export const useTrainings = () => useList<Training>("trainings");
 export const useSaes = () => useList<SAE>("saes");
 export const useExtractions = (query: Query = {}) => useList<Extraction>("extractions", query);
-
-export function useTrainingMetrics(id: number) {
-  return useQuery({
-    queryKey: ["trainings", id, "metrics"],
-    // The whole run, downsampled per SAE and metric; live events append (lib/metrics).
-    queryFn: ({ signal }) =>
-      api.get<MetricPoint[]>(`/trainings/${id}/metrics`, { points: METRIC_POINTS }, signal),
-  });
-}
-
-/** The registered SAE architectures and their facts (how L0 is set, output hook, ...). */
-export function useSaeArchitectures() {
-  return useQuery({
-    queryKey: ["saes", "architectures"],
-    queryFn: ({ signal }) => api.get<ArchitectureInfo[]>("/saes/architectures", undefined, signal),
-    staleTime: Infinity,
-  });
-}
-
-/** The server's memory estimate for a training config (null until the config is complete). */
-export function useTrainingEstimate(train: TrainConfig | null, lmBytes: number) {
-  return useQuery({
-    queryKey: ["trainings", "estimate", train, lmBytes],
-    queryFn: () => api.post<TrainingMemoryEstimate>("/trainings/estimate", { train, lm_bytes: lmBytes }),
-    enabled: train !== null,
-    placeholderData: keepPreviousData,
-    retry: false,
-  });
-}
-
-export function useCheckpoints(id: number, enabled: boolean) {
-  return useQuery({
-    queryKey: ["trainings", id, "checkpoints"],
-    queryFn: ({ signal }) => api.get<Checkpoint[]>(`/trainings/${id}/checkpoints`, undefined, signal),
-    enabled,
-  });
-}
 
 export function useTemplates(kind?: string) {
   return useQuery({

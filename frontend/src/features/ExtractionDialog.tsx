@@ -4,7 +4,7 @@ import { useModels, useSaes, useTokenizations } from "../api/hooks";
 import { Button, ErrorLine, Field, Modal, num } from "../components/ui";
 import { formatCount } from "../lib/format";
 import { useUi } from "../store/ui";
-import { SaveTemplateDialog } from "../panels/TrainingPanel";
+import { SaveTemplateDialog } from "../templates/SaveTemplateDialog";
 import { markTemplateUsed } from "../templates/queries";
 import { useExtract } from "./queries";
 

@@ -1,94 +1,24 @@
-/** Training: the configuration form (with compatibility check and live memory estimate), and
- * training cards with live charts over the WebSocket, progress, stop/retry/delete, checkpoints. */
-import { useCallback, useEffect, useMemo, useState } from "react";
-import { api } from "../api/client";
-import {
-  useActivationCaches,
-  useApiMutation,
-  useCheckpoints,
-  useModels,
-  useSaeArchitectures,
-  useTokenizations,
-  useTrainingEstimate,
-  useTrainingMetrics,
-  useTrainings,
-} from "../api/hooks";
-import type { Model, TemplateCreate, Training } from "../api/types";
-import { MetricChart } from "../components/charts";
+/**
+ * A new training: tokenization, model, layers and hook kind, SAE architecture and its sparsity
+ * setting, with the tokenizer compatibility check and the server's memory estimate; the request is
+ * built by lib/trainingForm, and the form's state is the Templates panel's training draft.
+ */
+import { useCallback, useEffect, useState } from "react";
+import { useActivationCaches, useModels, useTokenizations } from "../api/hooks";
+import type { Model } from "../api/types";
 import { LayerGrid } from "../components/LayerGrid";
-import { JobProgress } from "../components/ProgressBar";
-import { Button, Card, Empty, ErrorLine, Field, Modal, PanelHeader, Stat, StatusPill, num } from "../components/ui";
+import { Button, Card, ErrorLine, Field, Stat, num } from "../components/ui";
 import { architectureOf, modelWeightBytes } from "../lib/estimates";
-import { formatBytes, formatCount, formatDate } from "../lib/format";
-import { addEventMetrics, CHART_METRICS, mergeSeries, saeNames, seriesFromRows, type MetricSeries } from "../lib/metrics";
-import {
-  DEFAULT_FORM,
-  dSaeOf,
-  formFromTemplate,
-  hookName,
-  saeSpecs,
-  trainingRequest,
-  usesK,
-  type TrainingForm,
-} from "../lib/trainingForm";
+import { formatBytes, formatCount } from "../lib/format";
+import { DEFAULT_FORM, dSaeOf, formFromTemplate, hookName, saeSpecs, trainingRequest, usesK, type TrainingForm } from "../lib/trainingForm";
 import { useUi } from "../store/ui";
-import type { WireMessage } from "../ws/socket";
 import { HOOK_KINDS } from "../models/hookPoints";
+import { SaveTemplateDialog } from "../templates/SaveTemplateDialog";
+import { useStartTraining, useTrainingEstimate } from "./queries";
+import { useSaeArchitectures } from "../saes/queries";
+import { markTemplateUsed } from "../templates/queries";
 
-const BUSY = new Set(["pending", "queued", "running"]);
-
-export function TrainingPanel() {
-  const trainings = useTrainings();
-  const [selected, setSelected] = useState<Set<number>>(new Set());
-  const bulkDelete = useApiMutation(
-    async (ids: number[]) => {
-      const errors: string[] = [];
-      for (const id of ids) {
-        try {
-          await api.del(`/trainings/${id}`);
-        } catch (err) {
-          errors.push((err as Error).message);
-        }
-      }
-      if (errors.length) throw new Error(errors.join("; "));
-    },
-    ["trainings"],
-    () => setSelected(new Set()),
-  );
-  const toggle = (id: number) => {
-    const next = new Set(selected);
-    if (next.has(id)) next.delete(id);
-    else next.add(id);
-    setSelected(next);
-  };
-  return (
-    <div className="space-y-6">
-      <PanelHeader title="Training" subtitle="Train sparse autoencoders on a model's activations, one per layer, in one pass." />
-      <TrainingFormCard />
-      <div className="flex items-center justify-between">
-        <h2 className="text-sm font-semibold text-slate-200">Runs</h2>
-        {selected.size > 0 && (
-          <Button
-            variant="danger"
-            onClick={() => confirm(`Delete ${selected.size} training(s)?`) && bulkDelete.mutate([...selected])}
-            data-testid="bulk-delete"
-          >
-            Delete {selected.size} selected
-          </Button>
-        )}
-      </div>
-      <ErrorLine error={trainings.error ?? bulkDelete.error} />
-      <div className="space-y-4" data-testid="training-cards">
-        {trainings.data?.items.map((t) => (
-          <TrainingCard key={t.id} training={t} selected={selected.has(t.id)} onSelect={() => toggle(t.id)} />
-        ))}
-      </div>
-      {trainings.data?.items.length === 0 && <Empty>No training runs yet.</Empty>}
-    </div>
-  );
-}
-
-function TrainingFormCard() {
+export function TrainingFormCard() {
   const models = useModels();
   const toks = useTokenizations({ status: "ready" });
   const caches = useActivationCaches();
@@ -105,7 +35,7 @@ function TrainingFormCard() {
   useEffect(() => {
     if (pending?.kind === "training") {
       setForm((f) => formFromTemplate(pending.config, f));
-      void api.post(`/templates/${pending.id}/use`).catch(() => undefined);
+      markTemplateUsed(pending.id);
       loadTemplate(null);
     }
   }, [pending, loadTemplate]);
@@ -136,7 +66,7 @@ function TrainingFormCard() {
   const memory = estimable && !estimate.isError ? estimate.data?.total : undefined;
   useEffect(() => setDraft({ form: resolved, request }), [JSON.stringify(resolved)]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  const create = useApiMutation(() => api.post("/trainings", request), ["trainings"]);
+  const create = useStartTraining();
   const readyCaches = caches.data?.items.filter((c) => c.status === "ready" && c.tokenization_id === tok?.id) ?? [];
   const canStart = !!tok && !!model && !!saeArch && form.layers.length > 0 && compatible !== false && firstDin > 0;
 
@@ -308,7 +238,7 @@ function TrainingFormCard() {
         <Stat label="Tokens" value={formatCount(form.steps * form.batchTokens)} />
       </div>
       <div className="mt-4 flex items-center gap-3">
-        <Button variant="primary" disabled={!canStart || create.isPending} onClick={() => create.mutate(undefined)} data-testid="train-start">
+        <Button variant="primary" disabled={!canStart || create.isPending} onClick={() => create.mutate(request)} data-testid="train-start">
           Start training
         </Button>
         <ErrorLine error={create.error} className="flex-1" />
@@ -317,131 +247,3 @@ function TrainingFormCard() {
     </Card>
   );
 }
-
-export function SaveTemplateDialog({
-  kind,
-  config,
-  onClose,
-}: {
-  kind: TemplateCreate["kind"];
-  config: Record<string, unknown>;
-  onClose: () => void;
-}) {
-  const [name, setName] = useState("");
-  const [description, setDescription] = useState("");
-  const create = useApiMutation((body: TemplateCreate) => api.post("/templates", body), ["templates"], () => onClose());
-  return (
-    <Modal
-      title="Save as template"
-      onClose={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button
-            variant="primary"
-            disabled={!name.trim() || create.isPending}
-            onClick={() => create.mutate({ kind, name: name.trim(), description: description.trim() || null, config })}
-            data-testid="template-save"
-          >
-            Save
-          </Button>
-        </>
-      }
-    >
-      <Field label="Name">
-        <input autoFocus value={name} onChange={(e) => setName(e.target.value)} data-testid="template-name" />
-      </Field>
-      <Field label="Description">
-        <textarea rows={2} value={description} onChange={(e) => setDescription(e.target.value)} />
-      </Field>
-      <ErrorLine error={create.error} />
-    </Modal>
-  );
-}
-
-function TrainingCard({ training: t, selected, onSelect }: { training: Training; selected: boolean; onSelect: () => void }) {
-  const metrics = useTrainingMetrics(t.id);
-  const [series, setSeries] = useState<MetricSeries>({});
-  const [showCheckpoints, setShowCheckpoints] = useState(false);
-  const checkpoints = useCheckpoints(t.id, showCheckpoints);
-  const remove = useApiMutation(() => api.del(`/trainings/${t.id}`), ["trainings"]);
-  useEffect(() => {
-    if (metrics.data) setSeries((live) => mergeSeries(seriesFromRows(metrics.data), live));
-  }, [metrics.data]);
-  const onEvent = useCallback((m: WireMessage) => {
-    if (m.type === "progress" && m.data) setSeries((s) => addEventMetrics(s, m.data as Record<string, unknown>));
-  }, []);
-  const saes = useMemo(() => saeNames(series), [series]);
-  const train = (t.config as { train?: { saes?: { hook_name: string; sae: { architecture: string; d_sae: number } }[] } }).train;
-  const specs = train?.saes ?? [];
-  const busy = BUSY.has(t.status);
-  const result = t.result as Record<string, unknown>;
-  const loss = series.loss;
-  const liveStep = loss?.length ? loss[loss.length - 1].step : 0;
-  return (
-    <Card
-      testId={`training-${t.id}`}
-      title={
-        <div className="flex items-center gap-2">
-          <input type="checkbox" checked={selected} onChange={onSelect} aria-label={`select training ${t.name}`} />
-          <span className="truncate">{t.name}</span>
-          {!busy && <StatusPill status={t.status} />}
-          <span className="font-normal text-slate-500">{formatDate(t.created_at)}</span>
-        </div>
-      }
-      actions={
-        <>
-          <Button variant="ghost" onClick={() => setShowCheckpoints(!showCheckpoints)}>
-            Checkpoints
-          </Button>
-          {!busy && (
-            <Button variant="ghost" className="text-rose-300" onClick={() => confirm(`Delete training ${t.name}?`) && remove.mutate(undefined)}>
-              Delete
-            </Button>
-          )}
-        </>
-      }
-    >
-      <div className="mb-3 flex flex-wrap gap-1.5 text-[11px]">
-        {specs.map((s) => (
-          <span key={s.hook_name} className="rounded bg-slate-800 px-1.5 py-0.5 font-mono text-slate-300">
-            {s.sae.architecture} · {s.hook_name} · {formatCount(s.sae.d_sae)}
-          </span>
-        ))}
-        <span className="ml-auto font-mono text-slate-400" data-testid="training-step">
-          {busy && liveStep > t.step
-            ? `step ${formatCount(liveStep)} / ${formatCount(t.total_steps)}`
-            : `step ${formatCount(t.step)} / ${formatCount(t.total_steps)} · ${formatCount(t.tokens_seen)} tokens`}
-        </span>
-      </div>
-      <JobProgress jobId={t.job_id} onEvent={onEvent} />
-      {t.error && !busy && !t.job_id && <ErrorLine error={t.error} />}
-      <div className="mt-3 grid gap-2 md:grid-cols-3 xl:grid-cols-5" data-testid="training-charts">
-        {CHART_METRICS.map((c) => (
-          <MetricChart key={c.name} title={c.title} data={series[c.name] ?? []} series={saes} log={c.log} height={120} />
-        ))}
-      </div>
-      {result?.stopped === true && <p className="mt-2 text-xs text-amber-300">Stopped at step {formatCount(t.step)}; retry resumes from the last checkpoint.</p>}
-      {Array.isArray(result?.sae_ids) && (result.sae_ids as number[]).length > 0 && (
-        <p className="mt-2 text-xs text-slate-400">
-          Produced SAE{(result.sae_ids as number[]).length > 1 ? "s" : ""} {(result.sae_ids as number[]).map((id) => `#${id}`).join(", ")}: see the SAEs panel for their evaluations.
-        </p>
-      )}
-      {showCheckpoints && (
-        <div className="mt-3 rounded-md border border-slate-800 p-2 text-xs">
-          <ErrorLine error={checkpoints.error} />
-          {checkpoints.data?.length === 0 && <span className="text-slate-500">No checkpoints yet.</span>}
-          {checkpoints.data?.map((c) => (
-            <div key={c.id} className="flex gap-4 font-mono text-slate-300">
-              <span>step {formatCount(c.step)}</span>
-              <span className="truncate text-slate-500">{c.path}</span>
-              <span className="ml-auto text-slate-500">{formatDate(c.created_at)}</span>
-            </div>
-          ))}
-        </div>
-      )}
-      <ErrorLine error={remove.error} className="mt-2" />
-    </Card>
-  );
-}
-

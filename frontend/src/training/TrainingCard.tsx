@@ -1,0 +1,100 @@
+/**
+ * One training run: its SAEs, step, live progress and charts (stored metrics downsampled by the
+ * server, live events appended), the stop/resume note, produced SAEs and checkpoints.
+ */
+import { useCallback, useEffect, useMemo, useState } from "react";
+import type { Training } from "../api/types";
+import { MetricChart } from "../components/charts";
+import { JobProgress } from "../components/ProgressBar";
+import { Button, Card, ErrorLine, StatusPill } from "../components/ui";
+import { formatCount, formatDate } from "../lib/format";
+import { isBusy } from "../lib/status";
+import { addEventMetrics, CHART_METRICS, mergeSeries, saeNames, seriesFromRows, type MetricSeries } from "../lib/metrics";
+import type { WireMessage } from "../ws/socket";
+import { useCheckpoints, useDeleteTraining, useTrainingMetrics } from "./queries";
+
+export function TrainingCard({ training: t, selected, onSelect }: { training: Training; selected: boolean; onSelect: () => void }) {
+  const metrics = useTrainingMetrics(t.id);
+  const [series, setSeries] = useState<MetricSeries>({});
+  const [showCheckpoints, setShowCheckpoints] = useState(false);
+  const checkpoints = useCheckpoints(t.id, showCheckpoints);
+  const remove = useDeleteTraining(t.id);
+  useEffect(() => {
+    if (metrics.data) setSeries((live) => mergeSeries(seriesFromRows(metrics.data), live));
+  }, [metrics.data]);
+  const onEvent = useCallback((m: WireMessage) => {
+    if (m.type === "progress" && m.data) setSeries((s) => addEventMetrics(s, m.data as Record<string, unknown>));
+  }, []);
+  const saes = useMemo(() => saeNames(series), [series]);
+  const train = (t.config as { train?: { saes?: { hook_name: string; sae: { architecture: string; d_sae: number } }[] } }).train;
+  const specs = train?.saes ?? [];
+  const busy = isBusy(t.status);
+  const result = t.result as Record<string, unknown>;
+  const loss = series.loss;
+  const liveStep = loss?.length ? loss[loss.length - 1].step : 0;
+  return (
+    <Card
+      testId={`training-${t.id}`}
+      title={
+        <div className="flex items-center gap-2">
+          <input type="checkbox" checked={selected} onChange={onSelect} aria-label={`select training ${t.name}`} />
+          <span className="truncate">{t.name}</span>
+          {!busy && <StatusPill status={t.status} />}
+          <span className="font-normal text-slate-500">{formatDate(t.created_at)}</span>
+        </div>
+      }
+      actions={
+        <>
+          <Button variant="ghost" onClick={() => setShowCheckpoints(!showCheckpoints)}>
+            Checkpoints
+          </Button>
+          {!busy && (
+            <Button variant="ghost" className="text-rose-300" onClick={() => confirm(`Delete training ${t.name}?`) && remove.mutate(undefined)}>
+              Delete
+            </Button>
+          )}
+        </>
+      }
+    >
+      <div className="mb-3 flex flex-wrap gap-1.5 text-[11px]">
+        {specs.map((s) => (
+          <span key={s.hook_name} className="rounded bg-slate-800 px-1.5 py-0.5 font-mono text-slate-300">
+            {s.sae.architecture} · {s.hook_name} · {formatCount(s.sae.d_sae)}
+          </span>
+        ))}
+        <span className="ml-auto font-mono text-slate-400" data-testid="training-step">
+          {busy && liveStep > t.step
+            ? `step ${formatCount(liveStep)} / ${formatCount(t.total_steps)}`
+            : `step ${formatCount(t.step)} / ${formatCount(t.total_steps)} · ${formatCount(t.tokens_seen)} tokens`}
+        </span>
+      </div>
+      <JobProgress jobId={t.job_id} onEvent={onEvent} />
+      {t.error && !busy && !t.job_id && <ErrorLine error={t.error} />}
+      <div className="mt-3 grid gap-2 md:grid-cols-3 xl:grid-cols-5" data-testid="training-charts">
+        {CHART_METRICS.map((c) => (
+          <MetricChart key={c.name} title={c.title} data={series[c.name] ?? []} series={saes} log={c.log} height={120} />
+        ))}
+      </div>
+      {result?.stopped === true && <p className="mt-2 text-xs text-amber-300">Stopped at step {formatCount(t.step)}; retry resumes from the last checkpoint.</p>}
+      {Array.isArray(result?.sae_ids) && (result.sae_ids as number[]).length > 0 && (
+        <p className="mt-2 text-xs text-slate-400">
+          Produced SAE{(result.sae_ids as number[]).length > 1 ? "s" : ""} {(result.sae_ids as number[]).map((id) => `#${id}`).join(", ")}: see the SAEs panel for their evaluations.
+        </p>
+      )}
+      {showCheckpoints && (
+        <div className="mt-3 rounded-md border border-slate-800 p-2 text-xs">
+          <ErrorLine error={checkpoints.error} />
+          {checkpoints.data?.length === 0 && <span className="text-slate-500">No checkpoints yet.</span>}
+          {checkpoints.data?.map((c) => (
+            <div key={c.id} className="flex gap-4 font-mono text-slate-300">
+              <span>step {formatCount(c.step)}</span>
+              <span className="truncate text-slate-500">{c.path}</span>
+              <span className="ml-auto text-slate-500">{formatDate(c.created_at)}</span>
+            </div>
+          ))}
+        </div>
+      )}
+      <ErrorLine error={remove.error} className="mt-2" />
+    </Card>
+  );
+}
