@@ -6,17 +6,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { pollWhileBusy } from "../lib/status";
 import { api, type Query } from "./client";
-import type {
-  ActivationCache,
-  Dataset,
-  Extraction,
-  Model,
-  Page,
-  SAE,
-  Template,
-  Tokenization,
-  Training,
-} from "./types";
+import type { ActivationCache, Dataset, Extraction, Model, Page, SAE, Template, Tokenization, Training } from "./types";
 
 function useList<T extends { status: string }>(key: string, query: Query = {}, enabled = true) {
   return useQuery({
@@ -25,6 +15,16 @@ function useList<T extends { status: string }>(key: string, query: Query = {}, e
     enabled,
     // Artifacts whose rows change while a job runs: refetch every few seconds while any is busy.
     refetchInterval: (q) => pollWhileBusy(q.state.data as Page<{ status: string }> | undefined),
+  });
+}
+
+/** Runs of an operation (labelling, steering), newest first, polled while any is busy. */
+export function useRunList<T extends { status: string }>(resource: string) {
+  return useQuery({
+    queryKey: [resource, "list"],
+    queryFn: ({ signal }) =>
+      api.get<Page<T>>(`/${resource}`, { limit: 100, sort: "created_at", order: "desc" }, signal),
+    refetchInterval: (q) => pollWhileBusy(q.state.data as Page<T> | undefined),
   });
 }
 

@@ -223,15 +223,26 @@ export function num(value: string): number | undefined {
 }
 
 /** `<option>`s for saved templates, favourites marked with a star. */
-export function TemplateOptions({ templates }: { templates: readonly { id: number; name: string; favourite: boolean }[] | undefined }) {
+/** The `<option>`s of a select over rows with ids: the value is the id, the text `label(row)` (its name by default). */
+export function IdOptions<T extends { id: number | string; name?: string }>({
+  items,
+  label = (item) => item.name ?? String(item.id),
+}: {
+  items: readonly T[] | undefined;
+  label?: (item: T) => string;
+}) {
   return (
     <>
-      {templates?.map((t) => (
-        <option key={t.id} value={t.id}>
-          {t.favourite ? "★ " : ""}
-          {t.name}
+      {items?.map((item) => (
+        <option key={item.id} value={item.id}>
+          {label(item)}
         </option>
       ))}
     </>
   );
+}
+
+/** Templates as options, favourites starred. */
+export function TemplateOptions({ templates }: { templates: readonly { id: number; name: string; favourite: boolean }[] | undefined }) {
+  return <IdOptions items={templates} label={(t) => `${t.favourite ? "★ " : ""}${t.name}`} />;
 }

@@ -2,7 +2,7 @@
 import { useState } from "react";
 import { useModels } from "../api/hooks";
 import type { Dataset, Model } from "../api/types";
-import { Button, ErrorLine, Field, Modal, num } from "../components/ui";
+import { Button, ErrorLine, Field, Modal, num, IdOptions } from "../components/ui";
 import { useTokenize } from "./queries";
 
 export function TokenizeDialog({ dataset, onClose }: { dataset: Dataset; onClose: () => void }) {
@@ -43,11 +43,7 @@ export function TokenizeDialog({ dataset, onClose }: { dataset: Dataset; onClose
       <div className="grid grid-cols-2 gap-3">
         <Field label="Tokenizer of model" className="col-span-2" hint={chosen ? `${chosen.source} · ${chosen.status}` : "Register a model first (Models panel)"}>
           <select value={chosen?.id ?? ""} onChange={(e) => setModelId(Number(e.target.value))} data-testid="tokenize-model">
-            {models.data?.items.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.name}
-              </option>
-            ))}
+            <IdOptions items={models.data?.items} />
           </select>
         </Field>
         <Field label="Max length (tokens)">

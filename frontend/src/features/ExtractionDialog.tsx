@@ -1,7 +1,7 @@
 /** Start an extraction (top examples, statistics, histograms) of an SAE, optionally from a template. */
 import { useEffect, useState } from "react";
 import { useModels, useSaes, useTokenizations } from "../api/hooks";
-import { Button, ErrorLine, Field, Modal, num } from "../components/ui";
+import { Button, ErrorLine, Field, Modal, num, IdOptions } from "../components/ui";
 import { formatCount } from "../lib/format";
 import { useUi } from "../store/ui";
 import { SaveTemplateDialog } from "../templates/SaveTemplateDialog";
@@ -81,20 +81,12 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
       <div className="grid grid-cols-2 gap-3">
         <Field label="SAE" className="col-span-2" hint={sae ? `${sae.hook_name} · ${formatCount(sae.d_sae)} latents` : undefined}>
           <select value={sae?.id ?? ""} onChange={(e) => setChosenSae(Number(e.target.value))} data-testid="extraction-sae">
-            {saes.data?.items.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
+            <IdOptions items={saes.data?.items} />
           </select>
         </Field>
         <Field label="Evaluation tokens from" className="col-span-2" hint={model ? `model ${model.name}` : "The SAE's model must be registered"}>
           <select value={tok?.id ?? ""} onChange={(e) => setTokId(Number(e.target.value))}>
-            {compatibleToks.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name} ({formatCount(t.n_tokens)} tokens)
-              </option>
-            ))}
+            <IdOptions items={compatibleToks} label={(t) => `${t.name} (${formatCount(t.n_tokens)} tokens)`} />
           </select>
         </Field>
         <Field label="Evaluation tokens">

@@ -4,7 +4,7 @@
  */
 import { useEffect, useState } from "react";
 import { useExtractions } from "../api/hooks";
-import { Button, Empty, ErrorLine, PanelHeader } from "../components/ui";
+import { Button, Empty, ErrorLine, PanelHeader, IdOptions } from "../components/ui";
 import { useUi } from "../store/ui";
 import { ExtractionCard } from "./ExtractionCard";
 import { ExtractionDialog } from "./ExtractionDialog";
@@ -38,11 +38,7 @@ export function FeaturesPanel() {
           <>
             {items.length > 0 && (
               <select value={current?.id ?? ""} onChange={(e) => setExtractionId(Number(e.target.value))} data-testid="extraction-select">
-                {items.map((e) => (
-                  <option key={e.id} value={e.id}>
-                    {e.name} ({e.status})
-                  </option>
-                ))}
+                <IdOptions items={items} label={(e) => `${e.name} (${e.status})`} />
               </select>
             )}
             <Button variant="primary" onClick={() => setDialog(true)} data-testid="extraction-new">

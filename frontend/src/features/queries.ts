@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../api/client";
-import { useApiMutation, useDelete } from "../api/hooks";
+import { useApiMutation, useDelete, useExtractions } from "../api/hooks";
 import type { Extraction, ExtractionCreate, Feature, FeatureUpdate, LabelingJob, Page, SemanticHit } from "../api/types";
 import type { FeatureRow } from "../components/FeatureTable";
 import { featureDetail } from "./featureDetail";
@@ -148,4 +148,18 @@ export function useAblation(featureId: number) {
   return useMutation({
     mutationFn: (prompt: string) => featureDetail.ablation(featureId, { prompt, max_new_tokens: 20 }),
   });
+}
+
+/**
+ * The finished extractions a form can work on, and the one it has chosen: `initial`, or else the
+ * first finished one once the list arrives (the labelling and steering forms start this way).
+ */
+export function useExtractionChoice(initial: number | null = null) {
+  const extractions = useExtractions();
+  const ready = (extractions.data?.items ?? []).filter((e: Extraction) => e.status === "ready" || e.status === "completed");
+  const [extractionId, setExtractionId] = useState<number | null>(initial);
+  useEffect(() => {
+    if (extractionId === null && ready.length) setExtractionId(ready[0].id);
+  }, [ready, extractionId]);
+  return { ready, extractionId, setExtractionId };
 }

@@ -5,13 +5,14 @@
  * never kept in React state, a store or a query cache.
  */
 import { useEffect, useMemo, useRef, useState } from "react";
-import { useExtractions, useTemplates } from "../api/hooks";
-import type { CostEstimate, Extraction, LabelingConfig, LabelingCreate, LabelingJob, LabelingSelection, Template } from "../api/types";
-import { Button, ErrorLine, Field, Modal, Stat, TemplateOptions, num } from "../components/ui";
+import { useTemplates } from "../api/hooks";
+import type { CostEstimate, LabelingConfig, LabelingCreate, LabelingJob, LabelingSelection, Template } from "../api/types";
+import { Button, ErrorLine, Field, Modal, Stat, TemplateOptions, num, IdOptions } from "../components/ui";
 import { formatCount } from "../lib/format";
 import { METHODS, type Method, PAID, type SelectionMode, parseIndices } from "./options";
 import { useEstimateLabeling, useStartLabeling } from "./queries";
 import { useSaveTemplate } from "../templates/queries";
+import { useExtractionChoice } from "../features/queries";
 
 export function LabelingDialog({
   onClose,
@@ -22,12 +23,7 @@ export function LabelingDialog({
   onStarted?: (run: LabelingJob) => void;
   extractionId?: number | null;
 }) {
-  const extractions = useExtractions();
-  const ready = (extractions.data?.items ?? []).filter((e: Extraction) => e.status === "ready" || e.status === "completed");
-  const [extractionId, setExtractionId] = useState<number | null>(initialExtraction);
-  useEffect(() => {
-    if (extractionId === null && ready.length) setExtractionId(ready[0].id);
-  }, [ready, extractionId]);
+  const { ready, extractionId, setExtractionId } = useExtractionChoice(initialExtraction);
   const [method, setMethod] = useState<Method>("rules");
   const [model, setModel] = useState("");
   const [baseUrl, setBaseUrl] = useState("");
@@ -155,11 +151,7 @@ export function LabelingDialog({
         <Field label="Extraction">
           <select value={extractionId ?? ""} onChange={(e) => setExtractionId(num(e.target.value) ?? null)} data-testid="labeling-extraction">
             {extractionId === null && <option value="">—</option>}
-            {ready.map((e) => (
-              <option key={e.id} value={e.id}>
-                {e.name} ({formatCount(e.n_features)} latents)
-              </option>
-            ))}
+            <IdOptions items={ready} label={(e) => `${e.name} (${formatCount(e.n_features)} latents)`} />
           </select>
         </Field>
         <Field label="Method">

@@ -4,20 +4,11 @@
  * building it (or the one-time read of the API key field) happens inside the mutation and shows as
  * its error line.
  */
-import { useQuery } from "@tanstack/react-query";
 import { api } from "../api/client";
-import { useApiMutation } from "../api/hooks";
-import type { CostEstimate, LabelingCreate, LabelingJob, Page } from "../api/types";
-import { pollWhileBusy } from "../lib/status";
+import { useApiMutation, useRunList } from "../api/hooks";
+import type { CostEstimate, LabelingCreate, LabelingJob } from "../api/types";
 
-export function useLabelingRuns() {
-  return useQuery({
-    queryKey: ["labeling", "list"],
-    queryFn: ({ signal }) =>
-      api.get<Page<LabelingJob>>("/labeling", { limit: 100, sort: "created_at", order: "desc" }, signal),
-    refetchInterval: (q) => pollWhileBusy(q.state.data as Page<LabelingJob> | undefined),
-  });
-}
+export const useLabelingRuns = () => useRunList<LabelingJob>("labeling");
 
 export function useEstimateLabeling(onSuccess?: (estimate: CostEstimate) => void) {
   return useApiMutation(

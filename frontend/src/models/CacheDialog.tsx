@@ -3,7 +3,7 @@ import { useState } from "react";
 import { useTokenizations } from "../api/hooks";
 import type { Model } from "../api/types";
 import { LayerGrid } from "../components/LayerGrid";
-import { Button, ErrorLine, Field, Modal, Stat, num } from "../components/ui";
+import { Button, ErrorLine, Field, Modal, Stat, num, IdOptions } from "../components/ui";
 import { architectureOf, cacheDiskBytes, forwardSeconds } from "../lib/estimates";
 import { formatBytes, formatCount, formatEta } from "../lib/format";
 import { useSystemStore } from "../ws/live";
@@ -62,11 +62,7 @@ export function CacheDialog({ model, onClose }: { model: Model; onClose: () => v
       <div className="grid grid-cols-2 gap-3 md:grid-cols-4">
         <Field label="Tokenized dataset" className="col-span-2" hint={toks.data?.items.length === 0 ? "Tokenize a dataset with this model first" : undefined}>
           <select value={tok?.id ?? ""} onChange={(e) => setTokId(Number(e.target.value))}>
-            {toks.data?.items.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name} ({formatCount(t.n_tokens)} tokens)
-              </option>
-            ))}
+            <IdOptions items={toks.data?.items} label={(t) => `${t.name} (${formatCount(t.n_tokens)} tokens)`} />
           </select>
         </Field>
         <Field label="Hook type">

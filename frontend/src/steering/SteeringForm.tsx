@@ -1,21 +1,16 @@
 /** A new steering run: pick features from an extraction, set their interventions, prompts, sampling and sweep. */
-import { useEffect, useState } from "react";
-import { useExtractions } from "../api/hooks";
-import type { Extraction, Feature, SteeringCreate } from "../api/types";
-import { Button, Card, ErrorLine, Field, num } from "../components/ui";
+import { useState } from "react";
+import type { Feature, SteeringCreate } from "../api/types";
+import { Button, Card, ErrorLine, Field, num, IdOptions } from "../components/ui";
 import { formatNumber } from "../lib/format";
 import { PickerFeature } from "./PickerFeature";
 import { PromptEditor } from "./PromptEditor";
 import { type Mode, type PickedFeature, parseStrengths, withFeatures } from "./picking";
 import { useFeatureSearch, useStartSteering } from "./queries";
+import { useExtractionChoice } from "../features/queries";
 
 export function SteeringForm({ onStarted }: { onStarted: (id: number) => void }) {
-  const extractions = useExtractions();
-  const ready = (extractions.data?.items ?? []).filter((e: Extraction) => e.status === "ready" || e.status === "completed");
-  const [extractionId, setExtractionId] = useState<number | null>(null);
-  useEffect(() => {
-    if (extractionId === null && ready.length) setExtractionId(ready[0].id);
-  }, [ready, extractionId]);
+  const { ready, extractionId, setExtractionId } = useExtractionChoice();
   const extraction = ready.find((e) => e.id === extractionId);
   const [q, setQ] = useState("");
   const search = useFeatureSearch(extractionId, q);
@@ -69,11 +64,7 @@ export function SteeringForm({ onStarted }: { onStarted: (id: number) => void })
           <Field label="Extraction">
             <select value={extractionId ?? ""} onChange={(e) => setExtractionId(num(e.target.value) ?? null)} data-testid="steering-extraction">
               {extractionId === null && <option value="">—</option>}
-              {ready.map((e) => (
-                <option key={e.id} value={e.id}>
-                  {e.name}
-                </option>
-              ))}
+              <IdOptions items={ready} />
             </select>
           </Field>
           <Field label="Find features by label">

@@ -4,9 +4,9 @@
  */
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../api/client";
-import { useApiMutation } from "../api/hooks";
+import { useApiMutation, useRunList } from "../api/hooks";
 import type { Feature, Page, SteeringCreate, SteeringRunOut, SteeringRunSummary } from "../api/types";
-import { isBusy, pollWhileBusy } from "../lib/status";
+import { isBusy } from "../lib/status";
 
 export function useSteeringRun(runId: number | null) {
   return useQuery({
@@ -31,14 +31,7 @@ export async function exportRun(id: number, name: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-export function useSteeringRuns() {
-  return useQuery({
-    queryKey: ["steering", "list"],
-    queryFn: ({ signal }) =>
-      api.get<Page<SteeringRunSummary>>("/steering", { limit: 100, sort: "created_at", order: "desc" }, signal),
-    refetchInterval: (q) => pollWhileBusy(q.state.data as Page<SteeringRunSummary> | undefined),
-  });
-}
+export const useSteeringRuns = () => useRunList<SteeringRunSummary>("steering");
 
 /** The first 20 features of an extraction matching `q` (label or top tokens), for the picker. */
 export function useFeatureSearch(extractionId: number | null, q: string) {

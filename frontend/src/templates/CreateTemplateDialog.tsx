@@ -1,7 +1,7 @@
 /** Create a template from JSON, starting from the kind's skeleton or the training form's draft. */
 import { useState } from "react";
 import type { TemplateKind } from "../api/types";
-import { Button, ErrorLine, Field, Modal } from "../components/ui";
+import { Button, ErrorLine, Field, Modal, IdOptions } from "../components/ui";
 import { useUi } from "../store/ui";
 import { KINDS } from "./kinds";
 import { useSaveTemplate } from "./queries";
@@ -46,11 +46,7 @@ export function CreateTemplateDialog({ onClose }: { onClose: () => void }) {
       <div className="grid grid-cols-2 gap-3">
         <Field label="Kind">
           <select value={kind} onChange={(e) => onKind(e.target.value as TemplateKind)}>
-            {KINDS.map((k) => (
-              <option key={k.id} value={k.id}>
-                {k.label}
-              </option>
-            ))}
+            <IdOptions items={KINDS} label={(k) => k.label} />
           </select>
         </Field>
         <Field label="Name">

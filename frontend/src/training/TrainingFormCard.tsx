@@ -7,7 +7,7 @@ import { useCallback, useEffect, useState } from "react";
 import { useActivationCaches, useModels, useTokenizations } from "../api/hooks";
 import type { Model } from "../api/types";
 import { LayerGrid } from "../components/LayerGrid";
-import { Button, Card, ErrorLine, Field, Stat, num } from "../components/ui";
+import { Button, Card, ErrorLine, Field, Stat, num, IdOptions } from "../components/ui";
 import { architectureOf, modelWeightBytes } from "../lib/estimates";
 import { formatBytes, formatCount } from "../lib/format";
 import { DEFAULT_FORM, dSaeOf, formFromTemplate, hookName, saeSpecs, trainingRequest, usesK, type TrainingForm } from "../lib/trainingForm";
@@ -75,11 +75,7 @@ export function TrainingFormCard() {
       <div className="grid gap-3 md:grid-cols-2 xl:grid-cols-4">
         <Field label="Tokenized dataset" hint={tok ? `tokenizer: ${tokModel?.name ?? "?"} · ${formatCount(tok.n_tokens)} tokens · length ${tok.max_length}` : "Tokenize a dataset first"}>
           <select value={tok?.id ?? ""} onChange={(e) => set("tokenizationId", Number(e.target.value))} data-testid="train-tokenization">
-            {toks.data?.items.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name}
-              </option>
-            ))}
+            <IdOptions items={toks.data?.items} />
           </select>
         </Field>
         <Field
@@ -93,11 +89,7 @@ export function TrainingFormCard() {
           }
         >
           <select value={model?.id ?? ""} onChange={(e) => set("modelId", Number(e.target.value))} data-testid="train-model">
-            {readyModels.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.name}
-              </option>
-            ))}
+            <IdOptions items={readyModels} />
           </select>
         </Field>
         <Field label="Architecture">
@@ -222,11 +214,7 @@ export function TrainingFormCard() {
               onChange={(e) => setForm((f) => ({ ...f, useCache: !!e.target.value, activationCacheId: num(e.target.value) ?? null }))}
             >
               <option value="">stream live from the model</option>
-              {readyCaches.map((c) => (
-                <option key={c.id} value={c.id}>
-                  cache {c.name}
-                </option>
-              ))}
+              <IdOptions items={readyCaches} label={(c) => `cache ${c.name}`} />
             </select>
           </Field>
         </div>
