@@ -1328,20 +1328,33 @@ export interface components {
             /**
              * Created At
              * Format: date-time
+             * @description When it was requested.
              */
             created_at: string;
-            /** Error */
+            /**
+             * Error
+             * @description Why its job failed.
+             */
             error: string | null;
             /**
              * Hook Points
              * @description Hook points cached (every shard holds all of them).
              */
             hook_points: string[];
-            /** Id */
+            /**
+             * Id
+             * @description The artifact's id (its files live under ``artifacts/<kind>/<id>/``).
+             */
             id: number;
-            /** Job Id */
+            /**
+             * Job Id
+             * @description The job that produces (or produced) it.
+             */
             job_id: string | null;
-            /** Lineage */
+            /**
+             * Lineage
+             * @description The job, input artifact ids and config that produced it.
+             */
             lineage: {
                 [key: string]: unknown;
             };
@@ -1362,11 +1375,20 @@ export interface components {
              * @description Tokens cached.
              */
             n_tokens: number | null;
-            /** Name */
+            /**
+             * Name
+             * @description Display name.
+             */
             name: string;
-            /** Path */
+            /**
+             * Path
+             * @description Where its files are, once ready.
+             */
             path: string | null;
-            /** Status */
+            /**
+             * Status
+             * @description ``available`` (built-in, not fetched yet), ``pending``, ``ready`` or ``failed``.
+             */
             status: string;
             /**
              * Tokenization Id
@@ -1623,11 +1645,18 @@ export interface components {
             /**
              * Created At
              * Format: date-time
+             * @description When it was requested.
              */
             created_at: string;
-            /** Error */
+            /**
+             * Error
+             * @description Why its job failed.
+             */
             error: string | null;
-            /** Id */
+            /**
+             * Id
+             * @description The artifact's id (its files live under ``artifacts/<kind>/<id>/``).
+             */
             id: number;
             /**
              * Info
@@ -1636,9 +1665,15 @@ export interface components {
             info: {
                 [key: string]: unknown;
             };
-            /** Job Id */
+            /**
+             * Job Id
+             * @description The job that produces (or produced) it.
+             */
             job_id: string | null;
-            /** Lineage */
+            /**
+             * Lineage
+             * @description The job, input artifact ids and config that produced it.
+             */
             lineage: {
                 [key: string]: unknown;
             };
@@ -1652,9 +1687,15 @@ export interface components {
              * @description Documents imported.
              */
             n_documents: number | null;
-            /** Name */
+            /**
+             * Name
+             * @description Display name.
+             */
             name: string;
-            /** Path */
+            /**
+             * Path
+             * @description Where its files are, once ready.
+             */
             path: string | null;
             /**
              * Source
@@ -1668,7 +1709,10 @@ export interface components {
              * @description ``hub``, ``local`` or ``builtin``.
              */
             source_kind: string;
-            /** Status */
+            /**
+             * Status
+             * @description ``available`` (built-in, not fetched yet), ``pending``, ``ready`` or ``failed``.
+             */
             status: string;
             /**
              * Updated At
@@ -1925,15 +1969,28 @@ export interface components {
             /**
              * Created At
              * Format: date-time
+             * @description When it was requested.
              */
             created_at: string;
-            /** Error */
+            /**
+             * Error
+             * @description Why its job failed.
+             */
             error: string | null;
-            /** Id */
+            /**
+             * Id
+             * @description The artifact's id (its files live under ``artifacts/<kind>/<id>/``).
+             */
             id: number;
-            /** Job Id */
+            /**
+             * Job Id
+             * @description The job that produces (or produced) it.
+             */
             job_id: string | null;
-            /** Lineage */
+            /**
+             * Lineage
+             * @description The job, input artifact ids and config that produced it.
+             */
             lineage: {
                 [key: string]: unknown;
             };
@@ -1947,9 +2004,15 @@ export interface components {
              * @description Latents measured (the SAE's d_sae).
              */
             n_features: number | null;
-            /** Name */
+            /**
+             * Name
+             * @description Display name.
+             */
             name: string;
-            /** Path */
+            /**
+             * Path
+             * @description Where its files are, once ready.
+             */
             path: string | null;
             /**
              * Result
@@ -1963,7 +2026,10 @@ export interface components {
              * @description The SAE measured.
              */
             sae_id: number;
-            /** Status */
+            /**
+             * Status
+             * @description ``available`` (built-in, not fetched yet), ``pending``, ``ready`` or ``failed``.
+             */
             status: string;
             /**
              * Tokenization Id
@@ -2654,20 +2720,33 @@ export interface components {
             /**
              * Created At
              * Format: date-time
+             * @description When it was requested.
              */
             created_at: string;
-            /** Error */
+            /**
+             * Error
+             * @description Why its job failed.
+             */
             error: string | null;
             /**
              * Extraction Id
              * @description The extraction whose latents are labelled.
              */
             extraction_id: number;
-            /** Id */
+            /**
+             * Id
+             * @description The artifact's id (its files live under ``artifacts/<kind>/<id>/``).
+             */
             id: number;
-            /** Job Id */
+            /**
+             * Job Id
+             * @description The job that produces (or produced) it.
+             */
             job_id: string | null;
-            /** Lineage */
+            /**
+             * Lineage
+             * @description The job, input artifact ids and config that produced it.
+             */
             lineage: {
                 [key: string]: unknown;
             };
@@ -2676,9 +2755,15 @@ export interface components {
              * @description Latents labelled so far.
              */
             n_labeled: number;
-            /** Name */
+            /**
+             * Name
+             * @description Display name.
+             */
             name: string;
-            /** Path */
+            /**
+             * Path
+             * @description Where its files are, once ready.
+             */
             path: string | null;
             /**
              * Result
@@ -2687,7 +2772,10 @@ export interface components {
             result: {
                 [key: string]: unknown;
             };
-            /** Status */
+            /**
+             * Status
+             * @description ``available`` (built-in, not fetched yet), ``pending``, ``ready`` or ``failed``.
+             */
             status: string;
             /**
              * Updated At
@@ -2817,9 +2905,13 @@ export interface components {
             /**
              * Created At
              * Format: date-time
+             * @description When it was requested.
              */
             created_at: string;
-            /** Error */
+            /**
+             * Error
+             * @description Why its job failed.
+             */
             error: string | null;
             /**
              * Family
@@ -2833,11 +2925,20 @@ export interface components {
             hook_dims: {
                 [key: string]: unknown;
             };
-            /** Id */
+            /**
+             * Id
+             * @description The artifact's id (its files live under ``artifacts/<kind>/<id>/``).
+             */
             id: number;
-            /** Job Id */
+            /**
+             * Job Id
+             * @description The job that produces (or produced) it.
+             */
             job_id: string | null;
-            /** Lineage */
+            /**
+             * Lineage
+             * @description The job, input artifact ids and config that produced it.
+             */
             lineage: {
                 [key: string]: unknown;
             };
@@ -2846,9 +2947,15 @@ export interface components {
              * @description Parameter count, once loaded.
              */
             n_params: number | null;
-            /** Name */
+            /**
+             * Name
+             * @description Display name.
+             */
             name: string;
-            /** Path */
+            /**
+             * Path
+             * @description Where its files are, once ready.
+             */
             path: string | null;
             /**
              * Source
@@ -2860,7 +2967,10 @@ export interface components {
              * @description ``builtin``, ``hub``, ``folder`` or ``gguf``.
              */
             source_kind: string;
-            /** Status */
+            /**
+             * Status
+             * @description ``available`` (built-in, not fetched yet), ``pending``, ``ready`` or ``failed``.
+             */
             status: string;
             /**
              * Tokenizer Fingerprint
@@ -3409,6 +3519,7 @@ export interface components {
             /**
              * Created At
              * Format: date-time
+             * @description When it was requested.
              */
             created_at: string;
             /**
@@ -3422,15 +3533,29 @@ export interface components {
              */
             d_sae: number | null;
             /**
+             * Error
+             * @description Why its job failed.
+             */
+            error: string | null;
+            /**
              * Hook Name
              * @description Hook point it reads.
              */
             hook_name: string | null;
-            /** Id */
+            /**
+             * Id
+             * @description The artifact's id (its files live under ``artifacts/<kind>/<id>/``).
+             */
             id: number;
-            /** Job Id */
+            /**
+             * Job Id
+             * @description The job that produces (or produced) it.
+             */
             job_id: string | null;
-            /** Lineage */
+            /**
+             * Lineage
+             * @description The job, input artifact ids and config that produced it.
+             */
             lineage: {
                 [key: string]: unknown;
             };
@@ -3451,16 +3576,25 @@ export interface components {
              * @description Model name recorded in its cfg.json.
              */
             model_name: string | null;
-            /** Name */
+            /**
+             * Name
+             * @description Display name.
+             */
             name: string;
             /**
              * Origin
              * @description ``trained`` (by a training here) or ``imported`` (a folder in a supported format).
              */
             origin: string;
-            /** Path */
+            /**
+             * Path
+             * @description Where its files are, once ready.
+             */
             path: string | null;
-            /** Status */
+            /**
+             * Status
+             * @description ``available`` (built-in, not fetched yet), ``pending``, ``ready`` or ``failed``.
+             */
             status: string;
             /**
              * Training Id
@@ -3753,15 +3887,28 @@ export interface components {
             /**
              * Created At
              * Format: date-time
+             * @description When it was requested.
              */
             created_at: string;
-            /** Error */
+            /**
+             * Error
+             * @description Why its job failed.
+             */
             error: string | null;
-            /** Id */
+            /**
+             * Id
+             * @description The artifact's id (its files live under ``artifacts/<kind>/<id>/``).
+             */
             id: number;
-            /** Job Id */
+            /**
+             * Job Id
+             * @description The job that produces (or produced) it.
+             */
             job_id: string | null;
-            /** Lineage */
+            /**
+             * Lineage
+             * @description The job, input artifact ids and config that produced it.
+             */
             lineage: {
                 [key: string]: unknown;
             };
@@ -3770,9 +3917,15 @@ export interface components {
              * @description The model generated with.
              */
             model_id: number | null;
-            /** Name */
+            /**
+             * Name
+             * @description Display name.
+             */
             name: string;
-            /** Path */
+            /**
+             * Path
+             * @description Where its files are, once ready.
+             */
             path: string | null;
             /**
              * Result
@@ -3787,7 +3940,10 @@ export interface components {
              * @description The first feature's SAE.
              */
             sae_id: number | null;
-            /** Status */
+            /**
+             * Status
+             * @description ``available`` (built-in, not fetched yet), ``pending``, ``ready`` or ``failed``.
+             */
             status: string;
             /**
              * Updated At
@@ -4068,6 +4224,7 @@ export interface components {
             /**
              * Created At
              * Format: date-time
+             * @description When it was requested.
              */
             created_at: string;
             /**
@@ -4075,13 +4232,25 @@ export interface components {
              * @description The dataset tokenized.
              */
             dataset_id: number;
-            /** Error */
+            /**
+             * Error
+             * @description Why its job failed.
+             */
             error: string | null;
-            /** Id */
+            /**
+             * Id
+             * @description The artifact's id (its files live under ``artifacts/<kind>/<id>/``).
+             */
             id: number;
-            /** Job Id */
+            /**
+             * Job Id
+             * @description The job that produces (or produced) it.
+             */
             job_id: string | null;
-            /** Lineage */
+            /**
+             * Lineage
+             * @description The job, input artifact ids and config that produced it.
+             */
             lineage: {
                 [key: string]: unknown;
             };
@@ -4112,11 +4281,20 @@ export interface components {
              * @description Tokens written (padding excluded).
              */
             n_tokens: number | null;
-            /** Name */
+            /**
+             * Name
+             * @description Display name.
+             */
             name: string;
-            /** Path */
+            /**
+             * Path
+             * @description Where its files are, once ready.
+             */
             path: string | null;
-            /** Status */
+            /**
+             * Status
+             * @description ``available`` (built-in, not fetched yet), ``pending``, ``ready`` or ``failed``.
+             */
             status: string;
             /**
              * Tokenizer Fingerprint
@@ -4344,15 +4522,28 @@ export interface components {
             /**
              * Created At
              * Format: date-time
+             * @description When it was requested.
              */
             created_at: string;
-            /** Error */
+            /**
+             * Error
+             * @description Why its job failed.
+             */
             error: string | null;
-            /** Id */
+            /**
+             * Id
+             * @description The artifact's id (its files live under ``artifacts/<kind>/<id>/``).
+             */
             id: number;
-            /** Job Id */
+            /**
+             * Job Id
+             * @description The job that produces (or produced) it.
+             */
             job_id: string | null;
-            /** Lineage */
+            /**
+             * Lineage
+             * @description The job, input artifact ids and config that produced it.
+             */
             lineage: {
                 [key: string]: unknown;
             };
@@ -4361,9 +4552,15 @@ export interface components {
              * @description The model the activations come from.
              */
             model_id: number | null;
-            /** Name */
+            /**
+             * Name
+             * @description Display name.
+             */
             name: string;
-            /** Path */
+            /**
+             * Path
+             * @description Where its files are, once ready.
+             */
             path: string | null;
             /**
              * Result
@@ -4372,7 +4569,10 @@ export interface components {
             result: {
                 [key: string]: unknown;
             };
-            /** Status */
+            /**
+             * Status
+             * @description ``available`` (built-in, not fetched yet), ``pending``, ``ready`` or ``failed``.
+             */
             status: string;
             /**
              * Step

@@ -34,6 +34,7 @@ from mistudio.jobs.registry import handler
 from mistudio.jobs.runtime import JobCancelled, JobContext
 from mistudio.store import Extraction, Feature, LabelingJob, artifact_dir, session_scope, utcnow
 from mistudio.store.job_secrets import drop_job_secret, get_job_secret
+from mistudio.store.lineage import Lineage
 
 FLUSH_EVERY_S = 1.0
 """Longest a finished label waits before it is written to its feature row."""
@@ -216,11 +217,7 @@ def label_job(ctx: JobContext) -> dict[str, Any]:
         row.status = "ready"
         row.n_labeled = len(writer.written)
         row.result = summary
-        row.lineage = {
-            "job_id": ctx.job_id,
-            "extraction_id": extraction_id,
-            "config": config.model_dump(mode="json"),
-        }
+        row.lineage = Lineage(ctx.job_id, {"extraction_id": extraction_id}, config).as_json()
     drop_job_secret(ctx.job_id)
     ctx.log(run.summary.line())
     return {

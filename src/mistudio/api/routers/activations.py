@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import select
 
+from mistudio.api.artifact_jobs import ArtifactOut, ready_input, start_artifact_job
 from mistudio.api.deps import (
     DbId,
     Page,
@@ -18,8 +18,6 @@ from mistudio.api.deps import (
     get_or_404,
     page_response,
 )
-from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
 from mistudio.api.validation import check_hooks, check_tokenizer
 from mistudio.core.activations import ActivationStreamConfig
 from mistudio.core.config import DocumentedModel
@@ -32,12 +30,7 @@ from mistudio.store import (
 router = APIRouter(prefix="/activations", tags=["activations"])
 
 
-class ActivationCacheOut(DocumentedModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    status: str
+class ActivationCacheOut(ArtifactOut):
     model_id: int
     """The model the activations come from."""
     tokenization_id: int
@@ -50,11 +43,6 @@ class ActivationCacheOut(DocumentedModel):
     """The stream config and shard size it was built with."""
     manifest: dict[str, Any]
     """The cache's ``manifest.json`` (shards, dtype, widths)."""
-    path: str | None
-    job_id: str | None
-    lineage: dict[str, Any]
-    error: str | None
-    created_at: dt.datetime
 
 
 class ActivationCacheCreate(DocumentedModel):
@@ -103,9 +91,7 @@ def list_caches(
 def create_cache(body: ActivationCacheCreate, session: SessionDep) -> ActivationCacheOut:
     """Cache a model's activations over a ready tokenization to disk shards (queues a job)."""
     model = get_or_404(session, LanguageModel, body.model_id, "model")
-    tok = get_or_404(session, TokenizationRow, body.tokenization_id, "tokenization")
-    if tok.status != "ready":
-        raise ApiError(409, f"tokenization {tok.id} is {tok.status}")
+    tok = ready_input(session, TokenizationRow, body.tokenization_id, "tokenization")
     check_tokenizer(model, tok)
     check_hooks(model, body.stream.hook_points)
     row = ActivationCacheRow(
@@ -118,21 +104,8 @@ def create_cache(body: ActivationCacheCreate, session: SessionDep) -> Activation
         manifest={},
         lineage={},
     )
-    session.add(row)
-    session.flush()
-    job = submit_job(
-        session,
-        "cache_activations",
-        {
-            "activation_cache_id": row.id,
-            "stream": body.stream.model_dump(mode="json"),
-            "shard_tokens": body.shard_tokens,
-        },
-        artifact=("activations", row.id),
-        resources=[("models", model.id), ("tokenizations", tok.id)],
-    )
-    row.job_id = job.id
-    session.commit()
+    config = {"stream": body.stream.model_dump(mode="json"), "shard_tokens": body.shard_tokens}
+    start_artifact_job(session, row, "cache_activations", [model, tok], config)
     return ActivationCacheOut.model_validate(row)
 
 

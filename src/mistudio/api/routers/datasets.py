@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from pydantic import ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import select
 
+from mistudio.api.artifact_jobs import ArtifactOut, start_artifact_job
 from mistudio.api.deps import (
     MAX_DB_INT,
     DbId,
@@ -24,7 +25,6 @@ from mistudio.api.deps import (
     page_response,
 )
 from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
 from mistudio.core.config import DocumentedModel
 from mistudio.core.data import BUILTIN_CORPORA, DatasetSource
 from mistudio.errors import InvalidInputError
@@ -35,12 +35,7 @@ from mistudio.store.like import contains
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
 
-class DatasetOut(DocumentedModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    status: str
+class DatasetOut(ArtifactOut):
     source_kind: str
     """``hub``, ``local`` or ``builtin``."""
     source: dict[str, Any]
@@ -53,11 +48,6 @@ class DatasetOut(DocumentedModel):
     """Size of the imported text in bytes."""
     info: dict[str, Any]
     """What the import recorded (columns, statistics)."""
-    path: str | None
-    job_id: str | None
-    lineage: dict[str, Any]
-    error: str | None
-    created_at: dt.datetime
     updated_at: dt.datetime
     """When the row last changed."""
 
@@ -149,24 +139,16 @@ def _start_import(session: SessionDep, source: DatasetSource, name: str | None) 
             info={},
             lineage={},
         )
-        session.add(row)
     else:
         row.status = "pending"
         row.source = source.details()
         if name:
             row.name = name
-    session.flush()
     # The Hub token is excluded from the dump; it travels sealed (see mistudio.store.job_secrets).
-    config = {"dataset_id": row.id, "source": source.model_dump(mode="json")}
-    job = submit_job(
-        session,
-        "dataset_import",
-        config,
-        artifact=("datasets", row.id),
-        secrets={"hub_token": source.token},
+    config = {"source": source.model_dump(mode="json")}
+    start_artifact_job(
+        session, row, "dataset_import", config=config, secrets={"hub_token": source.token}
     )
-    row.job_id = job.id
-    session.commit()
     return row
 
 

@@ -6,13 +6,13 @@ latent; ``/features`` pages them.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import select
 
+from mistudio.api.artifact_jobs import ArtifactOut, start_artifact_job
 from mistudio.api.deps import (
     DbId,
     Page,
@@ -24,7 +24,6 @@ from mistudio.api.deps import (
     page_response,
 )
 from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
 from mistudio.core.config import DocumentedModel
 from mistudio.core.features import ExtractionConfig
@@ -41,12 +40,7 @@ from mistudio.store import (
 router = APIRouter(prefix="/extractions", tags=["extractions"])
 
 
-class ExtractionOut(DocumentedModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    status: str
+class ExtractionOut(ArtifactOut):
     sae_id: int
     """The SAE measured."""
     model_id: int | None
@@ -59,11 +53,6 @@ class ExtractionOut(DocumentedModel):
     """Latents measured (the SAE's d_sae)."""
     result: dict[str, Any]
     """Summary of the run (tokens read, dead and dense latents, seconds)."""
-    path: str | None
-    job_id: str | None
-    lineage: dict[str, Any]
-    error: str | None
-    created_at: dt.datetime
 
 
 class ExtractionCreate(DocumentedModel):
@@ -130,17 +119,7 @@ def create_extraction(body: ExtractionCreate, session: SessionDep) -> Extraction
         result={},
         lineage={},
     )
-    session.add(row)
-    session.flush()
-    job = submit_job(
-        session,
-        "extract",
-        {"extraction_id": row.id},
-        artifact=("extractions", row.id),
-        resources=[("saes", sae.id), ("models", model.id), ("tokenizations", tok.id)],
-    )
-    row.job_id = job.id
-    session.commit()
+    start_artifact_job(session, row, "extract", [sae, model, tok])
     return ExtractionOut.model_validate(row)
 
 

@@ -12,7 +12,6 @@ from dataclasses import asdict
 from functools import lru_cache
 from typing import Any, Literal
 
-import numpy as np
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
 
@@ -26,6 +25,8 @@ from mistudio.api.routers.labeling import (
     start_labeling,
 )
 from mistudio.core.config import DocumentedModel
+from mistudio.core.features import ExtractionResult
+from mistudio.core.features.list_windows import first_example_windows
 from mistudio.core.labeling.config import LabelingSelection
 from mistudio.errors import MiStudioError
 from mistudio.store import Extraction, Feature, utcnow
@@ -207,54 +208,20 @@ class FeatureDetail(DocumentedModel):
 
 
 @lru_cache(maxsize=8)
-def _open_extraction(path: str) -> Any:
+def _open_extraction(path: str) -> ExtractionResult:
     # Opening memory-maps arrays and loads the saved tokenizer; keep a few open.
-    from mistudio.core.features import ExtractionResult
-
     return ExtractionResult.open(path)
 
 
-EXAMPLE_TOKENS = 16
-"""Tokens in a list row's example window (10 before the centre, 5 after, when there are)."""
-
-
 def _top_windows(path: str, indices: list[int]) -> dict[int, FeatureWindow]:
-    """Each latent's first top example, cut around its centre: one fancy-indexed read of the
-    page's rows of the memory-mapped arrays, and each distinct token decoded once."""
-    from mistudio.core.data import decode_each
-
+    """Each latent's first top example, cut around its centre
+    (:func:`~mistudio.core.features.list_windows.first_example_windows`)."""
     try:
         result = _open_extraction(path)
-        wanted = np.asarray(sorted({i for i in indices if 0 <= i < result.d_sae}), dtype=np.int64)
-        if not wanted.size:
-            return {}
-        wanted = wanted[np.asarray(result.array("stats/n_top")[wanted]) > 0]
-        if not wanted.size:
-            return {}
-        tokens = np.asarray(result.array("top_tokens")[wanted, 0])  # [n, C]
-        acts = np.asarray(result.array("top_acts")[wanted, 0], dtype=np.float32)
-        values = np.asarray(result.array("top_values")[wanted, 0], dtype=np.float32)
-        tokenizer = result.tokenizer()
     except MiStudioError:  # an incomplete or older folder: rows without examples
         return {}
-    before = result.meta.config.context_before
-    cuts = []
-    for r in range(wanted.size):
-        keep = tokens[r] >= 0
-        ids = tokens[r][keep]
-        centre = int(keep[:before].sum())
-        lo = max(0, centre - (EXAMPLE_TOKENS - 6))
-        hi = min(ids.size, lo + EXAMPLE_TOKENS)
-        lo = max(0, hi - EXAMPLE_TOKENS)
-        cuts.append((ids[lo:hi].tolist(), acts[r][keep][lo:hi].tolist(), centre - lo))
-    distinct = sorted({i for ids, _, _ in cuts for i in ids})
-    text = dict(zip(distinct, decode_each(tokenizer, distinct), strict=True))
-    return {
-        int(latent): FeatureWindow(
-            tokens=[text[i] for i in ids], acts=a, center=c, value=float(values[r])
-        )
-        for r, (latent, (ids, a, c)) in enumerate(zip(wanted.tolist(), cuts, strict=True))
-    }
+    windows = first_example_windows(result, indices)
+    return {i: FeatureWindow.model_validate(asdict(w)) for i, w in windows.items()}
 
 
 @router.get("/{feature_id}/detail", operation_id="get_feature_detail", response_model=FeatureDetail)
@@ -408,28 +375,6 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _ablation_inputs(result: Any, index: int, n: int, bos: int | None) -> tuple[Any, Any]:
-    """The latent's top ``n`` example windows as a right-padded batch (BOS first when the
-    tokenizer has one): ``input_ids`` int64 [b, s], ``attention_mask`` bool [b, s]."""
-    import torch
-
-    rows = []
-    for example in result.examples(index, limit=n):
-        ids = list(example.token_ids)
-        if bos is not None and (not ids or ids[0] != bos):
-            ids = [bos, *ids]
-        rows.append(ids)
-    if not rows:
-        raise ApiError(409, f"latent {index} has no top examples to ablate on (it never fired)")
-    width = max(len(r) for r in rows)
-    input_ids = torch.zeros(len(rows), width, dtype=torch.long)
-    mask = torch.zeros(len(rows), width, dtype=torch.bool)
-    for r, ids in enumerate(rows):
-        input_ids[r, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        mask[r, : len(ids)] = True
-    return input_ids, mask
-
-
 @router.post("/{feature_id}/ablation", operation_id="ablate_feature", response_model=AblationOut)
 def ablate_feature(feature_id: int, body: AblationRequest, session: SessionDep) -> AblationOut:
     """Remove the latent (scaled by ``coefficient``) at its SAE's output hook and measure the
@@ -441,9 +386,9 @@ def ablate_feature(feature_id: int, body: AblationRequest, session: SessionDep) 
     import time
 
     from mistudio.api.loaded_models import model_and_sae
-    from mistudio.core.features.ablation import ablate_latent, compare_completions
-    from mistudio.jobs.data_jobs import model_load_config
+    from mistudio.core.features.ablation import ablate_latent, compare_completions, example_batch
     from mistudio.store import LanguageModel, SAERow
+    from mistudio.store.model_load import model_load_config
 
     row = get_or_404(session, Feature, feature_id, "feature")
     extraction = get_or_404(session, Extraction, row.extraction_id, "extraction")
@@ -470,7 +415,12 @@ def ablate_feature(feature_id: int, body: AblationRequest, session: SessionDep) 
         if not (meta.get("hook_name_out") or meta.get("hook_name") or meta.get("hf_hook_name")):
             hook = hook_name or result.meta.hook_name
         bos = getattr(loaded.tokenizer, "bos_token_id", None)
-        input_ids, mask = _ablation_inputs(result, row.index, body.n_examples, bos)
+        batch = example_batch(result, row.index, body.n_examples, bos)
+        if batch is None:
+            raise ApiError(
+                409, f"latent {row.index} has no top examples to ablate on (it never fired)"
+            )
+        input_ids, mask = batch
         ablation = ablate_latent(
             loaded, sae_module, row.index, input_ids, mask, body.coefficient, hook=hook
         )

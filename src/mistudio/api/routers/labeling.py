@@ -22,13 +22,13 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mistudio.api.artifact_jobs import ArtifactOut, ready_input, start_artifact_job
 from mistudio.api.deps import DbId, Page, PagingDep, SessionDep, get_or_404, page_response
 from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
 from mistudio.core.config import DocumentedModel
 from mistudio.core.labeling import METHODS, CostEstimate, LabelingConfig, PromptTemplate
 from mistudio.core.labeling.config import LabelingSelection
@@ -38,12 +38,7 @@ from mistudio.store import Extraction, LabelingJob, Template
 router = APIRouter(prefix="/labeling", tags=["labeling"])
 
 
-class LabelingJobOut(DocumentedModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    status: str
+class LabelingJobOut(ArtifactOut):
     extraction_id: int
     """The extraction whose latents are labelled."""
     config: dict[str, Any]
@@ -52,11 +47,6 @@ class LabelingJobOut(DocumentedModel):
     """Latents labelled so far."""
     result: dict[str, Any]
     """The run's summary (labelled, unclear, failed, scores, tokens, cost) once it is done."""
-    path: str | None
-    job_id: str | None
-    lineage: dict[str, Any]
-    error: str | None
-    created_at: dt.datetime
     updated_at: dt.datetime
     """When the row last changed."""
 
@@ -111,9 +101,9 @@ def checked_config(
 
 
 def ready_extraction(session: Session, extraction_id: int) -> Extraction:
-    extraction = get_or_404(session, Extraction, extraction_id, "extraction")
-    if extraction.status != "ready" or not extraction.path:
-        raise ApiError(409, f"extraction {extraction_id} is {extraction.status}, not ready")
+    extraction = ready_input(session, Extraction, extraction_id, "extraction", ", not ready")
+    if not extraction.path:
+        raise ApiError(409, f"extraction {extraction_id} has no arrays")
     return extraction
 
 
@@ -140,19 +130,15 @@ def start_labeling(
         result={},
         lineage={},
     )
-    session.add(row)
-    session.flush()
-    job = submit_job(
+    start_artifact_job(
         session,
+        row,
         "label",
-        {"labeling_id": row.id, "extraction_id": extraction.id, "method": config.method},
-        artifact=("labeling", row.id),
-        resources=[("extractions", extraction.id)],
+        [extraction],
+        {"extraction_id": extraction.id, "method": config.method},
         queue=queue_for_method(config.method),
         secrets={"api_key": key},
     )
-    row.job_id = job.id
-    session.commit()
     return row
 
 

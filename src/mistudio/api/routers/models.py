@@ -11,13 +11,13 @@ or a response.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 from sqlalchemy import select
 
+from mistudio.api.artifact_jobs import ArtifactOut, start_artifact_job
 from mistudio.api.deps import (
     DbId,
     Page,
@@ -29,7 +29,6 @@ from mistudio.api.deps import (
     page_response,
 )
 from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
 from mistudio.core.config import DocumentedModel
 from mistudio.core.models import DType, resolve_source
 from mistudio.store import LanguageModel
@@ -38,12 +37,7 @@ from mistudio.store.like import contains
 router = APIRouter(prefix="/models", tags=["models"])
 
 
-class ModelOut(DocumentedModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    status: str
+class ModelOut(ArtifactOut):
     source: str
     """Built-in name, Hub repo id, local folder or ``.gguf`` file."""
     source_kind: str
@@ -62,11 +56,6 @@ class ModelOut(DocumentedModel):
     """Hook name (TransformerLens-style and HF path) -> width, once loaded."""
     config: dict[str, Any]
     """Load options (dtype, revision, trust_remote_code); never the token."""
-    path: str | None
-    job_id: str | None
-    lineage: dict[str, Any]
-    error: str | None
-    created_at: dt.datetime
 
 
 class ModelCreate(DocumentedModel):
@@ -97,16 +86,8 @@ def _queue_load(
     session: SessionDep, row: LanguageModel, token: SecretStr | None = None
 ) -> LanguageModel:
     row.status = "pending"
-    session.flush()
-    job = submit_job(
-        session,
-        "model_load",
-        {"model_id": row.id},
-        artifact=("models", row.id),
-        secrets={"hub_token": token.get_secret_value() if token is not None else None},
-    )
-    row.job_id = job.id
-    session.commit()
+    secret = token.get_secret_value() if token is not None else None
+    start_artifact_job(session, row, "model_load", secrets={"hub_token": secret})
     return row
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import (
-    ConfigDict,
     Field,
     ValidationError,
     ValidatorFunctionWrapHandler,
@@ -15,6 +13,7 @@ from pydantic import (
 )
 from sqlalchemy import select
 
+from mistudio.api.artifact_jobs import ArtifactOut
 from mistudio.api.deps import (
     DbId,
     Page,
@@ -36,12 +35,7 @@ from mistudio.store.register import read_sae_cfg, sae_cfg_columns
 router = APIRouter(prefix="/saes", tags=["saes"])
 
 
-class SAEOut(DocumentedModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    status: str
+class SAEOut(ArtifactOut):
     origin: str
     """``trained`` (by a training here) or ``imported`` (a folder in a supported format)."""
     training_id: int | None
@@ -62,10 +56,6 @@ class SAEOut(DocumentedModel):
     """Its SAELens ``cfg.json``."""
     metrics: dict[str, Any]
     """Final evaluation metrics (FVU, L0, dead fraction, CE loss recovered, ...)."""
-    path: str | None
-    job_id: str | None
-    lineage: dict[str, Any]
-    created_at: dt.datetime
 
     # Columns copied from an imported cfg.json: a row an older version stored with a value of
     # the wrong type reads as null here rather than failing the whole list.

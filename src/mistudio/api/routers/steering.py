@@ -20,6 +20,7 @@ from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mistudio.api.artifact_jobs import ArtifactOut, start_artifact_job
 from mistudio.api.deps import (
     DbId,
     Page,
@@ -30,7 +31,6 @@ from mistudio.api.deps import (
     page_response,
 )
 from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
 from mistudio.core.config import DocumentedModel
 from mistudio.core.steering import (
     FeatureIntervention,
@@ -90,12 +90,7 @@ class SteeringCreate(DocumentedModel):
     """Display name (default: derived from the inputs)."""
 
 
-class SteeringRunOut(DocumentedModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    status: str
+class SteeringRunOut(ArtifactOut):
     sae_id: int | None
     """The first feature's SAE."""
     model_id: int | None
@@ -105,11 +100,6 @@ class SteeringRunOut(DocumentedModel):
     result: dict[str, Any]
     """The whole run (``SteeringRun`` JSON: per prompt the baseline and one steered output per
     strength with KL, perplexity and similarity); empty until the job is done."""
-    path: str | None
-    job_id: str | None
-    lineage: dict[str, Any]
-    error: str | None
-    created_at: dt.datetime
     updated_at: dt.datetime
     """When the row last changed."""
 
@@ -235,18 +225,9 @@ def create_steering_run(body: SteeringCreate, session: SessionDep) -> SteeringRu
         result={},
         lineage={},
     )
-    session.add(row)
-    session.flush()
-    resources = [("models", model.id)] + [("saes", i) for i in {f.sae_id for f in body.features}]
-    job = submit_job(
-        session,
-        "steer",
-        {"steering_run_id": row.id},
-        artifact=("steering", row.id),
-        resources=resources,
-    )
-    row.job_id = job.id
-    session.commit()
+    # Already read (and checked) by _config: these come from the session, not the database.
+    saes = [get_or_404(session, SAERow, i, "SAE") for i in {f.sae_id for f in body.features}]
+    start_artifact_job(session, row, "steer", [model, *saes])
     return SteeringRunOut.model_validate(row)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import select
 
+from mistudio.api.artifact_jobs import ArtifactOut, ready_input, start_artifact_job
 from mistudio.api.deps import (
     MAX_DB_INT,
     DbId,
@@ -20,7 +20,6 @@ from mistudio.api.deps import (
     page_response,
 )
 from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
 from mistudio.core.config import DocumentedModel
 from mistudio.core.data import TokenizeConfig
 from mistudio.store import (
@@ -32,12 +31,7 @@ from mistudio.store import (
 router = APIRouter(prefix="/tokenizations", tags=["tokenizations"])
 
 
-class TokenizationOut(DocumentedModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    status: str
+class TokenizationOut(ArtifactOut):
     dataset_id: int
     """The dataset tokenized."""
     model_id: int | None
@@ -54,11 +48,6 @@ class TokenizationOut(DocumentedModel):
     """The :class:`TokenizeConfig` it ran with."""
     meta: dict[str, Any]
     """The tokenization's ``meta.json`` (tokenizer, counts, statistics)."""
-    path: str | None
-    job_id: str | None
-    lineage: dict[str, Any]
-    error: str | None
-    created_at: dt.datetime
 
 
 class TokenizationCreate(DocumentedModel):
@@ -108,10 +97,8 @@ def list_tokenizations(
 def create_tokenization(body: TokenizationCreate, session: SessionDep) -> TokenizationOut:
     """Tokenize a ready dataset with a model's tokenizer into fixed-length sequences (queues a
     job)."""
-    dataset = get_or_404(session, Dataset, body.dataset_id, "dataset")
+    dataset = ready_input(session, Dataset, body.dataset_id, "dataset", "; import it first")
     model = get_or_404(session, LanguageModel, body.model_id, "model")
-    if dataset.status != "ready":
-        raise ApiError(409, f"dataset {dataset.id} is {dataset.status}; import it first")
     row = TokenizationRow(
         name=body.name or f"{dataset.name}-{model.name}-{body.config.max_length}",
         status="pending",
@@ -122,17 +109,8 @@ def create_tokenization(body: TokenizationCreate, session: SessionDep) -> Tokeni
         meta={},
         lineage={},
     )
-    session.add(row)
-    session.flush()
-    job = submit_job(
-        session,
-        "tokenize",
-        {"tokenization_id": row.id, "tokenize": body.config.model_dump(mode="json")},
-        artifact=("tokenizations", row.id),
-        resources=[("datasets", dataset.id), ("models", model.id)],
-    )
-    row.job_id = job.id
-    session.commit()
+    config = {"tokenize": body.config.model_dump(mode="json")}
+    start_artifact_job(session, row, "tokenize", [dataset, model], config)
     return TokenizationOut.model_validate(row)
 
 
@@ -171,7 +149,7 @@ def list_samples(
     """Sequences with their tokens (loads only the tokenizer)."""
     from mistudio.core.data import Tokenization, tokenization_samples
     from mistudio.core.models import load_tokenizer
-    from mistudio.jobs.data_jobs import model_load_config
+    from mistudio.store.model_load import model_load_config
 
     row = get_or_404(session, TokenizationRow, tokenization_id, "tokenization")
     if row.status != "ready" or not row.path or row.model_id is None:

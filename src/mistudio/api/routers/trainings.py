@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
+from mistudio.api.artifact_jobs import ArtifactOut, ready_input, start_artifact_job
 from mistudio.api.deps import (
     DbId,
     Page,
@@ -19,7 +20,6 @@ from mistudio.api.deps import (
     page_response,
 )
 from mistudio.api.errors import ApiError
-from mistudio.api.submit import submit_job
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
 from mistudio.core.config import DocumentedModel
 from mistudio.core.pipeline import TrainingRunOptions
@@ -32,16 +32,12 @@ from mistudio.store import (
     Training,
 )
 from mistudio.store.metric_series import downsampled_metrics, raw_metrics
+from mistudio.store.models import ArtifactMixin
 
 router = APIRouter(prefix="/trainings", tags=["trainings"])
 
 
-class TrainingOut(DocumentedModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    status: str
+class TrainingOut(ArtifactOut):
     model_id: int | None
     """The model the activations come from."""
     tokenization_id: int | None
@@ -58,11 +54,6 @@ class TrainingOut(DocumentedModel):
     """Training tokens consumed."""
     result: dict[str, Any]
     """Final metrics per SAE once the run is done."""
-    path: str | None
-    job_id: str | None
-    lineage: dict[str, Any]
-    error: str | None
-    created_at: dt.datetime
 
 
 class TrainingCreate(DocumentedModel):
@@ -138,26 +129,22 @@ def create_training(body: TrainingCreate, session: SessionDep) -> TrainingOut:
     """Train one or more SAEs on a model's activations over a tokenization, live or from a cache
     (queues a job)."""
     model = get_or_404(session, LanguageModel, body.model_id, "model")
-    tok = get_or_404(session, TokenizationRow, body.tokenization_id, "tokenization")
-    if tok.status != "ready":
-        raise ApiError(409, f"tokenization {tok.id} is {tok.status}")
+    tok = ready_input(session, TokenizationRow, body.tokenization_id, "tokenization")
     check_tokenizer(model, tok)
     hooks = [s.hook_name for s in body.train.saes]
     hooks += [s.hook_name_out for s in body.train.saes if s.hook_name_out]
     check_hooks(model, hooks)
     for spec in body.train.saes:
         check_width(model, spec.hook_name, spec.sae.d_in, f"SAE {spec.resolved_name}")
-    resources = [("models", model.id), ("tokenizations", tok.id)]
+    inputs: list[ArtifactMixin] = [model, tok]
     if body.activation_cache_id is not None:
-        cache = get_or_404(
+        cache = ready_input(
             session, ActivationCacheRow, body.activation_cache_id, "activation cache"
         )
-        if cache.status != "ready":
-            raise ApiError(409, f"activation cache {cache.id} is {cache.status}")
         missing = [h for h in hooks if h not in cache.hook_points]
         if missing:
             raise ApiError(422, f"activation cache {cache.id} has no hook point {missing[0]!r}")
-        resources.append(("activations", cache.id))
+        inputs.append(cache)
     row = Training(
         name=body.name or f"{model.name}-{len(body.train.saes)}sae",
         status="pending",
@@ -174,23 +161,7 @@ def create_training(body: TrainingCreate, session: SessionDep) -> TrainingOut:
         result={},
         lineage={},
     )
-    session.add(row)
-    session.flush()
-    job = submit_job(
-        session,
-        "train",
-        {"training_id": row.id},
-        artifact=("trainings", row.id),
-        resources=resources,
-    )
-    row.job_id = job.id
-    row.lineage = {
-        "job_id": job.id,
-        "model_id": model.id,
-        "tokenization_id": tok.id,
-        "activation_cache_id": body.activation_cache_id,
-    }
-    session.commit()
+    start_artifact_job(session, row, "train", inputs)
     return TrainingOut.model_validate(row)
 
 
