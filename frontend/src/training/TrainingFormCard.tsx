@@ -200,7 +200,7 @@ export function TrainingFormCard() {
             <input type="number" min={1} value={form.lmBatchSize} onChange={(e) => set("lmBatchSize", num(e.target.value) ?? 8)} />
           </Field>
           <Field label="Shuffle buffer (tokens)" hint="Filled before the first step">
-            <input type="number" min={1} value={form.bufferTokens} onChange={(e) => set("bufferTokens", num(e.target.value) ?? 65_536)} data-testid="train-buffer" />
+            <input type="number" min={1} value={form.bufferTokens} onChange={(e) => set("bufferTokens", num(e.target.value) ?? DEFAULT_FORM.bufferTokens)} data-testid="train-buffer" />
           </Field>
           <Field label="Final eval tokens">
             <input type="number" min={0} value={form.finalEvalTokens} onChange={(e) => set("finalEvalTokens", num(e.target.value) ?? 0)} />
