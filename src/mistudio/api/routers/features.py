@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field
 
 from mistudio.api.deps import BigDbId, DbId, Page, PagingDep, SessionDep, get_or_404
 from mistudio.api.errors import ApiError
-from mistudio.api.routers.labeling import (
+from mistudio.api.labeling_runs import (
     LabelingJobOut,
     RelabelRequest,
     checked_config,
