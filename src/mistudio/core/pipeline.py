@@ -34,7 +34,7 @@ from mistudio.core.config import OperationConfig
 from mistudio.core.data import Tokenization, check_compatible
 from mistudio.core.evals import evaluate_reconstruction, evaluate_splice
 from mistudio.core.hooks import resolve_hook_points
-from mistudio.core.models import LoadedModel, ModelLoadConfig, load_model
+from mistudio.core.language_models import LoadedModel, ModelLoadConfig, load_model
 from mistudio.core.progress import Progress
 from mistudio.core.sae.base import SAE
 from mistudio.core.training import TrainConfig, TrainResult, train_saes
@@ -70,6 +70,32 @@ class TrainingRunConfig(TrainingRunOptions):
     """Read activations from this cache folder instead of running the model."""
     train: TrainConfig
     """The SAEs and the optimisation settings."""
+
+
+class TrainingSettings(OperationConfig):
+    """A training run's settings without its inputs: the API's body (plus the inputs' ids) and
+    the config a training job stores and reads back.
+
+    The inputs are rows whose folders are known only where the run starts (a tokenization's
+    path, a model's load source), so a job validates this stored config and adds them with
+    :meth:`with_inputs`, the one place a :class:`TrainingRunConfig` is made from settings."""
+
+    train: TrainConfig
+    """The SAEs (hook points, architectures, sizes) and optimisation settings."""
+    run: TrainingRunOptions = Field(default_factory=TrainingRunOptions)
+    """How activations are produced and the SAEs evaluated."""
+
+    def with_inputs(
+        self, model: str, tokenization: str, activation_cache: str | None = None
+    ) -> TrainingRunConfig:
+        """The full run config: these settings over a model source and input folders."""
+        return TrainingRunConfig(
+            model=model,
+            tokenization=tokenization,
+            activation_cache=activation_cache,
+            train=self.train,
+            **self.run.model_dump(),
+        )
 
 
 def _normalise_hooks(config: TrainingRunConfig, loaded: LoadedModel | None) -> TrainingRunConfig:

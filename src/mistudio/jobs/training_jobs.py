@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete
 
 from mistudio.errors import NotFoundError
-from mistudio.jobs.registry import handler
+from mistudio.jobs.handlers import handler
 from mistudio.jobs.runtime import JobContext
 from mistudio.store import (
     ActivationCacheRow,
@@ -25,9 +25,9 @@ from mistudio.store import (
     artifact_dir,
     session_scope,
 )
+from mistudio.store.artifact_rows import jsonable, metric_rows, record_checkpoints, trained_sae_row
 from mistudio.store.lineage import Lineage
 from mistudio.store.model_load import model_load_config
-from mistudio.store.register import jsonable, metric_rows, record_checkpoints, trained_sae_row
 
 FLUSH_SECONDS = 0.5
 
@@ -62,8 +62,8 @@ class _MetricWriter:
 
 @handler("train", queue="gpu", resumable=True)
 def train_job(ctx: JobContext) -> dict[str, Any]:
-    from mistudio.core.pipeline import TrainingRunConfig, run_training
-    from mistudio.core.training import TrainConfig, latest_checkpoint
+    from mistudio.core.pipeline import TrainingSettings, run_training
+    from mistudio.core.training import latest_checkpoint
 
     training_id = int(ctx.config["training_id"])
     with session_scope() as session:
@@ -87,15 +87,8 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
         tok_path = tok.path
         cache_path = cache.path if cache is not None else None
         model_id = model.id
-        options = dict(training.config.get("run", {}))
-        train_config = TrainConfig.model_validate(training.config["train"])
-    run_config = TrainingRunConfig(
-        model=model_source,
-        tokenization=tok_path,
-        activation_cache=cache_path,
-        train=train_config,
-        **options,
-    )
+        settings = TrainingSettings.model_validate(training.config)
+    run_config = settings.with_inputs(model_source, tok_path, cache_path)
     run_dir = artifact_dir("trainings", training_id)
     before = latest_checkpoint(run_dir)
     resumed_from = before.step if before is not None else 0

@@ -22,7 +22,7 @@ from mistudio.api.deps import (
 from mistudio.api.errors import ApiError
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
 from mistudio.core.config import DocumentedModel
-from mistudio.core.pipeline import TrainingRunOptions
+from mistudio.core.pipeline import TrainingSettings
 from mistudio.core.training import TrainConfig, TrainingMemoryEstimate, estimate_training_memory
 from mistudio.store import (
     ActivationCacheRow,
@@ -32,7 +32,7 @@ from mistudio.store import (
     Training,
 )
 from mistudio.store.metric_series import downsampled_metrics, raw_metrics
-from mistudio.store.models import ArtifactMixin
+from mistudio.store.tables import ArtifactMixin
 
 router = APIRouter(prefix="/trainings", tags=["trainings"])
 
@@ -45,7 +45,7 @@ class TrainingOut(ArtifactOut):
     activation_cache_id: int | None
     """The activation cache read instead of running the model, if any."""
     config: dict[str, Any]
-    """``{"train": TrainConfig, "run": TrainingRunOptions}`` as requested."""
+    """The :class:`TrainingSettings` the job runs (``{"train": ..., "run": ...}``)."""
     step: int
     """Steps done."""
     total_steps: int | None
@@ -56,17 +56,18 @@ class TrainingOut(ArtifactOut):
     """Final metrics per SAE once the run is done."""
 
 
-class TrainingCreate(DocumentedModel):
+class TrainingCreate(TrainingSettings):
+    """The core :class:`TrainingSettings` (``train`` and ``run``) plus the inputs' ids."""
+
+    # As every request body: keys added by a newer client are ignored, not refused.
+    model_config = ConfigDict(extra="ignore")
+
     model_id: DbId
     """The model whose activations train the SAEs."""
     tokenization_id: DbId
     """The tokenization the activations are computed over."""
     activation_cache_id: DbId | None = None
     """Read activations from this cache instead of running the model live."""
-    train: TrainConfig
-    """The SAEs (hook points, architectures, sizes) and optimisation settings."""
-    run: TrainingRunOptions = Field(default_factory=TrainingRunOptions)
-    """How activations are produced and the SAEs evaluated (the core run options)."""
     name: str | None = None
     """Display name (default: derived from the inputs)."""
 
@@ -151,10 +152,7 @@ def create_training(body: TrainingCreate, session: SessionDep) -> TrainingOut:
         model_id=model.id,
         tokenization_id=tok.id,
         activation_cache_id=body.activation_cache_id,
-        config={
-            "train": body.train.model_dump(mode="json"),
-            "run": body.run.model_dump(mode="json"),
-        },
+        config=TrainingSettings(train=body.train, run=body.run).model_dump(mode="json"),
         step=0,
         total_steps=body.train.total_steps,
         tokens_seen=0,
