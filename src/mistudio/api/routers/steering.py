@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
@@ -23,23 +23,21 @@ from sqlalchemy.orm import Session
 from mistudio.api.artifact_jobs import ArtifactOut, start_artifact_job
 from mistudio.api.deps import (
     DbId,
+    Listing,
     Page,
-    PagingDep,
     SessionDep,
     delete_artifact,
     get_or_404,
-    page_response,
+    sorted_by,
 )
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
 from mistudio.core.steering import (
     FeatureIntervention,
-    GenerationConfig,
-    Mode,
-    Positions,
+    InterventionOptions,
     SteeringConfig,
+    SteeringOptions,
 )
-from mistudio.core.steering.config import SimilarityKind
 from mistudio.jobs.steering_jobs import EXPORT_FILE
 from mistudio.store import (
     Extraction,
@@ -52,40 +50,34 @@ from mistudio.store import (
 router = APIRouter(prefix="/steering", tags=["steering"])
 
 
-class SteeringFeature(DocumentedModel):
-    """One feature to push on."""
+class SteeringFeature(InterventionOptions):
+    """One feature to push on: the core :class:`InterventionOptions` plus its SAE's id (and the
+    extraction a relative strength is read from)."""
+
+    # As every request body: keys added by a newer client are ignored, not refused.
+    model_config = ConfigDict(extra="ignore")
 
     sae_id: DbId
     """The SAE the latent belongs to."""
-    index: int = Field(ge=0)
-    """Latent index in that SAE."""
-    mode: Mode = "add"
-    """``add`` the decoder row, ``clamp`` the latent, or ``suppress`` it (clamp to zero)."""
-    strength: float = 0.0
-    """Added coefficient or clamped activation (replaced by each value of a sweep)."""
-    relative: bool = False
-    """``strength`` is a multiple of the feature's max activation in an extraction."""
     extraction_id: DbId | None = None
     """Extraction giving the max activation (default: the SAE's newest ready extraction)."""
-    positions: Positions = "all"
-    """``all`` positions, or only ``generated`` ones (the prompt is read unsteered)."""
 
 
-class SteeringCreate(DocumentedModel):
+class SteeringCreate(SteeringOptions):
+    """The core :class:`SteeringOptions` plus the prompts, the features (SAEs named by id) and
+    the model; the router resolves them into the job's :class:`SteeringConfig`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    # A request's sizes are bounded (a sweep is one job, run serially on one GPU).
+    strengths: list[float] | None = Field(default=None, max_length=32)
+    """A sweep: one steered continuation per value; None uses each feature's own strength."""
     prompts: list[str] = Field(min_length=1, max_length=64)
     """Prompts to continue; each gets its own baseline."""
     features: list[SteeringFeature] = Field(min_length=1, max_length=32)
     """Features applied together (one combined hook per hook point)."""
     model_id: DbId | None = None
     """Model to generate with (default: the first feature's SAE's model)."""
-    generation: GenerationConfig = Field(default_factory=GenerationConfig)
-    """Tokens, temperature, top-p, seed, chat template (shared by baseline and steered)."""
-    strengths: list[float] | None = Field(default=None, max_length=32)
-    """A sweep: one steered continuation per value; None uses each feature's own strength."""
-    similarity: SimilarityKind = "embedding"
-    """How outputs are compared: ``embedding`` cosine or token ``jaccard``."""
-    check_model_name: bool = True
-    """Refuse an SAE trained on a differently named model."""
     name: str | None = None
     """Display name (default: derived from the inputs)."""
 
@@ -161,6 +153,11 @@ def _max_act(session: Session, feature: SteeringFeature) -> float:
     return float(value)
 
 
+def _fields(body: DocumentedModel, base: type[DocumentedModel]) -> dict[str, Any]:
+    """The values of ``body``'s fields that it inherits from the core class ``base``."""
+    return {name: getattr(body, name) for name in base.model_fields}
+
+
 def _config(session: Session, body: SteeringCreate) -> tuple[SteeringConfig, LanguageModel]:
     saes: dict[int, SAERow] = {}
     for f in body.features:
@@ -190,22 +187,13 @@ def _config(session: Session, body: SteeringCreate) -> tuple[SteeringConfig, Lan
     interventions = [
         FeatureIntervention(
             sae=str(f.sae_id),
-            index=f.index,
-            mode=f.mode,
-            strength=f.strength,
-            relative=f.relative,
             max_act=_max_act(session, f) if f.relative and f.mode != "suppress" else None,
-            positions=f.positions,
+            **_fields(f, InterventionOptions),
         )
         for f in body.features
     ]
     config = SteeringConfig(
-        prompts=body.prompts,
-        interventions=interventions,
-        generation=body.generation,
-        strengths=body.strengths,
-        similarity=body.similarity,
-        check_model_name=body.check_model_name,
+        prompts=body.prompts, interventions=interventions, **_fields(body, SteeringOptions)
     )
     return config, model
 
@@ -234,23 +222,15 @@ def create_steering_run(body: SteeringCreate, session: SessionDep) -> SteeringRu
 @router.get("", operation_id="list_steering_runs", response_model=Page[SteeringRunSummary])
 def list_steering_runs(
     session: SessionDep,
-    paging: PagingDep,
+    listing: Annotated[Listing, sorted_by("created_at", "name")],
     model_id: DbId | None = None,
     sae_id: DbId | None = None,
     status: str | None = None,
-    sort: str = "created_at",
-    order: Literal["asc", "desc"] = "desc",
 ) -> Page[SteeringRunSummary]:
     """History of steering runs (without their outputs; GET one for those)."""
-    stmt = select(SteeringRun)
-    if model_id is not None:
-        stmt = stmt.where(SteeringRun.model_id == model_id)
-    if sae_id is not None:
-        stmt = stmt.where(SteeringRun.sae_id == sae_id)
-    if status:
-        stmt = stmt.where(SteeringRun.status == status)
-    sorts = ("created_at", "name")
-    return page_response(SteeringRunSummary, session, stmt, SteeringRun, paging, sort, order, sorts)
+    return listing.page(
+        SteeringRunSummary, session, SteeringRun, model_id=model_id, sae_id=sae_id, status=status
+    )
 
 
 @router.get("/{run_id}", operation_id="get_steering_run", response_model=SteeringRunOut)

@@ -15,9 +15,11 @@ generation and see whether the text moves in the predicted direction.
 from mistudio.core.steering.config import (
     FeatureIntervention,
     GenerationConfig,
+    InterventionOptions,
     Mode,
     Positions,
     SteeringConfig,
+    SteeringOptions,
 )
 from mistudio.core.steering.generation import (
     Generation,
@@ -55,6 +57,7 @@ __all__ = [
     "FeatureIntervention",
     "Generation",
     "GenerationConfig",
+    "InterventionOptions",
     "Mode",
     "Positions",
     "PromptResult",
@@ -63,6 +66,7 @@ __all__ = [
     "SteeredOutput",
     "Steerer",
     "SteeringConfig",
+    "SteeringOptions",
     "SteeringRun",
     "TextEmbedder",
     "check_index",

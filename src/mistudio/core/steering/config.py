@@ -28,11 +28,10 @@ class SteeringModel(StrictModel):
     model_config = ConfigDict(ser_json_inf_nan="strings")
 
 
-class FeatureIntervention(SteeringModel):
-    """One feature to steer with, and how."""
+class InterventionOptions(SteeringModel):
+    """How one feature is steered, whichever way its SAE is named (a folder here, an id in the
+    API's request, which derives from this class)."""
 
-    sae: str
-    """Which SAE: a key of the ``saes`` mapping given to :func:`steer` (the CLI uses folders)."""
     index: int = Field(ge=0)
     """Latent index in that SAE (checked against its ``d_sae`` when the run starts)."""
     mode: Mode = "add"
@@ -46,13 +45,20 @@ class FeatureIntervention(SteeringModel):
     relative: bool = False
     """Interpret ``strength`` as a multiple of the feature's max activation (``max_act``), which
     makes strengths comparable across features of very different scales."""
-    max_act: float | None = None
-    """The feature's max activation from an extraction (``ExtractionResult.stats(i).max_act``);
-    needed when ``relative``."""
     positions: Positions = "all"
     """``all``: every position of every forward pass (prompt included); ``generated``: only the
     positions that predict a generated token (the last prompt position and each new token), so
     the prompt is read unsteered."""
+
+
+class FeatureIntervention(InterventionOptions):
+    """One feature to steer with, and how."""
+
+    sae: str
+    """Which SAE: a key of the ``saes`` mapping given to :func:`steer` (the CLI uses folders)."""
+    max_act: float | None = None
+    """The feature's max activation from an extraction (``ExtractionResult.stats(i).max_act``);
+    needed when ``relative``."""
     hook: str | None = None
     """Hook point override; default the SAE's ``hook_name`` (``hook_name_out`` for transcoders)."""
 
@@ -101,14 +107,11 @@ class GenerationConfig(SteeringModel):
     """End a continuation at the tokenizer's EOS token (kept in the token ids)."""
 
 
-class SteeringConfig(SteeringModel):
-    """A steering run: prompts x (baseline + one steered continuation per strength)."""
+class SteeringOptions(SteeringModel):
+    """A steering run's settings besides its prompts and features (the API's request derives
+    from this class and adds those, naming SAEs by id)."""
 
-    prompts: list[str] = Field(min_length=1)
-    """Prompts to continue; each gets its own baseline."""
-    interventions: list[FeatureIntervention] = Field(min_length=1)
-    """Features applied together (one combined hook per hook point)."""
-    generation: GenerationConfig = GenerationConfig()
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
     """Sampling settings shared by baseline and steered continuations."""
     strengths: list[float] | None = None
     """A sweep: one steered continuation per value, the value replacing the strength of every
@@ -120,6 +123,15 @@ class SteeringConfig(SteeringModel):
     check_model_name: bool = True
     """Refuse an SAE whose recorded ``model_name`` differs from the loaded model's name (widths
     are always checked). Turn off to steer a sibling model, e.g. base vs instruct."""
+
+
+class SteeringConfig(SteeringOptions):
+    """A steering run: prompts x (baseline + one steered continuation per strength)."""
+
+    prompts: list[str] = Field(min_length=1)
+    """Prompts to continue; each gets its own baseline."""
+    interventions: list[FeatureIntervention] = Field(min_length=1)
+    """Features applied together (one combined hook per hook point)."""
 
     @model_validator(mode="after")
     def _check_sweep(self) -> SteeringConfig:
