@@ -17,16 +17,19 @@ from mistudio.cli.config_options import config_from
 from mistudio.cli.datasets_cmd import TOKENIZE_OPTIONS
 from mistudio.cli.features_cmd import EXTRACT_OPTIONS
 from mistudio.cli.label_cmd import LABEL_OPTIONS
+from mistudio.cli.steer_cmd import STEER_OPTIONS
 from mistudio.core.activations import ActivationStreamConfig
 from mistudio.core.data import TokenizeConfig
 from mistudio.core.features import ExtractionConfig
 from mistudio.core.labeling import LabelingConfig
+from mistudio.core.steering import SteeringConfig
 
 COMMANDS: list[tuple[tuple[str, ...], dict[str, str], type[BaseModel]]] = [
     (("datasets", "tokenize"), TOKENIZE_OPTIONS, TokenizeConfig),
     (("activations", "cache"), CACHE_OPTIONS, ActivationStreamConfig),
     (("extract",), EXTRACT_OPTIONS, ExtractionConfig),
     (("label",), LABEL_OPTIONS, LabelingConfig),
+    (("steer",), STEER_OPTIONS, SteeringConfig),
 ]
 
 
@@ -45,9 +48,12 @@ def test_every_option_maps_to_a_real_field(
     params = {p.name for p in _command(path).params}
     assert "config_file" in params, f"{' '.join(path)} has no --config"
     assert set(mapping) <= params, set(mapping) - params
-    assert set(mapping.values()) <= set(cls.model_fields), set(mapping.values()) - set(
-        cls.model_fields
-    )
+    for field in mapping.values():
+        owner: Any = cls
+        *parents, leaf = field.split(".")
+        for name in parents:  # a dotted field names a field of a nested config
+            owner = owner.model_fields[name].annotation
+        assert leaf in owner.model_fields, f"{field} is not a field of {cls.__name__}"
 
 
 def _ctx(path: tuple[str, ...], args: list[str]) -> Any:
@@ -78,3 +84,13 @@ def test_a_misspelt_key_in_the_file_is_refused(tmp_path: Path) -> None:
     ctx = _ctx(("extract",), ["--sae", "s", "-t", "t", "--config", str(file)])
     with pytest.raises(ValidationError, match="n_tokenz"):
         config_from(ExtractionConfig, ctx, file, EXTRACT_OPTIONS, ctx.params)
+
+
+def test_a_dotted_field_sets_a_nested_config() -> None:
+    ctx = _ctx(("steer",), ["--feature", "1", "--sae", "s", "-p", "hi", "--seed", "9"])
+    values = dict(ctx.params, prompt=["hi"], sweep=None, any_model=True)
+    values |= {"temperature": 0.0, "top_p": 0.9}
+    fixed = {"interventions": [{"sae": "s", "index": 1, "strength": 2.0}]}
+    config = config_from(SteeringConfig, ctx, None, STEER_OPTIONS, values, fixed)
+    assert (config.generation.seed, config.generation.temperature) == (9, 0.0)
+    assert config.check_model_name is True and config.prompts == ["hi"]

@@ -105,3 +105,23 @@ def test_steer_errors_are_one_line(workspace, capsys, extra, message):
     assert exit_info.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error: ") and message in err
+
+
+def test_steer_config_file_is_the_steering_config(workspace, tmp_path, capsys):
+    """``--config`` reads a SteeringConfig (SAE named by folder); typed options override it."""
+    model_dir, sae_dir = workspace
+    file = tmp_path / "steer.yaml"
+    file.write_text(
+        "prompts: ['w5 w6 w7']\n"
+        "similarity: jaccard\n"
+        "generation: {max_new_tokens: 6, seed: 3}\n"
+        f"interventions: [{{sae: '{sae_dir}', index: 5, strength: 4.0}}]\n"
+    )
+    args = ["steer", "--config", str(file), "--model", str(model_dir), "--seed", "7", "--json"]
+    data = json.loads(run_cli(args, capsys))
+    config = data["config"]
+    assert config["interventions"][0]["index"] == 5
+    assert config["interventions"][0]["sae"] == str(sae_dir)
+    assert config["generation"]["max_new_tokens"] == 6 and config["generation"]["seed"] == 7
+    assert config["similarity"] == "jaccard"
+    assert len(data["prompts"][0]["steered"][0]["token_ids"]) <= 6

@@ -4,9 +4,9 @@ Each command names the config class of its operation and a thin mapping from its
 that class's fields (``OPTION_FIELDS``). The config is built from the file (YAML or JSON, the
 same shape the API takes and a template saves), then every mapped option the user typed on the
 command line overrides its field; options left at their default do not override the file.
-Without a file, the mapped options (defaults included) build the config as before. A test
-checks every mapping against the class's fields, so an option cannot point at a field that does
-not exist.
+Without a file, the mapped options (defaults included) build the config as before. A field of
+a nested config is named by a dotted path (``generation.seed``). A test checks every mapping
+against the class's fields, so an option cannot point at a field that does not exist.
 
 The config classes are imported inside the commands (they pull torch in through their
 packages), so ``mistudio --help`` stays fast.
@@ -71,6 +71,14 @@ def config_from(
         source = ctx.get_parameter_source(option)
         typed = source is not None and source.name == "COMMANDLINE"
         if file is None or typed:
-            data[field] = values[option]
+            _set(data, field, values[option])
     data.update(fixed or {})
     return cls.model_validate(data)
+
+
+def _set(data: dict[str, Any], field: str, value: Any) -> None:
+    """``data[a][b] = value`` for the dotted field ``a.b`` (creating the nested mappings)."""
+    *parents, leaf = field.split(".")
+    for name in parents:
+        data = data.setdefault(name, {})
+    data[leaf] = value

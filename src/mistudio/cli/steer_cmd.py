@@ -7,6 +7,10 @@ followed by its metrics (KL to the baseline distributions, perplexity under the 
 model, similarity to the baseline text, and how often the steered features fire in the text
 itself). ``--json`` prints the whole run as JSON instead and
 ``--out`` saves it.
+
+``--config FILE`` reads a :class:`~mistudio.core.steering.SteeringConfig` (YAML or JSON; each
+intervention's ``sae`` is a folder or name); the options typed beside it override its fields,
+and ``--feature`` options, when given, replace its interventions.
 """
 
 from __future__ import annotations
@@ -20,10 +24,25 @@ from typing import Any, TypeVar
 import typer
 
 from mistudio.cli import app
+from mistudio.cli.config_options import CONFIG_HELP, config_from
 from mistudio.cli.workspace import existing
 from mistudio.errors import InvalidInputError
 
 T = TypeVar("T")
+
+STEER_OPTIONS = {
+    "prompt": "prompts",
+    "sweep": "strengths",
+    "similarity": "similarity",
+    "any_model": "check_model_name",
+    "max_tokens": "generation.max_new_tokens",
+    "temperature": "generation.temperature",
+    "top_p": "generation.top_p",
+    "seed": "generation.seed",
+    "chat": "generation.chat_template",
+}
+"""``steer`` option -> :class:`~mistudio.core.steering.SteeringConfig` field (dotted: nested);
+the interventions come from the repeated ``--sae``/``--feature``/``--strength`` options."""
 
 _GEN_DEFAULTS: dict[str, Any] = {}
 
@@ -129,9 +148,10 @@ def _print_run(run: Any) -> None:
 
 @app.command("steer")
 def steer_command(
-    sae: list[str] = typer.Option(..., "--sae", help="SAE folder or name (repeatable)"),
-    feature: list[int] = typer.Option(..., "--feature", "-f", help="Latent index (repeatable)"),
-    prompt: list[str] = typer.Option(..., "--prompt", "-p", help="Prompt (repeatable)"),
+    ctx: typer.Context,
+    sae: list[str] = typer.Option([], "--sae", help="SAE folder or name (repeatable)"),
+    feature: list[int] = typer.Option([], "--feature", "-f", help="Latent index (repeatable)"),
+    prompt: list[str] = typer.Option([], "--prompt", "-p", help="Prompt (repeatable)"),
     strength: list[float] = typer.Option(
         [], "--strength", "-s", help="Added coefficient or clamped value (repeatable)"
     ),
@@ -152,64 +172,43 @@ def steer_command(
     any_model: bool = typer.Option(False, help="Allow an SAE trained on a differently named model"),
     json_out: bool = typer.Option(False, "--json", help="Print the run as JSON"),
     out: Path | None = typer.Option(None, "--out", help="Also save the run as JSON here"),
+    config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
 ) -> None:
     """Generate with feature interventions, beside the baseline, with comparison metrics."""
-    from mistudio.core.features import ExtractionResult
-    from mistudio.core.models import load_model
+    from mistudio.core.language_models import load_model
     from mistudio.core.progress import tqdm_progress
     from mistudio.core.sae import load_sae
-    from mistudio.core.steering import (
-        FeatureIntervention,
-        GenerationConfig,
-        SteeringConfig,
-        check_index,
-        steer,
-    )
+    from mistudio.core.steering import SteeringConfig, check_index, steer
 
-    n = len(feature)
-    folders = _per_feature([existing("saes", s, "cfg.json") for s in sae], n, "--sae")
-    strengths = _per_feature(strength or [0.0], n, "--strength")
+    if not feature and config_file is None:
+        raise InvalidInputError("give --feature and --sae (or a --config file with interventions)")
     sweep_values = _parse_sweep(sweep) if sweep is not None else None
-    if not strength and sweep_values is None and mode != "suppress":
-        raise InvalidInputError("give --strength (or --sweep) for add and clamp")
-    max_acts: list[float | None] = [None] * n
-    if relative:
-        if not extraction:
-            raise InvalidInputError("--relative needs --extraction (for the max activations)")
-        ext_names = _per_feature(extraction, n, "--extraction")
-        for j, (name, index) in enumerate(zip(ext_names, feature, strict=True)):
-            result = ExtractionResult.open(existing("extractions", name, "extraction.json"))
-            recorded = result.meta.sae_folder
-            if recorded and Path(recorded).resolve() != folders[j].resolve():
-                raise InvalidInputError(f"extraction {name} is of SAE {recorded}, not {folders[j]}")
-            max_acts[j] = result.stats(index).max_act
+    values = {
+        "prompt": prompt,
+        "sweep": sweep_values,
+        "similarity": similarity,
+        "any_model": not any_model,
+        "max_tokens": max_tokens,
+        "temperature": _gen_default("temperature") if temperature is None else temperature,
+        "top_p": _gen_default("top_p") if top_p is None else top_p,
+        "seed": seed,
+        "chat": chat,
+    }
+    fixed = None
+    if feature:
+        if not strength and sweep_values is None and mode != "suppress":
+            raise InvalidInputError("give --strength (or --sweep) for add and clamp")
+        options = (strength, mode, relative, extraction, positions)
+        interventions = _interventions(sae, feature, *options)
+        fixed = {"interventions": [iv.model_dump() for iv in interventions]}
+    config = config_from(SteeringConfig, ctx, config_file, STEER_OPTIONS, values, fixed)
+    # A file names SAEs by folder or name; the run keys them by folder.
     interventions = [
-        FeatureIntervention(
-            sae=str(folder),
-            index=index,
-            mode=mode,  # type: ignore[arg-type]
-            strength=s,
-            relative=relative,
-            max_act=max_act,
-            positions=positions,  # type: ignore[arg-type]
-        )
-        for folder, index, s, max_act in zip(folders, feature, strengths, max_acts, strict=True)
+        iv.model_copy(update={"sae": str(existing("saes", iv.sae, "cfg.json"))})
+        for iv in config.interventions
     ]
-    generation = GenerationConfig(
-        max_new_tokens=max_tokens,
-        temperature=_gen_default("temperature") if temperature is None else temperature,
-        top_p=_gen_default("top_p") if top_p is None else top_p,
-        seed=seed,
-        chat_template=chat,
-    )
-    config = SteeringConfig(
-        prompts=prompt,
-        interventions=interventions,
-        generation=generation,
-        strengths=sweep_values,
-        similarity=similarity,  # type: ignore[arg-type]
-        check_model_name=not any_model,
-    )
+    config = config.model_copy(update={"interventions": interventions})
+    folders = [Path(iv.sae) for iv in interventions]
     # SAEs first: a wrong feature index fails before the model's (slow) load.
     saes = {str(f): load_sae(f) for f in dict.fromkeys(folders)}
     for iv in interventions:
@@ -225,3 +224,46 @@ def steer_command(
     _print_run(run)
     if out is not None:
         typer.echo(f"\nsaved {out}")
+
+
+def _interventions(
+    sae: list[str],
+    feature: list[int],
+    strength: list[float],
+    mode: str,
+    relative: bool,
+    extraction: list[str],
+    positions: str,
+) -> list[Any]:
+    """The interventions the repeated options describe (max activations read when relative)."""
+    from mistudio.core.features import ExtractionResult
+    from mistudio.core.steering import FeatureIntervention
+
+    n = len(feature)
+    if not sae:
+        raise InvalidInputError("give --sae for the features (one for all, or one per feature)")
+    folders = _per_feature([existing("saes", s, "cfg.json") for s in sae], n, "--sae")
+    strengths = _per_feature(strength or [0.0], n, "--strength")
+    max_acts: list[float | None] = [None] * n
+    if relative:
+        if not extraction:
+            raise InvalidInputError("--relative needs --extraction (for the max activations)")
+        ext_names = _per_feature(extraction, n, "--extraction")
+        for j, (name, index) in enumerate(zip(ext_names, feature, strict=True)):
+            result = ExtractionResult.open(existing("extractions", name, "extraction.json"))
+            recorded = result.meta.sae_folder
+            if recorded and Path(recorded).resolve() != folders[j].resolve():
+                raise InvalidInputError(f"extraction {name} is of SAE {recorded}, not {folders[j]}")
+            max_acts[j] = result.stats(index).max_act
+    return [
+        FeatureIntervention(
+            sae=str(folder),
+            index=index,
+            mode=mode,  # type: ignore[arg-type]
+            strength=s,
+            relative=relative,
+            max_act=max_act,
+            positions=positions,  # type: ignore[arg-type]
+        )
+        for folder, index, s, max_act in zip(folders, feature, strengths, max_acts, strict=True)
+    ]
