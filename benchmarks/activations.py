@@ -35,7 +35,7 @@ from mistudio.core.data import (
     import_dataset,
     tokenize_dataset,
 )
-from mistudio.core.models import load_model
+from mistudio.core.language_models import load_model
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"

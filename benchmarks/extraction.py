@@ -42,7 +42,7 @@ def tokenization(max_length: int, documents: int) -> Any:
         import_dataset,
         tokenize_dataset,
     )
-    from mistudio.core.models import load_tokenizer
+    from mistudio.core.language_models import load_tokenizer
     from mistudio.settings import get_settings
 
     root = get_settings().artifacts_dir / "bench-extraction"
@@ -69,7 +69,7 @@ def make_sae(arch: str, d_sae: int, k: int) -> Any:
 
 def run_extraction(args: argparse.Namespace, n_tokens: int) -> dict[str, Any]:
     from mistudio.core.features import ExtractionConfig, ExtractionTarget, extract_features
-    from mistudio.core.models import load_model
+    from mistudio.core.language_models import load_model
 
     loaded = load_model("smollm2-135m")
     tok = tokenization(args.max_length, args.documents)
@@ -95,7 +95,7 @@ def run_bare(args: argparse.Namespace, n_tokens: int) -> dict[str, Any]:
     import torch
 
     from mistudio.core.activations import ActivationStreamConfig, stream_activations
-    from mistudio.core.models import load_model
+    from mistudio.core.language_models import load_model
 
     loaded = load_model("smollm2-135m")
     tok = tokenization(args.max_length, args.documents)

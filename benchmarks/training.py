@@ -63,7 +63,7 @@ from mistudio.core.data import (
     tokenize_dataset,
 )
 from mistudio.core.evals import evaluate_reconstruction, evaluate_splice
-from mistudio.core.models import load_model
+from mistudio.core.language_models import load_model
 from mistudio.core.sae import SAE, SAEConfig, build_sae, load_sae
 from mistudio.core.training import SAETrainConfig, TrainConfig, train_saes
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mistudio.core.models import LoadedModel, load_model
+from mistudio.core.language_models import LoadedModel, load_model
 
 
 @pytest.fixture(scope="session")

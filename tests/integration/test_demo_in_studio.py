@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mistudio.cli import _register, app
-from mistudio.core.models import LoadedModel
+from mistudio.core.language_models import LoadedModel
 
 pytestmark = pytest.mark.smollm
 SERVICE_KEYS = (

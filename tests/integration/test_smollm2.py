@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mistudio.core.hooks import capture, resolve_hook_points
-from mistudio.core.models import load_model
+from mistudio.core.language_models import load_model
 
 pytestmark = pytest.mark.smollm
 

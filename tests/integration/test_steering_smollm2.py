@@ -28,7 +28,7 @@ from mistudio.core.data import (
 )
 from mistudio.core.features import ExtractionConfig, ExtractionTarget, extract_features
 from mistudio.core.features.result import ExtractionResult
-from mistudio.core.models import LoadedModel
+from mistudio.core.language_models import LoadedModel
 from mistudio.core.pipeline import TrainingRunConfig, run_training
 from mistudio.core.sae import SAE, load_sae
 from mistudio.core.sae.base import SAEConfig

@@ -10,7 +10,7 @@ from mistudio.api.routers.trainings import TrainingOut
 from mistudio.jobs.kinds import load_handlers, queue_for
 from mistudio.store import LanguageModel, SAERow, TokenizationRow
 from mistudio.store.lineage import Lineage, input_ids
-from mistudio.store.models import ARTIFACT_ID_KEYS, ARTIFACT_TABLES
+from mistudio.store.tables import ARTIFACT_ID_KEYS, ARTIFACT_TABLES
 
 
 def test_lineage_keys_inputs_like_job_configs() -> None:

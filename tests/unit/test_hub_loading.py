@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mistudio.core.models import ModelLoadConfig, load_model
+from mistudio.core.language_models import ModelLoadConfig, load_model
 from mistudio.errors import HubUnreachableError, InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:

@@ -101,7 +101,7 @@ def tiny_loaded(family: str = "llama", seed: int = 0):
     from pathlib import Path
 
     from mistudio.core.hooks import layout_for
-    from mistudio.core.models import LoadedModel
+    from mistudio.core.language_models import LoadedModel
 
     model = tiny_model(family, seed)
     model.requires_grad_(False)

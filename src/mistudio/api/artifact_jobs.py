@@ -25,7 +25,7 @@ from mistudio.api.submit import submit_job
 from mistudio.core.config import DocumentedModel
 from mistudio.store import Job
 from mistudio.store.lineage import Lineage, artifact_kind, input_key
-from mistudio.store.models import ArtifactMixin
+from mistudio.store.tables import ArtifactMixin
 
 A = TypeVar("A", bound=ArtifactMixin)
 

@@ -26,7 +26,7 @@ _saes: OrderedDict[tuple[str, str], Any] = OrderedDict()
 
 
 def _model(load_config: Any) -> Any:
-    from mistudio.core.models import load_model
+    from mistudio.core.language_models import load_model
 
     key = load_config.model_dump_json()
     if key in _models:

@@ -45,7 +45,7 @@ def cache(
     """Run the model over a tokenization and write activation shards for the hook points."""
     from mistudio.core.activations import ActivationStreamConfig, cache_activations, estimate_cache
     from mistudio.core.data import Tokenization
-    from mistudio.core.models import load_model
+    from mistudio.core.language_models import load_model
 
     config = config_from(ActivationStreamConfig, ctx, config_file, CACHE_OPTIONS, locals())
     hooks = config.hook_points

@@ -80,7 +80,7 @@ def tokenize(
 ) -> None:
     """Tokenize a dataset with a model's tokenizer into fixed-length sequences."""
     from mistudio.core.data import TokenizeConfig, tokenize_dataset
-    from mistudio.core.models import load_tokenizer
+    from mistudio.core.language_models import load_tokenizer
 
     # First: a bad option fails before anything loads.
     config = config_from(TokenizeConfig, ctx, config_file, TOKENIZE_OPTIONS, locals())

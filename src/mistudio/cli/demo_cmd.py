@@ -2,7 +2,7 @@
 
 Each stage reuses what an earlier run left in MISTUDIO_HOME, so a second demo starts where the
 first got to. The last stage registers everything in the studio database of the same
-MISTUDIO_HOME (:mod:`mistudio.store.register`), so ``mistudio serve`` opens the demo's model,
+MISTUDIO_HOME (:mod:`mistudio.store.artifact_rows`), so ``mistudio serve`` opens the demo's model,
 corpora, training curves, SAEs and features as if the studio had made them.
 """
 
@@ -52,8 +52,8 @@ def demo(
         open_dataset,
         tokenize_dataset,
     )
-    from mistudio.core.models import estimate_memory, load_model
-    from mistudio.store.register import CorpusArtifacts
+    from mistudio.core.language_models import estimate_memory, load_model
+    from mistudio.store.artifact_rows import CorpusArtifacts
 
     limit = 60 if quick else None
     if quick:
@@ -259,8 +259,8 @@ def _register(
 ) -> None:
     """Rows for everything the demo made, so `mistudio serve` opens it like its own work."""
     from mistudio.store import init_db, session_scope
+    from mistudio.store.artifact_rows import ExtractionArtifacts, register_cli_pipeline
     from mistudio.store.builtins import register_builtins
-    from mistudio.store.register import ExtractionArtifacts, register_cli_pipeline
 
     init_db()
     with session_scope() as session:

@@ -60,7 +60,7 @@ def extract(
     """Extract per-latent statistics, examples, logit lens and correlations of SAE(s)."""
     from mistudio.core.data import Tokenization
     from mistudio.core.features import ExtractionConfig, ExtractionTarget, extract_features
-    from mistudio.core.models import load_model
+    from mistudio.core.language_models import load_model
     from mistudio.core.progress import tqdm_progress
     from mistudio.core.sae import load_sae
 
@@ -174,7 +174,7 @@ def _ablation(result: Any, index: int, prompt: str | None) -> None:
 
     from mistudio.core.data import Tokenization
     from mistudio.core.features import ablate_latent, compare_completions
-    from mistudio.core.models import load_model
+    from mistudio.core.language_models import load_model
     from mistudio.core.sae import load_sae
 
     m = result.meta

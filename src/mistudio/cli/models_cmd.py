@@ -7,7 +7,13 @@ import json
 import typer
 
 from mistudio.cli import app
-from mistudio.core.models import DType, ModelLoadConfig, Quantization, estimate_memory, load_model
+from mistudio.core.language_models import (
+    DType,
+    ModelLoadConfig,
+    Quantization,
+    estimate_memory,
+    load_model,
+)
 from mistudio.core.progress import tqdm_progress
 
 models_app = typer.Typer(help="Load and inspect causal LMs.", no_args_is_help=True)

@@ -32,7 +32,7 @@ from torch import Tensor
 from mistudio.core.config import OperationConfig
 from mistudio.core.data import Tokenization, check_compatible
 from mistudio.core.hooks import capture, resolve_hook_points
-from mistudio.core.models import TORCH_DTYPES, LoadedModel
+from mistudio.core.language_models import TORCH_DTYPES, LoadedModel
 from mistudio.core.progress import Progress, report
 from mistudio.errors import InvalidInputError, ResourceError
 

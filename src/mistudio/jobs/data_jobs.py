@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from mistudio.errors import NotFoundError
-from mistudio.jobs.registry import handler
+from mistudio.jobs.handlers import handler
 from mistudio.jobs.runtime import JobContext
 from mistudio.settings import get_settings
 from mistudio.store import Dataset, LanguageModel, TokenizationRow, artifact_dir, session_scope
+from mistudio.store.artifact_rows import record_dataset, record_tokenization
 from mistudio.store.job_secrets import drop_job_secret, get_job_secret
 from mistudio.store.lineage import Lineage
 from mistudio.store.model_load import model_load_config
-from mistudio.store.register import record_dataset, record_tokenization
 
 
 @handler("dataset_import")
@@ -42,7 +42,7 @@ def import_dataset_job(ctx: JobContext) -> dict[str, Any]:
 @handler("tokenize")
 def tokenize_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.data import TokenizeConfig, tokenize_dataset
-    from mistudio.core.models import load_tokenizer
+    from mistudio.core.language_models import load_tokenizer
 
     tok_id = int(ctx.config["tokenization_id"])
     with session_scope() as session:

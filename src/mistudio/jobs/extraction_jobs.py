@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mistudio.errors import NotFoundError
-from mistudio.jobs.registry import handler
+from mistudio.jobs.handlers import handler
 from mistudio.jobs.runtime import JobCancelled, JobContext
 from mistudio.store import (
     Extraction,
@@ -22,9 +22,9 @@ from mistudio.store import (
     artifact_dir,
     session_scope,
 )
+from mistudio.store.artifact_rows import index_features
 from mistudio.store.lineage import Lineage
 from mistudio.store.model_load import model_load_config
-from mistudio.store.register import index_features
 
 
 def extraction_available() -> bool:
@@ -46,7 +46,7 @@ def extract_job(ctx: JobContext) -> dict[str, Any]:
         ExtractionTarget,
         extract_features,
     )
-    from mistudio.core.models import load_model
+    from mistudio.core.language_models import load_model
     from mistudio.core.sae.saelens_format import load_sae
 
     extraction_id = int(ctx.config["extraction_id"])

@@ -1,6 +1,6 @@
 """Every job kind the studio runs: importing this module registers all handlers.
 
-The handler modules import :mod:`mistudio.jobs.registry` to register themselves; this module
+The handler modules import :mod:`mistudio.jobs.handlers` to register themselves; this module
 imports them (and nothing imports it from below), so the registry and the handlers form no import
 cycle, and whoever needs a kind's facts (the task that runs it, the lifecycle that queues and
 reaps it) imports this.
@@ -16,7 +16,7 @@ from mistudio.jobs import (  # noqa: F401  (imported for their @handler registra
     steering_jobs,
     training_jobs,
 )
-from mistudio.jobs.registry import HANDLERS, Handler
+from mistudio.jobs.handlers import HANDLERS, Handler
 
 
 def load_handlers() -> dict[str, Handler]:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from mistudio.core.labeling.config import FeatureFilter, LabelingSelection
 from mistudio.errors import NotFoundError
-from mistudio.jobs.registry import handler
+from mistudio.jobs.handlers import handler
 from mistudio.jobs.runtime import JobCancelled, JobContext
 from mistudio.store import Extraction, Feature, LabelingJob, artifact_dir, session_scope, utcnow
 from mistudio.store.job_secrets import drop_job_secret, get_job_secret

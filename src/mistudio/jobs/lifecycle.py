@@ -59,7 +59,7 @@ def new_job(
 ) -> Job:
     """Add a queued job (and its first event) to ``session``; :func:`dispatch` it after commit.
 
-    The job runs on the queue its handler declares (:mod:`mistudio.jobs.registry`) unless
+    The job runs on the queue its handler declares (:mod:`mistudio.jobs.handlers`) unless
     ``queue`` overrides it (a labelling run goes to ``gpu`` only for a local model).
     """
     refs = [{"kind": k, "id": i} for k, i in (resources or [])]

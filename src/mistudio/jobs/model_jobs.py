@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mistudio.errors import NotFoundError
-from mistudio.jobs.registry import handler
+from mistudio.jobs.handlers import handler
 from mistudio.jobs.runtime import JobContext
 from mistudio.store import (
     ActivationCacheRow,
@@ -14,10 +14,10 @@ from mistudio.store import (
     artifact_dir,
     session_scope,
 )
+from mistudio.store.artifact_rows import record_model
 from mistudio.store.job_secrets import drop_job_secret, get_job_secret
 from mistudio.store.lineage import Lineage
 from mistudio.store.model_load import model_load_config
-from mistudio.store.register import record_model
 
 
 @handler("model_load", queue="gpu")
@@ -25,7 +25,7 @@ def model_load_job(ctx: JobContext) -> dict[str, Any]:
     """Download (Hub) or dequantize (GGUF) a model, load it once and record its architecture,
     hook points with their widths, and tokenizer fingerprint, so later requests are validated
     without loading it again."""
-    from mistudio.core.models import load_model
+    from mistudio.core.language_models import load_model
 
     model_id = int(ctx.config["model_id"])
     with session_scope() as session:
@@ -54,7 +54,7 @@ def model_load_job(ctx: JobContext) -> dict[str, Any]:
 def cache_activations_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.activations import ActivationStreamConfig, cache_activations
     from mistudio.core.data import Tokenization, check_compatible
-    from mistudio.core.models import load_model
+    from mistudio.core.language_models import load_model
 
     cache_id = int(ctx.config["activation_cache_id"])
     with session_scope() as session:

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from mistudio.errors import NotFoundError
-from mistudio.jobs.registry import handler
+from mistudio.jobs.handlers import handler
 from mistudio.jobs.runtime import JobContext
 from mistudio.store import LanguageModel, SAERow, SteeringRun, artifact_dir, session_scope
 from mistudio.store.lineage import Lineage
@@ -25,7 +25,7 @@ EXPORT_FILE = "run.json"
 
 @handler("steer", queue="gpu")
 def steer_job(ctx: JobContext) -> dict[str, Any]:
-    from mistudio.core.models import load_model
+    from mistudio.core.language_models import load_model
     from mistudio.core.sae.saelens_format import load_sae
     from mistudio.core.steering import SteeringConfig, steer
 

@@ -23,6 +23,7 @@ from mistudio.errors import MiStudioError
 from mistudio.jobs.app import app
 from mistudio.jobs.device_lock import DeviceLock, gpu_device
 from mistudio.jobs.events import add_event, event_dict, publish
+from mistudio.jobs.handlers import Handler
 from mistudio.jobs.kinds import load_handlers
 from mistudio.jobs.lifecycle import (
     mark_worker_lost,
@@ -30,7 +31,6 @@ from mistudio.jobs.lifecycle import (
     remove_partial_outputs,
     set_artifact_status,
 )
-from mistudio.jobs.registry import Handler
 from mistudio.jobs.runtime import JobCancelled, JobContext, worker_name
 from mistudio.store import Job, init_db, session_scope, utcnow
 

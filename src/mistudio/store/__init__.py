@@ -12,7 +12,7 @@ from mistudio.store.db import (
     session_factory,
     session_scope,
 )
-from mistudio.store.models import (
+from mistudio.store.tables import (
     ARTIFACT_TABLES,
     ActivationCacheRow,
     Base,

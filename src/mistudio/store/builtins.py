@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mistudio.store.models import Dataset, LanguageModel, Template
+from mistudio.store.tables import Dataset, LanguageModel, Template
 
 DEFAULT_LABELING_PROMPT = "delphi-default"
 
@@ -19,7 +19,7 @@ DEFAULT_LABELING_PROMPT = "delphi-default"
 def register_builtins(session: Session) -> None:
     """Insert the built-in model and corpora once (idempotent)."""
     from mistudio.core.data import BUILTIN_CORPORA
-    from mistudio.core.models import BUILTIN_MODELS
+    from mistudio.core.language_models import BUILTIN_MODELS
 
     for name in BUILTIN_MODELS:
         exists = session.scalar(

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Integer, Select, column, func, literal_col
 from sqlalchemy.orm import Session
 
 from mistudio.store.like import contains
-from mistudio.store.models import Feature
+from mistudio.store.tables import Feature
 
 FeatureSort = Literal["index", "frequency", "max_activation", "interpretability", "label_score"]
 LABEL_SCORE = (

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mistudio.store.models import ARTIFACT_ID_KEYS, ARTIFACT_TABLES, ArtifactMixin
+from mistudio.store.tables import ARTIFACT_ID_KEYS, ARTIFACT_TABLES, ArtifactMixin
 
 _KIND_OF_TABLE = {table: kind for kind, table in ARTIFACT_TABLES.items()}
 

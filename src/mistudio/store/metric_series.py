@@ -19,7 +19,7 @@ from typing import NamedTuple
 from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from mistudio.store.models import TrainingMetric
+from mistudio.store.tables import TrainingMetric
 
 
 class MetricRow(NamedTuple):

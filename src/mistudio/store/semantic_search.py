@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mistudio.store.artifacts import artifact_dir
-from mistudio.store.models import Extraction, Feature
+from mistudio.store.tables import Extraction, Feature
 
 SEMANTIC_DIR = "semantic"
 FINGERPRINT_FILE = "fingerprint.txt"

@@ -30,7 +30,7 @@ from mistudio.api.deps import (
 )
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
-from mistudio.core.models import DType, resolve_source
+from mistudio.core.language_models import DType, resolve_source
 from mistudio.store import LanguageModel
 from mistudio.store.like import contains
 

@@ -29,8 +29,8 @@ from mistudio.core.config import DocumentedModel
 from mistudio.core.sae.catalog import ArchitectureInfo, architecture_catalog
 from mistudio.errors import InvalidInputError
 from mistudio.store import LanguageModel, SAERow
+from mistudio.store.artifact_rows import read_sae_cfg, sae_cfg_columns
 from mistudio.store.like import contains
-from mistudio.store.register import read_sae_cfg, sae_cfg_columns
 
 router = APIRouter(prefix="/saes", tags=["saes"])
 

@@ -148,7 +148,7 @@ def list_samples(
 ) -> list[dict[str, Any]]:
     """Sequences with their tokens (loads only the tokenizer)."""
     from mistudio.core.data import Tokenization, tokenization_samples
-    from mistudio.core.models import load_tokenizer
+    from mistudio.core.language_models import load_tokenizer
     from mistudio.store.model_load import model_load_config
 
     row = get_or_404(session, TokenizationRow, tokenization_id, "tokenization")

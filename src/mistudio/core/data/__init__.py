@@ -28,13 +28,13 @@ from mistudio.core.data.stats import (
     compute_stats,
     load_stats,
 )
-from mistudio.core.data.tokenization import (
+from mistudio.core.data.tokenize import compute_windows, tokenize_dataset
+from mistudio.core.data.tokenize_config import TokenizeConfig
+from mistudio.core.data.tokenized_folder import (
     TokenBatch,
     Tokenization,
     TokenizationMeta,
-    TokenizeConfig,
 )
-from mistudio.core.data.tokenize import compute_windows, tokenize_dataset
 
 __all__ = [
     "BUILTIN_CORPORA",

@@ -16,7 +16,7 @@ import json
 import weakref
 from typing import Any
 
-from mistudio.core.data.tokenization import TokenizationMeta
+from mistudio.core.data.tokenized_folder import TokenizationMeta
 from mistudio.errors import InvalidInputError
 
 _CACHE: weakref.WeakKeyDictionary[Any, tuple[int, str]] = weakref.WeakKeyDictionary()

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from mistudio.core.data.dataset import DATA_FILE, TEXT_COLUMN, open_dataset
 from mistudio.core.data.decoding import convert_ids_to_tokens, decode, decode_each, safe_text
-from mistudio.core.data.tokenization import Tokenization
+from mistudio.core.data.tokenized_folder import Tokenization
 
 DEFAULT_MAX_CHARS = 2000
 """Characters of a document shown per sample before it is cut."""

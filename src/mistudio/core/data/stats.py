@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from mistudio.core.data.decoding import convert_ids_to_tokens, decode_each
 
 if TYPE_CHECKING:  # the folders import this module to write and read their statistics
-    from mistudio.core.data.tokenization import Tokenization
+    from mistudio.core.data.tokenized_folder import Tokenization
 
 STATS_FILE = "stats.json"
 """Where a dataset folder and a tokenization folder keep their statistics."""

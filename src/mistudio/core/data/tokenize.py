@@ -12,7 +12,7 @@ Decisions:
   concatenated, separated by EOS (else BOS), into windows of up to ``max_length`` tokens; a long
   document closes the current pack. Without ``pack`` each short document is its own window.
 - BOS is not stored in the flat array but put in front of every window when reading (see
-  :mod:`mistudio.core.data.tokenization` for the exact layout). A tokenizer without BOS gives
+  the folder layout in :mod:`mistudio.core.data.tokenized_folder`). A tokenizer without BOS gives
   ``meta.prepend_bos = False``; one without a pad token pads with EOS, else 0 (the attention mask,
   not the pad id, marks padding).
 """
@@ -30,7 +30,8 @@ import numpy as np
 from mistudio.core.data.dataset import iter_texts, open_dataset
 from mistudio.core.data.fingerprint import tokenizer_fingerprint
 from mistudio.core.data.stats import compute_stats, save_stats
-from mistudio.core.data.tokenization import (
+from mistudio.core.data.tokenize_config import TokenizeConfig
+from mistudio.core.data.tokenized_folder import (
     DOC_OFFSETS_FILE,
     META_FILE,
     TOKEN_STATS_FILE,
@@ -38,7 +39,6 @@ from mistudio.core.data.tokenization import (
     WINDOWS_FILE,
     Tokenization,
     TokenizationMeta,
-    TokenizeConfig,
 )
 from mistudio.core.progress import Progress, report
 from mistudio.errors import InvalidInputError

@@ -19,7 +19,7 @@ from torch import Tensor
 from mistudio.core.data import decode, decode_each
 from mistudio.core.features.result import ExtractionResult
 from mistudio.core.hooks import intervene
-from mistudio.core.models import LoadedModel
+from mistudio.core.language_models import LoadedModel
 from mistudio.core.sae import SAE
 
 

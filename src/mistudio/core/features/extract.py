@@ -65,7 +65,7 @@ from mistudio.core.features.slots import Accepted, TopSlots
 from mistudio.core.features.summary import interpretability_proxy, token_summary
 from mistudio.core.features.windows import PAD, BatchIndex, TokenFilter, window_acts
 from mistudio.core.hooks import HookPoint, resolve_hook_points
-from mistudio.core.models import LoadedModel
+from mistudio.core.language_models import LoadedModel
 from mistudio.core.progress import Progress, report
 from mistudio.core.sae import SAE
 from mistudio.errors import InvalidInputError, MiStudioError

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mistudio.core.models import LoadedModel
+from mistudio.core.language_models import LoadedModel
 
 
 def unembedding(loaded: LoadedModel) -> Tensor:

@@ -60,7 +60,7 @@ class LocalChatClient:
     @classmethod
     def load(cls, source: str, device: str = "auto", **kwargs: Any) -> LocalChatClient:
         """Load ``source`` (built-in name, Hub id or folder) with ``core.models.load_model``."""
-        from mistudio.core.models import ModelLoadConfig, load_model
+        from mistudio.core.language_models import ModelLoadConfig, load_model
 
         loaded = load_model(ModelLoadConfig(source=source, device=device))
         return cls(loaded.model, loaded.tokenizer, loaded.name, **kwargs)

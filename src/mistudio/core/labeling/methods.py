@@ -316,7 +316,7 @@ def _default_prefix(config: LabelingConfig) -> str:
 @register_method("local")
 def _local(config: LabelingConfig) -> Labeler:
     from mistudio.core.labeling.local_backend import LocalChatClient
-    from mistudio.core.models import DEFAULT_MODEL
+    from mistudio.core.language_models import DEFAULT_MODEL
 
     prompt = config.prompt
     max_tokens = config.max_tokens

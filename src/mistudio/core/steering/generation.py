@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mistudio.core.models import LoadedModel
+from mistudio.core.language_models import LoadedModel
 from mistudio.core.steering.config import GenerationConfig
 from mistudio.core.steering.interventions import Steerer
 from mistudio.errors import InvalidInputError

@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from mistudio.core.hooks import ActivationFn, HookPoint, intervene, resolve_hook_points
-from mistudio.core.models import LoadedModel
+from mistudio.core.language_models import LoadedModel
 from mistudio.core.sae import SAE
 from mistudio.core.steering.config import FeatureIntervention, Mode, Positions
 from mistudio.errors import InvalidInputError, NotFoundError

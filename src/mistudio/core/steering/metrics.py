@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from mistudio.core.hooks import capture, resolve_hook_points
-from mistudio.core.models import LoadedModel
+from mistudio.core.language_models import LoadedModel
 from mistudio.core.steering.interventions import ResolvedIntervention, Steerer, read_hook
 
 

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from mistudio import __version__
 from mistudio.core.data import decode
-from mistudio.core.models import LoadedModel
+from mistudio.core.language_models import LoadedModel
 from mistudio.core.progress import Progress, report
 from mistudio.core.sae import SAE
 from mistudio.core.steering.config import FeatureIntervention, SteeringConfig, SteeringModel

@@ -28,7 +28,7 @@ from mistudio.core.progress import Progress, report
 from mistudio.errors import InvalidInputError
 from mistudio.store.db import session_scope
 from mistudio.store.features import analyze_features
-from mistudio.store.models import (
+from mistudio.store.tables import (
     Checkpoint,
     Dataset,
     Extraction,
@@ -313,7 +313,7 @@ def _by_path(session: Session, table: type[Row], path: Path) -> Row | None:
 
 
 def _model_row(session: Session, loaded: Any, source: str) -> LanguageModel:
-    from mistudio.core.models import resolve_source
+    from mistudio.core.language_models import resolve_source
 
     row = session.scalar(
         select(LanguageModel).where(LanguageModel.source == source).order_by(LanguageModel.id)

@@ -168,7 +168,7 @@ def count_parameters(model: nn.Module) -> int:
     return total
 
 
-class MemoryEstimate(BaseModel):
+class ModelMemoryEstimate(BaseModel):
     """Bytes needed to hold the weights, per dtype or quantization."""
 
     n_params: int
@@ -178,12 +178,12 @@ class MemoryEstimate(BaseModel):
     """Bytes of one token's residual stream over all layers in float32 (a guide for caches)."""
 
 
-def estimate_memory(summary: ArchitectureSummary) -> MemoryEstimate:
+def estimate_memory(summary: ArchitectureSummary) -> ModelMemoryEstimate:
     """Weight memory per format: quantized formats keep embeddings and norms in 16-bit."""
     n = summary.n_params
     embed = summary.vocab_size * summary.d_model
     body = max(n - embed, 0)
-    return MemoryEstimate(
+    return ModelMemoryEstimate(
         n_params=n,
         bytes_by_format={
             "float32": 4 * n,
