@@ -5,12 +5,13 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from mistudio.api.errors import ApiError
@@ -112,8 +113,7 @@ def page_response(
 ) -> Page[Any]:
     """Sort, count and slice ``stmt`` (a ``select(model)`` with filters applied) into a
     :class:`Page` of ``out`` models: what every list endpoint returns."""
-    if sort not in allowed_sorts:
-        raise ApiError(422, f"cannot sort by {sort!r}; choose one of {', '.join(allowed_sorts)}")
+    check_sort(sort, allowed_sorts)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     column = getattr(model, sort)
     ordered = stmt.order_by(column.desc() if order == "desc" else column.asc(), model.id.desc())
@@ -124,6 +124,65 @@ def page_response(
         offset=paging.offset,
         limit=paging.limit,
     )
+
+
+def check_sort(sort: str, allowed_sorts: tuple[str, ...]) -> None:
+    """422 unless ``sort`` names one of the list's sortable columns."""
+    if sort not in allowed_sorts:
+        raise ApiError(422, f"cannot sort by {sort!r}; choose one of {', '.join(allowed_sorts)}")
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One list request's paging and sort order, already checked against the endpoint's
+    sortable columns; :meth:`page` applies the endpoint's filters and answers the page.
+
+    Every list endpoint of the API takes ``offset``, ``limit``, ``sort`` and ``order`` the same
+    way; declaring them once (:func:`sorted_by`) keeps their defaults, limits and docs alike."""
+
+    paging: Paging
+    sort: str
+    order: str
+    sortable: tuple[str, ...]
+
+    def page(
+        self,
+        out: type[BaseModel],
+        session: Session,
+        table: type[Any],
+        *where: ColumnElement[bool] | None,
+        **equal: Any,
+    ) -> Page[Any]:
+        """Rows of ``table`` as ``out``: those meeting every ``where`` clause (None: skipped)
+        and, for each ``column=value`` in ``equal`` whose value is given (not None, not empty),
+        ``table.column == value``."""
+        stmt = select(table)
+        for clause in where:
+            if clause is not None:
+                stmt = stmt.where(clause)
+        for column, value in equal.items():
+            if value is not None and value != "":
+                stmt = stmt.where(getattr(table, column) == value)
+        return page_response(
+            out, session, stmt, table, self.paging, self.sort, self.order, self.sortable
+        )
+
+
+def sorted_by(*sortable: str, order: Literal["asc", "desc"] = "desc") -> Any:
+    """The dependency (for ``Annotated[Listing, sorted_by(...)]``) that reads a list request's
+    paging and sort order: ``sort`` is one of ``sortable`` (default: the first), ``order``
+    defaults to ``order``."""
+    default_order = order
+
+    def read_listing(
+        paging: PagingDep,
+        sort: str = Query(sortable[0], description=f"Sort by: {', '.join(sortable)}"),
+        order: Literal["asc", "desc"] = Query(default_order, description="Sort direction"),
+    ) -> Listing:
+        check_sort(sort, sortable)
+        return Listing(paging, sort, order, sortable)
+
+    return Depends(read_listing)
 
 
 def _validated(out: type[BaseModel], row: Any) -> BaseModel | None:

@@ -6,9 +6,9 @@ from typing import Any
 
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
-from mistudio.jobs.runtime import JobContext
+from mistudio.jobs.runtime import JobContext, job_row
 from mistudio.settings import get_settings
-from mistudio.store import Dataset, LanguageModel, TokenizationRow, artifact_dir, session_scope
+from mistudio.store import Dataset, LanguageModel, TokenizationRow, artifact_dir
 from mistudio.store.artifact_rows import record_dataset, record_tokenization
 from mistudio.store.job_secrets import drop_job_secret, get_job_secret
 from mistudio.store.lineage import Lineage
@@ -29,10 +29,7 @@ def import_dataset_job(ctx: JobContext) -> dict[str, Any]:
     # Read only under the import roots the API checked (symlinks inside a folder included).
     roots = get_settings().import_root_paths
     info = import_dataset(source, dest, ctx.progress, allowed_roots=roots)
-    with session_scope() as session:
-        row = session.get(Dataset, dataset_id)
-        if row is None:
-            raise NotFoundError(f"dataset {dataset_id} was deleted while importing")
+    with job_row(Dataset, dataset_id, "dataset", "importing") as (session, row):
         record_dataset(row, info, dest)
         row.lineage = Lineage(ctx.job_id, extra={"source": source.details()}).as_json()
     drop_job_secret(ctx.job_id)
@@ -45,10 +42,7 @@ def tokenize_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.language_models import load_tokenizer
 
     tok_id = int(ctx.config["tokenization_id"])
-    with session_scope() as session:
-        row = session.get(TokenizationRow, tok_id)
-        if row is None:
-            raise NotFoundError(f"tokenization {tok_id} was deleted")
+    with job_row(TokenizationRow, tok_id, "tokenization") as (session, row):
         dataset = session.get(Dataset, row.dataset_id)
         model = session.get(LanguageModel, row.model_id) if row.model_id else None
         if dataset is None or dataset.path is None or model is None:
@@ -62,10 +56,7 @@ def tokenize_job(ctx: JobContext) -> dict[str, Any]:
     ctx.stage(0.05, 1.0, "tokenizing")
     tok = tokenize_dataset(dataset_path, tokenizer, config, dest, ctx.progress)
     meta = tok.meta
-    with session_scope() as session:
-        row = session.get(TokenizationRow, tok_id)
-        if row is None:
-            raise NotFoundError(f"tokenization {tok_id} was deleted while tokenizing")
+    with job_row(TokenizationRow, tok_id, "tokenization", "tokenizing") as (session, row):
         record_tokenization(row, meta, dest)
         inputs = {"dataset_id": dataset_id, "model_id": model_id}
         row.lineage = Lineage(ctx.job_id, inputs, config).as_json()

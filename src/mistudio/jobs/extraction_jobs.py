@@ -13,14 +13,13 @@ from typing import Any
 
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
-from mistudio.jobs.runtime import JobCancelled, JobContext
+from mistudio.jobs.runtime import JobCancelled, JobContext, job_row
 from mistudio.store import (
     Extraction,
     LanguageModel,
     SAERow,
     TokenizationRow,
     artifact_dir,
-    session_scope,
 )
 from mistudio.store.artifact_rows import index_features
 from mistudio.store.lineage import Lineage
@@ -50,10 +49,7 @@ def extract_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.sae.saelens_format import load_sae
 
     extraction_id = int(ctx.config["extraction_id"])
-    with session_scope() as session:
-        row = session.get(Extraction, extraction_id)
-        if row is None:
-            raise NotFoundError(f"extraction {extraction_id} was deleted")
+    with job_row(Extraction, extraction_id, "extraction") as (session, row):
         sae = session.get(SAERow, row.sae_id)
         model = session.get(LanguageModel, row.model_id) if row.model_id else None
         tok = session.get(TokenizationRow, row.tokenization_id) if row.tokenization_id else None
@@ -85,10 +81,7 @@ def extract_job(ctx: JobContext) -> dict[str, Any]:
         raise
     ctx.stage(0.9, 1.0, "indexing features")
     n = index_features(extraction_id, sae_id, result, loaded.tokenizer, ctx.progress)
-    with session_scope() as session:
-        row = session.get(Extraction, extraction_id)
-        if row is None:
-            raise NotFoundError(f"extraction {extraction_id} was deleted while extracting")
+    with job_row(Extraction, extraction_id, "extraction", "extracting") as (session, row):
         row.status = "ready"
         row.path = str(dest)
         row.n_features = n

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from mistudio.core.labeling.config import FeatureFilter, LabelingSelection
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
-from mistudio.jobs.runtime import JobCancelled, JobContext
+from mistudio.jobs.runtime import JobCancelled, JobContext, job_row
 from mistudio.store import Extraction, Feature, LabelingJob, artifact_dir, session_scope, utcnow
 from mistudio.store.job_secrets import drop_job_secret, get_job_secret
 from mistudio.store.lineage import Lineage
@@ -164,10 +164,7 @@ def label_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.labeling import LabelingConfig, LabelStore, label_features
 
     labeling_id = int(ctx.config["labeling_id"])
-    with session_scope() as session:
-        row = session.get(LabelingJob, labeling_id)
-        if row is None:
-            raise NotFoundError(f"labelling run {labeling_id} was deleted")
+    with job_row(LabelingJob, labeling_id, "labelling run") as (session, row):
         extraction = session.get(Extraction, row.extraction_id)
         if extraction is None or not extraction.path:
             raise NotFoundError(f"extraction {row.extraction_id} is gone or has no arrays")
@@ -210,10 +207,7 @@ def label_job(ctx: JobContext) -> dict[str, Any]:
     if run.summary.stopped:
         raise JobCancelled("cancelled; retry to label the rest")
     summary = run.summary.model_dump(mode="json")
-    with session_scope() as session:
-        row = session.get(LabelingJob, labeling_id)
-        if row is None:
-            raise NotFoundError(f"labelling run {labeling_id} was deleted while labelling")
+    with job_row(LabelingJob, labeling_id, "labelling run", "labelling") as (session, row):
         row.status = "ready"
         row.n_labeled = len(writer.written)
         row.result = summary

@@ -6,13 +6,12 @@ from typing import Any
 
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
-from mistudio.jobs.runtime import JobContext
+from mistudio.jobs.runtime import JobContext, job_row
 from mistudio.store import (
     ActivationCacheRow,
     LanguageModel,
     TokenizationRow,
     artifact_dir,
-    session_scope,
 )
 from mistudio.store.artifact_rows import record_model
 from mistudio.store.job_secrets import drop_job_secret, get_job_secret
@@ -28,10 +27,7 @@ def model_load_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.language_models import load_model
 
     model_id = int(ctx.config["model_id"])
-    with session_scope() as session:
-        row = session.get(LanguageModel, model_id)
-        if row is None:
-            raise NotFoundError(f"model {model_id} was deleted")
+    with job_row(LanguageModel, model_id, "model") as (session, row):
         load_config = model_load_config(row)
     token = get_job_secret(ctx.job_id, "hub_token")  # sealed by the API, never in the config
     if token:
@@ -40,10 +36,7 @@ def model_load_job(ctx: JobContext) -> dict[str, Any]:
     loaded = load_model(load_config, ctx.progress)
     ctx.stage(0.9, 1.0, "inspecting")
     summary = loaded.architecture()
-    with session_scope() as session:
-        row = session.get(LanguageModel, model_id)
-        if row is None:
-            raise NotFoundError(f"model {model_id} was deleted while loading")
+    with job_row(LanguageModel, model_id, "model", "loading") as (session, row):
         record_model(row, loaded)
         row.lineage = Lineage(ctx.job_id, extra={"source": row.source}).as_json()
     drop_job_secret(ctx.job_id)
@@ -57,10 +50,7 @@ def cache_activations_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.language_models import load_model
 
     cache_id = int(ctx.config["activation_cache_id"])
-    with session_scope() as session:
-        row = session.get(ActivationCacheRow, cache_id)
-        if row is None:
-            raise NotFoundError(f"activation cache {cache_id} was deleted")
+    with job_row(ActivationCacheRow, cache_id, "activation cache") as (session, row):
         model = session.get(LanguageModel, row.model_id)
         tok_row = session.get(TokenizationRow, row.tokenization_id)
         if model is None or tok_row is None or tok_row.path is None:
@@ -75,10 +65,7 @@ def cache_activations_job(ctx: JobContext) -> dict[str, Any]:
     dest = artifact_dir("activations", cache_id)
     ctx.stage(0.1, 1.0, "caching activations")
     manifest = cache_activations(loaded, tok, stream, dest, shard_tokens, ctx.progress)
-    with session_scope() as session:
-        row = session.get(ActivationCacheRow, cache_id)
-        if row is None:
-            raise NotFoundError(f"activation cache {cache_id} was deleted while caching")
+    with job_row(ActivationCacheRow, cache_id, "activation cache", "caching") as (session, row):
         row.status = "ready"
         row.path = str(dest)
         row.n_tokens = manifest.n_tokens

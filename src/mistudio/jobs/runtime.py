@@ -7,6 +7,10 @@ code. It is cheap to call often: the job row and an event are written at most ev
 the flag is set the next progress call raises :class:`JobCancelled`, which unwinds the core
 function; training instead polls :meth:`JobContext.stopped` between steps and stops cleanly with
 a checkpoint.
+
+:func:`job_row` is how a handler reads and writes its artifact row: every handler reads its
+inputs in one short session before the long work and writes its results in another after it,
+and either time the row may have been deleted from the UI (a 404 the job reports as failed).
 """
 
 from __future__ import annotations
@@ -16,20 +20,38 @@ import math
 import socket
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+from mistudio.errors import NotFoundError
 from mistudio.jobs.events import emit
 from mistudio.settings import get_settings
 from mistudio.store import Job, session_scope, utcnow
 
+R = TypeVar("R")
 log = logging.getLogger(__name__)
 MIN_INTERVAL = 0.2
 """Seconds between progress writes: five updates a second is live enough for a progress bar."""
 LOG_LIMIT = 200_000
 """Characters of job log kept in the row (the tail)."""
+
+
+@contextmanager
+def job_row(
+    table: type[R], row_id: int, what: str, during: str = ""
+) -> Iterator[tuple[Session, R]]:
+    """A session (committed on exit) and row ``row_id`` of ``table``; NotFoundError ("<what>
+    <id> was deleted[ while <during>]") when the row is gone."""
+    with session_scope() as session:
+        row = session.get(table, row_id)
+        if row is None:
+            when = f" while {during}" if during else ""
+            raise NotFoundError(f"{what} {row_id} was deleted{when}")
+        yield session, row
 
 
 class JobCancelled(Exception):

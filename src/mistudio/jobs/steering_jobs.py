@@ -15,8 +15,8 @@ from typing import Any
 
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
-from mistudio.jobs.runtime import JobContext
-from mistudio.store import LanguageModel, SAERow, SteeringRun, artifact_dir, session_scope
+from mistudio.jobs.runtime import JobContext, job_row
+from mistudio.store import LanguageModel, SAERow, SteeringRun, artifact_dir
 from mistudio.store.lineage import Lineage
 from mistudio.store.model_load import model_load_config
 
@@ -30,10 +30,7 @@ def steer_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.steering import SteeringConfig, steer
 
     run_id = int(ctx.config["steering_run_id"])
-    with session_scope() as session:
-        row = session.get(SteeringRun, run_id)
-        if row is None:
-            raise NotFoundError(f"steering run {run_id} was deleted")
+    with job_row(SteeringRun, run_id, "steering run") as (session, row):
         model = session.get(LanguageModel, row.model_id) if row.model_id else None
         if model is None:
             raise NotFoundError("the model of this steering run is gone")
@@ -54,10 +51,7 @@ def steer_job(ctx: JobContext) -> dict[str, Any]:
     export = run.save(dest / EXPORT_FILE)
     # Through JSON text so NaN / inf strengths become strings a JSON column can hold.
     document = json.loads(run.to_json())
-    with session_scope() as session:
-        row = session.get(SteeringRun, run_id)
-        if row is None:
-            raise NotFoundError(f"steering run {run_id} was deleted while generating")
+    with job_row(SteeringRun, run_id, "steering run", "generating") as (session, row):
         row.status = "ready"
         row.path = str(dest)
         row.result = document

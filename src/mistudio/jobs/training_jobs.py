@@ -15,7 +15,7 @@ from sqlalchemy import delete
 
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
-from mistudio.jobs.runtime import JobContext
+from mistudio.jobs.runtime import JobContext, job_row
 from mistudio.store import (
     ActivationCacheRow,
     LanguageModel,
@@ -66,10 +66,7 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
     from mistudio.core.training import latest_checkpoint
 
     training_id = int(ctx.config["training_id"])
-    with session_scope() as session:
-        training = session.get(Training, training_id)
-        if training is None:
-            raise NotFoundError(f"training {training_id} was deleted")
+    with job_row(Training, training_id, "training") as (session, training):
         model = session.get(LanguageModel, training.model_id) if training.model_id else None
         tok = (
             session.get(TokenizationRow, training.tokenization_id)
@@ -108,10 +105,7 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
     writer.flush()
 
     sae_ids: list[int] = []
-    with session_scope() as session:
-        training = session.get(Training, training_id)
-        if training is None:
-            raise NotFoundError(f"training {training_id} was deleted while training")
+    with job_row(Training, training_id, "training", "training") as (session, training):
         training.step = result.steps
         training.total_steps = result.total_steps
         training.tokens_seen = result.tokens_seen

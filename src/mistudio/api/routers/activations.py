@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import Field
-from sqlalchemy import select
 
 from mistudio.api.artifact_jobs import ArtifactOut, ready_input, start_artifact_job
 from mistudio.api.deps import (
     DbId,
+    Listing,
     Page,
-    PagingDep,
     SessionDep,
     delete_artifact,
     get_or_404,
-    page_response,
+    sorted_by,
 )
 from mistudio.api.validation import check_hooks, check_tokenizer
 from mistudio.core.activations import ActivationStreamConfig
@@ -61,27 +60,17 @@ class ActivationCacheCreate(DocumentedModel):
 @router.get("", operation_id="list_activation_caches", response_model=Page[ActivationCacheOut])
 def list_caches(
     session: SessionDep,
-    paging: PagingDep,
+    listing: Annotated[Listing, sorted_by("created_at", "name", "n_tokens")],
     model_id: DbId | None = None,
     tokenization_id: DbId | None = None,
-    sort: str = "created_at",
-    order: Literal["asc", "desc"] = "desc",
 ) -> Page[ActivationCacheOut]:
     """List activation caches, filtered by model or tokenization."""
-    stmt = select(ActivationCacheRow)
-    if model_id is not None:
-        stmt = stmt.where(ActivationCacheRow.model_id == model_id)
-    if tokenization_id is not None:
-        stmt = stmt.where(ActivationCacheRow.tokenization_id == tokenization_id)
-    return page_response(
+    return listing.page(
         ActivationCacheOut,
         session,
-        stmt,
         ActivationCacheRow,
-        paging,
-        sort,
-        order,
-        ("created_at", "name", "n_tokens"),
+        model_id=model_id,
+        tokenization_id=tokenization_id,
     )
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from pydantic import Field
@@ -16,13 +16,13 @@ from mistudio.api.artifact_jobs import ArtifactOut, start_artifact_job
 from mistudio.api.deps import (
     MAX_DB_INT,
     DbId,
+    Listing,
     Page,
-    PagingDep,
     SessionDep,
     check_import_path,
     delete_artifact,
     get_or_404,
-    page_response,
+    sorted_by,
 )
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
@@ -82,30 +82,21 @@ class Sample(DocumentedModel):
 @router.get("", operation_id="list_datasets", response_model=Page[DatasetOut])
 def list_datasets(
     session: SessionDep,
-    paging: PagingDep,
+    listing: Annotated[
+        Listing, sorted_by("created_at", "name", "n_documents", "n_bytes", "status")
+    ],
     q: str | None = Query(None, description="Name contains (case-insensitive)"),
     status: str | None = None,
     source_kind: Literal["hub", "local", "builtin"] | None = None,
-    sort: str = "created_at",
-    order: Literal["asc", "desc"] = "desc",
 ) -> Page[DatasetOut]:
     """List imported datasets, filtered by name, status or source kind."""
-    stmt = select(Dataset)
-    if q:
-        stmt = stmt.where(contains(Dataset.name, q))
-    if status:
-        stmt = stmt.where(Dataset.status == status)
-    if source_kind:
-        stmt = stmt.where(Dataset.source_kind == source_kind)
-    return page_response(
+    return listing.page(
         DatasetOut,
         session,
-        stmt,
         Dataset,
-        paging,
-        sort,
-        order,
-        ("created_at", "name", "n_documents", "n_bytes", "status"),
+        contains(Dataset.name, q) if q else None,
+        status=status,
+        source_kind=source_kind,
     )
 
 

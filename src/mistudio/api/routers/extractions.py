@@ -6,7 +6,7 @@ latent; ``/features`` pages them.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import Field
@@ -15,13 +15,13 @@ from sqlalchemy import select
 from mistudio.api.artifact_jobs import ArtifactOut, start_artifact_job
 from mistudio.api.deps import (
     DbId,
+    Listing,
     Page,
-    PagingDep,
     SessionDep,
     delete_artifact,
     ensure_not_in_use,
     get_or_404,
-    page_response,
+    sorted_by,
 )
 from mistudio.api.errors import ApiError
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
@@ -71,28 +71,12 @@ class ExtractionCreate(DocumentedModel):
 @router.get("", operation_id="list_extractions", response_model=Page[ExtractionOut])
 def list_extractions(
     session: SessionDep,
-    paging: PagingDep,
+    listing: Annotated[Listing, sorted_by("created_at", "name", "n_features")],
     sae_id: DbId | None = None,
     status: str | None = None,
-    sort: str = "created_at",
-    order: Literal["asc", "desc"] = "desc",
 ) -> Page[ExtractionOut]:
     """List feature extractions, filtered by SAE or status."""
-    stmt = select(Extraction)
-    if sae_id is not None:
-        stmt = stmt.where(Extraction.sae_id == sae_id)
-    if status:
-        stmt = stmt.where(Extraction.status == status)
-    return page_response(
-        ExtractionOut,
-        session,
-        stmt,
-        Extraction,
-        paging,
-        sort,
-        order,
-        ("created_at", "name", "n_features"),
-    )
+    return listing.page(ExtractionOut, session, Extraction, sae_id=sae_id, status=status)
 
 
 @router.post("", operation_id="create_extraction", response_model=ExtractionOut, status_code=202)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict
@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from mistudio.api.deps import (
     MAX_ID,
+    Listing,
     Page,
-    PagingDep,
     SessionDep,
     get_or_404,
-    page_response,
+    sorted_by,
 )
 from mistudio.core.config import DocumentedModel
 from mistudio.jobs.events import event_dict
@@ -102,28 +102,12 @@ class JobEventOut(DocumentedModel):
 @router.get("", operation_id="list_jobs", response_model=Page[JobOut])
 def list_jobs(
     session: SessionDep,
-    paging: PagingDep,
+    listing: Annotated[Listing, sorted_by("created_at", "status", "kind", "progress")],
     status: JobStatus | None = None,
     kind: str | None = None,
-    sort: str = "created_at",
-    order: Literal["asc", "desc"] = "desc",
 ) -> Page[JobOut]:
     """List jobs, filtered by status or kind."""
-    stmt = select(Job)
-    if status:
-        stmt = stmt.where(Job.status == status)
-    if kind:
-        stmt = stmt.where(Job.kind == kind)
-    return page_response(
-        JobOut,
-        session,
-        stmt,
-        Job,
-        paging,
-        sort,
-        order,
-        ("created_at", "status", "kind", "progress"),
-    )
+    return listing.page(JobOut, session, Job, status=status, kind=kind)
 
 
 @router.get("/{job_id}", operation_id="get_job", response_model=JobOut)

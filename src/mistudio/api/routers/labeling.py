@@ -18,13 +18,12 @@ any row is written, and again by the worker.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import Field
-from sqlalchemy import select
 
-from mistudio.api.deps import DbId, Page, PagingDep, SessionDep, get_or_404, page_response
+from mistudio.api.deps import DbId, Listing, Page, SessionDep, get_or_404, sorted_by
 from mistudio.api.errors import ApiError
 from mistudio.api.labeling_runs import (
     LabelingJobOut,
@@ -72,27 +71,13 @@ def create_labeling_job(body: LabelingCreate, session: SessionDep) -> LabelingJo
 @router.get("", operation_id="list_labeling_jobs", response_model=Page[LabelingJobOut])
 def list_labeling_jobs(
     session: SessionDep,
-    paging: PagingDep,
+    listing: Annotated[Listing, sorted_by("created_at", "name", "n_labeled")],
     extraction_id: DbId | None = None,
     status: str | None = None,
-    sort: str = "created_at",
-    order: Literal["asc", "desc"] = "desc",
 ) -> Page[LabelingJobOut]:
     """List labelling runs, filtered by extraction or status."""
-    stmt = select(LabelingJob)
-    if extraction_id is not None:
-        stmt = stmt.where(LabelingJob.extraction_id == extraction_id)
-    if status:
-        stmt = stmt.where(LabelingJob.status == status)
-    return page_response(
-        LabelingJobOut,
-        session,
-        stmt,
-        LabelingJob,
-        paging,
-        sort,
-        order,
-        ("created_at", "name", "n_labeled"),
+    return listing.page(
+        LabelingJobOut, session, LabelingJob, extraction_id=extraction_id, status=status
     )
 
 

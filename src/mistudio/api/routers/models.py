@@ -11,22 +11,21 @@ or a response.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field, SecretStr
-from sqlalchemy import select
 
 from mistudio.api.artifact_jobs import ArtifactOut, start_artifact_job
 from mistudio.api.deps import (
     DbId,
+    Listing,
     Page,
-    PagingDep,
     SessionDep,
     check_import_path,
     delete_artifact,
     get_or_404,
-    page_response,
+    sorted_by,
 )
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
@@ -94,27 +93,17 @@ def _queue_load(
 @router.get("", operation_id="list_models", response_model=Page[ModelOut])
 def list_models(
     session: SessionDep,
-    paging: PagingDep,
+    listing: Annotated[Listing, sorted_by("created_at", "name", "n_params", order="asc")],
     q: str | None = Query(None, description="Name contains"),
     status: str | None = None,
-    sort: str = "created_at",
-    order: Literal["asc", "desc"] = "asc",
 ) -> Page[ModelOut]:
     """List registered language models, filtered by name or status."""
-    stmt = select(LanguageModel)
-    if q:
-        stmt = stmt.where(contains(LanguageModel.name, q))
-    if status:
-        stmt = stmt.where(LanguageModel.status == status)
-    return page_response(
+    return listing.page(
         ModelOut,
         session,
-        stmt,
         LanguageModel,
-        paging,
-        sort,
-        order,
-        ("created_at", "name", "n_params"),
+        contains(LanguageModel.name, q) if q else None,
+        status=status,
     )
 
 

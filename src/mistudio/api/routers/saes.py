@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import (
@@ -11,18 +11,17 @@ from pydantic import (
     ValidatorFunctionWrapHandler,
     field_validator,
 )
-from sqlalchemy import select
 
 from mistudio.api.artifact_jobs import ArtifactOut
 from mistudio.api.deps import (
     DbId,
+    Listing,
     Page,
-    PagingDep,
     SessionDep,
     check_import_path,
     delete_artifact,
     get_or_404,
-    page_response,
+    sorted_by,
 )
 from mistudio.api.validation import check_hooks, check_width
 from mistudio.core.config import DocumentedModel
@@ -88,33 +87,21 @@ class SAEImport(DocumentedModel):
 @router.get("", operation_id="list_saes", response_model=Page[SAEOut])
 def list_saes(
     session: SessionDep,
-    paging: PagingDep,
+    listing: Annotated[Listing, sorted_by("created_at", "name", "d_sae", "hook_name")],
     q: str | None = Query(None, description="Name or hook contains"),
     origin: Literal["trained", "imported"] | None = None,
     training_id: DbId | None = None,
     model_id: DbId | None = None,
-    sort: str = "created_at",
-    order: Literal["asc", "desc"] = "desc",
 ) -> Page[SAEOut]:
     """List SAEs (trained here or imported), filtered by name or hook, origin, training or model."""
-    stmt = select(SAERow)
-    if q:
-        stmt = stmt.where(contains(SAERow.name, q) | contains(SAERow.hook_name, q))
-    if origin:
-        stmt = stmt.where(SAERow.origin == origin)
-    if training_id is not None:
-        stmt = stmt.where(SAERow.training_id == training_id)
-    if model_id is not None:
-        stmt = stmt.where(SAERow.model_id == model_id)
-    return page_response(
+    return listing.page(
         SAEOut,
         session,
-        stmt,
         SAERow,
-        paging,
-        sort,
-        order,
-        ("created_at", "name", "d_sae", "hook_name"),
+        contains(SAERow.name, q) | contains(SAERow.hook_name, q) if q else None,
+        origin=origin,
+        training_id=training_id,
+        model_id=model_id,
     )
 
 

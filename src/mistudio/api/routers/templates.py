@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import select
 
-from mistudio.api.deps import DbId, Page, PagingDep, SessionDep, get_or_404, page_response
+from mistudio.api.deps import DbId, Listing, Page, SessionDep, get_or_404, sorted_by
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
 from mistudio.store import Template
@@ -130,30 +130,21 @@ def _name_taken(session: SessionDep, kind: str, name: str, exclude: int | None =
 @router.get("", operation_id="list_templates", response_model=Page[TemplateOut])
 def list_templates(
     session: SessionDep,
-    paging: PagingDep,
+    listing: Annotated[
+        Listing, sorted_by("usage_count", "name", "created_at", "updated_at", "favourite")
+    ],
     kind: TemplateKind | None = None,
     favourite: bool | None = None,
     q: str | None = Query(None, description="Name contains"),
-    sort: str = "usage_count",
-    order: Literal["asc", "desc"] = "desc",
 ) -> Page[TemplateOut]:
     """List saved templates, filtered by kind, favourite flag or name."""
-    stmt = select(Template)
-    if kind:
-        stmt = stmt.where(Template.kind == kind)
-    if favourite is not None:
-        stmt = stmt.where(Template.favourite.is_(favourite))
-    if q:
-        stmt = stmt.where(contains(Template.name, q))
-    return page_response(
+    return listing.page(
         TemplateOut,
         session,
-        stmt,
         Template,
-        paging,
-        sort,
-        order,
-        ("usage_count", "name", "created_at", "updated_at", "favourite"),
+        contains(Template.name, q) if q else None,
+        kind=kind,
+        favourite=favourite,
     )
 
 

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field
-from sqlalchemy import select
 
 from mistudio.api.artifact_jobs import ArtifactOut, ready_input, start_artifact_job
 from mistudio.api.deps import (
     MAX_DB_INT,
     DbId,
+    Listing,
     Page,
-    PagingDep,
     SessionDep,
     delete_artifact,
     get_or_404,
-    page_response,
+    sorted_by,
 )
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
@@ -64,30 +63,21 @@ class TokenizationCreate(DocumentedModel):
 @router.get("", operation_id="list_tokenizations", response_model=Page[TokenizationOut])
 def list_tokenizations(
     session: SessionDep,
-    paging: PagingDep,
+    listing: Annotated[
+        Listing, sorted_by("created_at", "name", "n_tokens", "n_sequences", "max_length")
+    ],
     dataset_id: DbId | None = None,
     model_id: DbId | None = None,
     status: str | None = None,
-    sort: str = "created_at",
-    order: Literal["asc", "desc"] = "desc",
 ) -> Page[TokenizationOut]:
     """List tokenizations, filtered by dataset, model or status."""
-    stmt = select(TokenizationRow)
-    if dataset_id is not None:
-        stmt = stmt.where(TokenizationRow.dataset_id == dataset_id)
-    if model_id is not None:
-        stmt = stmt.where(TokenizationRow.model_id == model_id)
-    if status:
-        stmt = stmt.where(TokenizationRow.status == status)
-    return page_response(
+    return listing.page(
         TokenizationOut,
         session,
-        stmt,
         TokenizationRow,
-        paging,
-        sort,
-        order,
-        ("created_at", "name", "n_tokens", "n_sequences", "max_length"),
+        dataset_id=dataset_id,
+        model_id=model_id,
+        status=status,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
@@ -12,12 +12,12 @@ from sqlalchemy import select
 from mistudio.api.artifact_jobs import ArtifactOut, ready_input, start_artifact_job
 from mistudio.api.deps import (
     DbId,
+    Listing,
     Page,
-    PagingDep,
     SessionDep,
     delete_artifact,
     get_or_404,
-    page_response,
+    sorted_by,
 )
 from mistudio.api.errors import ApiError
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
@@ -101,28 +101,12 @@ class CheckpointOut(DocumentedModel):
 @router.get("", operation_id="list_trainings", response_model=Page[TrainingOut])
 def list_trainings(
     session: SessionDep,
-    paging: PagingDep,
+    listing: Annotated[Listing, sorted_by("created_at", "name", "status", "step")],
     status: str | None = None,
     model_id: DbId | None = None,
-    sort: str = "created_at",
-    order: Literal["asc", "desc"] = "desc",
 ) -> Page[TrainingOut]:
     """List training runs, filtered by status or model."""
-    stmt = select(Training)
-    if status:
-        stmt = stmt.where(Training.status == status)
-    if model_id is not None:
-        stmt = stmt.where(Training.model_id == model_id)
-    return page_response(
-        TrainingOut,
-        session,
-        stmt,
-        Training,
-        paging,
-        sort,
-        order,
-        ("created_at", "name", "status", "step"),
-    )
+    return listing.page(TrainingOut, session, Training, status=status, model_id=model_id)
 
 
 @router.post("", operation_id="create_training", response_model=TrainingOut, status_code=202)
