@@ -1,4 +1,5 @@
-"""Write the API's OpenAPI schema to ``openapi.json`` and its defaults to ``defaults.ts``.
+"""Write the API's OpenAPI schema to ``openapi.json``, its defaults to ``defaults.ts``, and the
+CLI configs' field descriptions to ``cli/field_help.json``.
 
 The committed ``openapi.json`` is what the web studio's TypeScript client types are generated
 from. ``frontend/src/api/defaults.ts`` holds the default of every property of every schema
@@ -51,6 +52,24 @@ def render_defaults(schema_text: str) -> str:
     return DEFAULTS_HEADER + f"export const SCHEMA_DEFAULTS = {body} as const;\n"
 
 
+HELP_TARGET = ROOT / "src" / "mistudio" / "cli" / "field_help.json"
+
+
+def render_field_help() -> str:
+    """``cli/field_help.json``: the descriptions of the CLI's operation configs' fields, so
+    ``--help`` shows the docstrings without importing torch at start-up."""
+    from mistudio.cli.config_options import help_table
+    from mistudio.core.activations import ActivationStreamConfig
+    from mistudio.core.data import TokenizeConfig
+    from mistudio.core.features import ExtractionConfig
+    from mistudio.core.labeling import LabelingConfig
+    from mistudio.core.steering import SteeringConfig
+
+    classes = [TokenizeConfig, ActivationStreamConfig, ExtractionConfig, LabelingConfig]
+    table = help_table([*classes, SteeringConfig])
+    return json.dumps(table, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def main() -> None:
     text = render()
     TARGET.write_text(text)
@@ -58,6 +77,9 @@ def main() -> None:
     defaults = render_defaults(text)
     DEFAULTS_TARGET.write_text(defaults)
     sys.stdout.write(f"wrote {DEFAULTS_TARGET} ({len(defaults):,} bytes)\n")
+    field_help = render_field_help()
+    HELP_TARGET.write_text(field_help)
+    sys.stdout.write(f"wrote {HELP_TARGET} ({len(field_help):,} bytes)\n")
 
 
 if __name__ == "__main__":

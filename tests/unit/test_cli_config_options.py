@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from mistudio.cli import app
 from mistudio.cli.activations_cmd import CACHE_OPTIONS
-from mistudio.cli.config_options import config_from
+from mistudio.cli.config_options import HELP_FILE, config_from, help_table
 from mistudio.cli.datasets_cmd import TOKENIZE_OPTIONS
 from mistudio.cli.features_cmd import EXTRACT_OPTIONS
 from mistudio.cli.label_cmd import LABEL_OPTIONS
@@ -94,3 +94,26 @@ def test_a_dotted_field_sets_a_nested_config() -> None:
     config = config_from(SteeringConfig, ctx, None, STEER_OPTIONS, values, fixed)
     assert (config.generation.seed, config.generation.temperature) == (9, 0.0)
     assert config.check_model_name is True and config.prompts == ["hi"]
+
+
+OWN_HELP = {"hook", "dtype", "float16", "sweep", "any_model"}
+"""Options whose value is converted on the way to their field (one hook per option, a bool for a
+dtype, a comma-separated sweep, the negation of ``check_model_name``) or that say where the
+value goes (``dtype`` on disk): their help says so instead of repeating the field's docstring."""
+
+
+def test_the_help_table_is_fresh() -> None:
+    """``field_help.json`` holds the configs' field docstrings (``make api-types`` rewrites it)."""
+    table = help_table(cls for _, _, cls in COMMANDS)
+    assert json.loads(HELP_FILE.read_text()) == table, "run make api-types"
+
+
+@pytest.mark.parametrize(("path", "mapping", "cls"), COMMANDS, ids=lambda v: str(v)[:20])
+def test_each_mapped_option_help_is_its_field_docstring(
+    path: tuple[str, ...], mapping: dict[str, str], cls: type[BaseModel]
+) -> None:
+    described = help_table([cls])[cls.__name__]
+    helps = {p.name: p.help for p in _command(path).params}
+    for option, field in mapping.items():
+        if option not in OWN_HELP:
+            assert helps[option] == described[field], f"--{option} of {' '.join(path)}"

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from mistudio.cli import app
-from mistudio.cli.config_options import CONFIG_HELP, config_from
+from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help
 from mistudio.cli.workspace import existing, new_folder, slug
 from mistudio.core.activations import CacheDType
 from mistudio.core.progress import tqdm_progress
@@ -34,8 +34,10 @@ def cache(
     ),
     hook: list[str] | None = typer.Option(None, "--hook", help="Hook point (repeatable)"),
     model: str = typer.Option("smollm2-135m", help="Model source"),
-    max_tokens: int | None = typer.Option(None, help="Stop after this many tokens"),
-    batch_size: int = typer.Option(8, help="Sequences per forward pass"),
+    max_tokens: int | None = typer.Option(
+        None, help=field_help("ActivationStreamConfig", "max_tokens")
+    ),
+    batch_size: int = typer.Option(8, help=field_help("ActivationStreamConfig", "batch_size")),
     dtype: CacheDType = typer.Option("float32", help="float32 | float16 | bfloat16 on disk"),
     shard_tokens: int = typer.Option(65_536, help="Tokens per shard file"),
     name: str | None = typer.Option(None, help="Name to store it under"),
@@ -43,6 +45,7 @@ def cache(
     config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
 ) -> None:
     """Run the model over a tokenization and write activation shards for the hook points."""
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.activations import ActivationStreamConfig, cache_activations, estimate_cache
     from mistudio.core.data import Tokenization
     from mistudio.core.language_models import load_model

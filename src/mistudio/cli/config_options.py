@@ -9,13 +9,18 @@ a nested config is named by a dotted path (``generation.seed``). A test checks e
 against the class's fields, so an option cannot point at a field that does not exist.
 
 The config classes are imported inside the commands (they pull torch in through their
-packages), so ``mistudio --help`` stays fast.
+packages), so ``mistudio --help`` stays fast. That is why an option's help text, which is its
+field's docstring, is read from ``field_help.json``: a table of every field's description that
+``scripts/export_openapi.py`` (``make api-types``) writes from the classes with
+:func:`help_table`; a test fails when it is stale, and another when a mapped option's help is
+not its field's description.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +32,37 @@ from mistudio.errors import InvalidInputError
 C = TypeVar("C", bound=BaseModel)
 
 CONFIG_HELP = "YAML or JSON file holding the operation's config; options given override it"
+
+HELP_FILE = Path(__file__).with_name("field_help.json")
+"""``{config class: {field (dotted when nested): description}}``, generated."""
+
+
+@functools.cache
+def _help_table() -> dict[str, dict[str, str]]:
+    table: dict[str, dict[str, str]] = json.loads(HELP_FILE.read_text())
+    return table
+
+
+def field_help(config: str, field: str) -> str:
+    """The description of ``config``'s ``field`` (``generation.seed`` for a nested one)."""
+    return _help_table()[config][field]
+
+
+def help_table(classes: Iterable[type[BaseModel]]) -> dict[str, dict[str, str]]:
+    """What ``field_help.json`` holds for ``classes``: each field's one-paragraph description,
+    nested configs' fields under dotted names."""
+
+    def fields(cls: type[BaseModel], prefix: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, info in cls.model_fields.items():
+            if info.description:
+                out[prefix + name] = " ".join(info.description.split())
+            kind = info.annotation
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                out |= fields(kind, f"{prefix}{name}.")
+        return out
+
+    return {cls.__name__: fields(cls, "") for cls in sorted(classes, key=lambda c: c.__name__)}
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -41,6 +77,7 @@ def read_config(path: Path) -> dict[str, Any]:
         except json.JSONDecodeError as exc:
             raise InvalidInputError(f"{path} is not valid JSON: {exc.msg}") from None
     else:
+        # deferred: PyYAML is only needed to read a YAML --config file
         import yaml  # only when a YAML file is given
 
         try:

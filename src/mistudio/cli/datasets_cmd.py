@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from mistudio.cli import app
-from mistudio.cli.config_options import CONFIG_HELP, config_from
+from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help
 from mistudio.cli.workspace import existing, kind_dir, new_folder, slug
 from mistudio.core.progress import tqdm_progress
 
@@ -31,6 +31,7 @@ def import_(
     limit: int | None = typer.Option(None, help="Import at most this many documents"),
 ) -> None:
     """Import a dataset into MISTUDIO_HOME/artifacts/datasets/NAME."""
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.data import DatasetSource, import_dataset
 
     fields = {"name": name, "text_column": text_column, "max_documents": limit}
@@ -69,16 +70,17 @@ def tokenize(
     ctx: typer.Context,
     dataset: str = typer.Argument(..., help="Dataset name or folder"),
     model: str = typer.Option("smollm2-135m", help="Model whose tokenizer to use"),
-    max_length: int = typer.Option(512, help="Sequence length (incl. BOS)"),
-    stride: int = typer.Option(256, help="Step between overlapping windows of long documents"),
-    prepend_bos: bool = typer.Option(True, help="Start every sequence with BOS"),
-    pack: bool = typer.Option(True, help="Pack short documents into one sequence"),
-    min_tokens: int = typer.Option(1, help="Drop documents shorter than this"),
-    limit: int | None = typer.Option(None, help="Tokenize at most this many documents"),
+    max_length: int = typer.Option(512, help=field_help("TokenizeConfig", "max_length")),
+    stride: int = typer.Option(256, help=field_help("TokenizeConfig", "stride")),
+    prepend_bos: bool = typer.Option(True, help=field_help("TokenizeConfig", "prepend_bos")),
+    pack: bool = typer.Option(True, help=field_help("TokenizeConfig", "pack")),
+    min_tokens: int = typer.Option(1, help=field_help("TokenizeConfig", "min_tokens")),
+    limit: int | None = typer.Option(None, help=field_help("TokenizeConfig", "max_documents")),
     name: str | None = typer.Option(None, help="Name to store it under"),
     config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
 ) -> None:
     """Tokenize a dataset with a model's tokenizer into fixed-length sequences."""
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.data import TokenizeConfig, tokenize_dataset
     from mistudio.core.language_models import load_tokenizer
 
@@ -102,6 +104,7 @@ def stats(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
     """Statistics of a tokenization: documents, tokens, lengths, top tokens, coverage."""
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.data import Tokenization, load_stats
 
     folder = existing("tokenizations", name, "meta.json")

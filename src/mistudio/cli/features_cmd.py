@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from mistudio.cli import app
-from mistudio.cli.config_options import CONFIG_HELP, config_from
+from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help
 from mistudio.cli.workspace import existing, new_folder, slug
 from mistudio.errors import InvalidInputError
 
@@ -41,23 +41,36 @@ def extract(
     tokenization: str = typer.Option(
         ..., "--tokenization", "-t", help="Tokenization name or folder"
     ),
-    tokens: int = typer.Option(100_000, "--tokens", min=1, help="Evaluation tokens to read"),
-    top_k: int = typer.Option(100, "--top-k", min=1, help="Top examples kept per latent"),
-    context: int = typer.Option(32, "--context", min=0, help="Tokens of context before"),
-    after: int = typer.Option(8, "--after", min=0, help="Tokens of context after"),
+    tokens: int = typer.Option(
+        100_000, "--tokens", min=1, help=field_help("ExtractionConfig", "n_tokens")
+    ),
+    top_k: int = typer.Option(100, "--top-k", min=1, help=field_help("ExtractionConfig", "top_k")),
+    context: int = typer.Option(
+        32, "--context", min=0, help=field_help("ExtractionConfig", "context_before")
+    ),
+    after: int = typer.Option(
+        8, "--after", min=0, help=field_help("ExtractionConfig", "context_after")
+    ),
     model: str = typer.Option("smollm2-135m", help="Model source"),
     hook: str | None = typer.Option(None, help="Hook point (single SAE without hook_name)"),
     out: Path | None = typer.Option(None, "--out", help="Output folder"),
-    batch_size: int = typer.Option(8, min=1, help="Sequences per forward pass"),
-    samples: int = typer.Option(40, min=0, help="Uniform activating samples per latent"),
-    random_contexts: int = typer.Option(200, min=0, help="Shared random context windows"),
-    coactivation_tokens: int = typer.Option(65_536, min=0, help="Tokens for correlations"),
-    min_document_tokens: int = typer.Option(0, min=0, help="Skip shorter documents"),
+    batch_size: int = typer.Option(8, min=1, help=field_help("ExtractionConfig", "batch_size")),
+    samples: int = typer.Option(40, min=0, help=field_help("ExtractionConfig", "n_samples")),
+    random_contexts: int = typer.Option(
+        200, min=0, help=field_help("ExtractionConfig", "n_random_contexts")
+    ),
+    coactivation_tokens: int = typer.Option(
+        65_536, min=0, help=field_help("ExtractionConfig", "coactivation_tokens")
+    ),
+    min_document_tokens: int = typer.Option(
+        0, min=0, help=field_help("ExtractionConfig", "min_document_tokens")
+    ),
     float16: bool = typer.Option(False, help="Store example activations as float16"),
     overwrite: bool = typer.Option(False, help="Replace an existing extraction"),
     config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
 ) -> None:
     """Extract per-latent statistics, examples, logit lens and correlations of SAE(s)."""
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.data import Tokenization
     from mistudio.core.features import ExtractionConfig, ExtractionTarget, extract_features
     from mistudio.core.language_models import load_model
@@ -114,6 +127,7 @@ def feature(
     prompt: str | None = typer.Option(None, help="Greedy completion with/without the latent"),
 ) -> None:
     """Show one latent: statistics, top examples, logit lens, correlated latents."""
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.features import ExtractionResult
 
     result = ExtractionResult.open(existing("extractions", extraction, "extraction.json"))
@@ -170,6 +184,7 @@ def _sparkline(counts: Any) -> str:
 
 
 def _ablation(result: Any, index: int, prompt: str | None) -> None:
+    # deferred: torch takes seconds to import; only this command needs it
     import torch
 
     from mistudio.core.data import Tokenization

@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from mistudio.cli import app
-from mistudio.cli.config_options import CONFIG_HELP, config_from
+from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help
 from mistudio.cli.workspace import existing, slug
 
 LABEL_OPTIONS = {
@@ -35,24 +35,35 @@ LABEL_OPTIONS = {
 def label(
     ctx: typer.Context,
     extraction: str = typer.Argument(..., help="Extraction folder or name"),
-    method: str = typer.Option("rules", "--method", "-m", help="rules | local | ollama | openai"),
-    model: str | None = typer.Option(None, help="Model (local: source; ollama/openai: name)"),
-    base_url: str | None = typer.Option(None, "--base-url", help="Server address"),
+    method: str = typer.Option(
+        "rules", "--method", "-m", help=field_help("LabelingConfig", "method")
+    ),
+    model: str | None = typer.Option(None, help=field_help("LabelingConfig", "model")),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help=field_help("LabelingConfig", "base_url")
+    ),
     indices: str | None = typer.Option(None, help="Latents, e.g. 0-99,120 (default: all live)"),
     limit: int | None = typer.Option(None, min=1, help="At most this many latents"),
-    score: bool = typer.Option(False, "--score", help="Detection and fuzzing scores"),
+    score: bool = typer.Option(False, "--score", help=field_help("LabelingConfig", "score")),
     out: Path | None = typer.Option(None, "--out", help="Output folder"),
-    json_mode: bool = typer.Option(False, "--json", help="Ask the backend for JSON replies"),
-    concurrency: int = typer.Option(4, min=1, help="Features in flight (HTTP backends)"),
-    rpm: float | None = typer.Option(None, "--rpm", min=0.001, help="Requests per minute"),
-    price_in: float = typer.Option(0.0, min=0, help="Price per 1k prompt tokens"),
-    price_out: float = typer.Option(0.0, min=0, help="Price per 1k completion tokens"),
+    json_mode: bool = typer.Option(False, "--json", help=field_help("LabelingConfig", "json_mode")),
+    concurrency: int = typer.Option(4, min=1, help=field_help("LabelingConfig", "concurrency")),
+    rpm: float | None = typer.Option(
+        None, "--rpm", min=0.001, help=field_help("LabelingConfig", "requests_per_minute")
+    ),
+    price_in: float = typer.Option(
+        0.0, min=0, help=field_help("LabelingConfig", "price_per_1k_input")
+    ),
+    price_out: float = typer.Option(
+        0.0, min=0, help=field_help("LabelingConfig", "price_per_1k_output")
+    ),
     template: Path | None = typer.Option(None, help="Prompt template JSON (PromptTemplate)"),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before a paid run"),
     estimate_only: bool = typer.Option(False, help="Print the estimate and stop"),
     config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
 ) -> None:
     """Label an extraction's latents by rules or an LLM, optionally scored."""
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.features import ExtractionResult
     from mistudio.core.labeling import (
         FeatureFilter,

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import typer
 
 from mistudio.cli import app
-from mistudio.cli.config_options import CONFIG_HELP, config_from
+from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help
 from mistudio.cli.workspace import existing
 from mistudio.errors import InvalidInputError
 
@@ -50,6 +50,7 @@ _GEN_DEFAULTS: dict[str, Any] = {}
 def _gen_default(name: str) -> Any:
     """Defaults shared with :class:`GenerationConfig`, so the CLI and the API agree."""
     if not _GEN_DEFAULTS:
+        # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
         from mistudio.core.steering import GenerationConfig
 
         _GEN_DEFAULTS.update({k: f.default for k, f in GenerationConfig.model_fields.items()})
@@ -151,7 +152,9 @@ def steer_command(
     ctx: typer.Context,
     sae: list[str] = typer.Option([], "--sae", help="SAE folder or name (repeatable)"),
     feature: list[int] = typer.Option([], "--feature", "-f", help="Latent index (repeatable)"),
-    prompt: list[str] = typer.Option([], "--prompt", "-p", help="Prompt (repeatable)"),
+    prompt: list[str] = typer.Option(
+        [], "--prompt", "-p", help=field_help("SteeringConfig", "prompts")
+    ),
     strength: list[float] = typer.Option(
         [], "--strength", "-s", help="Added coefficient or clamped value (repeatable)"
     ),
@@ -163,18 +166,23 @@ def steer_command(
     positions: str = typer.Option("all", help="all | generated (leave the prompt unsteered)"),
     sweep: str | None = typer.Option(None, help="Comma-separated strengths, e.g. 0,2,4,8,16"),
     model: str = typer.Option("smollm2-135m", help="Model source"),
-    max_tokens: int = typer.Option(40, "--max-tokens", min=1, help="New tokens per continuation"),
-    temperature: float | None = typer.Option(None, min=0.0, help="0 is greedy [default: 0.7]"),
-    top_p: float | None = typer.Option(None, help="Nucleus mass [default: 0.9]"),
-    seed: int = typer.Option(0, help="Sampling seed shared by baseline and steered"),
-    chat: bool = typer.Option(False, help="Wrap prompts in the tokenizer's chat template"),
-    similarity: str = typer.Option("embedding", help="embedding | jaccard"),
+    max_tokens: int = typer.Option(
+        40, "--max-tokens", min=1, help=field_help("SteeringConfig", "generation.max_new_tokens")
+    ),
+    temperature: float | None = typer.Option(
+        None, min=0.0, help=field_help("SteeringConfig", "generation.temperature")
+    ),
+    top_p: float | None = typer.Option(None, help=field_help("SteeringConfig", "generation.top_p")),
+    seed: int = typer.Option(0, help=field_help("SteeringConfig", "generation.seed")),
+    chat: bool = typer.Option(False, help=field_help("SteeringConfig", "generation.chat_template")),
+    similarity: str = typer.Option("embedding", help=field_help("SteeringConfig", "similarity")),
     any_model: bool = typer.Option(False, help="Allow an SAE trained on a differently named model"),
     json_out: bool = typer.Option(False, "--json", help="Print the run as JSON"),
     out: Path | None = typer.Option(None, "--out", help="Also save the run as JSON here"),
     config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
 ) -> None:
     """Generate with feature interventions, beside the baseline, with comparison metrics."""
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.language_models import load_model
     from mistudio.core.progress import tqdm_progress
     from mistudio.core.sae import load_sae
@@ -236,6 +244,7 @@ def _interventions(
     positions: str,
 ) -> list[Any]:
     """The interventions the repeated options describe (max activations read when relative)."""
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.features import ExtractionResult
     from mistudio.core.steering import FeatureIntervention
 
