@@ -16,9 +16,10 @@ import pytest
 import torch
 from torch import Tensor
 
-from mistudio.core.sae import base, load_sae
-from mistudio.core.sae.base import SAE, SAEConfig, SAEOutput, TrainContext, mse_loss, register_sae
+from mistudio.core.sae import base, load_sae, registry
+from mistudio.core.sae.base import SAE, SAEConfig, SAEOutput, TrainContext, mse_loss
 from mistudio.core.sae.catalog import architecture_catalog
+from mistudio.core.sae.registry import register_sae
 from mistudio.core.sae.saelens_format import read_cfg
 from mistudio.core.training import SAETrainConfig, TrainConfig, estimate_training_memory, train_saes
 from mistudio.errors import InvalidInputError
@@ -29,8 +30,8 @@ NAME = "test_scaled_relu"
 @pytest.fixture
 def new_arch(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[SAE]]:
     """Registers the test architecture in a copy of the registry (undone after the test)."""
-    base.registered_architectures()  # built-ins loaded before the copy
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
+    registry.registered_architectures()  # built-ins loaded before the copy
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
 
     @register_sae(NAME)
     class ScaledReLUSAE(SAE):

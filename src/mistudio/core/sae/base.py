@@ -1,4 +1,4 @@
-"""The one interface every SAE architecture implements, its config, and the registry.
+"""The one interface every SAE architecture implements, and its config.
 
 An SAE maps an activation ``x[batch, d_in]`` to latents ``f[batch, d_sae]`` and back to
 ``x_hat[batch, d_out]`` (``d_out == d_in`` except for transcoders). Conventions follow the SAELens
@@ -6,14 +6,14 @@ folder format (FORMATS.md §1) so a saved SAE is the state dict with no renaming
 ``W_enc[d_in, d_sae]``, ``b_enc[d_sae]``, ``W_dec[d_sae, d_out]``, ``b_dec[d_out]`` and, for skip
 variants, ``W_skip[d_out, d_in]``.
 
-Each architecture lives in its own module and registers itself with ``@register_sae("name")``;
-:func:`build_sae` turns an :class:`SAEConfig` into a module. The class is the only place that
-knows its architecture: how sparsity is controlled (:attr:`SAE.sparsity_control`), which config
-fields it reads (:attr:`SAE.parameters_used`), what a training step holds in memory
-(:meth:`SAE.step_bytes`), its SAELens names and cfg mapping, and its own config checks
-(:meth:`SAE.check_config`). Config validation, the trainer, the memory estimate, the SAELens
-reader and the API ask the registry, so adding an architecture is one new module plus its import
-in ``core/sae/__init__.py``. Two forwards exist:
+Each architecture lives in its own module and registers itself with ``@register_sae("name")``
+(:mod:`mistudio.core.sae.registry`); :func:`build_sae` turns an :class:`SAEConfig` into a module.
+The class is the only place that knows its architecture: how sparsity is controlled
+(:attr:`SAE.sparsity_control`), which config fields it reads (:attr:`SAE.parameters_used`), what a
+training step holds in memory (:meth:`SAE.step_bytes`), its SAELens names and cfg mapping, and
+its own config checks (:meth:`SAE.check_config`). Config validation, the trainer, the memory
+estimate, the SAELens reader and the API ask the registry, so adding an architecture is one new
+module plus its import in ``core/sae/__init__.py``. Two forwards exist:
 
 * :meth:`SAE.forward` is the inference path (dense latents, ``mse`` only) used by evals and
   feature extraction;
@@ -28,15 +28,15 @@ and ``b_dec`` is set from an init batch by :meth:`SAE.init_b_dec` (geometric med
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, NamedTuple, TypeVar
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import torch
 from pydantic import ValidationError, model_validator
 from torch import Tensor, nn
 
 from mistudio.core.config import OperationConfig
+from mistudio.core.sae.registry import sae_class
 from mistudio.core.sae.sparse_ops import SparseCodes, Workspace
 from mistudio.errors import InvalidInputError
 
@@ -465,62 +465,8 @@ class SAE(nn.Module):
                 dest.copy_(src.to(dest.dtype))
 
 
-SAEType = TypeVar("SAEType", bound=type[SAE])
-_REGISTRY: dict[str, type[SAE]] = {}
-
-
-def register_sae(name: str) -> Callable[[SAEType], SAEType]:
-    """Class decorator: make an architecture buildable by name."""
-
-    def deco(cls: SAEType) -> SAEType:
-        cls.architecture = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return deco
-
-
-def sae_class(name: str) -> type[SAE]:
-    """The class registered under ``name``."""
-    _load_builtin()
-    if name not in _REGISTRY:
-        raise InvalidInputError(
-            f"unknown SAE architecture {name!r}; known: {', '.join(sorted(_REGISTRY))}"
-        )
-    return _REGISTRY[name]
-
-
-def registered_architectures() -> list[str]:
-    _load_builtin()
-    return sorted(_REGISTRY)
-
-
-def saelens_reader(
-    saelens_arch: str, ours: str | None, cfg: dict[str, Any]
-) -> tuple[type[SAE], dict[str, Any]]:
-    """The class that rebuilds a SAELens cfg.json of architecture ``saelens_arch``, and its fields.
-
-    ``ours`` is ``metadata.mistudio_architecture``: the class that wrote the file is asked first,
-    then the default reader of that SAELens name.
-    """
-    _load_builtin()
-    first = [_REGISTRY[ours]] if ours in _REGISTRY else []
-    for cls in first + [c for c in _REGISTRY.values() if c.saelens_reader]:
-        if saelens_arch not in (cls.saelens_names or (cls.architecture,)):
-            continue
-        fields = cls.config_from_saelens(cfg)
-        if fields is not None:
-            return cls, fields
-    raise InvalidInputError(f"SAELens architecture {saelens_arch!r} is not supported yet")
-
-
 def build_sae(cfg: SAEConfig | dict[str, Any]) -> SAE:
     """A freshly initialised SAE for ``cfg``."""
     if isinstance(cfg, dict):
         cfg = SAEConfig(**cfg)
     return sae_class(cfg.architecture)(cfg)
-
-
-def _load_builtin() -> None:
-    # Importing the package registers every built-in architecture.
-    import mistudio.core.sae  # noqa: F401

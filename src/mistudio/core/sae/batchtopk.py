@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mistudio.core.sae.base import SAEConfig, TrainContext, register_sae
+from mistudio.core.sae.base import SAEConfig, TrainContext
+from mistudio.core.sae.registry import register_sae
 from mistudio.core.sae.sparse_ops import SparseCodes, TopKSelection, batch_topk_codes
 from mistudio.core.sae.topk import TopKSAE
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from mistudio.core.sae.base import SAEConfig, SparsityControl, registered_architectures, sae_class
+from mistudio.core.sae.base import SAEConfig, SparsityControl
+from mistudio.core.sae.registry import registered_architectures, sae_class
 
 
 class ArchitectureParameter(BaseModel):

@@ -17,14 +17,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from mistudio.core.sae.base import (
-    SAE,
-    SAEConfig,
-    SAEOutput,
-    TrainContext,
-    mse_loss,
-    register_sae,
-)
+from mistudio.core.sae.base import SAE, SAEConfig, SAEOutput, TrainContext, mse_loss
+from mistudio.core.sae.registry import register_sae
 from mistudio.errors import InvalidInputError
 
 

@@ -22,7 +22,8 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from mistudio import __version__
-from mistudio.core.sae.base import DTYPES, SAE, SAEConfig, build_sae, saelens_reader
+from mistudio.core.sae.base import DTYPES, SAE, SAEConfig, build_sae
+from mistudio.core.sae.registry import saelens_reader
 from mistudio.errors import InvalidInputError, NotFoundError
 
 SAELENS_VERSION = "6.0.0"

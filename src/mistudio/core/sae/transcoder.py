@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from mistudio.core.sae.base import SAEConfig, register_sae
+from mistudio.core.sae.base import SAEConfig
+from mistudio.core.sae.registry import register_sae
 from mistudio.core.sae.standard import StandardSAE
 
 

@@ -13,7 +13,8 @@ from typing import Literal
 
 from pydantic import ConfigDict, model_validator
 
-from mistudio.core.sae.base import SAEConfig, StrictModel, registered_architectures, sae_class
+from mistudio.core.sae.base import SAEConfig, StrictModel
+from mistudio.core.sae.registry import registered_architectures, sae_class
 from mistudio.errors import InvalidInputError
 
 

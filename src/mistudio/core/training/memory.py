@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from mistudio.core.sae.base import sae_class
+from mistudio.core.sae.registry import sae_class
 from mistudio.core.training.config import SAETrainConfig, TrainConfig
 
 FLOAT = 4
