@@ -24,11 +24,12 @@ from mistudio.core.data import (
     compute_stats,
     compute_windows,
     import_dataset,
+    load_stats,
     tokenization_samples,
     tokenize_dataset,
     tokenizer_fingerprint,
 )
-from mistudio.errors import InvalidInputError
+from mistudio.errors import InvalidInputError, NotFoundError
 
 UNK, BOS, EOS, PAD = 0, 1, 2, 3
 N_WORDS = 200
@@ -436,3 +437,17 @@ def test_chunking_by_characters_does_not_change_the_result(tmp_path, monkeypatch
     assert np.array_equal(whole.tokens, chunked.tokens)
     assert np.array_equal(whole.windows, chunked.windows)
     assert np.array_equal(whole.doc_offsets, chunked.doc_offsets)
+
+
+def test_reader_reads_saved_stats_and_load_stats_computes_missing(tmp_path):
+    """The tokenize operation writes stats.json; the reader only reads it, and ``load_stats``
+    computes the statistics of a folder made without them."""
+    tok = tokenize(tmp_path, [doc(1, 1, 2), doc(3)], max_length=8, stride=4)
+    saved = tok.stats()
+    assert load_stats(tok) == saved
+    (tmp_path / "tok" / "stats.json").unlink()
+    reopened = Tokenization.open(tmp_path / "tok")
+    with pytest.raises(NotFoundError, match="stats.json"):
+        reopened.stats()
+    computed = load_stats(reopened)
+    assert (computed.n_tokens, computed.n_documents) == (saved.n_tokens, saved.n_documents)

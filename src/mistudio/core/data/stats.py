@@ -6,6 +6,11 @@ sequence-length histogram and the padding fraction, because those describe what 
 Histograms are ``bins`` (edges, ``len(counts) + 1``) and ``counts`` whose sum is the number of
 items. Document lengths are heavy-tailed (a verse vs a 300 kB source file), so their histograms
 use log-spaced bins; sequence lengths are bounded by ``max_length`` and use linear bins.
+
+The operations write the statistics when they finish (``import_dataset`` and
+``tokenize_dataset`` save ``stats.json`` into the folder they make), so the folder readers only
+read that file and never call back into this module; :func:`load_stats` computes them for a
+folder made without them.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from mistudio.core.data.decoding import convert_ids_to_tokens, decode_each
 
-if TYPE_CHECKING:  # the folders import this module to write and read their statistics
+if TYPE_CHECKING:  # the folder reader imports this module for the statistics' types
     from mistudio.core.data.tokenized_folder import Tokenization
 
 STATS_FILE = "stats.json"
@@ -169,8 +174,11 @@ def compute_stats(
 
 
 def load_stats(tokenization: Tokenization) -> TokenizationStats:
-    """The saved ``stats.json`` of a tokenization (computed now if missing)."""
-    return tokenization.stats()
+    """The ``stats.json`` the tokenize operation saved; computed now (without decoded token
+    strings) for a folder that lacks it."""
+    if (tokenization.folder / STATS_FILE).is_file():
+        return tokenization.stats()
+    return compute_stats(tokenization)
 
 
 def save_stats(stats: TokenizationStats | DatasetStats, folder: Path) -> None:

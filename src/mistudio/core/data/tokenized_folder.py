@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from mistudio.core.data.stats import STATS_FILE, TokenizationStats, compute_stats
+from mistudio.core.data.stats import STATS_FILE, TokenizationStats
 from mistudio.core.data.tokenize_config import TokenizeConfig
 from mistudio.errors import NotFoundError
 
@@ -236,8 +236,12 @@ class Tokenization:
             yield self.get_rows(order[begin : begin + batch_size])
 
     def stats(self) -> TokenizationStats:
-        """``stats.json`` if present, else computed now (without decoded token strings)."""
+        """The ``stats.json`` that :func:`~mistudio.core.data.tokenize.tokenize_dataset` wrote.
+
+        The reader only reads it: computing statistics is the operation's job (and
+        :func:`~mistudio.core.data.stats.load_stats`'s, for a folder made without them).
+        """
         path = self.folder / TOKEN_STATS_FILE
-        if path.is_file():
-            return TokenizationStats.model_validate_json(path.read_text())
-        return compute_stats(self)
+        if not path.is_file():
+            raise NotFoundError(f"tokenization {self.folder} has no {TOKEN_STATS_FILE}")
+        return TokenizationStats.model_validate_json(path.read_text())
