@@ -65,23 +65,29 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
 DEFAULT_MODEL = "smollm2-135m"
 
 
-class ModelLoadConfig(OperationConfig):
-    """How to load one model."""
+class ModelSource(OperationConfig):
+    """Which model and the options it is registered with: what a studio's model row keeps and
+    the API's request to add a model takes (machine-local settings are the load's own)."""
 
-    source: str
+    source: str = Field(min_length=1)
     """Built-in name, Hub repo id, local folder or GGUF file."""
     dtype: DType = "float32"
     """Weight dtype after loading (GGUF weights are dequantized to it)."""
+    revision: str | None = None
+    """Hub branch, tag or commit."""
+    trust_remote_code: bool = False
+    """Run modelling code shipped in the repo. Only for repos you trust."""
+
+
+class ModelLoadConfig(ModelSource):
+    """How to load one model."""
+
     quantization: Quantization = "none"
     """8-bit or 4-bit weights through bitsandbytes (CUDA only)."""
     device: str = "auto"
     """``cpu``, ``cuda``, ``cuda:1``...; ``auto`` picks CUDA when present."""
-    revision: str | None = None
-    """Hub branch, tag or commit."""
     token: str | None = Field(default=None, repr=False, exclude=True)
     """Hub token for gated or private repos; never stored."""
-    trust_remote_code: bool = False
-    """Run modelling code shipped in the repo. Only for repos you trust."""
     cache_dir: Path | None = None
     """Where Hub downloads and dequantized built-ins go (default ``MISTUDIO_HOME/cache``)."""
 
@@ -262,6 +268,7 @@ def _quantization_kwargs(quantization: Quantization, dtype: torch.dtype) -> dict
         raise ResourceError(
             f"{quantization} quantization needs bitsandbytes: pip install bitsandbytes"
         )
+    # deferred: a heavy library (seconds to import), needed only when this runs
     from transformers import BitsAndBytesConfig
 
     if quantization == "8bit":
@@ -275,6 +282,7 @@ def _quantization_kwargs(quantization: Quantization, dtype: torch.dtype) -> dict
 def _load_tokenizer(
     path: Path, gguf_file: str | None = None, trust_remote_code: bool = False
 ) -> Any:
+    # deferred: a heavy library (seconds to import), needed only when this runs
     from transformers import AutoTokenizer
 
     kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
@@ -322,6 +330,7 @@ def reading_gguf(gguf: Path) -> Iterator[None]:
 
 def _dequantize_gguf(gguf: Path, dest: Path, progress: Progress | None) -> None:
     """Dequantize a GGUF file once into a safetensors folder (float32)."""
+    # deferred: a heavy library (seconds to import), needed only when this runs
     from transformers import AutoModelForCausalLM
 
     if progress is not None:
@@ -364,6 +373,7 @@ def download_from_hub(
 
     Prefers safetensors; falls back to ``*.bin`` only when the repo has no safetensors.
     """
+    # deferred: a heavy library (seconds to import), needed only when this runs
     from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -436,6 +446,7 @@ def download_from_hub(
 
 def _progress_tqdm(progress: Progress) -> type:
     """A tqdm class that forwards byte counts to a progress callback (for job progress/ETA)."""
+    # deferred: tqdm.auto probes for notebook widgets; only a caller that draws a bar pays
     from tqdm.auto import tqdm
 
     class ProgressTqdm(tqdm):
@@ -450,6 +461,7 @@ def _progress_tqdm(progress: Progress) -> type:
 
 def load_model(config: ModelLoadConfig | str, progress: Progress | None = None) -> LoadedModel:
     """Load a causal LM and its tokenizer, in eval mode, from any supported source."""
+    # deferred: a heavy library (seconds to import), needed only when this runs
     from transformers import AutoModelForCausalLM
 
     if isinstance(config, str):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import Field, SecretStr
+from pydantic import ConfigDict, SecretStr
 
 from mistudio.api.artifact_jobs import ArtifactOut, start_artifact_job
 from mistudio.api.deps import (
@@ -29,7 +29,7 @@ from mistudio.api.deps import (
 )
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
-from mistudio.core.language_models import DType, resolve_source
+from mistudio.core.language_models import ModelSource, resolve_source
 from mistudio.store import LanguageModel
 from mistudio.store.like import contains
 
@@ -57,17 +57,15 @@ class ModelOut(ArtifactOut):
     """Load options (dtype, revision, trust_remote_code); never the token."""
 
 
-class ModelCreate(DocumentedModel):
-    source: str = Field(min_length=1)
-    """Built-in name, Hub repo id (``org/name``), local HF folder or ``.gguf`` file."""
+class ModelCreate(ModelSource):
+    """The core :class:`ModelSource` (source, dtype, revision, trust_remote_code) plus how the
+    studio names it and whether to load it now."""
+
+    # As every request body: keys added by a newer client are ignored, not refused.
+    model_config = ConfigDict(extra="ignore")
+
     name: str | None = None
     """Display name (default: the source)."""
-    dtype: DType = "float32"
-    """Weight dtype after loading."""
-    revision: str | None = None
-    """Hub branch, tag or commit."""
-    trust_remote_code: bool = False
-    """Run modelling code shipped with the repo (only for repos you trust)."""
     load: bool = True
     """Queue the load (download / dequantize / inspect) job now."""
     token: SecretStr | None = None
