@@ -2828,11 +2828,15 @@ export interface components {
              */
             value: number | null;
         };
-        /** ModelCreate */
+        /**
+         * ModelCreate
+         * @description The core :class:`ModelSource` (source, dtype, revision, trust_remote_code) plus how the
+         *     studio names it and whether to load it now.
+         */
         ModelCreate: {
             /**
              * Dtype
-             * @description Weight dtype after loading.
+             * @description Weight dtype after loading (GGUF weights are dequantized to it).
              * @default float32
              * @enum {string}
              */
@@ -2855,7 +2859,7 @@ export interface components {
             revision?: string | null;
             /**
              * Source
-             * @description Built-in name, Hub repo id (``org/name``), local HF folder or ``.gguf`` file.
+             * @description Built-in name, Hub repo id, local folder or GGUF file.
              */
             source: string;
             /**
@@ -2865,7 +2869,7 @@ export interface components {
             token?: string | null;
             /**
              * Trust Remote Code
-             * @description Run modelling code shipped with the repo (only for repos you trust).
+             * @description Run modelling code shipped in the repo. Only for repos you trust.
              * @default false
              */
             trust_remote_code?: boolean;
@@ -3785,11 +3789,16 @@ export interface components {
              */
             similarity: number;
         };
-        /** SteeringCreate */
+        /**
+         * SteeringCreate
+         * @description The core :class:`SteeringOptions` plus the prompts, the features (SAEs named by id) and
+         *     the model; the router resolves them into the job's :class:`SteeringConfig`.
+         */
         SteeringCreate: {
             /**
              * Check Model Name
-             * @description Refuse an SAE trained on a differently named model.
+             * @description Refuse an SAE whose recorded ``model_name`` differs from the loaded model's name (widths
+             *     are always checked). Turn off to steer a sibling model, e.g. base vs instruct.
              * @default true
              */
             check_model_name?: boolean;
@@ -3798,7 +3807,7 @@ export interface components {
              * @description Features applied together (one combined hook per hook point).
              */
             features: components["schemas"]["SteeringFeature"][];
-            /** @description Tokens, temperature, top-p, seed, chat template (shared by baseline and steered). */
+            /** @description Sampling settings shared by baseline and steered continuations. */
             generation?: components["schemas"]["GenerationConfig"];
             /**
              * Model Id
@@ -3817,7 +3826,8 @@ export interface components {
             prompts: string[];
             /**
              * Similarity
-             * @description How outputs are compared: ``embedding`` cosine or token ``jaccard``.
+             * @description How outputs are compared: cosine of all-MiniLM-L6-v2 embeddings (falls back to token
+             *     Jaccard, saying so, when the model is unavailable) or token Jaccard directly.
              * @default embedding
              * @enum {string}
              */
@@ -3830,7 +3840,8 @@ export interface components {
         };
         /**
          * SteeringFeature
-         * @description One feature to push on.
+         * @description One feature to push on: the core :class:`InterventionOptions` plus its SAE's id (and the
+         *     extraction a relative strength is read from).
          */
         SteeringFeature: {
             /**
@@ -3840,26 +3851,32 @@ export interface components {
             extraction_id?: number | null;
             /**
              * Index
-             * @description Latent index in that SAE.
+             * @description Latent index in that SAE (checked against its ``d_sae`` when the run starts).
              */
             index: number;
             /**
              * Mode
-             * @description ``add`` the decoder row, ``clamp`` the latent, or ``suppress`` it (clamp to zero).
+             * @description ``add``: add ``value * W_dec[index]`` to the activation (the raw decoder row, so the value
+             *     is in units of the latent's own activation); ``clamp``: encode with the SAE, set the latent
+             *     to ``value``, decode, and add back the SAE's reconstruction error so only this latent's
+             *     contribution changes; ``suppress``: clamp to zero (strength ignored).
              * @default add
              * @enum {string}
              */
             mode?: "add" | "clamp" | "suppress";
             /**
              * Positions
-             * @description ``all`` positions, or only ``generated`` ones (the prompt is read unsteered).
+             * @description ``all``: every position of every forward pass (prompt included); ``generated``: only the
+             *     positions that predict a generated token (the last prompt position and each new token), so
+             *     the prompt is read unsteered.
              * @default all
              * @enum {string}
              */
             positions?: "all" | "generated";
             /**
              * Relative
-             * @description ``strength`` is a multiple of the feature's max activation in an extraction.
+             * @description Interpret ``strength`` as a multiple of the feature's max activation (``max_act``), which
+             *     makes strengths comparable across features of very different scales.
              * @default false
              */
             relative?: boolean;
@@ -3870,7 +3887,8 @@ export interface components {
             sae_id: number;
             /**
              * Strength
-             * @description Added coefficient or clamped activation (replaced by each value of a sweep).
+             * @description The added coefficient (add) or the clamped activation (clamp); may be negative. NaN and
+             *     inf are accepted so a run can report what they do.
              * @default 0
              */
             strength?: number;
@@ -4436,7 +4454,10 @@ export interface components {
              */
             total_tokens: number;
         };
-        /** TrainingCreate */
+        /**
+         * TrainingCreate
+         * @description The core :class:`TrainingSettings` (``train`` and ``run``) plus the inputs' ids.
+         */
         TrainingCreate: {
             /**
              * Activation Cache Id
@@ -4453,7 +4474,7 @@ export interface components {
              * @description Display name (default: derived from the inputs).
              */
             name?: string | null;
-            /** @description How activations are produced and the SAEs evaluated (the core run options). */
+            /** @description How activations are produced and the SAEs evaluated. */
             run?: components["schemas"]["TrainingRunOptions"];
             /**
              * Tokenization Id
@@ -4514,7 +4535,7 @@ export interface components {
             activation_cache_id: number | null;
             /**
              * Config
-             * @description ``{"train": TrainConfig, "run": TrainingRunOptions}`` as requested.
+             * @description The :class:`TrainingSettings` the job runs (``{"train": ..., "run": ...}``).
              */
             config: {
                 [key: string]: unknown;
@@ -4659,7 +4680,9 @@ export interface operations {
             query?: {
                 model_id?: number | null;
                 tokenization_id?: number | null;
+                /** @description Sort by: created_at, name, n_tokens */
                 sort?: string;
+                /** @description Sort direction */
                 order?: "asc" | "desc";
                 /** @description Items to skip */
                 offset?: number;
@@ -4792,7 +4815,9 @@ export interface operations {
                 q?: string | null;
                 status?: string | null;
                 source_kind?: ("hub" | "local" | "builtin") | null;
+                /** @description Sort by: created_at, name, n_documents, n_bytes, status */
                 sort?: string;
+                /** @description Sort direction */
                 order?: "asc" | "desc";
                 /** @description Items to skip */
                 offset?: number;
@@ -5010,7 +5035,9 @@ export interface operations {
             query?: {
                 sae_id?: number | null;
                 status?: string | null;
+                /** @description Sort by: created_at, name, n_features */
                 sort?: string;
+                /** @description Sort direction */
                 order?: "asc" | "desc";
                 /** @description Items to skip */
                 offset?: number;
@@ -5443,7 +5470,9 @@ export interface operations {
             query?: {
                 status?: ("queued" | "running" | "completed" | "failed" | "cancelled") | null;
                 kind?: string | null;
+                /** @description Sort by: created_at, status, kind, progress */
                 sort?: string;
+                /** @description Sort direction */
                 order?: "asc" | "desc";
                 /** @description Items to skip */
                 offset?: number;
@@ -5640,7 +5669,9 @@ export interface operations {
             query?: {
                 extraction_id?: number | null;
                 status?: string | null;
+                /** @description Sort by: created_at, name, n_labeled */
                 sort?: string;
+                /** @description Sort direction */
                 order?: "asc" | "desc";
                 /** @description Items to skip */
                 offset?: number;
@@ -5776,7 +5807,9 @@ export interface operations {
                 /** @description Name contains */
                 q?: string | null;
                 status?: string | null;
+                /** @description Sort by: created_at, name, n_params */
                 sort?: string;
+                /** @description Sort direction */
                 order?: "asc" | "desc";
                 /** @description Items to skip */
                 offset?: number;
@@ -5945,7 +5978,9 @@ export interface operations {
                 origin?: ("trained" | "imported") | null;
                 training_id?: number | null;
                 model_id?: number | null;
+                /** @description Sort by: created_at, name, d_sae, hook_name */
                 sort?: string;
+                /** @description Sort direction */
                 order?: "asc" | "desc";
                 /** @description Items to skip */
                 offset?: number;
@@ -6097,7 +6132,9 @@ export interface operations {
                 model_id?: number | null;
                 sae_id?: number | null;
                 status?: string | null;
+                /** @description Sort by: created_at, name */
                 sort?: string;
+                /** @description Sort direction */
                 order?: "asc" | "desc";
                 /** @description Items to skip */
                 offset?: number;
@@ -6337,7 +6374,9 @@ export interface operations {
                 favourite?: boolean | null;
                 /** @description Name contains */
                 q?: string | null;
+                /** @description Sort by: usage_count, name, created_at, updated_at, favourite */
                 sort?: string;
+                /** @description Sort direction */
                 order?: "asc" | "desc";
                 /** @description Items to skip */
                 offset?: number;
@@ -6632,7 +6671,9 @@ export interface operations {
                 dataset_id?: number | null;
                 model_id?: number | null;
                 status?: string | null;
+                /** @description Sort by: created_at, name, n_tokens, n_sequences, max_length */
                 sort?: string;
+                /** @description Sort direction */
                 order?: "asc" | "desc";
                 /** @description Items to skip */
                 offset?: number;
@@ -6832,7 +6873,9 @@ export interface operations {
             query?: {
                 status?: string | null;
                 model_id?: number | null;
+                /** @description Sort by: created_at, name, status, step */
                 sort?: string;
+                /** @description Sort direction */
                 order?: "asc" | "desc";
                 /** @description Items to skip */
                 offset?: number;
