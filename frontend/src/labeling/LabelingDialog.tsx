@@ -7,9 +7,11 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useTemplates } from "../api/hooks";
 import type { CostEstimate, LabelingConfig, LabelingCreate, LabelingJob, LabelingSelection, Template } from "../api/types";
-import { Button, ErrorLine, Field, Modal, Stat, TemplateOptions, num, IdOptions } from "../components/ui";
+import { Button, ErrorLine, Field, Modal, TemplateOptions, num, IdOptions } from "../components/ui";
 import { formatCount } from "../lib/format";
-import { METHODS, type Method, PAID, type SelectionMode, parseIndices } from "./options";
+import { CostEstimateView } from "./CostEstimateView";
+import { EMPTY_FILTER, METHODS, type Method, PAID, type SelectionFilter, type SelectionMode, parseIndices } from "./options";
+import { SelectionFields } from "./SelectionFields";
 import { useEstimateLabeling, useStartLabeling } from "./queries";
 import { useSaveTemplate } from "../templates/queries";
 import { useExtractionChoice } from "../features/queries";
@@ -33,7 +35,7 @@ export function LabelingDialog({
   const [score, setScore] = useState(false);
   const [selMode, setSelMode] = useState<SelectionMode>("unlabelled");
   const [indices, setIndices] = useState("");
-  const [filter, setFilter] = useState({ min_frequency: "", max_frequency: "", min_max_act: "", limit: "" });
+  const [filter, setFilter] = useState<SelectionFilter>(EMPTY_FILTER);
   const templates = useTemplates("labeling_prompt");
   const [templateId, setTemplateId] = useState<number | null>(null);
   const template: Template | undefined = templates.data?.items.find((t) => t.id === templateId);
@@ -190,34 +192,7 @@ export function LabelingDialog({
             )}
           </>
         )}
-        <Field label="Selection">
-          <select value={selMode} onChange={(e) => setSelMode(e.target.value as SelectionMode)} data-testid="labeling-selection">
-            <option value="unlabelled">all unlabelled</option>
-            <option value="indices">indices</option>
-            <option value="filter">filter</option>
-          </select>
-        </Field>
-        {selMode === "indices" && (
-          <Field label="Indices" hint="e.g. 1, 4, 10-20">
-            <input value={indices} onChange={(e) => setIndices(e.target.value)} data-testid="labeling-indices" />
-          </Field>
-        )}
-        {selMode === "filter" && (
-          <div className="grid grid-cols-4 gap-2 md:col-span-2">
-            {(
-              [
-                ["min_frequency", "min frequency"],
-                ["max_frequency", "max frequency"],
-                ["min_max_act", "min max act."],
-                ["limit", "at most"],
-              ] as const
-            ).map(([k, label]) => (
-              <Field key={k} label={label}>
-                <input type="number" step="any" min={0} value={filter[k]} onChange={(e) => setFilter({ ...filter, [k]: e.target.value })} />
-              </Field>
-            ))}
-          </div>
-        )}
+        <SelectionFields mode={selMode} setMode={setSelMode} indices={indices} setIndices={setIndices} filter={filter} setFilter={setFilter} />
         <label className="flex items-center gap-2 text-sm text-slate-300 md:col-span-2">
           <input type="checkbox" checked={score} onChange={(e) => setScore(e.target.checked)} data-testid="labeling-score" />
           score labels (detection + fuzzing; more requests)
@@ -246,15 +221,7 @@ export function LabelingDialog({
           </div>
         )}
       </div>
-      {estimate && (
-        <div className="grid grid-cols-2 gap-2 md:grid-cols-5" data-testid="labeling-estimate-result">
-          <Stat label="Features" value={formatCount(estimate.n_features)} />
-          <Stat label="Requests" value={formatCount(estimate.requests)} />
-          <Stat label="Prompt tokens" value={formatCount(estimate.prompt_tokens)} />
-          <Stat label="Completion tokens" value={formatCount(estimate.completion_tokens)} />
-          <Stat label="Cost" value={`$${estimate.cost.toFixed(4)}`} />
-        </div>
-      )}
+      {estimate && <CostEstimateView estimate={estimate} />}
       {paid && !estimate && <p className="text-xs text-amber-300">Estimate the cost of this paid run before starting it.</p>}
       <ErrorLine error={estimateRun.error ?? start.error} />
     </Modal>

@@ -26,3 +26,13 @@ export function parseIndices(text: string): number[] | null {
   }
   return out;
 }
+
+/** The statistics filter as the form holds it (text fields; empty means no bound). */
+export interface SelectionFilter {
+  min_frequency: string;
+  max_frequency: string;
+  min_max_act: string;
+  limit: string;
+}
+
+export const EMPTY_FILTER: SelectionFilter = { min_frequency: "", max_frequency: "", min_max_act: "", limit: "" };

@@ -17,6 +17,7 @@ import { SaveTemplateDialog } from "../templates/SaveTemplateDialog";
 import { useStartTraining, useTrainingEstimate } from "./queries";
 import { useSaeArchitectures } from "../saes/queries";
 import { markTemplateUsed } from "../templates/queries";
+import { AdvancedFields } from "./AdvancedFields";
 
 export function TrainingFormCard() {
   const models = useModels();
@@ -172,53 +173,7 @@ export function TrainingFormCard() {
       <button type="button" className="mt-4 text-xs text-emerald-400 hover:text-emerald-300" onClick={() => setShowAdvanced(!showAdvanced)} data-testid="train-advanced">
         {showAdvanced ? "▾" : "▸"} Advanced
       </button>
-      {showAdvanced && (
-        <div className="mt-2 grid gap-3 sm:grid-cols-3 xl:grid-cols-6">
-          <Field label="Normalisation">
-            <select value={form.normalize} onChange={(e) => set("normalize", e.target.value as TrainingForm["normalize"])}>
-              <option value="expected_average_only_in">expected average norm</option>
-              <option value="none">none</option>
-            </select>
-          </Field>
-          <Field label="LR decay">
-            <select value={form.lrDecay} onChange={(e) => set("lrDecay", e.target.value as TrainingForm["lrDecay"])}>
-              <option>linear</option>
-              <option>cosine</option>
-              <option>constant</option>
-            </select>
-          </Field>
-          <Field label="Resample dead at steps" hint="Comma-separated">
-            <input value={form.resampleSteps} onChange={(e) => set("resampleSteps", e.target.value)} placeholder="e.g. 1000,2000" />
-          </Field>
-          <Field label="Gradient clipping" hint="Empty: off">
-            <input type="number" step="any" value={form.gradClip ?? ""} onChange={(e) => set("gradClip", num(e.target.value) ?? null)} />
-          </Field>
-          <Field label="Checkpoint every (steps)" hint="Empty: at the end">
-            <input type="number" min={1} value={form.checkpointEvery ?? ""} onChange={(e) => set("checkpointEvery", num(e.target.value) ?? null)} />
-          </Field>
-          <Field label="LM batch (sequences)">
-            <input type="number" min={1} value={form.lmBatchSize} onChange={(e) => set("lmBatchSize", num(e.target.value) ?? 8)} />
-          </Field>
-          <Field label="Shuffle buffer (tokens)" hint="Filled before the first step">
-            <input type="number" min={1} value={form.bufferTokens} onChange={(e) => set("bufferTokens", num(e.target.value) ?? DEFAULT_FORM.bufferTokens)} data-testid="train-buffer" />
-          </Field>
-          <Field label="Final eval tokens">
-            <input type="number" min={0} value={form.finalEvalTokens} onChange={(e) => set("finalEvalTokens", num(e.target.value) ?? 0)} />
-          </Field>
-          <Field label="Eval sequences">
-            <input type="number" min={0} value={form.evalSequences} onChange={(e) => set("evalSequences", num(e.target.value) ?? 0)} />
-          </Field>
-          <Field label="Activations" hint={readyCaches.length ? undefined : "No ready cache for this tokenization"}>
-            <select
-              value={form.useCache && form.activationCacheId ? String(form.activationCacheId) : ""}
-              onChange={(e) => setForm((f) => ({ ...f, useCache: !!e.target.value, activationCacheId: num(e.target.value) ?? null }))}
-            >
-              <option value="">stream live from the model</option>
-              <IdOptions items={readyCaches} label={(c) => `cache ${c.name}`} />
-            </select>
-          </Field>
-        </div>
-      )}
+      {showAdvanced && <AdvancedFields form={form} set={set} setForm={setForm} readyCaches={readyCaches} />}
       <div className="mt-4 grid grid-cols-2 gap-2 md:grid-cols-4">
         <Stat label="SAEs" value={specs.length} />
         <Stat label="Latents each" value={formatCount(specs[0]?.sae.d_sae ?? 0)} />
