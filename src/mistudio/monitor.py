@@ -31,6 +31,7 @@ class _Nvml:
         self.available = False
         self.handles: list[Any] = []
         try:
+            # deferred: NVML exists only on machines with an NVIDIA driver
             import pynvml
 
             pynvml.nvmlInit()

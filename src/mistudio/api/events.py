@@ -118,6 +118,7 @@ class EventHub:
             await asyncio.sleep(POLL_SECONDS)
 
     def _redis_listen(self) -> None:
+        # deferred: redis is only needed in cluster mode (embedded mode has no Redis)
         import redis
 
         url = get_settings().events_redis_url

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from mistudio.api.errors import ApiError
+from mistudio.core.language_models import load_model
+from mistudio.core.sae.saelens_format import load_sae
 from mistudio.errors import HubUnreachableError, MiStudioError
 
 MAX_MODELS = 1
@@ -26,7 +28,6 @@ _saes: OrderedDict[tuple[str, str], Any] = OrderedDict()
 
 
 def _model(load_config: Any) -> Any:
-    from mistudio.core.language_models import load_model
 
     key = load_config.model_dump_json()
     if key in _models:
@@ -51,7 +52,6 @@ def _model(load_config: Any) -> Any:
 
 
 def _sae(path: str, device: Any) -> Any:
-    from mistudio.core.sae.saelens_format import load_sae
 
     key = (path, str(device))
     if key in _saes:

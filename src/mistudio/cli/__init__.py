@@ -8,8 +8,10 @@ a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
+import click
 import typer
 from pydantic import ValidationError
 
@@ -39,7 +41,6 @@ COMMAND_MODULES = [
 
 
 def _register() -> None:
-    import importlib
 
     for name in COMMAND_MODULES:
         importlib.import_module(f"mistudio.cli.{name}")
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(1)
     except ValidationError as exc:  # the same checks the API answers with a 422
+        # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
         from mistudio.core.sae.base import validation_message
 
         typer.secho(
@@ -67,8 +69,6 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # click usage errors carry their own exit code and message
-        import click
-
         if isinstance(exc, click.ClickException):
             exc.show()
             sys.exit(exc.exit_code)

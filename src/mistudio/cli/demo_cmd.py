@@ -15,6 +15,8 @@ from typing import Any
 import typer
 
 from mistudio.cli import app
+from mistudio.cli.features_cmd import _highlight
+from mistudio.cli.train_cmd import format_evals
 from mistudio.cli.workspace import new_folder
 from mistudio.core.progress import tqdm_progress
 
@@ -39,6 +41,7 @@ def demo(
     ),
 ) -> None:
     """Run the pipeline end to end on the built-in defaults and print what each stage made."""
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.activations import (
         ActivationStreamConfig,
         cache_activations,
@@ -146,7 +149,7 @@ def demo(
 
 def _train(loaded: Any, tok: Any, train_tokens: int, d_sae: int, quick: bool) -> Any:
     """A topk and a standard SAE on layer 6, and topk SAEs on layers 2 and 10: one LM pass."""
-    from mistudio.cli.train_cmd import format_evals
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.pipeline import TrainingRunConfig, run_training
     from mistudio.core.sae.base import SAEConfig
     from mistudio.core.training import SAETrainConfig, TrainConfig
@@ -206,9 +209,9 @@ def _extract(
     loaded: Any, tok: Any, result: Any, n_tokens: int, quick: bool
 ) -> tuple[Any, dict[str, Any]]:
     """Extract the layer-6 SAEs' features in one LM pass; show frequent and selective latents."""
+    # deferred: the science stack loads when a command runs, not for `mistudio --help`
     import numpy as np
 
-    from mistudio.cli.features_cmd import _highlight
     from mistudio.core.features import ExtractionConfig, ExtractionTarget, extract_features
     from mistudio.core.sae import load_sae
 
@@ -258,6 +261,7 @@ def _register(
     extractions: dict[str, Any],
 ) -> None:
     """Rows for everything the demo made, so `mistudio serve` opens it like its own work."""
+    # deferred: SQLAlchemy and the store load only for commands that use the database
     from mistudio.store import init_db, session_scope
     from mistudio.store.artifact_rows import ExtractionArtifacts, register_cli_pipeline
     from mistudio.store.builtins import register_builtins

@@ -18,6 +18,7 @@ escapes, the GPU device lock (:mod:`mistudio.jobs.device_lock`) keeps two GPU jo
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import os
 import signal
@@ -53,6 +54,7 @@ def worker_argv(
     loglevel: str = "INFO",
 ) -> list[str]:
     """``celery worker`` arguments shared by ``serve`` and ``worker``."""
+    # deferred: the jobs package imports Celery; only `serve` and `worker` need it
     from mistudio.jobs.app import broker_supports_broadcast
 
     argv = [
@@ -80,8 +82,6 @@ def _die_with_parent() -> None:
     finishes the current task first). The job's heartbeat stops and the reaper fails it,
     resumable."""
     try:
-        import ctypes
-
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: the parent-pid watchdog does the work
@@ -100,6 +100,7 @@ class EmbeddedWorker:
         )
 
     def _spawn(self) -> subprocess.Popen[bytes]:
+        # deferred: the jobs package imports Celery; only `serve` and `worker` need it
         from mistudio.jobs.app import PARENT_PID_ENV
 
         env = {**os.environ, PARENT_PID_ENV: str(os.getpid())}
@@ -137,6 +138,7 @@ def serve(
     log_level: str = typer.Option("info", help="uvicorn log level"),
 ) -> None:
     """Start the studio: API + web UI on 127.0.0.1:8000 and one local worker."""
+    # deferred: uvicorn is only needed by `serve`
     import uvicorn
 
     from mistudio.store import init_db
@@ -155,6 +157,7 @@ def serve(
         embedded.start()
     typer.echo(f"miStudio on http://{host}:{port}  (home {settings.home})")
     try:
+        # deferred: the API app imports FastAPI and torch; only `serve` needs it
         from mistudio.api.app import create_app
 
         uvicorn.run(create_app(), host=host, port=port, log_level=log_level)
@@ -172,6 +175,7 @@ def worker_cmd(
     loglevel: str = typer.Option("INFO", help="Log level"),
 ) -> None:
     """Start only a worker (cluster mode: one per GPU machine/device)."""
+    # deferred: the jobs package imports Celery; only `serve` and `worker` need it
     from mistudio.jobs.app import app as celery_app
     from mistudio.store import init_db
 

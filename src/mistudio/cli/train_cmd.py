@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 import yaml
+from pydantic import ValidationError
 
 from mistudio.cli import app
 from mistudio.cli.workspace import existing, new_folder
@@ -53,6 +54,7 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print the final evals as JSON"),
 ) -> None:
     """Train the config's SAEs (many hook points from one LM pass) and evaluate them."""
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.pipeline import TrainingRunConfig, run_training
     from mistudio.core.sae.base import validation_message
 
@@ -66,8 +68,6 @@ def train(
     except InvalidInputError:
         raise
     except Exception as exc:  # pydantic ValidationError
-        from pydantic import ValidationError
-
         if isinstance(exc, ValidationError):
             raise InvalidInputError(f"invalid config {config}: {validation_message(exc)}") from None
         raise

@@ -53,6 +53,7 @@ class TextEmbedder:
 
     @classmethod
     def load(cls, device: str | torch.device = "cpu") -> TextEmbedder:
+        # deferred: a heavy library (seconds to import), needed only when this runs
         from transformers import AutoModel, AutoTokenizer
 
         folder = embedding_model_folder()

@@ -20,6 +20,7 @@ import torch
 from pydantic import BaseModel
 from torch import Tensor, nn
 
+from mistudio.core.hooks import intervene
 from mistudio.core.progress import Progress, report
 from mistudio.core.sae.base import SAE
 from mistudio.errors import InvalidInputError
@@ -200,7 +201,6 @@ def evaluate_splice(
     batches: ``(input_ids[batch, seq], attention_mask[batch, seq])``; layout: the model's
     BlockLayout (``LoadedModel.layout``) or None to detect it.
     """
-    from mistudio.core.hooks import intervene
 
     if sae.reconstructs_other_hook or sae.d_out != sae.d_in:
         raise InvalidInputError("splicing a transcoder (two hook points) is not supported yet")

@@ -29,6 +29,7 @@ def report(progress: Progress | None, step: float, total: float | None, **metric
 @contextmanager
 def tqdm_progress(desc: str, unit: str = "it", unit_scale: bool = False) -> Iterator[Progress]:
     """A terminal progress bar usable as a :class:`Progress` callback."""
+    # deferred: tqdm.auto probes for notebook widgets; only a caller that draws a bar pays
     from tqdm.auto import tqdm
 
     bar = tqdm(desc=desc, unit=unit, unit_scale=unit_scale, dynamic_ncols=True)

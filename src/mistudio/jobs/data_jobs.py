@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mistudio.core.data import DatasetSource, TokenizeConfig, import_dataset, tokenize_dataset
+from mistudio.core.language_models import load_tokenizer
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
 from mistudio.jobs.runtime import JobContext, job_row
@@ -17,7 +19,6 @@ from mistudio.store.model_load import model_load_config
 
 @handler("dataset_import")
 def import_dataset_job(ctx: JobContext) -> dict[str, Any]:
-    from mistudio.core.data import DatasetSource, import_dataset
 
     dataset_id = int(ctx.config["dataset_id"])
     source = DatasetSource.model_validate(ctx.config["source"])
@@ -38,8 +39,6 @@ def import_dataset_job(ctx: JobContext) -> dict[str, Any]:
 
 @handler("tokenize")
 def tokenize_job(ctx: JobContext) -> dict[str, Any]:
-    from mistudio.core.data import TokenizeConfig, tokenize_dataset
-    from mistudio.core.language_models import load_tokenizer
 
     tok_id = int(ctx.config["tokenization_id"])
     with job_row(TokenizationRow, tok_id, "tokenization") as (session, row):

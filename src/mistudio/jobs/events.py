@@ -76,6 +76,7 @@ def _redis() -> Any | None:
     with _redis_lock:
         client = _redis_clients.get(url)
         if client is None:
+            # deferred: redis is only needed in cluster mode (embedded mode has no Redis)
             import redis
 
             client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

@@ -11,6 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mistudio.core import features as core_features
+from mistudio.core.data import Tokenization
+from mistudio.core.features import (
+    ExtractionConfig,
+    ExtractionInterrupted,
+    ExtractionTarget,
+    extract_features,
+)
+from mistudio.core.language_models import load_model
+from mistudio.core.sae.saelens_format import load_sae
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
 from mistudio.jobs.runtime import JobCancelled, JobContext, job_row
@@ -28,25 +38,11 @@ from mistudio.store.model_load import model_load_config
 
 def extraction_available() -> bool:
     """Whether core exposes the extraction entry point (it is optional at import time)."""
-    try:
-        from mistudio.core import features
-
-        return hasattr(features, "extract_features")
-    except ImportError:
-        return False
+    return hasattr(core_features, "extract_features")
 
 
 @handler("extract", queue="gpu")
 def extract_job(ctx: JobContext) -> dict[str, Any]:
-    from mistudio.core.data import Tokenization
-    from mistudio.core.features import (
-        ExtractionConfig,
-        ExtractionInterrupted,
-        ExtractionTarget,
-        extract_features,
-    )
-    from mistudio.core.language_models import load_model
-    from mistudio.core.sae.saelens_format import load_sae
 
     extraction_id = int(ctx.config["extraction_id"])
     with job_row(Extraction, extraction_id, "extraction") as (session, row):

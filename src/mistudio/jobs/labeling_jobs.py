@@ -28,6 +28,14 @@ from pydantic import SecretStr
 from sqlalchemy import Float, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from mistudio.core.features import ExtractionResult
+from mistudio.core.labeling import (
+    LabelingConfig,
+    LabelStore,
+    label_features,
+    parse_indices,
+    select_indices,
+)
 from mistudio.core.labeling.config import FeatureFilter, LabelingSelection
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
@@ -56,7 +64,6 @@ def choose_indices(
     session: Session, extraction_id: int, result: Any, selection: LabelingSelection
 ) -> list[int]:
     """The latents a run labels, in index order (used by the job and the cost estimate)."""
-    from mistudio.core.labeling import parse_indices, select_indices
 
     if selection.indices is not None:
         wanted = parse_indices(",".join(str(i) for i in selection.indices), result.d_sae)
@@ -160,8 +167,6 @@ def queue_for_method(method: str) -> str:
 
 @handler("label", resumable=True)
 def label_job(ctx: JobContext) -> dict[str, Any]:
-    from mistudio.core.features import ExtractionResult
-    from mistudio.core.labeling import LabelingConfig, LabelStore, label_features
 
     labeling_id = int(ctx.config["labeling_id"])
     with job_row(LabelingJob, labeling_id, "labelling run") as (session, row):

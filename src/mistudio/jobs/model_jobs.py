@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mistudio.core.activations import ActivationStreamConfig, cache_activations
+from mistudio.core.data import Tokenization, check_compatible
+from mistudio.core.language_models import load_model
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
 from mistudio.jobs.runtime import JobContext, job_row
@@ -24,7 +27,6 @@ def model_load_job(ctx: JobContext) -> dict[str, Any]:
     """Download (Hub) or dequantize (GGUF) a model, load it once and record its architecture,
     hook points with their widths, and tokenizer fingerprint, so later requests are validated
     without loading it again."""
-    from mistudio.core.language_models import load_model
 
     model_id = int(ctx.config["model_id"])
     with job_row(LanguageModel, model_id, "model") as (session, row):
@@ -45,9 +47,6 @@ def model_load_job(ctx: JobContext) -> dict[str, Any]:
 
 @handler("cache_activations", queue="gpu")
 def cache_activations_job(ctx: JobContext) -> dict[str, Any]:
-    from mistudio.core.activations import ActivationStreamConfig, cache_activations
-    from mistudio.core.data import Tokenization, check_compatible
-    from mistudio.core.language_models import load_model
 
     cache_id = int(ctx.config["activation_cache_id"])
     with job_row(ActivationCacheRow, cache_id, "activation cache") as (session, row):

@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mistudio.core.language_models import load_model
+from mistudio.core.sae.saelens_format import load_sae
+from mistudio.core.steering import SteeringConfig, steer
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
 from mistudio.jobs.runtime import JobContext, job_row
@@ -25,9 +28,6 @@ EXPORT_FILE = "run.json"
 
 @handler("steer", queue="gpu")
 def steer_job(ctx: JobContext) -> dict[str, Any]:
-    from mistudio.core.language_models import load_model
-    from mistudio.core.sae.saelens_format import load_sae
-    from mistudio.core.steering import SteeringConfig, steer
 
     run_id = int(ctx.config["steering_run_id"])
     with job_row(SteeringRun, run_id, "steering run") as (session, row):

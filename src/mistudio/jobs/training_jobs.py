@@ -13,9 +13,11 @@ from typing import Any
 
 from sqlalchemy import delete
 
+from mistudio.core.pipeline import TrainingSettings, run_training
+from mistudio.core.training import latest_checkpoint
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
-from mistudio.jobs.runtime import JobContext, job_row
+from mistudio.jobs.runtime import JobCancelled, JobContext, job_row
 from mistudio.store import (
     ActivationCacheRow,
     LanguageModel,
@@ -62,8 +64,6 @@ class _MetricWriter:
 
 @handler("train", queue="gpu", resumable=True)
 def train_job(ctx: JobContext) -> dict[str, Any]:
-    from mistudio.core.pipeline import TrainingSettings, run_training
-    from mistudio.core.training import latest_checkpoint
 
     training_id = int(ctx.config["training_id"])
     with job_row(Training, training_id, "training") as (session, training):
@@ -139,7 +139,5 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
         )
         out = dict(training.result)
     if result.stopped:
-        from mistudio.jobs.runtime import JobCancelled
-
         raise JobCancelled(f"stopped at step {result.steps}; retry to resume")
     return out

@@ -13,6 +13,7 @@ that row (features are re-indexed), so running the demo twice leaves one set of 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from mistudio.core.data import decode_each, tokenizer_fingerprint
+from mistudio.core.language_models import resolve_source
 from mistudio.core.progress import Progress, report
+from mistudio.core.sae.saelens_format import read_cfg
+from mistudio.core.training import list_checkpoints
 from mistudio.errors import InvalidInputError
 from mistudio.store.db import session_scope
 from mistudio.store.features import analyze_features
@@ -67,7 +72,6 @@ def jsonable(value: Any) -> Any:
 # ---- one artifact each: shared by the jobs and the registration below ----------------------
 def record_model(row: LanguageModel, loaded: Any) -> None:
     """Fill a model row from the loaded model: architecture, hook widths, tokenizer."""
-    from mistudio.core.data import tokenizer_fingerprint
 
     summary = loaded.architecture()
     row.status = "ready"
@@ -120,7 +124,6 @@ class SAECfgColumns(BaseModel):
 def read_sae_cfg(folder: Path) -> dict[str, Any]:
     """``cfg.json`` of an SAE folder as a dict (InvalidInputError when it is not a JSON object;
     the message never quotes the file)."""
-    from mistudio.core.sae.saelens_format import read_cfg
 
     try:
         cfg = read_cfg(folder)
@@ -202,7 +205,6 @@ def metric_rows(
 
 def record_checkpoints(session: Session, training_id: int, run_dir: Path) -> None:
     """Replace a training's checkpoint rows with the checkpoints in its run folder."""
-    from mistudio.core.training import list_checkpoints
 
     session.execute(delete(Checkpoint).where(Checkpoint.training_id == training_id))
     for info in list_checkpoints(run_dir):
@@ -215,7 +217,6 @@ def record_checkpoints(session: Session, training_id: int, run_dir: Path) -> Non
 
 def top_token_text(table: dict[str, np.ndarray], tokenizer: Any) -> list[str]:
     """Each latent's top tokens decoded and joined by spaces (each distinct id decoded once)."""
-    from mistudio.core.data import decode_each
 
     ids = np.asarray(table["top_token_ids"])[:, :TOP_TOKENS_IN_ROW]
     distinct = sorted({int(i) for i in np.unique(ids) if i >= 0})
@@ -313,7 +314,6 @@ def _by_path(session: Session, table: type[Row], path: Path) -> Row | None:
 
 
 def _model_row(session: Session, loaded: Any, source: str) -> LanguageModel:
-    from mistudio.core.language_models import resolve_source
 
     row = session.scalar(
         select(LanguageModel).where(LanguageModel.source == source).order_by(LanguageModel.id)
@@ -511,7 +511,6 @@ def _shifted(progress: Progress | None, offset: int, total: int) -> Progress | N
 def _record_training_files(session: Session, training_id: int, run_result: Any) -> None:
     """The run's checkpoints and each SAE's logged metrics (from its ``training.json``), so the
     studio's charts show the curves of a run it did not watch."""
-    import json
 
     record_checkpoints(session, training_id, Path(run_result.run_dir))
     session.execute(delete(TrainingMetric).where(TrainingMetric.training_id == training_id))

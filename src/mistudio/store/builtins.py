@@ -11,6 +11,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mistudio.core.data import BUILTIN_CORPORA
+from mistudio.core.labeling import PromptTemplate
+from mistudio.core.language_models import BUILTIN_MODELS
 from mistudio.store.tables import Dataset, LanguageModel, Template
 
 DEFAULT_LABELING_PROMPT = "delphi-default"
@@ -18,8 +21,6 @@ DEFAULT_LABELING_PROMPT = "delphi-default"
 
 def register_builtins(session: Session) -> None:
     """Insert the built-in model and corpora once (idempotent)."""
-    from mistudio.core.data import BUILTIN_CORPORA
-    from mistudio.core.language_models import BUILTIN_MODELS
 
     for name in BUILTIN_MODELS:
         exists = session.scalar(
@@ -60,7 +61,6 @@ def register_builtins(session: Session) -> None:
 
 def _seed_labeling_prompt(session: Session) -> None:
     """The default explanation prompt as an editable ``labeling_prompt`` template (once)."""
-    from mistudio.core.labeling import PromptTemplate
 
     exists = session.scalar(
         select(Template.id).where(

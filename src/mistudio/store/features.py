@@ -15,7 +15,17 @@ import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Integer, Select, column, func, literal_column, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    column,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from mistudio.store.like import contains
@@ -87,8 +97,6 @@ def _search_clause(
         tsquery = " & ".join(f"{w}:*" for w in words)
         clause = literal_column(FEATURE_TSVECTOR).op("@@")(func.to_tsquery("simple", tsquery))
     else:  # any other database: a plain (slow but correct) LIKE over each word
-        from sqlalchemy import and_
-
         clause = and_(
             *[
                 contains(Feature.label, w)

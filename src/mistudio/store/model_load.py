@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mistudio.core.language_models import ModelLoadConfig
 from mistudio.store.tables import LanguageModel
 
 if TYPE_CHECKING:
@@ -19,6 +20,5 @@ def model_load_config(model: LanguageModel) -> ModelLoadConfig:
     """The core load config of a model row (source plus the options it was added with)."""
     # Deferred on purpose: mistudio.core.language_models imports torch, and the store is imported by
     # processes (CLI commands, the migrations) that never load a model.
-    from mistudio.core.language_models import ModelLoadConfig
 
     return ModelLoadConfig(source=model.source, **(model.config or {}))

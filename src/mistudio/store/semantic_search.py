@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mistudio.core.labeling import FeatureLabel, SemanticIndex
 from mistudio.store.artifacts import artifact_dir
 from mistudio.store.tables import Extraction, Feature
 
@@ -41,7 +42,6 @@ def _folder(extraction: Extraction) -> Path:
 
 
 def _build(session: Session, extraction_id: int) -> Any:
-    from mistudio.core.labeling import FeatureLabel, SemanticIndex
 
     rows = session.execute(
         select(
@@ -70,7 +70,6 @@ def _build(session: Session, extraction_id: int) -> Any:
 
 def semantic_index(session: Session, extraction: Extraction) -> Any:
     """The extraction's current index (memory, else disk, else built now and saved)."""
-    from mistudio.core.labeling import SemanticIndex
 
     fingerprint = _fingerprint(session, extraction.id)
     key = (str(session.get_bind().engine.url), extraction.id)

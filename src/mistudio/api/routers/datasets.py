@@ -26,7 +26,7 @@ from mistudio.api.deps import (
 )
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
-from mistudio.core.data import BUILTIN_CORPORA, DatasetSource
+from mistudio.core.data import BUILTIN_CORPORA, DatasetSource, dataset_samples
 from mistudio.errors import InvalidInputError
 from mistudio.settings import get_settings
 from mistudio.store import Dataset, uploads_dir
@@ -211,7 +211,6 @@ def list_samples(
     limit: int = Query(20, ge=1, le=200),
 ) -> list[Sample]:
     """Documents of an imported dataset (text is returned as text; render it as text)."""
-    from mistudio.core.data import dataset_samples
 
     row = get_or_404(session, Dataset, dataset_id, "dataset")
     if row.status != "ready" or not row.path:

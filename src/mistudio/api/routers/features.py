@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from dataclasses import asdict
 from functools import lru_cache
 from typing import Any, Literal
@@ -24,13 +25,17 @@ from mistudio.api.labeling_runs import (
     ready_extraction,
     start_labeling,
 )
+from mistudio.api.loaded_models import model_and_sae
 from mistudio.core.config import DocumentedModel
 from mistudio.core.features import ExtractionResult
+from mistudio.core.features.ablation import ablate_latent, compare_completions, example_batch
 from mistudio.core.features.list_windows import first_example_windows
 from mistudio.core.labeling.config import LabelingSelection
 from mistudio.errors import MiStudioError
-from mistudio.store import Extraction, Feature, utcnow
+from mistudio.store import Extraction, Feature, LanguageModel, SAERow, utcnow
 from mistudio.store.features import FeatureSort, invalidate_counts, list_features
+from mistudio.store.model_load import model_load_config
+from mistudio.store.semantic_search import semantic_search
 
 router = APIRouter(prefix="/features", tags=["features"])
 
@@ -175,7 +180,6 @@ def semantic_search_features(
 ) -> list[SemanticHit]:
     """Labelled features ranked by meaning (all-MiniLM-L6-v2 embeddings of their labels). The
     index is built on the first search of an extraction and rebuilt when its labels change."""
-    from mistudio.store.semantic_search import semantic_search
 
     extraction = get_or_404(session, Extraction, extraction_id, "extraction")
     return [
@@ -383,12 +387,6 @@ def ablate_feature(feature_id: int, body: AblationRequest, session: SessionDep) 
 
     **Synchronous**: answered in the API process in about a second or a few (the model of the
     feature's extraction is loaded on first use and kept; requests take turns on it)."""
-    import time
-
-    from mistudio.api.loaded_models import model_and_sae
-    from mistudio.core.features.ablation import ablate_latent, compare_completions, example_batch
-    from mistudio.store import LanguageModel, SAERow
-    from mistudio.store.model_load import model_load_config
 
     row = get_or_404(session, Feature, feature_id, "feature")
     extraction = get_or_404(session, Extraction, row.extraction_id, "extraction")

@@ -32,7 +32,8 @@ from mistudio.api.labeling_runs import (
     start_labeling,
 )
 from mistudio.core.config import DocumentedModel
-from mistudio.core.labeling import CostEstimate, LabelingConfig
+from mistudio.core.features import ExtractionResult
+from mistudio.core.labeling import CostEstimate, LabelingConfig, estimate_cost
 from mistudio.core.labeling.config import LabelingSelection
 from mistudio.jobs.labeling_jobs import choose_indices
 from mistudio.store import LabelingJob
@@ -83,7 +84,6 @@ def list_labeling_jobs(
 
 @lru_cache(maxsize=4)
 def _open_result(path: str) -> Any:
-    from mistudio.core.features import ExtractionResult
 
     return ExtractionResult.open(path)
 
@@ -92,7 +92,6 @@ def _open_result(path: str) -> Any:
 def estimate_labeling_cost(body: LabelingCreate, session: SessionDep) -> CostEstimate:
     """Requests, tokens and money the run would spend (prompts of a sample of the selected
     latents rendered and extrapolated; ``rules`` costs nothing). Nothing is sent anywhere."""
-    from mistudio.core.labeling import estimate_cost
 
     extraction = ready_extraction(session, body.extraction_id)
     config = checked_config(session, body.config, body.template_id, count_use=False)

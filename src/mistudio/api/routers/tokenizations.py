@@ -20,12 +20,14 @@ from mistudio.api.deps import (
 )
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
-from mistudio.core.data import TokenizeConfig
+from mistudio.core.data import Tokenization, TokenizeConfig, load_stats, tokenization_samples
+from mistudio.core.language_models import load_tokenizer
 from mistudio.store import (
     Dataset,
     LanguageModel,
     TokenizationRow,
 )
+from mistudio.store.model_load import model_load_config
 
 router = APIRouter(prefix="/tokenizations", tags=["tokenizations"])
 
@@ -117,7 +119,6 @@ def get_tokenization(tokenization_id: DbId, session: SessionDep) -> Tokenization
 )
 def get_stats(tokenization_id: DbId, session: SessionDep) -> dict[str, Any]:
     """Token statistics (lengths, top tokens, coverage) computed at tokenization time."""
-    from mistudio.core.data import Tokenization, load_stats
 
     row = get_or_404(session, TokenizationRow, tokenization_id, "tokenization")
     if row.status != "ready" or not row.path:
@@ -137,9 +138,6 @@ def list_samples(
     limit: int = Query(10, ge=1, le=100),
 ) -> list[dict[str, Any]]:
     """Sequences with their tokens (loads only the tokenizer)."""
-    from mistudio.core.data import Tokenization, tokenization_samples
-    from mistudio.core.language_models import load_tokenizer
-    from mistudio.store.model_load import model_load_config
 
     row = get_or_404(session, TokenizationRow, tokenization_id, "tokenization")
     if row.status != "ready" or not row.path or row.model_id is None:

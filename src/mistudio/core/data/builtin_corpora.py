@@ -105,6 +105,7 @@ def load_kjv(
     progress: Progress | None = None,
 ) -> pa.Table:
     """One row per verse: ``text, citation, book, chapter, verse``."""
+    # deferred: a heavy library (seconds to import), needed only when this runs
     import pyarrow.json as pajson
 
     report(progress, 0, 1)

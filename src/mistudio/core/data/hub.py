@@ -45,6 +45,7 @@ def hub_offline() -> bool:
     if value in {"1", "true", "yes", "on"}:
         return True
     try:
+        # deferred: a heavy library (seconds to import), needed only when this runs
         from huggingface_hub import constants
 
         return bool(constants.HF_HUB_OFFLINE)
@@ -112,6 +113,7 @@ def _offline_flags(offline: bool) -> Iterator[None]:
     if not offline:
         yield
         return
+    # deferred: a heavy library (seconds to import), needed only when this runs
     import datasets.config
     from huggingface_hub import constants
 
@@ -126,6 +128,7 @@ def _offline_flags(offline: bool) -> Iterator[None]:
 
 def _check_repo(repo_id: str, token: str | None, revision: str | None) -> None:
     """One metadata request: fail fast and clearly before ``load_dataset`` retries."""
+    # deferred: a heavy library (seconds to import), needed only when this runs
     from huggingface_hub import HfApi, get_token
 
     try:
@@ -151,6 +154,7 @@ def read_hub(
     progress: Progress | None = None,
 ) -> pa.Table:
     """Load one split of a Hub dataset as an Arrow table (all its columns)."""
+    # deferred: a heavy library (seconds to import), needed only when this runs
     import datasets
 
     offline = hub_offline()

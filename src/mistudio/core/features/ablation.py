@@ -21,6 +21,7 @@ from mistudio.core.features.result import ExtractionResult
 from mistudio.core.hooks import intervene
 from mistudio.core.language_models import LoadedModel
 from mistudio.core.sae import SAE
+from mistudio.errors import InvalidInputError
 
 
 @dataclass
@@ -67,8 +68,6 @@ def output_hook(sae: SAE, hook: str | None = None) -> str:
     meta = sae.cfg.metadata
     name = hook or meta.get("hook_name_out") or meta.get("hook_name") or meta.get("hf_hook_name")
     if not name:
-        from mistudio.errors import InvalidInputError
-
         raise InvalidInputError("the SAE records no hook_name; give the hook point explicitly")
     return str(name)
 

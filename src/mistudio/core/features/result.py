@@ -241,6 +241,7 @@ class ExtractionResult:
     def tokenizer(self) -> Any:
         """The tokenizer saved with the extraction."""
         if self._tokenizer is None:
+            # deferred: a heavy library (seconds to import), needed only when this runs
             from transformers import AutoTokenizer
 
             path = self.folder / TOKENIZER_DIR

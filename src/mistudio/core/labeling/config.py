@@ -24,6 +24,7 @@ from mistudio.core.config import OperationConfig
 from mistudio.core.labeling.prompts import PromptTemplate
 from mistudio.core.outbound import check_outbound_url, same_endpoint
 from mistudio.errors import InvalidInputError
+from mistudio.settings import Settings
 
 KEY_ENV = {
     "openai": ("MISTUDIO_OPENAI_API_KEY", "OPENAI_API_KEY"),
@@ -37,7 +38,6 @@ def server_base_url(method: str) -> str | None:
     """The endpoint configured for ``method``'s server-held key (its default ``base_url``), read
     from the environment now (not cached: a notebook or test may change it); None for methods
     that send nothing."""
-    from mistudio.settings import Settings
 
     if method not in HTTP_METHODS:
         return None

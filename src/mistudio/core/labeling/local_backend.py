@@ -26,6 +26,7 @@ import torch
 from mistudio.core.labeling.clients import ChatReply
 from mistudio.core.labeling.errors import BadRequestError
 from mistudio.core.labeling.prompts import Message
+from mistudio.core.language_models import ModelLoadConfig, load_model
 
 
 class LocalChatClient:
@@ -60,7 +61,6 @@ class LocalChatClient:
     @classmethod
     def load(cls, source: str, device: str = "auto", **kwargs: Any) -> LocalChatClient:
         """Load ``source`` (built-in name, Hub id or folder) with ``core.models.load_model``."""
-        from mistudio.core.language_models import ModelLoadConfig, load_model
 
         loaded = load_model(ModelLoadConfig(source=source, device=device))
         return cls(loaded.model, loaded.tokenizer, loaded.name, **kwargs)

@@ -22,11 +22,15 @@ from mistudio.core.labeling.clients import (
 from mistudio.core.labeling.config import LabelingConfig
 from mistudio.core.labeling.context import FeatureContext
 from mistudio.core.labeling.errors import FATAL_ERRORS, BackendError, MalformedReplyError
+from mistudio.core.labeling.http_backends import OPENAI_BASE_URL, OllamaClient, OpenAIClient
+from mistudio.core.labeling.local_backend import LocalChatClient
 from mistudio.core.labeling.parse import ParsedLabel, parse_binary_list, parse_label_reply
 from mistudio.core.labeling.prompts import Message, PromptTemplate, small_model_template
 from mistudio.core.labeling.records import FeatureLabel
 from mistudio.core.labeling.rules import RuleMatch, match_rules, token_views
 from mistudio.core.labeling.scoring import ScoreKind, Scorer, ScoringExample, scoring_messages
+from mistudio.core.language_models import DEFAULT_MODEL
+from mistudio.core.outbound import same_endpoint
 from mistudio.errors import InvalidInputError
 
 CHARS_PER_TOKEN = 4
@@ -315,8 +319,6 @@ def _default_prefix(config: LabelingConfig) -> str:
 
 @register_method("local")
 def _local(config: LabelingConfig) -> Labeler:
-    from mistudio.core.labeling.local_backend import LocalChatClient
-    from mistudio.core.language_models import DEFAULT_MODEL
 
     prompt = config.prompt
     max_tokens = config.max_tokens
@@ -350,7 +352,6 @@ def _http_kwargs(config: LabelingConfig) -> dict[str, object]:
 
 @register_method("ollama")
 def _ollama(config: LabelingConfig) -> Labeler:
-    from mistudio.core.labeling.http_backends import OllamaClient
 
     if not config.model:
         raise InvalidInputError("the ollama method needs a model name (e.g. llama3.2)")
@@ -363,8 +364,6 @@ def _ollama(config: LabelingConfig) -> Labeler:
 
 @register_method("openai")
 def _openai(config: LabelingConfig) -> Labeler:
-    from mistudio.core.labeling.http_backends import OPENAI_BASE_URL, OpenAIClient
-    from mistudio.core.outbound import same_endpoint
 
     if not config.model:
         raise InvalidInputError("the openai method needs a model name (e.g. gpt-4o-mini)")
