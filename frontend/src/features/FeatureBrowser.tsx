@@ -10,9 +10,8 @@ import { formatCount, formatDate, formatNumber } from "../lib/format";
 import { useUi } from "../store/ui";
 import { FeatureDetail } from "./FeatureDetail";
 import { SemanticResults } from "./SemanticResults";
-import { PAGE_SIZE, useFeaturePages } from "./queries";
+import { findByIndex, PAGE_SIZE, toggleStar, useFeaturePages } from "./queries";
 import { useDebounced } from "../lib/useDebounced";
-import { findByIndex, toggleStar } from "./queries";
 
 type Sort = "index" | "frequency" | "max_activation" | "interpretability" | "label_score";
 
