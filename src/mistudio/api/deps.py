@@ -134,53 +134,63 @@ def check_sort(sort: str, allowed_sorts: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class Listing:
-    """One list request's paging and sort order, already checked against the endpoint's
-    sortable columns; :meth:`page` applies the endpoint's filters and answers the page.
+    """One list request: what it lists (``table`` rows answered as ``out``), the request's
+    session, and its paging and sort order, already checked against the sortable columns;
+    :meth:`page` applies the endpoint's filters and answers the page.
 
     Every list endpoint of the API takes ``offset``, ``limit``, ``sort`` and ``order`` the same
-    way; declaring them once (:func:`sorted_by`) keeps their defaults, limits and docs alike."""
+    way; declaring them once (:func:`listing_of`) keeps their defaults, limits and docs alike,
+    and leaves each endpoint only its filters."""
 
+    out: type[BaseModel]
+    table: type[Any]
+    session: Session
     paging: Paging
     sort: str
     order: str
     sortable: tuple[str, ...]
 
-    def page(
-        self,
-        out: type[BaseModel],
-        session: Session,
-        table: type[Any],
-        *where: ColumnElement[bool] | None,
-        **equal: Any,
-    ) -> Page[Any]:
-        """Rows of ``table`` as ``out``: those meeting every ``where`` clause (None: skipped)
-        and, for each ``column=value`` in ``equal`` whose value is given (not None, not empty),
+    def page(self, *where: ColumnElement[bool] | None, **equal: Any) -> Page[Any]:
+        """The rows meeting every ``where`` clause (None: skipped) and, for each
+        ``column=value`` in ``equal`` whose value is given (not None, not empty),
         ``table.column == value``."""
-        stmt = select(table)
+        stmt = select(self.table)
         for clause in where:
             if clause is not None:
                 stmt = stmt.where(clause)
         for column, value in equal.items():
             if value is not None and value != "":
-                stmt = stmt.where(getattr(table, column) == value)
+                stmt = stmt.where(getattr(self.table, column) == value)
         return page_response(
-            out, session, stmt, table, self.paging, self.sort, self.order, self.sortable
+            self.out,
+            self.session,
+            stmt,
+            self.table,
+            self.paging,
+            self.sort,
+            self.order,
+            self.sortable,
         )
 
 
-def sorted_by(*sortable: str, order: Literal["asc", "desc"] = "desc") -> Any:
-    """The dependency (for ``Annotated[Listing, sorted_by(...)]``) that reads a list request's
-    paging and sort order: ``sort`` is one of ``sortable`` (default: the first), ``order``
-    defaults to ``order``."""
+def listing_of(
+    out: type[BaseModel], table: type[Any], sorts: str, order: Literal["asc", "desc"] = "desc"
+) -> Any:
+    """The dependency (for ``Annotated[Listing, listing_of(...)]``) of a list of ``table`` rows
+    answered as ``out``: it reads the paging and sort order (``sort`` is one of the columns named
+    in ``sorts``, space-separated, default the first; ``order`` defaults to ``order``) and brings
+    the request's session."""
+    sortable = tuple(sorts.split())
     default_order = order
 
     def read_listing(
+        session: SessionDep,
         paging: PagingDep,
         sort: str = Query(sortable[0], description=f"Sort by: {', '.join(sortable)}"),
         order: Literal["asc", "desc"] = Query(default_order, description="Sort direction"),
     ) -> Listing:
         check_sort(sort, sortable)
-        return Listing(paging, sort, order, sortable)
+        return Listing(out, table, session, paging, sort, order, sortable)
 
     return Depends(read_listing)
 

@@ -15,7 +15,7 @@ from mistudio.api.deps import (
     SessionDep,
     delete_artifact,
     get_or_404,
-    sorted_by,
+    listing_of,
 )
 from mistudio.api.validation import check_hooks, check_tokenizer
 from mistudio.core.activations import ActivationStreamConfig
@@ -59,19 +59,14 @@ class ActivationCacheCreate(DocumentedModel):
 
 @router.get("", operation_id="list_activation_caches", response_model=Page[ActivationCacheOut])
 def list_caches(
-    session: SessionDep,
-    listing: Annotated[Listing, sorted_by("created_at", "name", "n_tokens")],
+    listing: Annotated[
+        Listing, listing_of(ActivationCacheOut, ActivationCacheRow, "created_at name n_tokens")
+    ],
     model_id: DbId | None = None,
     tokenization_id: DbId | None = None,
 ) -> Page[ActivationCacheOut]:
     """List activation caches, filtered by model or tokenization."""
-    return listing.page(
-        ActivationCacheOut,
-        session,
-        ActivationCacheRow,
-        model_id=model_id,
-        tokenization_id=tokenization_id,
-    )
+    return listing.page(model_id=model_id, tokenization_id=tokenization_id)
 
 
 @router.post(

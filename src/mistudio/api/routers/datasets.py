@@ -22,7 +22,7 @@ from mistudio.api.deps import (
     check_import_path,
     delete_artifact,
     get_or_404,
-    sorted_by,
+    listing_of,
 )
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
@@ -81,9 +81,8 @@ class Sample(DocumentedModel):
 
 @router.get("", operation_id="list_datasets", response_model=Page[DatasetOut])
 def list_datasets(
-    session: SessionDep,
     listing: Annotated[
-        Listing, sorted_by("created_at", "name", "n_documents", "n_bytes", "status")
+        Listing, listing_of(DatasetOut, Dataset, "created_at name n_documents n_bytes status")
     ],
     q: str | None = Query(None, description="Name contains (case-insensitive)"),
     status: str | None = None,
@@ -91,12 +90,7 @@ def list_datasets(
 ) -> Page[DatasetOut]:
     """List imported datasets, filtered by name, status or source kind."""
     return listing.page(
-        DatasetOut,
-        session,
-        Dataset,
-        contains(Dataset.name, q) if q else None,
-        status=status,
-        source_kind=source_kind,
+        contains(Dataset.name, q) if q else None, status=status, source_kind=source_kind
     )
 
 

@@ -21,7 +21,7 @@ from mistudio.api.deps import (
     delete_artifact,
     ensure_not_in_use,
     get_or_404,
-    sorted_by,
+    listing_of,
 )
 from mistudio.api.errors import ApiError
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
@@ -70,13 +70,14 @@ class ExtractionCreate(DocumentedModel):
 
 @router.get("", operation_id="list_extractions", response_model=Page[ExtractionOut])
 def list_extractions(
-    session: SessionDep,
-    listing: Annotated[Listing, sorted_by("created_at", "name", "n_features")],
+    listing: Annotated[
+        Listing, listing_of(ExtractionOut, Extraction, "created_at name n_features")
+    ],
     sae_id: DbId | None = None,
     status: str | None = None,
 ) -> Page[ExtractionOut]:
     """List feature extractions, filtered by SAE or status."""
-    return listing.page(ExtractionOut, session, Extraction, sae_id=sae_id, status=status)
+    return listing.page(sae_id=sae_id, status=status)
 
 
 @router.post("", operation_id="create_extraction", response_model=ExtractionOut, status_code=202)

@@ -15,7 +15,7 @@ from mistudio.api.deps import (
     Page,
     SessionDep,
     get_or_404,
-    sorted_by,
+    listing_of,
 )
 from mistudio.core.config import DocumentedModel
 from mistudio.jobs.events import event_dict
@@ -101,13 +101,12 @@ class JobEventOut(DocumentedModel):
 
 @router.get("", operation_id="list_jobs", response_model=Page[JobOut])
 def list_jobs(
-    session: SessionDep,
-    listing: Annotated[Listing, sorted_by("created_at", "status", "kind", "progress")],
+    listing: Annotated[Listing, listing_of(JobOut, Job, "created_at status kind progress")],
     status: JobStatus | None = None,
     kind: str | None = None,
 ) -> Page[JobOut]:
     """List jobs, filtered by status or kind."""
-    return listing.page(JobOut, session, Job, status=status, kind=kind)
+    return listing.page(status=status, kind=kind)
 
 
 @router.get("/{job_id}", operation_id="get_job", response_model=JobOut)

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from mistudio.api.deps import DbId, Listing, Page, SessionDep, get_or_404, sorted_by
+from mistudio.api.deps import DbId, Listing, Page, SessionDep, get_or_404, listing_of
 from mistudio.api.errors import ApiError
 from mistudio.api.labeling_runs import (
     LabelingJobOut,
@@ -71,15 +71,14 @@ def create_labeling_job(body: LabelingCreate, session: SessionDep) -> LabelingJo
 
 @router.get("", operation_id="list_labeling_jobs", response_model=Page[LabelingJobOut])
 def list_labeling_jobs(
-    session: SessionDep,
-    listing: Annotated[Listing, sorted_by("created_at", "name", "n_labeled")],
+    listing: Annotated[
+        Listing, listing_of(LabelingJobOut, LabelingJob, "created_at name n_labeled")
+    ],
     extraction_id: DbId | None = None,
     status: str | None = None,
 ) -> Page[LabelingJobOut]:
     """List labelling runs, filtered by extraction or status."""
-    return listing.page(
-        LabelingJobOut, session, LabelingJob, extraction_id=extraction_id, status=status
-    )
+    return listing.page(extraction_id=extraction_id, status=status)
 
 
 @lru_cache(maxsize=4)

@@ -25,7 +25,7 @@ from mistudio.api.deps import (
     check_import_path,
     delete_artifact,
     get_or_404,
-    sorted_by,
+    listing_of,
 )
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
@@ -90,19 +90,14 @@ def _queue_load(
 
 @router.get("", operation_id="list_models", response_model=Page[ModelOut])
 def list_models(
-    session: SessionDep,
-    listing: Annotated[Listing, sorted_by("created_at", "name", "n_params", order="asc")],
+    listing: Annotated[
+        Listing, listing_of(ModelOut, LanguageModel, "created_at name n_params", order="asc")
+    ],
     q: str | None = Query(None, description="Name contains"),
     status: str | None = None,
 ) -> Page[ModelOut]:
     """List registered language models, filtered by name or status."""
-    return listing.page(
-        ModelOut,
-        session,
-        LanguageModel,
-        contains(LanguageModel.name, q) if q else None,
-        status=status,
-    )
+    return listing.page(contains(LanguageModel.name, q) if q else None, status=status)
 
 
 @router.post("", operation_id="create_model", response_model=ModelOut, status_code=202)

@@ -21,7 +21,7 @@ from mistudio.api.deps import (
     check_import_path,
     delete_artifact,
     get_or_404,
-    sorted_by,
+    listing_of,
 )
 from mistudio.api.validation import check_hooks, check_width
 from mistudio.core.config import DocumentedModel
@@ -86,8 +86,7 @@ class SAEImport(DocumentedModel):
 
 @router.get("", operation_id="list_saes", response_model=Page[SAEOut])
 def list_saes(
-    session: SessionDep,
-    listing: Annotated[Listing, sorted_by("created_at", "name", "d_sae", "hook_name")],
+    listing: Annotated[Listing, listing_of(SAEOut, SAERow, "created_at name d_sae hook_name")],
     q: str | None = Query(None, description="Name or hook contains"),
     origin: Literal["trained", "imported"] | None = None,
     training_id: DbId | None = None,
@@ -95,9 +94,6 @@ def list_saes(
 ) -> Page[SAEOut]:
     """List SAEs (trained here or imported), filtered by name or hook, origin, training or model."""
     return listing.page(
-        SAEOut,
-        session,
-        SAERow,
         contains(SAERow.name, q) | contains(SAERow.hook_name, q) if q else None,
         origin=origin,
         training_id=training_id,

@@ -28,7 +28,7 @@ from mistudio.api.deps import (
     SessionDep,
     delete_artifact,
     get_or_404,
-    sorted_by,
+    listing_of,
 )
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
@@ -221,16 +221,13 @@ def create_steering_run(body: SteeringCreate, session: SessionDep) -> SteeringRu
 
 @router.get("", operation_id="list_steering_runs", response_model=Page[SteeringRunSummary])
 def list_steering_runs(
-    session: SessionDep,
-    listing: Annotated[Listing, sorted_by("created_at", "name")],
+    listing: Annotated[Listing, listing_of(SteeringRunSummary, SteeringRun, "created_at name")],
     model_id: DbId | None = None,
     sae_id: DbId | None = None,
     status: str | None = None,
 ) -> Page[SteeringRunSummary]:
     """History of steering runs (without their outputs; GET one for those)."""
-    return listing.page(
-        SteeringRunSummary, session, SteeringRun, model_id=model_id, sae_id=sae_id, status=status
-    )
+    return listing.page(model_id=model_id, sae_id=sae_id, status=status)
 
 
 @router.get("/{run_id}", operation_id="get_steering_run", response_model=SteeringRunOut)

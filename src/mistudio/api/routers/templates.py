@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import select
 
-from mistudio.api.deps import DbId, Listing, Page, SessionDep, get_or_404, sorted_by
+from mistudio.api.deps import DbId, Listing, Page, SessionDep, get_or_404, listing_of
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
 from mistudio.store import Template
@@ -129,23 +129,16 @@ def _name_taken(session: SessionDep, kind: str, name: str, exclude: int | None =
 
 @router.get("", operation_id="list_templates", response_model=Page[TemplateOut])
 def list_templates(
-    session: SessionDep,
     listing: Annotated[
-        Listing, sorted_by("usage_count", "name", "created_at", "updated_at", "favourite")
+        Listing,
+        listing_of(TemplateOut, Template, "usage_count name created_at updated_at favourite"),
     ],
     kind: TemplateKind | None = None,
     favourite: bool | None = None,
     q: str | None = Query(None, description="Name contains"),
 ) -> Page[TemplateOut]:
     """List saved templates, filtered by kind, favourite flag or name."""
-    return listing.page(
-        TemplateOut,
-        session,
-        Template,
-        contains(Template.name, q) if q else None,
-        kind=kind,
-        favourite=favourite,
-    )
+    return listing.page(contains(Template.name, q) if q else None, kind=kind, favourite=favourite)
 
 
 @router.post("", operation_id="create_template", response_model=TemplateOut, status_code=201)

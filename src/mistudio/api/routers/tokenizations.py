@@ -16,7 +16,7 @@ from mistudio.api.deps import (
     SessionDep,
     delete_artifact,
     get_or_404,
-    sorted_by,
+    listing_of,
 )
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
@@ -64,23 +64,18 @@ class TokenizationCreate(DocumentedModel):
 
 @router.get("", operation_id="list_tokenizations", response_model=Page[TokenizationOut])
 def list_tokenizations(
-    session: SessionDep,
     listing: Annotated[
-        Listing, sorted_by("created_at", "name", "n_tokens", "n_sequences", "max_length")
+        Listing,
+        listing_of(
+            TokenizationOut, TokenizationRow, "created_at name n_tokens n_sequences max_length"
+        ),
     ],
     dataset_id: DbId | None = None,
     model_id: DbId | None = None,
     status: str | None = None,
 ) -> Page[TokenizationOut]:
     """List tokenizations, filtered by dataset, model or status."""
-    return listing.page(
-        TokenizationOut,
-        session,
-        TokenizationRow,
-        dataset_id=dataset_id,
-        model_id=model_id,
-        status=status,
-    )
+    return listing.page(dataset_id=dataset_id, model_id=model_id, status=status)
 
 
 @router.post(

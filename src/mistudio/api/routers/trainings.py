@@ -17,7 +17,7 @@ from mistudio.api.deps import (
     SessionDep,
     delete_artifact,
     get_or_404,
-    sorted_by,
+    listing_of,
 )
 from mistudio.api.errors import ApiError
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
@@ -100,13 +100,12 @@ class CheckpointOut(DocumentedModel):
 
 @router.get("", operation_id="list_trainings", response_model=Page[TrainingOut])
 def list_trainings(
-    session: SessionDep,
-    listing: Annotated[Listing, sorted_by("created_at", "name", "status", "step")],
+    listing: Annotated[Listing, listing_of(TrainingOut, Training, "created_at name status step")],
     status: str | None = None,
     model_id: DbId | None = None,
 ) -> Page[TrainingOut]:
     """List training runs, filtered by status or model."""
-    return listing.page(TrainingOut, session, Training, status=status, model_id=model_id)
+    return listing.page(status=status, model_id=model_id)
 
 
 @router.post("", operation_id="create_training", response_model=TrainingOut, status_code=202)
