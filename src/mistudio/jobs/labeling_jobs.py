@@ -192,9 +192,9 @@ def label_job(ctx: JobContext) -> dict[str, Any]:
     if selection.only_unlabelled:  # replayed labels are in the database now; keep them counted
         indices = sorted(set(indices) | {i for i in previous if previous[i].status != "failed"})
     with session_scope() as session:
-        row = session.get(LabelingJob, labeling_id)
-        if row is not None:
-            row.path = str(out)
+        labeling_row = session.get(LabelingJob, labeling_id)
+        if labeling_row is not None:
+            labeling_row.path = str(out)
     ctx.log(f"labelling {len(indices)} latent(s) with {config.method}")
     ctx.stage(0.02, 1.0, "labelling")
     try:
