@@ -43,6 +43,11 @@ export function useTemplates(kind?: string) {
   });
 }
 
+/** Cancel or retry a job (`POST /jobs/{id}/cancel|retry`); its progress arrives on the socket. */
+export function useJobAction(jobId: string | null | undefined, action: "cancel" | "retry") {
+  return useMutation({ mutationFn: () => api.post(`/jobs/${jobId}/${action}`) });
+}
+
 /** Delete one artifact (`DELETE /{resource}/{id}`), refreshing its list and any `also` keys. */
 export function useDelete(resource: string, id: number, also: string[] = []) {
   return useApiMutation(() => api.del(`/${resource}/${id}`), [resource, ...also]);

@@ -1,12 +1,11 @@
 /** A progress bar with percentage and ETA; `JobProgress` keeps one live from a job's events. */
 import clsx from "clsx";
-import { useMutation } from "@tanstack/react-query";
-import { api } from "../api/client";
 import { clampFraction, formatEta, formatPercent } from "../lib/format";
 import { TERMINAL_STATUSES } from "../lib/status";
 import { useJob } from "../ws/live";
 import type { WireMessage } from "../ws/socket";
 import { Button, ErrorLine, StatusPill } from "./ui";
+import { useJobAction } from "../api/hooks";
 
 export function ProgressBar({
   progress,
@@ -65,8 +64,8 @@ export function JobProgress({
   controls?: boolean;
 }) {
   const { data: job, error } = useJob(jobId, onEvent);
-  const cancel = useMutation({ mutationFn: () => api.post(`/jobs/${jobId}/cancel`) });
-  const retry = useMutation({ mutationFn: () => api.post(`/jobs/${jobId}/retry`) });
+  const cancel = useJobAction(jobId, "cancel");
+  const retry = useJobAction(jobId, "retry");
   if (!jobId) return null;
   if (error) return <ErrorLine error={error} />;
   if (!job) return <div className="h-6 animate-pulse rounded bg-slate-800" />;
