@@ -1290,7 +1290,10 @@ export interface components {
              */
             prompt?: string | null;
         };
-        /** ActivationCacheCreate */
+        /**
+         * ActivationCacheCreate
+         * @description The core :class:`ActivationCacheConfig` (``stream``, ``shard_tokens``) plus the inputs.
+         */
         ActivationCacheCreate: {
             /**
              * Model Id
@@ -1308,7 +1311,7 @@ export interface components {
              * @default 65536
              */
             shard_tokens?: number;
-            /** @description Hook points, batch size, dtype, token limit. */
+            /** @description Hook points, batch size, dtype and token limit of the activations to cache. */
             stream: components["schemas"]["ActivationStreamConfig"];
             /**
              * Tokenization Id

@@ -61,6 +61,15 @@ class ActivationStreamConfig(OperationConfig):
     """Read sequences before this one only (hold out the rest); ``None`` reads to the end."""
 
 
+class ActivationCacheConfig(OperationConfig):
+    """What :func:`cache_activations` is asked to write: the activations and the shard size."""
+
+    stream: ActivationStreamConfig
+    """Hook points, batch size, dtype and token limit of the activations to cache."""
+    shard_tokens: int = Field(default=65_536, gt=0)
+    """Tokens per shard file."""
+
+
 @dataclass
 class ActivationBatch:
     """Activations of one forward pass."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mistudio.core.activations import ActivationStreamConfig, cache_activations
+from mistudio.core.activations import ActivationCacheConfig, cache_activations
 from mistudio.core.data import Tokenization, check_compatible
 from mistudio.core.language_models import load_model
 from mistudio.errors import NotFoundError
@@ -55,15 +55,17 @@ def cache_activations_job(ctx: JobContext) -> dict[str, Any]:
         if model is None or tok_row is None or tok_row.path is None:
             raise NotFoundError("the model or tokenization of this cache is gone")
         load_config, tok_path = model_load_config(model), tok_row.path
-    stream = ActivationStreamConfig.model_validate(ctx.config["stream"])
-    shard_tokens = int(ctx.config.get("shard_tokens", 65_536))
+    # The stored job config is the core config plus the row's id (added by the kit).
+    cache = ActivationCacheConfig.model_validate(
+        {k: v for k, v in ctx.config.items() if k != "activation_cache_id"}
+    )
     ctx.stage(0.0, 0.1, "loading model")
     loaded = load_model(load_config, ctx.progress)
     tok = Tokenization.open(tok_path)
     check_compatible(tok.meta, loaded.tokenizer, loaded.name)
     dest = artifact_dir("activations", cache_id)
     ctx.stage(0.1, 1.0, "caching activations")
-    manifest = cache_activations(loaded, tok, stream, dest, shard_tokens, ctx.progress)
+    manifest = cache_activations(loaded, tok, cache.stream, dest, cache.shard_tokens, ctx.progress)
     with job_row(ActivationCacheRow, cache_id, "activation cache", "caching") as (session, row):
         row.status = "ready"
         row.path = str(dest)
@@ -71,5 +73,5 @@ def cache_activations_job(ctx: JobContext) -> dict[str, Any]:
         row.hook_points = list(manifest.hook_points)
         row.manifest = manifest.model_dump(mode="json")
         inputs = {"model_id": row.model_id, "tokenization_id": row.tokenization_id}
-        row.lineage = Lineage(ctx.job_id, inputs, stream).as_json()
+        row.lineage = Lineage(ctx.job_id, inputs, cache).as_json()
     return {"activation_cache_id": cache_id, "n_tokens": manifest.n_tokens}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import ConfigDict
 
 from mistudio.api.artifact_jobs import ArtifactOut, ready_input, start_artifact_job
 from mistudio.api.deps import (
@@ -18,8 +18,7 @@ from mistudio.api.deps import (
     listing_of,
 )
 from mistudio.api.validation import check_hooks, check_tokenizer
-from mistudio.core.activations import ActivationStreamConfig
-from mistudio.core.config import DocumentedModel
+from mistudio.core.activations import ActivationCacheConfig
 from mistudio.store import (
     ActivationCacheRow,
     LanguageModel,
@@ -44,15 +43,16 @@ class ActivationCacheOut(ArtifactOut):
     """The cache's ``manifest.json`` (shards, dtype, widths)."""
 
 
-class ActivationCacheCreate(DocumentedModel):
+class ActivationCacheCreate(ActivationCacheConfig):
+    """The core :class:`ActivationCacheConfig` (``stream``, ``shard_tokens``) plus the inputs."""
+
+    # As every request body: keys added by a newer client are ignored, not refused.
+    model_config = ConfigDict(extra="ignore")
+
     model_id: DbId
     """The model whose activations to cache."""
     tokenization_id: DbId
     """The tokenization to run it over."""
-    stream: ActivationStreamConfig
-    """Hook points, batch size, dtype, token limit."""
-    shard_tokens: int = Field(default=65_536, gt=0)
-    """Tokens per shard file."""
     name: str | None = None
     """Display name (default: derived from the inputs)."""
 
@@ -88,8 +88,13 @@ def create_cache(body: ActivationCacheCreate, session: SessionDep) -> Activation
         manifest={},
         lineage={},
     )
-    config = {"stream": body.stream.model_dump(mode="json"), "shard_tokens": body.shard_tokens}
-    start_artifact_job(session, row, "cache_activations", [model, tok], config)
+    # The core config's own fields of the body (a subclass instance would pass through whole).
+    config = ActivationCacheConfig.model_validate(
+        body.model_dump(include=set(ActivationCacheConfig.model_fields))
+    )
+    start_artifact_job(
+        session, row, "cache_activations", [model, tok], config.model_dump(mode="json")
+    )
     return ActivationCacheOut.model_validate(row)
 
 
