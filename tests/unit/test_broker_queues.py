@@ -62,3 +62,21 @@ def test_losing_the_creation_race_finds_the_winners_row(sqlite_broker):
         event.remove(Engine, "before_cursor_execute", other_process_first)
     assert raced, "the race was not staged: kombu never inserted the cpu row itself"
     assert _queue_names(db) == sorted(QUEUES)
+
+
+def test_two_studios_on_one_redis_get_their_own_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One process serving two studios that share a Redis (the security and service tiers of
+    one test session) must publish each studio's jobs under its own key prefix; an app cached
+    by URL alone sent the second studio's jobs to the first one's worker."""
+    from mistudio.settings import get_settings
+
+    monkeypatch.setenv("MISTUDIO_BROKER_URL", "redis://127.0.0.1:6379/0")
+    apps = {}
+    for prefix in ("studio-a:", "studio-b:"):
+        monkeypatch.setenv("MISTUDIO_BROKER_KEY_PREFIX", prefix)
+        get_settings.cache_clear()
+        apps[prefix] = celery_app()
+        options = apps[prefix].conf.broker_transport_options
+        assert options["global_keyprefix"] == prefix
+    assert apps["studio-a:"] is not apps["studio-b:"]
+    get_settings.cache_clear()

@@ -75,18 +75,23 @@ def make_app() -> Celery:
     return celery
 
 
+def _broker_key() -> tuple[str, str | None]:
+    """What tells two brokers apart: the URL and, on a shared Redis, the key prefix (two
+    studios on one server differ only by it)."""
+    settings = get_settings()
+    return settings.celery_broker_url, settings.broker_key_prefix
+
+
 app = make_app()
-_apps: dict[str, Celery] = {}
+_apps: dict[tuple[str, str | None], Celery] = {_broker_key(): app}
 
 
 def celery_app() -> Celery:
     """The app for the current settings (tests and the API may change them after import)."""
-    url = get_settings().celery_broker_url
-    if app.conf.broker_url == url:
-        return app
-    if url not in _apps:
-        _apps[url] = make_app()
-    return _apps[url]
+    key = _broker_key()
+    if key not in _apps:
+        _apps[key] = make_app()
+    return _apps[key]
 
 
 def ensure_broker_queues(celery: Celery | None = None) -> None:
