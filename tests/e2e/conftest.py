@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,19 +74,18 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def page(studio: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
+def page(studio: str, playwright_driver: Any) -> Iterator[object]:
     SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1440, "height": 960})
-        pg = context.new_page()
-        pg.set_default_timeout(30_000)
-        errors: list[str] = []
-        pg.on("pageerror", lambda exc: errors.append(str(exc)))
-        pg.goto(studio)
-        yield pg
-        context.close()
-        browser.close()
-        assert not errors, f"uncaught errors in the page: {errors}"
+    browser = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
+    context = browser.new_context(viewport={"width": 1440, "height": 960})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.goto(studio)
+    yield pg
+    context.close()
+    browser.close()
+    assert not errors, f"uncaught errors in the page: {errors}"

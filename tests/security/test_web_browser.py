@@ -55,12 +55,11 @@ def evil_port() -> Iterator[int]:
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def browser(playwright_driver: Any) -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         if os.environ.get("MISTUDIO_E2E_REQUIRED"):
             pytest.fail(f"no Chromium at {CHROMIUM}")
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     args = [
         "--headless",
         "--no-sandbox",
@@ -68,12 +67,11 @@ def browser() -> Iterator[Any]:
         "--no-first-run",
         "--host-resolver-rules=MAP evil.example 127.0.0.1, MAP rebind.evil.example 127.0.0.1",
     ]
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    launched = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+    try:
+        yield launched
+    finally:
+        launched.close()
 
 
 WS_PROBE = """async (url) => await new Promise((resolve) => {
