@@ -92,6 +92,20 @@ def internal_error(method: str, path: str, exc: BaseException) -> JSONResponse:
     )
 
 
+class ResponseTracker:
+    """Wraps ``send`` and notes whether the response has started: a middleware that answers an
+    exception itself may do so only before that (afterwards the status line is gone)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
 class InternalErrorMiddleware:
     """Turn an unhandled exception into the one-line 500 and return normally (no re-raise), so
     the server keeps the client's keep-alive connection open. A response already under way
@@ -104,18 +118,11 @@ class InternalErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = ResponseTracker(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked.send)
         except Exception as exc:
-            if started:
+            if tracked.started:
                 raise
             if isinstance(exc, StarletteHTTPException):  # e.g. a 413 raised while reading a body
                 response = http_error(exc)

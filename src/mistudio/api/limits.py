@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mistudio.api.errors import ResponseTracker
 from mistudio.settings import get_settings
 
 MULTIPART_OVERHEAD = 1 << 20
@@ -73,7 +74,6 @@ class BodyLimitMiddleware:
                 )
                 return
         received = 0
-        started = False
 
         async def counted_receive() -> Message:
             nonlocal received
@@ -84,17 +84,12 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge(limit, what)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = ResponseTracker(send)
         try:
-            await self.app(scope, counted_receive, tracking_send)
+            await self.app(scope, counted_receive, tracked.send)
         except BodyTooLarge as exc:
             # A handler that read the stream itself let it through: answer here.
-            if started:
+            if tracked.started:
                 raise
             await _refuse(scope, receive, send, 413, str(exc.detail))
 
