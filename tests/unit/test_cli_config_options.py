@@ -17,11 +17,13 @@ from mistudio.cli.config_options import HELP_FILE, config_from, help_table
 from mistudio.cli.datasets_cmd import TOKENIZE_OPTIONS
 from mistudio.cli.features_cmd import EXTRACT_OPTIONS
 from mistudio.cli.label_cmd import LABEL_OPTIONS
+from mistudio.cli.models_cmd import MODEL_OPTIONS
 from mistudio.cli.steer_cmd import STEER_OPTIONS
 from mistudio.core.activations import ActivationStreamConfig
 from mistudio.core.data import TokenizeConfig
 from mistudio.core.features import ExtractionConfig
 from mistudio.core.labeling import LabelingConfig
+from mistudio.core.language_models import ModelLoadConfig
 from mistudio.core.steering import SteeringConfig
 
 COMMANDS: list[tuple[tuple[str, ...], dict[str, str], type[BaseModel]]] = [
@@ -30,6 +32,7 @@ COMMANDS: list[tuple[tuple[str, ...], dict[str, str], type[BaseModel]]] = [
     (("extract",), EXTRACT_OPTIONS, ExtractionConfig),
     (("label",), LABEL_OPTIONS, LabelingConfig),
     (("steer",), STEER_OPTIONS, SteeringConfig),
+    (("models", "add"), MODEL_OPTIONS, ModelLoadConfig),
 ]
 
 
@@ -117,3 +120,17 @@ def test_each_mapped_option_help_is_its_field_docstring(
     for option, field in mapping.items():
         if option not in OWN_HELP:
             assert helps[option] == described[field], f"--{option} of {' '.join(path)}"
+
+
+def test_models_add_reads_its_source_from_the_file(tmp_path: Path) -> None:
+    file = tmp_path / "model.yaml"
+    file.write_text("source: smollm2-135m\ndtype: bfloat16\nrevision: main\n")
+    path = ("models", "add")
+    ctx = _ctx(path, ["--config", str(file), "--dtype", "float16"])
+    options = {k: v for k, v in MODEL_OPTIONS.items() if k != "source"}
+    values = {k: v for k, v in ctx.params.items() if k in options}
+    config = config_from(ModelLoadConfig, ctx, file, options, values)
+    assert (config.source, config.dtype, config.revision) == ("smollm2-135m", "float16", "main")
+    typed = _ctx(path, ["other/model", "--config", str(file)])
+    config = config_from(ModelLoadConfig, typed, file, MODEL_OPTIONS, typed.params)
+    assert (config.source, config.dtype) == ("other/model", "bfloat16")

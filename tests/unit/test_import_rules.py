@@ -106,3 +106,19 @@ def test_the_local_import_check_can_fail() -> None:
         "    return numpy\n"
     )
     assert local_imports_without_reason(source) == [2]
+
+
+def test_the_cli_help_does_not_import_torch() -> None:
+    """``mistudio --help`` builds every command (all CLI modules) and must stay fast: core,
+    which pulls torch in, is imported inside the commands. Run in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pkgutil, importlib, mistudio.cli as c\n"
+        "for m in pkgutil.iter_modules(c.__path__):\n"
+        "    importlib.import_module(f'mistudio.cli.{m.name}')\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", "a CLI module imports torch at import time"

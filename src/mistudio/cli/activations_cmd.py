@@ -9,8 +9,6 @@ import typer
 from mistudio.cli import app
 from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help
 from mistudio.cli.workspace import existing, new_folder, slug
-from mistudio.core.activations import CacheDType
-from mistudio.core.progress import tqdm_progress
 
 activations_app = typer.Typer(help="Cache LM activations to disk.", no_args_is_help=True)
 app.add_typer(activations_app, name="activations")
@@ -38,7 +36,7 @@ def cache(
         None, help=field_help("ActivationStreamConfig", "max_tokens")
     ),
     batch_size: int = typer.Option(8, help=field_help("ActivationStreamConfig", "batch_size")),
-    dtype: CacheDType = typer.Option("float32", help="float32 | float16 | bfloat16 on disk"),
+    dtype: str = typer.Option("float32", help="float32 | float16 | bfloat16 on disk"),
     shard_tokens: int = typer.Option(65_536, help="Tokens per shard file"),
     name: str | None = typer.Option(None, help="Name to store it under"),
     estimate_only: bool = typer.Option(False, "--estimate", help="Print disk/time estimate only"),
@@ -49,6 +47,7 @@ def cache(
     from mistudio.core.activations import ActivationStreamConfig, cache_activations, estimate_cache
     from mistudio.core.data import Tokenization
     from mistudio.core.language_models import load_model
+    from mistudio.core.progress import tqdm_progress
 
     config = config_from(ActivationStreamConfig, ctx, config_file, CACHE_OPTIONS, locals())
     hooks = config.hook_points

@@ -1,53 +1,87 @@
-"""``mistudio models``: add (download / dequantize / check) and inspect models."""
+"""``mistudio models``: add (download / dequantize / check) and inspect models.
+
+``models add --config FILE`` reads a :class:`~mistudio.core.language_models.ModelLoadConfig`
+(YAML or JSON, the API's model body plus the load's machine-local fields); options typed beside
+it override its fields. Core is imported inside the commands: it pulls torch in, and
+``mistudio --help`` must stay fast.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import typer
 
 from mistudio.cli import app
-from mistudio.core.language_models import (
-    DType,
-    ModelLoadConfig,
-    Quantization,
-    estimate_memory,
-    load_model,
-)
-from mistudio.core.progress import tqdm_progress
+from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help
 
 models_app = typer.Typer(help="Load and inspect causal LMs.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
+MODEL_OPTIONS = {
+    "source": "source",
+    "dtype": "dtype",
+    "quantization": "quantization",
+    "revision": "revision",
+    "trust_remote_code": "trust_remote_code",
+    "device": "device",
+}
+"""``models add`` options -> :class:`ModelLoadConfig` fields (a test checks them)."""
 
-def _load(
-    source: str, dtype: str, quantization: str, token: str | None, revision: str | None, trust: bool
-):
-    config = ModelLoadConfig(
-        source=source,
-        dtype=dtype,  # type: ignore[arg-type]
-        quantization=quantization,  # type: ignore[arg-type]
-        token=token,
-        revision=revision,
-        trust_remote_code=trust,
-    )
-    with tqdm_progress(f"loading {source}", unit="B", unit_scale=True) as progress:
+
+def _help(field: str) -> str:
+    return field_help("ModelLoadConfig", field)
+
+
+def _load(config: Any) -> Any:
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
+    from mistudio.core.language_models import load_model
+    from mistudio.core.progress import tqdm_progress
+
+    with tqdm_progress(f"loading {config.source}", unit="B", unit_scale=True) as progress:
         return load_model(config, progress)
 
 
 @models_app.command("add")
 def add(
-    source: str = typer.Argument(..., help="Built-in name (smollm2-135m), Hub id, folder or .gguf"),
-    dtype: str = typer.Option("float32", help="float32 | float16 | bfloat16"),
-    quantization: str = typer.Option("none", help="none | 8bit | 4bit (CUDA only)"),
+    ctx: typer.Context,
+    source: str | None = typer.Argument(None, help=_help("source")),
+    dtype: str = typer.Option("float32", help=_help("dtype")),
+    quantization: str = typer.Option("none", help=_help("quantization")),
     token: str | None = typer.Option(
-        None, envvar="HF_TOKEN", help="Hub token (gated/private repos)"
+        None, envvar="HF_TOKEN", help="Hub token (gated/private repos); never stored"
     ),
-    revision: str | None = typer.Option(None, help="Hub branch, tag or commit"),
-    trust_remote_code: bool = typer.Option(False, help="Run modelling code from the repo"),
+    revision: str | None = typer.Option(None, help=_help("revision")),
+    trust_remote_code: bool = typer.Option(False, help=_help("trust_remote_code")),
+    device: str = typer.Option("auto", help=_help("device")),
+    config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
 ) -> None:
     """Download (or dequantize) a model into the local cache and check that it loads."""
-    loaded = _load(source, dtype, quantization, token, revision, trust_remote_code)
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
+    from mistudio.core.language_models import ModelLoadConfig
+    from mistudio.errors import InvalidInputError
+
+    if source is None and config_file is None:
+        raise InvalidInputError("give a model SOURCE (or a --config file naming one)")
+    values = {
+        "source": source,
+        "dtype": dtype,
+        "quantization": quantization,
+        "revision": revision,
+        "trust_remote_code": trust_remote_code,
+        "device": device,
+    }
+    if source is None:  # the file names the source; an absent argument must not override it
+        values.pop("source")
+        options = {k: v for k, v in MODEL_OPTIONS.items() if k != "source"}
+    else:
+        options = MODEL_OPTIONS
+    config = config_from(ModelLoadConfig, ctx, config_file, options, values)
+    if token is not None:  # never read from a file into a dump: the token field is excluded
+        config = config.model_copy(update={"token": token})
+    loaded = _load(config)
     summary = loaded.architecture()
     typer.echo(
         f"{summary.name}: {summary.family}, {summary.n_layers} layers, d_model {summary.d_model}, "
@@ -64,7 +98,11 @@ def info(
     revision: str | None = typer.Option(None, help="Hub branch, tag or commit"),
 ) -> None:
     """Architecture summary, hook points and memory estimate."""
-    loaded = _load(source, dtype, "none", token, revision, False)
+    # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
+    from mistudio.core.language_models import ModelLoadConfig, estimate_memory
+
+    config = ModelLoadConfig(source=source, dtype=dtype, token=token, revision=revision)  # type: ignore[arg-type]
+    loaded = _load(config)
     summary = loaded.architecture()
     memory = estimate_memory(summary)
     if as_json:
@@ -92,4 +130,4 @@ def info(
         typer.echo(f"    {tl:<28} {hf}")
 
 
-__all__ = ["DType", "Quantization", "models_app"]
+__all__ = ["MODEL_OPTIONS", "models_app"]
