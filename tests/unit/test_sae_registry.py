@@ -14,9 +14,12 @@ import sys
 from pathlib import Path
 
 import mistudio.core.sae as sae_package
-from mistudio.core.sae.registry import registered_architectures
+from mistudio.core.sae.catalog import architecture_catalog
+from mistudio.core.sae.registry import registered_architectures, trainable_architectures
 
-BUILTINS = {"batchtopk", "jumprelu", "standard", "standard_skip", "topk", "transcoder"}
+TRAINABLE = {"batchtopk", "jumprelu", "standard", "standard_skip", "topk", "transcoder"}
+INFERENCE_ONLY = {"gated", "jumprelu_transcoder"}  # read from other tools' files
+BUILTINS = TRAINABLE | INFERENCE_ONLY
 
 
 def test_registry_module_alone_sees_every_builtin() -> None:
@@ -43,3 +46,8 @@ def test_package_modules_do_not_import_the_package() -> None:
             ):
                 offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []
+
+
+def test_only_trainable_architectures_are_offered() -> None:
+    assert set(trainable_architectures()) == TRAINABLE
+    assert {a.name for a in architecture_catalog()} == TRAINABLE

@@ -15,7 +15,9 @@ from mistudio.core.sae.base import (
     geometric_median,
 )
 from mistudio.core.sae.batchtopk import BatchTopKSAE
+from mistudio.core.sae.gated import GatedSAE
 from mistudio.core.sae.jumprelu import JumpReLUSAE
+from mistudio.core.sae.jumprelu_transcoder import JumpReLUTranscoderSAE
 from mistudio.core.sae.registry import register_sae, registered_architectures, sae_class
 from mistudio.core.sae.saelens_format import load_sae, save_sae
 from mistudio.core.sae.sparse_ops import SparseCodes
@@ -26,7 +28,9 @@ from mistudio.core.sae.transcoder import StandardSkipSAE, TranscoderSAE
 __all__ = [
     "SAE",
     "BatchTopKSAE",
+    "GatedSAE",
     "JumpReLUSAE",
+    "JumpReLUTranscoderSAE",
     "SAEConfig",
     "SAEOutput",
     "SparseCodes",

@@ -88,6 +88,10 @@ class SAEConfig(StrictModel):
     """Active latents per token for ``topk`` and (on average) for ``batchtopk``."""
     apply_b_dec_to_input: bool | None = None
     """Subtract ``b_dec`` from the input before encoding; None picks the architecture default."""
+    input_normalization: Literal["none", "constant_norm_rescale", "layer_norm"] = "none"
+    """Per-input normalisation at inference, for imported SAEs (SAELens ``normalize_activations``):
+    ``constant_norm_rescale`` scales each input to norm sqrt(d_in), ``layer_norm`` standardises
+    it; decode undoes it. Training folds a dataset-wide scale into the weights instead."""
     skip: bool = False
     """Transcoders only: add a learned linear skip path ``x @ W_skip.T``."""
     jumprelu_init_threshold: float = 0.01
@@ -224,8 +228,14 @@ class SAE(nn.Module):
     """"l1" or "l0": what ``sparsity_coefficient`` weighs (None: sparsity is structural)."""
     default_apply_b_dec_to_input: ClassVar[bool] = True
     default_init_decoder_norm: ClassVar[float] = 1.0
+    denormalizes_output: ClassVar[bool] = True
+    """Whether decode undoes ``input_normalization`` (SAELens' transcoders do not)."""
+    trainable: ClassVar[bool] = True
+    """Whether the trainer can train it (False: read from other tools' files for inference only;
+    the architecture catalog then leaves it out)."""
 
     W_skip: nn.Parameter | None
+    _norm_stats: tuple[Tensor, Tensor] | None
 
     def __init__(self, cfg: SAEConfig) -> None:
         super().__init__()
@@ -249,6 +259,7 @@ class SAE(nn.Module):
         if self.has_skip:
             self.W_skip = nn.Parameter(torch.zeros(self.d_out, self.d_in, **kw))  # [d_out, d_in]
         self.workspace = Workspace()
+        self._norm_stats = None  # (shift, scale) of the last encoded input (input_normalization)
         if kw["device"].type != "meta":  # meta: counting parameters only
             self.reset_parameters()
 
@@ -271,6 +282,20 @@ class SAE(nn.Module):
     @classmethod
     def check_config(cls, cfg: SAEConfig) -> None:
         """Architecture-specific checks of ``cfg``; raise :class:`InvalidInputError` (one line)."""
+
+    @classmethod
+    def check_trainable(cls, cfg: SAEConfig) -> None:
+        """Refuse (one line) a config the trainer cannot train: an inference-only architecture or a
+        per-input normalisation (the training paths apply neither)."""
+        if not cls.trainable:
+            raise InvalidInputError(
+                f"{cls.architecture} SAEs are imported for inference only; they cannot be trained"
+            )
+        if cfg.input_normalization != "none":
+            raise InvalidInputError(
+                f"input_normalization={cfg.input_normalization!r} is for imported SAEs; training "
+                "normalises with TrainConfig.normalize_activations instead"
+            )
 
     @classmethod
     def n_params(cls, cfg: SAEConfig) -> int:
@@ -337,8 +362,54 @@ class SAE(nn.Module):
         """[d_in] subtracted from the input before encoding, or None."""
         return self.b_dec if self.apply_b_dec_to_input else None
 
+    def input_stats(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The [batch, 1] statistics of ``input_normalization`` for inputs ``x``, as SAELens
+        computes them (``SAE._setup_activation_normalization``): ``constant_norm_rescale``:
+        (0, ``sqrt(d_in) / ||x||``), the input is multiplied by it and the output divided;
+        ``layer_norm``: (mean, unbiased std of the centred input), the input becomes
+        ``(x - mean) / (std + 1e-5)`` and the output ``out * std + mean`` (SAELens' asymmetry,
+        kept so outputs are exact)."""
+        if self.cfg.input_normalization == "constant_norm_rescale":
+            coeff = (self.d_in**0.5) / x.norm(dim=-1, keepdim=True)  # [batch, 1]
+            return torch.zeros_like(coeff), coeff
+        mu = x.mean(dim=-1, keepdim=True)  # [batch, 1]
+        std = (x - mu).std(dim=-1, keepdim=True)
+        return mu, std
+
+    def normalize_input(self, x: Tensor) -> Tensor:
+        """[batch, d_in] the input as the SAE's weights expect it (``input_normalization``);
+        remembers the statistics for a later :meth:`decode` without ``x`` (as SAELens does)."""
+        kind = self.cfg.input_normalization
+        if kind == "none":
+            return x
+        shift, scale = self.input_stats(x)
+        self._norm_stats = (shift, scale)
+        if kind == "constant_norm_rescale":
+            return x * scale
+        return (x - shift) / (scale + 1e-5)
+
+    def denormalize_output(self, out: Tensor, x: Tensor | None) -> Tensor:
+        """Undo ``input_normalization`` on a [batch, d_out] output, with the statistics of ``x``
+        (or of the last encoded input when ``x`` is None)."""
+        kind = self.cfg.input_normalization
+        if kind == "none" or not self.denormalizes_output:
+            return out
+        if x is not None:
+            shift, scale = self.input_stats(x)
+        elif self._norm_stats is not None:
+            shift, scale = self._norm_stats
+        else:
+            raise InvalidInputError(
+                f"decode of an SAE with input_normalization={kind!r} needs the input x "
+                "(or a preceding encode)"
+            )
+        if kind == "constant_norm_rescale":
+            return out / scale.to(out.dtype)
+        return out * scale.to(out.dtype) + shift.to(out.dtype)
+
     def pre_activation(self, x: Tensor) -> Tensor:
-        """[batch, d_sae] = (x - b_dec?) @ W_enc + b_enc."""
+        """[batch, d_sae] = (norm(x) - b_dec?) @ W_enc + b_enc."""
+        x = self.normalize_input(x)
         bias = self.input_bias()
         x_in = (x - bias if bias is not None else x).to(self.W_enc.dtype)
         return torch.addmm(self.b_enc, x_in, self.W_enc)
@@ -354,7 +425,7 @@ class SAE(nn.Module):
     def decode(self, latents: Tensor, x: Tensor | None = None) -> Tensor:
         """latents [batch, d_sae] -> x_hat [batch, d_out]; skip variants also need the input x."""
         out = torch.addmm(self.b_dec, latents.to(self.W_dec.dtype), self.W_dec)
-        return self._add_skip(out, x)
+        return self._add_skip(self.denormalize_output(out, x), x)
 
     def _add_skip(self, out: Tensor, x: Tensor | None) -> Tensor:
         if self.W_skip is None:

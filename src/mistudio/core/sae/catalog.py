@@ -1,4 +1,5 @@
-"""What the registry tells a client about each SAE architecture (served at ``/saes/architectures``).
+"""What the registry tells a client about each trainable SAE architecture (served at
+``/saes/architectures``).
 
 Everything here is read off the registered classes and the :class:`SAEConfig` field docs, so the
 studio's form (which fields to show, whether L0 is a ``k`` or a target for a penalty, whether an
@@ -12,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mistudio.core.sae.base import SAEConfig, SparsityControl
-from mistudio.core.sae.registry import registered_architectures, sae_class
+from mistudio.core.sae.registry import sae_class, trainable_architectures
 
 
 class ArchitectureParameter(BaseModel):
@@ -78,5 +79,7 @@ def architecture_info(name: str) -> ArchitectureInfo:
 
 
 def architecture_catalog() -> list[ArchitectureInfo]:
-    """Every registered architecture, by name."""
-    return [architecture_info(name) for name in registered_architectures()]
+    """Every architecture the trainer can train, by name (the studio's training form offers
+    these; inference-only classes such as ``gated``, read from other tools' files, are left
+    out)."""
+    return [architecture_info(name) for name in trainable_architectures()]

@@ -12,7 +12,7 @@ the L0 term (as in the paper). Decoder rows are kept at unit norm.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -80,7 +80,7 @@ class JumpReLUSAE(SAE):
     sparsity_penalty = "l0"
     sparsity_control = "penalty"
     supports_resampling = True
-    parameters_used = ("jumprelu_init_threshold", "jumprelu_bandwidth")
+    parameters_used: ClassVar[tuple[str, ...]] = ("jumprelu_init_threshold", "jumprelu_bandwidth")
 
     def __init__(self, cfg: SAEConfig) -> None:
         super().__init__(cfg)

@@ -46,8 +46,14 @@ def sae_class(name: str) -> type[SAE]:
 
 
 def registered_architectures() -> list[str]:
-    """The registered names, sorted."""
+    """The registered names, sorted (trainable or not)."""
     return sorted(_REGISTRY)
+
+
+def trainable_architectures() -> list[str]:
+    """The names the trainer can train, sorted (inference-only imports such as ``gated`` left
+    out)."""
+    return sorted(name for name, cls in _REGISTRY.items() if cls.trainable)
 
 
 def saelens_reader(

@@ -7,8 +7,14 @@ its pre-6.0 conversions; ``metadata.mistudio_architecture`` remembers what we tr
 SAE is stored as ``jumprelu`` and loads back as one: same outputs at inference).
 
 The saved SAE always works on raw activations: training-time normalisation must be folded in
-(:meth:`SAE.fold_activation_scale`) before :func:`save_sae`, and ``normalize_activations`` is
-written as ``"none"``.
+(:meth:`SAE.fold_activation_scale`) before :func:`save_sae`. ``normalize_activations`` is written
+as the SAE's per-input ``input_normalization`` (``"none"`` for everything trained here;
+``constant_norm_rescale`` or ``layer_norm`` for an imported SAE that needs it), and
+``reshape_activations`` as ``metadata.reshape_activations`` (``hook_z`` for attention-z SAEs).
+
+:func:`load_sae` reads the folders this module writes (SAELens 6.x layout). Folders of every
+SAELens version, with a scale to fold, are read by :mod:`mistudio.core.formats.saelens`, which
+converts the config and calls :func:`sae_from_saelens`.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ def saelens_cfg(sae: SAE, metadata: dict[str, Any] | None = None) -> dict[str, A
     meta["sae_lens_version"] = SAELENS_VERSION
     meta["mistudio_version"] = __version__
     meta["mistudio_architecture"] = sae.architecture
+    reshape = meta.pop("reshape_activations", None) or "none"
     if "hook_name" in meta:
         meta.setdefault("hf_hook_name", None)
     cfg: dict[str, Any] = {
@@ -51,8 +58,8 @@ def saelens_cfg(sae: SAE, metadata: dict[str, Any] | None = None) -> dict[str, A
         "dtype": _DTYPE_NAMES[sae.W_enc.dtype],
         "device": str(sae.W_enc.device),
         "apply_b_dec_to_input": sae.apply_b_dec_to_input,
-        "normalize_activations": "none",
-        "reshape_activations": "none",
+        "normalize_activations": sae.cfg.input_normalization,
+        "reshape_activations": reshape,
     }
     cfg.update(sae.saelens_extra_cfg())
     cfg["metadata"] = meta
@@ -94,28 +101,62 @@ def read_cfg(folder: str | Path) -> dict[str, Any]:
     return data
 
 
-def _config_from_saelens(cfg: dict[str, Any]) -> SAEConfig:
+INPUT_NORMALIZATIONS = ("constant_norm_rescale", "layer_norm")
+"""SAELens ``normalize_activations`` kinds computed per input at inference (kept as
+``SAEConfig.input_normalization``); ``expected_average_only_in`` must be folded with its scale
+first (:mod:`mistudio.core.formats.saelens` does it when the scale is known)."""
+
+
+def dtype_name(value: Any) -> str:
+    """Our dtype name for a cfg.json ``dtype`` (``"float32"``, ``"torch.bfloat16"``, ...)."""
+    name = str(value or "float32").removeprefix("torch.")
+    return name if name in DTYPES else "float32"
+
+
+def config_from_saelens(cfg: dict[str, Any]) -> SAEConfig:
+    """The :class:`SAEConfig` of a SAELens 6.x cfg.json dict (one-line errors otherwise)."""
     arch = cfg.get("architecture", "standard")
     meta = dict(cfg.get("metadata") or {})
     ours = meta.get("mistudio_architecture")
-    norm = cfg.get("normalize_activations", "none")
-    if norm not in ("none", None):
-        raise InvalidInputError(f"normalize_activations={norm!r} is not supported; fold it first")
-    if cfg.get("reshape_activations", "none") not in ("none", None):
-        raise InvalidInputError("reshape_activations other than 'none' is not supported")
+    norm = cfg.get("normalize_activations") or "none"
+    if norm not in ("none", *INPUT_NORMALIZATIONS):
+        raise InvalidInputError(
+            f"normalize_activations={norm!r} must be folded into the weights first "
+            "(it needs the dataset's scale)"
+        )
+    reshape = cfg.get("reshape_activations") or "none"
+    if reshape not in ("none", "hook_z"):
+        raise InvalidInputError(f"reshape_activations={reshape!r} is not supported")
+    if reshape != "none":
+        meta["reshape_activations"] = reshape
     if cfg.get("rescale_acts_by_decoder_norm") and arch != "topk":
         raise InvalidInputError(f"rescale_acts_by_decoder_norm=true is not supported for {arch!r}")
+    for key in ("d_in", "d_sae"):
+        value = cfg.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise InvalidInputError(f"cfg.json: {key} must be a positive integer, found {value!r}")
     fields: dict[str, Any] = {
         "d_in": int(cfg["d_in"]),
         "d_sae": int(cfg["d_sae"]),
-        "dtype": cfg.get("dtype", "float32") if cfg.get("dtype") in DTYPES else "float32",
-        "apply_b_dec_to_input": bool(cfg.get("apply_b_dec_to_input", True)),
+        "dtype": dtype_name(cfg.get("dtype")),
+        "input_normalization": norm,
         "metadata": meta,
     }
+    if "apply_b_dec_to_input" in cfg:
+        fields["apply_b_dec_to_input"] = bool(cfg["apply_b_dec_to_input"])
     # The registered class decides which of ours reads this SAELens name, and how.
     _cls, own = saelens_reader(arch, ours, {**cfg, "architecture": arch})
     fields.update(own)
     return SAEConfig(**fields)
+
+
+def sae_from_saelens(cfg: dict[str, Any], tensors: dict[str, Tensor]) -> SAE:
+    """Our SAE for a SAELens 6.x cfg.json dict and its tensors (on CPU)."""
+    sae = build_sae(config_from_saelens(cfg))
+    sae.load_saelens_tensors(tensors)
+    if cfg.get("rescale_acts_by_decoder_norm"):
+        _fold_decoder_norms(sae)
+    return sae
 
 
 def load_sae(
@@ -126,11 +167,7 @@ def load_sae(
     path = Path(folder) / WEIGHTS_FILE
     if not path.is_file():
         raise NotFoundError(f"no {WEIGHTS_FILE} in {folder}")
-    sae_cfg = _config_from_saelens(cfg)
-    sae = build_sae(sae_cfg)
-    sae.load_saelens_tensors(load_file(str(path)))
-    if cfg.get("rescale_acts_by_decoder_norm"):
-        _fold_decoder_norms(sae)
+    sae = sae_from_saelens(cfg, load_file(str(path)))
     return (
         sae.to(device=torch.device(device), dtype=dtype) if dtype else sae.to(torch.device(device))
     )

@@ -24,6 +24,7 @@ class TranscoderSAE(StandardSAE):
 
     default_apply_b_dec_to_input = False
     reconstructs_other_hook = True
+    denormalizes_output = False  # as SAELens' Transcoder.decode
     supports_resampling = False
     parameters_used: ClassVar[tuple[str, ...]] = ("skip",)
     saelens_names: ClassVar[tuple[str, ...]] = ("transcoder", "skip_transcoder")

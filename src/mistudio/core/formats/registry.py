@@ -1,0 +1,205 @@
+"""The result every SAE reader returns (:class:`ImportedSAE`), and readers by format name.
+
+Each format module registers one reader with ``@register_format(name, marker, matches)``: a
+``matches(folder)`` predicate that looks at file names only (cheap, no tensor is read) and a
+``read(folder, request)`` function that builds our SAE class with the exact forward of the source.
+Detection (:mod:`mistudio.core.formats.detect`) asks the predicates in registration order, so a
+format whose marker files are a superset of another's registers first.
+
+The helpers below give every reader the same one-line errors: a missing file, a tensor that is
+missing or has the wrong shape or dtype (named with the file it came from and both shapes), so a
+bad folder never ends in a traceback. Readers convert the source's tensors to SAELens names
+(:meth:`SAE.load_saelens_tensors`) after checking them under the source's own names, so the
+message names what the user's file calls the tensor.
+
+Like ``core/sae``, this module imports no reader: the package ``__init__`` imports each format
+module, which registers it; format modules import this module, never the package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from mistudio.core.sae.base import SAE
+from mistudio.errors import InvalidInputError, NotFoundError
+
+
+@dataclass
+class ImportedSAE:
+    """An SAE read from another tool's files, with what the source says about where it reads."""
+
+    sae: SAE
+    """Our SAE class, computing the source's exact forward on raw activations."""
+    format: str
+    """Format name: ``saelens``, ``gemma_scope``, ``gemma_scope_2``, ``llama_scope``,
+    ``sparsify`` or ``dictionary_learning``."""
+    hook_name: str | None
+    """TransformerLens-style input hook (``blocks.6.hook_resid_post``) when the source names it."""
+    hook_name_out: str | None
+    """TransformerLens-style output hook of a transcoder (None for a plain SAE or when unknown)."""
+    hf_hook_name: str | None
+    """HuggingFace module path of the input (``model.layers.6``; ``.input`` suffix for a module's
+    input, as :class:`mistudio.core.hooks.HookPoint.hf_name`), when the source names it."""
+    hf_hook_name_out: str | None
+    """HuggingFace module path of a transcoder's output, when known."""
+    model_name: str | None
+    """The model as the source names it (``gemma-2-2b``, ``EleutherAI/pythia-70m-deduped``)."""
+    reshape: str
+    """``none``, or ``hook_z``: inputs are attention ``z`` ``[.., n_heads, d_head]`` flattened to
+    ``d_in`` before the SAE (SAELens ``reshape_activations``)."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """Everything else worth keeping: context_size, dataset, l0, neuronpedia id, ``source_config``
+    (the source's own config, verbatim), what was folded into the weights."""
+    files: dict[str, str] = field(default_factory=dict)
+    """Files read, relative to the SAE folder -> sha256 (origin and lineage)."""
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """What a reader is told beyond the folder."""
+
+    device: str = "cpu"
+    """Device of the returned SAE's parameters."""
+    origin: str | None = None
+    """Where the folder came from (``google/gemma-scope-2b-pt-res/layer_12/width_16k/...``): some
+    formats (Gemma Scope 1) name their hook and model only in the repo and folder names."""
+    norm_scaling_factor: float | None = None
+    """Dataset scale of an SAELens ``expected_average_only_in`` SAE (SAELens' release registry
+    lists it per SAE), folded into the weights."""
+
+
+Reader = Callable[[Path, ReadRequest], ImportedSAE]
+
+
+@dataclass(frozen=True)
+class FormatReader:
+    """One registered format."""
+
+    name: str
+    marker: str
+    """The files that identify it, for messages (``cfg.json + sae_weights.safetensors``)."""
+    matches: Callable[[Path], bool]
+    """Whether a folder holds this format (file names only)."""
+    read: Reader
+
+
+_READERS: dict[str, FormatReader] = {}
+
+
+def register_format(
+    name: str, marker: str, matches: Callable[[Path], bool]
+) -> Callable[[Reader], Reader]:
+    """Function decorator: register ``read`` as the reader of format ``name``."""
+
+    def deco(read: Reader) -> Reader:
+        _READERS[name] = FormatReader(name, marker, matches, read)
+        return read
+
+    return deco
+
+
+def registered_formats() -> list[str]:
+    """Format names, in detection order."""
+    return list(_READERS)
+
+
+def format_reader(name: str) -> FormatReader:
+    """The reader registered as ``name``."""
+    if name not in _READERS:
+        raise InvalidInputError(
+            f"unknown SAE format {name!r}; known: {', '.join(registered_formats())}"
+        )
+    return _READERS[name]
+
+
+def readers() -> list[FormatReader]:
+    """Every reader, in detection order."""
+    return list(_READERS.values())
+
+
+# ---- helpers shared by the readers ---------------------------------------------------------
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_hashes(folder: Path, names: Iterable[str]) -> dict[str, str]:
+    """``{relative name: sha256}`` of the files a reader read (those that exist)."""
+    return {n: sha256(folder / n) for n in names if (folder / n).is_file()}
+
+
+def need_file(folder: Path, name: str, fmt: str) -> Path:
+    """``folder / name``, or a one-line error saying the format needs it."""
+    path = folder / name
+    if not path.is_file():
+        raise NotFoundError(f"{fmt} SAE folder {folder} has no {name}")
+    return path
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``, with a one-line error when it is not one."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"{path.name} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{path.name} must hold a JSON object, found {type(data).__name__}")
+    return data
+
+
+def load_safetensors(path: Path) -> dict[str, Tensor]:
+    """Every tensor of a .safetensors file, on CPU; one line when it is not one."""
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # noqa: BLE001 - safetensors raises several types for a bad file
+        raise InvalidInputError(f"{path.name} is not a readable safetensors file: {exc}") from None
+
+
+def tensor(tensors: dict[str, Tensor], name: str, shape: tuple[int, ...], file: str) -> Tensor:
+    """``tensors[name]`` checked to be a floating tensor of ``shape``; one-line errors naming the
+    file, the tensor and both shapes otherwise."""
+    if name not in tensors:
+        found = ", ".join(sorted(tensors)) or "nothing"
+        raise InvalidInputError(f"{file} has no tensor {name!r} (found: {found})")
+    value = tensors[name]
+    if not value.is_floating_point():
+        raise InvalidInputError(
+            f"{file}: tensor {name!r} has dtype {str(value.dtype).removeprefix('torch.')}, "
+            "expected a floating-point dtype"
+        )
+    if tuple(value.shape) != tuple(shape):
+        raise InvalidInputError(
+            f"{file}: tensor {name!r} has shape {tuple(value.shape)}, expected {tuple(shape)}"
+        )
+    return value
+
+
+def dims(value: Any, name: str, file: str) -> int:
+    """A positive int config value, or a one-line error."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise InvalidInputError(f"{file}: {name} must be a positive integer, found {value!r}")
+    if int(value) <= 0:
+        raise InvalidInputError(f"{file}: {name} must be a positive integer, found {value!r}")
+    return int(value)
+
+
+def finish(sae: SAE, request: ReadRequest) -> SAE:
+    """The SAE in inference mode on the requested device."""
+    sae.eval()
+    return sae.to(torch.device(request.device))
