@@ -18,11 +18,3 @@ def test_readme_training_yaml_validates():
     archs = [s.sae.architecture for s in config.train.saes]
     assert archs == ["topk", "standard", "jumprelu"]
     assert config.train.total_steps == 2_000_000 // 4096
-
-
-def test_missed_l0_target_is_reported():
-    from mistudio.core.training.trainer import target_warning
-
-    assert target_warning(None, 639.0) is None
-    assert target_warning(32, 30.0) is None
-    assert "not reached (L0 638.8)" in (target_warning(32, 638.8) or "")

@@ -38,6 +38,7 @@ def _config(**overrides) -> TrainConfig:
             hook_name="a",
             sae=dict(architecture="standard", d_in=16, d_sae=64),
             target_l0=6,
+            auto_sparsity_fraction=1.0,  # 10 adjusting steps even in the 10-step runs
             lr_decay="cosine",
         ),
         dict(
@@ -117,13 +118,13 @@ def _check_resume(tmp_path: Path) -> None:
 
 
 def test_resume_with_a_different_config_is_refused(tmp_path: Path) -> None:
-    train_saes(_config(total_tokens=4 * BATCH), _data(), tmp_path)
-    changed = _config(total_tokens=4 * BATCH)
+    train_saes(_config(total_tokens=10 * BATCH), _data(), tmp_path)
+    changed = _config(total_tokens=10 * BATCH)
     changed.saes[0].lr = 1e-3
     with pytest.raises(InvalidInputError, match=r"config differs .*saes\.0\.lr"):
         train_saes(changed, _data(), tmp_path)
     # harmless fields may change
-    train_saes(_config(total_tokens=4 * BATCH, log_every=1), _data(), tmp_path)
+    train_saes(_config(total_tokens=10 * BATCH, log_every=1), _data(), tmp_path)
 
 
 def test_stop_event_leaves_a_checkpoint_and_folders(tmp_path: Path) -> None:

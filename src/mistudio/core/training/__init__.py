@@ -1,6 +1,6 @@
 """Training SAEs: config, schedules, the many-SAEs-one-pass trainer, checkpoints, auto-sparsity."""
 
-from mistudio.core.training.auto_sparsity import AutoSparsityError, L0Controller
+from mistudio.core.training.auto_sparsity import L0Controller, start_at_target, target_warning
 from mistudio.core.training.checkpoints import (
     CheckpointInfo,
     best_checkpoint,
@@ -23,7 +23,6 @@ from mistudio.core.training.trainer import (
 )
 
 __all__ = [
-    "AutoSparsityError",
     "CheckpointInfo",
     "L0Controller",
     "SAEMemory",
@@ -39,6 +38,8 @@ __all__ = [
     "latest_checkpoint",
     "list_checkpoints",
     "lr_factor",
+    "start_at_target",
+    "target_warning",
     "train_saes",
     "warmup_factor",
 ]

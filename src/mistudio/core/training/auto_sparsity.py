@@ -1,104 +1,198 @@
-"""Find the sparsity coefficient that reaches a target L0, during training.
+"""Reach a target L0 early in training, and keep the run whatever happens.
 
-A researcher usually knows the L0 they want (say 32), not the L1/L0 weight that yields it, and
-that weight depends on the data scale, the width and the architecture. During the first
-``auto_sparsity_fraction`` of training an integral controller moves ``log(coefficient)`` by
-``gain * (log(L0_ema) - log(target))`` each step (too dense -> stronger penalty), then the value
-is frozen so the rest of training (and the learning-rate decay) runs with a fixed objective,
-as in a hand-tuned run. Working in log space makes the step size scale-free; the small gain keeps
-the loop slower than the SAE's own response, which avoids oscillation.
+A researcher usually knows the L0 they want (say 45), not the L1/L0 weight that yields it, and
+that weight depends on the data scale, the width and the architecture. Two pieces do it:
 
-If the coefficient hits its bounds while L0 is still far from the target, or L0 is off by more
-than 2x when the controller freezes (after at least 100 adjusting steps), the target is
-unreachable for this SAE and training stops with :class:`AutoSparsityError` saying what was
-reached. The controller waits the first tenth of its phase (an untrained SAE is dense whatever
-the coefficient) and keeps adjusting until the learning-rate decay by default, because the SAE
-answers a change of coefficient with a lag of tens to hundreds of steps.
+**Start at the target** (:func:`start_at_target`). An SAE initialised the usual way fires on
+about half its latents per token, and with Adam each bias moves about ``lr`` per step, so the
+fall from L0 ~ d_sae / 2 to a target of 1% of d_sae takes hundreds of steps whatever the
+coefficient: a controller watching L0 sees no answer, winds the coefficient up, and then
+overshoots (measured: a 245-step run on SmolLM2 layer 6 ended at L0 209 against 45). So on the
+init batches each latent's threshold is set to the pre-activation quantile that makes it fire on
+``target / d_sae`` of the tokens: ``b_enc`` for ReLU SAEs (L1 penalty), the JumpReLU threshold
+itself for L0-penalised ones (as Gemma Scope initialises its thresholds). L0 equals the target
+at step 0, the run never has a dense phase, and the coefficient only has to *hold* L0 there.
+
+**A PI controller on log(coefficient)** (:class:`L0Controller`). The SAE answers a change of
+coefficient within about Adam's momentum horizon (~10 steps) once it sits near the target, so
+a velocity-form PI loop, ``Δlog c = k_p Δe + k_i e`` with ``e = log(L0_ema / target)``, settles
+in tens of steps without the wind-up a slow integral-only loop needed. The loop adjusts during
+the first ``auto_sparsity_fraction`` of training, then the coefficient is frozen so the rest of
+training (and the learning-rate decay) runs with a fixed objective, as a hand-tuned run does.
+The trajectory (step, coefficient, L0) is kept for ``training.json`` and the studio's chart.
+
+Nothing here raises once training has started: a target that is missed is reported with the
+finished SAE (see :func:`target_warning`). What cannot work at all is refused before training
+by the config (a target of ``d_sae`` or more, too few adjusting steps: :data:`MIN_ADJUST_STEPS`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mistudio.errors import MiStudioError
+import torch
+from torch import Tensor
+
+from mistudio.core.sae.base import SAE, SAEOutput
 
 LOG_MIN = math.log(1e-8)
 LOG_MAX = math.log(1e6)
-MIN_JUDGED_STEPS = 100
-"""Shorter calibrations are too short to call a target unreachable; they just freeze."""
-BOUND_PATIENCE = 200
-"""Steps the coefficient may sit at a bound with L0 still off before we give up."""
+MIN_ADJUST_STEPS = 10
+"""Fewest adjusting steps a target L0 needs: the thresholds hold L0 within a few steps, the
+coefficient needs about one Adam momentum horizon (~10 steps) to follow them."""
+MAX_TRAJECTORY = 400
+"""Trajectory points kept in training.json (every step of a short run, thinned on long ones)."""
+TARGET_TOLERANCE = 0.15
+"""A reached L0 within this relative distance of the target counts as on target."""
 
 
-class AutoSparsityError(MiStudioError):
-    """The target L0 cannot be reached."""
+def start_at_target(sae: SAE, x: Tensor, target: float) -> bool:
+    """Set each latent's threshold so it fires on ``target / d_sae`` of the tokens ``x``
+    ([n, d_in], as the SAE sees them in training). Returns False (and changes nothing) for an
+    architecture whose penalty this does not know."""
+    if sae.sparsity_penalty not in ("l1", "l0"):
+        return False
+    with torch.no_grad():
+        pre = sae.pre_activation(x.to(sae.W_enc.device, sae.W_enc.dtype))  # [n, d_sae]
+        n = pre.shape[0]
+        firing = min(max(target / sae.d_sae, 1.0 / n), 1.0)
+        k = min(n, max(1, n - round(firing * n)))
+        quantile = pre.kthvalue(k, dim=0).values  # [d_sae]: fires above it on `firing` of x
+        if sae.sparsity_penalty == "l1":
+            sae.b_enc.sub_(quantile)
+        else:
+            # A JumpReLU threshold must be positive; a latent whose quantile is not gets a
+            # small one and the controller's penalty takes it from there.
+            floor = float(pre.abs().mean()) * 1e-3 + 1e-6
+            log_threshold = getattr(sae, "log_threshold")  # noqa: B009 - the l0 family's parameter
+            log_threshold.copy_(quantile.clamp_min(floor).log())
+    return True
+
+
+def target_warning(target_l0: float | None, reached_l0: float) -> str | None:
+    """A note when auto sparsity ended more than :data:`TARGET_TOLERANCE` off its target."""
+    if target_l0 is None:
+        return None
+    if math.isfinite(reached_l0) and abs(reached_l0 - target_l0) <= TARGET_TOLERANCE * target_l0:
+        return None
+    off = (reached_l0 / target_l0 - 1) * 100 if math.isfinite(reached_l0) else float("nan")
+    return (
+        f"target L0 {target_l0:g} not reached: L0 {reached_l0:.1f} ({off:+.0f}%); train on more "
+        "tokens or raise auto_sparsity_fraction"
+    )
+
+
+def active_scale(sae: SAE, out: SAEOutput) -> float | None:
+    """Mean amount by which active latents exceed their threshold on this step (pre-activation
+    units): how far a threshold must move to change L0 by a factor e, for the roughly
+    exponential upper tail of pre-activations. None when the step does not tell."""
+    l0 = float(out.l0)
+    if l0 <= 0:
+        return None
+    if sae.sparsity_penalty == "l1" and "l1" in out.losses:
+        # l1 = sum_i f_i ||d_i|| / batch; the threshold of a ReLU is 0, so the excess is f.
+        norms = float(sae.W_dec.detach().norm(dim=-1).mean())
+        return float(out.losses["l1"]) / (l0 * norms) if norms > 0 else None
+    if sae.sparsity_penalty == "l0" and out.latents is not None:
+        threshold = getattr(sae, "threshold")  # noqa: B009 - the l0 family's thresholds
+        excess = out.latents.detach().sum() - (threshold.detach() * out.fired).sum()
+        return float(excess) / (l0 * out.latents.shape[0])
+    return None
+
+
+def shift_thresholds(sae: SAE, shift: float) -> None:
+    """Raise every latent's threshold by ``shift`` (pre-activation units; negative lowers)."""
+    with torch.no_grad():
+        if sae.sparsity_penalty == "l1":
+            sae.b_enc.sub_(shift)
+        elif sae.sparsity_penalty == "l0":
+            log_threshold = getattr(sae, "log_threshold")  # noqa: B009
+            floor = float(log_threshold.exp().mean()) * 1e-3 + 1e-8
+            log_threshold.copy_((log_threshold.exp() + shift).clamp_min(floor).log())
 
 
 @dataclass
 class L0Controller:
-    """Integral controller on the log sparsity coefficient."""
+    """Two loops: thresholds held at the target L0 (fast), the coefficient following them (slow)."""
 
     target: float
     log_coefficient: float
-    gain: float = 0.02
-    ema_beta: float = 0.9
-    delay_steps: int = 0
-    ema_l0: float | None = None
-    at_bound_steps: int = 0
+    total_steps: int
+    """Steps of the whole run (to thin the trajectory)."""
+    gain: float = 0.5
+    """Fast loop: fraction of the log-L0 error a threshold shift corrects per step."""
+    k_c: float = 1.0
+    """Slow loop: log(coefficient) moves ``k_c`` times the fast loop's normalised shift."""
     frozen: bool = False
+    frozen_at: int | None = None
     steps: int = 0
+    ema_l0: float | None = None
+    trajectory: list[list[float]] = field(default_factory=list)
+    """``[step, coefficient, L0]`` rows (L0 as measured on that step's batch)."""
 
     @classmethod
     def start(
-        cls, target: float, initial: float | None, d_in: int, gain: float, delay_steps: int = 0
+        cls, target: float, initial: float | None, d_in: int, total_steps: int
     ) -> L0Controller:
-        # Without a hint, a penalty of about a tenth of the (normalised) signal energy d_in spread
-        # over the target latents is a reasonable order of magnitude to start from.
+        # Without a hint: a penalty of about a tenth of the (normalised) signal energy d_in
+        # spread over the target latents is the right order of magnitude to start from.
         guess = initial if initial is not None and initial > 0 else d_in / (10.0 * target)
-        return cls(
-            target=target, log_coefficient=math.log(guess), gain=gain, delay_steps=delay_steps
-        )
+        return cls(target=target, log_coefficient=math.log(guess), total_steps=total_steps)
 
     @property
     def coefficient(self) -> float:
         return math.exp(self.log_coefficient)
 
-    def update(self, l0: float, name: str) -> None:
-        """Feed the L0 of the last step; adjusts the coefficient unless frozen."""
-        self.ema_l0 = (
-            l0 if self.ema_l0 is None else self.ema_beta * self.ema_l0 + (1 - self.ema_beta) * l0
-        )
-        if self.frozen:
-            return
+    def update(self, l0: float, scale: float | None) -> float:
+        """Feed the L0 of the step just trained and the step's :func:`active_scale`; returns the
+        threshold shift to apply now (0 when frozen) and moves the coefficient."""
         self.steps += 1
-        if self.steps <= self.delay_steps:
-            return  # an untrained SAE is dense whatever the coefficient; let it settle first
-        err = math.log(self.ema_l0 + 1e-3) - math.log(self.target)
-        err = max(-0.5, min(0.5, err))
-        self.log_coefficient = min(LOG_MAX, max(LOG_MIN, self.log_coefficient + self.gain * err))
-        at_bound = self.log_coefficient in (LOG_MIN, LOG_MAX) and abs(err) > math.log(1.5)
-        self.at_bound_steps = self.at_bound_steps + 1 if at_bound else 0
-        if self.at_bound_steps >= BOUND_PATIENCE:
-            raise AutoSparsityError(
-                f"{name}: target L0 {self.target:g} is unreachable: the coefficient reached "
-                f"{self.coefficient:.3g} with L0 still {self.ema_l0:.1f}"
-            )
+        every = max(1, self.total_steps // MAX_TRAJECTORY)
+        if self.steps % every == 0 or self.steps == 1:
+            self.trajectory.append([self.steps, self.coefficient, l0])
+            if len(self.trajectory) > 2 * MAX_TRAJECTORY:  # ran past total_steps: thin it
+                self.trajectory = self.trajectory[::2]
+        if not math.isfinite(l0):
+            return 0.0
+        self.ema_l0 = l0 if self.ema_l0 is None else 0.9 * self.ema_l0 + 0.1 * l0
+        if self.frozen or scale is None or not math.isfinite(scale) or scale <= 0:
+            return 0.0
+        err = max(-2.0, min(2.0, math.log(max(l0, 1e-2) / self.target)))
+        step = self.gain * err
+        self.log_coefficient = min(LOG_MAX, max(LOG_MIN, self.log_coefficient + self.k_c * step))
+        return step * scale
 
-    def freeze(self, name: str) -> None:
-        """Stop adjusting; raise when L0 is still more than 2x away from the target."""
-        if self.frozen:
-            return
-        self.frozen = True
-        l0 = self.ema_l0 if self.ema_l0 is not None else float("nan")
-        judged = self.steps - self.delay_steps >= MIN_JUDGED_STEPS
-        if judged and not (self.target / 2 <= l0 <= self.target * 2):
-            raise AutoSparsityError(
-                f"{name}: target L0 {self.target:g} not reached during calibration "
-                f"({self.steps} steps): L0 {l0:.1f} at coefficient {self.coefficient:.3g}; "
-                "train on more tokens or raise auto_sparsity_fraction"
-            )
+    def freeze(self) -> None:
+        """Stop adjusting: the rest of training runs at the coefficient reached."""
+        if not self.frozen:
+            self.frozen = True
+            self.frozen_at = self.steps
+
+    def settled_step(self, tolerance: float = 0.2) -> int | None:
+        """First step from which the coefficient stayed within ``tolerance`` of its final value."""
+        final = self.coefficient
+        settled = None
+        for step, coefficient, _ in self.trajectory:
+            if abs(coefficient / final - 1) <= tolerance:
+                settled = int(step) if settled is None else settled
+            else:
+                settled = None
+        return settled
+
+    def record(self) -> dict[str, Any]:
+        """What ``training.json`` keeps under ``auto_sparsity``."""
+        return {
+            "target_l0": self.target,
+            "coefficient": self.coefficient,
+            "frozen_at_step": self.frozen_at,
+            "settled_step": self.settled_step(),
+            "gains": {"threshold": self.gain, "coefficient": self.k_c},
+            "trajectory": [
+                {"step": int(s), "coefficient": c, "l0": v} for s, c, v in self.trajectory
+            ],
+        }
 
     def state_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,6 +8,7 @@ one line.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal
 
@@ -15,6 +16,7 @@ from pydantic import ConfigDict, model_validator
 
 from mistudio.core.sae.base import SAEConfig, StrictModel
 from mistudio.core.sae.registry import registered_architectures, sae_class
+from mistudio.core.training.auto_sparsity import MIN_ADJUST_STEPS
 from mistudio.errors import InvalidInputError
 
 
@@ -129,6 +131,10 @@ class SAETrainConfig(StrictModel):
     def target_hook(self) -> str:
         return self.hook_name_out or self.hook_name
 
+    def adjust_steps(self, total_steps: int) -> int:
+        """Steps during which auto sparsity adjusts the coefficient in a run of ``total_steps``."""
+        return max(1, int(self.auto_sparsity_fraction * total_steps))
+
     @property
     def resolved_name(self) -> str:
         if self.name:
@@ -197,6 +203,16 @@ class TrainConfig(StrictModel):
         folders = [safe_name(n) for n in names]
         if len(set(folders)) != len(folders):
             raise InvalidInputError("SAE names collide once made folder-safe; give explicit names")
+        for s in self.saes:
+            if s.target_l0 is not None and s.adjust_steps(self.total_steps) < MIN_ADJUST_STEPS:
+                need = math.ceil(MIN_ADJUST_STEPS / s.auto_sparsity_fraction)
+                raise InvalidInputError(
+                    f"{s.resolved_name}: target_l0 needs {MIN_ADJUST_STEPS} steps to find its "
+                    f"coefficient (auto_sparsity_fraction {s.auto_sparsity_fraction:g} of "
+                    f"{self.total_steps} steps gives {s.adjust_steps(self.total_steps)}): train "
+                    f"on at least {need * self.batch_tokens:,} tokens, or set "
+                    "sparsity_coefficient instead"
+                )
         return self
 
     @property

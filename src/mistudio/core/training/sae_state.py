@@ -18,14 +18,11 @@ from torch import Tensor
 
 from mistudio.core.evals import DENSE_THRESHOLD, ReconstructionAccumulator
 from mistudio.core.sae.base import SAE, TrainContext, build_sae
-from mistudio.core.training.auto_sparsity import L0Controller
+from mistudio.core.training.auto_sparsity import L0Controller, active_scale, shift_thresholds
 from mistudio.core.training.config import SAETrainConfig, TrainConfig
 from mistudio.core.training.resampling import resample_dead_latents
 from mistudio.core.training.schedules import lr_factor, warmup_factor
 from mistudio.errors import MiStudioError
-
-AUTO_GAIN = 0.01
-"""Per-step gain of the auto-sparsity controller on log(coefficient)."""
 
 
 class TrainingDivergedError(MiStudioError):
@@ -61,13 +58,8 @@ class SAEState:
         self.last_density: Tensor | None = None
         self.controller: L0Controller | None = None
         if spec.target_l0 is not None:
-            calibration = max(1, int(spec.auto_sparsity_fraction * config.total_steps))
             self.controller = L0Controller.start(
-                spec.target_l0,
-                spec.sparsity_coefficient,
-                self.sae.d_in,
-                AUTO_GAIN,
-                delay_steps=calibration // 10,
+                spec.target_l0, spec.sparsity_coefficient, self.sae.d_in, config.total_steps
             )
         self.scale_in = 1.0
         self.scale_out = 1.0
@@ -173,11 +165,12 @@ class SAEState:
             self.window_counts.zero_()
             self.window_tokens = 0
 
-        if self.controller is not None and not self.controller.frozen:
-            self.controller.update(float(out.l0), self.name)
-            freeze_at = max(1, int(spec.auto_sparsity_fraction * self.config.total_steps))
-            if step + 1 >= freeze_at:
-                self.controller.freeze(self.name)
+        if self.controller is not None:
+            shift = self.controller.update(float(out.l0), active_scale(sae, out))
+            if shift:
+                shift_thresholds(sae, shift)
+            if step + 1 >= spec.adjust_steps(self.config.total_steps):
+                self.controller.freeze()
 
         parts = {"loss": loss.detach(), "l0": out.l0.detach().float()}
         parts["mse"] = out.losses["mse"].detach()
@@ -220,6 +213,8 @@ class SAEState:
             tokens_per_s=tokens_per_s,
             sparsity_coefficient=self.coefficient_now(),
         )
+        if self.spec.target_l0 is not None:
+            m["target_l0"] = self.spec.target_l0
         self._reset_sums()
         return m
 

@@ -42,6 +42,7 @@ from mistudio.core.evals import ReconstructionMetrics
 from mistudio.core.progress import Progress, report
 from mistudio.core.sae.base import SAE
 from mistudio.core.sae.saelens_format import save_sae
+from mistudio.core.training.auto_sparsity import start_at_target, target_warning
 from mistudio.core.training.checkpoints import (
     CheckpointWriter,
     apply_retention,
@@ -82,21 +83,6 @@ class SAEResult:
     """What the ``evaluate`` callback returned."""
     warnings: list[str] = field(default_factory=list)
     """What a researcher should know about the result (e.g. a target L0 that was missed)."""
-
-
-TARGET_TOLERANCE = 0.2
-"""Auto sparsity counts as on target within this relative distance of ``target_l0``."""
-
-
-def target_warning(target_l0: float | None, reached_l0: float) -> str | None:
-    """A note when auto sparsity ended more than 20% off its target (short runs can)."""
-    lo, hi = 1 - TARGET_TOLERANCE, 1 + TARGET_TOLERANCE
-    if target_l0 is None or target_l0 * lo <= reached_l0 <= target_l0 * hi:
-        return None
-    return (
-        f"target L0 {target_l0:g} not reached (L0 {reached_l0:.1f}): train on more "
-        "tokens or raise auto_sparsity_fraction"
-    )
 
 
 @dataclass
@@ -302,6 +288,9 @@ class SAETrainer:
                 st.scale_out = scales[st.spec.target_hook]
             target = torch.cat([b[st.spec.target_hook] for b in buffer])[:8192]
             st.sae.init_b_dec(target.to(self.device).float() * st.scale_out, st.spec.b_dec_init)
+            if st.spec.target_l0 is not None:
+                x = torch.cat([b[st.spec.hook_name] for b in buffer])[:8192]
+                start_at_target(st.sae, x.to(self.device).float() * st.scale_in, st.spec.target_l0)
         return itertools.chain(buffer, it)
 
     def train_step(self, batch: Batch) -> None:
@@ -421,6 +410,7 @@ class SAETrainer:
             "target_l0": st.spec.target_l0,
             "reached_l0": reached,
             "warnings": [warning] if warning else [],
+            "auto_sparsity": st.controller.record() if st.controller is not None else None,
             "n_resampled": st.n_resampled,
             "metrics": st.history,
             "final": final.model_dump() if final is not None else None,
