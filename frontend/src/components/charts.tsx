@@ -1,4 +1,5 @@
 /** Chart wrappers over recharts, themed for the dark slate UI. */
+import type { ReactElement, ReactNode } from "react";
 import {
   Bar,
   BarChart,
@@ -10,14 +11,46 @@ import {
   Tooltip,
   XAxis,
   YAxis,
+  type XAxisProps,
+  type YAxisProps,
 } from "recharts";
 import { formatCount, formatNumber } from "../lib/format";
 
-const AXIS = { stroke: "#64748b", fontSize: 10 };
-const TOOLTIP = {
+export const AXIS = { stroke: "#64748b", fontSize: 10 };
+export const TOOLTIP = {
   contentStyle: { background: "#0f172a", border: "1px solid #334155", borderRadius: 6, fontSize: 12 },
   labelStyle: { color: "#cbd5e1" },
   itemStyle: { color: "#e2e8f0" },
+};
+/** Line colours, one per series (SAE). */
+export const SERIES_COLOURS = ["#10b981", "#38bdf8", "#f59e0b", "#a78bfa", "#f472b6", "#94a3b8"];
+
+/** The x axis of a chart over training steps (`dataKey` "step"). */
+export const STEP_AXIS: XAxisProps = {
+  ...AXIS,
+  dataKey: "step",
+  type: "number",
+  domain: ["dataMin", "dataMax"],
+  tickFormatter: (v: number) => formatCount(v),
+};
+
+/** A y axis of metric values, linear from 0 or logarithmic (spread over orders of magnitude). */
+export function valueAxis(log: boolean): YAxisProps {
+  return {
+    ...AXIS,
+    width: 48,
+    scale: log ? "log" : "auto",
+    domain: log ? ["auto", "auto"] : [0, "auto"],
+    allowDataOverflow: log,
+    tickFormatter: (v: number) => formatNumber(v, 2),
+  };
+}
+
+/** Tooltip of a chart over steps: "step 120", then each value with `formatNumber`. */
+export const STEP_TOOLTIP = {
+  ...TOOLTIP,
+  formatter: (v: unknown) => formatNumber(Number(v)),
+  labelFormatter: (l: unknown) => `step ${l}`,
 };
 
 /** Bars for a histogram given as edges (n+1) and counts (n). */
@@ -57,6 +90,42 @@ export interface SeriesPoint {
   [series: string]: number | null;
 }
 
+/**
+ * The frame of a small chart: a header line (a title on the left, a value on the right), then a
+ * body of `height` pixels that says "waiting for data…" while `empty`.
+ */
+export function ChartFrame({
+  testId,
+  header,
+  empty,
+  height,
+  children,
+  ...attrs
+}: {
+  testId: string;
+  header: ReactNode;
+  empty: boolean;
+  height: number;
+  /** The recharts chart, sized to the body. */
+  children: ReactElement;
+  [dataAttribute: `data-${string}`]: string;
+}) {
+  return (
+    <div className="rounded-md bg-slate-950/60 p-2" data-testid={testId} {...attrs}>
+      <div className="mb-1 flex justify-between text-[11px]">{header}</div>
+      <div style={{ height }}>
+        {empty ? (
+          <div className="flex h-full items-center justify-center text-[11px] text-slate-600">waiting for data…</div>
+        ) : (
+          <ResponsiveContainer width="100%" height="100%">
+            {children}
+          </ResponsiveContainer>
+        )}
+      </div>
+    </div>
+  );
+}
+
 /** A small line chart of one metric over steps, one line per series (SAE). */
 export function MetricChart({
   title,
@@ -71,41 +140,31 @@ export function MetricChart({
   height?: number;
   log?: boolean;
 }) {
-  const colours = ["#10b981", "#38bdf8", "#f59e0b", "#a78bfa", "#f472b6", "#94a3b8"];
   const latest = data.length ? data[data.length - 1] : undefined;
   return (
-    <div className="rounded-md bg-slate-950/60 p-2" data-testid={`chart-${title}`}>
-      <div className="mb-1 flex justify-between text-[11px]">
-        <span className="font-medium text-slate-300">{title}</span>
-        <span className="font-mono text-slate-400">
-          {latest && series.length === 1 ? formatNumber(latest[series[0]] as number | null) : ""}
-        </span>
-      </div>
-      <div style={{ height }}>
-        {data.length === 0 ? (
-          <div className="flex h-full items-center justify-center text-[11px] text-slate-600">waiting for data…</div>
-        ) : (
-          <ResponsiveContainer width="100%" height="100%">
-            <LineChart data={data} margin={{ top: 2, right: 6, left: 0, bottom: 0 }}>
-              <CartesianGrid stroke="#1e293b" />
-              <XAxis dataKey="step" type="number" domain={["dataMin", "dataMax"]} {...AXIS} tickFormatter={(v: number) => formatCount(v)} />
-              <YAxis
-                {...AXIS}
-                width={48}
-                scale={log ? "log" : "auto"}
-                domain={log ? ["auto", "auto"] : [0, "auto"]}
-                allowDataOverflow={log}
-                tickFormatter={(v: number) => formatNumber(v, 2)}
-              />
-              <Tooltip {...TOOLTIP} formatter={(v) => formatNumber(Number(v))} labelFormatter={(l) => `step ${l}`} />
-              {series.map((s, i) => (
-                <Line key={s} dataKey={s} dot={false} stroke={colours[i % colours.length]} strokeWidth={1.5} isAnimationActive={false} connectNulls />
-              ))}
-            </LineChart>
-          </ResponsiveContainer>
-        )}
-      </div>
-    </div>
+    <ChartFrame
+      testId={`chart-${title}`}
+      height={height}
+      empty={data.length === 0}
+      header={
+        <>
+          <span className="font-medium text-slate-300">{title}</span>
+          <span className="font-mono text-slate-400">
+            {latest && series.length === 1 ? formatNumber(latest[series[0]] as number | null) : ""}
+          </span>
+        </>
+      }
+    >
+      <LineChart data={data} margin={{ top: 2, right: 6, left: 0, bottom: 0 }}>
+        <CartesianGrid stroke="#1e293b" />
+        <XAxis {...STEP_AXIS} />
+        <YAxis {...valueAxis(log)} />
+        <Tooltip {...STEP_TOOLTIP} />
+        {series.map((s, i) => (
+          <Line key={s} dataKey={s} dot={false} stroke={SERIES_COLOURS[i % SERIES_COLOURS.length]} strokeWidth={1.5} isAnimationActive={false} connectNulls />
+        ))}
+      </LineChart>
+    </ChartFrame>
   );
 }
 

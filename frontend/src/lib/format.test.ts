@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clampFraction, formatBytes, formatCount, formatEta, formatNumber, formatPercent } from "./format";
+import { clampFraction, formatBytes, formatChange, formatCount, formatEta, formatNumber, formatPercent } from "./format";
 
 describe("formatEta", () => {
   it("formats seconds, minutes, hours and days", () => {
@@ -43,5 +43,17 @@ describe("sizes and counts", () => {
     expect(formatNumber(12.3456)).toBe("12.35");
     expect(formatNumber(0.123456)).toBe("0.123");
     expect(formatNumber(null)).toBe("–");
+  });
+});
+
+describe("formatChange", () => {
+  it("signs a relative change of any size", () => {
+    expect(formatChange(0.0467)).toBe("+5%");
+    expect(formatChange(-0.3)).toBe("-30%");
+    expect(formatChange(3.651)).toBe("+365%");
+    expect(formatChange(0.001)).toBe("0%");
+    expect(formatChange(-0.004)).toBe("0%");
+    expect(formatChange(0.0467, 1)).toBe("+4.7%");
+    expect(formatChange(Number.NaN)).toBe("–");
   });
 });

@@ -24,6 +24,15 @@ export function formatPercent(fraction: number | null | undefined, digits?: numb
   return `${pct.toFixed(d)}%`;
 }
 
+/** A signed relative change (any size, unlike `formatPercent`): 0.047 -> "+5%", -0.3 -> "-30%",
+ * 3.65 -> "+365%"; "0%" when it rounds to nothing. */
+export function formatChange(fraction: number | null | undefined, digits = 0): string {
+  if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return "–";
+  const pct = (fraction * 100).toFixed(digits);
+  if (Number(pct) === 0) return `${(0).toFixed(digits)}%`;
+  return `${fraction > 0 ? "+" : ""}${pct}%`;
+}
+
 export function clampFraction(fraction: number | null | undefined): number {
   if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return 0;
   return Math.min(1, Math.max(0, fraction));

@@ -1,6 +1,7 @@
 /**
  * One training run: its SAEs, step, live progress and charts (stored metrics downsampled by the
- * server, live events appended), the stop/resume note, produced SAEs and checkpoints.
+ * server, live events appended; `SparsityChart` for SAEs trained to a target L0), the stop/resume
+ * note, produced SAEs and checkpoints.
  */
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { Training } from "../api/types";
@@ -10,7 +11,9 @@ import { Button, Card, ErrorLine, StatusPill } from "../components/ui";
 import { formatCount, formatDate } from "../lib/format";
 import { isBusy } from "../lib/status";
 import { addEventMetrics, CHART_METRICS, mergeSeries, saeNames, seriesFromRows, type MetricSeries } from "../lib/metrics";
+import type { SaeSpec } from "../lib/sparsity";
 import type { WireMessage } from "../ws/socket";
+import { SparsityCharts } from "./SparsityChart";
 import { useCheckpoints, useDeleteTraining, useTrainingMetrics } from "./queries";
 
 export function TrainingCard({ training: t, selected, onSelect }: { training: Training; selected: boolean; onSelect: () => void }) {
@@ -26,7 +29,7 @@ export function TrainingCard({ training: t, selected, onSelect }: { training: Tr
     if (m.type === "progress" && m.data) setSeries((s) => addEventMetrics(s, m.data as Record<string, unknown>));
   }, []);
   const saes = useMemo(() => saeNames(series), [series]);
-  const train = (t.config as { train?: { saes?: { hook_name: string; sae: { architecture: string; d_sae: number } }[] } }).train;
+  const train = (t.config as { train?: { saes?: SaeSpec[] } }).train;
   const specs = train?.saes ?? [];
   const busy = isBusy(t.status);
   const result = t.result as Record<string, unknown>;
@@ -75,6 +78,7 @@ export function TrainingCard({ training: t, selected, onSelect }: { training: Tr
           <MetricChart key={c.name} title={c.title} data={series[c.name] ?? []} series={saes} log={c.log} height={120} />
         ))}
       </div>
+      <SparsityCharts series={series} saes={saes} specs={specs} finished={!busy} />
       {result?.stopped === true && <p className="mt-2 text-xs text-amber-300">Stopped at step {formatCount(t.step)}; retry resumes from the last checkpoint.</p>}
       {Array.isArray(result?.sae_ids) && (result.sae_ids as number[]).length > 0 && (
         <p className="mt-2 text-xs text-slate-400">
