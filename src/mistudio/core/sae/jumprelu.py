@@ -130,4 +130,5 @@ class JumpReLUSAE(SAE):
             )
         super().load_saelens_tensors(tensors)
         with torch.no_grad():
-            self.log_threshold.copy_(thr.to(self.log_threshold.dtype).log())
+            # relu(pre) * (pre > t) is the same function for every t <= 0, and log needs t >= 0.
+            self.log_threshold.copy_(thr.to(self.log_threshold.dtype).clamp_min(0).log())

@@ -10,7 +10,7 @@ makes TopK faster than a dense step.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -33,7 +33,7 @@ class TopKSAE(SAE):
 
     sparsity_control = "k"
     uses_dead_mask = True
-    parameters_used = ("k",)
+    parameters_used: ClassVar[tuple[str, ...]] = ("k",)
 
     @classmethod
     def check_config(cls, cfg: SAEConfig) -> None:

@@ -1,0 +1,297 @@
+"""Gemma Scope 1 (``params.npz``) and Gemma Scope 2 (``params.safetensors`` + ``config.json``),
+FORMATS §2 and §8, checked against sae-lens 6.54's ``gemma_2_sae_huggingface_loader`` and
+``get_gemma_3_config_from_hf`` / ``gemma_3_sae_huggingface_loader``.
+
+No library writes these files, so what they mean is read from those loaders and Google's layout:
+
+- **Gemma Scope 1** (``google/gemma-scope-{2b,9b,27b}-pt-{res,mlp,att}``,
+  ``layer_{L}/width_{W}/average_l0_{N}/params.npz``): ``W_enc[d_in, d_sae]`` (or lowercase
+  ``w_enc``), ``W_dec[d_sae, d_in]``, ``b_enc``, ``b_dec``, ``threshold``; a JumpReLU that does
+  NOT subtract ``b_dec`` from its input. The archive names neither model nor hook: they come from
+  the repo name (in ``ReadRequest.origin`` or anywhere in the path, e.g. a Hub cache folder
+  ``models--google--gemma-scope-2b-pt-res``) and the ``layer_{L}`` folder: ``res`` reads
+  ``blocks.L.hook_resid_post`` (HF ``model.layers.L``), ``mlp`` ``blocks.L.hook_mlp_out``
+  (Gemma 2's MLP branch ends in ``post_feedforward_layernorm``), ``att`` ``blocks.L.attn.hook_z``
+  (the input of ``o_proj``: heads flattened, marked ``reshape = hook_z``). The embedding SAEs
+  (``embedding`` in the folder) were trained on embeddings before Gemma's ``sqrt(d_model)``
+  scale; SAELens rescales them to TransformerLens' scaled ``hook_embed`` (``W_enc / sqrt(d)``,
+  ``W_dec * sqrt(d)``), and so do we (no HF module output carries the scaled embedding, so
+  ``hf_hook_name`` stays None there). A ``scaling_factor`` of all ones is dropped, any other is
+  folded into ``W_dec`` as SAELens' pre-6 loader reads it.
+- **Gemma Scope 2** (``google/gemma-scope-2-{size}-{pt,it}``): ``params.safetensors`` with
+  lowercase ``w_enc``, ``w_dec``, ``b_enc``, ``b_dec``, ``threshold`` and, for affine skip
+  transcoders, ``affine_skip_connection`` stored ``[d_in, d_out]`` (``W_skip`` is its transpose);
+  ``config.json`` with ``architecture: jump_relu``, ``hf_hook_point_in`` / ``hf_hook_point_out``
+  (``model.layers.10.output`` style: ``.output`` is dropped to give our HF names, ``.input``
+  kept), ``model_name``. Transcoders (``transcoder`` or ``clt`` in the folder, or an
+  ``hf_hook_point_out``) read ``blocks.L.hook_mlp_in`` and write ``blocks.L.hook_mlp_out`` and
+  are ``jumprelu_transcoder``, ``jumprelu_skip_transcoder`` with the affine skip. A cross-layer
+  transcoder (``w_dec`` with a layer axis) is refused in one line. The model name is normalised
+  as SAELens does (``google/`` prefix, ``-v3`` -> ``-3``, 270m without ``-pt``).
+  Note: SAELens writes ``reshape_activations: none`` for Gemma Scope 2's ``attn_out`` SAEs
+  although they read ``attn.hook_z``; we mark them ``hook_z`` like Gemma Scope 1's.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mistudio.core.formats.registry import (
+    ImportedSAE,
+    ReadRequest,
+    file_hashes,
+    finish,
+    load_safetensors,
+    need_file,
+    read_json,
+    register_format,
+    tensor,
+)
+from mistudio.core.sae.base import SAEConfig, build_sae
+from mistudio.errors import InvalidInputError
+
+NPZ_FILE = "params.npz"
+PARAMS_FILE = "params.safetensors"
+CONFIG_FILE = "config.json"
+
+_REPO_1 = re.compile(r"gemma-scope-(2b|9b|27b)-(pt|it)-(res|mlp|att)")
+_MODELS_1 = {"2b": "gemma-2-2b", "9b": "gemma-2-9b", "27b": "gemma-2-27b"}
+
+
+def _layer(text: str) -> int | None:
+    match = re.search(r"layer[_s.]+(\d+)", text)
+    return int(match.group(1)) if match else None
+
+
+def _context(folder: Path, request: ReadRequest) -> str:
+    """Where the repo and folder names can be read: the origin, then the folder's path."""
+    return f"{request.origin or ''} {folder.resolve().as_posix()}"
+
+
+def _npz_tensors(path: Path) -> dict[str, Tensor]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"{path.name} is not a readable numpy archive: {exc}") from None
+    out = {}
+    for key, value in arrays.items():
+        name = "W_" + key[2:] if key.startswith("w_") else key
+        if value.dtype.kind != "f":
+            raise InvalidInputError(
+                f"{path.name}: array {key!r} has dtype {value.dtype}, expected a float dtype"
+            )
+        out[name] = torch.from_numpy(np.ascontiguousarray(value)).float()
+    return out
+
+
+@register_format("gemma_scope", NPZ_FILE, lambda folder: (folder / NPZ_FILE).is_file())
+def read_gemma_scope(folder: Path, request: ReadRequest) -> ImportedSAE:
+    """Gemma Scope 1: ``params.npz``, JumpReLU, hook and model from the repo and folder names."""
+    tensors = _npz_tensors(need_file(folder, NPZ_FILE, "gemma_scope"))
+    if "W_enc" not in tensors or tensors["W_enc"].ndim != 2:
+        found = ", ".join(sorted(tensors)) or "nothing"
+        raise InvalidInputError(f"{NPZ_FILE} has no 2-d array 'W_enc' (found: {found})")
+    d_in, d_sae = tensors["W_enc"].shape
+    w_enc = tensor(tensors, "W_enc", (d_in, d_sae), NPZ_FILE)
+    w_dec = tensor(tensors, "W_dec", (d_sae, d_in), NPZ_FILE)
+    b_enc = tensor(tensors, "b_enc", (d_sae,), NPZ_FILE)
+    b_dec = tensor(tensors, "b_dec", (d_in,), NPZ_FILE)
+    threshold = tensor(tensors, "threshold", (d_sae,), NPZ_FILE)
+    meta: dict[str, Any] = {}
+    if "scaling_factor" in tensors:
+        factor = tensor(tensors, "scaling_factor", (d_sae,), NPZ_FILE)
+        if not torch.allclose(factor, torch.ones_like(factor)):
+            w_dec = w_dec * factor[:, None]
+            meta["folded_scaling_factor"] = True
+
+    context = _context(folder, request)
+    repo = _REPO_1.search(context)
+    layer = _layer(request.origin or "")
+    if layer is None:
+        layer = _layer("/".join(folder.resolve().parts[-4:]))
+    embedding = "embedding" in context
+    hook = hf_hook = model = None
+    reshape = "none"
+    if repo is not None:
+        size, variant, site = repo.groups()
+        model = _MODELS_1[size] + ("-it" if variant == "it" else "")
+        if site == "res" and embedding:
+            hook = "hook_embed"
+        elif layer is not None and site == "res":
+            hook, hf_hook = f"blocks.{layer}.hook_resid_post", f"model.layers.{layer}"
+        elif layer is not None and site == "mlp":
+            hook = f"blocks.{layer}.hook_mlp_out"
+            hf_hook = f"model.layers.{layer}.post_feedforward_layernorm"
+        elif layer is not None and site == "att":
+            hook = f"blocks.{layer}.attn.hook_z"
+            hf_hook = f"model.layers.{layer}.self_attn.o_proj.input"
+            reshape = "hook_z"
+    if embedding:
+        # Trained on unscaled embeddings; TransformerLens' hook_embed is scaled by sqrt(d_model).
+        w_enc = w_enc / math.sqrt(d_in)
+        w_dec = w_dec * math.sqrt(d_in)
+        meta["embedding_rescaled_by_sqrt_d_model"] = True
+    l0 = re.search(r"average_l0_(\d+)", context)
+    width = re.search(r"width_(\d+[km]?)", context)
+    meta.update(
+        {
+            "l0": int(l0.group(1)) if l0 else None,
+            "width": width.group(1) if width else None,
+            "layer": layer,
+            "dataset_path": "monology/pile-uncopyrighted",
+            "context_size": 1024,
+        }
+    )
+    cfg = SAEConfig(
+        architecture="jumprelu",
+        d_in=d_in,
+        d_sae=d_sae,
+        apply_b_dec_to_input=False,
+        metadata={k: v for k, v in {"hook_name": hook, "model_name": model}.items() if v},
+    )
+    if reshape != "none":
+        cfg.metadata["reshape_activations"] = reshape
+    sae = build_sae(cfg)
+    sae.load_saelens_tensors(
+        {"W_enc": w_enc, "W_dec": w_dec, "b_enc": b_enc, "b_dec": b_dec, "threshold": threshold}
+    )
+    return ImportedSAE(
+        sae=finish(sae, request),
+        format="gemma_scope",
+        hook_name=hook,
+        hook_name_out=None,
+        hf_hook_name=hf_hook,
+        hf_hook_name_out=None,
+        model_name=model,
+        reshape=reshape,
+        metadata={k: v for k, v in meta.items() if v is not None},
+        files=file_hashes(folder, (NPZ_FILE,)),
+    )
+
+
+# ---- Gemma Scope 2 -------------------------------------------------------------------------
+
+
+def _hf_name(point: str | None) -> str | None:
+    """``model.layers.10.output`` -> ``model.layers.10``; ``....input`` kept (our HF names)."""
+    if not point:
+        return None
+    return point.removesuffix(".output")
+
+
+def _model_name_2(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    name = raw if "google" in raw else "google/" + raw
+    name = name.replace("-v3", "-3")
+    return name.replace("-pt", "") if "270m" in name else name
+
+
+def _site_2(folder: Path, cfg: dict[str, Any]) -> str | None:
+    names = " ".join(p.lower() for p in folder.resolve().parts[-3:])
+    for site in ("transcoder", "clt", "resid_post", "attn_out", "mlp_out"):
+        if site in names or site == str(cfg.get("type", "")).lower():
+            return site
+    return None
+
+
+@register_format(
+    "gemma_scope_2",
+    f"{PARAMS_FILE} + {CONFIG_FILE}",
+    lambda folder: (folder / PARAMS_FILE).is_file() and (folder / CONFIG_FILE).is_file(),
+)
+def read_gemma_scope_2(folder: Path, request: ReadRequest) -> ImportedSAE:
+    """Gemma Scope 2: ``params.safetensors`` + ``config.json``; SAEs and (affine) transcoders."""
+    source = read_json(need_file(folder, CONFIG_FILE, "gemma_scope_2"))
+    tensors = load_safetensors(need_file(folder, PARAMS_FILE, "gemma_scope_2"))
+    arch = source.get("architecture")
+    if arch != "jump_relu":
+        raise InvalidInputError(f"{CONFIG_FILE}: architecture {arch!r}, expected 'jump_relu'")
+    if "w_enc" not in tensors or tensors["w_enc"].ndim != 2:
+        found = ", ".join(sorted(tensors)) or "nothing"
+        raise InvalidInputError(f"{PARAMS_FILE} has no 2-d tensor 'w_enc' (found: {found})")
+    d_in, d_sae = tensors["w_enc"].shape
+    if "w_dec" in tensors and tensors["w_dec"].ndim == 3:
+        raise InvalidInputError(
+            "cross-layer transcoders (w_dec with a layer axis) are not supported yet"
+        )
+    d_out = tensors["w_dec"].shape[-1] if "w_dec" in tensors else d_in
+    w_enc = tensor(tensors, "w_enc", (d_in, d_sae), PARAMS_FILE)
+    w_dec = tensor(tensors, "w_dec", (d_sae, d_out), PARAMS_FILE)
+    b_enc = tensor(tensors, "b_enc", (d_sae,), PARAMS_FILE)
+    b_dec = tensor(tensors, "b_dec", (d_out,), PARAMS_FILE)
+    threshold = tensor(tensors, "threshold", (d_sae,), PARAMS_FILE)
+    skip = None
+    if "affine_skip_connection" in tensors:
+        skip = tensor(tensors, "affine_skip_connection", (d_in, d_out), PARAMS_FILE).T
+
+    site = _site_2(folder, source)
+    hf_in = _hf_name(source.get("hf_hook_point_in"))
+    hf_out = _hf_name(source.get("hf_hook_point_out"))
+    layer = _layer(folder.name)
+    if layer is None:
+        layer = _layer(source.get("hf_hook_point_in") or "")
+    transcoder = site in ("transcoder", "clt") or hf_out is not None or skip is not None
+    hook = hook_out = None
+    reshape = "none"
+    if layer is not None:
+        if site in ("transcoder", "clt"):
+            hook, hook_out = f"blocks.{layer}.hook_mlp_in", f"blocks.{layer}.hook_mlp_out"
+        elif site == "resid_post":
+            hook = f"blocks.{layer}.hook_resid_post"
+        elif site == "attn_out":
+            hook, reshape = f"blocks.{layer}.attn.hook_z", "hook_z"
+        elif site == "mlp_out":
+            hook = f"blocks.{layer}.hook_mlp_out"
+    model = _model_name_2(source.get("model_name"))
+    architecture = "jumprelu_transcoder" if transcoder else "jumprelu"
+    meta_cfg: dict[str, Any] = {
+        k: v for k, v in {"hook_name": hook, "hook_name_out": hook_out, "model_name": model}.items()
+    }
+    meta_cfg.update({"hf_hook_name": hf_in, "hf_hook_name_out": hf_out})
+    if reshape != "none":
+        meta_cfg["reshape_activations"] = reshape
+    cfg = SAEConfig(
+        architecture=architecture,
+        d_in=d_in,
+        d_sae=d_sae,
+        d_out=d_out if transcoder else None,
+        skip=skip is not None,
+        apply_b_dec_to_input=False,
+        metadata={k: v for k, v in meta_cfg.items() if v is not None},
+    )
+    sae = build_sae(cfg)
+    weights = {
+        "W_enc": w_enc,
+        "W_dec": w_dec,
+        "b_enc": b_enc,
+        "b_dec": b_dec,
+        "threshold": threshold,
+    }
+    if skip is not None:
+        weights["W_skip"] = skip
+    sae.load_saelens_tensors(weights)
+    info: dict[str, Any] = {
+        k: source[k] for k in ("l0", "width", "type", "affine_connection") if k in source
+    }
+    info.update({"layer": layer, "source_config": source})
+    return ImportedSAE(
+        sae=finish(sae, request),
+        format="gemma_scope_2",
+        hook_name=hook,
+        hook_name_out=hook_out,
+        hf_hook_name=hf_in,
+        hf_hook_name_out=hf_out,
+        model_name=model,
+        reshape=reshape,
+        metadata={k: v for k, v in info.items() if v is not None},
+        files=file_hashes(folder, (CONFIG_FILE, PARAMS_FILE)),
+    )

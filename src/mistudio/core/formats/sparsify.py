@@ -1,0 +1,156 @@
+"""EleutherAI sparsify: ``<hookpoint>/cfg.json`` + ``sae.safetensors`` (FORMATS §2).
+
+Read from eai-sparsify 1.3.3's ``SparseCoder`` (``sparse_coder.py``, ``fused_encoder.py``,
+``config.py``): ``encoder.weight[d_sae, d_in]``, ``encoder.bias[d_sae]``, ``W_dec[d_sae, d_in]``
+(already in ``x @ W`` orientation: ``W_enc = encoder.weight.T`` and ``W_dec`` as stored),
+``b_dec[d_in]``, optional ``W_skip[d_in, d_in]``. The forward is
+``topk(relu((x - b_dec) @ W_enc + b_enc))`` with ``b_dec`` subtracted only when not transcoding,
+then ``f @ W_dec + b_dec`` plus ``x @ W_skip.T`` on the raw input. ``num_latents`` 0 means
+``d_in * expansion_factor``; ``multi_topk`` only changes the training loss, so ``k`` is all
+inference needs. ``activation: groupmax`` and a ``signed`` encoder are refused in one line.
+
+Against SAELens 6.54's ``sparsify_disk_loader`` (FORMATS §2 says do it right, not alike): it
+transposes ``W_dec``, which is wrong when ``d_in != d_sae``; it sets ``apply_b_dec_to_input`` to
+``not normalize_decoder``, while sparsify subtracts ``b_dec`` whenever it is not transcoding; and
+it drops ``W_skip`` and the transcoder flag. We read the file as sparsify runs it.
+
+A plain TopK SAE becomes our ``topk``; skip and transcoder variants become ``topk_transcoder``
+(inference only; sparsify's transcoders keep ``d_out == d_in``). Hook names: the folder is the
+hookpoint, a module path relative to the model's ``base_model`` (``layers.6`` ->
+``blocks.6.hook_resid_post``; ``layers.6.mlp`` -> ``blocks.6.hook_mlp_out``, or
+``hook_mlp_in`` -> ``hook_mlp_out`` for a transcoder, which reads the module's input;
+``embed_tokens`` -> ``hook_embed``). The HF path needs the model (the ``base_model`` prefix
+differs per family), so ``hf_hook_name`` stays None and ``metadata.hookpoint`` keeps the raw
+name. A ``config.json`` one folder up (sparsify's run config) gives the model and dataset.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from mistudio.core.formats.registry import (
+    ImportedSAE,
+    ReadRequest,
+    dims,
+    file_hashes,
+    finish,
+    load_safetensors,
+    need_file,
+    read_json,
+    register_format,
+    tensor,
+)
+from mistudio.core.sae.base import DTYPES, SAEConfig, build_sae
+from mistudio.errors import InvalidInputError
+
+FORMAT = "sparsify"
+CFG_FILE = "cfg.json"
+WEIGHTS_FILE = "sae.safetensors"
+RUN_CONFIG = "config.json"
+
+
+def _hooks(hookpoint: str, transcode: bool) -> tuple[str | None, str | None]:
+    if hookpoint == "embed_tokens":
+        return "hook_embed", None
+    match = re.fullmatch(
+        r"(?:.*\.)?layers[._](\d+)(?:\.(mlp|self_attn|attn|attention))?", hookpoint
+    )
+    if match is None:
+        return None, None
+    layer, module = match.groups()
+    if module is None:
+        return (None, None) if transcode else (f"blocks.{layer}.hook_resid_post", None)
+    if module == "mlp":
+        if transcode:
+            return f"blocks.{layer}.hook_mlp_in", f"blocks.{layer}.hook_mlp_out"
+        return f"blocks.{layer}.hook_mlp_out", None
+    return (None, None) if transcode else (f"blocks.{layer}.hook_attn_out", None)
+
+
+@register_format(
+    FORMAT,
+    f"{CFG_FILE} + {WEIGHTS_FILE}",
+    lambda folder: (folder / CFG_FILE).is_file() and (folder / WEIGHTS_FILE).is_file(),
+)
+def read(folder: Path, request: ReadRequest) -> ImportedSAE:
+    """One sparsify hookpoint folder."""
+    cfg = read_json(need_file(folder, CFG_FILE, FORMAT))
+    tensors = load_safetensors(need_file(folder, WEIGHTS_FILE, FORMAT))
+    d_in = dims(cfg.get("d_in"), "d_in", CFG_FILE)
+    num_latents = cfg.get("num_latents") or 0
+    if num_latents:
+        d_sae = dims(num_latents, "num_latents", CFG_FILE)
+    else:
+        d_sae = d_in * dims(cfg.get("expansion_factor", 32), "expansion_factor", CFG_FILE)
+    activation = cfg.get("activation", "topk")
+    if activation != "topk":
+        raise InvalidInputError(f"{CFG_FILE}: activation {activation!r} is not supported yet")
+    if cfg.get("signed"):
+        raise InvalidInputError(f"{CFG_FILE}: signed encoders are not supported yet")
+    k = dims(cfg.get("k", 32), "k", CFG_FILE)
+    transcode = bool(cfg.get("transcode", False))
+    skip = bool(cfg.get("skip_connection", False))
+    enc_w = tensor(tensors, "encoder.weight", (d_sae, d_in), WEIGHTS_FILE)
+    weights = {
+        "W_enc": enc_w.T,
+        "b_enc": tensor(tensors, "encoder.bias", (d_sae,), WEIGHTS_FILE),
+        "W_dec": tensor(tensors, "W_dec", (d_sae, d_in), WEIGHTS_FILE),
+        "b_dec": tensor(tensors, "b_dec", (d_in,), WEIGHTS_FILE),
+    }
+    if skip:
+        weights["W_skip"] = tensor(tensors, "W_skip", (d_in, d_in), WEIGHTS_FILE)
+
+    run = read_json(folder.parent / RUN_CONFIG) if (folder.parent / RUN_CONFIG).is_file() else {}
+    model = run.get("model") if isinstance(run.get("model"), str) else None
+    hookpoint = folder.name
+    hook, hook_out = _hooks(hookpoint, transcode)
+    dtype_name = next((n for n, d in DTYPES.items() if d == enc_w.dtype), "float32")
+    plain = not (transcode or skip)
+    sae_cfg = SAEConfig(
+        architecture="topk" if plain else "topk_transcoder",
+        d_in=d_in,
+        d_sae=d_sae,
+        d_out=None if plain else d_in,
+        k=k,
+        skip=skip,
+        apply_b_dec_to_input=not transcode,
+        dtype=dtype_name,  # type: ignore[arg-type]
+        metadata={
+            key: value
+            for key, value in {
+                "hook_name": hook,
+                "hook_name_out": hook_out,
+                "model_name": model,
+            }.items()
+            if value is not None
+        },
+    )
+    sae = build_sae(sae_cfg)
+    sae.load_saelens_tensors(weights)
+    info: dict[str, Any] = {
+        "hookpoint": hookpoint,
+        "transcode": transcode,
+        "skip_connection": skip,
+        "multi_topk": bool(cfg.get("multi_topk", False)),
+        "source_config": cfg,
+    }
+    for ours, theirs in (("dataset_path", "dataset"), ("context_size", "ctx_len")):
+        if theirs in run:
+            info[ours] = run[theirs]
+    files = file_hashes(folder, (CFG_FILE, WEIGHTS_FILE))
+    if run:
+        files[f"../{RUN_CONFIG}"] = file_hashes(folder.parent, (RUN_CONFIG,))[RUN_CONFIG]
+    return ImportedSAE(
+        sae=finish(sae, request),
+        format=FORMAT,
+        hook_name=hook,
+        hook_name_out=hook_out,
+        hf_hook_name=None,
+        hf_hook_name_out=None,
+        model_name=model,
+        reshape="none",
+        metadata=info,
+        files=files,
+    )
