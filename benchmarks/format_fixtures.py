@@ -47,12 +47,21 @@ N_HEADS, D_HEAD = 4, 4  # hook_z: D_IN = N_HEADS * D_HEAD
 SPARSIFY_D_SAE = 40
 
 
+def configure(out: Path, d_in: int, d_sae: int, d_out: int, k: int, n: int) -> None:
+    """Other sizes and another output folder (``benchmarks/format_compat.py`` uses larger SAEs);
+    ``d_in`` must be a square for the hook_z case."""
+    global OUT, D_IN, D_SAE, D_OUT, K, N, N_HEADS, D_HEAD, SPARSIFY_D_SAE
+    OUT, D_IN, D_SAE, D_OUT, K, N = out, d_in, d_sae, d_out, k, n
+    N_HEADS = D_HEAD = int(d_in**0.5)
+    SPARSIFY_D_SAE = d_sae + d_sae // 4
+
+
 def _gen(name: str) -> torch.Generator:
     return torch.Generator().manual_seed(zlib.crc32(name.encode()))
 
 
-def _inputs(name: str, d: int = D_IN) -> Tensor:
-    return 2.0 * torch.randn(N, d, generator=_gen("x/" + name)) + 0.3
+def _inputs(name: str) -> Tensor:
+    return 2.0 * torch.randn(N, D_IN, generator=_gen("x/" + name)) + 0.3
 
 
 @torch.no_grad()
@@ -163,53 +172,54 @@ def saelens_cases() -> dict[str, tuple[Callable[[], Any], str, dict[str, Any]]]:
     }
 
 
-PRE_6 = {
-    # Flat pre-6.0 configs (FORMATS §8), written over weights saved by SAELens' StandardSAE.
-    "pre6_standard": {
-        "model_name": "gpt2-small",
-        "hook_point": "blocks.3.hook_resid_pre",
-        "hook_point_layer": 3,
-        "hook_point_head_index": None,
-        "d_in": D_IN,
-        "d_sae": D_SAE,
-        "dtype": "torch.float32",
-        "device": "cpu",
-        "context_size": 128,
-        "dataset_path": "Skylion007/openwebtext",
-        "prepend_bos": True,
-        "normalize_activations": False,
-        "apply_b_dec_to_input": True,
-        "activation_fn_str": "relu",
-        "finetuning_scaling_factor": False,
-        "sae_lens_training_version": "3.13.0",
-        "neuronpedia_id": "gpt2-small/3-res-jb",
-    },
-    "pre6_topk": {
-        "model_name": "pythia-70m-deduped",
-        "hook_point": "blocks.2.hook_resid_post",
-        "hook_point_layer": 2,
-        "d_in": D_IN,
-        "d_sae": D_SAE,
-        "dtype": "float32",
-        "context_size": 1024,
-        "normalize_activations": "none",
-        "apply_b_dec_to_input": True,
-        "activation_fn_str": "topk",
-        "activation_fn_kwargs": {"k": K},
-        "sae_lens_version": "4.4.1",
-    },
-    "pre6_hook_z": {
-        "model_name": "gpt2-small",
-        "hook_point": "blocks.1.attn.hook_z",
-        "hook_point_layer": 1,
-        "d_in": D_IN,
-        "d_sae": D_SAE,
-        "dtype": "float32",
-        "context_size": 128,
-        "apply_b_dec_to_input": True,
-        "activation_fn_str": "relu",
-    },
-}
+def pre6_configs() -> dict[str, dict[str, Any]]:
+    """Flat pre-6.0 configs (FORMATS §8), written over weights saved by SAELens' StandardSAE."""
+    return {
+        "pre6_standard": {
+            "model_name": "gpt2-small",
+            "hook_point": "blocks.3.hook_resid_pre",
+            "hook_point_layer": 3,
+            "hook_point_head_index": None,
+            "d_in": D_IN,
+            "d_sae": D_SAE,
+            "dtype": "torch.float32",
+            "device": "cpu",
+            "context_size": 128,
+            "dataset_path": "Skylion007/openwebtext",
+            "prepend_bos": True,
+            "normalize_activations": False,
+            "apply_b_dec_to_input": True,
+            "activation_fn_str": "relu",
+            "finetuning_scaling_factor": False,
+            "sae_lens_training_version": "3.13.0",
+            "neuronpedia_id": "gpt2-small/3-res-jb",
+        },
+        "pre6_topk": {
+            "model_name": "pythia-70m-deduped",
+            "hook_point": "blocks.2.hook_resid_post",
+            "hook_point_layer": 2,
+            "d_in": D_IN,
+            "d_sae": D_SAE,
+            "dtype": "float32",
+            "context_size": 1024,
+            "normalize_activations": "none",
+            "apply_b_dec_to_input": True,
+            "activation_fn_str": "topk",
+            "activation_fn_kwargs": {"k": K},
+            "sae_lens_version": "4.4.1",
+        },
+        "pre6_hook_z": {
+            "model_name": "gpt2-small",
+            "hook_point": "blocks.1.attn.hook_z",
+            "hook_point_layer": 1,
+            "d_in": D_IN,
+            "d_sae": D_SAE,
+            "dtype": "float32",
+            "context_size": 128,
+            "apply_b_dec_to_input": True,
+            "activation_fn_str": "relu",
+        },
+    }
 
 
 @torch.no_grad()
@@ -248,7 +258,7 @@ def write_saelens() -> list[str]:
         getattr(sae, saver)(str(folder))
         saelens_reference(folder, name, extra)
         written.append(f"saelens/{name}")
-    for name, cfg in PRE_6.items():
+    for name, cfg in pre6_configs().items():
         folder = _reset(OUT / "saelens" / name)
         sae = StandardSAE(StandardSAEConfig(d_in=D_IN, d_sae=D_SAE))
         randomize(sae, _gen("saelens/" + name))
@@ -317,7 +327,7 @@ def dictionary_learning_cases() -> dict[str, tuple[Callable[[], Any], dict[str, 
         "BatchTopKSAE": (lambda: BatchTopKSAE(D_IN, D_SAE, K), {"k": K, "threshold": 0.3}),
         "BatchTopKSAE_unset_threshold": (lambda: BatchTopKSAE(D_IN, D_SAE, K), {"k": K}),
         "MatryoshkaBatchTopKSAE": (
-            lambda: MatryoshkaBatchTopKSAE(D_IN, D_SAE, K, [8, 8, 16]),
+            lambda: MatryoshkaBatchTopKSAE(D_IN, D_SAE, K, [D_SAE // 4, D_SAE // 4, D_SAE // 2]),
             {"k": K, "threshold": 0.3},
         ),
         "JumpReluAutoEncoder": (lambda: JumpReluAutoEncoder(D_IN, D_SAE), {}),

@@ -103,6 +103,7 @@ export const SCHEMA_DEFAULTS = {
     "architecture": "topk",
     "device": "cpu",
     "dtype": "float32",
+    "input_normalization": "none",
     "jumprelu_bandwidth": 0.05,
     "jumprelu_init_threshold": 0.01,
     "metadata": {},

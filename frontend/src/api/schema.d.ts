@@ -3423,6 +3423,15 @@ export interface components {
              */
             init_decoder_norm?: number | null;
             /**
+             * Input Normalization
+             * @description Per-input normalisation at inference, for imported SAEs (SAELens ``normalize_activations``):
+             *     ``constant_norm_rescale`` scales each input to norm sqrt(d_in), ``layer_norm`` standardises
+             *     it; decode undoes it. Training folds a dataset-wide scale into the weights instead.
+             * @default none
+             * @enum {string}
+             */
+            input_normalization?: "none" | "constant_norm_rescale" | "layer_norm";
+            /**
              * Jumprelu Bandwidth
              * @description JumpReLU: rectangle-kernel width of the straight-through estimator. The paper's 0.001 is
              *     for activations of unit mean norm; ours are scaled to norm sqrt(d), hence SAELens' 0.05.

@@ -66,13 +66,12 @@ def load_state_dict(path: Path) -> dict[str, Tensor]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()
-        why = next(
-            (line for line in first if "Unsupported global" in line), first[-1] if first else ""
-        )
+        # torch's message is several sentences of advice on allow-listing; keep what was refused.
+        match = re.search(r"Unsupported global: GLOBAL [\w.]+", str(exc))
+        why = match.group(0) if match else (str(exc).strip().splitlines() or ["?"])[0]
         raise InvalidInputError(
             f"{path.name} is not a plain state dict (refused by torch.load(weights_only=True): "
-            f"{why.strip()})"
+            f"{why})"
         ) from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile) as exc:
         raise InvalidInputError(f"{path.name} is not a readable torch file: {exc}") from None

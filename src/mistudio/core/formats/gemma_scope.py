@@ -15,8 +15,10 @@ No library writes these files, so what they mean is read from those loaders and 
   (the input of ``o_proj``: heads flattened, marked ``reshape = hook_z``). The embedding SAEs
   (``embedding`` in the folder) were trained on embeddings before Gemma's ``sqrt(d_model)``
   scale; SAELens rescales them to TransformerLens' scaled ``hook_embed`` (``W_enc / sqrt(d)``,
-  ``W_dec * sqrt(d)``), and so do we (no HF module output carries the scaled embedding, so
-  ``hf_hook_name`` stays None there). A ``scaling_factor`` of all ones is dropped, any other is
+  ``W_dec * sqrt(d)``), and so do we, also scaling ``b_dec`` by ``sqrt(d)``: the SAE applied to
+  ``x / sqrt(d)`` and mapped back is ``sqrt(d) * (f @ W_dec + b_dec)``, and SAELens leaves
+  ``b_dec`` unscaled (a slip on its side). No HF module output carries the scaled embedding, so
+  ``hf_hook_name`` stays None there. A ``scaling_factor`` of all ones is dropped, any other is
   folded into ``W_dec`` as SAELens' pre-6 loader reads it.
 - **Gemma Scope 2** (``google/gemma-scope-2-{size}-{pt,it}``): ``params.safetensors`` with
   lowercase ``w_enc``, ``w_dec``, ``b_enc``, ``b_dec``, ``threshold`` and, for affine skip
@@ -138,6 +140,7 @@ def read_gemma_scope(folder: Path, request: ReadRequest) -> ImportedSAE:
         # Trained on unscaled embeddings; TransformerLens' hook_embed is scaled by sqrt(d_model).
         w_enc = w_enc / math.sqrt(d_in)
         w_dec = w_dec * math.sqrt(d_in)
+        b_dec = b_dec * math.sqrt(d_in)
         meta["embedding_rescaled_by_sqrt_d_model"] = True
     l0 = re.search(r"average_l0_(\d+)", context)
     width = re.search(r"width_(\d+[km]?)", context)
