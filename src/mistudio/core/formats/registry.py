@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file
 from torch import Tensor
 
 from mistudio.core.sae.base import SAE
@@ -163,8 +164,6 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def load_safetensors(path: Path) -> dict[str, Tensor]:
     """Every tensor of a .safetensors file, on CPU; one line when it is not one."""
-    from safetensors.torch import load_file
-
     try:
         return load_file(str(path))
     except Exception as exc:  # noqa: BLE001 - safetensors raises several types for a bad file
