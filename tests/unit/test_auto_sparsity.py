@@ -122,3 +122,19 @@ def test_target_warning_says_how_far_off() -> None:
     assert target_warning(None, 639.0) is None
     assert target_warning(32, 30.0) is None
     assert "L0 638.8 (+1896%)" in (target_warning(32, 638.8) or "")
+
+
+def test_failing_final_evals_keep_the_trained_sae(tmp_path: Path) -> None:
+    planted = PlantedDictionary(d=32, n_atoms=128, n_active=3)
+    cfg = TrainConfig(saes=[_spec("standard", 5)], total_tokens=20 * BATCH, batch_tokens=BATCH)
+
+    def evaluate(name: str, sae: object) -> dict[str, object]:
+        raise RuntimeError("the model went away")
+
+    with one_thread():
+        res = train_saes(cfg, planted.factory("h", BATCH), tmp_path, evaluate=evaluate)
+    (r,) = res.saes.values()
+    assert (r.folder / "sae_weights.safetensors").exists()
+    assert any("final evaluation failed (RuntimeError" in w for w in r.warnings), r.warnings
+    saved = json.loads((r.folder / "training.json").read_text())
+    assert saved["evals"] == {"error": "RuntimeError: the model went away"}

@@ -102,3 +102,18 @@ def test_memory_estimate() -> None:
     assert est.per_hook == {"a": 4096 * 576 * 4, "b": 4096 * 576 * 4}
     assert est.total > 10**9 + topk.params * 4
     assert 1.0 < est.total_gib < 3.0
+
+
+@pytest.mark.parametrize(
+    ("sae", "match"),
+    [
+        (dict(architecture="gated", d_in=8, d_sae=32), "inference only"),
+        (
+            dict(architecture="topk", d_in=8, d_sae=32, k=4, input_normalization="layer_norm"),
+            "input_normalization",
+        ),
+    ],
+)
+def test_imported_only_saes_are_refused_for_training(sae: dict, match: str) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        TrainConfig(saes=[dict(hook_name="h", sae=sae)], total_tokens=4096, batch_tokens=512)

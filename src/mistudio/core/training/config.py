@@ -83,6 +83,7 @@ class SAETrainConfig(StrictModel):
     def _check(self) -> SAETrainConfig:
         arch = self.sae.architecture
         cls = sae_class(arch)  # the architecture's facts: sparsity control, hooks, resampling
+        cls.check_trainable(self.sae)  # imported-only architectures and normalisations refused
         if self.lr <= 0:
             raise InvalidInputError(f"lr must be > 0, got {self.lr}")
         b1, b2 = self.adam_betas

@@ -18,6 +18,9 @@ Decisions:
 * **Divergence** stops the run with
   :class:`~mistudio.core.training.sae_state.TrainingDivergedError` naming the SAE, step and loss
   terms, before the bad update touches the weights; earlier checkpoints are kept.
+* **Never a lost run.** Once training has started only divergence, a stop request or a broken
+  batch end it early; a missed target L0 or failing final evaluations become warnings on the
+  saved SAE (``SAEResult.warnings``, ``training.json``).
 * **Stopping** (a ``threading.Event`` or a callable) is honoured between steps and leaves a
   final checkpoint plus the SAE folders.
 """
@@ -383,7 +386,15 @@ class SAETrainer:
         final = st.final_acc.result() if st.final_acc is not None and st.final_acc.n else None
         if final is not None:
             final.mse /= st.scale_out**2  # measured on normalised targets; report raw units
-        evals = self.evaluate(st.name, exported) if self.evaluate is not None else {}
+        warnings: list[str] = []
+        evals: dict[str, Any] = {}
+        if self.evaluate is not None:
+            try:
+                evals = self.evaluate(st.name, exported)
+            except Exception as exc:  # noqa: BLE001 - the trained SAE is kept whatever the evals do
+                log.exception("%s: final evaluation failed", st.name)
+                warnings.append(f"final evaluation failed ({type(exc).__name__}: {exc})")
+                evals = {"error": f"{type(exc).__name__}: {exc}"}
         if final is not None:
             reached: float = final.l0
         elif st.controller is not None and st.controller.ema_l0:
@@ -394,6 +405,7 @@ class SAETrainer:
         warning = target_warning(st.spec.target_l0, float(reached))
         if warning:
             log.warning("%s: %s", st.name, warning)
+            warnings.insert(0, warning)
         training = {
             "name": st.name,
             "mistudio_version": __version__,
@@ -409,7 +421,7 @@ class SAETrainer:
             "sparsity_coefficient": coefficient,
             "target_l0": st.spec.target_l0,
             "reached_l0": reached,
-            "warnings": [warning] if warning else [],
+            "warnings": warnings,
             "auto_sparsity": st.controller.record() if st.controller is not None else None,
             "n_resampled": st.n_resampled,
             "metrics": st.history,
@@ -431,7 +443,7 @@ class SAETrainer:
             reached_l0=float(reached) if reached is not None else float("nan"),
             final=final,
             evals=evals,
-            warnings=[warning] if warning else [],
+            warnings=warnings,
         )
 
 
