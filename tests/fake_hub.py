@@ -13,6 +13,8 @@ prefix, as on huggingface.co)::
     POST /api/{type}s/{org}/{name}/paths-info/{rev}     form ``paths=...`` -> path infos
     GET  /api/{type}s/{org}/{name}/refs                 branches (main)
     GET  /api/whoami-v2                                 the user of a known token
+    GET  /api/{type}s?filter=&search=&author=&sort=&limit=  search (library tags, text in the
+                                                        id), most downloaded first, paged
     HEAD|GET /[datasets/]{org}/{name}/resolve/{rev}/{path}
         small (git) file: 307 to /api/resolve-cache/... on the same host, then 200 with
           ``ETag`` (git blob sha1), ``X-Repo-Commit``, ``Content-Length``, ``Accept-Ranges``;
@@ -159,6 +161,14 @@ class FakeRepo:
     gated: bool = False
     private: bool = False
     folders: set[str] = field(default_factory=set)
+    library: str | None = None
+    """Library tag (``saelens``, ...); None keeps the default info (``transformers``, no tags)."""
+    tags: list[str] = field(default_factory=list)
+    downloads: int = 0
+
+    def all_tags(self) -> list[str]:
+        """Its tags as the Hub lists them: the library is one of them."""
+        return [*self.tags, *([self.library] if self.library else [])]
 
     def folder_oid(self, folder: str) -> str:
         inside = sorted(p for p in self.files if p.startswith(folder + "/"))
@@ -250,8 +260,14 @@ class FakeHub:
         repo_type: str = "model",
         gated: bool = False,
         private: bool = False,
+        library: str | None = None,
+        tags: list[str] | None = None,
+        downloads: int = 0,
     ) -> str:
         """Serve ``folder`` as ``repo_id``; returns the fake commit sha of ``main``.
+
+        ``library`` (e.g. ``saelens``), ``tags`` and ``downloads`` are what model search
+        (``GET /api/models``) filters and sorts by; the library is also one of the tags.
 
         Adding the same repo again replaces it with a new commit. A ``.gitattributes`` (the Hub's
         LFS template) is added when the folder has none, as every Hub repo has one.
@@ -273,7 +289,18 @@ class FakeHub:
         for path in sorted(files):
             digest.update(f"{path}\0{files[path].blob_id}\n".encode())
         folders = {"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}
-        repo = FakeRepo(repo_id, repo_type, files, digest.hexdigest(), gated, private, folders)
+        repo = FakeRepo(
+            repo_id,
+            repo_type,
+            files,
+            digest.hexdigest(),
+            gated,
+            private,
+            folders,
+            library,
+            list(tags or []),
+            downloads,
+        )
         with self._lock:
             self.repos[(repo_type, repo_id)] = repo
         return repo.sha
@@ -441,6 +468,8 @@ class _HubHandler(BaseHTTPRequestHandler):
             self._whoami()
         elif path.startswith("/api/telemetry/"):
             self._send(200)
+        elif path in ("/api/models", "/api/datasets") and self.command == "GET":
+            self._search(_TYPES[path.rsplit("/", 1)[-1]])
         elif m := _RESOLVE_CACHE.match(path):
             repo = self._find_repo(m[1], m[2], m[3])
             self._check_gate(repo)
@@ -482,6 +511,57 @@ class _HubHandler(BaseHTTPRequestHandler):
         else:
             raise HubError(404, f"Sorry, we can't find the page you are looking for: {rest}")
 
+    def _search(self, repo_type: str) -> None:
+        """``GET /api/models``: every ``filter`` value among the tags, ``search`` in the id
+        (case-insensitive), ``author``; ``sort`` (downloads, likes, lastModified, createdAt)
+        descending; ``limit`` per page, then a ``Link: rel="next"`` cursor, as the Hub pages."""
+        query = parse_qs(urlsplit(self.path).query)
+        token = self._token()
+        wanted = [f for f in query.get("filter", []) if f]
+        text = (query.get("search") or [""])[-1].lower()
+        author = (query.get("author") or [""])[-1]
+        with self.hub._lock:
+            repos = [r for (t, _), r in self.hub.repos.items() if t == repo_type]
+        found = [
+            r
+            for r in repos
+            if all(f in r.all_tags() for f in wanted)
+            and text in r.repo_id.lower()
+            and (not author or r.repo_id.split("/")[0] == author)
+            and (not r.private or token == self.hub.valid_token)
+        ]
+        sort = (query.get("sort") or [""])[-1]
+        if sort == "downloads":
+            found.sort(key=lambda r: (-r.downloads, r.repo_id))
+        else:
+            found.sort(key=lambda r: r.repo_id)
+        limit = int((query.get("limit") or [1000])[-1])
+        start = int((query.get("cursor") or [0])[-1])
+        page = found[start : start + limit]
+        headers = {}
+        if start + limit < len(found):
+            rest = "&".join(
+                f"{k}={quote(v)}" for k, vs in query.items() if k != "cursor" for v in vs
+            )
+            link = f"{self.hub.endpoint}/api/{repo_type}s?{rest}&cursor={start + limit}"
+            headers["Link"] = f'<{link}>; rel="next"'
+        items = []
+        for r in page:
+            item: dict[str, Any] = {
+                "_id": hashlib.md5(r.repo_id.encode()).hexdigest()[:24],
+                "id": r.repo_id,
+                "likes": 0,
+                "trendingScore": 0,
+                "private": r.private,
+                "downloads": r.downloads,
+                "tags": r.all_tags(),
+                "createdAt": LAST_MODIFIED,
+            }
+            if repo_type == "model":
+                item.update(modelId=r.repo_id, library_name=r.library)
+            items.append(item)
+        self._json(items, headers)
+
     def _info(self, repo: FakeRepo, sha: str) -> dict[str, Any]:
         blobs = self.query.get("blobs", "").lower() == "true"
         siblings = []
@@ -509,12 +589,12 @@ class _HubHandler(BaseHTTPRequestHandler):
             "disabled": False,
             "downloads": 0,
             "likes": 0,
-            "tags": [],
+            "tags": repo.all_tags(),
             "siblings": siblings,
             "usedStorage": sum(len(e.data) for e in repo.files.values()),
         }
         if repo.repo_type == "model":
-            info.update(modelId=repo.repo_id, library_name="transformers")
+            info.update(modelId=repo.repo_id, library_name=repo.library or "transformers")
             if "config.json" in repo.files:
                 try:
                     config = json.loads(repo.files["config.json"].data)
