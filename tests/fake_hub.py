@@ -73,6 +73,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -216,6 +217,8 @@ class FakeHub:
         self.repos: dict[tuple[str, str], FakeRepo] = {}
         self.page_size = page_size
         """Entries per tree page (the Hub uses 1000); lower it to exercise pagination."""
+        self.bytes_per_second: int | None = None
+        """Serve bodies larger than 16 KiB at this rate (None: as fast as possible)."""
         self.requests: list[tuple[str, str, int, str | None]] = []
         """(method, path with query, status, Range header) of each request, in order."""
         self._lock = threading.Lock()
@@ -336,6 +339,7 @@ _RESOLVE_CACHE = re.compile(
 )
 _CDN = re.compile(r"^/(models|datasets)/([^/]+)/([^/]+)/([0-9a-f]{40})/([0-9a-f]{64})/(.+)$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_THROTTLE_CHUNK = 16 * 1024
 
 
 def _handler(hub: FakeHub, cdn: bool) -> type[BaseHTTPRequestHandler]:
@@ -403,7 +407,22 @@ class _HubHandler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         if self.command != "HEAD" and body:
+            self._write_body(body)
+
+    def _write_body(self, body: bytes) -> None:
+        """The body, at ``hub.bytes_per_second`` when set (a slow link, so a test can kill a
+        download halfway); a client that hangs up mid-body is not an error of the server."""
+        rate = self.hub.bytes_per_second
+        if not rate or len(body) <= _THROTTLE_CHUNK:
             self.wfile.write(body)
+            return
+        try:
+            for start in range(0, len(body), _THROTTLE_CHUNK):
+                self.wfile.write(body[start : start + _THROTTLE_CHUNK])
+                self.wfile.flush()
+                time.sleep(_THROTTLE_CHUNK / rate)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
     def _json(self, data: Any, headers: dict[str, str] | None = None) -> None:
         self._send(200, json.dumps(data).encode(), "application/json; charset=utf-8", headers)

@@ -18,12 +18,14 @@ from mistudio.cli.datasets_cmd import TOKENIZE_OPTIONS
 from mistudio.cli.features_cmd import EXTRACT_OPTIONS
 from mistudio.cli.label_cmd import LABEL_OPTIONS
 from mistudio.cli.models_cmd import MODEL_OPTIONS
+from mistudio.cli.saes_cmd import SAE_ADD_OPTIONS
 from mistudio.cli.steer_cmd import STEER_OPTIONS
 from mistudio.core.activations import ActivationStreamConfig
 from mistudio.core.data import TokenizeConfig
 from mistudio.core.features import ExtractionConfig
 from mistudio.core.labeling import LabelingConfig
 from mistudio.core.language_models import ModelLoadConfig
+from mistudio.core.sae_import import SAEImportConfig
 from mistudio.core.steering import SteeringConfig
 
 COMMANDS: list[tuple[tuple[str, ...], dict[str, str], type[BaseModel]]] = [
@@ -33,6 +35,7 @@ COMMANDS: list[tuple[tuple[str, ...], dict[str, str], type[BaseModel]]] = [
     (("label",), LABEL_OPTIONS, LabelingConfig),
     (("steer",), STEER_OPTIONS, SteeringConfig),
     (("models", "add"), MODEL_OPTIONS, ModelLoadConfig),
+    (("saes", "add"), SAE_ADD_OPTIONS, SAEImportConfig),
 ]
 
 

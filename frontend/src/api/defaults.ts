@@ -58,6 +58,11 @@ export const SCHEMA_DEFAULTS = {
     "temperature": 0.7,
     "top_p": 0.9
   },
+  "HubBrowseRequest": {
+    "limit": 100,
+    "offset": 0,
+    "read_configs": 40
+  },
   "LabelingConfig": {
     "backoff_s": 1.0,
     "concurrency": 4,

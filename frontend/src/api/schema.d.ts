@@ -646,7 +646,17 @@ export interface paths {
          */
         get: operations["list_saes"];
         put?: never;
-        post?: never;
+        /**
+         * Add Sae
+         * @description Import an SAE from the Hub (``org/name[/folder]``), a SAELens release
+         *     (``release/sae_id``) or a local folder, file or .zip under an import root (queues a job).
+         *
+         *     Refused before any job runs, with one line: a repo, revision or folder that does not exist,
+         *     ``allow_patterns`` matching nothing, files of no known format, a gated repo without a token
+         *     with access, a path outside the import roots, and (when its config tells them) a hook or
+         *     ``d_in`` that does not fit the model picked.
+         */
+        post: operations["add_sae"];
         delete?: never;
         options?: never;
         head?: never;
@@ -667,6 +677,50 @@ export interface paths {
          *     training form follows a new architecture without a change of its own.
          */
         get: operations["list_sae_architectures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/saes/hub/browse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Browse Hub Saes
+         * @description The SAEs of a Hub repo or SAELens release, a page at a time: folder, format, hook, width,
+         *     L0 and size, from the repo's listing and the first ``read_configs`` configs (a few KB each);
+         *     nothing large is downloaded.
+         */
+        post: operations["browse_hub_saes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/saes/hub/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Hub Saes
+         * @description SAE repos on the Hub (by library tag and text, most downloaded first) and SAELens
+         *     releases by name. The Hub being unreachable is reported beside the releases, not as an
+         *     error.
+         */
+        get: operations["search_hub_saes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -715,9 +769,38 @@ export interface paths {
         post?: never;
         /**
          * Delete Sae
-         * @description Forget an SAE; files are deleted only for SAEs trained here (inside MISTUDIO_HOME).
+         * @description Forget an SAE; its files are deleted when the studio wrote them (trained here, or written
+         *     by an import job under ``artifacts/saes/<id>``), never a folder registered in place.
          */
         delete: operations["delete_sae"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Sae
+         * @description Rename an SAE, link it to a model (its hook and width are checked; the hook is kept as
+         *     that model names it), change the link, or unlink it (``model_id: null``).
+         */
+        patch: operations["update_sae"];
+        trace?: never;
+    };
+    "/api/v1/saes/{sae_id}/export.zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Sae
+         * @description The SAE as a SAELens folder in a zip (``cfg.json``, ``sae_weights.safetensors``,
+         *     ``sparsity.safetensors`` when known), streamed; SAELens' ``SAE.load_from_disk`` reads the
+         *     unpacked folder with the same outputs. The hook names on the row (after any relink) go into
+         *     cfg.json's metadata.
+         */
+        get: operations["export_sae"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2351,6 +2434,230 @@ export interface components {
              */
             version: string;
         };
+        /** HubBrowseOut */
+        HubBrowseOut: {
+            /**
+             * Config Error
+             * @description Why configs could not be read, when they could not.
+             */
+            config_error: string | null;
+            /**
+             * Entries
+             * @description This page of SAEs, by folder.
+             */
+            entries: components["schemas"]["HubSAEOut"][];
+            /**
+             * Gated
+             * @description Whether its files need a token with access.
+             */
+            gated: boolean;
+            /**
+             * N Files
+             * @description Files in the listing.
+             */
+            n_files: number;
+            /**
+             * Private
+             * @description Whether it is private.
+             */
+            private: boolean;
+            /**
+             * Release
+             * @description The release browsed, when a release name was given.
+             */
+            release: string | null;
+            /**
+             * Repo Id
+             * @description The repo listed.
+             */
+            repo_id: string;
+            /**
+             * Sha
+             * @description The commit listed (an import pins it).
+             */
+            sha: string;
+            /**
+             * Total
+             * @description SAEs found (the page holds at most ``limit``).
+             */
+            total: number;
+        };
+        /**
+         * HubBrowseRequest
+         * @description Which repo or release to list, and which page.
+         */
+        HubBrowseRequest: {
+            /**
+             * Limit
+             * @description SAEs per page.
+             * @default 100
+             */
+            limit?: number;
+            /**
+             * Offset
+             * @description First SAE of the page.
+             * @default 0
+             */
+            offset?: number;
+            /**
+             * Read Configs
+             * @description How many SAEs of the page have their small config file read (hook, d_in, width, k).
+             * @default 40
+             */
+            read_configs?: number;
+            /**
+             * Revision
+             * @description Hub branch, tag or commit (default: main).
+             */
+            revision?: string | null;
+            /**
+             * Source
+             * @description ``org/name`` (``org/name/folder`` for the SAEs under a folder), a SAELens release name,
+             *     or one ``release/sae_id``.
+             */
+            source: string;
+            /**
+             * Token
+             * @description Hub token for a gated or private repo; write-only, never stored.
+             */
+            token?: string | null;
+        };
+        /** HubRepoOut */
+        HubRepoOut: {
+            /**
+             * Downloads
+             * @description Downloads in the last month, as the Hub counts them.
+             */
+            downloads: number;
+            /**
+             * Gated
+             * @description Whether a token with access is needed for its files.
+             */
+            gated: boolean;
+            /**
+             * Last Modified
+             * @description When it last changed (ISO 8601), when the Hub says.
+             */
+            last_modified: string | null;
+            /**
+             * Likes
+             * @description Likes on the Hub.
+             */
+            likes: number;
+            /**
+             * Repo Id
+             * @description ``org/name``.
+             */
+            repo_id: string;
+            /**
+             * Tags
+             * @description Its tags (the library is one of them).
+             */
+            tags: string[];
+        };
+        /** HubSAEOut */
+        HubSAEOut: {
+            /**
+             * Architecture
+             * @description Architecture as its config names it.
+             */
+            architecture: string | null;
+            /**
+             * Config Read
+             * @description Whether its config file was read (else the facts come from names only).
+             */
+            config_read: boolean;
+            /**
+             * D In
+             * @description Input width, from its config.
+             */
+            d_in: number | null;
+            /**
+             * D Sae
+             * @description Number of latents (width).
+             */
+            d_sae: number | null;
+            /**
+             * Format
+             * @description Format its files are in (none: no reader recognises them).
+             */
+            format: string | null;
+            /**
+             * Hook Name
+             * @description The hook it reads, from its config or folder names.
+             */
+            hook_name: string | null;
+            /**
+             * K
+             * @description Active latents per token of a top-k SAE.
+             */
+            k: number | null;
+            /**
+             * L0
+             * @description L0 (SAELens' registry, the config or the folder name; Gemma Scope 2 names it small,
+             *     medium or big).
+             */
+            l0: number | string | null;
+            /**
+             * Layer
+             * @description Layer, from its config or folder names.
+             */
+            layer: number | null;
+            /**
+             * Model Name
+             * @description The model its config names.
+             */
+            model_name: string | null;
+            /**
+             * N Files
+             * @description How many files it has.
+             */
+            n_files: number;
+            /**
+             * Neuronpedia
+             * @description Its Neuronpedia id, when the registry gives one.
+             */
+            neuronpedia: string | null;
+            /**
+             * Path
+             * @description Its folder inside the repo (empty: the repo root); import it as ``repo/path``.
+             */
+            path: string;
+            /**
+             * Release Sae
+             * @description ``release/sae_id`` when SAELens' registry lists this folder.
+             */
+            release_sae: string | null;
+            /**
+             * Size Bytes
+             * @description Total size of its files.
+             */
+            size_bytes: number;
+        };
+        /** HubSearchOut */
+        HubSearchOut: {
+            /**
+             * Hub Error
+             * @description Why the Hub could not be searched (the releases still are), when it could not.
+             */
+            hub_error: string | null;
+            /**
+             * Registry
+             * @description Where the release registry was read from (the installed sae-lens, or the copy shipped
+             *     with miStudio and the sae-lens version it came from).
+             */
+            registry: string | null;
+            /**
+             * Releases
+             * @description SAELens releases whose name, repo or model contains every word of the query.
+             */
+            releases: components["schemas"]["ReleaseOut"][];
+            /**
+             * Repos
+             * @description Hub repos, most downloaded first.
+             */
+            repos: components["schemas"]["HubRepoOut"][];
+        };
         /** ImportResult */
         ImportResult: {
             /**
@@ -3373,6 +3680,81 @@ export interface components {
              */
             template_id?: number | null;
         };
+        /** ReleaseOut */
+        ReleaseOut: {
+            /**
+             * Conversion Func
+             * @description SAELens' loader for its layout (none: SAELens folders).
+             */
+            conversion_func: string | null;
+            /**
+             * Model
+             * @description The model its SAEs read, as SAELens names it.
+             */
+            model: string | null;
+            /**
+             * N Saes
+             * @description How many SAEs it lists.
+             */
+            n_saes: number;
+            /**
+             * Name
+             * @description Release name; add ``/<sae id>`` to import one of its SAEs.
+             */
+            name: string;
+            /**
+             * Repo Id
+             * @description The Hub repo that stores it.
+             */
+            repo_id: string;
+        };
+        /**
+         * SAEAdd
+         * @description The core :class:`SAEImportConfig` (source, revision, allow_patterns, format) plus how the
+         *     studio names it, the model it reads and a token for gated repos.
+         */
+        SAEAdd: {
+            /**
+             * Allow Patterns
+             * @description Files to download, as huggingface_hub patterns relative to the repo root, so one SAE of a
+             *     large repo downloads alone (default: everything under the SAE's folder).
+             */
+            allow_patterns?: string[] | null;
+            /**
+             * Format
+             * @description Read as this format instead of detecting it (saelens, gemma_scope, gemma_scope_2,
+             *     llama_scope, sparsify, dictionary_learning).
+             */
+            format?: string | null;
+            /**
+             * Model Id
+             * @description The model it reads; default: the registered model its config names (matched by name),
+             *     else none until you pick one.
+             */
+            model_id?: number | null;
+            /**
+             * Name
+             * @description Display name (default: the release name, or the repo and folder).
+             */
+            name?: string | null;
+            /**
+             * Revision
+             * @description Hub branch, tag or commit (default: main); not used for local paths.
+             */
+            revision?: string | null;
+            /**
+             * Source
+             * @description Hub path ``org/name[/folder]``, SAELens release ``release/sae_id``, or a local folder,
+             *     file or .zip (in the studio: under an import root).
+             */
+            source: string;
+            /**
+             * Token
+             * @description Hub token for a gated or private repo; write-only, used by the import job, never
+             *     stored.
+             */
+            token?: string | null;
+        };
         /**
          * SAEConfig
          * @description Shape and architecture of one SAE (all that is needed to rebuild it before loading).
@@ -3760,6 +4142,28 @@ export interface components {
              * @default 0
              */
             threshold_start_step?: number;
+        };
+        /**
+         * SAEUpdate
+         * @description Changes to an SAE: name, linked model (null unlinks), hook.
+         */
+        SAEUpdate: {
+            /**
+             * Hook Name
+             * @description The hook it reads, TransformerLens-style or as a HuggingFace module path (for an SAE whose
+             *     source names none); checked against the linked model.
+             */
+            hook_name?: string | null;
+            /**
+             * Model Id
+             * @description The model it reads; null unlinks it. Its hook and width are checked against the model.
+             */
+            model_id?: number | null;
+            /**
+             * Name
+             * @description New display name.
+             */
+            name?: string | null;
         };
         /** Sample */
         Sample: {
@@ -6025,6 +6429,39 @@ export interface operations {
             };
         };
     };
+    add_sae: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SAEAdd"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SAEOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_sae_architectures: {
         parameters: {
             query?: never;
@@ -6041,6 +6478,75 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ArchitectureInfo"][];
+                };
+            };
+        };
+    };
+    browse_hub_saes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HubBrowseRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubBrowseOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_hub_saes: {
+        parameters: {
+            query?: {
+                /** @description Text the repo id or release contains */
+                q?: string;
+                /** @description Library tag repos must carry (empty: any repo whose name matches) */
+                library?: string;
+                /** @description Most results of each kind */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubSearchOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -6126,6 +6632,72 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_sae: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sae_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SAEUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SAEOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_sae: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sae_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A SAELens folder */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
             };
             /** @description Validation Error */
             422: {

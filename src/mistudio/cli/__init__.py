@@ -29,6 +29,7 @@ app = typer.Typer(
 # Command modules, imported for their side effect of adding commands to `app`.
 COMMAND_MODULES = [
     "models_cmd",
+    "saes_cmd",
     "datasets_cmd",
     "activations_cmd",
     "train_cmd",

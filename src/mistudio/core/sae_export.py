@@ -23,7 +23,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mistudio.core.sae.saelens_format import CFG_FILE, SPARSITY_FILE, WEIGHTS_FILE, read_cfg
+from mistudio.core.formats import read_sae
+from mistudio.core.sae import save_sae
+from mistudio.core.sae.saelens_format import (
+    CFG_FILE,
+    SPARSITY_FILE,
+    WEIGHTS_FILE,
+    load_firing_fraction,
+    read_cfg,
+)
 from mistudio.errors import NotFoundError
 
 EXPORT_FILES = (CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE)
@@ -53,11 +61,6 @@ def saelens_files(folder: Path) -> list[Path]:
 def write_saelens_folder(folder: Path, dest: Path, metadata: dict[str, Any] | None = None) -> Path:
     """Write the SAE stored in ``folder`` (any readable format) as a SAELens folder at
     ``dest``; ``metadata`` (hook names, model name) is merged into cfg.json's metadata."""
-    # deferred: reading foreign formats pulls torch and every reader in
-    from mistudio.core.formats import read_sae
-    from mistudio.core.sae import save_sae
-    from mistudio.core.sae.saelens_format import load_firing_fraction
-
     dest.mkdir(parents=True, exist_ok=True)
     if is_native(folder):
         for path in saelens_files(folder):

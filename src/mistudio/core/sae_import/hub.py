@@ -209,7 +209,8 @@ def check_access(repo_id: str, path: str, revision: str, token: str | None, gate
     request tells)."""
     if not gated:
         return
-    from huggingface_hub import get_hf_file_metadata, get_token, hf_hub_url  # deferred
+    # deferred: a heavy library, needed only when this runs
+    from huggingface_hub import get_hf_file_metadata, get_token, hf_hub_url
 
     if token is None and get_token() is None:
         raise InvalidInputError(
