@@ -1,22 +1,31 @@
-/** One SAE: architecture, hook, width, evaluations, extract and delete. */
+/** One SAE: name and origin, architecture, hook, width, evaluations, its model; extract, export, delete. */
 import type { SAE } from "../api/types";
+import { JobProgress } from "../components/ProgressBar";
 import { Button, ErrorLine, StatusPill } from "../components/ui";
 import { formatCount, formatDate, formatNumber } from "../lib/format";
+import { isBusy } from "../lib/status";
 import { EVALS, type Json } from "./evals";
+import { ExportLink } from "./ExportLink";
+import { LinkModelSelect } from "./LinkModelSelect";
+import { SaeOrigin } from "./SaeOrigin";
 import { useDeleteSae } from "./queries";
+
+export const SAE_COLUMNS = 7 + EVALS.length;
 
 export function SaeRow({ sae: s, onExtract }: { sae: SAE; onExtract: () => void }) {
   const remove = useDeleteSae(s.id);
   const m = (s.metrics ?? {}) as Json;
   const warnings = Array.isArray(m.warnings) ? (m.warnings as unknown[]).map(String) : [];
+  const ready = s.status === "ready";
   return (
     <>
-      <tr className="border-t border-slate-800" data-testid={`sae-${s.id}`}>
-        <td className="py-2 pr-3">
-          <div className="font-medium text-slate-100">{s.name}</div>
+      <tr className="border-t border-slate-800 align-top" data-testid={`sae-${s.id}`}>
+        <td className="max-w-[20rem] py-2 pr-3">
+          <div className="break-words font-medium text-slate-100">{s.name}</div>
           <div className="text-[11px] text-slate-500">
             {formatDate(s.created_at)} · <StatusPill status={s.status} />
           </div>
+          <SaeOrigin sae={s} />
           {warnings.map((w) => (
             <div key={w} className="text-[11px] text-amber-300" data-testid="sae-warning">
               ⚠ {w}
@@ -24,7 +33,7 @@ export function SaeRow({ sae: s, onExtract }: { sae: SAE; onExtract: () => void 
           ))}
         </td>
         <td className="py-2 pr-3 text-slate-300">{s.architecture ?? "–"}</td>
-        <td className="py-2 pr-3 font-mono text-xs text-slate-300">{s.hook_name ?? "–"}</td>
+        <td className="max-w-[12rem] break-all py-2 pr-3 font-mono text-xs text-slate-300">{s.hook_name ?? "–"}</td>
         <td className="py-2 pr-3 text-right font-mono text-xs">{formatCount(s.d_in)}</td>
         <td className="py-2 pr-3 text-right font-mono text-xs">{formatCount(s.d_sae)}</td>
         {EVALS.map((e) => {
@@ -35,21 +44,31 @@ export function SaeRow({ sae: s, onExtract }: { sae: SAE; onExtract: () => void 
             </td>
           );
         })}
-        <td className="py-2 pr-3 text-xs text-slate-400">{s.origin}</td>
+        <td className="py-2 pr-3">
+          <LinkModelSelect sae={s} />
+        </td>
         <td className="py-2 text-right">
           <div className="flex justify-end gap-1">
-            <Button variant="primary" className="px-2 py-1 text-xs" onClick={onExtract} data-testid="extract-open">
+            <Button variant="primary" className="px-2 py-1 text-xs" disabled={!ready} onClick={onExtract} data-testid="extract-open">
               Extract features
             </Button>
+            {ready && <ExportLink sae={s} />}
             <Button variant="ghost" className="px-2 py-1 text-xs text-rose-300" onClick={() => confirm(`Delete SAE ${s.name}?`) && remove.mutate(undefined)}>
               ✕
             </Button>
           </div>
         </td>
       </tr>
+      {(isBusy(s.status) || s.status === "failed") && s.job_id && (
+        <tr>
+          <td colSpan={SAE_COLUMNS} className="pb-2">
+            <JobProgress jobId={s.job_id} />
+          </td>
+        </tr>
+      )}
       {remove.error ? (
         <tr>
-          <td colSpan={13}>
+          <td colSpan={SAE_COLUMNS}>
             <ErrorLine error={remove.error} />
           </td>
         </tr>

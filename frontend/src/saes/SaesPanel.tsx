@@ -1,9 +1,9 @@
-/** The SAEs panel: every trained or imported SAE with its evaluations, and the SAELens import. */
+/** The SAEs panel: every trained or imported SAE with its evaluations, origin and model, and Add SAE. */
 import { useSaes } from "../api/hooks";
 import type { SAE } from "../api/types";
 import { Card, Empty, ErrorLine, PanelHeader } from "../components/ui";
 import { useUi } from "../store/ui";
-import { ImportSaeCard } from "./ImportSaeCard";
+import { AddSaeCard } from "./AddSaeCard";
 import { SaeRow } from "./SaeRow";
 import { EVALS } from "./evals";
 
@@ -17,10 +17,10 @@ export function SaesPanel() {
   };
   return (
     <div className="space-y-6">
-      <PanelHeader title="SAEs" subtitle="Sparse autoencoders trained here or imported, with their evaluations." />
-      <ImportSaeCard />
+      <PanelHeader title="SAEs" subtitle="Sparse autoencoders trained here or imported from the Hub, SAELens releases or a folder." />
+      <AddSaeCard />
       <ErrorLine error={saes.error} />
-      {saes.data?.items.length === 0 && <Empty>No SAEs yet: train one, or import a SAELens folder.</Empty>}
+      {saes.data?.items.length === 0 && <Empty>No SAEs yet: train one, or add one from the Hub above.</Empty>}
       {(saes.data?.items.length ?? 0) > 0 && (
         <Card>
           <div className="overflow-x-auto">
@@ -37,7 +37,7 @@ export function SaesPanel() {
                       {e.label}
                     </th>
                   ))}
-                  <th className="py-2 pr-3">Origin</th>
+                  <th className="py-2 pr-3">Model</th>
                   <th />
                 </tr>
               </thead>

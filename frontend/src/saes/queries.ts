@@ -1,11 +1,12 @@
 /**
  * The SAEs area's server state: the registered architectures and their facts (served by the
- * backend, so the UI never re-derives them), SAELens import and delete.
+ * backend, so the UI never re-derives them), adding an SAE (Hub, SAELens release, server path),
+ * searching and browsing the Hub before a download, linking a model, export and delete.
  */
-import { useQuery } from "@tanstack/react-query";
-import { api } from "../api/client";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { API_BASE, api, apiToken } from "../api/client";
 import { useApiMutation, useDelete } from "../api/hooks";
-import type { ArchitectureInfo, SAEImport } from "../api/types";
+import type { ArchitectureInfo, HubBrowse, HubBrowseRequest, HubSearch, SAEAdd, SAEUpdate } from "../api/types";
 
 /** The registered SAE architectures and their facts (how L0 is set, output hook, ...). */
 export function useSaeArchitectures() {
@@ -16,8 +17,48 @@ export function useSaeArchitectures() {
   });
 }
 
-export function useImportSae(onSuccess?: () => void) {
-  return useApiMutation((body: SAEImport) => api.post("/saes/import", body), ["saes"], onSuccess);
+/** Queue an import (`POST /saes`); every mistake the server can see first is refused here. */
+export function useAddSae(onSuccess?: () => void) {
+  return useApiMutation((body: SAEAdd) => api.post("/saes", body), ["saes"], onSuccess);
+}
+
+/** Rename an SAE, or link / relink / unlink its model (`model_id: null`). */
+export function useUpdateSae(id: number) {
+  return useApiMutation((body: SAEUpdate) => api.patch(`/saes/${id}`, body), ["saes"]);
+}
+
+/** Hub repos with the SAELens library tag and SAELens releases matching `q` (empty: the most downloaded). */
+export function useHubSearch(q: string, enabled: boolean) {
+  return useQuery({
+    queryKey: ["saes", "hub-search", q],
+    queryFn: ({ signal }) => api.get<HubSearch>("/saes/hub/search", { q, limit: 12 }, signal),
+    enabled,
+    staleTime: 60_000,
+  });
+}
+
+/** One repo's or release's SAEs, from its listing and small configs (a POST: it may carry a token). */
+export function useHubBrowse() {
+  return useMutation({ mutationFn: (body: HubBrowseRequest) => api.post<HubBrowse>("/saes/hub/browse", body) });
 }
 
 export const useDeleteSae = (id: number) => useDelete("saes", id);
+
+/** Where an SAE's SAELens zip streams from. */
+export const exportUrl = (id: number) => `${API_BASE}/saes/${id}/export.zip`;
+
+/**
+ * With a studio token the browser cannot follow a plain link (no Authorization header), so the zip is
+ * fetched and handed over as a blob; without one the link itself streams it.
+ */
+export async function downloadWithToken(id: number, filename: string): Promise<void> {
+  const token = apiToken();
+  const response = await fetch(exportUrl(id), { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  if (!response.ok) throw new Error(`export failed (${response.status})`);
+  const url = URL.createObjectURL(await response.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  a.click();
+  URL.revokeObjectURL(url);
+}
