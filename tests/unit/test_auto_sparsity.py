@@ -56,7 +56,10 @@ def test_target_l0_is_reached_in_150_steps(arch: str, target: float, tmp_path: P
     assert r.warnings == []
     saved = json.loads((r.folder / "training.json").read_text())
     record = saved["auto_sparsity"]
-    assert record["target_l0"] == target and record["frozen_at_step"] == int(0.8 * STEPS)
+    assert record["target_l0"] == target and record["frozen_at_step"] == STEPS
+    assert record["coefficient_steps"] == int(0.2 * STEPS)  # then the coefficient stays
+    late = [p["coefficient"] for p in record["trajectory"] if p["step"] > 0.2 * STEPS]
+    assert late and max(late) == min(late) == pytest.approx(r.sparsity_coefficient)
     assert record["coefficient"] == pytest.approx(r.sparsity_coefficient)
     steps = [p["step"] for p in record["trajectory"]]
     assert steps[0] == 1 and steps[-1] >= STEPS - 1 and steps == sorted(steps)
@@ -112,10 +115,11 @@ def test_a_missed_target_is_a_warning_on_a_saved_sae(tmp_path: Path) -> None:
 
 
 def test_a_run_too_short_to_adjust_is_refused_before_training() -> None:
+    spec = _spec("standard", 5, auto_sparsity_fraction=0.8)
     need = math.ceil(MIN_ADJUST_STEPS / 0.8)
     with pytest.raises(InvalidInputError, match=f"at least {need * BATCH:,} tokens"):
-        TrainConfig(saes=[_spec("standard", 5)], total_tokens=12 * BATCH, batch_tokens=BATCH)
-    TrainConfig(saes=[_spec("standard", 5)], total_tokens=need * BATCH, batch_tokens=BATCH)
+        TrainConfig(saes=[spec], total_tokens=12 * BATCH, batch_tokens=BATCH)
+    TrainConfig(saes=[spec], total_tokens=need * BATCH, batch_tokens=BATCH)
 
 
 def test_target_warning_says_how_far_off() -> None:

@@ -60,8 +60,9 @@ class SAETrainConfig(StrictModel):
     """Find the sparsity coefficient automatically so that L0 reaches this value."""
     sparsity_warmup_steps: int = 0
     """Steps of linear warm-up of the sparsity coefficient (ignored with target_l0)."""
-    auto_sparsity_fraction: float = 0.8
-    """With target_l0: fraction of training during which the coefficient adapts, then frozen."""
+    auto_sparsity_fraction: float = 1.0
+    """With target_l0: fraction of training during which the thresholds are held at the target
+    (the coefficient adapts during the first 20%); after it, the loss alone sets L0."""
     grad_clip_norm: float | None = 1.0
     """Clip the global gradient norm of this SAE to this value (None: no clipping)."""
     normalize_activations: Literal["none", "expected_average_only_in"] = "expected_average_only_in"
