@@ -121,17 +121,18 @@ def test_jumprelu_zero_below_threshold_and_threshold_learns() -> None:
 def test_jumprelu_ste_matches_formula() -> None:
     sae = make("jumprelu", d_in=4, d_sae=3, jumprelu_init_threshold=0.3, jumprelu_bandwidth=0.2)
     pre = torch.tensor([[0.25, 0.5, 0.35], [0.0, 0.31, 0.45]], requires_grad=True)
-    from mistudio.core.sae.jumprelu import jumprelu, step
+    from mistudio.core.sae.jumprelu import jumprelu_with_counts
 
-    f = jumprelu(pre, sae.log_threshold, 0.2)
+    f, counts = jumprelu_with_counts(pre, sae.log_threshold, 0.2)
     torch.testing.assert_close(f, torch.tensor([[0.0, 0.5, 0.35], [0.0, 0.31, 0.45]]))
-    f.sum().backward()
+    torch.testing.assert_close(counts, torch.tensor([0.0, 2.0, 2.0]))
+    f.sum().backward(retain_graph=True)
     theta = 0.3
     in_window = ((pre.detach() - theta).abs() < 0.1).float()
     expect = (-(theta / 0.2) * in_window).sum(0) * theta
     torch.testing.assert_close(sae.log_threshold.grad, expect)
     sae.log_threshold.grad = None
-    step(pre, sae.log_threshold, 0.2).sum().backward()
+    counts.sum().backward()
     torch.testing.assert_close(sae.log_threshold.grad, (-(1 / 0.2) * in_window).sum(0) * theta)
 
 
