@@ -74,7 +74,9 @@ bench-env:
 bench: install bench-env
 	$(PY) benchmarks/activations.py
 	.venv-bench/bin/python benchmarks/saelens_compat.py
+	.venv-bench/bin/python benchmarks/format_compat.py
 	$(PY) benchmarks/training.py
+	$(PY) benchmarks/training.py --sizes 1000000,2000000 --archs standard,jumprelu --out benchmarks/results/training_sparsity.json
 	$(PY) benchmarks/extraction.py > benchmarks/results/extraction.json
 	$(PY) benchmarks/service_load.py > benchmarks/results/service_load.json
 	$(PY) benchmarks/report.py

@@ -96,6 +96,8 @@ def load_array(path: str) -> torch.Tensor:
 
 def train_saelens(args: argparse.Namespace, timed: TimedBatches, out: Path) -> dict[str, Any]:
     from sae_lens import (
+        JumpReLUTrainingSAE,
+        JumpReLUTrainingSAEConfig,
         StandardTrainingSAE,
         StandardTrainingSAEConfig,
         TopKTrainingSAE,
@@ -113,6 +115,17 @@ def train_saelens(args: argparse.Namespace, timed: TimedBatches, out: Path) -> d
         sae: Any = StandardTrainingSAE(
             StandardTrainingSAEConfig(
                 l1_coefficient=args.l1, l1_warm_up_steps=0, lp_norm=1.0, **common
+            )
+        )
+    elif args.arch == "jumprelu":
+        # DeepMind's step L0 loss with SAELens' defaults (init threshold 0.01, bandwidth 0.05:
+        # the same as ours), weighted by the coefficient miStudio chose.
+        sae = JumpReLUTrainingSAE(
+            JumpReLUTrainingSAEConfig(
+                l0_coefficient=args.l1,
+                l0_warm_up_steps=0,
+                jumprelu_sparsity_loss_mode="step",
+                **common,
             )
         )
     else:
@@ -148,6 +161,7 @@ def train_saelens(args: argparse.Namespace, timed: TimedBatches, out: Path) -> d
         "steps_run": trainer.n_training_steps,
         "settings": {
             "l1_coefficient": args.l1 if args.arch == "standard" else None,
+            "l0_coefficient": args.l1 if args.arch == "jumprelu" else None,
             "k": args.k if args.arch == "topk" else None,
             "normalize_activations": "expected_average_only_in",
             "n_batches_for_norm_estimate": args.norm_batches,
@@ -162,6 +176,7 @@ def train_dictionary_learning(
     args: argparse.Namespace, timed: TimedBatches, out: Path
 ) -> dict[str, Any]:
     from dictionary_learning.trainers import StandardTrainer, TopKTrainer
+    from dictionary_learning.trainers.jumprelu import JumpReluTrainer
     from dictionary_learning.training import trainSAE
 
     dead_tokens = args.dead_tokens
@@ -193,6 +208,15 @@ def train_dictionary_learning(
             "sparsity_warmup_steps": None,
             **common,
         }
+    elif args.arch == "jumprelu":
+        # Its own L0 loss, sparsity_penalty * (L0 / target - 1)^2 (no coefficient to share):
+        # given the same target, with its other defaults (bandwidth 0.001, Adam beta1 0).
+        cfg = {
+            "trainer": JumpReluTrainer,
+            "target_l0": args.target_l0,
+            "sparsity_warmup_steps": None,
+            **common,
+        }
     else:
         cfg = {"trainer": TopKTrainerDeadWindow, "k": args.k, **common}
     t0 = time.perf_counter()
@@ -213,6 +237,7 @@ def train_dictionary_learning(
         "steps_run": args.steps,
         "settings": {
             "l1_penalty": args.l1 if args.arch == "standard" else None,
+            "target_l0": args.target_l0 if args.arch == "jumprelu" else None,
             "k": args.k if args.arch == "topk" else None,
             "normalize_activations": True,
             "dead_feature_threshold_tokens": dead_tokens if args.arch == "topk" else None,
@@ -226,7 +251,7 @@ def train_dictionary_learning(
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tool", choices=["saelens", "dictionary_learning"], required=True)
-    p.add_argument("--arch", choices=["standard", "topk"], required=True)
+    p.add_argument("--arch", choices=["standard", "topk", "jumprelu"], required=True)
     p.add_argument("--data", required=True)
     p.add_argument("--steps", type=int, required=True)
     p.add_argument("--out", type=Path, required=True)
@@ -236,6 +261,7 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--l1", type=float, default=5.0)
     p.add_argument("--k", type=int, default=32)
+    p.add_argument("--target-l0", type=float, default=45.0)
     p.add_argument("--dead-tokens", type=int, default=1_000_000)
     p.add_argument("--norm-batches", type=int, default=25)
     p.add_argument("--threads", type=int, default=2)

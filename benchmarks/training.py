@@ -265,6 +265,7 @@ def train_ours(
     res = train_saes(config, lambda pos: timed.iterate(pos), run_dir)
     wall = time.perf_counter() - t0
     (r,) = res.saes.values()
+    record = json.loads((r.folder / "training.json").read_text()).get("auto_sparsity") or {}
     return {
         "tool": "mistudio",
         "arch": arch,
@@ -274,7 +275,8 @@ def train_ours(
         "steps_run": res.steps,
         "settings": {
             "sparsity_coefficient": r.sparsity_coefficient,
-            "target_l0": args.target_l0 if arch == "standard" else None,
+            "target_l0": args.target_l0 if arch != "topk" else None,
+            "settled_step": record.get("settled_step"),
             "k": args.k if arch == "topk" else None,
         },
         # The trainer reads init_batches first (scale, b_dec), so timing starts after them.
@@ -301,6 +303,7 @@ def train_peer(
         "--lr", str(args.lr),
         "--l1", repr(l1),
         "--k", str(args.k),
+        "--target-l0", str(args.target_l0),
         "--threads", str(args.threads),
     ]  # fmt: skip
     log = out.parent / f"{tool}-{arch}.log"
@@ -342,6 +345,10 @@ def load_dictionary_learning(folder: Path) -> SAE:
 
 def load_trained(result: dict[str, Any]) -> SAE:
     if result["format"] == "dictionary_learning":
+        if result["arch"] == "jumprelu":
+            from mistudio.core.formats import read_sae  # the import reader (issue 16)
+
+            return read_sae(Path(result["path"]), format="dictionary_learning").sae
         return load_dictionary_learning(Path(result["path"]))
     return load_sae(result["path"])
 
@@ -389,34 +396,45 @@ def evaluate(
 
 # ---- report ------------------------------------------------------------------------------
 def ratios_and_targets(results: dict[str, dict[str, Any]]) -> tuple[dict, dict, list[str]]:
+    """Per arch and size: speed against the faster peer, FVU against the best peer at an L0 as
+    low or lower, and for auto sparsity the reached held-out L0 against the target."""
     ratios: dict[str, Any] = {}
     targets: dict[str, str] = {}
     verdicts: list[str] = []
-    for arch in ("topk", "standard"):
-        ours = results.get(f"mistudio/{arch}")
-        peers = [results.get(f"{t}/{arch}") for t in TOOLS[1:]]
-        peers = [p for p in peers if p and "tokens_per_s" in p]
-        if not ours or not peers:
+    for name, ours in results.items():
+        if not name.startswith("mistudio/") or "tokens_per_s" not in ours:
             continue
-        faster = max(peers, key=lambda p: p["tokens_per_s"])
-        best_fvu = min(p["fvu"] for p in peers)
-        speed = ours["tokens_per_s"] / faster["tokens_per_s"]
-        ratios[f"{arch}_speed_vs_faster_peer"] = speed
-        ratios[f"{arch}_fvu_minus_best_peer"] = ours["fvu"] - best_fvu
+        key = name.removeprefix("mistudio/")  # arch, or arch@size
+        arch = ours["arch"]
+        peers = [results.get(f"{t}/{key}") for t in TOOLS[1:]]
+        peers = [p for p in peers if p and "tokens_per_s" in p and "fvu" in p]
+        checks: list[bool] = []
+        if peers:
+            faster = max(peers, key=lambda p: p["tokens_per_s"])
+            speed = ours["tokens_per_s"] / faster["tokens_per_s"]
+            ratios[f"{key}_speed_vs_faster_peer"] = speed
+            want_speed = 2.0 if arch in ("topk", "standard") else 1.2
+            targets[f"{key}_speed_vs_faster_peer"] = f">= {want_speed:g}"
+            checks.append(speed >= want_speed)
+            sparser = [p for p in peers if p.get("l0", math.inf) <= ours.get("l0", 0) * 1.0001]
+            if sparser:
+                best = min(p["fvu"] for p in sparser)
+                ratios[f"{key}_fvu_minus_best_peer_at_lower_l0"] = ours["fvu"] - best
+                targets[f"{key}_fvu_minus_best_peer_at_lower_l0"] = "<= 0"
+                checks.append(ours["fvu"] <= best)
+            l0s = {p["tool"]: round(p["l0"], 1) for p in peers if "l0" in p}
+            ratios[f"{key}_l0"] = ours.get("l0")
+            targets[f"{key}_l0"] = f"peers' L0: {l0s}"
+        if ours.get("target_l0"):
+            off = ours["l0"] / ours["target_l0"] - 1
+            ratios[f"{key}_l0_off_target"] = off
+            targets[f"{key}_l0_off_target"] = "within +-0.15"
+            checks.append(abs(off) <= 0.15)
         if arch == "topk":
-            ratios["topk_dead_fraction"] = ours["dead_fraction"]
-            targets["topk_speed_vs_faster_peer"] = ">= 2"
-            targets["topk_fvu_minus_best_peer"] = "<= 0"
-            targets["topk_dead_fraction"] = "<= 0.01"
-            ok = speed >= 2 and ours["fvu"] <= best_fvu and ours["dead_fraction"] <= 0.01
-        else:
-            l0s = {p["tool"]: round(p["l0"], 1) for p in peers}
-            ratios["standard_l0_ours"] = ours["l0"]
-            targets["standard_speed_vs_faster_peer"] = ">= 1.2"
-            targets["standard_fvu_minus_best_peer"] = "<= 0 at the same L0"
-            targets["standard_l0_ours"] = f"peers' L0: {l0s}"
-            ok = speed >= 1.2 and ours["fvu"] <= best_fvu
-        verdicts.append(f"{arch}: {'meets' if ok else 'misses'} target")
+            ratios[f"{key}_dead_fraction"] = ours["dead_fraction"]
+            targets[f"{key}_dead_fraction"] = "<= 0.01"
+            checks.append(ours["dead_fraction"] <= 0.01)
+        verdicts.append(f"{key}: {'meets' if all(checks) else 'misses'} target")
     return ratios, targets, verdicts
 
 
@@ -437,9 +455,100 @@ def print_table(results: dict[str, dict[str, Any]], bound: float) -> None:
         print(f"{name:32s}" + "".join(vals))
 
 
+def train_and_evaluate(
+    args: argparse.Namespace,
+    archs: list[str],
+    tools: list[str],
+    steps: int,
+    train: torch.Tensor,
+    data: dict[str, Any],
+    loaded: Any,
+    bound: float,
+    suffix: str = "",
+) -> dict[str, dict[str, Any]]:
+    """Train every tool on every arch for ``steps`` batches (rows ``[0, steps * batch)`` of the
+    shuffled array), then evaluate each on the held-out data; rows named ``tool/arch{suffix}``."""
+    tokens = steps * args.batch
+    run_root = CACHE / "runs" / f"{tokens}"
+    run_root.mkdir(parents=True, exist_ok=True)
+    trained: dict[str, dict[str, Any]] = {}
+    for arch in archs:
+        for tool in tools:
+            name = f"{tool}/{arch}{suffix}"
+            t0 = time.perf_counter()
+            load = os.getloadavg()[0]
+            try:
+                if tool == "mistudio":
+                    r = train_ours(args, arch, train, steps, run_root / f"mistudio-{arch}")
+                else:
+                    l1 = 0.0
+                    if arch in ("standard", "jumprelu"):
+                        ours = (trained.get(f"mistudio/{arch}{suffix}") or {}).get("settings", {})
+                        lam = ours.get("sparsity_coefficient") or 5.0
+                        if tool == "saelens":
+                            l1 = args.saelens_l1 if args.saelens_l1 is not None else lam
+                        else:
+                            l1 = args.dl_l1 if args.dl_l1 is not None else lam / D_IN**0.5
+                    r = train_peer(
+                        args, tool, arch, steps, data["train_path"], run_root / f"{tool}-{arch}", l1
+                    )
+            except Exception as exc:  # noqa: BLE001 - reported, the others still run
+                print(f"{name}: FAILED {exc}", flush=True)
+                trained[name] = {"tool": tool, "arch": arch, "error": str(exc)[-500:]}
+                continue
+            r["load_avg_1min_at_start"] = load
+            trained[name] = r
+            st = r["stats"]
+            print(
+                f"{name}: {st['tokens_per_s']:,.0f} tok/s over {st['measured_steps']} steps "
+                f"(median step {st['tokens_per_s_median_step']:,.0f}); "
+                f"{time.perf_counter() - t0:.0f}s; settings {r['settings']}",
+                flush=True,
+            )
+
+    results: dict[str, dict[str, Any]] = {}
+    for name, r in trained.items():
+        row: dict[str, Any] = {"tool": r["tool"], "arch": r["arch"], "tokens": tokens}
+        if "error" in r:
+            row["error"] = r["error"]
+            results[name] = row
+            continue
+        st = r["stats"]
+        row.update(
+            tokens_per_s=st["tokens_per_s"],
+            tokens_per_s_median_step=st["tokens_per_s_median_step"],
+            share_of_dense_bound=st["tokens_per_s"] / bound,
+            measured_steps=st["measured_steps"],
+            fit_wall_s=r["fit_wall_s"],
+            load_avg_1min_at_start=r["load_avg_1min_at_start"],
+        )
+        for key in ("sparsity_coefficient", "l1_coefficient", "l0_coefficient", "l1_penalty"):
+            if r["settings"].get(key) is not None:
+                row["sparsity_coefficient"] = r["settings"][key]
+        if r["settings"].get("target_l0") is not None:
+            row["target_l0"] = r["settings"]["target_l0"]
+        if r["settings"].get("settled_step") is not None:
+            row["coefficient_settled_step"] = r["settings"]["settled_step"]
+        t0 = time.perf_counter()
+        try:
+            sae = load_trained(r)
+            row.update(evaluate(sae, data["holdout"], data["splice"], loaded, args.batch))
+        except Exception as exc:  # noqa: BLE001
+            row["eval_error"] = f"{type(exc).__name__}: {exc}"
+        print(f"evaluated {name} in {time.perf_counter() - t0:.0f}s", flush=True)
+        results[name] = row
+    return results
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--tokens", type=int, default=2_000_000, help="training tokens")
+    p.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated training sizes in tokens (e.g. 1000000,2000000): one row per tool, "
+        "arch and size, each size a prefix of the same shuffled array of --tokens",
+    )
     p.add_argument("--quick", action="store_true", help="100k tokens, small held-out/splice sets")
     p.add_argument("--ctx", type=int, default=128)
     p.add_argument("--stdlib-docs", type=int, default=400)
@@ -484,77 +593,38 @@ def main() -> None:
     bound_start = dense_bound(args.batch, D_IN, args.d_sae)
     print(f"dense bound {bound_start['tokens_per_s']:,.0f} tokens/s", flush=True)
 
-    run_root = CACHE / "runs" / f"{args.train_tokens}"
-    run_root.mkdir(parents=True, exist_ok=True)
-    trained: dict[str, dict[str, Any]] = {}
-    for arch in archs:
-        for tool in tools:
-            name = f"{tool}/{arch}"
-            t0 = time.perf_counter()
-            load = os.getloadavg()[0]
-            try:
-                if tool == "mistudio":
-                    r = train_ours(args, arch, train, steps, run_root / f"mistudio-{arch}")
-                else:
-                    l1 = 0.0
-                    if arch == "standard":
-                        ours_coef = (trained.get("mistudio/standard") or {}).get("settings", {})
-                        lam = ours_coef.get("sparsity_coefficient") or 5.0
-                        if tool == "saelens":
-                            l1 = args.saelens_l1 if args.saelens_l1 is not None else lam
-                        else:
-                            l1 = args.dl_l1 if args.dl_l1 is not None else lam / D_IN**0.5
-                    r = train_peer(
-                        args, tool, arch, steps, data["train_path"], run_root / f"{tool}-{arch}", l1
-                    )
-            except Exception as exc:  # noqa: BLE001 - reported, the others still run
-                print(f"{name}: FAILED {exc}", flush=True)
-                trained[name] = {"tool": tool, "arch": arch, "error": str(exc)[-500:]}
-                continue
-            r["load_avg_1min_at_start"] = load
-            trained[name] = r
-            s = r["stats"]
-            print(
-                f"{name}: {s['tokens_per_s']:,.0f} tok/s over {s['measured_steps']} steps "
-                f"(median step {s['tokens_per_s_median_step']:,.0f}); "
-                f"{time.perf_counter() - t0:.0f}s; settings {r['settings']}",
-                flush=True,
-            )
-    del train
-    bound_end = dense_bound(args.batch, D_IN, args.d_sae)
-    bound = max(bound_start["tokens_per_s"], bound_end["tokens_per_s"])
-
+    sizes = [int(t) // args.batch for t in args.sizes.split(",")] if args.sizes else [steps]
     results: dict[str, dict[str, Any]] = {}
-    for name, r in trained.items():
-        row: dict[str, Any] = {"tool": r["tool"], "arch": r["arch"]}
-        if "error" in r:
-            row["error"] = r["error"]
-            results[name] = row
-            continue
-        s = r["stats"]
-        row.update(
-            tokens_per_s=s["tokens_per_s"],
-            tokens_per_s_median_step=s["tokens_per_s_median_step"],
-            share_of_dense_bound=s["tokens_per_s"] / bound,
-            measured_steps=s["measured_steps"],
-            fit_wall_s=r["fit_wall_s"],
-            load_avg_1min_at_start=r["load_avg_1min_at_start"],
+    bounds = [bound_start["tokens_per_s"]]
+    for i, size_steps in enumerate(sizes):
+        suffix = f"@{size_steps * args.batch / 1e6:g}M" if args.sizes else ""
+        # Peers and ours read the first rows of one shuffled array: a smaller size is a prefix.
+        results |= train_and_evaluate(
+            args, archs, tools, size_steps, train, data, loaded, bound_start["tokens_per_s"], suffix
         )
-        for key in ("sparsity_coefficient", "l1_coefficient", "l1_penalty"):
-            if r["settings"].get(key) is not None:
-                row["sparsity_coefficient"] = r["settings"][key]
-        t0 = time.perf_counter()
-        try:
-            sae = load_trained(r)
-            row.update(evaluate(sae, data["holdout"], data["splice"], loaded, args.batch))
-        except Exception as exc:  # noqa: BLE001
-            row["eval_error"] = f"{type(exc).__name__}: {exc}"
-        print(f"evaluated {name} in {time.perf_counter() - t0:.0f}s", flush=True)
-        results[name] = row
+        if i == len(sizes) - 1:
+            bounds.append(dense_bound(args.batch, D_IN, args.d_sae)["tokens_per_s"])
+        # Written after every size: a long run that is cut short keeps what it measured.
+        write_report(args, data, steps, results, bounds, t_start, done=i == len(sizes) - 1)
+
+
+def write_report(
+    args: argparse.Namespace,
+    data: dict[str, Any],
+    steps: int,
+    results: dict[str, dict[str, Any]],
+    bounds: list[float],
+    t_start: float,
+    done: bool,
+) -> None:
+    bound = max(bounds)
+    for row in results.values():  # the share uses the best bound of the run
+        if "tokens_per_s" in row:
+            row["share_of_dense_bound"] = row["tokens_per_s"] / bound
     results["dense_gemm_bound"] = {
         "tokens_per_s": bound,
-        "start_tokens_per_s": bound_start["tokens_per_s"],
-        "end_tokens_per_s": bound_end["tokens_per_s"],
+        "start_tokens_per_s": bounds[0],
+        "end_tokens_per_s": bounds[-1],
         "six_gemm_seconds": args.batch / bound,
     }
     ratios, targets, verdicts = ratios_and_targets(results)
@@ -565,13 +635,19 @@ def main() -> None:
         "bound divides by the best dense-bound measurement of the run.",
         "Standard: peers use miStudio's final auto-sparsity coefficient (SAELens: same lambda; "
         "dictionary_learning: lambda / sqrt(d_in) for its unit-mean-square normalisation); "
-        "compare FVU at the L0 each reached.",
+        "compare FVU at the L0 each reached. JumpReLU: SAELens gets miStudio's final L0 "
+        "coefficient (step loss, same bandwidth 0.05 and init threshold 0.01); dictionary_"
+        "learning has no shared coefficient (its loss is penalty * (L0/target - 1)^2) and gets "
+        "the same target L0 with its own defaults. coefficient_settled_step: first step from "
+        "which miStudio's coefficient stayed within 20% of its final value.",
         "; ".join(verdicts),
     ]
     if args.quick:
         notes.insert(0, "QUICK validation run (100k tokens): quality figures are not meaningful.")
+    if not done:
+        notes.insert(0, "PARTIAL: written after a size; the run went on to larger sizes.")
     report = {
-        "benchmark": "training",
+        "benchmark": "training" if not args.sizes else "training: auto sparsity at each size",
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{platform.machine()}, {args.threads} torch threads, "
         f"{os.cpu_count()} CPUs, torch {torch.__version__}",
@@ -588,7 +664,8 @@ def main() -> None:
             "batch": args.batch,
             "lr": args.lr,
             "k": args.k,
-            "target_l0_standard": args.target_l0,
+            "target_l0": args.target_l0,
+            "sizes": args.sizes or args.train_tokens,
             "threads": args.threads,
             "quick": args.quick,
             "wall_minutes": round((time.perf_counter() - t_start) / 60, 1),
