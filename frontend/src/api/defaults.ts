@@ -120,7 +120,7 @@ export const SCHEMA_DEFAULTS = {
       0.999
     ],
     "adam_eps": 1e-08,
-    "auto_sparsity_fraction": 0.8,
+    "auto_sparsity_fraction": 1.0,
     "aux_coefficient": 0.03125,
     "b_dec_init": "geometric_median",
     "dead_window_tokens": 1000000,

@@ -4025,8 +4025,9 @@ export interface components {
             adam_eps?: number;
             /**
              * Auto Sparsity Fraction
-             * @description With target_l0: fraction of training during which the coefficient adapts, then frozen.
-             * @default 0.8
+             * @description With target_l0: fraction of training during which the thresholds are held at the target
+             *     (the coefficient adapts during the first 20%); after it, the loss alone sets L0.
+             * @default 1
              */
             auto_sparsity_fraction?: number;
             /**
