@@ -3822,7 +3822,8 @@ export interface components {
             jumprelu_bandwidth?: number;
             /**
              * Jumprelu Init Threshold
-             * @description JumpReLU: initial threshold of every latent (SAELens default).
+             * @description JumpReLU: initial threshold of every latent (SAELens default); training with a
+             *     ``target_l0`` starts each threshold at the quantile that gives the target instead.
              * @default 0.01
              */
             jumprelu_init_threshold?: number;

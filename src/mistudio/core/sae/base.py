@@ -95,7 +95,8 @@ class SAEConfig(StrictModel):
     skip: bool = False
     """Transcoders only: add a learned linear skip path ``x @ W_skip.T``."""
     jumprelu_init_threshold: float = 0.01
-    """JumpReLU: initial threshold of every latent (SAELens default)."""
+    """JumpReLU: initial threshold of every latent (SAELens default); training with a
+    ``target_l0`` starts each threshold at the quantile that gives the target instead."""
     jumprelu_bandwidth: float = 0.05
     """JumpReLU: rectangle-kernel width of the straight-through estimator. The paper's 0.001 is
     for activations of unit mean norm; ours are scaled to norm sqrt(d), hence SAELens' 0.05."""

@@ -134,7 +134,7 @@ class SAETrainConfig(StrictModel):
         return self.hook_name_out or self.hook_name
 
     def adjust_steps(self, total_steps: int) -> int:
-        """Steps during which auto sparsity adjusts the coefficient in a run of ``total_steps``."""
+        """Steps during which auto sparsity holds the thresholds in a run of ``total_steps``."""
         return max(1, int(self.auto_sparsity_fraction * total_steps))
 
     @property
@@ -209,8 +209,8 @@ class TrainConfig(StrictModel):
             if s.target_l0 is not None and s.adjust_steps(self.total_steps) < MIN_ADJUST_STEPS:
                 need = math.ceil(MIN_ADJUST_STEPS / s.auto_sparsity_fraction)
                 raise InvalidInputError(
-                    f"{s.resolved_name}: target_l0 needs {MIN_ADJUST_STEPS} steps to find its "
-                    f"coefficient (auto_sparsity_fraction {s.auto_sparsity_fraction:g} of "
+                    f"{s.resolved_name}: target_l0 needs {MIN_ADJUST_STEPS} adjusting steps "
+                    f"(auto_sparsity_fraction {s.auto_sparsity_fraction:g} of "
                     f"{self.total_steps} steps gives {s.adjust_steps(self.total_steps)}): train "
                     f"on at least {need * self.batch_tokens:,} tokens, or set "
                     "sparsity_coefficient instead"
