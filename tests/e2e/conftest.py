@@ -1,6 +1,10 @@
 """E2E fixtures: the built studio served by ``mistudio serve`` (fresh ``MISTUDIO_HOME``, free port,
 embedded worker) and one headless Chromium page that walks the researcher's path.
 
+The studio's Hub is the fake one of ``tests/fake_hub.py`` (``HF_ENDPOINT``), serving a repo of
+SAEs for the built-in SmolLM2 (tagged ``saelens``), so the walkthrough adds an SAE "from the Hub"
+with no network; nothing else in the walkthrough touches the Hub.
+
 Chromium is Debian's (``apt-get install chromium``), driven by the ``playwright`` pip package;
 Playwright's own browser download is never used. Without the browser, the package or the built UI
 (``make ui``), the suite is skipped with the reason.
@@ -42,8 +46,30 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+HUB_SAE_REPO = "e2e-lab/smollm2-135m-saes"
+"""The fake Hub's SAE repo: SAELens folders for SmolLM2-135M (d_model 576)."""
+
+
 @pytest.fixture(scope="session")
-def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def e2e_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.fake_hub import FakeHub
+    from tests.sae_repos import saelens_folder
+
+    root = tmp_path_factory.mktemp("e2e-hub") / "repo"
+    model = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    saelens_folder(root / "blocks.6.hook_resid_post", 576, 512, "blocks.6.hook_resid_post", model)
+    saelens_folder(root / "blocks.3.hook_resid_post", 576, 1024, "blocks.3.hook_resid_post", model)
+    long = (
+        "resid_post_sweep/blocks.9.hook_resid_post_trained_on_python_stdlib_for_200k_tokens_l0_32"
+    )
+    saelens_folder(root / long, 576, 2048, "blocks.9.hook_resid_post", model, seed=3)
+    with FakeHub() as hub:
+        hub.add_repo(HUB_SAE_REPO, root, library="saelens", downloads=1234)
+        yield hub
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory: pytest.TempPathFactory, e2e_hub: Any) -> Iterator[str]:
     if not STATIC.exists():
         _unavailable("the web studio is not built (run `make ui`)")
     if not Path(CHROMIUM).exists():
@@ -57,11 +83,15 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {
         **os.environ,
         "MISTUDIO_HOME": str(home),
-        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "0",
+        "HF_ENDPOINT": e2e_hub.endpoint,
+        "HF_HOME": str(home / "hf"),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
         "TOKENIZERS_PARALLELISM": "false",
         "MISTUDIO_MONITOR_INTERVAL_SECONDS": "1",
     }
-    env.pop("MISTUDIO_TOKEN", None)
+    for key in ("MISTUDIO_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_CACHE"):
+        env.pop(key, None)
     url = f"http://127.0.0.1:{port}"
     log_path = home / "serve.log"
     argv = [mistudio_exe(), "serve", "--port", str(port), "--log-level", "warning"]

@@ -210,6 +210,9 @@ def test_release_names_resolve_from_the_shipped_registry() -> None:
         "layer_12/width_16k/average_l0_82",
     )
     assert source.release is not None and source.release.model == "gemma-2-2b"
+    found = [r.name for r in registry.search("gemma scope 2b", limit=50)]
+    assert "gemma-scope-2b-pt-res-canonical" in found
+    assert not [n for n in found if "12b" in n]  # words start words: 2b is not 12b
     with pytest.raises(NotFoundError, match="has no SAE 'layer_99"):
         parse_source("gemma-scope-2b-pt-res-canonical/layer_99/width_16k/canonical")
     with pytest.raises(InvalidInputError, match="name one"):

@@ -1,7 +1,8 @@
 /**
  * Add an SAE: a Hub repo (and folder), a SAELens release name, or a folder on the server. The Hub can be
  * searched and a repo browsed first, so one SAE of hundreds is picked before anything large downloads.
- * The access token lives in this form's state only and is cleared once the import is accepted.
+ * The access token lives in this form's state only: cleared once the form's import is accepted, kept
+ * while SAEs are added one by one from a browsed listing (a gated repo needs it for each).
  */
 import { useState } from "react";
 import { useModels } from "../api/hooks";
@@ -26,16 +27,19 @@ export function AddSaeCard() {
   const [form, setForm] = useState(EMPTY_FORM);
   const models = useModels();
   const browse = useHubBrowse();
-  const add = useAddSae(() => setForm((f) => ({ ...f, source: "", name: "", patterns: "", token: "" })));
+  const add = useAddSae();
+  const clear = () => setForm((f) => ({ ...f, source: "", name: "", patterns: "", token: "" }));
   const set = (key: keyof typeof EMPTY_FORM) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
   const common = {
     revision: form.revision.trim() || null,
     token: form.token.trim() || null,
     model_id: form.modelId ? Number(form.modelId) : null,
   };
-  const submit = (body: Partial<SAEAdd> & { source: string }) => add.mutate({ ...common, ...body });
+  const submit = (body: Partial<SAEAdd> & { source: string }, onAccepted?: () => void) =>
+    add.mutate({ ...common, ...body }, { onSuccess: onAccepted });
   const openSource = (source: string) => {
     setForm({ ...form, source });
+    add.reset();
     browse.mutate({ source, revision: common.revision, token: common.token });
   };
   const addEntry = (entry: HubSae) => {
@@ -76,7 +80,7 @@ export function AddSaeCard() {
         <Button
           variant="primary"
           disabled={!form.source.trim() || add.isPending}
-          onClick={() => submit({ source: form.source.trim(), allow_patterns: splitPatterns(form.patterns), name: form.name.trim() || null })}
+          onClick={() => submit({ source: form.source.trim(), allow_patterns: splitPatterns(form.patterns), name: form.name.trim() || null }, clear)}
           data-testid="sae-add-submit"
         >
           Add SAE

@@ -42,7 +42,7 @@ export function HubSearch({ onPick }: { onPick: (source: string) => void }) {
           Nothing matches “{q}”.
         </p>
       )}
-      <div className="mt-2 grid gap-3 lg:grid-cols-2">
+      <div className={`mt-2 grid gap-3 ${repos.length > 0 && releases.length > 0 ? "lg:grid-cols-2" : ""}`}>
         {repos.length > 0 && (
           <ul className="space-y-1" data-testid="hub-search-repos">
             <li className="text-[11px] uppercase tracking-wide text-slate-500">Hub repos (saelens)</li>

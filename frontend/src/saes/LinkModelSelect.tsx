@@ -8,7 +8,7 @@ export function LinkModelSelect({ sae }: { sae: SAE }) {
   const models = useModels();
   const update = useUpdateSae(sae.id);
   return (
-    <div className="min-w-[9rem] max-w-[14rem]">
+    <div className="w-32">
       <select
         aria-label={`Model of ${sae.name}`}
         className="w-full py-1 text-xs"

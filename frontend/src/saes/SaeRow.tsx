@@ -12,6 +12,25 @@ import { useDeleteSae } from "./queries";
 
 export const SAE_COLUMNS = 7 + EVALS.length;
 
+/** A dotted name (`blocks.6.hook_resid_post`) that may wrap after its dots, never inside a word. */
+function BreakAtDots({ text }: { text: string }) {
+  const parts = text.split(".");
+  return (
+    <span>
+      {parts.map((p, i) => (
+        <span key={i}>
+          {p}
+          {i < parts.length - 1 && (
+            <>
+              .<wbr />
+            </>
+          )}
+        </span>
+      ))}
+    </span>
+  );
+}
+
 export function SaeRow({ sae: s, onExtract }: { sae: SAE; onExtract: () => void }) {
   const remove = useDeleteSae(s.id);
   const m = (s.metrics ?? {}) as Json;
@@ -20,7 +39,7 @@ export function SaeRow({ sae: s, onExtract }: { sae: SAE; onExtract: () => void 
   return (
     <>
       <tr className="border-t border-slate-800 align-top" data-testid={`sae-${s.id}`}>
-        <td className="max-w-[20rem] py-2 pr-3">
+        <td className="min-w-[12rem] max-w-[16rem] py-2 pr-3">
           <div className="break-words font-medium text-slate-100">{s.name}</div>
           <div className="text-[11px] text-slate-500">
             {formatDate(s.created_at)} · <StatusPill status={s.status} />
@@ -33,7 +52,9 @@ export function SaeRow({ sae: s, onExtract }: { sae: SAE; onExtract: () => void 
           ))}
         </td>
         <td className="py-2 pr-3 text-slate-300">{s.architecture ?? "–"}</td>
-        <td className="max-w-[12rem] break-all py-2 pr-3 font-mono text-xs text-slate-300">{s.hook_name ?? "–"}</td>
+        <td className="py-2 pr-3 font-mono text-xs text-slate-300" title={s.hook_name ?? undefined}>
+          {s.hook_name ? <BreakAtDots text={s.hook_name} /> : "–"}
+        </td>
         <td className="py-2 pr-3 text-right font-mono text-xs">{formatCount(s.d_in)}</td>
         <td className="py-2 pr-3 text-right font-mono text-xs">{formatCount(s.d_sae)}</td>
         {EVALS.map((e) => {

@@ -48,7 +48,7 @@ describe("SAEs panel", () => {
     renderWithClient(<SaesPanel />);
     const row = await waitFor(() => screen.getByTestId("sae-3"));
     expect(within(row).getByText("layer-6")).toBeInTheDocument();
-    expect(within(row).getByText("blocks.6.hook_resid_post")).toBeInTheDocument();
+    expect(within(row).getByTitle("blocks.6.hook_resid_post")).toHaveTextContent("blocks.6.hook_resid_post");
     expect(within(row).getByTestId("sae-warning")).toHaveTextContent("many dead latents");
     const imported = screen.getByTestId("sae-5");
     expect(within(imported).getByTestId("sae-origin")).toHaveTextContent("@ abcdef0 · gemma_scope");

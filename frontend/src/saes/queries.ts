@@ -18,8 +18,8 @@ export function useSaeArchitectures() {
 }
 
 /** Queue an import (`POST /saes`); every mistake the server can see first is refused here. */
-export function useAddSae(onSuccess?: () => void) {
-  return useApiMutation((body: SAEAdd) => api.post("/saes", body), ["saes"], onSuccess);
+export function useAddSae() {
+  return useApiMutation((body: SAEAdd) => api.post("/saes", body), ["saes"]);
 }
 
 /** Rename an SAE, or link / relink / unlink its model (`model_id: null`). */

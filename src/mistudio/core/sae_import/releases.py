@@ -153,12 +153,18 @@ class ReleaseRegistry:
         return found
 
     def search(self, query: str, limit: int = 20) -> list[ReleaseSummary]:
-        """Releases whose name, repo or model contains every word of ``query``."""
+        """Releases where every word of ``query`` starts a word of the release's name, repo or
+        model (``gemma scope 2b`` finds ``gemma-scope-2b-pt-res``, not ``gemma-scope-2-12b``);
+        a query word holding ``-``, ``/`` or ``_`` matches anywhere in them."""
         words = [w for w in query.lower().split() if w]
         out = []
         for name, raw in self.releases.items():
             text = f"{name} {raw.get('repo_id', '')} {raw.get('model', '')}".lower()
-            if all(w in text for w in words):
+            tokens = [t for t in re.split(r"[^a-z0-9.]+", text) if t]
+            if all(
+                w in text if re.search(r"[-/_]", w) else any(t.startswith(w) for t in tokens)
+                for w in words
+            ):
                 out.append(
                     ReleaseSummary(
                         name,
