@@ -5,12 +5,14 @@
 plus what the source says about the hook, the model and where the files came from.
 ``detect_format(path)`` names the format, or says in one line what the folder holds instead.
 
-Adding a format is one module with ``@register_format(name, marker, matches)`` on its read
-function (:mod:`mistudio.core.formats.registry`) plus one import here; importing the modules
-below is what registers them. Markers are file names (``cfg.json`` + ``sae_weights.safetensors``
-for SAELens, ``cfg.json`` + ``sae.safetensors`` for sparsify, ``params.npz``, ``params.safetensors``
-+ ``config.json``, ``hyperparams.json`` + ``checkpoints/final.safetensors``, ``ae.pt``) and no two
-formats share theirs. The modules import the registry module, never this package.
+Adding a format is one module with ``@register_format(name, marker)`` on its read function
+(:mod:`mistudio.core.formats.registry`) plus one import here; importing the modules below is what
+registers them. Markers are file names (``cfg.json`` + ``sae_weights.safetensors`` for SAELens,
+``cfg.json`` + ``sae.safetensors`` for sparsify, ``params.npz``, ``params.safetensors`` +
+``config.json``, ``hyperparams.json`` + ``checkpoints/final.safetensors``, ``ae.pt``): a folder
+holds a format when it holds its marker's files, and no two formats share theirs. The modules
+import the registry module and the shared steps of :mod:`mistudio.core.formats.reading`, never
+this package.
 """
 
 # Importing a format module registers its reader. Their marker files do not overlap, so the

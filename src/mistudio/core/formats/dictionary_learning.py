@@ -38,22 +38,23 @@ import pickle
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
 
+from mistudio.core.formats.reading import Site, built_sae, imported_sae, known
 from mistudio.core.formats.registry import (
     ImportedSAE,
     ReadRequest,
-    file_hashes,
-    finish,
+    encoder_decoder,
+    found,
+    matrix_shape,
     need_file,
     read_json,
     register_format,
     tensor,
 )
-from mistudio.core.sae.base import SAEConfig, build_sae
 from mistudio.errors import InvalidInputError
 
 FORMAT = "dictionary_learning"
@@ -98,8 +99,9 @@ def _infer_class(state: dict[str, Tensor]) -> str:
         return "AutoEncoder"
     if "decoder.bias" in keys:
         return "AutoEncoderNew"
-    found = ", ".join(sorted(keys)) or "nothing"
-    raise InvalidInputError(f"{WEIGHTS_FILE}: no dictionary_learning class has tensors {found}")
+    raise InvalidInputError(
+        f"{WEIGHTS_FILE}: no dictionary_learning class has tensors {found(state)}"
+    )
 
 
 def _scalar(state: dict[str, Tensor], name: str) -> float:
@@ -112,75 +114,67 @@ def _linear(state: dict[str, Tensor], prefix: str, out: int, inp: int) -> Tensor
     return tensor(state, f"{prefix}.weight", (out, inp), WEIGHTS_FILE)
 
 
-def _convert(dict_class: str, state: dict[str, Tensor]) -> tuple[dict[str, Any], dict[str, Tensor]]:
-    """(SAEConfig fields, SAELens-named tensors) for one dictionary_learning class."""
+_LINEAR_CLASSES = {
+    "AutoEncoder": ("standard", "bias", True),
+    "AutoEncoderNew": ("standard", "decoder.bias", False),
+    "GatedAutoEncoder": ("gated", "decoder_bias", True),
+    "AutoEncoderTopK": ("topk", "b_dec", True),
+    "BatchTopKSAE": ("jumprelu", "b_dec", True),
+}
+"""Classes with ``nn.Linear`` encoder and decoder -> (architecture here, the file's name for
+``b_dec``, whether ``b_dec`` is subtracted from the input)."""
+_GATED_BIASES = (("b_gate", "gate_bias"), ("b_mag", "mag_bias"), ("r_mag", "r_mag"))
+"""GatedAutoEncoder's per-latent vectors: SAELens name, the file's name."""
+
+
+class Converted(NamedTuple):
+    """One dictionary_learning class as our SAE."""
+
+    architecture: str
+    """Our architecture computing the class's default forward."""
+    fields: dict[str, Any]
+    """The rest of its SAEConfig (``apply_b_dec_to_input``, ``k``); sizes come from the weights."""
+    weights: dict[str, Tensor]
+    """The state dict under SAELens names, in SAELens orientation."""
+
+
+def _convert(dict_class: str, state: dict[str, Tensor]) -> Converted:
+    """Our architecture and SAELens-named tensors for one dictionary_learning class."""
     if dict_class in ("JumpReluAutoEncoder", "MatryoshkaBatchTopKSAE") or (
         dict_class == "BatchTopKSAE" and "W_enc" in state
     ):
-        d_in, d_sae = tensor(state, "W_enc", state["W_enc"].shape, WEIGHTS_FILE).shape
-        w_enc = tensor(state, "W_enc", (d_in, d_sae), WEIGHTS_FILE)
-        w_dec = tensor(state, "W_dec", (d_sae, d_in), WEIGHTS_FILE)
-        b_enc = tensor(state, "b_enc", (d_sae,), WEIGHTS_FILE)
-        b_dec = tensor(state, "b_dec", (d_in,), WEIGHTS_FILE)
+        d_in, d_sae = matrix_shape(state, "W_enc", WEIGHTS_FILE, "2-d")
+        weights = encoder_decoder(state, WEIGHTS_FILE, d_in, d_sae, d_in)
         jump = dict_class == "JumpReluAutoEncoder"
-        thr = (
+        weights["threshold"] = (
             tensor(state, "threshold", (d_sae,), WEIGHTS_FILE)
             if jump
             else torch.full((d_sae,), _scalar(state, "threshold"))
         )
-        fields = {"architecture": "jumprelu", "apply_b_dec_to_input": not jump}
-        weights = {"W_enc": w_enc, "b_enc": b_enc, "W_dec": w_dec, "b_dec": b_dec}
-        return {**fields, "d_in": d_in, "d_sae": d_sae}, {**weights, "threshold": thr}
-    if "encoder.weight" not in state or state["encoder.weight"].ndim != 2:
-        found = ", ".join(sorted(state)) or "nothing"
-        raise InvalidInputError(f"{WEIGHTS_FILE} has no 2-d 'encoder.weight' (found: {found})")
-    d_sae, d_in = state["encoder.weight"].shape
-    enc = _linear(state, "encoder", d_sae, d_in)
-    dec = _linear(state, "decoder", d_in, d_sae)
-    base = {"d_in": d_in, "d_sae": d_sae}
-    if dict_class == "AutoEncoder":
-        weights = {
-            "W_enc": enc.T,
-            "b_enc": tensor(state, "encoder.bias", (d_sae,), WEIGHTS_FILE),
-            "W_dec": dec.T,
-            "b_dec": tensor(state, "bias", (d_in,), WEIGHTS_FILE),
-        }
-        return {**base, "architecture": "standard", "apply_b_dec_to_input": True}, weights
-    if dict_class == "AutoEncoderNew":
-        weights = {
-            "W_enc": enc.T,
-            "b_enc": tensor(state, "encoder.bias", (d_sae,), WEIGHTS_FILE),
-            "W_dec": dec.T,
-            "b_dec": tensor(state, "decoder.bias", (d_in,), WEIGHTS_FILE),
-        }
-        return {**base, "architecture": "standard", "apply_b_dec_to_input": False}, weights
+        return Converted("jumprelu", {"apply_b_dec_to_input": not jump}, weights)
+    d_sae, d_in = matrix_shape(state, "encoder.weight", WEIGHTS_FILE, "2-d")
+    weights = {
+        "W_enc": _linear(state, "encoder", d_sae, d_in).T,
+        "W_dec": _linear(state, "decoder", d_in, d_sae).T,
+    }
+    if dict_class not in _LINEAR_CLASSES:
+        raise InvalidInputError(f"{CONFIG_FILE}: dict_class {dict_class!r} is not supported yet")
+    architecture, b_dec, subtract = _LINEAR_CLASSES[dict_class]
     if dict_class == "GatedAutoEncoder":
-        weights = {
-            "W_enc": enc.T,
-            "b_gate": tensor(state, "gate_bias", (d_sae,), WEIGHTS_FILE),
-            "b_mag": tensor(state, "mag_bias", (d_sae,), WEIGHTS_FILE),
-            "r_mag": tensor(state, "r_mag", (d_sae,), WEIGHTS_FILE),
-            "W_dec": dec.T,
-            "b_dec": tensor(state, "decoder_bias", (d_in,), WEIGHTS_FILE),
-        }
-        return {**base, "architecture": "gated", "apply_b_dec_to_input": True}, weights
-    if dict_class in ("AutoEncoderTopK", "BatchTopKSAE"):
-        weights = {
-            "W_enc": enc.T,
-            "b_enc": tensor(state, "encoder.bias", (d_sae,), WEIGHTS_FILE),
-            "W_dec": dec.T,
-            "b_dec": tensor(state, "b_dec", (d_in,), WEIGHTS_FILE),
-        }
-        if dict_class == "AutoEncoderTopK":
-            k = int(_scalar(state, "k"))
-            return {**base, "architecture": "topk", "k": k, "apply_b_dec_to_input": True}, weights
-        theta = _scalar(state, "threshold")
-        weights["threshold"] = torch.full((d_sae,), theta)
-        return {**base, "architecture": "jumprelu", "apply_b_dec_to_input": True}, weights
-    raise InvalidInputError(f"{CONFIG_FILE}: dict_class {dict_class!r} is not supported yet")
+        for ours, theirs in _GATED_BIASES:
+            weights[ours] = tensor(state, theirs, (d_sae,), WEIGHTS_FILE)
+    else:
+        weights["b_enc"] = tensor(state, "encoder.bias", (d_sae,), WEIGHTS_FILE)
+    weights["b_dec"] = tensor(state, b_dec, (d_in,), WEIGHTS_FILE)
+    fields: dict[str, Any] = {"apply_b_dec_to_input": subtract}
+    if dict_class == "AutoEncoderTopK":
+        fields["k"] = int(_scalar(state, "k"))
+    if dict_class == "BatchTopKSAE":
+        weights["threshold"] = torch.full((d_sae,), _scalar(state, "threshold"))
+    return Converted(architecture, fields, weights)
 
 
-@register_format(FORMAT, WEIGHTS_FILE, lambda folder: (folder / WEIGHTS_FILE).is_file())
+@register_format(FORMAT, WEIGHTS_FILE)
 def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     """A dictionary_learning trainer folder (``ae.pt`` + ``config.json``)."""
     state = load_state_dict(need_file(folder, WEIGHTS_FILE, FORMAT))
@@ -189,12 +183,12 @@ def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     buffer = config.get("buffer") if isinstance(config.get("buffer"), dict) else {}
     assert isinstance(trainer, dict) and isinstance(buffer, dict)
     dict_class = str(trainer.get("dict_class") or _infer_class(state))
-    fields, weights = _convert(dict_class, state)
-    for key, name in (("activation_dim", "d_in"), ("dict_size", "d_sae")):
-        if key in trainer and trainer[key] != fields[name]:
+    converted = _convert(dict_class, state)
+    d_in, d_sae = converted.weights["W_enc"].shape
+    for key, size in (("activation_dim", d_in), ("dict_size", d_sae)):
+        if key in trainer and trainer[key] != size:
             raise InvalidInputError(
-                f"{CONFIG_FILE}: trainer.{key} is {trainer[key]}, but {WEIGHTS_FILE} holds "
-                f"{fields[name]}"
+                f"{CONFIG_FILE}: trainer.{key} is {trainer[key]}, but {WEIGHTS_FILE} holds {size}"
             )
     layer = trainer.get("layer")
     submodule = str(trainer.get("submodule_name") or "")
@@ -202,9 +196,8 @@ def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     if isinstance(layer, int) and (not submodule or re.fullmatch(r"resid_?\d+", submodule)):
         hook = f"blocks.{layer}.hook_resid_post"
     model = trainer.get("lm_name")
-    meta = {"hook_name": hook, "model_name": model}
-    sae = build_sae(SAEConfig(**fields, metadata={k: v for k, v in meta.items() if v}))
-    sae.load_saelens_tensors(weights)
+    site = Site(hook_name=hook, model_name=model if isinstance(model, str) else None)
+    sae = built_sae(converted.architecture, converted.weights, site, **converted.fields)
     info: dict[str, Any] = {
         "dict_class": dict_class,
         "layer": layer,
@@ -212,15 +205,5 @@ def read(folder: Path, request: ReadRequest) -> ImportedSAE:
         "context_size": buffer.get("ctx_len"),
         "source_config": config or None,
     }
-    return ImportedSAE(
-        sae=finish(sae, request),
-        format=FORMAT,
-        hook_name=hook,
-        hook_name_out=None,
-        hf_hook_name=None,
-        hf_hook_name_out=None,
-        model_name=model if isinstance(model, str) else None,
-        reshape="none",
-        metadata={k: v for k, v in info.items() if v is not None},
-        files=file_hashes(folder, (WEIGHTS_FILE, CONFIG_FILE)),
-    )
+    files = (WEIGHTS_FILE, CONFIG_FILE)
+    return imported_sae(FORMAT, folder, request, files, sae, site, known(info))

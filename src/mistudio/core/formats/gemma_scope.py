@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,18 +46,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mistudio.core.formats.reading import Site, built_sae, imported_sae, known, read_source
 from mistudio.core.formats.registry import (
     ImportedSAE,
     ReadRequest,
-    file_hashes,
-    finish,
-    load_safetensors,
+    encoder_decoder,
+    matrix_shape,
     need_file,
-    read_json,
     register_format,
     tensor,
 )
-from mistudio.core.sae.base import SAEConfig, build_sae
 from mistudio.errors import InvalidInputError
 
 NPZ_FILE = "params.npz"
@@ -94,24 +93,18 @@ def _npz_tensors(path: Path) -> dict[str, Tensor]:
     return out
 
 
-@register_format("gemma_scope", NPZ_FILE, lambda folder: (folder / NPZ_FILE).is_file())
+@register_format("gemma_scope", NPZ_FILE)
 def read_gemma_scope(folder: Path, request: ReadRequest) -> ImportedSAE:
     """Gemma Scope 1: ``params.npz``, JumpReLU, hook and model from the repo and folder names."""
     tensors = _npz_tensors(need_file(folder, NPZ_FILE, "gemma_scope"))
-    if "W_enc" not in tensors or tensors["W_enc"].ndim != 2:
-        found = ", ".join(sorted(tensors)) or "nothing"
-        raise InvalidInputError(f"{NPZ_FILE} has no 2-d array 'W_enc' (found: {found})")
-    d_in, d_sae = tensors["W_enc"].shape
-    w_enc = tensor(tensors, "W_enc", (d_in, d_sae), NPZ_FILE)
-    w_dec = tensor(tensors, "W_dec", (d_sae, d_in), NPZ_FILE)
-    b_enc = tensor(tensors, "b_enc", (d_sae,), NPZ_FILE)
-    b_dec = tensor(tensors, "b_dec", (d_in,), NPZ_FILE)
-    threshold = tensor(tensors, "threshold", (d_sae,), NPZ_FILE)
+    d_in, d_sae = matrix_shape(tensors, "W_enc", NPZ_FILE, "2-d array")
+    weights = encoder_decoder(tensors, NPZ_FILE, d_in, d_sae, d_in)
+    weights["threshold"] = tensor(tensors, "threshold", (d_sae,), NPZ_FILE)
     meta: dict[str, Any] = {}
     if "scaling_factor" in tensors:
         factor = tensor(tensors, "scaling_factor", (d_sae,), NPZ_FILE)
         if not torch.allclose(factor, torch.ones_like(factor)):
-            w_dec = w_dec * factor[:, None]
+            weights["W_dec"] = weights["W_dec"] * factor[:, None]
             meta["folded_scaling_factor"] = True
 
     context = _context(folder, request)
@@ -138,9 +131,9 @@ def read_gemma_scope(folder: Path, request: ReadRequest) -> ImportedSAE:
             reshape = "hook_z"
     if embedding:
         # Trained on unscaled embeddings; TransformerLens' hook_embed is scaled by sqrt(d_model).
-        w_enc = w_enc / math.sqrt(d_in)
-        w_dec = w_dec * math.sqrt(d_in)
-        b_dec = b_dec * math.sqrt(d_in)
+        weights["W_enc"] = weights["W_enc"] / math.sqrt(d_in)
+        weights["W_dec"] = weights["W_dec"] * math.sqrt(d_in)
+        weights["b_dec"] = weights["b_dec"] * math.sqrt(d_in)
         meta["embedding_rescaled_by_sqrt_d_model"] = True
     l0 = re.search(r"average_l0_(\d+)", context)
     width = re.search(r"width_(\d+[km]?)", context)
@@ -153,31 +146,12 @@ def read_gemma_scope(folder: Path, request: ReadRequest) -> ImportedSAE:
             "context_size": 1024,
         }
     )
-    cfg = SAEConfig(
-        architecture="jumprelu",
-        d_in=d_in,
-        d_sae=d_sae,
-        apply_b_dec_to_input=False,
-        metadata={k: v for k, v in {"hook_name": hook, "model_name": model}.items() if v},
+    names = Site(hook_name=hook, model_name=model, hf_hook_name=hf_hook, reshape=reshape)
+    # The SAE's own config names no HF module here; the ImportedSAE does.
+    sae = built_sae(
+        "jumprelu", weights, replace(names, hf_hook_name=None), apply_b_dec_to_input=False
     )
-    if reshape != "none":
-        cfg.metadata["reshape_activations"] = reshape
-    sae = build_sae(cfg)
-    sae.load_saelens_tensors(
-        {"W_enc": w_enc, "W_dec": w_dec, "b_enc": b_enc, "b_dec": b_dec, "threshold": threshold}
-    )
-    return ImportedSAE(
-        sae=finish(sae, request),
-        format="gemma_scope",
-        hook_name=hook,
-        hook_name_out=None,
-        hf_hook_name=hf_hook,
-        hf_hook_name_out=None,
-        model_name=model,
-        reshape=reshape,
-        metadata={k: v for k, v in meta.items() if v is not None},
-        files=file_hashes(folder, (NPZ_FILE,)),
-    )
+    return imported_sae("gemma_scope", folder, request, (NPZ_FILE,), sae, names, known(meta))
 
 
 # ---- Gemma Scope 2 -------------------------------------------------------------------------
@@ -206,35 +180,41 @@ def _site_2(folder: Path, cfg: dict[str, Any]) -> str | None:
     return None
 
 
-@register_format(
-    "gemma_scope_2",
-    f"{PARAMS_FILE} + {CONFIG_FILE}",
-    lambda folder: (folder / PARAMS_FILE).is_file() and (folder / CONFIG_FILE).is_file(),
-)
+def _hooks_2(site: str | None, layer: int | None) -> Site:
+    """TransformerLens hooks (and reshape) of a Gemma Scope 2 site at ``layer``."""
+    if layer is None:
+        return Site()
+    if site in ("transcoder", "clt"):
+        return Site(
+            hook_name=f"blocks.{layer}.hook_mlp_in", hook_name_out=f"blocks.{layer}.hook_mlp_out"
+        )
+    if site == "resid_post":
+        return Site(hook_name=f"blocks.{layer}.hook_resid_post")
+    if site == "attn_out":
+        return Site(hook_name=f"blocks.{layer}.attn.hook_z", reshape="hook_z")
+    if site == "mlp_out":
+        return Site(hook_name=f"blocks.{layer}.hook_mlp_out")
+    return Site()
+
+
+@register_format("gemma_scope_2", f"{PARAMS_FILE} + {CONFIG_FILE}")
 def read_gemma_scope_2(folder: Path, request: ReadRequest) -> ImportedSAE:
     """Gemma Scope 2: ``params.safetensors`` + ``config.json``; SAEs and (affine) transcoders."""
-    source = read_json(need_file(folder, CONFIG_FILE, "gemma_scope_2"))
-    tensors = load_safetensors(need_file(folder, PARAMS_FILE, "gemma_scope_2"))
+    source, tensors = read_source(folder, "gemma_scope_2", CONFIG_FILE, PARAMS_FILE)
     arch = source.get("architecture")
     if arch != "jump_relu":
         raise InvalidInputError(f"{CONFIG_FILE}: architecture {arch!r}, expected 'jump_relu'")
-    if "w_enc" not in tensors or tensors["w_enc"].ndim != 2:
-        found = ", ".join(sorted(tensors)) or "nothing"
-        raise InvalidInputError(f"{PARAMS_FILE} has no 2-d tensor 'w_enc' (found: {found})")
-    d_in, d_sae = tensors["w_enc"].shape
+    d_in, d_sae = matrix_shape(tensors, "w_enc", PARAMS_FILE)
     if "w_dec" in tensors and tensors["w_dec"].ndim == 3:
         raise InvalidInputError(
             "cross-layer transcoders (w_dec with a layer axis) are not supported yet"
         )
     d_out = tensors["w_dec"].shape[-1] if "w_dec" in tensors else d_in
-    w_enc = tensor(tensors, "w_enc", (d_in, d_sae), PARAMS_FILE)
-    w_dec = tensor(tensors, "w_dec", (d_sae, d_out), PARAMS_FILE)
-    b_enc = tensor(tensors, "b_enc", (d_sae,), PARAMS_FILE)
-    b_dec = tensor(tensors, "b_dec", (d_out,), PARAMS_FILE)
-    threshold = tensor(tensors, "threshold", (d_sae,), PARAMS_FILE)
-    skip = None
-    if "affine_skip_connection" in tensors:
-        skip = tensor(tensors, "affine_skip_connection", (d_in, d_out), PARAMS_FILE).T
+    weights = encoder_decoder(tensors, PARAMS_FILE, d_in, d_sae, d_out, w="w")
+    weights["threshold"] = tensor(tensors, "threshold", (d_sae,), PARAMS_FILE)
+    skip = "affine_skip_connection" in tensors
+    if skip:
+        weights["W_skip"] = tensor(tensors, "affine_skip_connection", (d_in, d_out), PARAMS_FILE).T
 
     site = _site_2(folder, source)
     hf_in = _hf_name(source.get("hf_hook_point_in"))
@@ -242,59 +222,15 @@ def read_gemma_scope_2(folder: Path, request: ReadRequest) -> ImportedSAE:
     layer = _layer(folder.name)
     if layer is None:
         layer = _layer(source.get("hf_hook_point_in") or "")
-    transcoder = site in ("transcoder", "clt") or hf_out is not None or skip is not None
-    hook = hook_out = None
-    reshape = "none"
-    if layer is not None:
-        if site in ("transcoder", "clt"):
-            hook, hook_out = f"blocks.{layer}.hook_mlp_in", f"blocks.{layer}.hook_mlp_out"
-        elif site == "resid_post":
-            hook = f"blocks.{layer}.hook_resid_post"
-        elif site == "attn_out":
-            hook, reshape = f"blocks.{layer}.attn.hook_z", "hook_z"
-        elif site == "mlp_out":
-            hook = f"blocks.{layer}.hook_mlp_out"
+    transcoder = site in ("transcoder", "clt") or hf_out is not None or skip
     model = _model_name_2(source.get("model_name"))
+    hooks = _hooks_2(site, layer)
+    names = replace(hooks, model_name=model, hf_hook_name=hf_in, hf_hook_name_out=hf_out)
     architecture = "jumprelu_transcoder" if transcoder else "jumprelu"
-    meta_cfg: dict[str, Any] = {
-        k: v for k, v in {"hook_name": hook, "hook_name_out": hook_out, "model_name": model}.items()
-    }
-    meta_cfg.update({"hf_hook_name": hf_in, "hf_hook_name_out": hf_out})
-    if reshape != "none":
-        meta_cfg["reshape_activations"] = reshape
-    cfg = SAEConfig(
-        architecture=architecture,
-        d_in=d_in,
-        d_sae=d_sae,
-        d_out=d_out if transcoder else None,
-        skip=skip is not None,
-        apply_b_dec_to_input=False,
-        metadata={k: v for k, v in meta_cfg.items() if v is not None},
-    )
-    sae = build_sae(cfg)
-    weights = {
-        "W_enc": w_enc,
-        "W_dec": w_dec,
-        "b_enc": b_enc,
-        "b_dec": b_dec,
-        "threshold": threshold,
-    }
-    if skip is not None:
-        weights["W_skip"] = skip
-    sae.load_saelens_tensors(weights)
+    sae = built_sae(architecture, weights, names, apply_b_dec_to_input=False)
     info: dict[str, Any] = {
         k: source[k] for k in ("l0", "width", "type", "affine_connection") if k in source
     }
     info.update({"layer": layer, "source_config": source})
-    return ImportedSAE(
-        sae=finish(sae, request),
-        format="gemma_scope_2",
-        hook_name=hook,
-        hook_name_out=hook_out,
-        hf_hook_name=hf_in,
-        hf_hook_name_out=hf_out,
-        model_name=model,
-        reshape=reshape,
-        metadata={k: v for k, v in info.items() if v is not None},
-        files=file_hashes(folder, (CONFIG_FILE, PARAMS_FILE)),
-    )
+    files = (CONFIG_FILE, PARAMS_FILE)
+    return imported_sae("gemma_scope_2", folder, request, files, sae, names, known(info))

@@ -43,19 +43,14 @@ from typing import Any
 
 import torch
 
+from mistudio.core.formats.reading import Site, built_sae, dtype_name, imported_sae, read_source
 from mistudio.core.formats.registry import (
     ImportedSAE,
     ReadRequest,
     dims,
-    file_hashes,
-    finish,
-    load_safetensors,
-    need_file,
-    read_json,
     register_format,
     tensor,
 )
-from mistudio.core.sae.base import DTYPES, SAEConfig, build_sae
 from mistudio.errors import InvalidInputError
 
 FORMAT = "llama_scope"
@@ -105,15 +100,10 @@ def _norms(hp: dict[str, Any]) -> tuple[float, float]:
     return float(values[0]), float(values[1])  # type: ignore[arg-type]
 
 
-@register_format(
-    FORMAT,
-    f"{HYPERPARAMS_FILE} + {WEIGHTS_FILE}",
-    lambda folder: (folder / HYPERPARAMS_FILE).is_file() and (folder / WEIGHTS_FILE).is_file(),
-)
+@register_format(FORMAT, f"{HYPERPARAMS_FILE} + {WEIGHTS_FILE}")
 def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     """A Llama Scope SAE or transcoder, folded to work on raw activations."""
-    hp = read_json(need_file(folder, HYPERPARAMS_FILE, FORMAT))
-    tensors = load_safetensors(need_file(folder, WEIGHTS_FILE, FORMAT))
+    hp, tensors = read_source(folder, FORMAT, HYPERPARAMS_FILE, WEIGHTS_FILE)
     d_in = dims(hp.get("d_model"), "d_model", HYPERPARAMS_FILE)
     d_sae = dims(hp.get("d_sae"), "d_sae", HYPERPARAMS_FILE)
     act = str(hp.get("act_fn", "jumprelu")).lower()
@@ -154,34 +144,17 @@ def read(folder: Path, request: ReadRequest) -> ImportedSAE:
         hook_out = None
     transcoder = hook_out is not None or d_out != d_in
     model = hp.get("model_name") or DEFAULT_MODEL
-    dtype_name = next((k for k, v in DTYPES.items() if v == dtype), "float32")
-    cfg = SAEConfig(
-        architecture="jumprelu_transcoder" if transcoder else "jumprelu",
-        d_in=d_in,
-        d_sae=d_sae,
-        d_out=d_out if transcoder else None,
-        apply_b_dec_to_input=False,
-        dtype=dtype_name,  # type: ignore[arg-type]
-        metadata={
-            k: v
-            for k, v in {
-                "hook_name": hook_in,
-                "hook_name_out": hook_out,
-                "model_name": model,
-            }.items()
-            if v is not None
-        },
-    )
-    sae = build_sae(cfg)
-    sae.load_saelens_tensors(
-        {
-            "W_enc": enc_w.T * s_in,
-            "b_enc": enc_b,
-            "W_dec": dec_w.T / s_out,
-            "b_dec": dec_b / s_out,
-            "threshold": thresholds,
-        }
-    )
+    site = Site(hook_name=hook_in, hook_name_out=hook_out, model_name=model)
+    weights = {
+        "W_enc": enc_w.T * s_in,
+        "b_enc": enc_b,
+        "W_dec": dec_w.T / s_out,
+        "b_dec": dec_b / s_out,
+        "threshold": thresholds,
+    }
+    architecture = "jumprelu_transcoder" if transcoder else "jumprelu"
+    fields = {"apply_b_dec_to_input": False, "dtype": dtype_name(dtype)}
+    sae = built_sae(architecture, weights, site, **fields)
     info: dict[str, Any] = {
         "dataset_path": "cerebras/SlimPajama-627B",
         "context_size": 1024,
@@ -189,15 +162,5 @@ def read(folder: Path, request: ReadRequest) -> ImportedSAE:
         "folded_norm_scaling_factor_out": s_out,
         "source_config": hp,
     }
-    return ImportedSAE(
-        sae=finish(sae, request),
-        format=FORMAT,
-        hook_name=hook_in,
-        hook_name_out=hook_out,
-        hf_hook_name=None,
-        hf_hook_name_out=None,
-        model_name=model,
-        reshape="none",
-        metadata=info,
-        files=file_hashes(folder, (HYPERPARAMS_FILE, WEIGHTS_FILE)),
-    )
+    files = (HYPERPARAMS_FILE, WEIGHTS_FILE)
+    return imported_sae(FORMAT, folder, request, files, sae, site, info)

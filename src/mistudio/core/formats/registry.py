@@ -1,8 +1,9 @@
 """The result every SAE reader returns (:class:`ImportedSAE`), and readers by format name.
 
 Each format module registers one reader with ``@register_format(name, marker, matches)``: a
-``matches(folder)`` predicate that looks at file names only (cheap, no tensor is read) and a
-``read(folder, request)`` function that builds our SAE class with the exact forward of the source.
+``matches(folder)`` predicate that looks at file names only (cheap, no tensor is read; by default,
+every file the marker names is there) and a ``read(folder, request)`` function that builds our SAE
+class with the exact forward of the source.
 Detection (:mod:`mistudio.core.formats.detect`) asks the predicates in registration order, so a
 format whose marker files are a superset of another's registers first.
 
@@ -10,7 +11,12 @@ The helpers below give every reader the same one-line errors: a missing file, a 
 missing or has the wrong shape or dtype (named with the file it came from and both shapes), so a
 bad folder never ends in a traceback. Readers convert the source's tensors to SAELens names
 (:meth:`SAE.load_saelens_tensors`) after checking them under the source's own names, so the
-message names what the user's file calls the tensor.
+message names what the user's file calls the tensor. Checks that several formats make alike are
+here once: the encoder matrix whose shape gives ``d_in`` and ``d_sae`` (:func:`matrix_shape`,
+checked before any tensor is compared with it) and the four tensors that Gemma Scope and
+dictionary_learning store in SAELens' orientation (:func:`encoder_decoder`). The steps every
+reader takes, from reading its files to the returned :class:`ImportedSAE`, are
+:mod:`mistudio.core.formats.reading`.
 
 Like ``core/sae``, this module imports no reader: the package ``__init__`` imports each format
 module, which registers it; format modules import this module, never the package.
@@ -25,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from safetensors.torch import load_file
 from torch import Tensor
 
@@ -96,12 +101,18 @@ _READERS: dict[str, FormatReader] = {}
 
 
 def register_format(
-    name: str, marker: str, matches: Callable[[Path], bool]
+    name: str, marker: str, matches: Callable[[Path], bool] | None = None
 ) -> Callable[[Reader], Reader]:
-    """Function decorator: register ``read`` as the reader of format ``name``."""
+    """Function decorator: register ``read`` as the reader of format ``name``. Without
+    ``matches``, a folder holds the format when it holds every file the marker names (``a + b``),
+    so detection looks for exactly the files its error message lists."""
+    files = marker.split(" + ")
+
+    def holds_marker(folder: Path) -> bool:
+        return all((folder / file).is_file() for file in files)
 
     def deco(read: Reader) -> Reader:
-        _READERS[name] = FormatReader(name, marker, matches, read)
+        _READERS[name] = FormatReader(name, marker, matches or holds_marker, read)
         return read
 
     return deco
@@ -174,8 +185,7 @@ def tensor(tensors: dict[str, Tensor], name: str, shape: tuple[int, ...], file: 
     """``tensors[name]`` checked to be a floating tensor of ``shape``; one-line errors naming the
     file, the tensor and both shapes otherwise."""
     if name not in tensors:
-        found = ", ".join(sorted(tensors)) or "nothing"
-        raise InvalidInputError(f"{file} has no tensor {name!r} (found: {found})")
+        raise InvalidInputError(f"{file} has no tensor {name!r} (found: {found(tensors)})")
     value = tensors[name]
     if not value.is_floating_point():
         raise InvalidInputError(
@@ -189,6 +199,37 @@ def tensor(tensors: dict[str, Tensor], name: str, shape: tuple[int, ...], file: 
     return value
 
 
+def found(tensors: dict[str, Tensor]) -> str:
+    """The names a file holds, for an error message (``nothing`` when empty)."""
+    return ", ".join(sorted(tensors)) or "nothing"
+
+
+def matrix_shape(
+    tensors: dict[str, Tensor], name: str, file: str, what: str = "2-d tensor"
+) -> tuple[int, int]:
+    """The shape of ``tensors[name]``, which must be a matrix: formats whose config gives no sizes
+    (Gemma Scope, dictionary_learning) read ``d_in`` and ``d_sae`` from the encoder. ``what``
+    names it in the error as the file calls its contents (``2-d array`` for an .npz)."""
+    if name not in tensors or tensors[name].ndim != 2:
+        raise InvalidInputError(f"{file} has no {what} {name!r} (found: {found(tensors)})")
+    rows, cols = tensors[name].shape
+    return rows, cols
+
+
+def encoder_decoder(
+    tensors: dict[str, Tensor], file: str, d_in: int, d_sae: int, d_out: int, w: str = "W"
+) -> dict[str, Tensor]:
+    """``W_enc[d_in, d_sae]``, ``W_dec[d_sae, d_out]``, ``b_enc[d_sae]``, ``b_dec[d_out]`` from a
+    file that stores them in SAELens' orientation, checked in that order and keyed by SAELens
+    names; ``w="w"`` where the file spells the matrices ``w_enc`` and ``w_dec`` (Gemma Scope 2)."""
+    return {
+        "W_enc": tensor(tensors, f"{w}_enc", (d_in, d_sae), file),
+        "W_dec": tensor(tensors, f"{w}_dec", (d_sae, d_out), file),
+        "b_enc": tensor(tensors, "b_enc", (d_sae,), file),
+        "b_dec": tensor(tensors, "b_dec", (d_out,), file),
+    }
+
+
 def dims(value: Any, name: str, file: str) -> int:
     """A positive int config value, or a one-line error."""
     if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
@@ -196,9 +237,3 @@ def dims(value: Any, name: str, file: str) -> int:
     if int(value) <= 0:
         raise InvalidInputError(f"{file}: {name} must be a positive integer, found {value!r}")
     return int(value)
-
-
-def finish(sae: SAE, request: ReadRequest) -> SAE:
-    """The SAE in inference mode on the requested device."""
-    sae.eval()
-    return sae.to(torch.device(request.device))

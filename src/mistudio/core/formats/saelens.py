@@ -36,15 +36,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from mistudio.core.formats.reading import Site, imported_sae, known, read_source
 from mistudio.core.formats.registry import (
     ImportedSAE,
     ReadRequest,
     dims,
-    file_hashes,
-    finish,
-    load_safetensors,
-    need_file,
-    read_json,
     register_format,
     tensor,
 )
@@ -204,28 +200,13 @@ def saelens_sae(
     return sae, cfg
 
 
-@register_format(
-    FORMAT,
-    f"{CFG_FILE} + {WEIGHTS_FILE}",
-    lambda folder: (folder / CFG_FILE).is_file() and (folder / WEIGHTS_FILE).is_file(),
-)
+@register_format(FORMAT, f"{CFG_FILE} + {WEIGHTS_FILE}")
 def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     """A SAELens folder of any version."""
-    source = read_json(need_file(folder, CFG_FILE, FORMAT))
-    tensors = load_safetensors(need_file(folder, WEIGHTS_FILE, FORMAT))
+    source, tensors = read_source(folder, FORMAT, CFG_FILE, WEIGHTS_FILE)
     sae, cfg = saelens_sae(source, tensors, request.norm_scaling_factor)
     meta = dict(cfg["metadata"])
-    info = {k: v for k, v in meta.items() if v is not None}
-    info["source_config"] = source
-    return ImportedSAE(
-        sae=finish(sae, request),
-        format=FORMAT,
-        hook_name=meta.get("hook_name"),
-        hook_name_out=meta.get("hook_name_out"),
-        hf_hook_name=meta.get("hf_hook_name"),
-        hf_hook_name_out=meta.get("hf_hook_name_out"),
-        model_name=meta.get("model_name"),
-        reshape=str(cfg.get("reshape_activations") or "none"),
-        metadata=info,
-        files=file_hashes(folder, (CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE)),
-    )
+    site = Site.from_metadata(meta, reshape=str(cfg.get("reshape_activations") or "none"))
+    info = {**known(meta), "source_config": source}
+    files = (CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE)
+    return imported_sae(FORMAT, folder, request, files, sae, site, info)

@@ -30,19 +30,15 @@ import re
 from pathlib import Path
 from typing import Any
 
+from mistudio.core.formats.reading import Site, built_sae, dtype_name, imported_sae, read_source
 from mistudio.core.formats.registry import (
     ImportedSAE,
     ReadRequest,
     dims,
-    file_hashes,
-    finish,
-    load_safetensors,
-    need_file,
     read_json,
     register_format,
     tensor,
 )
-from mistudio.core.sae.base import DTYPES, SAEConfig, build_sae
 from mistudio.errors import InvalidInputError
 
 FORMAT = "sparsify"
@@ -69,15 +65,10 @@ def _hooks(hookpoint: str, transcode: bool) -> tuple[str | None, str | None]:
     return (None, None) if transcode else (f"blocks.{layer}.hook_attn_out", None)
 
 
-@register_format(
-    FORMAT,
-    f"{CFG_FILE} + {WEIGHTS_FILE}",
-    lambda folder: (folder / CFG_FILE).is_file() and (folder / WEIGHTS_FILE).is_file(),
-)
+@register_format(FORMAT, f"{CFG_FILE} + {WEIGHTS_FILE}")
 def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     """One sparsify hookpoint folder."""
-    cfg = read_json(need_file(folder, CFG_FILE, FORMAT))
-    tensors = load_safetensors(need_file(folder, WEIGHTS_FILE, FORMAT))
+    cfg, tensors = read_source(folder, FORMAT, CFG_FILE, WEIGHTS_FILE)
     d_in = dims(cfg.get("d_in"), "d_in", CFG_FILE)
     num_latents = cfg.get("num_latents") or 0
     if num_latents:
@@ -106,29 +97,10 @@ def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     model = run.get("model") if isinstance(run.get("model"), str) else None
     hookpoint = folder.name
     hook, hook_out = _hooks(hookpoint, transcode)
-    dtype_name = next((n for n, d in DTYPES.items() if d == enc_w.dtype), "float32")
-    plain = not (transcode or skip)
-    sae_cfg = SAEConfig(
-        architecture="topk" if plain else "topk_transcoder",
-        d_in=d_in,
-        d_sae=d_sae,
-        d_out=None if plain else d_in,
-        k=k,
-        skip=skip,
-        apply_b_dec_to_input=not transcode,
-        dtype=dtype_name,  # type: ignore[arg-type]
-        metadata={
-            key: value
-            for key, value in {
-                "hook_name": hook,
-                "hook_name_out": hook_out,
-                "model_name": model,
-            }.items()
-            if value is not None
-        },
-    )
-    sae = build_sae(sae_cfg)
-    sae.load_saelens_tensors(weights)
+    site = Site(hook_name=hook, hook_name_out=hook_out, model_name=model)
+    architecture = "topk_transcoder" if transcode or skip else "topk"
+    fields = {"k": k, "apply_b_dec_to_input": not transcode, "dtype": dtype_name(enc_w.dtype)}
+    sae = built_sae(architecture, weights, site, **fields)
     info: dict[str, Any] = {
         "hookpoint": hookpoint,
         "transcode": transcode,
@@ -139,18 +111,5 @@ def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     for ours, theirs in (("dataset_path", "dataset"), ("context_size", "ctx_len")):
         if theirs in run:
             info[ours] = run[theirs]
-    files = file_hashes(folder, (CFG_FILE, WEIGHTS_FILE))
-    if run:
-        files[f"../{RUN_CONFIG}"] = file_hashes(folder.parent, (RUN_CONFIG,))[RUN_CONFIG]
-    return ImportedSAE(
-        sae=finish(sae, request),
-        format=FORMAT,
-        hook_name=hook,
-        hook_name_out=hook_out,
-        hf_hook_name=None,
-        hf_hook_name_out=None,
-        model_name=model,
-        reshape="none",
-        metadata=info,
-        files=files,
-    )
+    files = (CFG_FILE, WEIGHTS_FILE) + ((f"../{RUN_CONFIG}",) if run else ())
+    return imported_sae(FORMAT, folder, request, files, sae, site, info)
