@@ -220,7 +220,9 @@ def test_gated_repo_with_and_without_a_token(sae_studio: Studio, hub: FakeHub) -
         assert token not in text
 
 
-def test_a_local_folder_imports_and_paths_outside_the_roots_do_not(sae_studio: Studio) -> None:
+def test_a_local_folder_imports_and_paths_outside_the_roots_do_not(
+    sae_studio: Studio, tmp_path: Path
+) -> None:
     c = sae_studio.client
     folder = shutil.copytree(fixture("sparsify/topk"), sae_studio.data_dir / "sparsify-run")
     sae = _add(sae_studio, source=str(folder / "layers.3"), name="local sparsify")
@@ -234,6 +236,15 @@ def test_a_local_folder_imports_and_paths_outside_the_roots_do_not(sae_studio: S
     assert Path(row["path"]).parent.name == "saes"  # converted into the studio's own folder
     before = _count(sae_studio)
     r = c.post(f"{API}/saes", json={"source": "/etc"})
+    assert r.status_code == 403 and "outside the folders" in r.json()["detail"], r.text
+    # A folder inside the roots whose weights are a link to a file outside them.
+    outside = tmp_path / "elsewhere.safetensors"
+    shutil.copyfile(fixture("saelens/standard") / "sae_weights.safetensors", outside)
+    linked = sae_studio.data_dir / "linked-sae"
+    linked.mkdir()
+    shutil.copyfile(fixture("saelens/standard") / "cfg.json", linked / "cfg.json")
+    (linked / "sae_weights.safetensors").symlink_to(outside)
+    r = c.post(f"{API}/saes", json={"source": str(linked)})
     assert r.status_code == 403 and "outside the folders" in r.json()["detail"], r.text
     assert _count(sae_studio) == before
 

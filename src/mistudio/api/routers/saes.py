@@ -147,8 +147,21 @@ class SAEUpdate(DocumentedModel):
     source names none); checked against the linked model."""
 
 
+MAX_LOCAL_FILES = 10_000
+"""Most files a local SAE folder may hold (each is checked to stay under the import roots)."""
+
+
 def _local_path(text: str) -> Path:
-    return check_import_path(text)
+    """A local source under the import roots; a folder's files too, so that a link inside it
+    cannot lead the import job out of the roots."""
+    path = check_import_path(text)
+    if path.is_dir():
+        for n, inside in enumerate(path.rglob("*")):
+            if n >= MAX_LOCAL_FILES:
+                raise InvalidInputError(f"{text} holds more than {MAX_LOCAL_FILES} files")
+            if inside.is_symlink():
+                check_import_path(inside)
+    return path
 
 
 def _plan(body: SAEAdd, token: str | None) -> SAEImportPlan:
