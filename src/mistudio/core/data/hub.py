@@ -19,24 +19,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from mistudio.core.hub_connection import first_line, is_connection_error
 from mistudio.core.progress import Progress, report
 from mistudio.errors import HubUnreachableError, InvalidInputError, MiStudioError, NotFoundError
 
-_CONNECTION_ERROR_NAMES = frozenset(
-    {
-        "ConnectError",
-        "ConnectTimeout",
-        "ConnectionError",
-        "NetworkError",
-        "TransportError",
-        "ReadTimeout",
-        "TimeoutException",
-        "OfflineModeIsEnabled",
-        "LocalEntryNotFoundError",
-        "ProxyError",
-        "SSLError",
-    }
-)
+_OFFLINE_CACHE_MISS = ("LocalEntryNotFoundError",)
+"""Offline with the dataset not cached: to dataset import, the Hub is unreachable too."""
 
 
 def hub_offline() -> bool:
@@ -65,24 +53,6 @@ def _unreachable(repo_id: str) -> HubUnreachableError:
     )
 
 
-def _is_connection_error(error: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ConnectionError | TimeoutError):
-            return True
-        if any(cls.__name__ in _CONNECTION_ERROR_NAMES for cls in type(current).__mro__):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def map_hub_error(error: BaseException, repo_id: str) -> MiStudioError:
     """Translate a huggingface_hub / datasets exception into a one-line miStudio error."""
     names = {cls.__name__ for cls in type(error).__mro__}
@@ -98,13 +68,13 @@ def map_hub_error(error: BaseException, repo_id: str) -> MiStudioError:
             f"dataset '{repo_id}' not found on the Hub (check the name; a private repo needs "
             "a token)"
         )
-    if _is_connection_error(error):
+    if is_connection_error(error, also=_OFFLINE_CACHE_MISS):
         return _unreachable(repo_id)
     if isinstance(error, FileNotFoundError):
-        return NotFoundError(f"dataset '{repo_id}': {_first_line(error)}")
+        return NotFoundError(f"dataset '{repo_id}': {first_line(error)}")
     if isinstance(error, ValueError | KeyError):
-        return InvalidInputError(f"dataset '{repo_id}': {_first_line(error)}")
-    return InvalidInputError(f"cannot load dataset '{repo_id}': {_first_line(error)}")
+        return InvalidInputError(f"dataset '{repo_id}': {first_line(error)}")
+    return InvalidInputError(f"cannot load dataset '{repo_id}': {first_line(error)}")
 
 
 @contextmanager

@@ -21,7 +21,6 @@ from mistudio.core.features.result import ExtractionResult
 from mistudio.core.hooks import intervene
 from mistudio.core.language_models import LoadedModel
 from mistudio.core.sae import SAE
-from mistudio.errors import InvalidInputError
 
 
 @dataclass
@@ -63,15 +62,6 @@ class AblationResult:
         return float(torch.tensor(self.loss_ablated).exp())
 
 
-def output_hook(sae: SAE, hook: str | None = None) -> str:
-    """Where the latent's decoder writes: ``hook_name_out`` (transcoders) or the input hook."""
-    meta = sae.cfg.metadata
-    name = hook or meta.get("hook_name_out") or meta.get("hook_name") or meta.get("hf_hook_name")
-    if not name:
-        raise InvalidInputError("the SAE records no hook_name; give the hook point explicitly")
-    return str(name)
-
-
 def ablation_edit(sae: SAE, latent: int, coefficient: float = 1.0) -> Any:
     """The activation edit ``x -> x - c * f_i(x) * W_dec[i]`` for :func:`intervene`."""
     direction = sae.W_dec[latent].detach()  # [d_out]
@@ -107,7 +97,7 @@ def ablate_latent(
     kwargs = {"input_ids": input_ids, "attention_mask": mask.long(), "use_cache": False}
     clean = model(**kwargs).logits[:, :-1].float()  # [b, s-1, vocab]
     with intervene(
-        model, {output_hook(sae, hook): ablation_edit(sae, latent, coefficient)}, loaded.layout
+        model, {sae.output_hook(hook): ablation_edit(sae, latent, coefficient)}, loaded.layout
     ):
         ablated = model(**kwargs).logits[:, :-1].float()
     target = input_ids[:, 1:]  # [b, s-1]
@@ -175,7 +165,7 @@ def compare_completions(
     model: Any = loaded.model
     clean = model.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
     edit = ablation_edit(sae, latent, coefficient)
-    with intervene(model, {output_hook(sae, hook): edit}, loaded.layout):
+    with intervene(model, {sae.output_hook(hook): edit}, loaded.layout):
         ablated = model.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
     n = ids.shape[1]
     return CompletionComparison(

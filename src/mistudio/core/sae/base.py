@@ -269,6 +269,21 @@ class SAE(nn.Module):
     def has_skip(self) -> bool:
         return self.skip_in(self.cfg)
 
+    def output_hook(self, override: str | None = None) -> str:
+        """Where the decoder writes, the activation a steering intervention or a latent's
+        ablation edits: ``override`` when given, else the recorded ``hook_name_out``
+        (transcoders), else the hook it reads."""
+        meta = self.cfg.metadata
+        name = (
+            override
+            or meta.get("hook_name_out")
+            or meta.get("hook_name")
+            or meta.get("hf_hook_name")
+        )
+        if not name:
+            raise InvalidInputError("the SAE records no hook_name; give the hook point explicitly")
+        return str(name)
+
     # ---- architecture facts (asked of the class, before anything is built) ------------
     @classmethod
     def description(cls) -> str:

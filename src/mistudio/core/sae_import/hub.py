@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mistudio.core.hub_connection import first_line, is_connection_error
 from mistudio.core.progress import Progress
 from mistudio.errors import HubUnreachableError, InvalidInputError, MiStudioError, NotFoundError
 
@@ -29,25 +30,6 @@ SAE_LIBRARY_TAG = "saelens"
 """The library tag SAELens-format repos carry on the Hub."""
 CONFIG_MAX_BYTES = 256 * 1024
 """Largest config file read while browsing (SAE configs are a few KB)."""
-_CONNECTION = frozenset(
-    {
-        "ConnectError",
-        "ConnectTimeout",
-        "ConnectionError",
-        "NetworkError",
-        "TransportError",
-        "ReadTimeout",
-        "TimeoutException",
-        "ProxyError",
-        "SSLError",
-        "OfflineModeIsEnabled",
-    }
-)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def map_hub_error(
@@ -91,28 +73,15 @@ def map_hub_error(
             f"the HuggingFace Hub refused {used} for {repo_id} "
             f"({message or 'invalid or expired token'})"
         )
-    if _is_connection_error(error):
+    if is_connection_error(error):
         return HubUnreachableError(
             f"cannot reach the HuggingFace Hub for {repo_id} (no network, firewall or HF_ENDPOINT)"
         )
     if "HfHubHTTPError" in names:
         return HubUnreachableError(
-            f"the HuggingFace Hub failed to serve {repo_id}: {_first_line(error)}"
+            f"the HuggingFace Hub failed to serve {repo_id}: {first_line(error)}"
         )
-    return InvalidInputError(f"Hub repo {repo_id}: {_first_line(error)}")
-
-
-def _is_connection_error(error: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ConnectionError | TimeoutError):
-            return True
-        if {c.__name__ for c in type(current).__mro__} & _CONNECTION:
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+    return InvalidInputError(f"Hub repo {repo_id}: {first_line(error)}")
 
 
 @contextmanager

@@ -65,12 +65,9 @@ class ResolvedIntervention:
 
 
 def intervention_hook(sae: SAE, hook: str | None = None) -> str:
-    """Where a feature's decoder writes: the override, ``hook_name_out``, or ``hook_name``."""
-    meta = sae.cfg.metadata
-    name = hook or meta.get("hook_name_out") or meta.get("hook_name") or meta.get("hf_hook_name")
-    if not name:
-        raise InvalidInputError("the SAE records no hook_name; give the hook point explicitly")
-    return str(name)
+    """Where a feature's decoder writes: the override, ``hook_name_out``, or ``hook_name``
+    (:meth:`SAE.output_hook`)."""
+    return sae.output_hook(hook)
 
 
 def read_hook(sae: SAE) -> str:
