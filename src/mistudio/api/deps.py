@@ -20,7 +20,7 @@ from mistudio.core.data.local_files import is_under
 from mistudio.errors import NotFoundError
 from mistudio.jobs.lifecycle import active_jobs_using
 from mistudio.settings import get_settings
-from mistudio.store import Base, remove_artifact_files, session_factory
+from mistudio.store import Base, remove_artifact_files, session_scope
 from mistudio.store.artifacts import owned_paths
 
 T = TypeVar("T")
@@ -40,16 +40,10 @@ BigDbId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 
 
 def get_session() -> Iterator[Session]:
-    """A session per request, committed when the handler returns normally."""
-    session = session_factory()()
-    try:
+    """A session per request, committed when the handler returns normally (rolled back when
+    it raises: FastAPI throws the handler's exception in at the ``yield``)."""
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

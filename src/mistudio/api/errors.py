@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,6 +34,7 @@ from mistudio.errors import (
 from mistudio.jobs.lifecycle import BrokerUnreachableError, JobStateError
 
 log = logging.getLogger(__name__)
+E = TypeVar("E", bound=Exception)
 
 
 class ApiError(MiStudioError):
@@ -92,9 +94,8 @@ def internal_error(method: str, path: str, exc: BaseException) -> JSONResponse:
     )
 
 
-class ResponseTracker:
-    """Wraps ``send`` and notes whether the response has started: a middleware that answers an
-    exception itself may do so only before that (afterwards the status line is gone)."""
+class _ResponseTracker:
+    """Wraps ``send`` and notes whether the response has started."""
 
     def __init__(self, send: Send) -> None:
         self._send = send
@@ -106,10 +107,9 @@ class ResponseTracker:
         await self._send(message)
 
 
-class InternalErrorMiddleware:
-    """Turn an unhandled exception into the one-line 500 and return normally (no re-raise), so
-    the server keeps the client's keep-alive connection open. A response already under way
-    cannot be replaced: then the exception goes on up (and the connection closes)."""
+class HttpMiddleware:
+    """A pure-ASGI middleware over HTTP requests (:meth:`handle`); every other scope (WebSocket,
+    lifespan) goes to the wrapped app untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -118,17 +118,39 @@ class InternalErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        tracked = ResponseTracker(send)
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    async def run_app(self, scope: Scope, receive: Receive, send: Send, catch: type[E]) -> E | None:
+        """Run the wrapped app, returning an exception of type ``catch`` it raised for this
+        middleware to answer. Only one raised before the response started is returned: after
+        that the status line is gone, so it goes on up (and the connection closes)."""
+        tracked = _ResponseTracker(send)
         try:
             await self.app(scope, receive, tracked.send)
-        except Exception as exc:
+        except catch as exc:
             if tracked.started:
                 raise
-            if isinstance(exc, StarletteHTTPException):  # e.g. a 413 raised while reading a body
-                response = http_error(exc)
-            else:
-                response = internal_error(scope.get("method", ""), scope.get("path", ""), exc)
-            await response(scope, receive, send)
+            return exc
+        return None
+
+
+class InternalErrorMiddleware(HttpMiddleware):
+    """Turn an unhandled exception into the one-line 500 and return normally (no re-raise), so
+    the server keeps the client's keep-alive connection open. A response already under way
+    cannot be replaced: then the exception goes on up (and the connection closes)."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exc = await self.run_app(scope, receive, send, Exception)
+        if exc is None:
+            return
+        if isinstance(exc, StarletteHTTPException):  # e.g. a 413 raised while reading a body
+            response = http_error(exc)
+        else:
+            response = internal_error(scope.get("method", ""), scope.get("path", ""), exc)
+        await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

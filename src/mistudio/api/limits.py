@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from mistudio.api.errors import ResponseTracker
+from mistudio.api.errors import HttpMiddleware
 from mistudio.settings import get_settings
 
 MULTIPART_OVERHEAD = 1 << 20
@@ -48,16 +48,10 @@ def body_limit(scope: Scope) -> tuple[int, str]:
     return settings.json_max_bytes, "request body"
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """Answer 413 to a request body over :func:`body_limit`, declared or streamed."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit, what = body_limit(scope)
         declared = None
         for name, value in scope.get("headers", ()):
@@ -84,13 +78,9 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge(limit, what)
             return message
 
-        tracked = ResponseTracker(send)
-        try:
-            await self.app(scope, counted_receive, tracked.send)
-        except BodyTooLarge as exc:
+        exc = await self.run_app(scope, counted_receive, send, BodyTooLarge)
+        if exc is not None:
             # A handler that read the stream itself let it through: answer here.
-            if tracked.started:
-                raise
             await _refuse(scope, receive, send, 413, str(exc.detail))
 
 
