@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from mistudio.core.formats.reading import Site, built_sae, imported_sae, known
+from mistudio.core.formats.reading import Site, built_sae, config_value, imported_sae, known
 from mistudio.core.formats.registry import (
     ImportedSAE,
     ReadRequest,
@@ -179,10 +179,9 @@ def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     """A dictionary_learning trainer folder (``ae.pt`` + ``config.json``)."""
     state = load_state_dict(need_file(folder, WEIGHTS_FILE, FORMAT))
     config = read_json(folder / CONFIG_FILE) if (folder / CONFIG_FILE).is_file() else {}
-    trainer = config.get("trainer") if isinstance(config.get("trainer"), dict) else {}
-    buffer = config.get("buffer") if isinstance(config.get("buffer"), dict) else {}
-    assert isinstance(trainer, dict) and isinstance(buffer, dict)
-    dict_class = str(trainer.get("dict_class") or _infer_class(state))
+    trainer = config_value(config, "trainer", dict, CONFIG_FILE) or {}
+    buffer = config_value(config, "buffer", dict, CONFIG_FILE) or {}
+    dict_class = config_value(config, "trainer.dict_class", str, CONFIG_FILE) or _infer_class(state)
     converted = _convert(dict_class, state)
     d_in, d_sae = converted.weights["W_enc"].shape
     for key, size in (("activation_dim", d_in), ("dict_size", d_sae)):
@@ -190,13 +189,13 @@ def read(folder: Path, request: ReadRequest) -> ImportedSAE:
             raise InvalidInputError(
                 f"{CONFIG_FILE}: trainer.{key} is {trainer[key]}, but {WEIGHTS_FILE} holds {size}"
             )
-    layer = trainer.get("layer")
-    submodule = str(trainer.get("submodule_name") or "")
+    layer = config_value(config, "trainer.layer", int, CONFIG_FILE)
+    submodule = config_value(config, "trainer.submodule_name", str, CONFIG_FILE) or ""
     hook = None
-    if isinstance(layer, int) and (not submodule or re.fullmatch(r"resid_?\d+", submodule)):
+    if layer is not None and (not submodule or re.fullmatch(r"resid_?\d+", submodule)):
         hook = f"blocks.{layer}.hook_resid_post"
-    model = trainer.get("lm_name")
-    site = Site(hook_name=hook, model_name=model if isinstance(model, str) else None)
+    model = config_value(config, "trainer.lm_name", str, CONFIG_FILE)
+    site = Site(hook_name=hook, model_name=model)
     sae = built_sae(converted.architecture, converted.weights, site, **converted.fields)
     info: dict[str, Any] = {
         "dict_class": dict_class,

@@ -46,7 +46,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mistudio.core.formats.reading import Site, built_sae, imported_sae, known, read_source
+from mistudio.core.formats.reading import (
+    Site,
+    built_sae,
+    config_value,
+    imported_sae,
+    known,
+    read_source,
+)
 from mistudio.core.formats.registry import (
     ImportedSAE,
     ReadRequest,
@@ -217,13 +224,14 @@ def read_gemma_scope_2(folder: Path, request: ReadRequest) -> ImportedSAE:
         weights["W_skip"] = tensor(tensors, "affine_skip_connection", (d_in, d_out), PARAMS_FILE).T
 
     site = _site_2(folder, source)
-    hf_in = _hf_name(source.get("hf_hook_point_in"))
-    hf_out = _hf_name(source.get("hf_hook_point_out"))
+    point_in = config_value(source, "hf_hook_point_in", str, CONFIG_FILE)
+    hf_in = _hf_name(point_in)
+    hf_out = _hf_name(config_value(source, "hf_hook_point_out", str, CONFIG_FILE))
     layer = _layer(folder.name)
     if layer is None:
-        layer = _layer(source.get("hf_hook_point_in") or "")
+        layer = _layer(point_in or "")
     transcoder = site in ("transcoder", "clt") or hf_out is not None or skip
-    model = _model_name_2(source.get("model_name"))
+    model = _model_name_2(config_value(source, "model_name", str, CONFIG_FILE))
     hooks = _hooks_2(site, layer)
     names = replace(hooks, model_name=model, hf_hook_name=hf_in, hf_hook_name_out=hf_out)
     architecture = "jumprelu_transcoder" if transcoder else "jumprelu"

@@ -43,14 +43,16 @@ from typing import Any
 
 import torch
 
-from mistudio.core.formats.reading import Site, built_sae, dtype_name, imported_sae, read_source
-from mistudio.core.formats.registry import (
-    ImportedSAE,
-    ReadRequest,
+from mistudio.core.formats.reading import (
+    Site,
+    built_sae,
+    config_value,
     dims,
-    register_format,
-    tensor,
+    dtype_name,
+    imported_sae,
+    read_source,
 )
+from mistudio.core.formats.registry import ImportedSAE, ReadRequest, register_format, tensor
 from mistudio.errors import InvalidInputError
 
 FORMAT = "llama_scope"
@@ -85,27 +87,30 @@ def _hooks_from_folder(folder: Path) -> tuple[str | None, str | None]:
 
 
 def _norms(hp: dict[str, Any]) -> tuple[float, float]:
-    norm = hp.get("dataset_average_activation_norm")
     if hp.get("norm_activation", "dataset-wise") != "dataset-wise":
         raise InvalidInputError(
             f"{HYPERPARAMS_FILE}: norm_activation {hp.get('norm_activation')!r} is not supported "
             "(Llama Scope releases use dataset-wise)"
         )
-    values = (norm.get("in"), norm.get("out", norm.get("in"))) if isinstance(norm, dict) else ()
-    if len(values) != 2 or not all(isinstance(v, int | float) and v > 0 for v in values):
+    key = "dataset_average_activation_norm"
+    norm_in, norm_out = (
+        config_value(hp, f"{key}.{end}", float, HYPERPARAMS_FILE) for end in ("in", "out")
+    )
+    norm_out = norm_in if norm_out is None else norm_out  # one norm for input and output
+    if norm_in is None or norm_out is None or min(norm_in, norm_out) <= 0:
         raise InvalidInputError(
-            f"{HYPERPARAMS_FILE}: dataset_average_activation_norm must hold positive numbers "
-            f"'in' (and 'out'), found {norm!r}"
+            f"{HYPERPARAMS_FILE}: {key} must hold positive numbers 'in' (and 'out'), "
+            f"found {hp.get(key)!r}"
         )
-    return float(values[0]), float(values[1])  # type: ignore[arg-type]
+    return norm_in, norm_out
 
 
 @register_format(FORMAT, f"{HYPERPARAMS_FILE} + {WEIGHTS_FILE}")
 def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     """A Llama Scope SAE or transcoder, folded to work on raw activations."""
     hp, tensors = read_source(folder, FORMAT, HYPERPARAMS_FILE, WEIGHTS_FILE)
-    d_in = dims(hp.get("d_model"), "d_model", HYPERPARAMS_FILE)
-    d_sae = dims(hp.get("d_sae"), "d_sae", HYPERPARAMS_FILE)
+    d_in = dims(hp, "d_model", HYPERPARAMS_FILE)
+    d_sae = dims(hp, "d_sae", HYPERPARAMS_FILE)
     act = str(hp.get("act_fn", "jumprelu")).lower()
     if act != "jumprelu":
         raise InvalidInputError(f"{HYPERPARAMS_FILE}: act_fn {act!r} is not supported yet")
@@ -137,13 +142,16 @@ def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     else:
         thresholds = torch.full((d_sae,), theta * s_in)
 
-    hook_in, hook_out = _our_hook(hp.get("hook_point_in")), _our_hook(hp.get("hook_point_out"))
+    hook_in, hook_out = (
+        _our_hook(config_value(hp, key, str, HYPERPARAMS_FILE))
+        for key in ("hook_point_in", "hook_point_out")
+    )
     if hook_in is None:
         hook_in, hook_out = _hooks_from_folder(folder)
     if hook_out == hook_in:
         hook_out = None
     transcoder = hook_out is not None or d_out != d_in
-    model = hp.get("model_name") or DEFAULT_MODEL
+    model = config_value(hp, "model_name", str, HYPERPARAMS_FILE) or DEFAULT_MODEL
     site = Site(hook_name=hook_in, hook_name_out=hook_out, model_name=model)
     weights = {
         "W_enc": enc_w.T * s_in,

@@ -7,6 +7,11 @@ and reshape the source names. The rest is here:
 
 - :func:`read_source` reads a JSON config and the safetensors file beside it, the config first,
   so a folder missing both names the config; each missing or unreadable file is one line.
+- :func:`config_value` reads one key of a config as the JSON type the reader needs (a string, a
+  number, true/false, an object; ``metadata.hook_name`` reaches into an object), and
+  :func:`dims` a positive integer size. A value of another type is one line naming the file, the
+  key, what was expected and what was found, never a TypeError from deep in a reader. A missing
+  or null value is None (unknown to the source), which a reader replaces with its default.
 - :class:`Site` holds the names. The same object fills the :class:`ImportedSAE` fields and the
   lineage metadata of our SAE's own config (``SAEConfig.metadata``, written to cfg.json when the
   SAE is saved): names the source leaves unknown are left out, and ``reshape_activations``
@@ -26,10 +31,12 @@ Readers whose SAE keeps the source's precision (sparsify, Llama Scope) name the 
 
 from __future__ import annotations
 
+import math
+import reprlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import torch
 from torch import Tensor
@@ -44,6 +51,9 @@ from mistudio.core.formats.registry import (
 )
 from mistudio.core.sae.base import DTYPES, SAE, SAEConfig, build_sae
 from mistudio.core.sae.registry import sae_class
+from mistudio.errors import InvalidInputError
+
+T = TypeVar("T", str, int, float, bool, dict[str, Any])
 
 
 class SourceFiles(NamedTuple):
@@ -59,6 +69,75 @@ def read_source(folder: Path, fmt: str, config_file: str, weights_file: str) -> 
     """The JSON config and the safetensors weights of a ``fmt`` folder."""
     config = read_json(need_file(folder, config_file, fmt))
     return SourceFiles(config, load_safetensors(need_file(folder, weights_file, fmt)))
+
+
+_EXPECTED: dict[type, str] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    dict: "an object",
+}
+"""What a config value of each kind is called in an error (``must be a string``)."""
+_FOUND: dict[type, str] = {str: "the string", list: "an array", dict: "an object"}
+"""What a JSON string, array or object is called where it was found instead."""
+
+
+def _found(value: Any) -> str:
+    """A config value as an error message names it: its JSON type, and the value when short."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    return f"{_FOUND.get(type(value), 'a value')} {reprlib.repr(value)}"
+
+
+def _is(value: Any, kind: type) -> bool:
+    """Whether a JSON value is a ``kind``: an int where a float is wanted, an integral number
+    where an int is (``4.0``); never a boolean, NaN or an infinity (Python's JSON reads those)
+    for a number."""
+    if kind not in (int, float):
+        return isinstance(value, kind)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return False
+    return kind is float or isinstance(value, int) or value.is_integer()
+
+
+def config_value(
+    config: dict[str, Any], key: str, kind: type[T], file: str, expected: str | None = None
+) -> T | None:
+    """``config[key]`` as a ``kind`` (str, int, float, bool or dict), None when missing or null
+    (readers write their default as ``or default``); a dotted key (``metadata.hook_name``) reads
+    through objects, each checked to be one. Otherwise one line naming ``file``, the key, what
+    was ``expected`` (by default the JSON type) and what was found."""
+    parts = key.split(".")
+    node: Any = config
+    for depth, part in enumerate(parts, start=1):
+        last = depth == len(parts)
+        want: type = kind if last else dict
+        value = node.get(part)
+        if value is None:
+            return None
+        if not _is(value, want):
+            what = (expected if last else None) or _EXPECTED[want]
+            name = ".".join(parts[:depth])
+            raise InvalidInputError(f"{file}: {name} must be {what}, found {_found(value)}")
+        node = value
+    return kind(node)
+
+
+def dims(config: dict[str, Any], key: str, file: str, default: int | None = None) -> int:
+    """A positive integer size (``d_in``, ``d_sae``, ``k``, ...) of a config, ``default`` when
+    missing or null; one line naming the file and the key otherwise."""
+    expected = "a positive integer"
+    value = config_value(config, key, int, file, expected)
+    if value is None:
+        value = default
+    if value is None or value <= 0:
+        raise InvalidInputError(f"{file}: {key} must be {expected}, found {_found(value)}")
+    return value
 
 
 def known(values: dict[str, Any]) -> dict[str, Any]:
@@ -89,11 +168,21 @@ class Site:
     reshape: str = "none"
     """``none``, or ``hook_z`` (attention ``z`` flattened to ``d_in`` before the SAE)."""
 
+    NAMES: ClassVar[tuple[str, ...]] = (
+        "hook_name",
+        "hook_name_out",
+        "model_name",
+        "hf_hook_name",
+        "hf_hook_name_out",
+    )
+    """The fields that are names, each a string or None."""
+
     @classmethod
-    def from_metadata(cls, meta: dict[str, Any], reshape: str) -> Site:
-        """The names a SAELens-style ``metadata`` dict holds under these keys."""
-        names = ("hook_name", "hook_name_out", "model_name", "hf_hook_name", "hf_hook_name_out")
-        return cls(**{key: meta.get(key) for key in names}, reshape=reshape)
+    def from_metadata(cls, config: dict[str, Any], file: str, reshape: str) -> Site:
+        """The names a SAELens-style config holds under ``metadata``, each checked to be a
+        string."""
+        names = {key: config_value(config, f"metadata.{key}", str, file) for key in cls.NAMES}
+        return cls(**names, reshape=reshape)
 
     def sae_metadata(self) -> dict[str, Any]:
         """Lineage for ``SAEConfig.metadata``: the known names, then ``reshape_activations`` when

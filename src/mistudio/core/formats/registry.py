@@ -228,12 +228,3 @@ def encoder_decoder(
         "b_enc": tensor(tensors, "b_enc", (d_sae,), file),
         "b_dec": tensor(tensors, "b_dec", (d_out,), file),
     }
-
-
-def dims(value: Any, name: str, file: str) -> int:
-    """A positive int config value, or a one-line error."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise InvalidInputError(f"{file}: {name} must be a positive integer, found {value!r}")
-    if int(value) <= 0:
-        raise InvalidInputError(f"{file}: {name} must be a positive integer, found {value!r}")
-    return int(value)

@@ -36,14 +36,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mistudio.core.formats.reading import Site, imported_sae, known, read_source
-from mistudio.core.formats.registry import (
-    ImportedSAE,
-    ReadRequest,
+from mistudio.core.formats.reading import (
+    Site,
+    config_value,
     dims,
-    register_format,
-    tensor,
+    imported_sae,
+    known,
+    read_source,
 )
+from mistudio.core.formats.registry import ImportedSAE, ReadRequest, register_format, tensor
 from mistudio.core.sae.base import SAE
 from mistudio.core.sae.saelens_format import (
     CFG_FILE,
@@ -102,22 +103,22 @@ def _version(value: Any) -> tuple[int, ...]:
 
 
 def _saelens_version(cfg: dict[str, Any]) -> tuple[int, ...]:
-    version = cfg.get("sae_lens_version") or (cfg.get("metadata") or {}).get("sae_lens_version")
-    return _version(version)
+    meta = config_value(cfg, "metadata", dict, CFG_FILE) or {}
+    return _version(cfg.get("sae_lens_version") or meta.get("sae_lens_version"))
 
 
 def convert_pre_6(cfg: dict[str, Any]) -> dict[str, Any]:
     """A pre-6.0 flat cfg.json as the 6.x layout (SAELens' ``handle_pre_6_0_config``)."""
+    for key in cfg:
+        if _RENAMES.get(key, key) in Site.NAMES:  # checked under the file's name (hook_point)
+            config_value(cfg, key, str, CFG_FILE)
     flat = {_RENAMES.get(k, k): v for k, v in cfg.items()}
     flat.setdefault("apply_b_dec_to_input", True)
     flat.setdefault("architecture", "standard")
     activation = flat.get("activation_fn") or "relu"
-    kwargs = flat.get("activation_fn_kwargs") or {}
     if activation == "topk":
-        if kwargs.get("k") is None:
-            raise InvalidInputError("cfg.json: activation_fn topk without activation_fn_kwargs.k")
         flat["architecture"] = "topk"
-        flat["k"] = kwargs["k"]
+        flat["k"] = dims(flat, "activation_fn_kwargs.k", CFG_FILE)
     elif activation != "relu":
         raise InvalidInputError(f"cfg.json: activation_fn {activation!r} is not supported")
     norm = flat.get("normalize_activations")
@@ -153,10 +154,12 @@ def _fold_scaling_factor(cfg: dict[str, Any], tensors: dict[str, Tensor], d_sae:
 
 def _check_shapes(cfg: dict[str, Any], tensors: dict[str, Tensor]) -> None:
     """The common tensors against the config, under their file names."""
-    d_in = dims(cfg.get("d_in"), "d_in", CFG_FILE)
-    d_sae = dims(cfg.get("d_sae"), "d_sae", CFG_FILE)
+    d_in = dims(cfg, "d_in", CFG_FILE)
+    d_sae = dims(cfg, "d_sae", CFG_FILE)
     arch = str(cfg.get("architecture", "standard"))
-    d_out = dims(cfg.get("d_out") or d_in, "d_out", CFG_FILE)
+    d_out = dims(cfg, "d_out", CFG_FILE, d_in)
+    if arch == "topk":
+        dims(cfg, "k", CFG_FILE)
     tensor(tensors, "W_enc", (d_in, d_sae), WEIGHTS_FILE)
     tensor(tensors, "W_dec", (d_sae, d_out), WEIGHTS_FILE)
     tensor(tensors, "b_dec", (d_out,), WEIGHTS_FILE)
@@ -178,14 +181,15 @@ def saelens_sae(
     6.x-form config it was built from (what was folded is noted in its metadata)."""
     source_version = _saelens_version(cfg)
     cfg = convert_pre_6(cfg) if source_version < (6,) else dict(cfg)
-    cfg["metadata"] = dict(cfg.get("metadata") or {})
+    cfg["metadata"] = config_value(cfg, "metadata", dict, CFG_FILE) or {}
+    config_value(cfg, "metadata.mistudio_architecture", str, CFG_FILE)
     tensors = dict(tensors)
-    _fold_scaling_factor(cfg, tensors, dims(cfg.get("d_sae"), "d_sae", CFG_FILE))
+    _fold_scaling_factor(cfg, tensors, dims(cfg, "d_sae", CFG_FILE))
     _check_shapes(cfg, tensors)
     norm = cfg.get("normalize_activations") or "none"
     scale = None
     if norm == "expected_average_only_in":
-        scale = norm_scaling_factor or cfg.get("norm_scaling_factor")
+        scale = norm_scaling_factor or config_value(cfg, "norm_scaling_factor", float, CFG_FILE)
         if not scale:
             raise InvalidInputError(
                 "normalize_activations is expected_average_only_in but no norm_scaling_factor "
@@ -205,8 +209,7 @@ def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     """A SAELens folder of any version."""
     source, tensors = read_source(folder, FORMAT, CFG_FILE, WEIGHTS_FILE)
     sae, cfg = saelens_sae(source, tensors, request.norm_scaling_factor)
-    meta = dict(cfg["metadata"])
-    site = Site.from_metadata(meta, reshape=str(cfg.get("reshape_activations") or "none"))
-    info = {**known(meta), "source_config": source}
+    site = Site.from_metadata(cfg, CFG_FILE, str(cfg.get("reshape_activations") or "none"))
+    info = {**known(cfg["metadata"]), "source_config": source}
     files = (CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE)
     return imported_sae(FORMAT, folder, request, files, sae, site, info)

@@ -30,11 +30,18 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mistudio.core.formats.reading import Site, built_sae, dtype_name, imported_sae, read_source
+from mistudio.core.formats.reading import (
+    Site,
+    built_sae,
+    config_value,
+    dims,
+    dtype_name,
+    imported_sae,
+    read_source,
+)
 from mistudio.core.formats.registry import (
     ImportedSAE,
     ReadRequest,
-    dims,
     read_json,
     register_format,
     tensor,
@@ -69,20 +76,19 @@ def _hooks(hookpoint: str, transcode: bool) -> tuple[str | None, str | None]:
 def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     """One sparsify hookpoint folder."""
     cfg, tensors = read_source(folder, FORMAT, CFG_FILE, WEIGHTS_FILE)
-    d_in = dims(cfg.get("d_in"), "d_in", CFG_FILE)
-    num_latents = cfg.get("num_latents") or 0
-    if num_latents:
-        d_sae = dims(num_latents, "num_latents", CFG_FILE)
+    d_in = dims(cfg, "d_in", CFG_FILE)
+    if config_value(cfg, "num_latents", int, CFG_FILE):  # 0: d_in * expansion_factor
+        d_sae = dims(cfg, "num_latents", CFG_FILE)
     else:
-        d_sae = d_in * dims(cfg.get("expansion_factor", 32), "expansion_factor", CFG_FILE)
+        d_sae = d_in * dims(cfg, "expansion_factor", CFG_FILE, 32)
     activation = cfg.get("activation", "topk")
     if activation != "topk":
         raise InvalidInputError(f"{CFG_FILE}: activation {activation!r} is not supported yet")
     if cfg.get("signed"):
         raise InvalidInputError(f"{CFG_FILE}: signed encoders are not supported yet")
-    k = dims(cfg.get("k", 32), "k", CFG_FILE)
-    transcode = bool(cfg.get("transcode", False))
-    skip = bool(cfg.get("skip_connection", False))
+    k = dims(cfg, "k", CFG_FILE, 32)
+    transcode = config_value(cfg, "transcode", bool, CFG_FILE) or False
+    skip = config_value(cfg, "skip_connection", bool, CFG_FILE) or False
     enc_w = tensor(tensors, "encoder.weight", (d_sae, d_in), WEIGHTS_FILE)
     weights = {
         "W_enc": enc_w.T,
@@ -94,7 +100,7 @@ def read(folder: Path, request: ReadRequest) -> ImportedSAE:
         weights["W_skip"] = tensor(tensors, "W_skip", (d_in, d_in), WEIGHTS_FILE)
 
     run = read_json(folder.parent / RUN_CONFIG) if (folder.parent / RUN_CONFIG).is_file() else {}
-    model = run.get("model") if isinstance(run.get("model"), str) else None
+    model = config_value(run, "model", str, RUN_CONFIG)
     hookpoint = folder.name
     hook, hook_out = _hooks(hookpoint, transcode)
     site = Site(hook_name=hook, hook_name_out=hook_out, model_name=model)
