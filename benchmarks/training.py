@@ -597,7 +597,7 @@ def main() -> None:
     results: dict[str, dict[str, Any]] = {}
     bounds = [bound_start["tokens_per_s"]]
     for i, size_steps in enumerate(sizes):
-        suffix = f"@{size_steps * args.batch / 1e6:g}M" if args.sizes else ""
+        suffix = f"@{round(size_steps * args.batch / 1e6, 1):g}M" if args.sizes else ""
         # Peers and ours read the first rows of one shuffled array: a smaller size is a prefix.
         results |= train_and_evaluate(
             args, archs, tools, size_steps, train, data, loaded, bound_start["tokens_per_s"], suffix

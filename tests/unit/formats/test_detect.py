@@ -75,3 +75,16 @@ def test_zip_member_outside_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="outside"):
         read_sae(archive)
     assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_a_release_config_override_replaces_the_folders_key() -> None:
+    """SAELens applies a release's ``config_overrides`` over cfg.json (e.g. mistral-7b-res-wg's
+    ``normalize_activations: constant_norm_rescale``); so does the reader."""
+    folder = Path(__file__).resolve().parents[2] / "fixtures" / "formats" / "saelens" / "jumprelu"
+    plain = read_sae(folder)
+    assert plain.sae.cfg.input_normalization == "none"
+    overridden = read_sae(
+        folder, config_overrides={"normalize_activations": "constant_norm_rescale"}
+    )
+    assert overridden.sae.cfg.input_normalization == "constant_norm_rescale"
+    assert overridden.metadata["source_config"]["normalize_activations"] == "constant_norm_rescale"

@@ -17,6 +17,7 @@ import stat
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from mistudio.core.formats.registry import (
     ImportedSAE,
@@ -152,15 +153,22 @@ def read_sae(
     *,
     origin: str | None = None,
     norm_scaling_factor: float | None = None,
+    config_overrides: dict[str, Any] | None = None,
 ) -> ImportedSAE:
     """Read the SAE at ``path`` (folder, file inside it, or .zip) as our SAE class.
 
     format: skip detection and use this reader; device: where the parameters go; origin: the Hub
     repo and path the folder came from, for formats that name hook and model only there;
-    norm_scaling_factor: the dataset scale of an SAELens ``expected_average_only_in`` SAE.
+    norm_scaling_factor: the dataset scale of an SAELens ``expected_average_only_in`` SAE;
+    config_overrides: a SAELens release's config overrides (top-level cfg.json keys).
     """
     path = Path(path)
-    request = ReadRequest(device=device, origin=origin, norm_scaling_factor=norm_scaling_factor)
+    request = ReadRequest(
+        device=device,
+        origin=origin,
+        norm_scaling_factor=norm_scaling_factor,
+        config_overrides=config_overrides,
+    )
     if is_archive(path):
         with tempfile.TemporaryDirectory(prefix="mistudio-sae-") as tmp:
             return _read_in(extract_archive(path, Path(tmp)), format, request)

@@ -80,6 +80,9 @@ class ReadRequest:
     norm_scaling_factor: float | None = None
     """Dataset scale of an SAELens ``expected_average_only_in`` SAE (SAELens' release registry
     lists it per SAE), folded into the weights."""
+    config_overrides: dict[str, Any] | None = None
+    """A release's ``config_overrides`` (SAELens' registry): top-level keys that replace the
+    folder's config before it is read, as SAELens' own loader applies them."""
 
 
 Reader = Callable[[Path, ReadRequest], ImportedSAE]

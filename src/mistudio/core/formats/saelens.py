@@ -208,6 +208,8 @@ def saelens_sae(
 def read(folder: Path, request: ReadRequest) -> ImportedSAE:
     """A SAELens folder of any version."""
     source, tensors = read_source(folder, FORMAT, CFG_FILE, WEIGHTS_FILE)
+    if request.config_overrides:  # a release's overrides replace top-level keys, as in SAELens
+        source = {**source, **request.config_overrides}
     sae, cfg = saelens_sae(source, tensors, request.norm_scaling_factor)
     site = Site.from_metadata(cfg, CFG_FILE, str(cfg.get("reshape_activations") or "none"))
     info = {**known(cfg["metadata"]), "source_config": source}

@@ -93,6 +93,8 @@ class SAEImportPlan(OperationConfig):
     """``release/sae_id`` of a SAELens release."""
     norm_scaling_factor: float | None = None
     """Dataset scale of an ``expected_average_only_in`` SAE (from the release registry)."""
+    config_overrides: dict[str, Any] = Field(default_factory=dict)
+    """A release's config overrides, applied to the SAE's config when it is read."""
     facts: dict[str, Any] = Field(default_factory=dict)
     """What the folder names, the config file and the registry say before download: hook_name,
     d_in, d_sae, l0, k, model_name, layer, architecture, neuronpedia."""
@@ -256,6 +258,7 @@ def plan_import(
         format=fmt,
         release=source.release.name if source.release else None,
         norm_scaling_factor=scale,
+        config_overrides=dict(source.release.config_overrides) if source.release else {},
         facts=facts,
     )
 
@@ -317,4 +320,5 @@ def read_planned(plan: SAEImportPlan, folder: Path, device: str = "cpu") -> Impo
         device,
         origin=plan.origin,
         norm_scaling_factor=plan.norm_scaling_factor,
+        config_overrides=plan.config_overrides,
     )
