@@ -7,19 +7,14 @@ from pathlib import Path
 import typer
 
 from mistudio.cli import app
-from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help
+from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help, option_fields
 from mistudio.cli.workspace import existing, new_folder, slug
 
 activations_app = typer.Typer(help="Cache LM activations to disk.", no_args_is_help=True)
 app.add_typer(activations_app, name="activations")
 
 
-CACHE_OPTIONS = {
-    "hook": "hook_points",
-    "max_tokens": "max_tokens",
-    "batch_size": "batch_size",
-    "dtype": "dtype",
-}
+CACHE_OPTIONS = option_fields("max_tokens", "batch_size", "dtype", hook="hook_points")
 """``activations cache`` option -> :class:`~mistudio.core.activations.ActivationStreamConfig`
 field."""
 

@@ -65,6 +65,23 @@ def help_table(classes: Iterable[type[BaseModel]]) -> dict[str, dict[str, str]]:
     return {cls.__name__: fields(cls, "") for cls in sorted(classes, key=lambda c: c.__name__)}
 
 
+def option_fields(*same: str, **renamed: str) -> dict[str, str]:
+    """A command's option -> field mapping: the options named as their fields (``same``), then
+    the others (``option="field"``)."""
+    return {name: name for name in same} | renamed
+
+
+def argument_or_file(
+    option_fields: Mapping[str, str], name: str, value: Any, file: Path | None, what: str
+) -> dict[str, str]:
+    """``option_fields`` for a command whose argument ``name`` (``value``) a ``--config`` file
+    may give instead: without the argument the mapping leaves it out, so an absent argument does
+    not override the file's value; one error (``give <what> ...``) when neither gives it."""
+    if value is None and file is None:
+        raise InvalidInputError(f"give {what} (or a --config file naming one)")
+    return {k: v for k, v in option_fields.items() if value is not None or k != name}
+
+
 def read_config(path: Path) -> dict[str, Any]:
     """A YAML or JSON mapping from ``path`` (one readable error when it is not one)."""
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from mistudio.cli import app
-from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help
+from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help, option_fields
 from mistudio.cli.workspace import existing, kind_dir, new_folder, slug
 from mistudio.core.progress import tqdm_progress
 
@@ -54,14 +54,9 @@ def import_(
     )
 
 
-TOKENIZE_OPTIONS = {
-    "max_length": "max_length",
-    "stride": "stride",
-    "prepend_bos": "prepend_bos",
-    "pack": "pack",
-    "min_tokens": "min_tokens",
-    "limit": "max_documents",
-}
+TOKENIZE_OPTIONS = option_fields(
+    "max_length", "stride", "prepend_bos", "pack", "min_tokens", limit="max_documents"
+)
 """``datasets tokenize`` option -> :class:`~mistudio.core.data.TokenizeConfig` field."""
 
 

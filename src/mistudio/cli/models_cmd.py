@@ -15,19 +15,20 @@ from typing import Any
 import typer
 
 from mistudio.cli import app
-from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help
+from mistudio.cli.config_options import (
+    CONFIG_HELP,
+    argument_or_file,
+    config_from,
+    field_help,
+    option_fields,
+)
 
 models_app = typer.Typer(help="Load and inspect causal LMs.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
-MODEL_OPTIONS = {
-    "source": "source",
-    "dtype": "dtype",
-    "quantization": "quantization",
-    "revision": "revision",
-    "trust_remote_code": "trust_remote_code",
-    "device": "device",
-}
+MODEL_OPTIONS = option_fields(
+    "source", "dtype", "quantization", "revision", "trust_remote_code", "device"
+)
 """``models add`` options -> :class:`ModelLoadConfig` fields (a test checks them)."""
 
 
@@ -61,24 +62,9 @@ def add(
     """Download (or dequantize) a model into the local cache and check that it loads."""
     # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.language_models import ModelLoadConfig
-    from mistudio.errors import InvalidInputError
 
-    if source is None and config_file is None:
-        raise InvalidInputError("give a model SOURCE (or a --config file naming one)")
-    values = {
-        "source": source,
-        "dtype": dtype,
-        "quantization": quantization,
-        "revision": revision,
-        "trust_remote_code": trust_remote_code,
-        "device": device,
-    }
-    if source is None:  # the file names the source; an absent argument must not override it
-        values.pop("source")
-        options = {k: v for k, v in MODEL_OPTIONS.items() if k != "source"}
-    else:
-        options = MODEL_OPTIONS
-    config = config_from(ModelLoadConfig, ctx, config_file, options, values)
+    options = argument_or_file(MODEL_OPTIONS, "source", source, config_file, "a model SOURCE")
+    config = config_from(ModelLoadConfig, ctx, config_file, options, locals())
     if token is not None:  # never read from a file into a dump: the token field is excluded
         config = config.model_copy(update={"token": token})
     loaded = _load(config)

@@ -18,7 +18,13 @@ from typing import Any
 import typer
 
 from mistudio.cli import app
-from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help
+from mistudio.cli.config_options import (
+    CONFIG_HELP,
+    argument_or_file,
+    config_from,
+    field_help,
+    option_fields,
+)
 from mistudio.cli.workspace import existing, new_folder
 from mistudio.errors import InvalidInputError, NotFoundError
 from mistudio.settings import get_settings
@@ -28,12 +34,7 @@ registry_app = typer.Typer(help="SAELens' release registry.", no_args_is_help=Tr
 app.add_typer(saes_app, name="saes")
 saes_app.add_typer(registry_app, name="registry")
 
-SAE_ADD_OPTIONS = {
-    "source": "source",
-    "revision": "revision",
-    "allow_pattern": "allow_patterns",
-    "format": "format",
-}
+SAE_ADD_OPTIONS = option_fields("source", "revision", "format", allow_pattern="allow_patterns")
 """``saes add`` options -> :class:`SAEImportConfig` fields (a test checks them)."""
 
 
@@ -70,17 +71,13 @@ def add(
     from mistudio.core.sae import save_sae
     from mistudio.core.sae_import import SAEImportConfig, fetch_planned, plan_for, read_planned
 
-    if source is None and config_file is None:
-        raise InvalidInputError("give an SAE SOURCE (or a --config file naming one)")
+    options = argument_or_file(SAE_ADD_OPTIONS, "source", source, config_file, "an SAE SOURCE")
     values: dict[str, Any] = {
         "source": source,
         "revision": revision,
         "allow_pattern": list(allow_pattern) if allow_pattern else None,
         "format": format,
     }
-    options = dict(SAE_ADD_OPTIONS)
-    if source is None:
-        options.pop("source")
     config = config_from(SAEImportConfig, ctx, config_file, options, values)
     cache = get_settings().cache_dir / "hub"
     plan = plan_for(config, token, cache)
