@@ -15,7 +15,13 @@ from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field, SecretStr
 
 from mistudio.core.config import DocumentedModel
-from mistudio.core.sae_import import browse, release_registry, search_repos
+from mistudio.core.sae_import import (
+    HubRepo,
+    ReleaseSummary,
+    browse,
+    release_registry,
+    search_repos,
+)
 from mistudio.core.sae_import.hub import SAE_LIBRARY_TAG
 from mistudio.errors import MiStudioError
 from mistudio.settings import get_settings
@@ -23,36 +29,12 @@ from mistudio.settings import get_settings
 router = APIRouter(prefix="/saes/hub", tags=["saes"])
 
 
-class HubRepoOut(DocumentedModel):
+class HubRepoOut(HubRepo):
     model_config = ConfigDict(from_attributes=True)
 
-    repo_id: str
-    """``org/name``."""
-    downloads: int
-    """Downloads in the last month, as the Hub counts them."""
-    likes: int
-    """Likes on the Hub."""
-    gated: bool
-    """Whether a token with access is needed for its files."""
-    tags: list[str]
-    """Its tags (the library is one of them)."""
-    last_modified: str | None
-    """When it last changed (ISO 8601), when the Hub says."""
 
-
-class ReleaseOut(DocumentedModel):
+class ReleaseOut(ReleaseSummary):
     model_config = ConfigDict(from_attributes=True)
-
-    name: str
-    """Release name; add ``/<sae id>`` to import one of its SAEs."""
-    repo_id: str
-    """The Hub repo that stores it."""
-    model: str | None
-    """The model its SAEs read, as SAELens names it."""
-    conversion_func: str | None
-    """SAELens' loader for its layout (none: SAELens folders)."""
-    n_saes: int
-    """How many SAEs it lists."""
 
 
 class HubSearchOut(DocumentedModel):

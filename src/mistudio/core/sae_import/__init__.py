@@ -32,7 +32,12 @@ from mistudio.core.sae_import.plan import (
     plan_local,
     read_planned,
 )
-from mistudio.core.sae_import.releases import ReleaseRegistry, ReleaseSAE, release_registry
+from mistudio.core.sae_import.releases import (
+    ReleaseRegistry,
+    ReleaseSAE,
+    ReleaseSummary,
+    release_registry,
+)
 from mistudio.core.sae_import.sources import SAESource, is_local, parse_source
 
 __all__ = [
@@ -41,6 +46,7 @@ __all__ = [
     "ModelCandidate",
     "ReleaseRegistry",
     "ReleaseSAE",
+    "ReleaseSummary",
     "RepoListing",
     "RepoSAEs",
     "SAEEntry",

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ConfigDict
+
+from mistudio.core.config import DocumentedModel
 from mistudio.core.hub_connection import first_line, is_connection_error
 from mistudio.core.progress import Progress
 from mistudio.errors import HubUnreachableError, InvalidInputError, MiStudioError, NotFoundError
@@ -193,16 +196,23 @@ def check_access(repo_id: str, path: str, revision: str, token: str | None, gate
 # ---- search ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HubRepo:
+class HubRepo(DocumentedModel):
     """One search result."""
 
+    model_config = ConfigDict(frozen=True)
+
     repo_id: str
+    """``org/name``."""
     downloads: int
+    """Downloads in the last month, as the Hub counts them."""
     likes: int
+    """Likes on the Hub."""
     gated: bool
+    """Whether a token with access is needed for its files."""
     tags: list[str]
+    """Its tags (the library is one of them)."""
     last_modified: str | None
+    """When it last changed (ISO 8601), when the Hub says."""
 
 
 def search_repos(

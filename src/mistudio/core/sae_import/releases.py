@@ -33,6 +33,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pydantic import ConfigDict
+
+from mistudio.core.config import DocumentedModel
 from mistudio.errors import InvalidInputError, NotFoundError
 
 SHIPPED_REGISTRY = Path(__file__).with_name("saelens_releases.json.gz")
@@ -72,15 +75,21 @@ class ReleaseSAE:
         return f"{self.release}/{self.sae_id}"
 
 
-@dataclass(frozen=True)
-class ReleaseSummary:
+class ReleaseSummary(DocumentedModel):
     """One release, for search results."""
 
+    model_config = ConfigDict(frozen=True)
+
     name: str
+    """Release name; add ``/<sae id>`` to import one of its SAEs."""
     repo_id: str
+    """The Hub repo that stores it."""
     model: str | None
+    """The model its SAEs read, as SAELens names it."""
     conversion_func: str | None
+    """SAELens' loader for its layout (none: SAELens folders)."""
     n_saes: int
+    """How many SAEs it lists."""
 
 
 def _float(value: Any) -> float | None:
@@ -167,11 +176,11 @@ class ReleaseRegistry:
             ):
                 out.append(
                     ReleaseSummary(
-                        name,
-                        str(raw.get("repo_id", "")),
-                        raw.get("model"),
-                        raw.get("conversion_func"),
-                        len(raw.get("saes") or []),
+                        name=name,
+                        repo_id=str(raw.get("repo_id", "")),
+                        model=raw.get("model"),
+                        conversion_func=raw.get("conversion_func"),
+                        n_saes=len(raw.get("saes") or []),
                     )
                 )
                 if len(out) >= limit:
