@@ -142,3 +142,15 @@ def test_failing_final_evals_keep_the_trained_sae(tmp_path: Path) -> None:
     assert any("final evaluation failed (RuntimeError" in w for w in r.warnings), r.warnings
     saved = json.loads((r.folder / "training.json").read_text())
     assert saved["evals"] == {"error": "RuntimeError: the model went away"}
+
+
+def test_the_fast_loop_calms_down_when_it_overshoots() -> None:
+    """A plant twice as sensitive as the scale says: at gain 1 each shift overshoots by as much
+    as it corrects (L0 would swing forever); the halved gain lands it."""
+    ctl = L0Controller.start(target=45, initial=1.0, d_in=64, total_steps=1000)
+    offset = 0.3  # thresholds below where they should be: L0 too high
+    for _ in range(30):
+        l0 = 45 * math.exp(2 * offset / 0.1)  # scale 0.1, sensitivity 2 / scale
+        offset -= ctl.update(l0, 0.1)
+    assert ctl.gain_now < ctl.gain
+    assert abs(math.log(45 * math.exp(2 * offset / 0.1) / 45)) < 0.05
