@@ -23,6 +23,7 @@ from mistudio.api.deps import get_or_404
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.core.config import DocumentedModel
+from mistudio.jobs.lifecycle import new_job
 from mistudio.store import Job
 from mistudio.store.lineage import Lineage, artifact_kind, input_key
 from mistudio.store.tables import ArtifactMixin
@@ -79,15 +80,15 @@ def start_artifact_job(
     session.add(row)
     session.flush()
     kind = artifact_kind(row)
-    job = submit_job(
+    job = new_job(
         session,
         job_kind,
         {input_key(row): row.id, **(config or {})},
         artifact=(kind, row.id),
         resources=[(artifact_kind(i), i.id) for i in inputs] or None,
         queue=queue,
-        secrets=secrets,
     )
+    submit_job(session, job, secrets)
     row.job_id = job.id
     if inputs:
         row.lineage = Lineage.of(job.id, inputs).as_json()

@@ -7,28 +7,20 @@ cannot read yet.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mistudio.jobs.lifecycle import dispatch, new_job
+from mistudio.jobs.lifecycle import dispatch
 from mistudio.store import Job
 from mistudio.store.job_secrets import put_job_secret
 
 
-def submit_job(
-    session: Session,
-    kind: str,
-    config: dict[str, Any],
-    artifact: tuple[str, int] | None = None,
-    resources: list[tuple[str, int]] | None = None,
-    queue: str | None = None,
-    secrets: Mapping[str, str | None] | None = None,
-) -> Job:
-    """``secrets`` (credentials by name: ``api_key``, ``hub_token``; empty values are skipped)
-    are sealed for the worker (:mod:`mistudio.store.job_secrets`) before the message goes, and
-    never stored with the job; the handler reads them with ``get_job_secret(job_id, name)``."""
-    job = new_job(session, kind, config, artifact, resources, queue)
+def submit_job(session: Session, job: Job, secrets: Mapping[str, str | None] | None = None) -> Job:
+    """Commit ``job`` (added to ``session`` by :func:`~mistudio.jobs.lifecycle.new_job`), then
+    send its message. ``secrets`` (credentials by name: ``api_key``, ``hub_token``; empty values
+    are skipped) are sealed for the worker (:mod:`mistudio.store.job_secrets`) before the message
+    goes, and never stored with the job; the handler reads them with
+    ``get_job_secret(job_id, name)``."""
     for name, value in (secrets or {}).items():
         if value:
             put_job_secret(job.id, value, name)

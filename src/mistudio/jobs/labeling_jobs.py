@@ -20,7 +20,6 @@ Decisions:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,7 +38,7 @@ from mistudio.core.labeling import (
 from mistudio.core.labeling.config import FeatureFilter, LabelingSelection
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
-from mistudio.jobs.runtime import JobCancelled, JobContext, job_row
+from mistudio.jobs.runtime import BatchedWrites, JobCancelled, JobContext, job_row
 from mistudio.store import Extraction, Feature, LabelingJob, artifact_dir, session_scope, utcnow
 from mistudio.store.job_secrets import drop_job_secret, get_job_secret
 from mistudio.store.lineage import Lineage
@@ -104,60 +103,51 @@ _UPDATE_LABEL = (
 )
 
 
-class FeatureLabelWriter:
+class FeatureLabelWriter(BatchedWrites[dict[str, Any]]):
     """Buffers finished labels and writes them to their feature rows in short batches."""
 
     def __init__(self, extraction_id: int, labeling_id: int) -> None:
+        super().__init__(FLUSH_EVERY_S, FLUSH_BATCH)
         self.extraction_id = extraction_id
         self.labeling_id = labeling_id
         self.written: set[int] = set()
-        self._buffer: list[dict[str, Any]] = []
-        self._last = time.monotonic()
 
     def add(self, label: Any) -> None:
         """``on_label`` for :func:`label_features` (a :class:`FeatureLabel`)."""
         if label.status == "failed":
             return
         scores = label.scores
-        self._buffer.append(
-            {
-                "b_extraction": self.extraction_id,
-                "b_index": label.index,
-                "b_label": label.label or None,
-                "b_category": label.category[:64] or None,
-                "b_description": label.description or None,
-                "b_status": label.status,
-                "b_confidence": label.confidence,
-                "b_method": label.method,
-                "b_model": label.model,
-                "b_detection": scores.detection if scores is not None else None,
-                "b_fuzzing": scores.fuzzing if scores is not None else None,
-                "b_score": label.score,
-                "b_at": label.created,
-            }
-        )
-        if len(self._buffer) >= FLUSH_BATCH or time.monotonic() - self._last >= FLUSH_EVERY_S:
-            self.flush()
+        row = {
+            "b_extraction": self.extraction_id,
+            "b_index": label.index,
+            "b_label": label.label or None,
+            "b_category": label.category[:64] or None,
+            "b_description": label.description or None,
+            "b_status": label.status,
+            "b_confidence": label.confidence,
+            "b_method": label.method,
+            "b_model": label.model,
+            "b_detection": scores.detection if scores is not None else None,
+            "b_fuzzing": scores.fuzzing if scores is not None else None,
+            "b_score": label.score,
+            "b_at": label.created,
+        }
+        self.extend([row])
 
-    def flush(self) -> None:
-        self._last = time.monotonic()
-        if not self._buffer:
-            return
-        batch, self._buffer = self._buffer, []
-        with session_scope() as session:
-            session.connection().execute(_UPDATE_LABEL, batch)
-            self.written.update(p["b_index"] for p in batch)
-            session.execute(
-                update(LabelingJob)
-                .where(LabelingJob.id == self.labeling_id)
-                .values(n_labeled=len(self.written))
-            )
-            # A new updated_at makes the API's cached search totals of this extraction stale.
-            session.execute(
-                update(Extraction)
-                .where(Extraction.id == self.extraction_id)
-                .values(updated_at=utcnow())
-            )
+    def write(self, session: Session, batch: list[dict[str, Any]]) -> None:
+        session.connection().execute(_UPDATE_LABEL, batch)
+        self.written.update(p["b_index"] for p in batch)
+        session.execute(
+            update(LabelingJob)
+            .where(LabelingJob.id == self.labeling_id)
+            .values(n_labeled=len(self.written))
+        )
+        # A new updated_at makes the API's cached search totals of this extraction stale.
+        session.execute(
+            update(Extraction)
+            .where(Extraction.id == self.extraction_id)
+            .values(updated_at=utcnow())
+        )
 
 
 def queue_for_method(method: str) -> str:

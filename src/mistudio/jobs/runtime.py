@@ -11,6 +11,8 @@ a checkpoint.
 :func:`job_row` is how a handler reads and writes its artifact row: every handler reads its
 inputs in one short session before the long work and writes its results in another after it,
 and either time the row may have been deleted from the UI (a 404 the job reports as failed).
+Rows produced during the long work (metric points, labels) go through :class:`BatchedWrites`,
+a short session every fraction of a second rather than one per row.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ import math
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -33,6 +35,7 @@ from mistudio.settings import get_settings
 from mistudio.store import Job, session_scope, utcnow
 
 R = TypeVar("R")
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 MIN_INTERVAL = 0.2
 """Seconds between progress writes: five updates a second is live enough for a progress bar."""
@@ -52,6 +55,39 @@ def job_row(
             when = f" while {during}" if during else ""
             raise NotFoundError(f"{what} {row_id} was deleted{when}")
         yield session, row
+
+
+class BatchedWrites(Generic[T]):
+    """Rows a job produces faster than each is worth a transaction (metric points, labels):
+    held in memory and written together, in one session, once ``every_s`` seconds have passed
+    since the last write or ``max_rows`` wait; :meth:`flush` at the end writes the rest.
+    Subclasses say how in :meth:`write`."""
+
+    def __init__(self, every_s: float, max_rows: int | None = None) -> None:
+        self.every_s = every_s
+        self.max_rows = max_rows
+        self.pending: list[T] = []
+        self.last_flush = time.monotonic()
+
+    def extend(self, rows: Iterable[T]) -> None:
+        """Hold ``rows``; write everything held when it is time."""
+        self.pending.extend(rows)
+        full = self.max_rows is not None and len(self.pending) >= self.max_rows
+        if full or time.monotonic() - self.last_flush >= self.every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write everything held now."""
+        self.last_flush = time.monotonic()
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        with session_scope() as session:
+            self.write(session, batch)
+
+    def write(self, session: Session, batch: list[T]) -> None:
+        """Write ``batch`` in ``session`` (committed after)."""
+        raise NotImplementedError
 
 
 class JobCancelled(Exception):

@@ -8,16 +8,16 @@ each finished SAE becomes an ``saes`` row with its lineage.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from mistudio.core.pipeline import TrainingSettings, run_training
 from mistudio.core.training import latest_checkpoint
 from mistudio.errors import NotFoundError
 from mistudio.jobs.handlers import handler
-from mistudio.jobs.runtime import JobCancelled, JobContext, job_row
+from mistudio.jobs.runtime import BatchedWrites, JobCancelled, JobContext, job_row
 from mistudio.store import (
     ActivationCacheRow,
     LanguageModel,
@@ -34,32 +34,24 @@ from mistudio.store.model_load import model_load_config
 FLUSH_SECONDS = 0.5
 
 
-class _MetricWriter:
+class _MetricWriter(BatchedWrites[dict[str, Any]]):
     """Collects ``progress(step, total, sae=..., **metrics)`` calls into metric rows."""
 
     def __init__(self, training_id: int) -> None:
+        super().__init__(FLUSH_SECONDS)
         self.training_id = training_id
-        self.rows: list[dict[str, Any]] = []
-        self.last_flush = time.monotonic()
         self.last_step = 0
 
     def __call__(self, step: float, metrics: dict[str, Any]) -> None:
         self.last_step = int(step)
         sae = str(metrics.get("sae", ""))
-        self.rows += metric_rows(self.training_id, sae, int(step), metrics, skip=("sae",))
-        if time.monotonic() - self.last_flush >= FLUSH_SECONDS:
-            self.flush()
+        self.extend(metric_rows(self.training_id, sae, int(step), metrics, skip=("sae",)))
 
-    def flush(self) -> None:
-        self.last_flush = time.monotonic()
-        if not self.rows:
-            return
-        rows, self.rows = self.rows, []
-        with session_scope() as session:
-            session.bulk_insert_mappings(TrainingMetric.__mapper__, rows)
-            training = session.get(Training, self.training_id)
-            if training is not None:
-                training.step = max(training.step or 0, self.last_step)
+    def write(self, session: Session, batch: list[dict[str, Any]]) -> None:
+        session.bulk_insert_mappings(TrainingMetric.__mapper__, batch)
+        training = session.get(Training, self.training_id)
+        if training is not None:
+            training.step = max(training.step or 0, self.last_step)
 
 
 @handler("train", queue="gpu", resumable=True)
