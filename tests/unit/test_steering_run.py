@@ -192,6 +192,10 @@ def test_bad_input_is_one_clear_line(loaded, sae):
     fails(InvalidInputError, "trained on gpt-9 but the loaded model is tiny-llama",
           saes={"s": other})  # fmt: skip
     steer(loaded, config(check_model_name=False, prompts=["w5"]), {"s": other})  # allowed
+    # The same model named by a Hub id, as SAELens configs do: the names agree as the import's.
+    hub_id = SAEConfig(architecture="standard", d_in=32, d_sae=8,
+                       metadata={"hook_name": HOOK, "model_name": "org/Tiny-Llama"})  # fmt: skip
+    steer(loaded, config(prompts=["w5"]), {"s": build_sae(hub_id)})
     fails(NotFoundError, "no SAE named 'x'",
           interventions=[FeatureIntervention(sae="x", index=0)])  # fmt: skip
     long_prompt = " ".join(["w5"] * 60)

@@ -22,7 +22,13 @@ from mistudio.core.sae_import.hub import (
     list_repo,
     search_repos,
 )
-from mistudio.core.sae_import.link import HookNames, ModelCandidate, hook_for_model, match_model
+from mistudio.core.sae_import.link import (
+    HookNames,
+    ModelCandidate,
+    hook_for_model,
+    match_model,
+    model_key,
+)
 from mistudio.core.sae_import.plan import (
     SAEImportConfig,
     SAEImportPlan,
@@ -61,6 +67,7 @@ __all__ = [
     "is_local",
     "list_repo",
     "match_model",
+    "model_key",
     "parse_source",
     "plan_for",
     "plan_import",

@@ -34,6 +34,7 @@ from torch import Tensor
 from mistudio.core.hooks import ActivationFn, HookPoint, intervene, resolve_hook_points
 from mistudio.core.language_models import LoadedModel
 from mistudio.core.sae import SAE
+from mistudio.core.sae_import import model_key
 from mistudio.core.steering.config import FeatureIntervention, Mode, Positions
 from mistudio.errors import InvalidInputError, NotFoundError
 
@@ -106,7 +107,9 @@ def resolve_interventions(
         sae = saes[iv.sae]
         check_index(iv.sae, sae, iv.index)
         trained_on = sae.cfg.metadata.get("model_name")
-        if check_model_name and trained_on and trained_on != loaded.name:
+        # Compared as the import links SAEs to models: a Hub id and the display name of the
+        # same model (``HuggingFaceTB/SmolLM2-135M-Instruct``, ``SmolLM2-135M-Instruct``) agree.
+        if check_model_name and trained_on and model_key(trained_on) != model_key(loaded.name):
             raise InvalidInputError(
                 f"SAE {iv.sae} was trained on {trained_on} but the loaded model is {loaded.name} "
                 "(turn off check_model_name to steer it anyway)"
