@@ -50,7 +50,7 @@ $(STAMPS)/chromium:
 # MISTUDIO_E2E_REQUIRED turns a missing browser or UI build into a failure instead of a skip.
 test: install ui $(STAMPS)/chromium
 	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
-	MISTUDIO_E2E_REQUIRED=1 $(VENV)/bin/python -m pytest -q tests
+	MISTUDIO_E2E_REQUIRED=1 $(VENV)/bin/python -m pytest -q --durations=25 tests
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

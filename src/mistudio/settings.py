@@ -128,7 +128,30 @@ class Settings(BaseSettings):
         return self.home / "artifacts"
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (tests clear the cache after changing the environment)."""
+def _environment_key() -> tuple[tuple[str, str], ...]:
+    """The variables :class:`Settings` reads (case-insensitively), as a hashable snapshot."""
+    return tuple(
+        sorted(
+            (k, v)
+            for k, v in os.environ.items()
+            if k.upper().startswith("MISTUDIO_") or k.upper() == "OPENAI_BASE_URL"
+        )
+    )
+
+
+@lru_cache(maxsize=4)
+def _settings_for(key: tuple[tuple[str, str], ...]) -> Settings:
     return Settings()
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, rebuilt when a ``MISTUDIO_*`` variable changes.
+
+    Keyed on the environment rather than cached once: a cache cleared in one thread could be
+    refilled by another thread (the studio's event poller) that read the environment a moment
+    earlier, and hand a test, or a CLI call in the same process, another home's settings.
+    """
+    return _settings_for(_environment_key())
+
+
+get_settings.cache_clear = _settings_for.cache_clear  # type: ignore[attr-defined]

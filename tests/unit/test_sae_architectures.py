@@ -15,6 +15,7 @@ from mistudio.core.sae import (
     registered_architectures,
     sae_class,
 )
+from mistudio.core.sae import registry
 from mistudio.core.sae.jumprelu import JumpReLUSAE
 from mistudio.errors import InvalidInputError
 
@@ -37,7 +38,10 @@ def test_registry_lists_every_architecture() -> None:
         sae_class("gated-nonsense")
 
 
-def test_register_a_new_architecture() -> None:
+def test_register_a_new_architecture(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A copy of the registry, so the toy class does not leak into tests that list architectures.
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
     @register_sae("test_identity_relu")
     class Tiny(SAE):
         def activate(self, pre: torch.Tensor) -> torch.Tensor:
