@@ -594,6 +594,7 @@ def main() -> None:
     print(f"dense bound {bound_start['tokens_per_s']:,.0f} tokens/s", flush=True)
 
     sizes = [int(t) // args.batch for t in args.sizes.split(",")] if args.sizes else [steps]
+    args.sizes_label = ", ".join(f"{round(s * args.batch / 1e6, 1):g}M" for s in sizes)
     results: dict[str, dict[str, Any]] = {}
     bounds = [bound_start["tokens_per_s"]]
     for i, size_steps in enumerate(sizes):
@@ -647,7 +648,9 @@ def write_report(
     if not done:
         notes.insert(0, "PARTIAL: written after a size; the run went on to larger sizes.")
     report = {
-        "benchmark": "training" if not args.sizes else "training: auto sparsity at each size",
+        "benchmark": "training"
+        if not args.sizes
+        else f"training: auto sparsity at {args.sizes_label} tokens ({args.archs})",
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{platform.machine()}, {args.threads} torch threads, "
         f"{os.cpu_count()} CPUs, torch {torch.__version__}",
