@@ -35,7 +35,10 @@ export interface FeatureTableHandle {
 interface Props {
   count: number;
   rowAt: (i: number) => FeatureRow | undefined;
+  /** The rows rendered (the viewport plus the overscan): the ones whose data is needed. */
   onRange?: (start: number, end: number) => void;
+  /** The rows actually in the viewport (no overscan): what a "rows a–b" label should count. */
+  onVisible?: (start: number, end: number) => void;
   onOpen: (f: FeatureRow) => void;
   onStar: (f: FeatureRow) => void;
   height?: number;
@@ -45,7 +48,7 @@ interface Props {
 }
 
 export const FeatureTable = forwardRef<FeatureTableHandle, Props>(function FeatureTable(
-  { count, rowAt, onRange, onOpen, onStar, height = 560, initialRect, selectedId },
+  { count, rowAt, onRange, onVisible, onOpen, onStar, height = 560, initialRect, selectedId },
   ref,
 ) {
   const scroller = useRef<HTMLDivElement>(null);
@@ -63,6 +66,13 @@ export const FeatureTable = forwardRef<FeatureTableHandle, Props>(function Featu
   useEffect(() => {
     if (last >= first) onRange?.(first, last);
   }, [first, last, onRange]);
+  // `range` is the virtualiser's viewport without the overscan (read after getVirtualItems,
+  // which computes it for this render).
+  const shownFirst = virtualizer.range?.startIndex ?? 0;
+  const shownLast = count ? Math.min(virtualizer.range?.endIndex ?? -1, count - 1) : -1;
+  useEffect(() => {
+    if (shownLast >= shownFirst) onVisible?.(shownFirst, shownLast);
+  }, [shownFirst, shownLast, onVisible]);
 
   return (
     <div className="overflow-hidden rounded-lg border border-slate-800" data-testid="feature-table">

@@ -34,13 +34,9 @@ export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
   );
   const pages = useFeaturePages(base);
   const total = pages.total ?? 0;
-  const onRange = useCallback(
-    (start: number, end: number) => {
-      setVisible([start, end]);
-      pages.ensure(start, end);
-    },
-    [pages],
-  );
+  const ensure = pages.ensure;
+  const onRange = useCallback((start: number, end: number) => ensure(start, end), [ensure]);
+  const onVisible = useCallback((start: number, end: number) => setVisible([start, end]), []);
   const star = useCallback(
     (f: FeatureRow) => {
       pages.replace({ ...f, starred: !f.starred });
@@ -51,7 +47,9 @@ export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
   const summary = useMemo(() => summarise(pages.loaded), [pages.loaded]);
   const result = extraction.result as Record<string, unknown>;
   const nPages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  const page = Math.floor(visible[0] / PAGE_SIZE);
+  // The page of the top row in view; at the bottom of the list, the last page (a short last page
+  // cannot scroll its first row to the top, so "Page ›" lands there with earlier rows above it).
+  const page = total && visible[1] >= total - 1 ? nPages - 1 : Math.floor(visible[0] / PAGE_SIZE);
 
   const goToFeature = async () => {
     setGoError(null);
@@ -119,7 +117,7 @@ export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
       {semantic && q ? (
         <SemanticResults extractionId={extraction.id} q={q} onOpen={(id) => openFeature(id)} />
       ) : null}
-      <FeatureTable ref={table} count={total} rowAt={pages.rowAt} onRange={onRange} onOpen={(f) => openFeature(f.id)} onStar={star} selectedId={featureId} />
+      <FeatureTable ref={table} count={total} rowAt={pages.rowAt} onRange={onRange} onVisible={onVisible} onOpen={(f) => openFeature(f.id)} onStar={star} selectedId={featureId} />
       <div className="flex items-center justify-between text-xs text-slate-400">
         <span data-testid="feature-range">
           {total ? `rows ${formatCount(visible[0] + 1)}–${formatCount(Math.min(total, visible[1] + 1))} of ${formatCount(total)}` : "no features match"}

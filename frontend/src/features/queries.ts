@@ -37,15 +37,17 @@ export function useFeaturePages(base: Record<string, unknown>) {
           queryFn: ({ signal }) => api.get<Page<Feature>>("/features", { ...base, offset: page * PAGE_SIZE, limit: PAGE_SIZE } as never, signal),
           staleTime: 10_000,
         })
+        // Only the answer to the current query is shown: an answer for a key the list has left
+        // (asc -> desc -> asc with the desc request slow) is dropped, never written over it.
         .then((res) =>
           setState((s) => {
-            const cur = s.key === key ? s : { key, total: null, pages: new Map<number, FeatureRow[]>(), error: null };
-            const pages = new Map(cur.pages);
+            if (s.key !== key) return s;
+            const pages = new Map(s.pages);
             pages.set(page, res.items);
-            return { ...cur, total: res.total, pages };
+            return { ...s, total: res.total, pages };
           }),
         )
-        .catch((error) => setState((s) => ({ ...(s.key === key ? s : current), error })))
+        .catch((error) => setState((s) => (s.key === key ? { ...s, error } : s)))
         .finally(() => inFlight.current.delete(id));
     },
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -55,6 +57,9 @@ export function useFeaturePages(base: Record<string, unknown>) {
   useEffect(() => {
     setState({ key, total: null, pages: new Map(), error: null });
     load(0);
+    // Leaving this query: abort its requests still in flight (their answers would be dropped).
+    return () => void client.cancelQueries({ queryKey: ["features", "list", base] });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, load]);
 
   const rowAt = useCallback(
