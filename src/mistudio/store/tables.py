@@ -245,6 +245,20 @@ class LabelingJob(ArtifactMixin, Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class ExportRow(ArtifactMixin, Base):
+    """An export of an extraction (studio archive + Neuronpedia bulk layout) and its uploads."""
+
+    __tablename__ = "exports"
+
+    extraction_id: Mapped[int] = mapped_column(ForeignKey("extractions.id"), index=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The ``NeuronpediaExportConfig`` it was written with."""
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What was written (latents, activations, explanations, ids, sizes)."""
+    upload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The last upload to a Neuronpedia instance (URL, job, batches accepted, error)."""
+
+
 class SteeringRun(ArtifactMixin, Base):
     __tablename__ = "steering_runs"
 
@@ -330,6 +344,7 @@ ARTIFACT_TABLES: dict[str, type[ArtifactMixin]] = {
     "extractions": Extraction,
     "labeling": LabelingJob,
     "steering": SteeringRun,
+    "exports": ExportRow,
 }
 """Artifact kind (as used in folder names, job resources and URLs) -> table."""
 
@@ -343,5 +358,6 @@ ARTIFACT_ID_KEYS: dict[str, str] = {
     "extractions": "extraction_id",
     "labeling": "labeling_id",
     "steering": "steering_run_id",
+    "exports": "export_id",
 }
 """Artifact kind -> the key its id goes under in job configs, lineage and foreign keys."""
