@@ -30,6 +30,7 @@ from mistudio.api.log_redaction import install_log_redaction
 from mistudio.api.routers import (
     activations,
     datasets,
+    exports,
     extractions,
     features,
     health,
@@ -69,6 +70,7 @@ RESOURCE_ROUTERS = [
     extractions.router,
     features.router,
     labeling.router,
+    exports.router,
     steering.router,
     templates.router,
     jobs.router,
