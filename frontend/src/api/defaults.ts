@@ -91,6 +91,21 @@ export const SCHEMA_DEFAULTS = {
     "load": true,
     "trust_remote_code": false
   },
+  "NeuronpediaExportConfig": {
+    "creator_id": "clkht01d40000jv08hvalcvly",
+    "creator_name": "miStudio",
+    "examples": 20,
+    "explanation_type": "eleuther_acts_top20",
+    "include_explanations": true,
+    "include_histograms": true,
+    "include_logit_lens": true,
+    "include_saelens": true,
+    "include_samples": true,
+    "include_top_tokens": true,
+    "include_vectors": true,
+    "latents": "all",
+    "model_id": "smollm2-135m"
+  },
   "PromptTemplate": {
     "highlight_threshold": 0.3,
     "n_examples": 20,

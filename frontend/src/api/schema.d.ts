@@ -160,6 +160,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Exports
+         * @description List exports, filtered by extraction or status.
+         */
+        get: operations["list_exports"];
+        put?: never;
+        /**
+         * Create Export
+         * @description Export an extraction for Neuronpedia (queues a ``neuronpedia_export`` job): the studio
+         *     archive and Neuronpedia's bulk import layout, downloadable when the job is done.
+         */
+        post: operations["create_export"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{export_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Export
+         * @description One export: its settings, what it wrote and its last upload.
+         */
+        get: operations["get_export"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Export
+         * @description Delete an export and its files (refused while its job or an upload of it runs).
+         */
+        delete: operations["delete_export"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{export_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Export
+         * @description Download an export, streamed.
+         */
+        get: operations["download_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/extractions": {
         parameters: {
             query?: never;
@@ -1890,6 +1959,96 @@ export interface components {
              */
             txt_mode?: "file" | "line" | "paragraph";
         };
+        /** ExportCreate */
+        ExportCreate: {
+            /** @description Which latents, what to include, and the Neuronpedia ids. */
+            config?: components["schemas"]["NeuronpediaExportConfig"];
+            /**
+             * Extraction Id
+             * @description The extraction to export (ready).
+             */
+            extraction_id: number;
+            /**
+             * Name
+             * @description Display name (default: the extraction's name and the Neuronpedia source id).
+             */
+            name?: string | null;
+        };
+        /** ExportOut */
+        ExportOut: {
+            /**
+             * Config
+             * @description The :class:`NeuronpediaExportConfig` it was written with (ids resolved).
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             * @description When it was requested.
+             */
+            created_at: string;
+            /**
+             * Error
+             * @description Why its job failed.
+             */
+            error: string | null;
+            /**
+             * Extraction Id
+             * @description The extraction exported.
+             */
+            extraction_id: number;
+            /**
+             * Id
+             * @description The artifact's id (its files live under ``artifacts/<kind>/<id>/``).
+             */
+            id: number;
+            /**
+             * Job Id
+             * @description The job that produces (or produced) it.
+             */
+            job_id: string | null;
+            /**
+             * Lineage
+             * @description The job, input artifact ids and config that produced it.
+             */
+            lineage: {
+                [key: string]: unknown;
+            };
+            /**
+             * Name
+             * @description Display name.
+             */
+            name: string;
+            /**
+             * Path
+             * @description Where its files are, once ready.
+             */
+            path: string | null;
+            /**
+             * Result
+             * @description What was written: ``latents``, ``activations``, ``explanations``, ``batches``,
+             *     ``model_id``, ``source_id``, ``source_set``, ``archive_bytes``, ``bulk_bytes``,
+             *     ``seconds``.
+             */
+            result: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @description ``available`` (built-in, not fetched yet), ``pending``, ``ready`` or ``failed``.
+             */
+            status: string;
+            /**
+             * Upload
+             * @description The last upload to Neuronpedia: ``url``, ``job_id``, ``status``, batches accepted, the
+             *     error when it stopped.
+             */
+            upload: {
+                [key: string]: unknown;
+            };
+        };
         /**
          * ExtractionConfig
          * @description How to extract feature statistics and examples from an LM + SAE(s) over evaluation tokens.
@@ -3292,6 +3451,113 @@ export interface components {
              */
             tokenizer_fingerprint: string | null;
         };
+        /**
+         * NeuronpediaExportConfig
+         * @description What a Neuronpedia export carries and under which ids.
+         */
+        NeuronpediaExportConfig: {
+            /**
+             * Creator Id
+             * @description Neuronpedia user id that owns the rows (default: its seeded default user).
+             * @default clkht01d40000jv08hvalcvly
+             */
+            creator_id?: string;
+            /**
+             * Creator Name
+             * @description Creator name shown on the release and source set.
+             * @default miStudio
+             */
+            creator_name?: string;
+            /**
+             * Description
+             * @description Source set description (default: the hook and width, e.g. ``Residual Stream - 4k``).
+             */
+            description?: string | null;
+            /**
+             * Examples
+             * @description Top-activating examples per latent (at most what the extraction kept).
+             * @default 20
+             */
+            examples?: number;
+            /**
+             * Explanation Type
+             * @description Neuronpedia explanation type of LLM labels (rules and hand-written labels get none).
+             * @default eleuther_acts_top20
+             */
+            explanation_type?: string;
+            /**
+             * Include Explanations
+             * @description Labels and their scores as explanations.
+             * @default true
+             */
+            include_explanations?: boolean;
+            /**
+             * Include Histograms
+             * @description The activation histogram and the histogram of logit effects.
+             * @default true
+             */
+            include_histograms?: boolean;
+            /**
+             * Include Logit Lens
+             * @description Top and bottom logit-lens tokens and values.
+             * @default true
+             */
+            include_logit_lens?: boolean;
+            /**
+             * Include Saelens
+             * @description The SAE's weights as a SAELens folder (``saelens/`` in the archive).
+             * @default true
+             */
+            include_saelens?: boolean;
+            /**
+             * Include Samples
+             * @description Also carry the quantile-bin samples, when the extraction kept them (Neuronpedia shows
+             *     them as activation intervals).
+             * @default true
+             */
+            include_samples?: boolean;
+            /**
+             * Include Top Tokens
+             * @description The tokens each latent fires on most (archive only: Neuronpedia has no field for it).
+             * @default true
+             */
+            include_top_tokens?: boolean;
+            /**
+             * Include Vectors
+             * @description Each latent's decoder row as its Neuronpedia steering ``vector``.
+             * @default true
+             */
+            include_vectors?: boolean;
+            /**
+             * Latents
+             * @description Which latents: ``all``, ``extracted`` (those that fired), ``starred``, ``labelled``, or
+             *     indices and inclusive ranges such as ``0-99,512``.
+             * @default all
+             */
+            latents?: string;
+            /**
+             * Layer
+             * @description Layer in the source id; default: the block number in the SAE's hook name.
+             */
+            layer?: number | null;
+            /**
+             * Model Id
+             * @description Neuronpedia model id (lowercase letters, digits, '-' and '.').
+             * @default smollm2-135m
+             */
+            model_id?: string;
+            /**
+             * Release
+             * @description Release name (default: ``{model_id}-{source_set}``).
+             */
+            release?: string | null;
+            /**
+             * Source Set
+             * @description Neuronpedia source set name; default ``mistudio-{res|mlp|att}-{width}``, e.g.
+             *     ``mistudio-res-4k``. The source id is ``{layer}-{source_set}``.
+             */
+            source_set?: string | null;
+        };
         /** Page[ActivationCacheOut] */
         Page_ActivationCacheOut_: {
             /**
@@ -3322,6 +3588,29 @@ export interface components {
              * @description The items of this page.
              */
             items: components["schemas"]["DatasetOut"][];
+            /**
+             * Limit
+             * @description Most items per page.
+             */
+            limit: number;
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
+            offset: number;
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
+            total: number;
+        };
+        /** Page[ExportOut] */
+        Page_ExportOut_: {
+            /**
+             * Items
+             * @description The items of this page.
+             */
+            items: components["schemas"]["ExportOut"][];
             /**
              * Limit
              * @description Most items per page.
@@ -5435,6 +5724,173 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Sample"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_exports: {
+        parameters: {
+            query?: {
+                extraction_id?: number | null;
+                status?: string | null;
+                /** @description Sort by: created_at, name */
+                sort?: string;
+                /** @description Sort direction */
+                order?: "asc" | "desc";
+                /** @description Items to skip */
+                offset?: number;
+                /** @description Items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ExportOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_export: {
+        parameters: {
+            query?: {
+                /** @description archive: the studio's export.zip; neuronpedia: the bulk import folder <modelId>/<sourceId>/ as a zip */
+                form?: "archive" | "neuronpedia";
+            };
+            header?: never;
+            path: {
+                export_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A zip */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
                 };
             };
             /** @description Validation Error */
