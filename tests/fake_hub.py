@@ -221,6 +221,8 @@ class FakeHub:
         """Serve bodies larger than 16 KiB at this rate (None: as fast as possible)."""
         self.requests: list[tuple[str, str, int, str | None]] = []
         """(method, path with query, status, Range header) of each request, in order."""
+        self.moved: dict[tuple[str, str], str] = {}
+        """(repo type, old id) -> the id the repo lives under now (see :meth:`move_repo`)."""
         self._lock = threading.Lock()
         self._hub = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self, cdn=False))
         self._cdn = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self, cdn=True))
@@ -277,8 +279,8 @@ class FakeHub:
         """
         if repo_type not in ("model", "dataset"):
             raise ValueError(f"repo_type must be 'model' or 'dataset', not {repo_type!r}")
-        if repo_id.count("/") != 1:
-            raise ValueError(f"repo_id must be 'org/name', not {repo_id!r}")
+        if repo_id.count("/") > 1 or not all(repo_id.split("/")):
+            raise ValueError(f"repo_id must be 'org/name' or 'name', not {repo_id!r}")
         contents = _load_folder(Path(folder))
         files: dict[str, RepoFileEntry] = {}
         for path, data in contents.items():
@@ -320,6 +322,13 @@ class FakeHub:
         with self._lock:
             self.requests.append((method, path, status, range_header))
 
+    def move_repo(self, old_id: str, new_id: str, repo_type: str = "model") -> None:
+        """Requests for ``old_id`` are redirected (307) to ``new_id``, as huggingface.co does for
+        a renamed repo and for the canonical repos it moved under organisations (``gpt2`` ->
+        ``openai-community/gpt2``, ``wikitext`` -> ``Salesforce/wikitext``)."""
+        with self._lock:
+            self.moved[(repo_type, old_id)] = new_id
+
     def _repo(self, repo_type: str, repo_id: str) -> FakeRepo | None:
         with self._lock:
             return self.repos.get((repo_type, repo_id))
@@ -332,12 +341,16 @@ class HubError(Exception):
 
 
 _TYPES = {"models": "model", "datasets": "dataset"}
-_API_REPO = re.compile(r"^/api/(models|datasets)/([^/]+)/([^/]+)(?:/(.*))?$")
-_RESOLVE = re.compile(r"^/(?:(datasets)/)?([^/]+)/([^/]+)/resolve/([^/]+)/(.+)$")
+# A repo id is ``org/name`` or, for the Hub's canonical repos, a bare ``name`` (``gpt2``,
+# ``wikitext``). Where the path after it is free (repo info), the repos the hub holds decide how
+# many segments the id has (as on huggingface.co); elsewhere the next fixed part does.
+_REPO_ID = r"([^/]+(?:/[^/]+)?)"
+_API_REPO = re.compile(r"^/api/(models|datasets)/(.+)$")
+_RESOLVE = re.compile(rf"^/(?:(datasets)/)?{_REPO_ID}/resolve/([^/]+)/(.+)$")
 _RESOLVE_CACHE = re.compile(
-    r"^/api/resolve-cache/(models|datasets)/([^/]+)/([^/]+)/([0-9a-f]{40})/(.+)$"
+    rf"^/api/resolve-cache/(models|datasets)/{_REPO_ID}/([0-9a-f]{{40}})/(.+)$"
 )
-_CDN = re.compile(r"^/(models|datasets)/([^/]+)/([^/]+)/([0-9a-f]{40})/([0-9a-f]{64})/(.+)$")
+_CDN = re.compile(rf"^/(models|datasets)/{_REPO_ID}/([0-9a-f]{{40}})/([0-9a-f]{{64}})/(.+)$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _THROTTLE_CHUNK = 16 * 1024
 
@@ -445,10 +458,21 @@ class _HubHandler(BaseHTTPRequestHandler):
             raise HubError(401, INVALID_CREDENTIALS)
         return token
 
-    def _find_repo(self, type_plural: str, org: str, name: str) -> FakeRepo:
+    def _split_repo(self, type_plural: str, path: str) -> tuple[str, str]:
+        """``(repo id, rest)`` of ``org/name/rest`` or ``name/rest``: two segments when they
+        name a repo of this hub, else one when that does, else two (which then is not found)."""
+        parts = path.split("/")
+        two, one = "/".join(parts[:2]), parts[0]
+        if len(parts) >= 2 and self.hub._repo(_TYPES[type_plural], unquote(two)) is not None:
+            return two, "/".join(parts[2:])
+        if self.hub._repo(_TYPES[type_plural], unquote(one)) is not None:
+            return one, "/".join(parts[1:])
+        return two, "/".join(parts[2:])
+
+    def _find_repo(self, type_plural: str, repo_path: str) -> FakeRepo:
         token = self._token()
         repo_type = _TYPES[type_plural]
-        repo_id = f"{unquote(org)}/{unquote(name)}"
+        repo_id = unquote(repo_path)
         repo = self.hub._repo(repo_type, repo_id)
         if repo is None or (repo.private and token != self.hub.valid_token):
             # Anonymous: 401 (the Hub does not tell "missing" from "private"); signed in: 404.
@@ -490,17 +514,36 @@ class _HubHandler(BaseHTTPRequestHandler):
         elif path in ("/api/models", "/api/datasets") and self.command == "GET":
             self._search(_TYPES[path.rsplit("/", 1)[-1]])
         elif m := _RESOLVE_CACHE.match(path):
-            repo = self._find_repo(m[1], m[2], m[3])
+            repo = self._find_repo(m[1], m[2])
             self._check_gate(repo)
-            self._file(repo, self._revision(repo, m[4]), unquote(m[5]))
+            self._file(repo, self._revision(repo, m[3]), unquote(m[4]))
+        elif self._redirect_moved(path):
+            return
         elif m := _API_REPO.match(path):
-            self._api(self._find_repo(m[1], m[2], m[3]), m[4] or "")
+            repo_path, rest = self._split_repo(m[1], m[2])
+            self._api(self._find_repo(m[1], repo_path), rest)
         elif (m := _RESOLVE.match(path)) and self.command in ("GET", "HEAD"):
-            repo = self._find_repo(("datasets" if m[1] else "models"), m[2], m[3])
+            repo = self._find_repo(("datasets" if m[1] else "models"), m[2])
             self._check_gate(repo)
-            self._resolve(repo, self._revision(repo, m[4]), unquote(m[5]))
+            self._resolve(repo, self._revision(repo, m[3]), unquote(m[4]))
         else:
             raise HubError(404, f"Sorry, we can't find the page you are looking for: {path}")
+
+    def _redirect_moved(self, path: str) -> bool:
+        """307 from a moved repo's old id to its new one (repo info and file URLs)."""
+        for (repo_type, old), new in list(self.hub.moved.items()):
+            plural = f"{repo_type}s"
+            prefixes = [f"/api/{plural}/{old}"]
+            prefixes.append(f"/datasets/{old}" if repo_type == "dataset" else f"/{old}")
+            for prefix in prefixes:
+                rest = path[len(prefix) :]
+                under = path.startswith(prefix) and (rest == "" or rest.startswith("/"))
+                if under and (prefix.startswith("/api/") or rest.startswith("/resolve/")):
+                    query = urlsplit(self.path).query
+                    location = prefix.replace(old, new) + rest + (f"?{query}" if query else "")
+                    self._send(307, b"", headers={"Location": location})
+                    return True
+        return False
 
     def _whoami(self) -> None:
         if self._token() is None:
@@ -687,9 +730,9 @@ class _HubHandler(BaseHTTPRequestHandler):
         m = _CDN.match(path)
         if m is None or self.command not in ("GET", "HEAD"):
             raise HubError(403, "AccessDenied")
-        repo = self.hub._repo(_TYPES[m[1]], f"{unquote(m[2])}/{unquote(m[3])}")
-        entry = repo.files.get(unquote(m[6])) if repo is not None else None
-        if repo is None or entry is None or repo.sha != m[4] or entry.sha256 != m[5]:
+        repo = self.hub._repo(_TYPES[m[1]], unquote(m[2]))
+        entry = repo.files.get(unquote(m[5])) if repo is not None else None
+        if repo is None or entry is None or repo.sha != m[3] or entry.sha256 != m[4]:
             raise HubError(404, "NoSuchKey")
         self._serve_bytes(entry.data, entry.path, {"ETag": f'"{entry.sha256}"'})
 

@@ -202,8 +202,11 @@ def test_parse_source_specs(tmp_path):
     assert DatasetSource.parse("hub:owner/name").kind == "hub"
     (tmp_path / "f.txt").write_text("x")
     assert DatasetSource.parse(str(tmp_path / "f.txt")).kind == "local"
-    with pytest.raises(InvalidInputError):
-        DatasetSource.parse("not-a-thing")
+    # Canonical Hub ids have no owner (issue 18); a missing file or a malformed id is refused.
+    assert DatasetSource.parse("wikitext").repo_id == "wikitext"
+    for spec in ("missing.txt", "not a thing", "a/b/c"):
+        with pytest.raises(InvalidInputError):
+            DatasetSource.parse(spec)
 
 
 def test_map_hub_errors():

@@ -79,6 +79,31 @@ def test_load_model_from_hub(fake_hub: FakeHub, tiny_gpt2: Path, tmp_path: Path)
     assert not (loaded.local_path / ".gitattributes").exists()
 
 
+@pytest.mark.parametrize("repo_id", ["tiny-gpt2", "bert-base-uncased"])
+def test_load_model_canonical_hub_id(
+    fake_hub: FakeHub, tiny_gpt2: Path, tmp_path: Path, repo_id: str
+) -> None:
+    """Canonical Hub ids have no organisation (``gpt2``, ``bert-base-uncased``): downloaded like
+    ``org/name``, not refused as 'not a Hub id'."""
+    sha = fake_hub.add_repo(repo_id, tiny_gpt2)
+
+    loaded = load_model(_config(repo_id, tmp_path))
+
+    assert loaded.source_kind == "hub"
+    assert loaded.local_path.name == sha
+    assert loaded.architecture().n_layers == 2
+
+
+@pytest.mark.parametrize(
+    "source", ["a/b/c", "has space", "-leading-dash", "double--dash", "name.git", "x.gguf"]
+)
+def test_load_model_not_a_hub_id(fake_hub: FakeHub, tmp_path: Path, source: str) -> None:
+    """What can be neither a local file nor a Hub id is one line naming both, before any request."""
+    with pytest.raises(NotFoundError, match="not a Hub id"):
+        load_model(_config(source, tmp_path))
+    assert not fake_hub.requests
+
+
 def test_load_model_gated(fake_hub: FakeHub, tiny_gpt2: Path, tmp_path: Path) -> None:
     fake_hub.add_repo("org/gated", tiny_gpt2, gated=True)
 
@@ -162,6 +187,34 @@ def test_import_dataset_from_hub(fake_hub: FakeHub, tmp_path: Path) -> None:
 
     test = import_dataset(DatasetSource.hub("org/tiny-data", split="test"), tmp_path / "out2")
     assert test.n_documents == 5
+
+
+def test_import_dataset_canonical_hub_id(fake_hub: FakeHub, tmp_path: Path) -> None:
+    """A canonical dataset id (``wikitext``, which the Hub now redirects to
+    ``Salesforce/wikitext``) imports, whether given as a source or as a spec; the import records
+    the id that was asked for and the one it was read from."""
+    from mistudio.core.data.sources import DatasetSource, import_dataset
+    from tests.fake_hub import build_parquet_dataset
+
+    fake_hub.add_repo("org/tinydata", build_parquet_dataset(tmp_path / "d"), repo_type="dataset")
+    fake_hub.move_repo("tinydata", "org/tinydata", repo_type="dataset")
+
+    info = import_dataset(DatasetSource.hub("tinydata", split="test"), tmp_path / "out")
+    assert info.source_kind == "hub" and info.n_documents == 5
+    assert DatasetSource.parse("tinydata").repo_id == "tinydata"
+
+
+def test_import_dataset_single_segment_not_moved(fake_hub: FakeHub, tmp_path: Path) -> None:
+    """A Hub that serves a dataset under a bare name (datasets 5 reads namespace/name only): one
+    line saying so, not the datasets library's 'Invalid HF URI'."""
+    from mistudio.core.data.sources import DatasetSource, import_dataset
+    from tests.fake_hub import build_parquet_dataset
+
+    fake_hub.add_repo("baredata", build_parquet_dataset(tmp_path / "d"), repo_type="dataset")
+
+    with pytest.raises(InvalidInputError, match="namespace/name") as err:
+        import_dataset(DatasetSource.hub("baredata", split="test"), tmp_path / "out")
+    assert "Invalid HF URI" not in str(err.value)
 
 
 def test_import_dataset_streaming_and_config(fake_hub: FakeHub, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@
  */
 import { useState } from "react";
 import { Button, Card, ErrorLine, Field, Tabs, num } from "../components/ui";
+import { hubIdProblem } from "../lib/hubId";
 import { useDatasetSources, useImportDataset, useUploadDataset } from "./queries";
 
 type ImportTab = "builtin" | "hub" | "local" | "upload";
@@ -56,8 +57,10 @@ export function ImportCard() {
   };
   const error = create.error ?? upload.error;
   const pending = create.isPending || upload.isPending;
+  // Canonical ids (`wikitext`) as well as `owner/name`; a malformed id is named before any request.
+  const hubProblem = hub.repo_id.trim() ? hubIdProblem(hub.repo_id.trim()) : null;
   const ready =
-    tab === "builtin" || (tab === "hub" && hub.repo_id.trim()) || (tab === "local" && local.path.trim()) || (tab === "upload" && file);
+    tab === "builtin" || (tab === "hub" && hub.repo_id.trim() && !hubProblem) || (tab === "local" && local.path.trim()) || (tab === "upload" && file);
 
   return (
     <Card title="Import a dataset" testId="import-card">
@@ -101,6 +104,7 @@ export function ImportCard() {
           <>
             <Field label="Repo id">
               <input placeholder="stanfordnlp/imdb" value={hub.repo_id} onChange={(e) => setHub({ ...hub, repo_id: e.target.value })} />
+              {hubProblem && <span className="text-xs text-amber-300" data-testid="hub-id-problem">{hubProblem}</span>}
             </Field>
             <Field label="Config (subset)">
               <input value={hub.config} onChange={(e) => setHub({ ...hub, config: e.target.value })} />

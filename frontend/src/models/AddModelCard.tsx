@@ -5,6 +5,7 @@
 import { useState } from "react";
 import type { ModelCreate } from "../api/types";
 import { Button, Card, ErrorLine, Field } from "../components/ui";
+import { hubIdProblem, isLocalPath } from "../lib/hubId";
 import { useAddModel } from "./queries";
 
 const EMPTY_MODEL_FORM = { source: "", name: "", dtype: "float32", revision: "", token: "", trust: false, trustConfirmed: false };
@@ -13,12 +14,16 @@ export function AddModelCard() {
   // The token lives only in this form's state (never in storage) and is cleared once sent.
   const [form, setForm] = useState(EMPTY_MODEL_FORM);
   const create = useAddModel(() => setForm(EMPTY_MODEL_FORM));
-  const blocked = form.trust && !form.trustConfirmed;
+  const source = form.source.trim();
+  // A source that is not a local path must be a Hub id: `gpt2` as well as `org/name`.
+  const sourceProblem = source && !isLocalPath(source) ? hubIdProblem(source) : null;
+  const blocked = (form.trust && !form.trustConfirmed) || sourceProblem !== null;
   return (
     <Card title="Add a model" testId="add-model">
       <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-4">
-        <Field label="Hub repo id, folder or .gguf" className="sm:col-span-2" hint="e.g. HuggingFaceTB/SmolLM2-135M, /models/my-model, /models/x.gguf">
-          <input value={form.source} onChange={(e) => setForm({ ...form, source: e.target.value })} placeholder="org/name" />
+        <Field label="Hub repo id, folder or .gguf" className="sm:col-span-2" hint="e.g. gpt2, HuggingFaceTB/SmolLM2-135M, /models/my-model, /models/x.gguf">
+          <input value={form.source} onChange={(e) => setForm({ ...form, source: e.target.value })} placeholder="org/name" data-testid="model-source" />
+          {sourceProblem && <span className="text-xs text-amber-300" data-testid="model-source-problem">{sourceProblem}</span>}
         </Field>
         <Field label="Display name">
           <input value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
@@ -66,7 +71,7 @@ export function AddModelCard() {
           disabled={!form.source.trim() || blocked || create.isPending}
           onClick={() =>
             create.mutate({
-              source: form.source.trim(),
+              source,
               name: form.name.trim() || null,
               dtype: form.dtype as ModelCreate["dtype"],
               revision: form.revision.trim() || null,

@@ -7,7 +7,8 @@ A model source is one string, resolved in this order:
    safetensors folder under ``MISTUDIO_HOME/cache/models/`` and later loads read that (< 1 s);
 2. a local ``.gguf`` file, or a folder holding exactly one ``.gguf`` and no ``config.json``;
 3. a local folder in HuggingFace layout;
-4. a Hub repo id (``org/name``), downloaded with ``huggingface_hub.snapshot_download``.
+4. a Hub repo id (``org/name``, or a canonical ``name`` such as ``gpt2``; core/hub_ids.py),
+   downloaded with ``huggingface_hub.snapshot_download``.
 
 ``trust_remote_code`` is off unless asked for. Quantization (8-bit / 4-bit) goes through
 bitsandbytes and needs CUDA; asking for it elsewhere is a clear error, not a silent fp32 load.
@@ -31,6 +32,7 @@ from torch import nn
 
 from mistudio.core.config import OperationConfig
 from mistudio.core.hooks import BlockLayout, HookPoint, all_hook_points, layout_for
+from mistudio.core.hub_ids import HUB_ID_FORMS, is_hub_id
 from mistudio.core.progress import Progress
 from mistudio.errors import HubUnreachableError, InvalidInputError, NotFoundError, ResourceError
 from mistudio.settings import get_settings
@@ -225,10 +227,11 @@ def resolve_source(source: str) -> tuple[SourceKind, Path | str]:
                 f"{source}: no config.json (HuggingFace folder) and not exactly one .gguf file"
             )
         return "folder", path
-    if source.startswith((".", "/", "~")) or source.count("/") != 1:
+    # A missing "x.gguf" is a mistyped file, not a Hub repo named so.
+    if not is_hub_id(source) or path.suffix == ".gguf":
         raise NotFoundError(
             f"model {source!r} not found: not a built-in ({', '.join(BUILTIN_MODELS)}), "
-            "not a local folder or .gguf file, and not a Hub id of the form org/name"
+            f"not a local folder or .gguf file, and not a Hub id ({HUB_ID_FORMS})"
         )
     return "hub", source
 

@@ -1,10 +1,12 @@
 """Import a dataset from the HuggingFace Hub with ``datasets.load_dataset``.
 
-Before loading, one metadata request (``HfApi.dataset_info``) tells apart the failures a person
-can fix: the Hub cannot be reached, the repo does not exist (or is private), the repo is gated and
-no token is available. That request fails in about a second where ``load_dataset`` would retry for
-half a minute. ``HF_HUB_OFFLINE`` is honoured even when set after ``huggingface_hub`` was imported
-(the libraries read it once at import): in offline mode only the local cache is used.
+Before loading, one metadata request (``HfApi.dataset_info``) tells apart the failures a person can
+fix: the Hub cannot be reached, the repo does not exist (or is private), the repo is gated and no
+token is available. That request fails in about a second where ``load_dataset`` would retry for half
+a minute. Its answer also names the id the repo lives under now: a canonical id such as ``wikitext``
+is loaded as the ``Salesforce/wikitext`` the Hub redirects it to. ``HF_HUB_OFFLINE`` is honoured
+even when set after ``huggingface_hub`` was imported (the libraries read it once at import): in
+offline mode only the local cache is used.
 
 With ``streaming=True`` rows are pulled one by one up to ``max_documents`` (nothing else is
 downloaded); otherwise the split is downloaded and prepared by ``datasets`` in its cache.
@@ -96,8 +98,10 @@ def _offline_flags(offline: bool) -> Iterator[None]:
         constants.HF_HUB_OFFLINE, datasets.config.HF_HUB_OFFLINE = saved
 
 
-def _check_repo(repo_id: str, token: str | None, revision: str | None) -> None:
-    """One metadata request: fail fast and clearly before ``load_dataset`` retries."""
+def _check_repo(repo_id: str, token: str | None, revision: str | None) -> str:
+    """One metadata request: fail fast and clearly before ``load_dataset`` retries. Returns the
+    id the repo lives under now (the Hub redirects a canonical ``wikitext`` to
+    ``Salesforce/wikitext``), which is what ``datasets`` needs: it reads ``namespace/name`` only."""
     # deferred: a heavy library (seconds to import), needed only when this runs
     from huggingface_hub import HfApi, get_token
 
@@ -110,6 +114,13 @@ def _check_repo(repo_id: str, token: str | None, revision: str | None) -> None:
             f"dataset '{repo_id}' is gated: accept its conditions on huggingface.co and pass a "
             "token (or set HF_TOKEN)"
         )
+    current = getattr(info, "id", None) or repo_id
+    if "/" not in current:
+        raise InvalidInputError(
+            f"dataset '{repo_id}': the Hub serves it without a namespace, and the datasets "
+            "library reads namespace/name ids only; give its namespace/name id"
+        )
+    return current
 
 
 def read_hub(
@@ -128,13 +139,12 @@ def read_hub(
     import datasets
 
     offline = hub_offline()
-    if not offline:
-        _check_repo(repo_id, token, revision)
+    load_id = repo_id if offline else _check_repo(repo_id, token, revision)
     report(progress, 0, max_documents)
     try:
         with _offline_flags(offline):
             loaded = datasets.load_dataset(
-                repo_id,
+                load_id,
                 name=config,
                 split=split,
                 revision=revision,

@@ -25,7 +25,8 @@ from mistudio.core.data.dataset import (
     write_dataset_folder,
 )
 from mistudio.core.data.hub import read_hub
-from mistudio.core.data.local_files import TxtMode, read_local
+from mistudio.core.data.local_files import SUPPORTED_SUFFIXES, TxtMode, read_local
+from mistudio.core.hub_ids import HUB_ID_FORMS, hub_id_problem, is_hub_id
 from mistudio.core.progress import Progress
 from mistudio.errors import InvalidInputError
 
@@ -69,6 +70,8 @@ class DatasetSource(OperationConfig):
     def _check_kind_fields(self) -> DatasetSource:
         if self.kind == "hub" and not self.repo_id:
             raise ValueError("a hub source needs repo_id")
+        if self.kind == "hub" and self.repo_id and (problem := hub_id_problem(self.repo_id)):
+            raise ValueError(problem)
         if self.kind == "local" and self.path is None:
             raise ValueError("a local source needs path")
         if self.kind == "builtin" and self.builtin not in BUILTIN_CORPORA:
@@ -96,18 +99,19 @@ class DatasetSource(OperationConfig):
     @classmethod
     def parse(cls, spec: str, **fields: Any) -> DatasetSource:
         """``kjv`` / ``python-stdlib`` -> builtin; an existing path -> local;
-        ``hub:owner/name`` or ``owner/name`` -> hub."""
+        ``hub:owner/name``, ``owner/name`` or a canonical ``name`` (``wikitext``) -> hub. A
+        missing file name (``notes.txt``) is not taken for a Hub id."""
         if spec in BUILTIN_CORPORA:
             return cls.builtin_corpus(spec, **fields)
         if spec.startswith("hub:"):
             return cls.hub(spec[4:], **fields)
         if Path(spec).expanduser().exists():
             return cls.local(Path(spec).expanduser(), **fields)
-        if spec.count("/") == 1 and not spec.startswith((".", "/", "~")):
+        if is_hub_id(spec) and Path(spec).suffix.lower() not in SUPPORTED_SUFFIXES:
             return cls.hub(spec, **fields)
         raise InvalidInputError(
             f"'{spec}' is not a built-in corpus ({', '.join(sorted(BUILTIN_CORPORA))}), "
-            "an existing file or folder, or a Hub dataset id (owner/name)"
+            f"an existing file or folder, or a Hub dataset id ({HUB_ID_FORMS})"
         )
 
     def default_name(self) -> str:
