@@ -1,4 +1,7 @@
-/** Start an extraction (top examples, statistics, histograms) of an SAE, optionally from a template. */
+/**
+ * Start an extraction (top examples, statistics, histograms) of an SAE, optionally from a template.
+ * It starts on the SAE's own tokenization and says before Extract when the chosen one is too short.
+ */
 import { useEffect, useState } from "react";
 import { useModels, useSaes, useTokenizations } from "../api/hooks";
 import { Button, ErrorLine, Field, Modal, num, IdOptions } from "../components/ui";
@@ -15,10 +18,18 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
   const [chosenSae, setChosenSae] = useState<number | null>(saeId);
   const sae = saes.data?.items.find((s) => s.id === chosenSae) ?? saes.data?.items[0];
   const [tokId, setTokId] = useState<number | null>(null);
-  const compatibleToks = toks.data?.items.filter((t) => !sae?.model_id || t.model_id === sae.model_id) ?? [];
-  const tok = compatibleToks.find((t) => t.id === tokId) ?? compatibleToks[0];
-  const model = models.data?.items.find((m) => m.id === (sae?.model_id ?? tok?.model_id));
   const [cfg, setCfg] = useState({ n_tokens: "50000", top_k: "20", context_before: "16", context_after: "4", batch_size: "8" });
+  const compatibleToks = toks.data?.items.filter((t) => !sae?.model_id || t.model_id === sae.model_id) ?? [];
+  // Until one is chosen: the tokenization the SAE was trained on (its lineage), else the newest
+  // one of its model with enough tokens, else the newest; the chosen one is checked before Extract.
+  const ownTok = (sae?.lineage as { tokenization_id?: unknown } | undefined)?.tokenization_id;
+  const enough = (t: { n_tokens?: number | null }) => (t.n_tokens ?? Infinity) >= (num(cfg.n_tokens) ?? 0);
+  const tok =
+    compatibleToks.find((t) => t.id === tokId) ??
+    compatibleToks.find((t) => t.id === ownTok) ??
+    compatibleToks.find(enough) ??
+    compatibleToks[0];
+  const model = models.data?.items.find((m) => m.id === (sae?.model_id ?? tok?.model_id));
   const [saveOpen, setSaveOpen] = useState(false);
   const setExtractionId = useUi((s) => s.setExtractionId);
   const pending = useUi((s) => s.pendingTemplate);
@@ -43,6 +54,7 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
     context_after: num(cfg.context_after),
     batch_size: num(cfg.batch_size),
   };
+  const inputProblem = tok ? extractionInputProblem(tok, config.n_tokens) : null;
   const create = useExtract((out) => {
     setExtractionId(out.id);
     onClose();
@@ -59,7 +71,7 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
           <Button onClick={onClose}>Cancel</Button>
           <Button
             variant="primary"
-            disabled={!sae || !tok || !model || create.isPending}
+            disabled={!sae || !tok || !model || !!inputProblem || create.isPending}
             data-testid="extraction-submit"
             onClick={() =>
               sae &&
@@ -85,8 +97,11 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
           </select>
         </Field>
         <Field label="Evaluation tokens from" className="col-span-2" hint={model ? `model ${model.name}` : "The SAE's model must be registered"}>
-          <select value={tok?.id ?? ""} onChange={(e) => setTokId(Number(e.target.value))}>
-            <IdOptions items={compatibleToks} label={(t) => `${t.name} (${formatCount(t.n_tokens)} tokens)`} />
+          <select value={tok?.id ?? ""} onChange={(e) => setTokId(Number(e.target.value))} data-testid="extraction-tokenization">
+            <IdOptions
+              items={compatibleToks}
+              label={(t) => `${t.name} (${formatCount(t.n_tokens)} tokens)${t.id === ownTok ? " · the SAE's training data" : ""}`}
+            />
           </select>
         </Field>
         <Field label="Evaluation tokens">
@@ -105,8 +120,24 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
           <input type="number" min={1} value={cfg.batch_size} onChange={(e) => setCfg({ ...cfg, batch_size: e.target.value })} />
         </Field>
       </div>
+      {inputProblem && (
+        <p className="mt-3 text-xs text-amber-300" role="alert" data-testid="extraction-input-problem">
+          {inputProblem}
+        </p>
+      )}
       <ErrorLine error={create.error} />
       {saveOpen && <SaveTemplateDialog kind="extraction" config={config} onClose={() => setSaveOpen(false)} />}
     </Modal>
   );
+}
+
+/**
+ * Why `tok` cannot give this extraction its tokens, in one line, or null. The extraction reads
+ * `nTokens` tokens and stops early when the tokenization runs out, so a short one would quietly
+ * give top examples from a fraction of what was asked.
+ */
+export function extractionInputProblem(tok: { name: string; n_tokens?: number | null }, nTokens: number | undefined): string | null {
+  if (nTokens === undefined || tok.n_tokens === null || tok.n_tokens === undefined || tok.n_tokens >= nTokens) return null;
+  const have = tok.n_tokens.toLocaleString("en-US");
+  return `${tok.name} has ${have} tokens; this extraction reads ${nTokens.toLocaleString("en-US")}: choose a larger tokenization or lower Evaluation tokens to ${have}`;
 }

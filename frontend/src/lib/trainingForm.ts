@@ -168,3 +168,41 @@ export function formFromTemplate(config: Record<string, unknown>, current: Train
   }
   return next;
 }
+
+/** What the input checks read of a tokenization (a subset of `Tokenization`). */
+export interface InputFacts {
+  id: number;
+  name: string;
+  model_id?: number | null;
+  n_sequences?: number | null;
+  n_tokens?: number | null;
+}
+
+const exact = (n: number) => n.toLocaleString("en-US");
+const sequences = (n: number) => `${exact(n)} sequence${n === 1 ? "" : "s"}`;
+
+/**
+ * Why `tok` cannot serve this run, in one line, or null. The worker holds out the last
+ * `eval_sequences` sequences for the final evaluation and trains on the rest (core/pipeline.py),
+ * so a tokenization needs more sequences than that; fewer tokens than the run reads is fine
+ * (training cycles through the data).
+ */
+export function trainingInputProblem(form: Pick<TrainingForm, "evalSequences">, tok: InputFacts): string | null {
+  const n = tok.n_sequences;
+  if (n === null || n === undefined || n > form.evalSequences) return null;
+  const tokens = tok.n_tokens === null || tok.n_tokens === undefined ? "" : ` (${exact(tok.n_tokens)} tokens)`;
+  return (
+    `${tok.name} has ${sequences(n)}${tokens}; this run holds out ${exact(form.evalSequences)} for evaluation and ` +
+    `needs at least ${exact(form.evalSequences + 1)}: choose a larger tokenization or lower Eval sequences (Advanced)`
+  );
+}
+
+/**
+ * The tokenization a new training starts on: the newest one (lists come newest first) made for
+ * `modelId` (when a model is chosen) that can serve the run; else the newest for the model; else
+ * the newest. A probe tokenized after the corpus is then not picked over it.
+ */
+export function defaultTokenization<T extends InputFacts>(items: readonly T[], form: Pick<TrainingForm, "evalSequences">, modelId: number | null): T | undefined {
+  const forModel = modelId === null ? items : items.filter((t) => t.model_id === modelId);
+  return forModel.find((t) => trainingInputProblem(form, t) === null) ?? forModel[0] ?? items[0];
+}

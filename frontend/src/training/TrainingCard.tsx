@@ -35,6 +35,7 @@ export function TrainingCard({ training: t, selected, onSelect }: { training: Tr
   const result = t.result as Record<string, unknown>;
   const loss = series.loss;
   const liveStep = loss?.length ? loss[loss.length - 1].step : 0;
+  const hasMetrics = Object.values(series).some((points) => points.length > 0);
   return (
     <Card
       testId={`training-${t.id}`}
@@ -73,12 +74,17 @@ export function TrainingCard({ training: t, selected, onSelect }: { training: Tr
       </div>
       <JobProgress jobId={t.job_id} onEvent={onEvent} />
       {t.error && !busy && !t.job_id && <ErrorLine error={t.error} />}
-      <div className="mt-3 grid gap-2 md:grid-cols-3 xl:grid-cols-5" data-testid="training-charts">
-        {CHART_METRICS.map((c) => (
-          <MetricChart key={c.name} title={c.title} data={series[c.name] ?? []} series={saes} log={c.log} height={120} />
-        ))}
-      </div>
-      <SparsityCharts series={series} saes={saes} specs={specs} finished={!busy} />
+      {/* A run that ended without logging a step has nothing to chart: no "waiting for data" boxes. */}
+      {(busy || hasMetrics) && (
+        <>
+          <div className="mt-3 grid gap-2 md:grid-cols-3 xl:grid-cols-5" data-testid="training-charts">
+            {CHART_METRICS.map((c) => (
+              <MetricChart key={c.name} title={c.title} data={series[c.name] ?? []} series={saes} log={c.log} height={120} />
+            ))}
+          </div>
+          <SparsityCharts series={series} saes={saes} specs={specs} finished={!busy} />
+        </>
+      )}
       {result?.stopped === true && <p className="mt-2 text-xs text-amber-300">Stopped at step {formatCount(t.step)}; retry resumes from the last checkpoint.</p>}
       {Array.isArray(result?.sae_ids) && (result.sae_ids as number[]).length > 0 && (
         <p className="mt-2 text-xs text-slate-400">

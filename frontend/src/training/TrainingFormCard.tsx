@@ -10,7 +10,18 @@ import { LayerGrid } from "../components/LayerGrid";
 import { Button, Card, ErrorLine, Field, Stat, num, IdOptions } from "../components/ui";
 import { architectureOf, modelWeightBytes } from "../lib/estimates";
 import { formatBytes, formatCount } from "../lib/format";
-import { DEFAULT_FORM, dSaeOf, formFromTemplate, hookName, saeSpecs, trainingRequest, usesK, type TrainingForm } from "../lib/trainingForm";
+import {
+  DEFAULT_FORM,
+  defaultTokenization,
+  dSaeOf,
+  formFromTemplate,
+  hookName,
+  saeSpecs,
+  trainingInputProblem,
+  trainingRequest,
+  usesK,
+  type TrainingForm,
+} from "../lib/trainingForm";
 import { useUi } from "../store/ui";
 import { HOOK_KINDS } from "../models/hookPoints";
 import { SaveTemplateDialog } from "../templates/SaveTemplateDialog";
@@ -41,8 +52,12 @@ export function TrainingFormCard() {
     }
   }, [pending, loadTemplate]);
 
-  const tok = toks.data?.items.find((t) => t.id === form.tokenizationId) ?? toks.data?.items[0];
   const readyModels = models.data?.items.filter((m) => m.status === "ready") ?? [];
+  // Until one is chosen, the tokenization that can serve this run (for the chosen model), not
+  // merely the newest; the chosen one is checked against what the run needs before Start.
+  const chosenModelId = readyModels.find((m) => m.id === form.modelId)?.id ?? null;
+  const tok = toks.data?.items.find((t) => t.id === form.tokenizationId) ?? defaultTokenization(toks.data?.items ?? [], form, chosenModelId);
+  const inputProblem = tok ? trainingInputProblem(form, tok) : null;
   const model: Model | undefined =
     readyModels.find((m) => m.id === form.modelId) ?? readyModels.find((m) => m.id === tok?.model_id) ?? readyModels[0];
   const tokModel = models.data?.items.find((m) => m.id === tok?.model_id);
@@ -69,12 +84,12 @@ export function TrainingFormCard() {
 
   const create = useStartTraining();
   const readyCaches = caches.data?.items.filter((c) => c.status === "ready" && c.tokenization_id === tok?.id) ?? [];
-  const canStart = !!tok && !!model && !!saeArch && form.layers.length > 0 && compatible !== false && firstDin > 0;
+  const canStart = !!tok && !!model && !!saeArch && form.layers.length > 0 && compatible !== false && firstDin > 0 && !inputProblem;
 
   return (
     <Card title="New training" testId="training-form" actions={<Button onClick={() => setSaveOpen(true)} data-testid="save-template">Save as template</Button>}>
       <div className="grid gap-3 md:grid-cols-2 xl:grid-cols-4">
-        <Field label="Tokenized dataset" hint={tok ? `tokenizer: ${tokModel?.name ?? "?"} · ${formatCount(tok.n_tokens)} tokens · length ${tok.max_length}` : "Tokenize a dataset first"}>
+        <Field label="Tokenized dataset" hint={tok ? `tokenizer: ${tokModel?.name ?? "?"} · ${formatCount(tok.n_sequences)} sequences · ${formatCount(tok.n_tokens)} tokens · length ${tok.max_length}` : "Tokenize a dataset first"}>
           <select value={tok?.id ?? ""} onChange={(e) => set("tokenizationId", Number(e.target.value))} data-testid="train-tokenization">
             <IdOptions items={toks.data?.items} />
           </select>
@@ -180,6 +195,11 @@ export function TrainingFormCard() {
         <Stat label="Memory estimate" value={<span data-testid="memory-estimate">{memory === undefined ? "–" : formatBytes(memory)}</span>} />
         <Stat label="Tokens" value={formatCount(form.steps * form.batchTokens)} />
       </div>
+      {inputProblem && (
+        <p className="mt-3 text-xs text-amber-300" role="alert" data-testid="train-input-problem">
+          {inputProblem}
+        </p>
+      )}
       <div className="mt-4 flex items-center gap-3">
         <Button variant="primary" disabled={!canStart || create.isPending} onClick={() => create.mutate(request)} data-testid="train-start">
           Start training

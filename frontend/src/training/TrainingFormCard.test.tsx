@@ -1,0 +1,49 @@
+/**
+ * The training form starts on a tokenization that can serve the run (not merely the newest: a
+ * 65-token probe made after the corpus), and names in one line what the chosen one lacks before
+ * Start (its sequences and tokens against the sequences the run holds out).
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { page, renderWithClient, stubApi } from "../test/api";
+import { MODEL, TOKENIZATIONS } from "../test/inputs";
+import { DEFAULT_FORM } from "../lib/trainingForm";
+import { TrainingFormCard } from "./TrainingFormCard";
+
+function api() {
+  return stubApi(({ method, url }) => {
+    if (url.includes("/saes/architectures")) return [{ name: DEFAULT_FORM.architecture, description: "", sparsity_control: "penalty", reconstructs_other_hook: false }];
+    if (url.includes("/trainings/estimate")) return { total: 1000 };
+    if (method === "POST") return { id: 9 };
+    if (url.includes("/models")) return page([MODEL]);
+    if (url.includes("/tokenizations")) return page(TOKENIZATIONS);
+    return page([]);
+  });
+}
+
+describe("training form input", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("defaults to a tokenization with enough sequences, not the newest", async () => {
+    api();
+    renderWithClient(<TrainingFormCard />);
+    const select = screen.getByTestId("train-tokenization") as HTMLSelectElement;
+    await waitFor(() => expect(select.value).toBe("2"));
+    await waitFor(() => expect(screen.getByTestId("train-start")).toBeEnabled());
+    expect(screen.queryByTestId("train-input-problem")).toBeNull();
+  });
+
+  it("says what the chosen tokenization lacks and holds Start", async () => {
+    const calls = api();
+    renderWithClient(<TrainingFormCard />);
+    const select = screen.getByTestId("train-tokenization") as HTMLSelectElement;
+    await waitFor(() => expect(select.value).toBe("2"));
+    fireEvent.change(select, { target: { value: "3" } });
+    const problem = await screen.findByTestId("train-input-problem");
+    expect(problem).toHaveTextContent("probe has 1 sequence (65 tokens)");
+    expect(problem).toHaveTextContent("holds out 16 for evaluation");
+    expect(screen.getByTestId("train-start")).toBeDisabled();
+    fireEvent.click(screen.getByTestId("train-start"));
+    expect(calls.filter((c) => c.method === "POST" && c.url.endsWith("/trainings"))).toHaveLength(0);
+  });
+});
