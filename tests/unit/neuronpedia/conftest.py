@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.unit.tiny_models import random_texts, tiny_loaded, tiny_tokenizer
 
 from mistudio.core.data import DatasetSource, TokenizeConfig, import_dataset, tokenize_dataset
 from mistudio.core.features import (
@@ -19,6 +18,7 @@ from mistudio.core.features import (
     extract_features,
 )
 from mistudio.core.sae import SAE, SAEConfig, build_sae, save_sae
+from tests.unit.tiny_models import random_texts, tiny_loaded, tiny_tokenizer
 
 HOOK = "blocks.1.hook_resid_post"
 D_SAE = 40
