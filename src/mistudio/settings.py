@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     )
     """Default Ollama server, and the only one ``MISTUDIO_OLLAMA_API_KEY`` is sent to."""
 
+    neuronpedia_url: str = Field(
+        default="https://www.neuronpedia.org",
+        validation_alias=AliasChoices("MISTUDIO_NEURONPEDIA_URL"),
+    )
+    """Default Neuronpedia instance for uploads, and the only one the server's own key
+    (``MISTUDIO_NEURONPEDIA_API_KEY``) is sent to; an upload elsewhere brings its own key."""
+
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
