@@ -203,3 +203,55 @@ def test_bad_export_requests_are_one_line_refusals(studio: Studio) -> None:
             for extraction_id in made:
                 session.delete(session.get(Extraction, extraction_id))
     assert c.get(f"{API}/exports").json()["total"] == before
+
+
+def test_upload_to_a_local_neuronpedia_keeps_the_key_out_of_every_row(studio: Studio) -> None:
+    from tests.fake_neuronpedia import FakeNeuronpedia
+
+    c = studio.client
+    ext = ensure_extraction(studio)
+    eid = ext["extraction_id"]
+    r = c.post(f"{API}/exports", json={"extraction_id": eid, "config": {"examples": 3}})
+    assert r.status_code == 202, r.text
+    studio.completed(r.json()["job_id"])
+    export = c.get(f"{API}/exports/{r.json()['id']}").json()
+    live = {i for i, f in _features(studio, eid).items() if f["frequency"]}
+    with FakeNeuronpedia() as fake:
+        fake.add_source("smollm2-135m", "1-mistudio-res-64")
+        url = fake.endpoint
+        # Another instance than the configured one, without a key: refused before any job.
+        _one_line_refusal(
+            c.post(f"{API}/exports/{export['id']}/upload", json={"url": url}),
+            422,
+            "is not the configured Neuronpedia instance",
+        )
+        _one_line_refusal(
+            c.post(
+                f"{API}/exports/{export['id']}/upload",
+                json={"url": "http://169.254.169.254", "api_key": "k"},
+            ),
+            422,
+            "refused",
+        )
+        # A wrong key: the job fails in one line and the export says so.
+        r = c.post(
+            f"{API}/exports/{export['id']}/upload",
+            json={"url": url, "api_key": "np-wrong-key-000"},
+        )
+        assert r.status_code == 202, r.text
+        job = studio.wait_job(r.json()["upload"]["job_id"])
+        assert job["status"] == "failed" and "API key" in job["error"], job["error"]
+        assert c.get(f"{API}/exports/{export['id']}").json()["upload"]["status"] == "failed"
+        # The right key: every live latent arrives once.
+        r = c.post(
+            f"{API}/exports/{export['id']}/upload", json={"url": url, "api_key": fake.api_key}
+        )
+        assert r.status_code == 202, r.text
+        job = studio.completed(r.json()["upload"]["job_id"])
+        stored = fake.features("smollm2-135m", "1-mistudio-res-64")
+        assert set(stored) == live
+        assert all(len(f["activations"]) >= 1 for f in stored.values())
+        after = c.get(f"{API}/exports/{export['id']}").json()
+        assert after["upload"]["status"] == "completed" and after["upload"]["url"] == url
+    everything = json.dumps([after, job, c.get(f"{API}/jobs/{job['id']}/log").json()])
+    assert fake.api_key not in everything and "np-wrong-key-000" not in everything

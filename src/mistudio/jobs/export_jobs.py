@@ -18,6 +18,7 @@ deletes the row's folder; a retry starts over.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,29 @@ from sqlalchemy import select
 
 from mistudio.core.features import ExtractionResult
 from mistudio.core.neuronpedia import LatentLabel, NeuronpediaExportConfig
-from mistudio.core.neuronpedia.export import export_extraction
+from mistudio.core.neuronpedia.credentials import upload_target
+from mistudio.core.neuronpedia.export import BULK_DIR, export_extraction
+from mistudio.core.neuronpedia.upload import upload_bulk
 from mistudio.errors import InvalidInputError, NotFoundError
 from mistudio.jobs.handlers import handler
 from mistudio.jobs.runtime import JobContext, job_row
 from mistudio.store import ExportRow, Extraction, Feature, SAERow, artifact_dir, session_scope
+from mistudio.store.job_secrets import drop_job_secret, get_job_secret
 from mistudio.store.lineage import Lineage
+
+
+def bulk_source(row: ExportRow) -> Path:
+    """``<export>/neuronpedia/<modelId>/<sourceId>`` of an export (NotFoundError when absent)."""
+    result = row.result or {}
+    folder = (
+        Path(row.path or "")
+        / BULK_DIR
+        / str(result.get("model_id", ""))
+        / str(result.get("source_id", ""))
+    )
+    if not row.path or not result.get("model_id") or not folder.is_dir():
+        raise NotFoundError(f"export {row.id} has no Neuronpedia folder")
+    return folder
 
 
 def labels_of(extraction_id: int) -> dict[int, LatentLabel]:
@@ -122,3 +140,45 @@ def neuronpedia_export_job(ctx: JobContext) -> dict[str, Any]:
         ).as_json()
     ctx.log(summary.line())
     return {"export_id": export_id, **asdict(summary)}
+
+
+def upload_state_file(export_folder: Path, url: str) -> Path:
+    """Where an upload of this export to ``url`` records the batches Neuronpedia accepted
+    (one file per instance, so uploads to two instances resume independently)."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return export_folder / f"upload-state-{digest}.json"
+
+
+def _record_upload(export_id: int, upload: dict[str, Any]) -> None:
+    with job_row(ExportRow, export_id, "export", "uploading") as (_session, row):
+        row.upload = {**(row.upload or {}), **upload}
+
+
+@handler("neuronpedia_upload", queue="cpu", resumable=True)
+def neuronpedia_upload_job(ctx: JobContext) -> dict[str, Any]:
+    """Push an export's bulk folder to a Neuronpedia instance through its per-user API
+    (:func:`~mistudio.core.neuronpedia.upload.upload_bulk`). The key was sealed by the API and
+    is read here (or, without one, the server's own key for its configured instance); a retry
+    resumes after the last batch the instance accepted."""
+    export_id = int(ctx.config["export_id"])
+    url = str(ctx.config["url"])
+    with job_row(ExportRow, export_id, "export") as (_session, row):
+        folder = Path(row.path or "")
+        source = bulk_source(row)
+    key = get_job_secret(ctx.job_id, "api_key")
+    url, key = upload_target(url, key)
+    _record_upload(export_id, {"status": "running", "error": None})
+    ctx.stage(0.0, 1.0, "uploading")
+    try:
+        report = upload_bulk(
+            source, url, key, state_file=upload_state_file(folder, url), progress=ctx.progress
+        )
+    except Exception as exc:
+        _record_upload(export_id, {"status": "failed", "error": str(exc).splitlines()[0]})
+        raise
+    summary = {k: v for k, v in asdict(report).items() if isinstance(v, int | float | str | dict)}
+    _record_upload(export_id, {"status": "completed", "error": None, "report": summary})
+    for line in report.lines():
+        ctx.log(line)
+    drop_job_secret(ctx.job_id)
+    return {"export_id": export_id, "url": url, **summary}

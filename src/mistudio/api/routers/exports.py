@@ -8,6 +8,13 @@ Neuronpedia would refuse, a latent list that is malformed or out of range, a ``s
 ``labelled`` selection that holds no latent, a hook that names no layer without ``layer``
 (422).
 
+``POST /exports/{id}/upload`` pushes the bulk folder to a Neuronpedia instance (a
+``neuronpedia_upload`` job, resumable: a retry continues after the last accepted batch). The
+URL defaults to ``MISTUDIO_NEURONPEDIA_URL``; ``api_key`` is write-only, sealed for the job and
+never stored or answered; without one the server's ``MISTUDIO_NEURONPEDIA_API_KEY`` is used,
+only for its configured instance (another URL without a key is a 422), as with the labelling
+keys.
+
 Downloads are streamed (``StreamingResponse``), never read into memory: ``form=archive`` sends
 ``export.zip`` in chunks; ``form=neuronpedia`` zips the ``<modelId>/<sourceId>/`` folder as it
 is sent (stored members: the batch files are gzip already).
@@ -21,7 +28,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from pydantic import Field
+from pydantic import Field, SecretStr
 from sqlalchemy import func, select
 
 from mistudio.api.artifact_jobs import ArtifactOut, ready_input, start_artifact_job
@@ -35,12 +42,15 @@ from mistudio.api.deps import (
     listing_of,
 )
 from mistudio.api.errors import ApiError
+from mistudio.api.submit import submit_job
 from mistudio.core.config import DocumentedModel
 from mistudio.core.features import ExtractionResult
 from mistudio.core.neuronpedia import NeuronpediaExportConfig, parse_ranges
+from mistudio.core.neuronpedia.credentials import upload_target
 from mistudio.core.neuronpedia.export import ARCHIVE, BULK_DIR
 from mistudio.core.neuronpedia.selection import NAMED
 from mistudio.core.sae_export import iter_zip
+from mistudio.jobs.lifecycle import active_jobs_using, new_job
 from mistudio.store import ExportRow, Extraction, Feature
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -191,3 +201,42 @@ def download_export(
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{stem}-neuronpedia.zip"'},
     )
+
+
+class UploadCreate(DocumentedModel):
+    """Where to upload an export, and with which key."""
+
+    url: str | None = Field(default=None, max_length=2000)
+    """The Neuronpedia instance (default: ``MISTUDIO_NEURONPEDIA_URL``)."""
+    api_key: SecretStr | None = Field(default=None, max_length=500)
+    """Your Neuronpedia API key (Settings on the instance); write-only, used by the upload job
+    and never stored. Without it the server's key is used, for its configured instance only."""
+
+
+@router.post(
+    "/{export_id}/upload", operation_id="upload_export", response_model=ExportOut, status_code=202
+)
+def upload_export(export_id: DbId, body: UploadCreate, session: SessionDep) -> ExportOut:
+    """Upload an export to a Neuronpedia instance through its per-user API (queues a
+    ``neuronpedia_upload`` job; ``upload`` on the export follows it). The source set must exist
+    there and belong to the key's user."""
+    row = ready_input(session, ExportRow, export_id, "export")
+    bulk_folder(row)
+    running = [
+        j
+        for j in active_jobs_using(session, "exports", export_id)
+        if j.kind == "neuronpedia_upload"
+    ]
+    if running:
+        raise ApiError(409, f"export {export_id} is being uploaded by job {running[0].id}")
+    key = body.api_key.get_secret_value() if body.api_key is not None else None
+    url, _ = upload_target(body.url, key)
+    job = new_job(
+        session,
+        "neuronpedia_upload",
+        {"export_id": export_id, "url": url, "api_key_given": bool(key)},
+        resources=[("exports", export_id)],
+    )
+    row.upload = {"url": url, "job_id": job.id, "status": "queued", "error": None}
+    submit_job(session, job, {"api_key": key})
+    return ExportOut.model_validate(row)
