@@ -176,7 +176,14 @@ export function TokenBarChart({ data, height }: { data: { token: string; value: 
       <ResponsiveContainer width="100%" height="100%">
         <BarChart data={data} layout="vertical" margin={{ top: 0, right: 12, left: 4, bottom: 0 }}>
           <CartesianGrid stroke="#1e293b" horizontal={false} />
-          <XAxis type="number" {...AXIS} tickFormatter={(v: number) => formatNumber(v, 2)} />
+          {/* The axis always includes 0: bars grow from it, so all-negative values (suppressed
+              tokens) are not drawn from the smallest one. */}
+          <XAxis
+            type="number"
+            {...AXIS}
+            domain={[(min: number) => Math.min(0, min), (max: number) => Math.max(0, max)]}
+            tickFormatter={(v: number) => formatNumber(v, 2)}
+          />
           <YAxis type="category" dataKey="token" {...AXIS} width={110} interval={0} tick={{ fill: "#cbd5e1", fontSize: 11, fontFamily: "monospace" }} />
           <Tooltip {...TOOLTIP} cursor={{ fill: "#1e293b" }} formatter={(v) => formatNumber(Number(v))} />
           <Bar dataKey="value" isAnimationActive={false}>

@@ -1,6 +1,10 @@
-/** The tokens a latent's decoder direction promotes and suppresses (logit lens). */
+/**
+ * The tokens a latent's decoder direction promotes and suppresses (logit lens). Both charts' value
+ * axes include 0, so a bar's length is its logit (not its distance from the smallest one).
+ */
 import type { Feature } from "../api/types";
 import { TokenBarChart } from "../components/charts";
+import { tokenLabel } from "../lib/tokenLabel";
 import { Loading } from "./Loading";
 import { Unavailable } from "./Unavailable";
 import { useFeatureDetail } from "./queries";
@@ -10,7 +14,8 @@ export function LogitLensTab({ feature }: { feature: Feature }) {
   if (d.error) return <Unavailable error={d.error} />;
   if (!d.data) return <Loading />;
   const q = { data: d.data.logitLens };
-  const label = (t: { token: string }) => JSON.stringify(t.token).slice(1, -1);
+  // Never blank: a space-only token shows as ␣; a lone byte of a character comes as <0xE2>.
+  const label = (t: { token: string }) => tokenLabel(t.token);
   return (
     <div className="grid gap-4 md:grid-cols-2" data-testid="logit-lens">
       <div>

@@ -8,6 +8,7 @@ path here catches, falls back, and finally re-encodes with ``errors="replace"``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -86,3 +87,69 @@ def decode_each(tokenizer: Any, ids: Sequence[int]) -> list[str]:
         except Exception:
             out.append(REPLACEMENT)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels for tokens shown one at a time
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte -> printable character table (openai/gpt-2 ``encoder.py``; transformers'
+    ``bytes_to_unicode``), which byte-level BPE vocabularies (GPT-2, SmolLM2, Llama 3) are written
+    in: printable Latin-1 bytes stand for themselves, the rest map to U+0100 onwards (``Ġ`` is a
+    space, ``Ċ`` a newline)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAC + 1), *range(0xAE, 0xFF + 1)]
+    table = {b: chr(b) for b in printable}
+    extra = 0
+    for b in range(256):
+        if b not in table:
+            table[b] = chr(256 + extra)
+            extra += 1
+    return table
+
+
+_BYTE_OF_CHAR = {c: b for b, c in _bytes_to_unicode().items()}
+_BYTE_TOKEN = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+
+
+def _token_bytes(piece: str) -> bytes | None:
+    """The bytes a vocabulary entry stands for: SentencePiece's byte fallback ``<0xE2>``, or a
+    byte-level BPE entry written in GPT-2's table; None for any other kind of vocabulary."""
+    if m := _BYTE_TOKEN.fullmatch(piece):
+        return bytes([int(m[1], 16)])
+    if piece and all(c in _BYTE_OF_CHAR for c in piece):
+        return bytes(_BYTE_OF_CHAR[c] for c in piece)
+    return None
+
+
+def escape_partial_utf8(data: bytes) -> str:
+    """``data`` as text, each byte that is not part of a whole UTF-8 character written ``<0xE2>``
+    (``b"\\xe2\\x82"`` -> ``<0xE2><0x82>``, ``b"caf\\xc3"`` -> ``caf<0xC3>``)."""
+    out: list[str] = []
+    rest = data
+    while rest:
+        try:
+            out.append(rest.decode("utf-8"))
+            break
+        except UnicodeDecodeError as err:
+            out.append(rest[: err.start].decode("utf-8"))
+            out.extend(f"<0x{b:02X}>" for b in rest[err.start : err.end])
+            rest = rest[err.end :]
+    return "".join(out)
+
+
+def token_labels(tokenizer: Any, ids: Sequence[int]) -> list[str]:
+    """A label for each token on its own (logit lens, top tokens): its decoded text, except that
+    a token holding part of a UTF-8 character (a byte-level ``\\xe2`` or a ``<0xE2>`` byte
+    fallback), which decodes to U+FFFD or nothing, shows its bytes as ``<0xE2>`` instead of a
+    '�' or a blank that says nothing about which token it is."""
+    texts = decode_each(tokenizer, ids)
+    unclear = [i for i, t in enumerate(texts) if REPLACEMENT in t or t == ""]
+    if not unclear:
+        return texts
+    pieces = convert_ids_to_tokens(tokenizer, [int(ids[i]) for i in unclear])
+    for i, piece in zip(unclear, pieces, strict=True):
+        data = _token_bytes(piece)
+        if data is not None:
+            texts[i] = escape_partial_utf8(data)
+    return texts

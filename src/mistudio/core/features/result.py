@@ -37,6 +37,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from mistudio.core.data import decode, decode_each
+from mistudio.core.data.decoding import token_labels
 from mistudio.core.features.config import ExtractionConfig
 from mistudio.errors import InvalidInputError, NotFoundError
 
@@ -357,8 +358,9 @@ class ExtractionResult:
             negative=_pairs(neg_ids, np.asarray(self.array("logit_neg_values")[i])),
             hist_counts=np.asarray(self.array("logit_hist_counts")[i]),
             hist_range=(lo, hi),
-            positive_text=decode_each(tokenizer, pos_ids.tolist()) if tokenizer else [],
-            negative_text=decode_each(tokenizer, neg_ids.tolist()) if tokenizer else [],
+            # Tokens listed on their own: a lone byte of a character shows as <0xE2>, not '�'.
+            positive_text=token_labels(tokenizer, pos_ids.tolist()) if tokenizer else [],
+            negative_text=token_labels(tokenizer, neg_ids.tolist()) if tokenizer else [],
         )
 
     def correlated(self, index: int) -> Correlated:
