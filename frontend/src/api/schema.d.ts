@@ -229,6 +229,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/exports/{export_id}/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Export
+         * @description Upload an export to a Neuronpedia instance through its per-user API (queues a
+         *     ``neuronpedia_upload`` job; ``upload`` on the export follows it). The source set must exist
+         *     there and belong to the key's user.
+         */
+        post: operations["upload_export"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/extractions": {
         parameters: {
             query?: never;
@@ -5360,6 +5382,23 @@ export interface components {
              */
             skip_special_tokens?: boolean;
         };
+        /**
+         * UploadCreate
+         * @description Where to upload an export, and with which key.
+         */
+        UploadCreate: {
+            /**
+             * Api Key
+             * @description Your Neuronpedia API key (Settings on the instance); write-only, used by the upload job
+             *     and never stored. Without it the server's key is used, for its configured instance only.
+             */
+            api_key?: string | null;
+            /**
+             * Url
+             * @description The Neuronpedia instance (default: ``MISTUDIO_NEURONPEDIA_URL``).
+             */
+            url?: string | null;
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -5891,6 +5930,41 @@ export interface operations {
                 };
                 content: {
                     "application/zip": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    upload_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                export_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportOut"];
                 };
             };
             /** @description Validation Error */
