@@ -121,6 +121,11 @@ class CachedPieces:
         text: str = self.tokenizer.decode(list(ids), **kwargs)
         return text
 
+    def __getattr__(self, name: str) -> Any:
+        # Anything else (convert_ids_to_tokens for byte labels, special token ids) is the
+        # real tokenizer's, so the pages read exactly as the detail API's.
+        return getattr(self.tokenizer, name)
+
 
 class DecoderRows:
     """Decoder rows ``W_dec[i]`` of an SAE folder, read on demand.
