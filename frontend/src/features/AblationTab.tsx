@@ -2,6 +2,7 @@
 import { useState } from "react";
 import type { Feature } from "../api/types";
 import { TokenBarChart } from "../components/charts";
+import { tokenLabel } from "../lib/tokenLabel";
 import { Button, Field, Stat } from "../components/ui";
 import { formatNumber } from "../lib/format";
 import { Unavailable } from "./Unavailable";
@@ -31,11 +32,11 @@ export function AblationTab({ feature }: { feature: Feature }) {
           <div className="grid gap-4 md:grid-cols-2">
             <div>
               <div className="mb-1 text-xs text-slate-400">Tokens made more likely without it</div>
-              <TokenBarChart data={r.most_increased.map((t) => ({ token: JSON.stringify(t.token).slice(1, -1), value: t.value }))} />
+              <TokenBarChart data={r.most_increased.map((t) => ({ token: tokenLabel(t.token), value: t.value }))} />
             </div>
             <div>
               <div className="mb-1 text-xs text-slate-400">Tokens made less likely without it</div>
-              <TokenBarChart data={r.most_decreased.map((t) => ({ token: JSON.stringify(t.token).slice(1, -1), value: t.value }))} />
+              <TokenBarChart data={r.most_decreased.map((t) => ({ token: tokenLabel(t.token), value: t.value }))} />
             </div>
           </div>
           {(r.completion_clean !== null || r.completion_ablated !== null) && (

@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from mistudio.core.data import decode, decode_each
+from mistudio.core.data import decode
+from mistudio.core.data.decoding import token_labels
 from mistudio.core.features.result import ExtractionResult
 from mistudio.core.hooks import intervene
 from mistudio.core.language_models import LoadedModel
@@ -116,7 +117,7 @@ def ablate_latent(
         ids = top.indices.tolist()
         return [
             TokenShift(i, t, float(v))
-            for i, t, v in zip(ids, decode_each(tok, ids), top.values.tolist(), strict=True)
+            for i, t, v in zip(ids, token_labels(tok, ids), top.values.tolist(), strict=True)
         ]
 
     return AblationResult(
