@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -265,7 +266,9 @@ def test_rejected_batch_stops_then_resume_sends_only_the_rest(bulk, server, tmp_
     assert sorted(server.features(MODEL, SOURCE)) == [i for i in range(150) if i != 7]
     before = len(server.upload_requests())
 
-    result = _run(bulk, server, tmp_path)
+    copy = tmp_path / "copy" / MODEL / SOURCE  # the same export elsewhere resumes too
+    shutil.copytree(bulk, copy)
+    result = _run(copy, server, tmp_path)
     assert (result.batches_resumed, result.batches_sent) == (2, 2)
     assert result.features_sent == 150
     resumed_requests = server.upload_requests()[before:]
@@ -331,10 +334,23 @@ def test_source_set_of_another_user(bulk, fake_neuronpedia, tmp_path):
     assert len(fake_neuronpedia.upload_requests()) == 4
 
 
-def test_too_large_bodies_are_sent_in_parts(bulk, server, tmp_path):
+def test_bodies_over_our_limit_are_sent_in_parts(bulk, server, tmp_path, monkeypatch):
+    monkeypatch.setattr(upload, "MAX_BODY_BYTES", 40_000)
+    server.max_body_bytes = 40_000
+    result = _run(bulk, server, tmp_path)
+    assert result.splits == 2 and result.batches_sent == 4  # the two 128-feature batches
+    requests = server.upload_requests()
+    assert all(r.status == 200 and r.body_bytes <= 40_000 for r in requests)
+    assert len(requests) < 2 * sum(r.body_bytes for r in requests) / 40_000  # packed, not halved
+    _assert_each_feature_once(server)
+
+
+def test_bodies_the_instance_refuses_as_too_large_are_halved(bulk, server, tmp_path):
     server.max_body_bytes = 40_000
     result = _run(bulk, server, tmp_path)
     assert result.splits > 0 and result.batches_sent == 4
+    statuses = {r.status for r in server.upload_requests()}
+    assert statuses == {413, 200}
     accepted = [r for r in server.upload_requests() if r.status == 200]
     assert all(r.body_bytes <= 40_000 for r in accepted)
     _assert_each_feature_once(server)
@@ -369,6 +385,15 @@ def test_misaligned_batch_files_are_refused(bulk, server, tmp_path):
     _write_jsonl_gz(bulk / "activations" / "batch-0.jsonl.gz", _activations(200))
     with pytest.raises(InvalidInputError, match="must hold the same features"):
         _run(bulk, server, tmp_path)
+
+
+def test_nothing_to_upload_is_an_error_every_time(bulk, server, tmp_path):
+    for b in range(N_FEATURES // PER_FILE):
+        _write_jsonl_gz(bulk / "activations" / f"batch-{b}.jsonl.gz", [])
+    for _ in range(2):
+        with pytest.raises(InvalidInputError, match="none of its 300 features has an activation"):
+            _run(bulk, server, tmp_path)
+    assert server.upload_requests() == []
 
 
 def _post(server: FakeNeuronpedia, body: Any, key: str | None = None) -> httpx.Response:

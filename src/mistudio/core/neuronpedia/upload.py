@@ -24,12 +24,14 @@ activations}]}``. What the route enforces was read from Neuronpedia's own
   its config tables. So a 500 is retried like any server fault, and when it persists the message
   names those causes; a deployment that answers 403 instead gets the ownership message at once.
 - **Body size.** neuronpedia.org runs on Vercel, whose functions refuse request bodies over
-  4.5 MB (413). A call is therefore also kept under :data:`MAX_BODY_BYTES`: a batch whose JSON is
-  larger is sent in halves (and halved again on a 413), which changes nothing on the server.
+  4.5 MB (413); 128 features of 20 examples of 128 tokens are about 5.5 MB of JSON. A call is
+  therefore also kept under :data:`MAX_BODY_BYTES`: a batch whose JSON is larger is sent in as
+  few parts as fit (each feature is encoded once, parts are joined bytes), and a part the
+  instance still refuses with 413 is halved until it fits; nothing changes on the server.
 - **Resume.** The state file records which *feature indexes* (and batches) were accepted, with a
   fingerprint of the folder's bytes, the ids and the instance URL; a second call skips what was
   accepted and sends the rest, and a different export or instance starts afresh. Feature-level
-  state makes a resume exact even when a batch was sent in halves or ``batch_features`` changed.
+  state makes a resume exact even when a batch was sent in parts or ``batch_features`` changed.
   This matters because Neuronpedia creates activations and explanations with fresh ids: sending
   a feature twice duplicates its examples (only the feature row itself is ``skipDuplicates``).
   The one duplicate this cannot rule out is a request that timed out *after* the server
@@ -89,6 +91,7 @@ EMPTY_TOKEN = "\u200b"
 """Stands in for an empty token: yup's ``string().required()`` refuses ``""``."""
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 STATE_VERSION = 1
+EMPTY_BATCH = "had no feature with activations"
 SERVER_FAULT_CAUSES = (
     "on this route that is also the answer when the source set does not exist or does not "
     "belong to the key's user, when the source is not in it, or when an explanation method or "
@@ -168,13 +171,15 @@ class UploadReport:
     features_skipped: int = 0
     """Features left out because they have no activation record."""
     requests: int = 0
-    """HTTP calls made, retries and halves included."""
+    """HTTP calls made, retries and parts included."""
     retries: int = 0
     splits: int = 0
     """Batches sent in parts to keep each body under the size limit."""
     clipped: dict[str, int] = field(default_factory=dict)
     """Counts by kind (keys of :data:`CLIP_KINDS`)."""
     seconds: float = 0.0
+    seconds_waiting: float = 0.0
+    """Of ``seconds``, the time spent waiting for the instance's answers."""
 
     def lines(self) -> list[str]:
         """A short human summary."""
@@ -183,7 +188,7 @@ class UploadReport:
             f"{self.batches_sent} of {self.batches_total} batches sent now "
             f"({self.features_sent} features), {self.batches_resumed} accepted earlier"
             + (f", {self.batches_empty} with nothing to send" if self.batches_empty else "")
-            + f"; {self.seconds:.1f} s"
+            + f"; {self.seconds:.1f} s ({self.seconds_waiting:.1f} s waiting for the instance)"
         ]
         if self.features_skipped:
             out.append(f"skipped {self.features_skipped} features with no activation record")
@@ -245,6 +250,21 @@ def _index(path: Path, number: int, record: dict[str, Any]) -> int:
             "(Neuronpedia's limit)"
         )
     return index
+
+
+_INDEX_KEY = re.compile(rb'"index"\s*:\s*"?(\d{1,8})"?\s*[,}]')
+
+
+def _quick_index(line: bytes) -> int | None:
+    """The ``index`` of a JSON line without parsing it (activation lines are parsed once, when
+    their call is built), or None to parse. Sound because an unescaped ``"index":`` can only
+    be a key (a quote inside a JSON string is escaped) and the records have no nested objects;
+    anything but exactly one match falls back to the parser."""
+    matches = _INDEX_KEY.findall(line)
+    if len(matches) != 1:
+        return None
+    index = int(matches[0])
+    return index if index <= MAX_INDEX else None
 
 
 def _identity(source_dir: Path) -> tuple[str, str]:
@@ -367,14 +387,23 @@ def _activation(record: dict[str, Any], clip: _Clip) -> dict[str, Any] | None:
     if n == 0:
         clip.add("empty_activations")
         return None
-    numbers: list[float] = []
-    for value in values[:n]:
-        number = _number(value)
-        if number is None:
-            clip.add("non_finite")
-            number = 0.0
-        numbers.append(number)
-    texts = [_token(t, clip) for t in tokens[:n]]
+    tokens, values = tokens[:n], values[:n]
+    # Fast path (C-level scans): plain strings, none empty or with NUL; plain finite numbers.
+    # A sum that is not finite sends the record down the slow path, which finds the culprit.
+    if set(map(type, tokens)) == {str} and "" not in tokens and "\x00" not in "".join(tokens):
+        texts = tokens
+    else:
+        texts = [_token(t, clip) for t in tokens]
+    if set(map(type, values)) <= {float, int} and math.isfinite(sum(values)):
+        numbers = [float(v) for v in values]
+    else:
+        numbers = []
+        for value in values:
+            number = _number(value)
+            if number is None:
+                clip.add("non_finite")
+                number = 0.0
+            numbers.append(number)
     if n > MAX_ACTIVATION_TOKENS:
         # The window Neuronpedia's UI centres on: the max with as much context on each side.
         peak = max(range(n), key=numbers.__getitem__)
@@ -580,6 +609,7 @@ class _Sender:
             retry_after = None
             check_outbound_url(self.url)
             self.report.requests += 1
+            asked = time.monotonic()
             try:
                 response = self._http.post(
                     self.url,
@@ -587,14 +617,17 @@ class _Sender:
                     headers={"content-type": "application/json", API_KEY_HEADER: self._key},
                 )
             except httpx.TimeoutException:
+                self.report.seconds_waiting += time.monotonic() - asked
                 last, unreachable = f"no answer within {self.policy.timeout_s:g} s", False
                 log.info("neuronpedia %s: %s (attempt %d)", self.url, last, attempt + 1)
                 continue
             except httpx.TransportError as exc:
+                self.report.seconds_waiting += time.monotonic() - asked
                 last = self._safe(f"{type(exc).__name__}: {exc}".rstrip(": "))
                 unreachable = isinstance(exc, httpx.ConnectError)
                 log.info("neuronpedia %s: %s (attempt %d)", self.url, last, attempt + 1)
                 continue
+            self.report.seconds_waiting += time.monotonic() - asked
             status = response.status_code
             if status < 300:
                 return True
@@ -636,9 +669,28 @@ class _Sender:
         )
 
 
-def _encode(model_id: str, source: str, features: list[dict[str, Any]]) -> bytes:
-    body = {"modelId": model_id, "source": source, "features": features}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+def _encode_feature(feature: dict[str, Any]) -> bytes:
+    return json.dumps(feature, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _encode(model_id: str, source: str, features: list[tuple[int, bytes]]) -> bytes:
+    """The call's body from features encoded once each (a split re-joins, never re-encodes)."""
+    head = json.dumps({"modelId": model_id, "source": source}, ensure_ascii=False)[:-1]
+    return head.encode() + b',"features":[' + b",".join(f for _, f in features) + b"]}"
+
+
+def _pack(features: list[tuple[int, bytes]], limit: int) -> list[list[tuple[int, bytes]]]:
+    """``features`` in order, in as few parts as keep each body under ``limit`` bytes (a
+    feature larger than that alone goes in a part of its own)."""
+    parts: list[list[tuple[int, bytes]]] = [[]]
+    size = 0
+    for feature in features:
+        if parts[-1] and size + len(feature[1]) + 1 > limit:
+            parts.append([])
+            size = 0
+        parts[-1].append(feature)
+        size += len(feature[1]) + 1
+    return parts
 
 
 # ------------------------------------------------------------------------------------------
@@ -702,7 +754,8 @@ def upload_bulk(
         "source": source,
     }
     skip = {Path(state_file).resolve(), Path(str(state_file) + ".tmp").resolve()}
-    fingerprint = _fingerprint(source_dir, skip, *identity.values())
+    # The folder's bytes, not its path: a copied export resumes, a re-written one does not.
+    fingerprint = _fingerprint(source_dir, skip, identity["base_url"], model_id, source)
     state, note = _State.load(Path(state_file), fingerprint, identity)
     if note:
         report(progress, 0, total, stage=note)
@@ -726,32 +779,39 @@ def upload_bulk(
             f"continue from batch {batch}"
         )
 
-    def send(batch: int, features: list[dict[str, Any]]) -> None:
+    def send(batch: int, features: list[tuple[int, bytes]]) -> None:
+        parts = _pack(features, MAX_BODY_BYTES - 1024)  # 1 KiB for the ids around them
+        if len(parts) > 1:
+            result.splits += 1
+            for part in parts:
+                send_part(batch, part)
+        else:
+            send_part(batch, features)
+
+    def send_part(batch: int, features: list[tuple[int, bytes]]) -> None:
         body = _encode(model_id, source, features)
-        if len(body) > MAX_BODY_BYTES and len(features) > 1:
-            parts = [features[: len(features) // 2], features[len(features) // 2 :]]
-        elif sender.post(body, batch, total, accepted_note(batch)):
-            state.features.update(f["index"] for f in features)
+        if sender.post(body, batch, total, accepted_note(batch)):
+            state.features.update(index for index, _ in features)
             state.save()
             result.features_sent += len(features)
             return
-        elif len(features) > 1:
-            parts = [features[: len(features) // 2], features[len(features) // 2 :]]
-        else:
+        if len(features) == 1:
             raise BatchRejectedError(
                 f"Neuronpedia at {base} refused batch {batch} of {total} as too large (HTTP "
-                f"413) even for feature {features[0]['index']} alone ({len(body):,} bytes); "
+                f"413) even for feature {features[0][0]} alone ({len(body):,} bytes); "
                 f"{accepted_note(batch)}"
             )
-        result.splits += 1
-        for part in parts:
-            send(batch, part)
+        result.splits += 1  # the instance's limit is below ours: halve until it fits
+        half = len(features) // 2
+        send_part(batch, features[:half])
+        send_part(batch, features[half:])
 
     def finish_batch(batch: int, kind: str) -> None:
         nonlocal done
         done += 1
-        state.batches.add(batch)
-        state.save()
+        if kind != EMPTY_BATCH:  # re-checked next time, so "nothing to upload" stays an error
+            state.batches.add(batch)
+            state.save()
         sent = result.batches_sent
         rate = sent / max(time.monotonic() - sent_started, 1e-6) if sent else 0.0
         left = total - done
@@ -792,9 +852,11 @@ def upload_bulk(
             if n in activation_files:
                 apath = activation_files[n]
                 for number, line in _lines(apath):
-                    index = _index(apath, number, _parse(apath, number, line))
-                    _check_same_batch(index, wanted, apath, "activations", path)
-                    activations[index].append((number, line))
+                    quick = _quick_index(line)
+                    if quick is None:
+                        quick = _index(apath, number, _parse(apath, number, line))
+                    _check_same_batch(quick, wanted, apath, "activations", path)
+                    activations[quick].append((number, line))
             if n in explanation_files:
                 epath = explanation_files[n]
                 for number, line in _lines(epath):
@@ -809,7 +871,7 @@ def upload_bulk(
                     result.batches_resumed += 1
                     done += 1
                     continue
-                bodies: list[dict[str, Any]] = []
+                bodies: list[tuple[int, bytes]] = []
                 for row in chunk:
                     if row.index in state.features:
                         continue
@@ -823,7 +885,7 @@ def upload_bulk(
                     if body is None:
                         result.features_skipped += 1
                     else:
-                        bodies.append(body)
+                        bodies.append((row.index, _encode_feature(body)))
                 if bodies:
                     send(batch, bodies)
                     result.batches_sent += 1
@@ -833,7 +895,7 @@ def upload_bulk(
                     finish_batch(batch, "accepted earlier")
                 else:
                     result.batches_empty += 1
-                    finish_batch(batch, "had no feature with activations")
+                    finish_batch(batch, EMPTY_BATCH)
     finally:
         sender.close()
         for kind, count in clip.total.items():
