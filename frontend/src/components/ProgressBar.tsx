@@ -77,7 +77,8 @@ export function JobProgress({
         <ProgressBar
           progress={job.progress}
           eta={done ? null : job.eta_seconds}
-          message={job.cancel_requested && !done ? "stopping…" : job.message}
+          // A failed job's error is the line below; its last message often repeats it.
+          message={job.cancel_requested && !done ? "stopping…" : job.status === "failed" && job.error ? null : job.message}
           status={job.status}
         />
       ) : null}

@@ -7,9 +7,15 @@ import { formatBytes, formatCount, formatDate } from "../lib/format";
 import { useDeleteDataset, useImportDataset } from "./queries";
 import { TokenizationRow } from "./TokenizationRow";
 
+/** An upload is saved as `<MISTUDIO_HOME>/uploads/<32 hex>/<its name>` (POST /datasets/upload):
+ * the card names the file, not the server's folder. */
+const UPLOADED = /[\/]uploads[\/][0-9a-f]{32}[\/]([^\/]+)$/;
+
 function sourceLine(d: Dataset): string {
   const s = d.source as Record<string, unknown>;
   if (d.source_kind === "hub") return `hub · ${[s.repo_id, s.config, s.split].filter(Boolean).join(" / ")}`;
+  const uploaded = UPLOADED.exec(String(s.path ?? ""));
+  if (d.source_kind === "local" && uploaded) return `upload · ${uploaded[1]}`;
   if (d.source_kind === "local") return `local · ${String(s.path ?? "")}`;
   return `built-in · ${String(s.builtin ?? d.name)}`;
 }
@@ -37,7 +43,8 @@ export function DatasetCard({
         <div className="space-y-1">
           <div className="flex items-center gap-2">
             <span className="truncate">{d.name}</span>
-            {!isBusy(d.status) && <StatusPill status={d.status} />}
+            {/* A failed or cancelled import's job says its status (with Retry) below. */}
+            {!isBusy(d.status) && !(d.job_id && (d.status === "failed" || d.status === "cancelled")) && <StatusPill status={d.status} />}
           </div>
           <div className="truncate text-xs font-normal text-slate-500">{sourceLine(d)}</div>
         </div>

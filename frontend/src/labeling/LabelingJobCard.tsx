@@ -8,8 +8,25 @@ import { formatDate, formatEta, formatNumber } from "../lib/format";
 import type { WireMessage } from "../ws/socket";
 import { LabelingSummaryView } from "./LabelingSummaryView";
 
+interface Rate {
+  fps: number | null;
+  eta: number | null;
+  failed: number | null;
+}
+
+/** "2.5 features/s · ETA 3s · 1 failed", with only the parts known (no leading "· "). */
+export function rateLine(rate: Rate): string {
+  return [
+    rate.fps !== null ? `${formatNumber(rate.fps, 2)} features/s` : null,
+    rate.eta !== null ? `ETA ${formatEta(rate.eta)}` : null,
+    rate.failed ? `${rate.failed} failed` : null,
+  ]
+    .filter(Boolean)
+    .join(" · ");
+}
+
 export function LabelingJobCard({ run }: { run: LabelingJob }) {
-  const [rate, setRate] = useState<{ fps: number | null; eta: number | null; failed: number | null }>({ fps: null, eta: null, failed: null });
+  const [rate, setRate] = useState<Rate>({ fps: null, eta: null, failed: null });
   const onEvent = (m: WireMessage) => {
     const d = (m.data ?? {}) as Record<string, unknown>;
     if (m.type !== "progress") return;
@@ -35,9 +52,7 @@ export function LabelingJobCard({ run }: { run: LabelingJob }) {
       <JobProgress jobId={run.job_id} onEvent={onEvent} />
       {busy && (rate.fps !== null || rate.eta !== null) && (
         <p className="mt-1 font-mono text-[11px] text-slate-400" data-testid="labeling-rate">
-          {rate.fps !== null && `${formatNumber(rate.fps, 2)} features/s`}
-          {rate.eta !== null && ` · ETA ${formatEta(rate.eta)}`}
-          {rate.failed ? ` · ${rate.failed} failed` : ""}
+          {rateLine(rate)}
         </p>
       )}
       {summary && typeof summary.labelled === "number" && <LabelingSummaryView summary={summary} />}
