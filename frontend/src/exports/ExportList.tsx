@@ -25,7 +25,7 @@ export function ExportList({ extractionId }: { extractionId: number }) {
   const items = exports.data?.items ?? [];
   if (!items.length) return <ErrorLine error={exports.error} />;
   return (
-    <div className="mt-3 space-y-2" data-testid="export-list">
+    <div className="space-y-2" data-testid="export-list">
       <div className="text-[11px] uppercase tracking-wide text-slate-500">Neuronpedia exports</div>
       {items.map((e) => (
         <ExportRow key={e.id} item={e} />

@@ -1,16 +1,12 @@
-/** One extraction: its SAE, size and live progress, open, export for Neuronpedia, and delete. */
-import { useState } from "react";
+/** One extraction: its SAE, size and live progress, open and delete. */
 import type { Extraction } from "../api/types";
 import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, ErrorLine, StatusPill } from "../components/ui";
-import { ExportDialog } from "../exports/ExportDialog";
-import { ExportList } from "../exports/ExportList";
 import { isBusy } from "../lib/status";
 import { useDeleteExtraction } from "./queries";
 
 export function ExtractionCard({ extraction: e }: { extraction: Extraction }) {
   const remove = useDeleteExtraction(e.id);
-  const [exporting, setExporting] = useState(false);
   return (
     <Card
       testId={`extraction-${e.id}`}
@@ -22,24 +18,15 @@ export function ExtractionCard({ extraction: e }: { extraction: Extraction }) {
       }
       actions={
         !isBusy(e.status) && (
-          <>
-            {e.status === "ready" && (
-              <Button variant="ghost" onClick={() => setExporting(true)} data-testid="extraction-export">
-                Export…
-              </Button>
-            )}
-            <Button variant="ghost" className="text-rose-300" onClick={() => remove.mutate(undefined)}>
-              Delete
-            </Button>
-          </>
+          <Button variant="ghost" className="text-rose-300" onClick={() => remove.mutate(undefined)}>
+            Delete
+          </Button>
         )
       }
     >
       <JobProgress jobId={e.job_id} />
       {e.error && !e.job_id && <ErrorLine error={e.error} />}
       <ErrorLine error={remove.error} />
-      {e.status === "ready" && <ExportList extractionId={e.id} />}
-      {exporting && <ExportDialog extraction={e} onClose={() => setExporting(false)} />}
     </Card>
   );
 }
