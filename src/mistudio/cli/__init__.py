@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "service_cmd",
     "demo_cmd",
     "steer_cmd",
+    "export_cmd",
 ]
 
 
