@@ -280,6 +280,15 @@ def test_rejected_batch_stops_then_resume_sends_only_the_rest(bulk, server, tmp_
     assert len(server.upload_requests()) == before + len(resumed_requests)
 
 
+def test_resume_with_another_batch_size_sends_exactly_the_rest(bulk, server, tmp_path):
+    server.reject_request(3, 400, "no")
+    with pytest.raises(BatchRejectedError):
+        _run(bulk, server, tmp_path, batch_features=32)  # features 0..63 accepted
+    result = _run(bulk, server, tmp_path, batch_features=128)
+    assert result.features_sent == N_FEATURES - 1 - 63
+    _assert_each_feature_once(server)
+
+
 def test_a_different_export_does_not_resume(bulk, server, tmp_path):
     _run(bulk, server, tmp_path)
     with gzip.open(bulk / "explanations" / "batch-1.jsonl.gz", "at") as fh:

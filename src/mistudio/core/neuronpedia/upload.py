@@ -523,6 +523,8 @@ class _State:
                 raise ValueError("not a version-1 upload state")
             same = data.get("fingerprint") == fingerprint
             batches = {int(b) for b in data.get("accepted_batches", [])}
+            if data.get("batch_features") != identity["batch_features"]:
+                batches = set()  # numbered for another batch size; the features still count
             features = {
                 i for lo, hi in data.get("accepted_features", []) for i in range(lo, hi + 1)
             }
@@ -748,6 +750,7 @@ def upload_bulk(
         result.batches_total += math.ceil(count / batch_features)
     total = result.batches_total
     identity = {
+        "batch_features": str(batch_features),
         "source_dir": str(source_dir.resolve()),
         "base_url": normalise_url(base),
         "model_id": model_id,
