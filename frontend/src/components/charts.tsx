@@ -144,6 +144,7 @@ export function MetricChart({
   return (
     <ChartFrame
       testId={`chart-${title}`}
+      data-scale={log ? "log" : "linear"}
       height={height}
       empty={data.length === 0}
       header={

@@ -13,6 +13,7 @@ import { isBusy } from "../lib/status";
 import { addEventMetrics, CHART_METRICS, mergeSeries, saeNames, seriesFromRows, type MetricSeries } from "../lib/metrics";
 import type { SaeSpec } from "../lib/sparsity";
 import type { WireMessage } from "../ws/socket";
+import { SeriesLegend } from "./SeriesLegend";
 import { SparsityCharts } from "./SparsityChart";
 import { useCheckpoints, useDeleteTraining, useTrainingMetrics } from "./queries";
 
@@ -20,6 +21,7 @@ export function TrainingCard({ training: t, selected, onSelect }: { training: Tr
   const metrics = useTrainingMetrics(t.id);
   const [series, setSeries] = useState<MetricSeries>({});
   const [showCheckpoints, setShowCheckpoints] = useState(false);
+  const [lossLog, setLossLog] = useState(true);
   const checkpoints = useCheckpoints(t.id, showCheckpoints);
   const remove = useDeleteTraining(t.id);
   useEffect(() => {
@@ -77,9 +79,22 @@ export function TrainingCard({ training: t, selected, onSelect }: { training: Tr
       {/* A run that ended without logging a step has nothing to chart: no "waiting for data" boxes. */}
       {(busy || hasMetrics) && (
         <>
-          <div className="mt-3 grid gap-2 md:grid-cols-3 xl:grid-cols-5" data-testid="training-charts">
+          <div className="mt-3 flex flex-wrap items-start gap-3">
+            <SeriesLegend names={saes} />
+            {/* A loss spike (20,000 against ~1) flattens a linear axis; log is the default. */}
+            <button
+              type="button"
+              className="ml-auto mt-3 text-[11px] text-emerald-400 hover:text-emerald-300"
+              onClick={() => setLossLog(!lossLog)}
+              data-testid="loss-scale"
+              title="Loss axis: logarithmic keeps small losses readable beside a spike; linear shows differences as they are"
+            >
+              loss axis: {lossLog ? "log" : "linear"}
+            </button>
+          </div>
+          <div className="mt-2 grid gap-2 md:grid-cols-3 xl:grid-cols-5" data-testid="training-charts">
             {CHART_METRICS.map((c) => (
-              <MetricChart key={c.name} title={c.title} data={series[c.name] ?? []} series={saes} log={c.log} height={120} />
+              <MetricChart key={c.name} title={c.title} data={series[c.name] ?? []} series={saes} log={c.name === "loss" ? lossLog : c.log} height={120} />
             ))}
           </div>
           <SparsityCharts series={series} saes={saes} specs={specs} finished={!busy} />
