@@ -8,7 +8,11 @@ import { fireEvent, screen, waitFor } from "@testing-library/react";
 import { page, renderWithClient, stubApi } from "../test/api";
 import { MODEL, TOKENIZATIONS } from "../test/inputs";
 import { DEFAULT_FORM } from "../lib/trainingForm";
+import { useUi } from "../store/ui";
 import { TrainingFormCard } from "./TrainingFormCard";
+
+// The form's draft lives in the UI store (it outlives the panel): each test starts without one.
+afterEach(() => useUi.setState({ trainingDraft: null }));
 
 function api() {
   return stubApi(({ method, url }) => {
@@ -45,5 +49,22 @@ describe("training form input", () => {
     expect(screen.getByTestId("train-start")).toBeDisabled();
     fireEvent.click(screen.getByTestId("train-start"));
     expect(calls.filter((c) => c.method === "POST" && c.url.endsWith("/trainings"))).toHaveLength(0);
+  });
+});
+
+describe("training form draft", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("keeps what was typed when the panel is left and opened again", async () => {
+    api();
+    const first = renderWithClient(<TrainingFormCard />);
+    await waitFor(() => expect((screen.getByTestId("train-tokenization") as HTMLSelectElement).value).toBe("2"));
+    fireEvent.change(screen.getByTestId("train-name"), { target: { value: "my-run" } });
+    fireEvent.change(screen.getByTestId("train-steps"), { target: { value: "1234" } });
+    first.unmount();
+
+    renderWithClient(<TrainingFormCard />);
+    expect(screen.getByTestId("train-name")).toHaveValue("my-run");
+    expect(screen.getByTestId("train-steps")).toHaveValue(1234);
   });
 });

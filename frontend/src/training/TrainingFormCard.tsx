@@ -38,7 +38,12 @@ export function TrainingFormCard() {
   const pending = useUi((s) => s.pendingTemplate);
   const loadTemplate = useUi((s) => s.loadTemplate);
   const setDraft = useUi((s) => s.setTrainingDraft);
-  const [form, setForm] = useState<TrainingForm>(DEFAULT_FORM);
+  // The form outlives the panel: leaving Training and coming back restores what was typed (the
+  // draft in the UI store, which the Templates panel also reads).
+  const [form, setForm] = useState<TrainingForm>(() => {
+    const edited = useUi.getState().trainingDraft?.edited as Partial<TrainingForm> | undefined;
+    return edited ? { ...DEFAULT_FORM, ...edited } : DEFAULT_FORM;
+  });
   const [showAdvanced, setShowAdvanced] = useState(false);
   const [saveOpen, setSaveOpen] = useState(false);
   const set = <K extends keyof TrainingForm>(key: K, value: TrainingForm[K]) => setForm((f) => ({ ...f, [key]: value }));
@@ -80,7 +85,7 @@ export function TrainingFormCard() {
   const estimable = !!saeArch && !!model && firstDin > 0 && form.layers.length > 0;
   const estimate = useTrainingEstimate(estimable ? request.train : null, form.useCache ? 0 : modelWeightBytes(model));
   const memory = estimable && !estimate.isError ? estimate.data?.total : undefined;
-  useEffect(() => setDraft({ form: resolved, request }), [JSON.stringify(resolved)]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => setDraft({ form: resolved, request, edited: form }), [JSON.stringify(resolved), JSON.stringify(form)]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const create = useStartTraining();
   const readyCaches = caches.data?.items.filter((c) => c.status === "ready" && c.tokenization_id === tok?.id) ?? [];
