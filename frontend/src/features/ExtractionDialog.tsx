@@ -2,6 +2,7 @@
  * Start an extraction (top examples, statistics, histograms) of an SAE, optionally from a template.
  * It starts on the SAE's own tokenization and says before Extract when the chosen one is too short.
  */
+import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useModels, useSaes, useTokenizations } from "../api/hooks";
 import { Button, ErrorLine, Field, Modal, num, IdOptions } from "../components/ui";
@@ -34,6 +35,7 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
   const setExtractionId = useUi((s) => s.setExtractionId);
   const pending = useUi((s) => s.pendingTemplate);
   const loadTemplate = useUi((s) => s.loadTemplate);
+  const client = useQueryClient();
   useEffect(() => {
     if (pending?.kind !== "extraction") return;
     setCfg((c) => {
@@ -44,9 +46,9 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
       }
       return next;
     });
-    markTemplateUsed(pending.id);
+    markTemplateUsed(pending.id, client);
     loadTemplate(null);
-  }, [pending, loadTemplate]);
+  }, [pending, loadTemplate, client]);
   const config = {
     n_tokens: num(cfg.n_tokens),
     top_k: num(cfg.top_k),

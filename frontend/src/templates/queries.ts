@@ -3,6 +3,7 @@
  * one JSON file. The template list itself (`useTemplates`) is in api/hooks, since the training,
  * labelling and steering forms read it too.
  */
+import type { QueryClient } from "@tanstack/react-query";
 import { api } from "../api/client";
 import { useApiMutation, useDelete } from "../api/hooks";
 import type { ImportResult, Template, TemplateCreate, TemplateExport, TemplateKind } from "../api/types";
@@ -41,7 +42,13 @@ export function fetchTemplateExport(kind: TemplateKind | "all"): Promise<Templat
   return api.get<TemplateExport>("/templates/export", kind === "all" ? undefined : { kind });
 }
 
-/** Count one use of a template loaded into a form (best effort: a failure only loses the count). */
-export function markTemplateUsed(id: number): void {
-  void api.post(`/templates/${id}/use`).catch(() => undefined);
+/**
+ * Count one use of a template loaded into a form (best effort: a failure only loses the count),
+ * then refetch the template lists so the Templates panel shows the new count at once.
+ */
+export function markTemplateUsed(id: number, client: QueryClient): void {
+  void api
+    .post(`/templates/${id}/use`)
+    .then(() => client.invalidateQueries({ queryKey: ["templates"] }))
+    .catch(() => undefined);
 }

@@ -3,6 +3,7 @@
  * setting, with the tokenizer compatibility check and the server's memory estimate; the request is
  * built by lib/trainingForm, and the form's state is the Templates panel's training draft.
  */
+import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useState } from "react";
 import { useActivationCaches, useModels, useTokenizations } from "../api/hooks";
 import type { Model } from "../api/types";
@@ -38,6 +39,7 @@ export function TrainingFormCard() {
   const pending = useUi((s) => s.pendingTemplate);
   const loadTemplate = useUi((s) => s.loadTemplate);
   const setDraft = useUi((s) => s.setTrainingDraft);
+  const client = useQueryClient();
   // The form outlives the panel: leaving Training and coming back restores what was typed (the
   // draft in the UI store, which the Templates panel also reads).
   const [form, setForm] = useState<TrainingForm>(() => {
@@ -52,10 +54,10 @@ export function TrainingFormCard() {
   useEffect(() => {
     if (pending?.kind === "training") {
       setForm((f) => formFromTemplate(pending.config, f));
-      markTemplateUsed(pending.id);
+      markTemplateUsed(pending.id, client);
       loadTemplate(null);
     }
-  }, [pending, loadTemplate]);
+  }, [pending, loadTemplate, client]);
 
   const readyModels = models.data?.items.filter((m) => m.status === "ready") ?? [];
   // Until one is chosen, the tokenization that can serve this run (for the chosen model), not
