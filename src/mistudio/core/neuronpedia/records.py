@@ -6,10 +6,13 @@ feature detail API uses (``stats``, ``examples``, ``samples``, ``histogram``, ``
 latent, by construction. Only the latent's own rows are read (and its decoder row, sliced from
 ``sae_weights.safetensors``), so memory stays flat however many latents an export carries.
 
-Token strings come from the extraction's saved tokenizer through :class:`CachedPieces`, which
-decodes each distinct token id once (per-token decoding is context-free: ``decode_each`` decodes
-every id on its own), instead of once per appearance: a 65k-latent export shows tens of millions
-of tokens drawn from a vocabulary of 50k.
+Token strings come from the extraction's saved tokenizer, each distinct id decoded once per
+export with ``decode_each`` (per-token decoding is context-free: it decodes every id on its
+own) and then looked up (:meth:`LatentReader.texts`), instead of once per appearance: a
+65k-latent export shows tens of millions of tokens drawn from a vocabulary of 50k. The logit
+lens goes through :class:`CachedPieces`, a cache in front of the tokenizer, so its labels are
+made exactly as the detail API makes them. Examples are rounded once and shared by both forms;
+dataclasses are copied shallowly (``asdict``'s deep copies cost more than the rest together).
 
 From one :class:`LatentPage` three kinds of record are made:
 
@@ -36,7 +39,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,7 @@ import numpy as np
 import torch
 from safetensors import safe_open
 
+from mistudio.core.data import decode_each
 from mistudio.core.features.result import (
     ActivationHistogram,
     Correlated,
@@ -89,11 +93,19 @@ def r5(value: float) -> float:
     return round(v, DECIMALS) if math.isfinite(v) else 0.0
 
 
+_FINITE = 1e300
+
+
 def round_list(values: Any) -> list[float]:
-    """A float list rounded to 5 decimals (vectorised: tens of millions of values)."""
-    arr = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    out: list[float] = np.round(arr, DECIMALS).tolist()
-    return out
+    """Floats rounded to 5 decimals; NaN and infinities become 0. A plain comprehension: the
+    lists are short (a window, 20 logits), where numpy's per-call overhead costs more."""
+    if isinstance(values, np.ndarray):
+        if values.size > 64:  # a decoder row: one numpy call beats a long comprehension
+            finite = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+            out: list[float] = np.round(finite, DECIMALS).tolist()
+            return out
+        values = values.tolist()
+    return [round(v, DECIMALS) if -_FINITE < v < _FINITE else 0.0 for v in values]
 
 
 def sig5(values: Any) -> list[float]:
@@ -188,6 +200,8 @@ class LatentReader:
         self.decoder = decoder
         self.labels = labels
         self.pieces = CachedPieces(tokenizer)
+        self.tokenizer = tokenizer
+        self._texts: dict[int, str] = {}
         self.has_samples = (result.folder / "sample_tokens.npy").is_file()
         self._block: tuple[int, int, np.ndarray] | None = None
 
@@ -201,18 +215,40 @@ class LatentReader:
             self._block = (start, stop, self.decoder.rows(start, stop))
         return self._block[2][index - self._block[0]]
 
+    def texts(self, ids: list[int]) -> list[str]:
+        """Each id's text as ``decode_each`` gives it (cleaned for Neuronpedia), each distinct
+        id decoded once per export."""
+        cache = self._texts
+        missing = [i for i in ids if i not in cache]
+        if missing:
+            missing = list(dict.fromkeys(missing))
+            decoded = decode_each(self.tokenizer, missing)
+            cache.update(zip(missing, (clean_token(t) for t in decoded), strict=True))
+        return [cache[i] for i in ids]
+
+    def _with_tokens(self, examples: list[Example]) -> list[Example]:
+        """Token texts filled in and values rounded, once for both forms."""
+        for e in examples:
+            e.tokens = self.texts(e.token_ids)
+            e.acts = round_list(e.acts)
+            e.value = r5(e.value)
+        return examples
+
     def page(self, index: int) -> LatentPage:
         r, c = self.result, self.config
         samples: list[Example] = []
         if c.include_samples and self.has_samples and c.examples > 0:
-            samples = r.samples(index, self.pieces)
-        stats = r.stats(index, self.pieces if c.include_top_tokens else None)
-        if not c.include_top_tokens:
+            samples = self._with_tokens(r.samples(index))
+        stats = r.stats(index)
+        if c.include_top_tokens:
+            stats.top_tokens = self.texts(stats.top_token_ids)
+        else:
             stats.top_token_ids, stats.top_token_counts, stats.top_token_mass = [], [], []
+        examples = r.examples(index, limit=c.examples) if c.examples else []
         return LatentPage(
             index=index,
             stats=stats,
-            examples=r.examples(index, self.pieces, limit=c.examples) if c.examples else [],
+            examples=self._with_tokens(examples),
             samples=samples,
             histogram=r.histogram(index) if c.include_histograms else None,
             logit_lens=r.logit_lens(index, self.pieces) if c.include_logit_lens else None,
@@ -229,12 +265,9 @@ class LatentReader:
 
 # ---- the archive ------------------------------------------------------------------------------
 def _example_json(e: Example) -> dict[str, Any]:
-    data = asdict(e)
-    data["acts"] = round_list(e.acts)
-    data["value"] = r5(e.value)
-    if e.tokens is not None:
-        data["tokens"] = [clean_token(t) for t in e.tokens]
-    return data
+    # Example is flat (lists of numbers and strings): a shallow copy is asdict without its
+    # deep copies, which cost more than everything else an export does.
+    return dict(vars(e))
 
 
 def label_json(label: LatentLabel) -> dict[str, Any]:
@@ -255,10 +288,8 @@ def label_json(label: LatentLabel) -> dict[str, Any]:
 def archive_feature(page: LatentPage) -> dict[str, Any]:
     """``features/<index>.json``: the fields of ``GET /features/{id}/detail`` (stats, examples,
     histogram, logit lens, correlated latents) plus the quantile samples and the label."""
-    stats = asdict(page.stats)
-    if stats.get("top_tokens") is not None:
-        stats["top_tokens"] = [clean_token(t) for t in stats["top_tokens"]]
-    else:
+    stats = dict(vars(page.stats))
+    if stats.get("top_tokens") is None:
         stats.pop("top_tokens", None)
     lens = page.logit_lens
     return {
@@ -284,7 +315,8 @@ def archive_feature(page: LatentPage) -> dict[str, Any]:
             else None
         ),
         "correlated": {
-            k: [[i, r5(v)] for i, v in pairs] for k, pairs in asdict(page.correlated).items()
+            k: [[i, r5(v)] for i, v in getattr(page.correlated, k)]
+            for k in ("pearson", "jaccard", "decoder")
         },
         "label": label_json(page.label) if page.label is not None else None,
     }
@@ -385,7 +417,7 @@ def np_feature(page: LatentPage, ids: SourceIds) -> dict[str, Any]:
 def _activation(
     e: Example, page: LatentPage, ids: SourceIds, row_id: str, bin_: tuple[float, float, float]
 ) -> dict[str, Any]:
-    values = round_list(e.acts)
+    values = e.acts  # rounded by the reader
     top = max(values) if values else 0.0
     return {
         "id": row_id,
@@ -393,7 +425,7 @@ def _activation(
         "layer": ids.source_id,
         "index": str(page.index),
         "creatorId": ids.creator_id,
-        "tokens": [clean_token(t) for t in (e.tokens or [])],
+        "tokens": e.tokens or [],
         "values": values,
         "maxValue": top,
         "maxValueTokenIndex": values.index(top) if values else 0,
