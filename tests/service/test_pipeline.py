@@ -109,6 +109,13 @@ def test_import_tokenize_cache_train(studio: Studio) -> None:
     assert r.status_code == 422 and "blocks.99.hook_resid_post" in r.json()["detail"]
     r = c.post(f"{API}/trainings", json=train_body(studio, 2048, d_in=48, cache=False))
     assert r.status_code == 422 and "d_in 48" in r.json()["detail"], r.text
+    # a tokenization with no more sequences than the run holds out for evaluation (issue 18)
+    held_out = train_body(studio, 2048, cache=False)
+    held_out["run"]["eval_sequences"] = tok["n_sequences"]
+    r = c.post(f"{API}/trainings", json=held_out)
+    assert r.status_code == 422, r.text
+    assert f"has {tok['n_sequences']:,} sequences" in r.json()["detail"]
+    assert f"holds out {tok['n_sequences']:,}" in r.json()["detail"]
     r = c.post(f"{API}/tokenizations", json={"dataset_id": 10_000, "model_id": model["id"]})
     assert r.status_code == 404
 

@@ -108,6 +108,20 @@ def list_trainings(
     return listing.page(status=status, model_id=model_id)
 
 
+def check_held_out(tok: TokenizationRow, eval_sequences: int) -> None:
+    """The worker holds out the last ``eval_sequences`` sequences for the final evaluation and
+    trains on the rest (core/pipeline.py), so a tokenization needs more than that: refused here in
+    one line instead of a job that fails at its first step."""
+    n = tok.n_sequences
+    if n is not None and n <= eval_sequences:
+        raise ApiError(
+            422,
+            f"tokenization {tok.name!r} has {n:,} sequences ({tok.n_tokens or 0:,} tokens); the "
+            f"run holds out {eval_sequences:,} for evaluation and needs at least "
+            f"{eval_sequences + 1:,}: choose a larger tokenization or lower run.eval_sequences",
+        )
+
+
 @router.post("", operation_id="create_training", response_model=TrainingOut, status_code=202)
 def create_training(body: TrainingCreate, session: SessionDep) -> TrainingOut:
     """Train one or more SAEs on a model's activations over a tokenization, live or from a cache
@@ -115,6 +129,7 @@ def create_training(body: TrainingCreate, session: SessionDep) -> TrainingOut:
     model = get_or_404(session, LanguageModel, body.model_id, "model")
     tok = ready_input(session, TokenizationRow, body.tokenization_id, "tokenization")
     check_tokenizer(model, tok)
+    check_held_out(tok, body.run.eval_sequences)
     hooks = [s.hook_name for s in body.train.saes]
     hooks += [s.hook_name_out for s in body.train.saes if s.hook_name_out]
     check_hooks(model, hooks)
