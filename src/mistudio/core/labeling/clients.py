@@ -3,12 +3,12 @@
 A client turns a list of chat messages into one reply. HTTP clients are called from several
 threads at once (the run's concurrency); they share one :class:`RateLimiter` (requests per minute)
 and retry 429, 5xx, timeouts and refused connections with exponential back-off
-(:func:`backoff_delay`, honouring ``Retry-After``), as openai-python does.
+(:func:`~mistudio.core.http_retry.backoff_delay`, honouring ``Retry-After``), as openai-python
+does.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from dataclasses import dataclass
@@ -77,17 +77,3 @@ class RateLimiter:
             self._next = slot + self.interval
         if slot > now:
             time.sleep(slot - now)
-
-
-def backoff_delay(
-    attempt: int, base: float, cap: float = 60.0, retry_after: str | None = None
-) -> float:
-    """Seconds before retry ``attempt`` (0-based): ``Retry-After`` when the server gave one
-    (capped), else ``base * 2**attempt`` with +-25 % jitter (capped)."""
-    if retry_after:
-        try:
-            return min(cap, max(0.0, float(retry_after)))
-        except ValueError:
-            pass
-    delay = min(cap, base * 2**attempt)
-    return delay * random.uniform(0.75, 1.25)

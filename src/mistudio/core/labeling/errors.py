@@ -4,12 +4,10 @@
 not found) would fail every feature the same way, so they stop the run with one line; the labels
 written so far stay and the run resumes later. *Per-feature* errors (a malformed reply, a rate
 limit or server error that outlasted its retries) are recorded on that feature's label and the
-run goes on. Messages never carry an API key (:func:`redact`).
+run goes on. Messages never carry an API key (:func:`~mistudio.core.http_retry.redact`).
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from mistudio.errors import InvalidInputError, MiStudioError, NotFoundError
 
@@ -58,19 +56,3 @@ FATAL_ERRORS: tuple[type[Exception], ...] = (
     BadRequestError,
     RefusedEndpointError,
 )
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """``text`` with every secret (and any 8+ character piece of one) replaced by ``***``."""
-    for secret in secrets:
-        if not secret:
-            continue
-        text = text.replace(secret, "***")
-        # Servers echo keys partially ("sk-abc...wxyz"); mask long fragments too.
-        if len(secret) >= 16:
-            for size in (12, 8):
-                for start in range(0, len(secret) - size + 1):
-                    piece = secret[start : start + size]
-                    if piece in text:
-                        text = text.replace(piece, "***")
-    return text

@@ -9,7 +9,7 @@ Both use one ``httpx.Client`` (thread-safe, keeps connections alive) and one ret
 - a 200 whose body is not the expected JSON -> :class:`MalformedReplyError` (per feature).
 
 The API key lives in a ``SecretStr`` and is only unwrapped into the request header; every error
-message passes through :func:`redact` in case the server echoes it.
+message passes through :func:`~mistudio.core.http_retry.redact` in case the server echoes it.
 
 Before every attempt the address passes :func:`~mistudio.core.outbound.check_outbound_url`
 (http(s) only, no link-local or cloud-metadata address, the host name resolved again each time);
@@ -25,7 +25,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from mistudio.core.labeling.clients import ChatReply, RateLimiter, backoff_delay
+from mistudio.core.http_retry import backoff_delay, redact
+from mistudio.core.labeling.clients import ChatReply, RateLimiter
 from mistudio.core.labeling.errors import (
     AuthenticationError,
     BackendUnreachableError,
@@ -35,7 +36,6 @@ from mistudio.core.labeling.errors import (
     RateLimitedError,
     RefusedEndpointError,
     TransientBackendError,
-    redact,
 )
 from mistudio.core.labeling.prompts import Message
 from mistudio.core.outbound import check_outbound_url
