@@ -75,6 +75,7 @@ bench: install bench-env
 	$(PY) benchmarks/activations.py
 	.venv-bench/bin/python benchmarks/saelens_compat.py
 	.venv-bench/bin/python benchmarks/format_compat.py
+	.venv-bench/bin/python benchmarks/saedashboard_compare.py
 	$(PY) benchmarks/training.py
 	$(PY) benchmarks/training.py --sizes 1000000,2000000 --archs standard,jumprelu --out benchmarks/results/training_sparsity.json
 	$(PY) benchmarks/extraction.py > benchmarks/results/extraction.json

