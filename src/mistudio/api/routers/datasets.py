@@ -25,6 +25,7 @@ from mistudio.api.deps import (
     listing_of,
 )
 from mistudio.api.errors import ApiError
+from mistudio.api.hub_search import LIMIT, QUERY, HubSearchResults, hub_search
 from mistudio.core.config import DocumentedModel
 from mistudio.core.data import BUILTIN_CORPORA, DatasetSource, dataset_samples
 from mistudio.errors import InvalidInputError
@@ -135,6 +136,13 @@ def _start_import(session: SessionDep, source: DatasetSource, name: str | None) 
         session, row, "dataset_import", config=config, secrets={"hub_token": source.token}
     )
     return row
+
+
+@router.get("/hub/search", operation_id="search_hub_datasets", response_model=HubSearchResults)
+def search_hub_datasets(q: str = QUERY, limit: int = LIMIT) -> HubSearchResults:
+    """Dataset repos on the Hub whose id contains ``q``, most downloaded first (suggestions while
+    typing a dataset id; 503 in one line when the Hub cannot be reached)."""
+    return hub_search("dataset", q, limit)
 
 
 @router.post("", operation_id="create_dataset", response_model=DatasetOut, status_code=202)

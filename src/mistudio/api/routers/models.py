@@ -28,6 +28,7 @@ from mistudio.api.deps import (
     listing_of,
 )
 from mistudio.api.errors import ApiError
+from mistudio.api.hub_search import LIMIT, QUERY, HubSearchResults, hub_search
 from mistudio.core.config import DocumentedModel
 from mistudio.core.language_models import ModelSource, resolve_source
 from mistudio.store import LanguageModel
@@ -98,6 +99,13 @@ def list_models(
 ) -> Page[ModelOut]:
     """List registered language models, filtered by name or status."""
     return listing.page(contains(LanguageModel.name, q) if q else None, status=status)
+
+
+@router.get("/hub/search", operation_id="search_hub_models", response_model=HubSearchResults)
+def search_hub_models(q: str = QUERY, limit: int = LIMIT) -> HubSearchResults:
+    """Model repos on the Hub whose id contains ``q``, most downloaded first (suggestions while
+    typing a model id; 503 in one line when the Hub cannot be reached)."""
+    return hub_search("model", q, limit)
 
 
 @router.post("", operation_id="create_model", response_model=ModelOut, status_code=202)
