@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from mistudio.core.sae.registry import trainable_architectures
 from mistudio.core.training import TrainConfig, estimate_training_memory
+from mistudio.core.training.plan import sparsity_plans
 from tests.service.conftest import Studio
 
 API = "/api/v1"
@@ -45,8 +46,19 @@ def test_training_estimate_matches_core(studio: Studio) -> None:
     }
     r = studio.client.post(f"{API}/trainings/estimate", json={"train": train, "lm_bytes": 1000})
     assert r.status_code == 200, r.text
-    expected = estimate_training_memory(TrainConfig(**train), 1000)
-    assert r.json() == expected.model_dump()
+    config = TrainConfig(**train)
+    expected = estimate_training_memory(config, 1000)
+    body = r.json()
+    assert {k: body[k] for k in expected.model_dump()} == expected.model_dump()
+    # The sparsity plan is the controller's own start (core/training/plan.py).
+    assert body["sparsity"] == {
+        name: plan.model_dump() for name, plan in sparsity_plans(config).items()
+    }
+    plan = body["sparsity"][config.saes[1].resolved_name]
+    assert plan["start_coefficient"] == 64 / (10 * 10) and plan["target_l0"] == 10
+    assert body["sparsity"][config.saes[0].resolved_name]["control"] == "k"
+    assert body["device_memory"]["device"] == "cpu"
+    assert 0 < body["device_memory"]["free"] <= body["device_memory"]["total"]
 
     bad = studio.client.post(
         f"{API}/trainings/estimate",

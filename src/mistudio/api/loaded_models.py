@@ -82,3 +82,11 @@ def clear() -> None:
     with _lock:
         _models.clear()
         _saes.clear()
+
+
+@contextmanager
+def language_model(load_config: Any) -> Iterator[Any]:
+    """The ``LoadedModel`` alone (the training-time estimate's forward), loaded or reused, held
+    exclusively for the ``with`` block."""
+    with _lock:
+        yield _model(load_config)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -20,10 +22,21 @@ from mistudio.api.deps import (
     listing_of,
 )
 from mistudio.api.errors import ApiError
+from mistudio.api.loaded_models import language_model
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
 from mistudio.core.config import DocumentedModel
-from mistudio.core.pipeline import TrainingSettings
+from mistudio.core.pipeline import TrainingRunOptions, TrainingSettings
 from mistudio.core.training import TrainConfig, TrainingMemoryEstimate, estimate_training_memory
+from mistudio.core.training.plan import (
+    DeviceMemory,
+    ForwardTiming,
+    SparsityPlan,
+    StepTiming,
+    benchmark_lm_forward,
+    benchmark_steps,
+    device_memory,
+    sparsity_plans,
+)
 from mistudio.store import (
     ActivationCacheRow,
     Checkpoint,
@@ -32,6 +45,7 @@ from mistudio.store import (
     Training,
 )
 from mistudio.store.metric_series import downsampled_metrics, raw_metrics
+from mistudio.store.model_load import model_load_config
 from mistudio.store.tables import ArtifactMixin
 
 router = APIRouter(prefix="/trainings", tags=["trainings"])
@@ -169,13 +183,136 @@ class TrainingEstimateRequest(DocumentedModel):
     training reads an activation cache."""
 
 
-@router.post("/estimate", operation_id="estimate_training", response_model=TrainingMemoryEstimate)
-def estimate_training(body: TrainingEstimateRequest) -> TrainingMemoryEstimate:
-    """Memory a training config needs (per SAE, per hook point, in total), before it starts.
+class TrainingEstimate(TrainingMemoryEstimate):
+    """Memory of a training config, with each SAE's sparsity plan and the device's free memory."""
 
-    Each architecture's class answers its own part (parameters, per-step temporaries), so the
-    form shows the same number the worker would plan with."""
-    return estimate_training_memory(body.train, body.lm_bytes)
+    sparsity: dict[str, SparsityPlan]
+    """Each SAE's sparsity plan by name: the coefficient it starts at and how it adapts."""
+    device_memory: DeviceMemory | None
+    """Free and total memory of the config's device as the API's process sees it (None: a
+    device it has not got; in cluster mode the worker's device may differ)."""
+
+
+@router.post("/estimate", operation_id="estimate_training", response_model=TrainingEstimate)
+def estimate_training(body: TrainingEstimateRequest) -> TrainingEstimate:
+    """Memory a training config needs (per SAE, per hook point, in total) against the device's
+    free memory, and each SAE's sparsity plan, before it starts.
+
+    Each architecture's class answers its own part (parameters, per-step temporaries), and the
+    plan comes from the auto-sparsity controller's own start, so the form shows the numbers the
+    worker will use."""
+    memory = estimate_training_memory(body.train, body.lm_bytes)
+    return TrainingEstimate(
+        **memory.model_dump(),
+        sparsity=sparsity_plans(body.train),
+        device_memory=device_memory(body.train.device),
+    )
+
+
+class TrainingBenchmarkRequest(DocumentedModel):
+    train: TrainConfig
+    """The training config to time (as in ``TrainingCreate.train``)."""
+    run: TrainingRunOptions = Field(default_factory=TrainingRunOptions)
+    """How activations are produced (``lm_batch_size`` sets the timed forward's batch)."""
+    model_id: DbId | None = None
+    """The model whose forward feeds a live stream; None when the run reads a cache."""
+    tokenization_id: DbId | None = None
+    """The tokenization (its sequence length sets the timed forward's); None: 128 tokens."""
+
+
+class TrainingTimeEstimate(DocumentedModel):
+    """How long a training config will take on this device, from measured steps."""
+
+    steps: StepTiming
+    """The measured SAE steps (every SAE of the run, one batch)."""
+    forward: ForwardTiming | None
+    """The measured LM forward, when activations stream live."""
+    total_steps: int
+    """Steps of the run."""
+    total_tokens: int
+    """Tokens of the run."""
+    seconds: float
+    """Estimated training time: steps x step time + tokens / forward rate (initialisation,
+    shuffle-buffer fill and the final evaluation come on top)."""
+    cached: bool
+    """The measurement was reused from an earlier request for the same config."""
+    method: str
+    """How the estimate was made, in one line."""
+
+
+_TIMINGS: dict[str, tuple[StepTiming, ForwardTiming | None]] = {}
+"""Measurements by config (minus the run's length, which only scales them); a few hundred bytes
+each, kept for the process's life."""
+_BENCH_LOCK = threading.Lock()
+"""One measurement at a time: two at once would each time the other's load."""
+
+
+@router.post("/benchmark", operation_id="benchmark_training", response_model=TrainingTimeEstimate)
+def benchmark_training(body: TrainingBenchmarkRequest, session: SessionDep) -> TrainingTimeEstimate:
+    """Estimate a training config's time on this device from a micro-benchmark: a few real
+    steps of its SAEs on random activations of the right widths, and the model's forward up to
+    the deepest hook point when activations stream live (cached by config)."""
+    train = body.train
+    seq_len = 128
+    if body.tokenization_id is not None:
+        tok = get_or_404(session, TokenizationRow, body.tokenization_id, "tokenization")
+        seq_len = tok.max_length or seq_len
+    load_config = None
+    hooks = sorted({s.hook_name for s in train.saes} | {s.target_hook for s in train.saes})
+    if body.model_id is not None:
+        model = get_or_404(session, LanguageModel, body.model_id, "model")
+        check_hooks(model, hooks)
+        load_config = model_load_config(model)
+    session.close()  # the measurement can take seconds: hold no database connection meanwhile
+    need = estimate_training_memory(train).total
+    free = device_memory(train.device)
+    if free is None:
+        raise ApiError(422, f"device {train.device} is not available to the server")
+    if need > free.free:
+        raise ApiError(
+            422,
+            f"the run needs about {need / 2**30:.1f} GiB and {train.device} has "
+            f"{free.free / 2**30:.1f} GiB free: lower the batch or the width",
+        )
+    shape = train.model_dump(mode="json", exclude={"total_tokens", "log_every"})
+    key = json.dumps(
+        [
+            shape,
+            load_config.model_dump_json() if load_config else None,
+            body.run.lm_batch_size,
+            seq_len,
+        ],
+        sort_keys=True,
+    )
+    cached = key in _TIMINGS
+    if not cached:
+        with _BENCH_LOCK:
+            steps = benchmark_steps(train)
+            forward = None
+            if load_config is not None:
+                with language_model(load_config) as loaded:
+                    forward = benchmark_lm_forward(loaded, hooks, body.run.lm_batch_size, seq_len)
+            _TIMINGS[key] = (steps, forward)
+    steps, forward = _TIMINGS[key]
+    seconds = train.total_steps * steps.seconds_per_step
+    method = (
+        f"{steps.steps_timed} timed step(s) of every SAE on random activations on {steps.device}"
+    )
+    if forward is not None:
+        seconds += train.total_tokens / forward.tokens_per_second
+        method += (
+            f", plus {forward.forwards_timed} forward(s) of the model over "
+            f"{forward.batch_size}x{forward.seq_len} tokens"
+        )
+    return TrainingTimeEstimate(
+        steps=steps,
+        forward=forward,
+        total_steps=train.total_steps,
+        total_tokens=train.total_tokens,
+        seconds=seconds,
+        cached=cached,
+        method=method,
+    )
 
 
 @router.get("/{training_id}", operation_id="get_training", response_model=TrainingOut)
