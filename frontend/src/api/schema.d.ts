@@ -76,6 +76,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/datasets/hub/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Hub Datasets
+         * @description Dataset repos on the Hub whose id contains ``q``, most downloaded first (suggestions while
+         *     typing a dataset id; 503 in one line when the Hub cannot be reached).
+         */
+        get: operations["search_hub_datasets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/datasets/sources": {
         parameters: {
             query?: never;
@@ -680,6 +701,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/hub/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Hub Models
+         * @description Model repos on the Hub whose id contains ``q``, most downloaded first (suggestions while
+         *     typing a model id; 503 in one line when the Hub cannot be reached).
+         */
+        get: operations["search_hub_models"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/{model_id}": {
         parameters: {
             query?: never;
@@ -1271,6 +1313,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/trainings/benchmark": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Benchmark Training
+         * @description Estimate a training config's time on this device from a micro-benchmark: a few real
+         *     steps of its SAEs on random activations of the right widths, and the model's forward up to
+         *     the deepest hook point when activations stream live (cached by config).
+         */
+        post: operations["benchmark_training"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/trainings/estimate": {
         parameters: {
             query?: never;
@@ -1282,10 +1346,12 @@ export interface paths {
         put?: never;
         /**
          * Estimate Training
-         * @description Memory a training config needs (per SAE, per hook point, in total), before it starts.
+         * @description Memory a training config needs (per SAE, per hook point, in total) against the device's
+         *     free memory, and each SAE's sparsity plan, before it starts.
          *
-         *     Each architecture's class answers its own part (parameters, per-step temporaries), so the
-         *     form shows the same number the worker would plan with.
+         *     Each architecture's class answers its own part (parameters, per-step temporaries), and the
+         *     plan comes from the auto-sparsity controller's own start, so the form shows the numbers the
+         *     worker will use.
          */
         post: operations["estimate_training"];
         delete?: never;
@@ -1981,6 +2047,27 @@ export interface components {
              */
             txt_mode?: "file" | "line" | "paragraph";
         };
+        /**
+         * DeviceMemory
+         * @description Memory of the device a run would use, as this process sees it now.
+         */
+        DeviceMemory: {
+            /**
+             * Device
+             * @description The device asked about (``cpu``, ``cuda``, ``cuda:1``).
+             */
+            device: string;
+            /**
+             * Free
+             * @description Bytes free now (CPU: available RAM; CUDA: the driver's free memory).
+             */
+            free: number;
+            /**
+             * Total
+             * @description Bytes in all.
+             */
+            total: number;
+        };
         /** ExportCreate */
         ExportCreate: {
             /** @description Which latents, what to include, and the Neuronpedia ids. */
@@ -2544,6 +2631,42 @@ export interface components {
             value: number;
         };
         /**
+         * ForwardTiming
+         * @description A measured forward pass of the language model up to the run's deepest hook point.
+         */
+        ForwardTiming: {
+            /**
+             * Batch Size
+             * @description Sequences per forward.
+             */
+            batch_size: number;
+            /**
+             * Device
+             * @description Where the model ran.
+             */
+            device: string;
+            /**
+             * Forwards Timed
+             * @description Forward passes measured (after one untimed warm-up).
+             */
+            forwards_timed: number;
+            /**
+             * Seconds Per Forward
+             * @description Mean wall time of one forward.
+             */
+            seconds_per_forward: number;
+            /**
+             * Seq Len
+             * @description Tokens per sequence.
+             */
+            seq_len: number;
+            /**
+             * Tokens Per Second
+             * @description ``batch_size x seq_len / seconds_per_forward``.
+             */
+            tokens_per_second: number;
+        };
+        /**
          * GenerationConfig
          * @description How continuations are sampled; baseline and steered use the same settings and seed.
          */
@@ -2703,6 +2826,37 @@ export interface components {
              */
             token?: string | null;
         };
+        /**
+         * HubRepoHit
+         * @description One repo the Hub's search found.
+         */
+        HubRepoHit: {
+            /**
+             * Downloads
+             * @description Downloads in the last 30 days, as the Hub counts them.
+             */
+            downloads: number;
+            /**
+             * Gated
+             * @description Whether its files need a token with access (accepting its conditions on the Hub).
+             */
+            gated: boolean;
+            /**
+             * Likes
+             * @description Likes on the Hub.
+             */
+            likes: number;
+            /**
+             * Private
+             * @description Whether it is private (only shown to a token that can read it).
+             */
+            private: boolean;
+            /**
+             * Repo Id
+             * @description Its id as the Hub spells it now (``openai-community/gpt2``, ``wikitext``...).
+             */
+            repo_id: string;
+        };
         /** HubRepoOut */
         HubRepoOut: {
             /**
@@ -2838,6 +2992,14 @@ export interface components {
              * @description Hub repos, most downloaded first.
              */
             repos: components["schemas"]["HubRepoOut"][];
+        };
+        /** HubSearchResults */
+        HubSearchResults: {
+            /**
+             * Repos
+             * @description Repos whose id contains the text, most downloaded first.
+             */
+            repos: components["schemas"]["HubRepoHit"][];
         };
         /** ImportResult */
         ImportResult: {
@@ -4519,6 +4681,49 @@ export interface components {
             similarity: number;
         };
         /**
+         * SparsityPlan
+         * @description How one SAE's sparsity is set during its run.
+         */
+        SparsityPlan: {
+            /**
+             * Adapt Steps
+             * @description Steps during which the coefficient adapts (0 when it stays fixed).
+             */
+            adapt_steps: number;
+            /**
+             * Control
+             * @description ``penalty``: a coefficient (fixed, or adapted toward ``target_l0``); ``k``: L0 is fixed
+             *     by k; ``threshold``: the architecture's own rule.
+             * @enum {string}
+             */
+            control: "penalty" | "k" | "threshold";
+            /**
+             * Hold Steps
+             * @description Steps during which the thresholds are held at the target (0 without a target).
+             */
+            hold_steps: number;
+            /**
+             * Start Coefficient
+             * @description The coefficient of the first step (None when no coefficient applies).
+             */
+            start_coefficient: number | null;
+            /**
+             * Summary
+             * @description The plan in one line, as the studio shows it.
+             */
+            summary: string;
+            /**
+             * Target L0
+             * @description The L0 the coefficient adapts toward (None: the coefficient stays).
+             */
+            target_l0: number | null;
+            /**
+             * Warmup Steps
+             * @description Steps of linear warm-up of a fixed coefficient from 0 (0 with a target).
+             */
+            warmup_steps: number;
+        };
+        /**
          * SteeringCreate
          * @description The core :class:`SteeringOptions` plus the prompts, the features (SAEs named by id) and
          *     the model; the router resolves them into the job's :class:`SteeringConfig`.
@@ -4752,6 +4957,34 @@ export interface components {
              * @description ``pending``, ``ready`` or ``failed``.
              */
             status: string;
+        };
+        /**
+         * StepTiming
+         * @description A measured training step of every SAE of a run on one batch.
+         */
+        StepTiming: {
+            /**
+             * Device
+             * @description Where it ran.
+             */
+            device: string;
+            /**
+             * Per Sae
+             * @description Each SAE's share: seconds per step.
+             */
+            per_sae: {
+                [key: string]: number;
+            };
+            /**
+             * Seconds Per Step
+             * @description Mean wall time of one step of every SAE of the run (one batch).
+             */
+            seconds_per_step: number;
+            /**
+             * Steps Timed
+             * @description Steps measured (after one untimed warm-up step).
+             */
+            steps_timed: number;
         };
         /** SystemInfo */
         SystemInfo: {
@@ -5183,6 +5416,23 @@ export interface components {
              */
             total_tokens: number;
         };
+        /** TrainingBenchmarkRequest */
+        TrainingBenchmarkRequest: {
+            /**
+             * Model Id
+             * @description The model whose forward feeds a live stream; None when the run reads a cache.
+             */
+            model_id?: number | null;
+            /** @description How activations are produced (``lm_batch_size`` sets the timed forward's batch). */
+            run?: components["schemas"]["TrainingRunOptions"];
+            /**
+             * Tokenization Id
+             * @description The tokenization (its sequence length sets the timed forward's); None: 128 tokens.
+             */
+            tokenization_id?: number | null;
+            /** @description The training config to time (as in ``TrainingCreate.train``). */
+            train: components["schemas"]["TrainConfig"];
+        };
         /**
          * TrainingCreate
          * @description The core :class:`TrainingSettings` (``train`` and ``run``) plus the inputs' ids.
@@ -5213,23 +5463,16 @@ export interface components {
             /** @description The SAEs (hook points, architectures, sizes) and optimisation settings. */
             train: components["schemas"]["TrainConfig"];
         };
-        /** TrainingEstimateRequest */
-        TrainingEstimateRequest: {
-            /**
-             * Lm Bytes
-             * @description Bytes of the language model when it runs alongside (activations streamed live); 0 when
-             *     training reads an activation cache.
-             * @default 0
-             */
-            lm_bytes?: number;
-            /** @description The training config to estimate (as in ``TrainingCreate.train``). */
-            train: components["schemas"]["TrainConfig"];
-        };
         /**
-         * TrainingMemoryEstimate
-         * @description Bytes for a training run.
+         * TrainingEstimate
+         * @description Memory of a training config, with each SAE's sparsity plan and the device's free memory.
          */
-        TrainingMemoryEstimate: {
+        TrainingEstimate: {
+            /**
+             * @description Free and total memory of the config's device as the API's process sees it (None: a
+             *     device it has not got; in cluster mode the worker's device may differ).
+             */
+            device_memory: components["schemas"]["DeviceMemory"] | null;
             /**
              * Lm Bytes
              * @description The language model (when it runs alongside), as given.
@@ -5250,10 +5493,29 @@ export interface components {
                 [key: string]: components["schemas"]["SAEMemory"];
             };
             /**
+             * Sparsity
+             * @description Each SAE's sparsity plan by name: the coefficient it starts at and how it adapts.
+             */
+            sparsity: {
+                [key: string]: components["schemas"]["SparsityPlan"];
+            };
+            /**
              * Total
              * @description Everything together.
              */
             total: number;
+        };
+        /** TrainingEstimateRequest */
+        TrainingEstimateRequest: {
+            /**
+             * Lm Bytes
+             * @description Bytes of the language model when it runs alongside (activations streamed live); 0 when
+             *     training reads an activation cache.
+             * @default 0
+             */
+            lm_bytes?: number;
+            /** @description The training config to estimate (as in ``TrainingCreate.train``). */
+            train: components["schemas"]["TrainConfig"];
         };
         /** TrainingOut */
         TrainingOut: {
@@ -5381,6 +5643,42 @@ export interface components {
              * @default true
              */
             skip_special_tokens?: boolean;
+        };
+        /**
+         * TrainingTimeEstimate
+         * @description How long a training config will take on this device, from measured steps.
+         */
+        TrainingTimeEstimate: {
+            /**
+             * Cached
+             * @description The measurement was reused from an earlier request for the same config.
+             */
+            cached: boolean;
+            /** @description The measured LM forward, when activations stream live. */
+            forward: components["schemas"]["ForwardTiming"] | null;
+            /**
+             * Method
+             * @description How the estimate was made, in one line.
+             */
+            method: string;
+            /**
+             * Seconds
+             * @description Estimated training time: steps x step time + tokens / forward rate (initialisation,
+             *     shuffle-buffer fill and the final evaluation come on top).
+             */
+            seconds: number;
+            /** @description The measured SAE steps (every SAE of the run, one batch). */
+            steps: components["schemas"]["StepTiming"];
+            /**
+             * Total Steps
+             * @description Steps of the run.
+             */
+            total_steps: number;
+            /**
+             * Total Tokens
+             * @description Tokens of the run.
+             */
+            total_tokens: number;
         };
         /**
          * UploadCreate
@@ -5616,6 +5914,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_hub_datasets: {
+        parameters: {
+            query?: {
+                /** @description Text the repo id contains */
+                q?: string;
+                /** @description Most suggestions */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubSearchResults"];
                 };
             };
             /** @description Validation Error */
@@ -6810,6 +7142,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    search_hub_models: {
+        parameters: {
+            query?: {
+                /** @description Text the repo id contains */
+                q?: string;
+                /** @description Most suggestions */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubSearchResults"];
                 };
             };
             /** @description Validation Error */
@@ -8057,6 +8423,39 @@ export interface operations {
             };
         };
     };
+    benchmark_training: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrainingBenchmarkRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingTimeEstimate"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     estimate_training: {
         parameters: {
             query?: never;
@@ -8076,7 +8475,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TrainingMemoryEstimate"];
+                    "application/json": components["schemas"]["TrainingEstimate"];
                 };
             };
             /** @description Validation Error */
