@@ -127,8 +127,12 @@ def test_rules_labelling_writes_searchable_sortable_labels(studio: Studio) -> No
     assert hits.json()[0]["feature"]["index"] == target["index"]
     assert (Path(studio.home) / "artifacts" / "extractions" / str(eid) / "semantic").is_dir()
 
-    # relabel one feature: a one-latent job that replaces the hand edit
-    r = c.post(f"{API}/features/{target['id']}/relabel", json={"config": {"method": "rules"}})
+    # relabel one feature: a one-latent job that replaces the hand edit when asked to (by
+    # default a hand-edited label stays current: tests/service/test_label_history.py)
+    r = c.post(
+        f"{API}/features/{target['id']}/relabel",
+        json={"config": {"method": "rules", "overwrite_manual": True}},
+    )
     assert r.status_code == 202, r.text
     studio.completed(r.json()["job_id"])
     relabelled = c.get(f"{API}/features/{target['id']}").json()

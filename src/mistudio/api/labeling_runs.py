@@ -38,7 +38,8 @@ class LabelingJobOut(ArtifactOut):
 
 
 class RelabelRequest(DocumentedModel):
-    """How to label one feature again (its old label is replaced)."""
+    """How to label one feature again: the new label is added to its history and becomes current
+    (unless the current label was edited by hand and ``config.overwrite_manual`` is off)."""
 
     config: LabelingConfig = Field(default_factory=LabelingConfig)
     """Method, backend, prompt and scoring for this one feature."""

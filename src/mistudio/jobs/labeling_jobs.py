@@ -3,11 +3,15 @@ each label written into its ``features`` row as it arrives.
 
 Decisions:
 
-* **Where labels go.** ``label``, ``category``, ``description``, ``label_status``,
+* **Where labels go.** Each label is a new version in the latent's history
+  (:mod:`mistudio.store.label_versions`, with the run's id and prompt template) and, unless the
+  latent's current label was edited by hand (and the run has no ``overwrite_manual``), the
+  current one: ``label``, ``category``, ``description``, ``label_status``,
   ``label_confidence``, ``label_method``, ``label_model``, ``detection_score`` and
-  ``fuzzing_score`` of the feature row; ``interpretability`` becomes the label's score when the
-  run scored it, else stays the extraction's ``interpretability_proxy``. Failed features leave
-  their row untouched (the summary counts them). Rows are updated in small batches (at most a
+  ``fuzzing_score`` of the feature row follow it; ``interpretability`` becomes the label's score
+  when the run scored it, else stays the extraction's ``interpretability_proxy``. The summary
+  counts the hand-edited labels kept (``kept_manual``). Failed features leave their row and
+  history untouched (the summary counts them). Rows are written in small batches (at most a
   second apart), each batch one short transaction, so the browser sees labels while the job
   runs and SQLite never holds a long write lock.
 * **Resume.** The run folder ``artifacts/labeling/<id>/labels.jsonl`` is core's resume log: a
@@ -20,11 +24,13 @@ Decisions:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import Float, Table, bindparam, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mistudio.core.features import ExtractionResult
@@ -41,6 +47,7 @@ from mistudio.jobs.handlers import handler
 from mistudio.jobs.runtime import BatchedWrites, JobCancelled, JobContext, job_row
 from mistudio.store import Extraction, Feature, LabelingJob, artifact_dir, session_scope, utcnow
 from mistudio.store.job_secrets import drop_job_secret, get_job_secret
+from mistudio.store.label_versions import RunLabel, record_run_labels
 from mistudio.store.lineage import Lineage
 
 FLUSH_EVERY_S = 1.0
@@ -78,65 +85,63 @@ def choose_indices(
     return wanted
 
 
-_FEATURES: Table = Feature.__table__  # type: ignore[assignment]
-_UPDATE_LABEL = (
-    update(_FEATURES)
-    .where(
-        _FEATURES.c.extraction_id == bindparam("b_extraction"),
-        _FEATURES.c.index == bindparam("b_index"),
-    )
-    .values(
-        label=bindparam("b_label"),
-        category=bindparam("b_category"),
-        description=bindparam("b_description"),
-        label_status=bindparam("b_status"),
-        label_confidence=bindparam("b_confidence", type_=Float),
-        label_method=bindparam("b_method"),
-        label_model=bindparam("b_model"),
-        detection_score=bindparam("b_detection", type_=Float),
-        fuzzing_score=bindparam("b_fuzzing", type_=Float),
-        interpretability=func.coalesce(
-            bindparam("b_score", type_=Float), _FEATURES.c.interpretability_proxy
-        ),
-        labeled_at=bindparam("b_at"),
-    )
-)
+def prompt_fingerprint(config: LabelingConfig) -> tuple[str | None, str | None]:
+    """The prompt template a run's labels came from: its name and the first 12 hex digits of
+    the SHA-256 of its full text (names are editable, the hash tells two versions apart); none
+    for rules, which use no prompt."""
+    if config.method == "rules":
+        return None, None
+    text = json.dumps(config.prompt.model_dump(mode="json"), sort_keys=True)
+    return config.prompt.name, hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-class FeatureLabelWriter(BatchedWrites[dict[str, Any]]):
-    """Buffers finished labels and writes them to their feature rows in short batches."""
+class FeatureLabelWriter(BatchedWrites[RunLabel]):
+    """Buffers finished labels and records them (history + current label) in short batches."""
 
-    def __init__(self, extraction_id: int, labeling_id: int) -> None:
+    def __init__(
+        self, extraction_id: int, labeling_id: int, config: LabelingConfig | None = None
+    ) -> None:
         super().__init__(FLUSH_EVERY_S, FLUSH_BATCH)
         self.extraction_id = extraction_id
         self.labeling_id = labeling_id
+        config = config or LabelingConfig()
+        self.overwrite_manual = config.overwrite_manual
+        self.template, self.template_hash = prompt_fingerprint(config)
         self.written: set[int] = set()
+        self.kept_manual: set[int] = set()
 
     def add(self, label: Any) -> None:
         """``on_label`` for :func:`label_features` (a :class:`FeatureLabel`)."""
         if label.status == "failed":
             return
         scores = label.scores
-        row = {
-            "b_extraction": self.extraction_id,
-            "b_index": label.index,
-            "b_label": label.label or None,
-            "b_category": label.category[:64] or None,
-            "b_description": label.description or None,
-            "b_status": label.status,
-            "b_confidence": label.confidence,
-            "b_method": label.method,
-            "b_model": label.model,
-            "b_detection": scores.detection if scores is not None else None,
-            "b_fuzzing": scores.fuzzing if scores is not None else None,
-            "b_score": label.score,
-            "b_at": label.created,
-        }
+        row = RunLabel(
+            index=label.index,
+            label=label.label or None,
+            category=label.category[:64] or None,
+            description=label.description or None,
+            status=label.status,
+            confidence=label.confidence,
+            method=label.method,
+            model=label.model,
+            detection=scores.detection if scores is not None else None,
+            fuzzing=scores.fuzzing if scores is not None else None,
+            created=label.created,
+        )
         self.extend([row])
 
-    def write(self, session: Session, batch: list[dict[str, Any]]) -> None:
-        session.connection().execute(_UPDATE_LABEL, batch)
-        self.written.update(p["b_index"] for p in batch)
+    def write(self, session: Session, batch: list[RunLabel]) -> None:
+        done = record_run_labels(
+            session,
+            self.extraction_id,
+            self.labeling_id,
+            batch,
+            overwrite_manual=self.overwrite_manual,
+            template=self.template,
+            template_hash=self.template_hash,
+        )
+        self.written.update(done.recorded)
+        self.kept_manual.update(done.kept_manual)
         session.execute(
             update(LabelingJob)
             .where(LabelingJob.id == self.labeling_id)
@@ -171,7 +176,7 @@ def label_job(ctx: JobContext) -> dict[str, Any]:
         config = config.model_copy(update={"api_key": SecretStr(key)})
     result = ExtractionResult.open(extraction_path)
     out = artifact_dir("labeling", labeling_id)
-    writer = FeatureLabelWriter(extraction_id, labeling_id)
+    writer = FeatureLabelWriter(extraction_id, labeling_id, config)
     ctx.stage(0.0, 0.02, "selecting features")
     previous = LabelStore(out).read()
     for label in previous.values():  # replay what an earlier attempt logged (see docstring)
@@ -201,6 +206,7 @@ def label_job(ctx: JobContext) -> dict[str, Any]:
         writer.flush()
     if run.summary.stopped:
         raise JobCancelled("cancelled; retry to label the rest")
+    run.summary.kept_manual = len(writer.kept_manual)
     summary = run.summary.model_dump(mode="json")
     with job_row(LabelingJob, labeling_id, "labelling run", "labelling") as (session, row):
         row.status = "ready"

@@ -28,10 +28,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from mistudio.store.label_versions import best_score_query
 from mistudio.store.like import contains
 from mistudio.store.tables import Feature
 
 FeatureSort = Literal["index", "frequency", "max_activation", "interpretability", "label_score"]
+LabelView = Literal["current", "best"]
+"""Which label a list shows per latent: its current one, or its best-scored version."""
 LABEL_SCORE = (
     func.coalesce(Feature.detection_score, Feature.fuzzing_score)
     + func.coalesce(Feature.fuzzing_score, Feature.detection_score)
@@ -223,6 +226,7 @@ def list_features(
     limit: int = 50,
     cache_total: bool = False,
     cache_version: Any = None,
+    label_view: LabelView = "current",
 ) -> tuple[Sequence[Feature], int]:
     """One page of features and the total number matching the filters.
 
@@ -230,6 +234,9 @@ def list_features(
     complete, whose rows no longer change except through :func:`invalidate_counts` callers).
     ``cache_version``: part of the cache key; pass something that changes when another process
     edits the rows (a labelling job bumps the extraction's ``updated_at``).
+    ``label_view="best"``: the score sorts (``label_score``, ``interpretability``) rank each
+    latent by its best-scored label version (:mod:`mistudio.store.label_versions`) instead of
+    its current label; filters and search still read the current label.
     """
     dialect = session.get_bind().dialect.name
     searching = bool(search and search.strip())
@@ -252,6 +259,11 @@ def list_features(
         # test FTS membership, instead of looking up every match by rowid.
         base = feature_query(session, extraction_id, search, starred, category, False)
     column: Any = SORT_COLUMNS[sort]
+    if label_view == "best" and sort in ("label_score", "interpretability"):
+        best = best_score_query(extraction_id).subquery()
+        base = base.outerjoin(best, best.c.feature_id == Feature.id)
+        fallback = Feature.interpretability if sort == "interpretability" else None
+        column = func.coalesce(best.c.best, fallback) if fallback is not None else best.c.best
     if (searching and dialect == "postgresql") or (starred and not searching):
         # A selective filter: without this the planner may walk the sort index in order and test
         # the filter row by row until the page fills (PostgreSQL's tsvector: ~300 ms for a rare

@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -234,6 +235,55 @@ class Feature(Base):
     starred: Mapped[bool] = mapped_column(Boolean, default=False)
     top_tokens: Mapped[str | None] = mapped_column(Text, default=None)
     """The latent's top tokens joined by spaces (searchable text)."""
+
+
+class LabelVersion(Base):
+    """One label a latent has had (see :mod:`mistudio.store.label_versions`): the feature row's
+    label columns are a copy of its current version."""
+
+    __tablename__ = "label_versions"
+    __table_args__ = (
+        Index("ix_label_versions_feature", "feature_id", "created_at"),
+        Index("ix_label_versions_best", "extraction_id", "feature_id", "score"),
+        # At most one current version per latent, on both databases.
+        Index(
+            "uq_label_versions_current",
+            "feature_id",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    feature_id: Mapped[int] = mapped_column(BigId, ForeignKey("features.id", ondelete="CASCADE"))
+    extraction_id: Mapped[int] = mapped_column(Integer)
+    """The feature's extraction (copied, so an extraction's best-scored view reads one index)."""
+    label: Mapped[str | None] = mapped_column(Text, default=None)
+    category: Mapped[str | None] = mapped_column(String(64), default=None)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    status: Mapped[str | None] = mapped_column(String(16), default=None)
+    """``labelled`` or ``unclear``; None for a hand edit that cleared the label."""
+    confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    method: Mapped[str | None] = mapped_column(String(32), default=None)
+    """``rules``, ``local``, ``ollama``, ``openai``, ``manual``."""
+    model: Mapped[str | None] = mapped_column(String(200), default=None)
+    template: Mapped[str | None] = mapped_column(String(200), default=None)
+    """Name of the prompt template an LLM method used (None for rules and hand edits)."""
+    template_hash: Mapped[str | None] = mapped_column(String(16), default=None)
+    """First 12 hex digits of the SHA-256 of that template's full text (names are editable)."""
+    detection_score: Mapped[float | None] = mapped_column(Float, default=None)
+    fuzzing_score: Mapped[float | None] = mapped_column(Float, default=None)
+    score: Mapped[float | None] = mapped_column(Float, default=None)
+    """Mean of the scores present (what best-scored ranks by); None when never scored."""
+    source: Mapped[str] = mapped_column(String(16), default="labeling")
+    """Who set it: ``labeling`` (a run, see ``labeling_id``), ``manual`` (a hand edit) or
+    ``backfill`` (a label that existed before the history did)."""
+    labeling_id: Mapped[int | None] = mapped_column(
+        ForeignKey("labeling_jobs.id", ondelete="SET NULL"), default=None
+    )
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class LabelingJob(ArtifactMixin, Base):

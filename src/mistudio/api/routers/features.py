@@ -1,7 +1,15 @@
-"""``/features``: browse an extraction's latents: search, sort, favourites, labels.
+"""``/features``: browse an extraction's latents: search, sort, favourites, labels and their
+history.
 
 One row per latent in ``features``; the list is answered by indexed SQL (see
 :mod:`mistudio.store.features`), so a 65k-latent SAE pages as fast as a 4k one.
+
+Label history (``/features/{id}/labels``): every label a latent has had is a version
+(:mod:`mistudio.store.label_versions`): from runs, hand edits, one-latent relabels, and the labels
+that existed before the history did. It is answered newest first and not paged (one version per
+run and edit of that latent). Making a version current adds nothing: the row's label columns
+follow it, and so do search, sorting, the semantic index and exports. The list's
+``label_view=best`` shows each latent's best-scored version instead of its current one.
 """
 
 from __future__ import annotations
@@ -14,7 +22,8 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
+from sqlalchemy.orm import Session
 
 from mistudio.api.deps import BigDbId, DbId, Page, PagingDep, SessionDep, get_or_404
 from mistudio.api.errors import ApiError
@@ -31,9 +40,10 @@ from mistudio.core.features import ExtractionResult
 from mistudio.core.features.ablation import ablate_latent, compare_completions, example_batch
 from mistudio.core.features.list_windows import first_example_windows
 from mistudio.core.labeling.config import LabelingSelection
-from mistudio.errors import MiStudioError
-from mistudio.store import Extraction, Feature, LanguageModel, SAERow, utcnow
-from mistudio.store.features import FeatureSort, invalidate_counts, list_features
+from mistudio.errors import MiStudioError, NotFoundError
+from mistudio.store import Extraction, Feature, LabelVersion, LanguageModel, SAERow, as_utc
+from mistudio.store.features import FeatureSort, LabelView, invalidate_counts, list_features
+from mistudio.store.label_versions import best_versions, make_current, record_manual, versions_of
 from mistudio.store.model_load import model_load_config
 from mistudio.store.semantic_search import semantic_search
 
@@ -103,6 +113,10 @@ class FeatureOut(DocumentedModel):
     example: FeatureWindow | None = None
     """The latent's top example, cut to ~16 tokens around its centre (list pages only, with
     ``include_example``; None elsewhere and when the extraction has no arrays)."""
+    best_version_id: int | None = None
+    """List pages with ``label_view=best`` only: the label version these label fields and scores
+    come from, when the latent's best-scored version is not its current one (None: the row shows
+    its current label)."""
 
 
 class FeatureUpdate(DocumentedModel):
@@ -135,6 +149,11 @@ def list_features_route(
     include_example: bool = Query(
         True, description="Add each row's top example window (sliced from the extraction)"
     ),
+    label_view: LabelView = Query(
+        "current",
+        description="Show each latent's current label, or its best-scored version (highest mean "
+        "of detection and fuzzing; the score sorts rank by it too)",
+    ),
 ) -> Page[FeatureOut]:
     """List the latents of an extraction: search, filter by label, star or frequency, sort."""
     extraction = get_or_404(session, Extraction, extraction_id, "extraction")
@@ -150,8 +169,11 @@ def list_features_route(
         limit=paging.limit,
         cache_total=extraction.status == "ready",
         cache_version=extraction.updated_at,
+        label_view=label_view,
     )
     items = [FeatureOut.model_validate(r) for r in rows]
+    if label_view == "best":
+        show_best(session, items)
     if include_example and items and extraction.path:
         windows = _top_windows(extraction.path, [item.index for item in items])
         for item in items:
@@ -162,6 +184,26 @@ def list_features_route(
         offset=paging.offset,
         limit=paging.limit,
     )
+
+
+def show_best(session: Session, items: list[FeatureOut]) -> None:
+    """Put each latent's best-scored label version in its row where that is not the current
+    one (``label_view=best``)."""
+    best = best_versions(session, [item.id for item in items])
+    for item in items:
+        version = best.get(item.id)
+        if version is None or version.is_current:
+            continue
+        item.label, item.category, item.description = (
+            version.label,
+            version.category,
+            version.description,
+        )
+        item.label_status, item.label_confidence = version.status, version.confidence
+        item.label_method, item.label_model = version.method, version.model
+        item.detection_score, item.fuzzing_score = version.detection_score, version.fuzzing_score
+        item.interpretability = version.score
+        item.best_version_id = version.id
 
 
 class SemanticHit(DocumentedModel):
@@ -271,12 +313,13 @@ def update_feature(feature_id: BigDbId, body: FeatureUpdate, session: SessionDep
     """Edit a latent's label, description or category, or star it."""
     row = get_or_404(session, Feature, feature_id, "feature")
     changes = body.model_dump(exclude_unset=True)
+    old_label = row.label
     for field, value in changes.items():
         setattr(row, field, value)
     if changes.keys() & {"label", "description", "category"}:
-        # A hand edit: the label is the researcher's now (and the semantic index is stale).
-        row.label_method, row.label_model, row.labeled_at = "manual", None, utcnow()
-        row.label_status = "labelled" if row.label else None
+        # A hand edit: a new current version in the latent's history, the researcher's now
+        # (runs keep it; the semantic index is stale). Scores stay only with the same label text.
+        record_manual(session, row, keep_scores=row.label == old_label)
     session.commit()
     invalidate_counts(row.extraction_id)
     return FeatureOut.model_validate(row)
@@ -310,6 +353,92 @@ def relabel_feature(
         session, extraction, config, selection, f"relabel {row.index} ({config.method})"
     )
     return LabelingJobOut.model_validate(run)
+
+
+class LabelVersionOut(DocumentedModel):
+    """One label a latent has had."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    """The version's id."""
+    feature_id: int
+    """The feature row (latent) it labels."""
+    label: str | None
+    """The label text (None: a hand edit that cleared it)."""
+    category: str | None
+    """Its category."""
+    description: str | None
+    """Its longer description."""
+    status: str | None
+    """``labelled`` or ``unclear`` (the method found no pattern); None for a cleared label."""
+    confidence: float | None
+    """0..1 as stated by the method."""
+    method: str | None
+    """``rules``, ``local``, ``ollama``, ``openai`` or ``manual``."""
+    model: str | None
+    """Model that wrote it (None for rules and hand edits)."""
+    template: str | None
+    """Name of the prompt template an LLM method used."""
+    template_hash: str | None
+    """First 12 hex digits of the SHA-256 of that template's full text."""
+    detection_score: float | None
+    """Detection balanced accuracy, when scored."""
+    fuzzing_score: float | None
+    """Fuzzing balanced accuracy, when scored."""
+    score: float | None
+    """Mean of the scores present (what best-scored ranks by)."""
+    source: str
+    """``labeling`` (a run: ``labeling_id``), ``manual`` (a hand edit) or ``backfill`` (a label
+    from before the history existed)."""
+    labeling_id: int | None
+    """The labelling run that wrote it (None for hand edits, backfilled labels and deleted
+    runs)."""
+    is_current: bool
+    """Whether the feature row shows this version now."""
+    created_at: dt.datetime
+    """When it was written."""
+
+    @field_validator("created_at", mode="after")
+    @classmethod
+    def _utc(cls, value: dt.datetime) -> dt.datetime:
+        return as_utc(value) or value
+
+
+def _version_of(session: SessionDep, feature: Feature, version_id: int) -> LabelVersion:
+    version = session.get(LabelVersion, version_id)
+    if version is None or version.feature_id != feature.id:
+        raise NotFoundError(f"feature {feature.id} has no label version {version_id}")
+    return version
+
+
+@router.get(
+    "/{feature_id}/labels",
+    operation_id="list_feature_labels",
+    response_model=list[LabelVersionOut],
+)
+def list_feature_labels(feature_id: BigDbId, session: SessionDep) -> list[LabelVersionOut]:
+    """Every label the latent has had, newest first; the current one has ``is_current``."""
+    get_or_404(session, Feature, feature_id, "feature")
+    return [LabelVersionOut.model_validate(v) for v in versions_of(session, feature_id)]
+
+
+@router.post(
+    "/{feature_id}/labels/{version_id}/current",
+    operation_id="make_feature_label_current",
+    response_model=FeatureOut,
+)
+def make_feature_label_current(
+    feature_id: BigDbId, version_id: BigDbId, session: SessionDep
+) -> FeatureOut:
+    """Make one of the latent's label versions current again: the feature's label, category,
+    description, method, model and scores become that version's (nothing is added to the
+    history). A hand-edited version made current is protected from runs again."""
+    feature = get_or_404(session, Feature, feature_id, "feature")
+    make_current(session, feature, _version_of(session, feature, version_id))
+    session.commit()
+    invalidate_counts(feature.extraction_id)
+    return FeatureOut.model_validate(feature)
 
 
 class AblationRequest(DocumentedModel):

@@ -131,6 +131,10 @@ class LabelingConfig(OperationConfig):
     """Price per 1,000 prompt tokens, for the cost estimate and summary."""
     price_per_1k_output: float = Field(default=0.0, ge=0)
     """Price per 1,000 generated tokens."""
+    overwrite_manual: bool = False
+    """In the studio: make this run's label current even where the current label was edited by
+    hand. Off (the default), such a latent keeps its hand-edited label and the run's label is
+    only added to its history (the run's summary counts them as ``kept_manual``)."""
 
     def endpoint(self) -> str | None:
         """Where requests go: ``base_url``, else the server's configured endpoint (None for

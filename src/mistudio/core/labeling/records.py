@@ -102,6 +102,9 @@ class LabelingSummary(BaseModel):
     seconds: float = 0.0
     failures: dict[str, int] = Field(default_factory=dict)
     """Failure reasons (first line of the error) and how often each happened."""
+    kept_manual: int = 0
+    """In the studio: latents whose hand-edited label stayed current (the run's label went into
+    their history only; see ``LabelingConfig.overwrite_manual``)."""
 
     def line(self) -> str:
         """One line for a terminal or a job log."""
@@ -112,6 +115,8 @@ class LabelingSummary(BaseModel):
         ]
         if self.skipped:
             parts.append(f"{self.skipped} already done")
+        if self.kept_manual:
+            parts.append(f"{self.kept_manual} hand-edited kept")
         if self.scored:
             parts.append(f"{self.scored} scored (mean {self.mean_score:.2f})")
         if self.prompt_tokens:
