@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_hub import FakeHub, redirect_clients
+from tests.fake_hub import FakeHub, build_tiny_gpt2, redirect_clients
 from tests.service.conftest import Studio
 
 pytestmark = pytest.mark.service
@@ -33,6 +33,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeHub]:
     with FakeHub() as hub:
         for repo_id, downloads in [("openai-community/gpt2", 900), ("gpt2", 50), ("x/llama", 7)]:
             hub.add_repo(repo_id, _readme(root, repo_id), downloads=downloads)
+        tiny = build_tiny_gpt2(root / "tiny-gpt2")
+        hub.add_repo("org/tiny-lm", tiny)
+        hub.add_repo("org/gated-lm", tiny, gated=True)
         for repo_id, downloads in [("Salesforce/wikitext", 70), ("wikitext", 2)]:
             hub.add_repo(repo_id, _readme(root / "d", repo_id), "dataset", downloads=downloads)
         yield hub
@@ -65,3 +68,65 @@ def test_hub_search_offline_is_one_line(studio: Studio) -> None:
         assert r.status_code == 503, r.text
         detail = r.json()["detail"]
         assert "type the full id" in detail and "\n" not in detail
+
+
+def test_quantization_where_the_device_has_it(studio: Studio) -> None:
+    """8-bit/4-bit are offered as this machine allows; asking where bitsandbytes cannot load is
+    one 422 line and no row."""
+    import importlib.util
+
+    from mistudio.core.language_models import quantization_problem
+
+    c = studio.client
+    options = {o["name"]: o for o in c.get(f"{API}/models/quantization").json()}
+    assert options["none"] == {"name": "none", "available": True, "reason": None}
+    for name in ("8bit", "4bit"):
+        assert options[name]["reason"] == quantization_problem(name)  # type: ignore[arg-type]
+        assert options[name]["available"] is (options[name]["reason"] is None)
+    if importlib.util.find_spec("bitsandbytes") is None:
+        assert not options["8bit"]["available"] and "bitsandbytes" in options["8bit"]["reason"]
+    before = c.get(f"{API}/models").json()["total"]
+    body = {"source": str(studio.tiny_model_dir), "quantization": "4bit", "load": False}
+    r = c.post(f"{API}/models", json=body)
+    if options["4bit"]["available"]:
+        assert r.status_code == 202 and r.json()["config"]["quantization"] == "4bit"
+    else:
+        assert r.status_code == 422 and r.json()["detail"] == options["4bit"]["reason"]
+        assert c.get(f"{API}/models").json()["total"] == before
+    r = c.post(f"{API}/models", json={**body, "quantization": "2bit"})
+    assert r.status_code == 422 and "quantization" in r.json()["detail"]
+
+
+def test_memory_estimate_before_download(studio: Studio, online: FakeHub) -> None:
+    c = studio.client
+    start = len(online.requests)
+    r = c.post(f"{API}/models/estimate", json={"source": "org/tiny-lm", "dtype": "float16"})
+    assert r.status_code == 200, r.text
+    est = r.json()
+    assert est["params_source"] == "safetensors" and est["n_layers"] == 2
+    assert est["weight_bytes"] == 2 * est["n_params"]
+    assert est["total_bytes"] == est["weight_bytes"] + est["activation_bytes"] + est["logits_bytes"]
+    assert est["batch_size"] == 8 and est["seq_len"] == 512
+    # No weight file was downloaded whole: its GETs are header Range requests.
+    gets = [q for q in online.requests[start:] if q[0] == "GET" and "safetensors" in q[1]]
+    assert gets and all(q[3] is not None for q in gets)
+    # The folder the studio registered gives the same counts as the Hub copy.
+    local = c.post(f"{API}/models/estimate", json={"source": str(studio.tiny_model_dir)})
+    assert local.status_code == 200 and local.json()["download_bytes"] == 0
+
+    # Gated: one line without a token; with one it answers, and the token is nowhere after.
+    r = c.post(f"{API}/models/estimate", json={"source": "org/gated-lm"})
+    assert r.status_code == 422 and "gated" in r.json()["detail"]
+    token = online.valid_token
+    r = c.post(f"{API}/models/estimate", json={"source": "org/gated-lm", "token": token})
+    assert r.status_code == 200 and r.json()["gated"] is True
+    assert token not in r.text
+    for bad, status in [
+        ({"source": "smollm2-135m"}, 422),
+        ({"source": "org/nothing-here"}, 404),
+        ({"source": "org/tiny-lm", "batch_size": 0}, 422),
+        ({"source": "/etc"}, 403),
+    ]:
+        r = c.post(f"{API}/models/estimate", json=bad)
+        assert r.status_code == status, (bad, r.text)
+        assert "\n" not in r.json()["detail"]

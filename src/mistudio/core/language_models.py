@@ -11,7 +11,8 @@ A model source is one string, resolved in this order:
    downloaded with ``huggingface_hub.snapshot_download``.
 
 ``trust_remote_code`` is off unless asked for. Quantization (8-bit / 4-bit) goes through
-bitsandbytes and needs CUDA; asking for it elsewhere is a clear error, not a silent fp32 load.
+bitsandbytes where it supports the device (:func:`quantization_problem`, transformers' rule);
+asking for it elsewhere is a clear error, not a silent fp32 load.
 """
 
 from __future__ import annotations
@@ -79,13 +80,14 @@ class ModelSource(OperationConfig):
     """Hub branch, tag or commit."""
     trust_remote_code: bool = False
     """Run modelling code shipped in the repo. Only for repos you trust."""
+    quantization: Quantization = "none"
+    """8-bit or 4-bit weights through bitsandbytes (where it supports the device: CUDA, and CPU
+    in the builds that add it); the dtype is then the compute dtype."""
 
 
 class ModelLoadConfig(ModelSource):
     """How to load one model."""
 
-    quantization: Quantization = "none"
-    """8-bit or 4-bit weights through bitsandbytes (CUDA only)."""
     device: str = "auto"
     """``cpu``, ``cuda``, ``cuda:1``...; ``auto`` picks CUDA when present."""
     token: str | None = Field(default=None, repr=False, exclude=True)
@@ -186,21 +188,28 @@ class ModelMemoryEstimate(BaseModel):
     """Bytes of one token's residual stream over all layers in float32 (a guide for caches)."""
 
 
+def weight_bytes_by_format(n_params: int, vocab_size: int, d_model: int) -> dict[str, int]:
+    """Bytes of ``n_params`` weights per dtype or quantization: quantized formats keep the
+    embedding in 16-bit (bitsandbytes quantizes Linear layers only) and add ~2% (8-bit) or ~4%
+    (4-bit) for their scales."""
+    embed = min(vocab_size * d_model, n_params)
+    body = n_params - embed
+    return {
+        "float32": 4 * n_params,
+        "float16": 2 * n_params,
+        "bfloat16": 2 * n_params,
+        "8bit": int(body * 1.02 + 2 * embed),
+        "4bit": int(body * 0.5 * 1.04 + 2 * embed),
+    }
+
+
 def estimate_memory(summary: ArchitectureSummary) -> ModelMemoryEstimate:
-    """Weight memory per format: quantized formats keep embeddings and norms in 16-bit."""
-    n = summary.n_params
-    embed = summary.vocab_size * summary.d_model
-    body = max(n - embed, 0)
+    """Weight memory per format (see :func:`weight_bytes_by_format`)."""
     return ModelMemoryEstimate(
-        n_params=n,
-        bytes_by_format={
-            "float32": 4 * n,
-            "float16": 2 * n,
-            "bfloat16": 2 * n,
-            # bitsandbytes quantizes Linear layers; embeddings stay 16-bit; ~1-2% for scales.
-            "8bit": int(body * 1.02 + 2 * embed),
-            "4bit": int(body * 0.5 * 1.04 + 2 * embed),
-        },
+        n_params=summary.n_params,
+        bytes_by_format=weight_bytes_by_format(
+            summary.n_params, summary.vocab_size, summary.d_model
+        ),
         activation_bytes_per_token=4 * summary.d_model * summary.n_layers,
     )
 
@@ -259,18 +268,53 @@ def _pick_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def _quantization_kwargs(quantization: Quantization, dtype: torch.dtype) -> dict[str, Any]:
+def _device_type(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device.split(":", 1)[0]
+
+
+def quantization_problem(quantization: Quantization, device: str = "auto") -> str | None:
+    """Why ``quantization`` cannot load on ``device`` here (one line), or None when it can.
+
+    The rule is transformers' own (``validate_bnb_backend_availability``): bitsandbytes and
+    accelerate installed, and the device's type among ``bitsandbytes.supported_torch_devices``
+    (CUDA always; CPU, XPU... in the builds that add them; a version without the attribute is
+    CUDA-only)."""
+    if quantization == "none":
+        return None
+    if importlib.util.find_spec("bitsandbytes") is None:
+        where = "a CUDA GPU" if not torch.cuda.is_available() else "it"
+        return (
+            f"{quantization} quantization needs bitsandbytes, which is not installed here "
+            f"(pip install bitsandbytes; it needs {where}); load with quantization 'none' and "
+            "dtype float16/bfloat16 instead"
+        )
+    if importlib.util.find_spec("accelerate") is None:
+        return f"{quantization} quantization needs accelerate: pip install accelerate"
+    kind = _device_type(device)
+    if kind == "cuda" and not torch.cuda.is_available():
+        return f"device {device!r} asked for, but no CUDA GPU is available"
+    import bitsandbytes as bnb  # deferred: found above; imports CUDA libraries
+
+    supported = set(getattr(bnb, "supported_torch_devices", None) or {"cuda"})
+    if kind not in supported:
+        return (
+            f"{quantization} quantization: the installed bitsandbytes supports "
+            f"{', '.join(sorted(supported))}, not {kind} (this machine's device); load with "
+            "quantization 'none' and dtype float16/bfloat16 instead"
+        )
+    return None
+
+
+def _quantization_kwargs(
+    quantization: Quantization, dtype: torch.dtype, device: str = "auto"
+) -> dict[str, Any]:
     if quantization == "none":
         return {}
-    if not torch.cuda.is_available():
-        raise ResourceError(
-            f"{quantization} quantization uses bitsandbytes, which needs a CUDA GPU; none is "
-            "available here. Load with quantization 'none' and dtype float16/bfloat16 instead"
-        )
-    if importlib.util.find_spec("bitsandbytes") is None:
-        raise ResourceError(
-            f"{quantization} quantization needs bitsandbytes: pip install bitsandbytes"
-        )
+    problem = quantization_problem(quantization, device)
+    if problem is not None:
+        raise ResourceError(problem)
     # deferred: a heavy library (seconds to import), needed only when this runs
     from transformers import BitsAndBytesConfig
 
@@ -365,19 +409,17 @@ def gguf_cache_folder(gguf: Path, cache_dir: Path) -> Path:
     return cache_dir / "models" / f"{gguf.stem}-{stat.st_size}-{int(stat.st_mtime)}"
 
 
-def download_from_hub(
-    repo_id: str,
-    revision: str | None = None,
-    token: str | None = None,
-    cache_dir: Path | None = None,
-    progress: Progress | None = None,
-) -> Path:
-    """Download a model repo's config, tokenizer and weights; returns the local folder.
+HUB_MODEL_PATTERNS = ("*.json", "*.safetensors", "tokenizer*", "*.model", "*.txt", "*.tiktoken")
+"""Files of a Hub model repo a load downloads (plus ``*.bin`` when it has no safetensors)."""
 
-    Prefers safetensors; falls back to ``*.bin`` only when the repo has no safetensors.
-    """
+
+@contextlib.contextmanager
+def hub_model_errors(
+    repo_id: str, revision: str | None = None, token: str | None = None
+) -> Iterator[None]:
+    """Turn a Hub exception raised inside the block, while reading model repo ``repo_id``, into
+    one line: gated, not found, revision not found, token refused, Hub unreachable."""
     # deferred: a heavy library (seconds to import), needed only when this runs
-    from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
@@ -386,28 +428,8 @@ def download_from_hub(
         RevisionNotFoundError,
     )
 
-    cache_dir = cache_dir or get_settings().cache_dir / "hub"
-    patterns = ["*.json", "*.safetensors", "tokenizer*", "*.model", "*.txt", "*.tiktoken"]
     try:
-        # model_info is one request without retries (list_repo_files backs off ~23 s on a
-        # connection error). With no network, leave it to snapshot_download to use the cache.
-        files: list[str] | None = None
-        try:
-            siblings = HfApi().model_info(repo_id, revision=revision, token=token).siblings
-            files = [s.rfilename for s in siblings or []]
-        except Exception as exc:
-            if type(exc).__name__ not in {"ConnectError", "ConnectTimeout", "OfflineModeIsEnabled"}:
-                raise
-        if files is not None and not any(f.endswith(".safetensors") for f in files):
-            patterns.append("*.bin")
-        local = snapshot_download(
-            repo_id,
-            revision=revision,
-            token=token,
-            cache_dir=cache_dir,
-            allow_patterns=patterns,
-            tqdm_class=_progress_tqdm(progress) if progress is not None else None,
-        )
+        yield
     except GatedRepoError as exc:
         raise InvalidInputError(
             f"{repo_id} is gated: accept its licence on the Hub and pass a token with access"
@@ -444,6 +466,44 @@ def download_from_hub(
                 f"cannot reach the HuggingFace Hub to fetch {repo_id} (offline?)"
             ) from exc
         raise
+
+
+def download_from_hub(
+    repo_id: str,
+    revision: str | None = None,
+    token: str | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Download a model repo's config, tokenizer and weights; returns the local folder.
+
+    Prefers safetensors; falls back to ``*.bin`` only when the repo has no safetensors.
+    """
+    # deferred: a heavy library (seconds to import), needed only when this runs
+    from huggingface_hub import HfApi, snapshot_download
+
+    cache_dir = cache_dir or get_settings().cache_dir / "hub"
+    patterns = list(HUB_MODEL_PATTERNS)
+    with hub_model_errors(repo_id, revision, token):
+        # model_info is one request without retries (list_repo_files backs off ~23 s on a
+        # connection error). With no network, leave it to snapshot_download to use the cache.
+        files: list[str] | None = None
+        try:
+            siblings = HfApi().model_info(repo_id, revision=revision, token=token).siblings
+            files = [s.rfilename for s in siblings or []]
+        except Exception as exc:
+            if type(exc).__name__ not in {"ConnectError", "ConnectTimeout", "OfflineModeIsEnabled"}:
+                raise
+        if files is not None and not any(f.endswith(".safetensors") for f in files):
+            patterns.append("*.bin")
+        local = snapshot_download(
+            repo_id,
+            revision=revision,
+            token=token,
+            cache_dir=cache_dir,
+            allow_patterns=patterns,
+            tqdm_class=_progress_tqdm(progress) if progress is not None else None,
+        )
     return Path(local)
 
 
@@ -473,7 +533,7 @@ def load_model(config: ModelLoadConfig | str, progress: Progress | None = None) 
     kind, where = resolve_source(config.source)
     dtype = TORCH_DTYPES[config.dtype]
     device = _pick_device(config.device)
-    quant = _quantization_kwargs(config.quantization, dtype)
+    quant = _quantization_kwargs(config.quantization, dtype, config.device)
     name = config.source
 
     if kind in ("builtin", "gguf"):

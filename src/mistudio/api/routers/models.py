@@ -6,12 +6,18 @@ against those without loading the model again.
 
 A Hub token for a gated or private repo (``token``) is write-only: it is sealed for the load job
 (:mod:`mistudio.store.job_secrets`) and never stored in a row, the job config, an event, a log
-or a response.
+or a response. ``POST /models/estimate`` (memory before download) takes one the same way and
+only hands it to the Hub requests it makes.
+
+8-bit / 4-bit quantization is refused in one line (422) where bitsandbytes does not support this
+machine's device (``GET /models/quantization`` says which are available and why not); the check
+runs where the API runs, which is the worker's machine in the default single-machine set-up; a
+worker elsewhere checks again when it loads and fails the job with the same line.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, SecretStr
@@ -30,7 +36,14 @@ from mistudio.api.deps import (
 from mistudio.api.errors import ApiError
 from mistudio.api.hub_search import LIMIT, QUERY, HubSearchResults, hub_search
 from mistudio.core.config import DocumentedModel
-from mistudio.core.language_models import ModelSource, resolve_source
+from mistudio.core.language_models import (
+    ModelSource,
+    Quantization,
+    quantization_problem,
+    resolve_source,
+)
+from mistudio.core.model_estimate import EstimateRequest, ModelEstimate, estimate_model
+from mistudio.settings import get_settings
 from mistudio.store import LanguageModel
 from mistudio.store.like import contains
 
@@ -55,7 +68,7 @@ class ModelOut(ArtifactOut):
     hook_dims: dict[str, Any]
     """Hook name (TransformerLens-style and HF path) -> width, once loaded."""
     config: dict[str, Any]
-    """Load options (dtype, revision, trust_remote_code); never the token."""
+    """Load options (dtype, quantization, revision, trust_remote_code); never the token."""
 
 
 class ModelCreate(ModelSource):
@@ -78,6 +91,25 @@ class ModelLoadRequest(DocumentedModel):
 
     token: SecretStr | None = None
     """Hub token for a gated or private repo; write-only, used by the load job, never stored."""
+
+
+class ModelEstimateRequest(EstimateRequest):
+    """The core :class:`EstimateRequest` (source, revision, dtype, quantization, batch) plus a
+    token for a gated repo."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    token: SecretStr | None = None
+    """Hub token for a gated or private repo; write-only, used for the estimate's requests."""
+
+
+class QuantizationOption(DocumentedModel):
+    name: str
+    """``none``, ``8bit`` or ``4bit``."""
+    available: bool
+    """Whether a model can load with it on this machine's device."""
+    reason: str | None
+    """Why not, in one line, when it cannot."""
 
 
 def _queue_load(
@@ -108,6 +140,30 @@ def search_hub_models(q: str = QUERY, limit: int = LIMIT) -> HubSearchResults:
     return hub_search("model", q, limit)
 
 
+@router.get(
+    "/quantization", operation_id="list_quantization", response_model=list[QuantizationOption]
+)
+def list_quantization() -> list[QuantizationOption]:
+    """Which weight quantizations load on this machine (bitsandbytes and its devices)."""
+    out = []
+    for name in get_args(Quantization):
+        problem = quantization_problem(name)
+        out.append(QuantizationOption(name=name, available=problem is None, reason=problem))
+    return out
+
+
+@router.post("/estimate", operation_id="estimate_model", response_model=ModelEstimate)
+def estimate_model_memory(body: ModelEstimateRequest) -> ModelEstimate:
+    """Parameters, download size and device memory (weights in the dtype or quantization,
+    activations and logits for a batch) of a Hub id or folder, before it is downloaded: from the
+    repo's listing, config.json and safetensors headers (a few KB)."""
+    if body.source.startswith(("/", "~", ".")):
+        check_import_path(body.source)
+    token = body.token.get_secret_value() if body.token is not None else None
+    request = EstimateRequest.model_validate(body.model_dump(exclude={"token"}))
+    return estimate_model(request, token, get_settings().cache_dir / "hub")
+
+
 @router.post("", operation_id="create_model", response_model=ModelOut, status_code=202)
 def create_model(body: ModelCreate, session: SessionDep) -> ModelOut:
     """Register a model (built-in, Hub id, folder or GGUF) and, by default, queue its load job."""
@@ -120,6 +176,11 @@ def create_model(body: ModelCreate, session: SessionDep) -> ModelOut:
     if kind in ("folder", "gguf"):
         source = str(check_import_path(str(where)))
     config: dict[str, Any] = {"dtype": body.dtype}
+    if body.quantization != "none":
+        problem = quantization_problem(body.quantization)
+        if problem is not None:
+            raise ApiError(422, problem)
+        config["quantization"] = body.quantization
     if body.revision:
         config["revision"] = body.revision
     if body.trust_remote_code:
