@@ -74,6 +74,7 @@ export const SCHEMA_DEFAULTS = {
     "method": "rules",
     "n_held_out": 10,
     "n_negatives": 10,
+    "overwrite_manual": false,
     "price_per_1k_input": 0.0,
     "price_per_1k_output": 0.0,
     "rules_min_share": 0.6,
@@ -89,7 +90,14 @@ export const SCHEMA_DEFAULTS = {
   "ModelCreate": {
     "dtype": "float32",
     "load": true,
+    "quantization": "none",
     "trust_remote_code": false
+  },
+  "ModelEstimateRequest": {
+    "batch_size": 8,
+    "dtype": "float32",
+    "quantization": "none",
+    "seq_len": 512
   },
   "NeuronpediaExportConfig": {
     "creator_id": "clkht01d40000jv08hvalcvly",

@@ -432,6 +432,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/features/{feature_id}/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Feature Labels
+         * @description Every label the latent has had, newest first; the current one has ``is_current``.
+         */
+        get: operations["list_feature_labels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/features/{feature_id}/labels/{version_id}/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make Feature Label Current
+         * @description Make one of the latent's label versions current again: the feature's label, category,
+         *     description, method, model and scores become that version's (nothing is added to the
+         *     history). A hand-edited version made current is protected from runs again.
+         */
+        post: operations["make_feature_label_current"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/features/{feature_id}/relabel": {
         parameters: {
             query?: never;
@@ -701,6 +743,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models/estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Estimate Model Memory
+         * @description Parameters, download size and device memory (weights in the dtype or quantization,
+         *     activations and logits for a batch) of a Hub id or folder, before it is downloaded: from the
+         *     repo's listing, config.json and safetensors headers (a few KB).
+         */
+        post: operations["estimate_model"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/hub/search": {
         parameters: {
             query?: never;
@@ -714,6 +778,26 @@ export interface paths {
          *     typing a model id; 503 in one line when the Hub cannot be reached).
          */
         get: operations["search_hub_models"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/quantization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Quantization
+         * @description Which weight quantizations load on this machine (bitsandbytes and its devices).
+         */
+        get: operations["list_quantization"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2466,6 +2550,13 @@ export interface components {
         /** FeatureOut */
         FeatureOut: {
             /**
+             * Best Version Id
+             * @description List pages with ``label_view=best`` only: the label version these label fields and scores
+             *     come from, when the latent's best-scored version is not its current one (None: the row shows
+             *     its current label).
+             */
+            best_version_id?: number | null;
+            /**
              * Category
              * @description Free-form category (e.g. ``syntax``, ``code``), set by a label or by hand.
              */
@@ -3198,6 +3289,105 @@ export interface components {
             worker: string | null;
         };
         /**
+         * LabelVersionOut
+         * @description One label a latent has had.
+         */
+        LabelVersionOut: {
+            /**
+             * Category
+             * @description Its category.
+             */
+            category: string | null;
+            /**
+             * Confidence
+             * @description 0..1 as stated by the method.
+             */
+            confidence: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             * @description When it was written.
+             */
+            created_at: string;
+            /**
+             * Description
+             * @description Its longer description.
+             */
+            description: string | null;
+            /**
+             * Detection Score
+             * @description Detection balanced accuracy, when scored.
+             */
+            detection_score: number | null;
+            /**
+             * Feature Id
+             * @description The feature row (latent) it labels.
+             */
+            feature_id: number;
+            /**
+             * Fuzzing Score
+             * @description Fuzzing balanced accuracy, when scored.
+             */
+            fuzzing_score: number | null;
+            /**
+             * Id
+             * @description The version's id.
+             */
+            id: number;
+            /**
+             * Is Current
+             * @description Whether the feature row shows this version now.
+             */
+            is_current: boolean;
+            /**
+             * Label
+             * @description The label text (None: a hand edit that cleared it).
+             */
+            label: string | null;
+            /**
+             * Labeling Id
+             * @description The labelling run that wrote it (None for hand edits, backfilled labels and deleted
+             *     runs).
+             */
+            labeling_id: number | null;
+            /**
+             * Method
+             * @description ``rules``, ``local``, ``ollama``, ``openai`` or ``manual``.
+             */
+            method: string | null;
+            /**
+             * Model
+             * @description Model that wrote it (None for rules and hand edits).
+             */
+            model: string | null;
+            /**
+             * Score
+             * @description Mean of the scores present (what best-scored ranks by).
+             */
+            score: number | null;
+            /**
+             * Source
+             * @description ``labeling`` (a run: ``labeling_id``), ``manual`` (a hand edit) or ``backfill`` (a label
+             *     from before the history existed).
+             */
+            source: string;
+            /**
+             * Status
+             * @description ``labelled`` or ``unclear`` (the method found no pattern); None for a cleared label.
+             */
+            status: string | null;
+            /**
+             * Template
+             * @description Name of the prompt template an LLM method used.
+             */
+            template: string | null;
+            /**
+             * Template Hash
+             * @description First 12 hex digits of the SHA-256 of that template's full text.
+             */
+            template_hash: string | null;
+        };
+        /**
          * LabelingConfig
          * @description How to label (and optionally score) latents.
          */
@@ -3278,6 +3468,14 @@ export interface components {
              * @default 10
              */
             n_negatives?: number;
+            /**
+             * Overwrite Manual
+             * @description In the studio: make this run's label current even where the current label was edited by
+             *     hand. Off (the default), such a latent keeps its hand-edited label and the run's label is
+             *     only added to its history (the run's summary counts them as ``kept_manual``).
+             * @default false
+             */
+            overwrite_manual?: boolean;
             /**
              * Price Per 1K Input
              * @description Price per 1,000 prompt tokens, for the cost estimate and summary.
@@ -3506,6 +3704,14 @@ export interface components {
              */
             name?: string | null;
             /**
+             * Quantization
+             * @description 8-bit or 4-bit weights through bitsandbytes (where it supports the device: CUDA, and CPU
+             *     in the builds that add it); the dtype is then the compute dtype.
+             * @default none
+             * @enum {string}
+             */
+            quantization?: "none" | "8bit" | "4bit";
+            /**
              * Revision
              * @description Hub branch, tag or commit.
              */
@@ -3526,6 +3732,164 @@ export interface components {
              * @default false
              */
             trust_remote_code?: boolean;
+        };
+        /**
+         * ModelEstimate
+         * @description What a model will need, before it is downloaded.
+         */
+        ModelEstimate: {
+            /**
+             * Activation Bytes
+             * @description One layer's activations for the batch, in the compute dtype.
+             */
+            activation_bytes: number;
+            /**
+             * Batch Size
+             * @description The batch the figures are for.
+             */
+            batch_size: number;
+            /**
+             * Bytes By Format
+             * @description ``float32``, ``float16``, ``bfloat16``, ``8bit``, ``4bit`` -> bytes of weights.
+             */
+            bytes_by_format: {
+                [key: string]: number;
+            };
+            /**
+             * Checkpoint Dtype
+             * @description The dtype the weights are stored in (its config's ``torch_dtype``, or the headers').
+             */
+            checkpoint_dtype: string | null;
+            /**
+             * Context Length
+             * @description Longest context its config allows (0 when it does not say).
+             */
+            context_length: number;
+            /**
+             * D Mlp
+             * @description MLP hidden width.
+             */
+            d_mlp: number;
+            /**
+             * D Model
+             * @description Residual-stream width.
+             */
+            d_model: number;
+            /**
+             * Download Bytes
+             * @description Bytes a load downloads (config, tokenizer and weight files; 0 for a folder).
+             */
+            download_bytes: number;
+            /**
+             * Family
+             * @description ``model_type`` from its config.
+             */
+            family: string | null;
+            /**
+             * Gated
+             * @description Whether the repo's files need a token with access.
+             */
+            gated: boolean;
+            /**
+             * Logits Bytes
+             * @description Logits for the batch in float32.
+             */
+            logits_bytes: number;
+            /**
+             * N Layers
+             * @description Transformer blocks.
+             */
+            n_layers: number;
+            /**
+             * N Params
+             * @description Parameters (tied embedding and unembedding counted once).
+             */
+            n_params: number;
+            /**
+             * Params Source
+             * @description Where ``n_params`` comes from: safetensors headers (exact), weight file sizes, or the
+             *     config's shapes.
+             * @enum {string}
+             */
+            params_source: "safetensors" | "file sizes" | "config";
+            /**
+             * Seq Len
+             * @description The sequence length the figures are for.
+             */
+            seq_len: number;
+            /**
+             * Sha
+             * @description The Hub commit read (None for a folder).
+             */
+            sha: string | null;
+            /**
+             * Source
+             * @description The source estimated.
+             */
+            source: string;
+            /**
+             * Total Bytes
+             * @description Weights + activations + logits: the device memory one batch needs.
+             */
+            total_bytes: number;
+            /**
+             * Vocab Size
+             * @description Vocabulary size.
+             */
+            vocab_size: number;
+            /**
+             * Weight Bytes
+             * @description Weights in the asked dtype or quantization.
+             */
+            weight_bytes: number;
+        };
+        /**
+         * ModelEstimateRequest
+         * @description The core :class:`EstimateRequest` (source, revision, dtype, quantization, batch) plus a
+         *     token for a gated repo.
+         */
+        ModelEstimateRequest: {
+            /**
+             * Batch Size
+             * @description Sequences per forward pass.
+             * @default 8
+             */
+            batch_size?: number;
+            /**
+             * Dtype
+             * @description Weight dtype after loading (the compute dtype when quantized).
+             * @default float32
+             * @enum {string}
+             */
+            dtype?: "float32" | "float16" | "bfloat16";
+            /**
+             * Quantization
+             * @description 8-bit or 4-bit weights through bitsandbytes.
+             * @default none
+             * @enum {string}
+             */
+            quantization?: "none" | "8bit" | "4bit";
+            /**
+             * Revision
+             * @description Hub branch, tag or commit (default: main).
+             */
+            revision?: string | null;
+            /**
+             * Seq Len
+             * @description Tokens per sequence.
+             * @default 512
+             */
+            seq_len?: number;
+            /**
+             * Source
+             * @description Hub repo id or local folder in HuggingFace layout.
+             */
+            source: string;
+            /**
+             * Token
+             * @description Hub token for a gated or private repo; write-only, used for the estimate's requests.
+             */
+            token?: string | null;
         };
         /**
          * ModelLoadRequest
@@ -3554,7 +3918,7 @@ export interface components {
             builtin: boolean;
             /**
              * Config
-             * @description Load options (dtype, revision, trust_remote_code); never the token.
+             * @description Load options (dtype, quantization, revision, trust_remote_code); never the token.
              */
             config: {
                 [key: string]: unknown;
@@ -4140,9 +4504,28 @@ export interface components {
              */
             worked_user?: string | null;
         };
+        /** QuantizationOption */
+        QuantizationOption: {
+            /**
+             * Available
+             * @description Whether a model can load with it on this machine's device.
+             */
+            available: boolean;
+            /**
+             * Name
+             * @description ``none``, ``8bit`` or ``4bit``.
+             */
+            name: string;
+            /**
+             * Reason
+             * @description Why not, in one line, when it cannot.
+             */
+            reason: string | null;
+        };
         /**
          * RelabelRequest
-         * @description How to label one feature again (its old label is replaced).
+         * @description How to label one feature again: the new label is added to its history and becomes current
+         *     (unless the current label was edited by hand and ``config.overwrite_manual`` is off).
          */
         RelabelRequest: {
             /** @description Method, backend, prompt and scoring for this one feature. */
@@ -6457,6 +6840,8 @@ export interface operations {
                 category?: string | null;
                 /** @description Add each row's top example window (sliced from the extraction) */
                 include_example?: boolean;
+                /** @description Show each latent's current label, or its best-scored version (highest mean of detection and fuzzing; the score sorts rank by it too) */
+                label_view?: "current" | "best";
                 /** @description Items to skip */
                 offset?: number;
                 /** @description Items per page */
@@ -6646,6 +7031,69 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FeatureDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_feature_labels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                feature_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelVersionOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    make_feature_label_current: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                feature_id: number;
+                version_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeatureOut"];
                 };
             };
             /** @description Validation Error */
@@ -7155,6 +7603,39 @@ export interface operations {
             };
         };
     };
+    estimate_model: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelEstimateRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelEstimate"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     search_hub_models: {
         parameters: {
             query?: {
@@ -7185,6 +7666,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_quantization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuantizationOption"][];
                 };
             };
         };
