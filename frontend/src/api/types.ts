@@ -52,7 +52,9 @@ export type SystemInfo = S["SystemInfo"];
 
 /** A registered SAE architecture's facts, served by `GET /saes/architectures`. */
 export type ArchitectureInfo = S["ArchitectureInfo"];
-export type TrainingMemoryEstimate = S["TrainingMemoryEstimate"];
+export type TrainingEstimate = S["TrainingEstimate"];
+export type TrainingBenchmarkRequest = S["TrainingBenchmarkRequest"];
+export type TrainingTimeEstimate = S["TrainingTimeEstimate"];
 export type TemplateKind = S["TemplateCreate"]["kind"];
 
 /** `model.architecture` as the load job records it (core.models.ArchitectureSummary). */

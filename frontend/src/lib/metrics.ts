@@ -23,6 +23,12 @@ export const CHART_METRICS = [
   { name: "fvu", title: "FVU", log: false },
   { name: "dead", title: "dead latents", log: false },
   { name: "lr", title: "learning rate", log: false },
+  // Every other series the trainer streams (core/training/sae_state.py log_metrics).
+  { name: "mse", title: "reconstruction (MSE)", log: true },
+  { name: "sparsity_loss", title: "sparsity loss", log: false },
+  { name: "aux_loss", title: "aux loss", log: false },
+  { name: "grad_norm", title: "gradient norm", log: true },
+  { name: "tokens_per_s", title: "tokens/s", log: false },
 ] as const;
 
 function upsert(points: SeriesPoint[], step: number, sae: string, value: number | null): SeriesPoint[] {

@@ -25,6 +25,8 @@ export interface TrainingForm {
   warmupSteps: number;
   normalize: "none" | "expected_average_only_in";
   resampleSteps: string;
+  /** A latent that has not fired for this many tokens is dead (AuxK, resampling, the chart). */
+  deadWindowTokens: number;
   gradClip: number | null;
   checkpointEvery: number | null;
   lrDecay: "constant" | "linear" | "cosine";
@@ -64,6 +66,7 @@ export const DEFAULT_FORM: TrainingForm = {
   warmupSteps: 20,
   normalize: SAE_TRAIN.normalize_activations,
   resampleSteps: "",
+  deadWindowTokens: SAE_TRAIN.dead_window_tokens,
   gradClip: SAE_TRAIN.grad_clip_norm,
   checkpointEvery: null,
   lrDecay: SAE_TRAIN.lr_decay,
@@ -98,7 +101,10 @@ export function saeSpecs(
 ): SAETrainConfig[] {
   const transcoder = !!arch?.reconstructs_other_hook;
   const k = usesK(arch);
-  const resample = form.resampleSteps
+  // An architecture that cannot resample (top-k: AuxK revives dead latents) gets none: the
+  // server would refuse the run.
+  const canResample = (arch as Partial<ArchitectureInfo> | undefined)?.supports_resampling !== false;
+  const resample = (canResample ? form.resampleSteps : "")
     .split(",")
     .map((s) => Number(s.trim()))
     .filter((n) => Number.isInteger(n) && n > 0);
@@ -122,6 +128,7 @@ export function saeSpecs(
       normalize_activations: form.normalize,
       grad_clip_norm: form.gradClip,
       resample_steps: resample,
+      dead_window_tokens: form.deadWindowTokens,
     };
     if (arch?.sparsity_control === "penalty") {
       if (form.autoSparsity) {

@@ -1,5 +1,6 @@
 /**
- * The advanced training settings: normalisation, LR decay, resampling, clipping, checkpoints, LM
+ * The advanced training settings: normalisation, LR decay, the dead-latent window, resampling
+ * (for architectures that support it), clipping, checkpoints, LM
  * batch, shuffle buffer, evaluation, and streaming live or reading a cached activation set.
  */
 import type { Dispatch, SetStateAction } from "react";
@@ -12,11 +13,14 @@ export function AdvancedFields({
   set,
   setForm,
   readyCaches,
+  resampling = true,
 }: {
   form: TrainingForm;
   set: <K extends keyof TrainingForm>(key: K, value: TrainingForm[K]) => void;
   setForm: Dispatch<SetStateAction<TrainingForm>>;
   readyCaches: ActivationCache[];
+  /** The architecture can re-initialise dead latents at given steps (its facts). */
+  resampling?: boolean;
 }) {
   return (
     <div className="mt-2 grid gap-3 sm:grid-cols-3 xl:grid-cols-6">
@@ -33,9 +37,18 @@ export function AdvancedFields({
           <option>constant</option>
         </select>
       </Field>
-      <Field label="Resample dead at steps" hint="Comma-separated">
-        <input value={form.resampleSteps} onChange={(e) => set("resampleSteps", e.target.value)} placeholder="e.g. 1000,2000" />
+      <Field label="Dead after (tokens)" hint="Not fired for this many tokens: dead (AuxK, resampling, chart)">
+        <input type="number" min={1} value={form.deadWindowTokens} onChange={(e) => set("deadWindowTokens", Math.max(1, num(e.target.value) ?? DEFAULT_FORM.deadWindowTokens))} data-testid="train-dead-window" />
       </Field>
+      {resampling ? (
+        <Field label="Resample dead at steps" hint="Comma-separated">
+          <input value={form.resampleSteps} onChange={(e) => set("resampleSteps", e.target.value)} placeholder="e.g. 1000,2000" data-testid="train-resample" />
+        </Field>
+      ) : (
+        <Field label="Resample dead at steps" hint={`${form.architecture} handles dead latents itself (no resampling)`}>
+          <input value="" disabled placeholder="n/a" data-testid="train-resample" />
+        </Field>
+      )}
       <Field label="Gradient clipping" hint="Empty: off">
         <input type="number" step="any" value={form.gradClip ?? ""} onChange={(e) => set("gradClip", num(e.target.value) ?? null)} />
       </Field>

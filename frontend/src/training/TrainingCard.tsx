@@ -1,7 +1,8 @@
 /**
  * One training run: its SAEs, step, live progress and charts (stored metrics downsampled by the
  * server, live events appended; `SparsityChart` for SAEs trained to a target L0), the stop/resume
- * note, produced SAEs and checkpoints.
+ * note, produced SAEs (each with "Extract features", which opens the extraction dialog as the SAEs
+ * panel does) and checkpoints.
  */
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { Training } from "../api/types";
@@ -10,6 +11,7 @@ import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, ErrorLine, StatusPill } from "../components/ui";
 import { formatCount, formatDate } from "../lib/format";
 import { isBusy } from "../lib/status";
+import { useUi } from "../store/ui";
 import { addEventMetrics, CHART_METRICS, mergeSeries, saeNames, seriesFromRows, type MetricSeries } from "../lib/metrics";
 import type { SaeSpec } from "../lib/sparsity";
 import type { WireMessage } from "../ws/socket";
@@ -38,6 +40,14 @@ export function TrainingCard({ training: t, selected, onSelect }: { training: Tr
   const loss = series.loss;
   const liveStep = loss?.length ? loss[loss.length - 1].step : 0;
   const hasMetrics = Object.values(series).some((points) => points.length > 0);
+  const saeIds = Array.isArray(result?.sae_ids) ? (result.sae_ids as number[]) : [];
+  // As the SAEs panel does: the Features panel opens the extraction dialog for this SAE.
+  const setPanel = useUi((s) => s.setPanel);
+  const setExtractSaeId = useUi((s) => s.setExtractSaeId);
+  const extract = (id: number) => {
+    setExtractSaeId(id);
+    setPanel("features");
+  };
   return (
     <Card
       testId={`training-${t.id}`}
@@ -101,10 +111,18 @@ export function TrainingCard({ training: t, selected, onSelect }: { training: Tr
         </>
       )}
       {result?.stopped === true && <p className="mt-2 text-xs text-amber-300">Stopped at step {formatCount(t.step)}; retry resumes from the last checkpoint.</p>}
-      {Array.isArray(result?.sae_ids) && (result.sae_ids as number[]).length > 0 && (
-        <p className="mt-2 text-xs text-slate-400">
-          Produced SAE{(result.sae_ids as number[]).length > 1 ? "s" : ""} {(result.sae_ids as number[]).map((id) => `#${id}`).join(", ")}: see the SAEs panel for their evaluations.
-        </p>
+      {saeIds.length > 0 && (
+        <div className="mt-2 flex flex-wrap items-center gap-2 text-xs text-slate-400">
+          <span>
+            Produced SAE{saeIds.length > 1 ? "s" : ""} {saeIds.map((id) => `#${id}`).join(", ")}: see the SAEs panel for their evaluations.
+          </span>
+          {!busy &&
+            saeIds.map((id) => (
+              <Button key={id} onClick={() => extract(id)} data-testid={`training-extract-${id}`} title={`Extract features of SAE #${id} (opens the extraction dialog)`}>
+                Extract features{saeIds.length > 1 ? ` (#${id})` : ""}
+              </Button>
+            ))}
+        </div>
       )}
       {showCheckpoints && (
         <div className="mt-3 rounded-md border border-slate-800 p-2 text-xs">

@@ -1,6 +1,7 @@
 /**
  * A new training: tokenization, model, layers and hook kind, SAE architecture and its sparsity
- * setting, with the tokenizer compatibility check and the server's memory estimate; the request is
+ * setting, with the tokenizer compatibility check and the run's plan (sparsity, memory per hook
+ * against free memory, measured time: TrainingPlan); the request is
  * built by lib/trainingForm, and the form's state is the Templates panel's training draft.
  */
 import { useQueryClient } from "@tanstack/react-query";
@@ -30,6 +31,7 @@ import { useStartTraining, useTrainingEstimate } from "./queries";
 import { useSaeArchitectures } from "../saes/queries";
 import { markTemplateUsed } from "../templates/queries";
 import { AdvancedFields } from "./AdvancedFields";
+import { TrainingPlan } from "./TrainingPlan";
 
 export function TrainingFormCard() {
   const models = useModels();
@@ -195,13 +197,14 @@ export function TrainingFormCard() {
       <button type="button" className="mt-4 text-xs text-emerald-400 hover:text-emerald-300" onClick={() => setShowAdvanced(!showAdvanced)} data-testid="train-advanced">
         {showAdvanced ? "▾" : "▸"} Advanced
       </button>
-      {showAdvanced && <AdvancedFields form={form} set={set} setForm={setForm} readyCaches={readyCaches} />}
+      {showAdvanced && <AdvancedFields form={form} set={set} setForm={setForm} readyCaches={readyCaches} resampling={saeArch?.supports_resampling ?? true} />}
       <div className="mt-4 grid grid-cols-2 gap-2 md:grid-cols-4">
         <Stat label="SAEs" value={specs.length} />
         <Stat label="Latents each" value={formatCount(specs[0]?.sae.d_sae ?? 0)} />
         <Stat label="Memory estimate" value={<span data-testid="memory-estimate">{memory === undefined ? "–" : formatBytes(memory)}</span>} />
         <Stat label="Tokens" value={formatCount(form.steps * form.batchTokens)} />
       </div>
+      <TrainingPlan request={request} estimate={estimable && !estimate.isError ? estimate.data : undefined} streams={!form.useCache} ready={canStart} />
       {inputProblem && (
         <p className="mt-3 text-xs text-amber-300" role="alert" data-testid="train-input-problem">
           {inputProblem}

@@ -5,7 +5,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api } from "../api/client";
 import { useApiMutation, useDelete } from "../api/hooks";
-import type { Checkpoint, MetricPoint, TrainConfig, TrainingCreate, TrainingMemoryEstimate } from "../api/types";
+import type { Checkpoint, MetricPoint, TrainConfig, TrainingBenchmarkRequest, TrainingCreate, TrainingEstimate, TrainingTimeEstimate } from "../api/types";
 import { METRIC_POINTS } from "../lib/metrics";
 
 export function useTrainingMetrics(id: number) {
@@ -17,13 +17,27 @@ export function useTrainingMetrics(id: number) {
   });
 }
 
-/** The server's memory estimate for a training config (null until the config is complete). */
+/** The server's memory estimate and sparsity plan for a training config (null until the config
+ * is complete). */
 export function useTrainingEstimate(train: TrainConfig | null, lmBytes: number) {
   return useQuery({
     queryKey: ["trainings", "estimate", train, lmBytes],
-    queryFn: () => api.post<TrainingMemoryEstimate>("/trainings/estimate", { train, lm_bytes: lmBytes }),
+    queryFn: () => api.post<TrainingEstimate>("/trainings/estimate", { train, lm_bytes: lmBytes }),
     enabled: train !== null,
     placeholderData: keepPreviousData,
+    retry: false,
+  });
+}
+
+/** The measured training time of a config on the server's device (null: not asked). Kept per
+ * body for the session: a measurement does not go stale while the page is open. */
+export function useTrainingTime(body: TrainingBenchmarkRequest | null) {
+  return useQuery({
+    queryKey: ["trainings", "benchmark", body],
+    queryFn: () => api.post<TrainingTimeEstimate>("/trainings/benchmark", body),
+    enabled: body !== null,
+    placeholderData: keepPreviousData,
+    staleTime: Infinity,
     retry: false,
   });
 }
