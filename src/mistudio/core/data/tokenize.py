@@ -8,6 +8,10 @@ Decisions:
 - A document longer than a window's content (``max_length`` minus BOS) is cut into overlapping
   windows starting at ``0, stride, 2*stride, ...``; the last window is the first that reaches
   the document's end, so every token is seen with context and none is dropped.
+- With ``long_documents="truncate"`` a long document keeps only its first window's content
+  (``max_length`` minus BOS tokens); the rest is never stored, and ``meta.n_tokens`` counts the
+  kept tokens. The cut happens as each document is encoded, so the windowing below sees only
+  documents that fit and the flat array holds no token no sequence reads.
 - With ``pack`` (default), consecutive documents that each fit in one window are greedily
   concatenated, separated by EOS (else BOS), into windows of up to ``max_length`` tokens; a long
   document closes the current pack. Without ``pack`` each short document is its own window.
@@ -164,6 +168,8 @@ def tokenize_dataset(
     chunks: list[np.ndarray] = []  # uint32 token arrays, one per tokenizer call
     doc_lengths: list[int] = []
     dropped = {"too_short": 0, "special_only": 0, "contains": 0}
+    truncate = config.long_documents == "truncate"
+    n_truncated = 0
     n_read = 0
     n_flat = 0
     done = False
@@ -185,6 +191,9 @@ def tokenize_dataset(
             if config.drop_special_only and all(i in special_ids for i in ids):
                 dropped["special_only"] += 1
                 continue
+            if truncate and len(ids) > content_length:
+                ids = ids[:content_length]
+                n_truncated += 1
             pieces.append(ids)
             if separator:
                 pieces.append(separator)
@@ -198,7 +207,14 @@ def tokenize_dataset(
             np.fromiter(itertools.chain.from_iterable(pieces), dtype=np.uint32, count=chunk_size)
         )
         n_flat += chunk_size
-        report(progress, n_read, total, documents=len(doc_lengths), tokens=n_flat)
+        report(
+            progress,
+            n_read,
+            total,
+            documents=len(doc_lengths),
+            tokens=n_flat,
+            truncated=n_truncated,
+        )
         if done:
             break
     if not doc_lengths:

@@ -7,6 +7,8 @@ both the operation and the folder reader (:mod:`mistudio.core.data.tokenized_fol
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from mistudio.core.config import OperationConfig
@@ -21,9 +23,13 @@ class TokenizeConfig(OperationConfig):
 
     max_length: int = Field(default=512, ge=2, le=MAX_SEQUENCE_LENGTH)
     """Sequence length in tokens, including BOS when ``prepend_bos``."""
+    long_documents: Literal["windows", "truncate"] = "windows"
+    """A document longer than a sequence: ``windows`` cuts it into overlapping windows ``stride``
+    apart (every token kept, with context); ``truncate`` keeps its first ``max_length`` tokens
+    (BOS included) and drops the rest, one sequence per document."""
     stride: int = Field(default=256, ge=1, le=MAX_SEQUENCE_LENGTH)
     """Step between the starts of overlapping windows over a long document (in document tokens;
-    clamped to the window's content length so no token is skipped)."""
+    clamped to the window's content length so no token is skipped; unused with ``truncate``)."""
     prepend_bos: bool = True
     """Put the tokenizer's BOS token first in every sequence (ignored when it has none)."""
     pack: bool = True
