@@ -177,6 +177,7 @@ export const SCHEMA_DEFAULTS = {
   "TokenizeConfig": {
     "batch_documents": 1000,
     "drop_special_only": true,
+    "long_documents": "windows",
     "max_length": 512,
     "min_tokens": 1,
     "pack": true,

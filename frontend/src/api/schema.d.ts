@@ -690,7 +690,9 @@ export interface paths {
         /**
          * Estimate Labeling Cost
          * @description Requests, tokens and money the run would spend (prompts of a sample of the selected
-         *     latents rendered and extrapolated; ``rules`` costs nothing). Nothing is sent anywhere.
+         *     latents rendered and extrapolated; ``rules`` costs nothing), and its time: rules timed now
+         *     on a sample, other methods from this studio's past runs of the same method and model, else
+         *     a typical rate (the answer says which). Nothing is sent anywhere.
          */
         post: operations["estimate_labeling_cost"];
         delete?: never;
@@ -1920,37 +1922,6 @@ export interface components {
              * @description The prompt that was completed.
              */
             prompt: string;
-        };
-        /**
-         * CostEstimate
-         * @description Tokens and money a run will probably spend (chars / 4 per token).
-         */
-        CostEstimate: {
-            /**
-             * Completion Tokens
-             * @description Generated tokens, estimated.
-             */
-            completion_tokens: number;
-            /**
-             * Cost
-             * @description In the currency of the configured prices.
-             */
-            cost: number;
-            /**
-             * N Features
-             * @description Latents to label.
-             */
-            n_features: number;
-            /**
-             * Prompt Tokens
-             * @description Prompt tokens, estimated.
-             */
-            prompt_tokens: number;
-            /**
-             * Requests
-             * @description Requests to the backend (labels, plus scoring prompts when scoring).
-             */
-            requests: number;
         };
         /** DatasetCreate */
         DatasetCreate: {
@@ -3558,6 +3529,39 @@ export interface components {
              * @description A ``labeling_prompt`` template whose config replaces ``config.prompt``.
              */
             template_id?: number | null;
+        };
+        /**
+         * LabelingEstimate
+         * @description Requests, tokens and money a run would spend, and how long it would take.
+         */
+        LabelingEstimate: {
+            /**
+             * Completion Tokens
+             * @description Generated tokens, estimated.
+             */
+            completion_tokens: number;
+            /**
+             * Cost
+             * @description In the currency of the configured prices.
+             */
+            cost: number;
+            /**
+             * N Features
+             * @description Latents to label.
+             */
+            n_features: number;
+            /**
+             * Prompt Tokens
+             * @description Prompt tokens, estimated.
+             */
+            prompt_tokens: number;
+            /**
+             * Requests
+             * @description Requests to the backend (labels, plus scoring prompts when scoring).
+             */
+            requests: number;
+            /** @description The run's time and what the estimate rests on (core/labeling/time_estimate.py). */
+            time: components["schemas"]["TimeEstimate"];
         };
         /** LabelingJobOut */
         LabelingJobOut: {
@@ -5537,6 +5541,29 @@ export interface components {
              */
             name?: string | null;
         };
+        /**
+         * TimeEstimate
+         * @description How long a run will take and what that rests on.
+         */
+        TimeEstimate: {
+            /**
+             * Basis
+             * @description ``measured``: timed now on a sample; ``past_runs``: this studio's finished runs of the
+             *     same method and model; ``typical``: a documented typical rate (no measurement yet).
+             * @enum {string}
+             */
+            basis: "measured" | "past_runs" | "typical";
+            /**
+             * How
+             * @description The estimate's basis in one line, as the studio shows it.
+             */
+            how: string;
+            /**
+             * Seconds
+             * @description Estimated wall seconds.
+             */
+            seconds: number;
+        };
         /** TokenShiftOut */
         TokenShiftOut: {
             /**
@@ -5688,6 +5715,15 @@ export interface components {
              */
             drop_special_only?: boolean;
             /**
+             * Long Documents
+             * @description A document longer than a sequence: ``windows`` cuts it into overlapping windows ``stride``
+             *     apart (every token kept, with context); ``truncate`` keeps its first ``max_length`` tokens
+             *     (BOS included) and drops the rest, one sequence per document.
+             * @default windows
+             * @enum {string}
+             */
+            long_documents?: "windows" | "truncate";
+            /**
              * Max Documents
              * @description Keep at most this many documents (after filtering), in dataset order.
              */
@@ -5719,7 +5755,7 @@ export interface components {
             /**
              * Stride
              * @description Step between the starts of overlapping windows over a long document (in document tokens;
-             *     clamped to the window's content length so no token is skipped).
+             *     clamped to the window's content length so no token is skipped; unused with ``truncate``).
              * @default 256
              */
             stride?: number;
@@ -7484,7 +7520,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CostEstimate"];
+                    "application/json": components["schemas"]["LabelingEstimate"];
                 };
             };
             /** @description Validation Error */
