@@ -107,7 +107,14 @@ export const FeatureTable = forwardRef<FeatureTableHandle, Props>(function Featu
                 {f ? (
                   <>
                     <span className="font-mono text-xs text-slate-400">#{f.index}</span>
-                    <span className="truncate text-slate-100">{f.label ?? <span className="text-slate-600">unlabelled</span>}</span>
+                    <span className="truncate text-slate-100">
+                      {f.best_version_id != null && (
+                        <span className="mr-1.5 rounded bg-sky-900/60 px-1 py-0.5 text-[10px] text-sky-300" title="best-scored version, not the current label" data-testid="label-best-badge">
+                          best
+                        </span>
+                      )}
+                      {f.label ?? <span className="text-slate-600">unlabelled</span>}
+                    </span>
                     <span className="truncate text-xs text-slate-400">{f.category ?? ""}</span>
                     <span className="truncate text-xs text-slate-400">{f.description ?? ""}</span>
                     <span className="min-w-0 overflow-hidden">

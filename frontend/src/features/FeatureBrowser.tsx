@@ -21,6 +21,8 @@ export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
   const [sort, setSort] = useState<Sort>("index");
   const [order, setOrder] = useState<"asc" | "desc">("asc");
   const [starredOnly, setStarredOnly] = useState(false);
+  // Each latent's current label, or its best-scored version (which the score sorts then rank by).
+  const [labelView, setLabelView] = useState<"current" | "best">("current");
   const [semantic, setSemantic] = useState(false);
   const [goTo, setGoTo] = useState("");
   const [goError, setGoError] = useState<string | null>(null);
@@ -29,8 +31,15 @@ export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
   const openFeature = useUi((s) => s.openFeature);
   const table = useRef<FeatureTableHandle>(null);
   const base = useMemo(
-    () => ({ extraction_id: extraction.id, q: q || undefined, sort, order, starred: starredOnly ? true : undefined }),
-    [extraction.id, q, sort, order, starredOnly],
+    () => ({
+      extraction_id: extraction.id,
+      q: q || undefined,
+      sort,
+      order,
+      starred: starredOnly ? true : undefined,
+      label_view: labelView === "best" ? "best" : undefined,
+    }),
+    [extraction.id, q, sort, order, starredOnly, labelView],
   );
   const pages = useFeaturePages(base);
   const total = pages.total ?? 0;
@@ -97,6 +106,17 @@ export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
         <Button onClick={() => setOrder(order === "asc" ? "desc" : "asc")} aria-label="sort order">
           {order === "asc" ? "↑ asc" : "↓ desc"}
         </Button>
+        <Field label="Labels">
+          <select
+            value={labelView}
+            onChange={(e) => setLabelView(e.target.value as "current" | "best")}
+            data-testid="feature-label-view"
+            title="Current: each latent's current label. Best-scored: its label version with the highest mean of detection and fuzzing (scores sort by it too)"
+          >
+            <option value="current">current</option>
+            <option value="best">best-scored</option>
+          </select>
+        </Field>
         <label className="flex items-center gap-2 pb-2 text-sm text-slate-300" title="Search labels by meaning (embeddings of the labelled latents)">
           <input type="checkbox" checked={semantic} onChange={(e) => setSemantic(e.target.checked)} data-testid="feature-semantic" />
           semantic

@@ -1,4 +1,4 @@
-/** One latent: its label editor, statistics and the tabs of its detail (examples, logit lens, correlations, ablation). */
+/** One latent: its label editor, statistics and the tabs of its detail (examples, logit lens, correlations, ablation, label history). */
 import { useState } from "react";
 import type { Feature } from "../api/types";
 import { ErrorLine, Modal, Stat, Tabs } from "../components/ui";
@@ -8,10 +8,11 @@ import { AblationTab } from "./AblationTab";
 import { CorrelationsTab } from "./CorrelationsTab";
 import { ExamplesTab } from "./ExamplesTab";
 import { LabelEditor } from "./LabelEditor";
+import { LabelHistoryTab } from "./LabelHistoryTab";
 import { LogitLensTab } from "./LogitLensTab";
 import { useFeature } from "./queries";
 
-type Tab = "examples" | "logits" | "correlations" | "ablation";
+type Tab = "examples" | "logits" | "correlations" | "ablation" | "history";
 
 export function FeatureDetail({ featureId, onClose, onChanged }: { featureId: number; onClose: () => void; onChanged?: (f: Feature) => void }) {
   const feature = useFeature(featureId);
@@ -44,6 +45,7 @@ export function FeatureDetail({ featureId, onClose, onChanged }: { featureId: nu
               { id: "logits", label: "Logit lens" },
               { id: "correlations", label: "Correlations" },
               { id: "ablation", label: "Ablation" },
+              { id: "history", label: "History" },
             ]}
             value={tab}
             onChange={setTab}
@@ -53,6 +55,7 @@ export function FeatureDetail({ featureId, onClose, onChanged }: { featureId: nu
             {tab === "logits" && <LogitLensTab feature={f} />}
             {tab === "correlations" && <CorrelationsTab feature={f} />}
             {tab === "ablation" && <AblationTab feature={f} />}
+            {tab === "history" && <LabelHistoryTab feature={f} onChanged={onChanged} />}
           </div>
         </div>
       )}

@@ -33,7 +33,7 @@ export function LabelEditor({ feature: f, onChanged }: { feature: Feature; onCha
         <Button onClick={() => star.mutate()} aria-label={f.starred ? "unstar" : "star"}>
           <span className={f.starred ? "text-amber-400" : ""}>{f.starred ? "★" : "☆"}</span>
         </Button>
-        <Button onClick={() => relabel.mutate()} disabled={relabel.isPending || !!relabel.data} data-testid="feature-relabel" title="Queue a labelling job for this latent (rules; see the Labeling panel for LLM runs)">
+        <Button onClick={() => relabel.mutate()} disabled={relabel.isPending || !!relabel.data} data-testid="feature-relabel" title="Queue a labelling job for this latent (rules; see the Labeling panel for LLM runs); the label it replaces stays in History">
           {relabel.data ? "Relabel queued" : "Regenerate label"}
         </Button>
       </div>

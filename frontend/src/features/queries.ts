@@ -140,7 +140,8 @@ export function useFeatureEdits(f: Feature, onChanged?: (f: Feature) => void) {
   const relabel = useMutation({
     mutationFn: () => {
       const method = typeof f.label_method === "string" && f.label_method !== "manual" ? f.label_method : "rules";
-      return api.post<LabelingJob>(`/features/${f.id}/relabel`, { config: { method } });
+      // Asked for on this latent, so it replaces a hand edit too (which stays in its History).
+      return api.post<LabelingJob>(`/features/${f.id}/relabel`, { config: { method, overwrite_manual: true } });
     },
   });
   // A finished relabel changed the row behind this latent: refetch it.

@@ -33,6 +33,7 @@ export function LabelingDialog({
   const [priceIn, setPriceIn] = useState("");
   const [priceOut, setPriceOut] = useState("");
   const [score, setScore] = useState(false);
+  const [overwriteManual, setOverwriteManual] = useState(false);
   const [selMode, setSelMode] = useState<SelectionMode>("unlabelled");
   const [indices, setIndices] = useState("");
   const [filter, setFilter] = useState<SelectionFilter>(EMPTY_FILTER);
@@ -70,6 +71,7 @@ export function LabelingDialog({
 
   const body = (apiKey?: string): LabelingCreate => {
     const config: Partial<LabelingConfig> = { method, score };
+    if (overwriteManual) config.overwrite_manual = true;
     if (needsLlm) {
       if (model.trim()) config.model = model.trim();
       if (baseUrl.trim()) config.base_url = baseUrl.trim();
@@ -196,6 +198,13 @@ export function LabelingDialog({
         <label className="flex items-center gap-2 text-sm text-slate-300 md:col-span-2">
           <input type="checkbox" checked={score} onChange={(e) => setScore(e.target.checked)} data-testid="labeling-score" />
           score labels (detection + fuzzing; more requests)
+        </label>
+        <label
+          className="flex items-center gap-2 text-sm text-slate-300 md:col-span-2"
+          title="Off: a latent whose label you edited by hand keeps it; this run's label only goes into its History"
+        >
+          <input type="checkbox" checked={overwriteManual} onChange={(e) => setOverwriteManual(e.target.checked)} data-testid="labeling-overwrite-manual" />
+          replace hand-edited labels (the old ones stay in each latent's History)
         </label>
         {needsLlm && (
           <div className="space-y-2 md:col-span-2">
