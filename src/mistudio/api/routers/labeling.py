@@ -1,5 +1,6 @@
 """``/labeling``: label an extraction's latents (rules, a local model, Ollama or an
-OpenAI-compatible server), estimate what a paid run costs first, and list past runs.
+OpenAI-compatible server), estimate what a run costs and how long it takes first, and list
+past runs.
 
 A run is a ``labeling_jobs`` row plus a ``label`` job (:mod:`mistudio.jobs.labeling_jobs`) that
 writes each label into its ``features`` row. Prompts come from ``config.prompt`` or from a saved
@@ -22,6 +23,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mistudio.api.deps import DbId, Listing, Page, SessionDep, get_or_404, listing_of
 from mistudio.api.errors import ApiError
@@ -35,6 +38,13 @@ from mistudio.core.config import DocumentedModel
 from mistudio.core.features import ExtractionResult
 from mistudio.core.labeling import CostEstimate, LabelingConfig, estimate_cost
 from mistudio.core.labeling.config import LabelingSelection
+from mistudio.core.labeling.time_estimate import (
+    PastRun,
+    TimeEstimate,
+    estimate_time,
+    rate_from_runs,
+    time_rules,
+)
 from mistudio.jobs.labeling_jobs import choose_indices
 from mistudio.store import LabelingJob
 
@@ -87,17 +97,63 @@ def _open_result(path: str) -> Any:
     return ExtractionResult.open(path)
 
 
-@router.post("/estimate", operation_id="estimate_labeling_cost", response_model=CostEstimate)
-def estimate_labeling_cost(body: LabelingCreate, session: SessionDep) -> CostEstimate:
+class LabelingEstimate(CostEstimate):
+    """Requests, tokens and money a run would spend, and how long it would take."""
+
+    time: TimeEstimate
+    """The run's time and what the estimate rests on (core/labeling/time_estimate.py)."""
+
+
+PAST_RUNS = 50
+"""Newest finished runs read for a measured rate (enough to find a few of one method)."""
+
+
+def _past_runs(session: Session, config: LabelingConfig) -> list[PastRun]:
+    """This studio's finished runs of the same method, model and scoring, newest first."""
+    rows = session.scalars(
+        select(LabelingJob)
+        .where(LabelingJob.status == "ready")
+        .order_by(LabelingJob.id.desc())
+        .limit(PAST_RUNS)
+    )
+    runs = []
+    for row in rows:
+        cfg = (row.config or {}).get("labeling") or {}
+        if (cfg.get("method"), cfg.get("model"), bool(cfg.get("score"))) != (
+            config.method,
+            config.model,
+            config.score,
+        ):
+            continue
+        summary = row.result or {}
+        done = sum(int(summary.get(k) or 0) for k in ("labelled", "unclear", "failed"))
+        runs.append(
+            PastRun(
+                seconds=float(summary.get("seconds") or 0.0),
+                latents=done,
+                requests=0,  # summaries do not count requests; tokens and latents are kept
+                completion_tokens=int(summary.get("completion_tokens") or 0),
+            )
+        )
+    return runs
+
+
+@router.post("/estimate", operation_id="estimate_labeling_cost", response_model=LabelingEstimate)
+def estimate_labeling_cost(body: LabelingCreate, session: SessionDep) -> LabelingEstimate:
     """Requests, tokens and money the run would spend (prompts of a sample of the selected
-    latents rendered and extrapolated; ``rules`` costs nothing). Nothing is sent anywhere."""
+    latents rendered and extrapolated; ``rules`` costs nothing), and its time: rules timed now
+    on a sample, other methods from this studio's past runs of the same method and model, else
+    a typical rate (the answer says which). Nothing is sent anywhere."""
 
     extraction = ready_extraction(session, body.extraction_id)
     config = checked_config(session, body.config, body.template_id, count_use=False)
     assert extraction.path is not None
     result = _open_result(extraction.path)
     indices = choose_indices(session, extraction.id, result, body.selection)
-    return estimate_cost(result, indices, config)
+    cost = estimate_cost(result, indices, config)
+    rules_rate = time_rules(result, indices, config) if config.method == "rules" else None
+    past = None if config.method == "rules" else rate_from_runs(_past_runs(session, config))
+    return LabelingEstimate(**cost.model_dump(), time=estimate_time(cost, config, past, rules_rate))
 
 
 @router.get("/{labeling_id}", operation_id="get_labeling_job", response_model=LabelingJobOut)
