@@ -3,6 +3,7 @@
  * live in form state only and are cleared once the import is accepted, so they never linger in the page.
  */
 import { useState } from "react";
+import { HubIdInput } from "../components/HubIdInput";
 import { Button, Card, ErrorLine, Field, Tabs, num } from "../components/ui";
 import { hubIdProblem } from "../lib/hubId";
 import { useDatasetSources, useImportDataset, useUploadDataset } from "./queries";
@@ -102,8 +103,8 @@ export function ImportCard() {
         )}
         {tab === "hub" && (
           <>
-            <Field label="Repo id">
-              <input placeholder="stanfordnlp/imdb" value={hub.repo_id} onChange={(e) => setHub({ ...hub, repo_id: e.target.value })} />
+            <Field label="Repo id" hint="Type to search the Hub; any id is accepted">
+              <HubIdInput kind="datasets" placeholder="stanfordnlp/imdb" value={hub.repo_id} onChange={(repo_id) => setHub({ ...hub, repo_id })} testId="hub-repo-id" />
               {hubProblem && <span className="text-xs text-amber-300" data-testid="hub-id-problem">{hubProblem}</span>}
             </Field>
             <Field label="Config (subset)">

@@ -1,49 +1,99 @@
 /**
  * Registering a model (Hub id, folder or GGUF). `trust_remote_code` needs a second confirmation, and a
- * Hub token lives in form state only, cleared once the model is accepted.
+ * Hub token lives in form state only, cleared once the model is accepted. The source field suggests
+ * Hub repos while typing; 8-bit / 4-bit quantization is offered where the server's bitsandbytes
+ * supports its device (otherwise the option is disabled with the server's reason); "Estimate memory"
+ * asks the server what the model needs before anything large downloads.
  */
 import { useState } from "react";
 import type { ModelCreate } from "../api/types";
+import { HubIdInput } from "../components/HubIdInput";
 import { Button, Card, ErrorLine, Field } from "../components/ui";
 import { hubIdProblem, isLocalPath } from "../lib/hubId";
-import { useAddModel } from "./queries";
+import { EstimateBeforeDownload } from "./EstimateBeforeDownload";
+import { useAddModel, useModelEstimate, useQuantization } from "./queries";
 
-const EMPTY_MODEL_FORM = { source: "", name: "", dtype: "float32", revision: "", token: "", trust: false, trustConfirmed: false };
+const EMPTY_MODEL_FORM = {
+  source: "",
+  name: "",
+  dtype: "float32",
+  quantization: "none",
+  revision: "",
+  token: "",
+  trust: false,
+  trustConfirmed: false,
+};
+const QUANTIZATION_LABELS: Record<string, string> = { none: "none", "8bit": "8-bit (bitsandbytes)", "4bit": "4-bit (bitsandbytes)" };
 
 export function AddModelCard() {
   // The token lives only in this form's state (never in storage) and is cleared once sent.
   const [form, setForm] = useState(EMPTY_MODEL_FORM);
-  const create = useAddModel(() => setForm(EMPTY_MODEL_FORM));
+  const estimate = useModelEstimate();
+  const create = useAddModel(() => {
+    setForm(EMPTY_MODEL_FORM);
+    estimate.reset();
+  });
+  const quantization = useQuantization();
   const source = form.source.trim();
   // A source that is not a local path must be a Hub id: `gpt2` as well as `org/name`.
   const sourceProblem = source && !isLocalPath(source) ? hubIdProblem(source) : null;
   const blocked = (form.trust && !form.trustConfirmed) || sourceProblem !== null;
+  // Until the server answers (or if it cannot), only "none" is offered.
+  const options = Array.isArray(quantization.data) ? quantization.data : [{ name: "none", available: true, reason: null }];
+  const unavailable = options.filter((q) => !q.available);
+  // Every change of the form makes a shown estimate stale: drop it.
+  const edit = (patch: Partial<typeof EMPTY_MODEL_FORM>) => {
+    setForm({ ...form, ...patch });
+    if (estimate.data || estimate.error) estimate.reset();
+  };
+  const estimateBody = () => ({
+    source,
+    revision: form.revision.trim() || null,
+    dtype: form.dtype as ModelCreate["dtype"],
+    quantization: form.quantization as ModelCreate["quantization"],
+    token: form.token.trim() || null,
+  });
   return (
     <Card title="Add a model" testId="add-model">
       <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-4">
         <Field label="Hub repo id, folder or .gguf" className="sm:col-span-2" hint="e.g. gpt2, HuggingFaceTB/SmolLM2-135M, /models/my-model, /models/x.gguf">
-          <input value={form.source} onChange={(e) => setForm({ ...form, source: e.target.value })} placeholder="org/name" data-testid="model-source" />
+          <HubIdInput kind="models" value={form.source} onChange={(value) => edit({ source: value })} placeholder="org/name" testId="model-source" />
           {sourceProblem && <span className="text-xs text-amber-300" data-testid="model-source-problem">{sourceProblem}</span>}
         </Field>
         <Field label="Display name">
           <input value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
         </Field>
         <Field label="Precision" hint="Weights are converted to this dtype after loading">
-          <select value={form.dtype} onChange={(e) => setForm({ ...form, dtype: e.target.value })}>
+          <select value={form.dtype} onChange={(e) => edit({ dtype: e.target.value })}>
             <option value="float32">float32</option>
             <option value="bfloat16">bfloat16</option>
             <option value="float16">float16</option>
           </select>
         </Field>
+        <Field label="Quantization" hint={form.quantization !== "none" ? "Precision is then the compute dtype" : "Fewer bytes per weight, through bitsandbytes"}>
+          <select value={form.quantization} onChange={(e) => edit({ quantization: e.target.value })} data-testid="model-quantization">
+            {options.map((q) => (
+              <option key={q.name} value={q.name} disabled={!q.available} title={q.reason ?? undefined}>
+                {QUANTIZATION_LABELS[q.name] ?? q.name}
+                {q.available ? "" : " (unavailable)"}
+              </option>
+            ))}
+          </select>
+          {unavailable.length > 0 && (
+            <span className="text-[11px] text-slate-500" data-testid="quantization-unavailable">
+              {unavailable[0].reason}
+            </span>
+          )}
+        </Field>
         <Field label="Revision">
-          <input value={form.revision} onChange={(e) => setForm({ ...form, revision: e.target.value })} placeholder="main" />
+          <input value={form.revision} onChange={(e) => edit({ revision: e.target.value })} placeholder="main" />
         </Field>
         <Field label="Access token" hint="For gated or private Hub repos; never saved">
           <input
             type="password"
             autoComplete="off"
             value={form.token}
-            onChange={(e) => setForm({ ...form, token: e.target.value })}
+            onChange={(e) => edit({ token: e.target.value })}
             data-testid="model-token"
           />
         </Field>
@@ -64,7 +114,11 @@ export function AddModelCard() {
           )}
         </div>
       </div>
-      <p className="mt-2 text-[11px] text-slate-500">Without an access token, gated Hub models use the server's HF_TOKEN.</p>
+      <p className="mt-2 text-[11px] text-slate-500">
+        Without an access token, gated Hub models use the server's HF_TOKEN. The token is used for this download only and is
+        never saved or shown again.
+      </p>
+      {estimate.data && <div className="mt-3"><EstimateBeforeDownload estimate={estimate.data} /></div>}
       <div className="mt-3 flex items-center gap-3">
         <Button
           variant="primary"
@@ -74,6 +128,7 @@ export function AddModelCard() {
               source,
               name: form.name.trim() || null,
               dtype: form.dtype as ModelCreate["dtype"],
+              quantization: form.quantization as ModelCreate["quantization"],
               revision: form.revision.trim() || null,
               trust_remote_code: form.trust,
               load: true,
@@ -83,7 +138,14 @@ export function AddModelCard() {
         >
           Download & load
         </Button>
-        <ErrorLine error={create.error} className="flex-1" />
+        <Button
+          disabled={!source || sourceProblem !== null || estimate.isPending}
+          onClick={() => estimate.mutate(estimateBody())}
+          data-testid="model-estimate-button"
+        >
+          {estimate.isPending ? "Estimating…" : "Estimate memory"}
+        </Button>
+        <ErrorLine error={create.error ?? estimate.error} className="flex-1" />
       </div>
     </Card>
   );
