@@ -1,13 +1,15 @@
-"""SAEDashboard's Neuronpedia runner beside miStudio's extraction: same SAE, same tokens.
+"""SAEDashboard's Neuronpedia runner beside miStudio's extraction: same SAEs, same tokens.
 
 Run with the benchmark venv (``benchmarks/setup_env.sh`` installs ``sae-dashboard``)::
 
-    .venv-bench/bin/python benchmarks/saedashboard_compare.py [--documents 300]
+    .venv-bench/bin/python benchmarks/saedashboard_compare.py [--documents 200]
 
-Issue 17's cross-check. One SAE (``tests/fixtures/formats/saelens_smollm2``: top-k, d_sae 128,
-k 16, trained by SAELens on SmolLM2-135M ``blocks.6.hook_resid_post``), one set of tokens (the
-first ``--documents`` KJV verses, tokenized by miStudio into 128-token packed sequences that do
-not overlap), then:
+Issue 17's cross-check. Two SAEs: ``topk`` is ``tests/fixtures/formats/saelens_smollm2`` (top-k,
+d_sae 128, k 16, trained by SAELens on SmolLM2-135M ``blocks.6.hook_resid_post``, unit decoder
+rows); ``standard`` is its weights as a ReLU SAE with decoder rows rescaled by 0.5x to 2x, saved
+by our ``save_sae`` (see :func:`make_standard_sae`). One set of tokens (the first
+``--documents`` KJV verses, tokenized by miStudio into 128-token packed sequences that do not
+overlap). For each SAE:
 
 * **miStudio**: ``mistudio.core.features.extract_features`` over every token of that tokenization,
   the model from ``mistudio.core.language_models.load_model("smollm2-135m")`` (the built-in GGUF,
@@ -20,7 +22,8 @@ not overlap), then:
   its list of official models, so a folder with a ``config.json`` is let through that lookup),
   and ``_setup_activation_store`` makes no dataset stream: the runner's ``get_tokens()`` loads
   ``tokens_<n>.pt`` from its output folder when it exists, and we write our token matrix there.
-  The SAE is loaded by the runner itself (``SAE.load_from_pretrained`` of the folder).
+  The SAE is loaded by the runner itself (``SAE.load_from_pretrained`` of the folder); the
+  second runner reuses the first one's ``HookedSAETransformer``.
 
 Both tools ignore the same positions: SAEDashboard zeroes activations at BOS, EOS and pad ids
 (``ignore_tokens``), miStudio's stream masks special tokens (the same three ids here: the script
@@ -71,6 +74,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
@@ -120,11 +124,32 @@ def make_tokens(loaded: Any, documents: int, work: Path) -> Any:
     return tokenize_dataset(work / "dataset", loaded.tokenizer, config, work / "tokenization")
 
 
-def run_mistudio(loaded: Any, tokenization: Any, work: Path) -> tuple[Any, Any, float]:
+def make_standard_sae(work: Path) -> Path:
+    """The fixture's weights as a standard (ReLU) SAE whose decoder rows are rescaled by 0.5x to
+    2x, saved by ``mistudio.core.sae.save_sae`` (which SAELens reads): it exercises what the
+    top-k fixture cannot, SAEDashboard's ``fold_W_dec_norm`` (its activations become ours x
+    ``|W_dec[i]|``) and its masked-encoder path for SAEs other than top-k."""
+    from safetensors.torch import load_file
+
+    from mistudio.core.sae import SAEConfig, build_sae, save_sae
+
+    weights = load_file(str(FIXTURE / "sae_weights.safetensors"))
+    meta = json.loads((FIXTURE / "cfg.json").read_text())["metadata"]
+    d_in, d_sae = weights["W_enc"].shape
+    sae = build_sae(SAEConfig(architecture="standard", d_in=d_in, d_sae=d_sae))
+    scale = 0.5 + 1.5 * torch.rand(d_sae, generator=torch.Generator().manual_seed(0))
+    sae.load_state_dict(weights | {"W_dec": weights["W_dec"] * scale[:, None]})
+    keep = ("model_name", "hook_name", "hf_hook_name", "context_size", "prepend_bos")
+    return save_sae(sae, work / "standard_sae", metadata={k: meta[k] for k in keep})
+
+
+def run_mistudio(
+    loaded: Any, tokenization: Any, folder: Path, dest: Path
+) -> tuple[Any, Any, float]:
     from mistudio.core.features import ExtractionConfig, ExtractionTarget, extract_features
     from mistudio.core.formats import read_sae
 
-    imported = read_sae(FIXTURE)
+    imported = read_sae(folder)
     config = ExtractionConfig(
         n_tokens=10**9,  # more than there are: every token is read
         top_k=TOP_K,
@@ -133,14 +158,17 @@ def run_mistudio(loaded: Any, tokenization: Any, work: Path) -> tuple[Any, Any, 
         logit_hist_bins=HIST_BINS,
         batch_size=8,
     )
-    target = ExtractionTarget(imported.sae, hook=HOOK, folder=FIXTURE)
+    target = ExtractionTarget(imported.sae, hook=HOOK, folder=folder)
     t0 = time.perf_counter()
-    (result,) = extract_features(loaded, tokenization, [target], config, [work / "extraction"])
+    (result,) = extract_features(loaded, tokenization, [target], config, [dest])
     return result, imported.sae, time.perf_counter() - t0
 
 
-def make_runner(loaded: Any, tokens: torch.Tensor, work: Path) -> Any:
-    """SAEDashboard's NeuronpediaRunner, fed our model folder and tokens (see the docstring)."""
+def make_runner(
+    loaded: Any, tokens: torch.Tensor, folder: Path, out: Path, shared: dict[str, Any]
+) -> Any:
+    """SAEDashboard's NeuronpediaRunner, fed our model folder and tokens (see the docstring).
+    ``shared`` keeps the HookedSAETransformer the first runner built for the next one."""
     import transformer_lens.loading_from_pretrained as tl_loading
     from sae_dashboard.neuronpedia.neuronpedia_runner import NeuronpediaRunner
     from sae_dashboard.neuronpedia.neuronpedia_runner_config import NeuronpediaRunnerConfig
@@ -151,30 +179,33 @@ def make_runner(loaded: Any, tokens: torch.Tensor, work: Path) -> Any:
     def official_or_folder(name: str) -> str:
         return name if (Path(name) / "config.json").is_file() else official(name)
 
-    tl_loading.get_official_model_name = official_or_folder
+    if "model" not in shared:
+        tl_loading.get_official_model_name = official_or_folder
 
     class LocalRunner(NeuronpediaRunner):
         def _initialize_model(self) -> None:
             # The runner's own call, with the local folder as the model name.
-            self.model = HookedSAETransformer.from_pretrained(
-                model_name=str(loaded.local_path),
-                device=self.cfg.model_device,
-                n_devices=self.cfg.model_n_devices or 1,
-                hf_model=loaded.model,
-                **self.sae_from_pretrained_kwargs,
-                dtype=self.cfg.model_dtype,
-            )
+            if "model" not in shared:
+                shared["model"] = HookedSAETransformer.from_pretrained(
+                    model_name=str(loaded.local_path),
+                    device=self.cfg.model_device,
+                    n_devices=self.cfg.model_n_devices or 1,
+                    hf_model=loaded.model,
+                    **self.sae_from_pretrained_kwargs,
+                    dtype=self.cfg.model_dtype,
+                )
+            self.model = shared["model"]
             self.hook_name = self.sae.cfg.metadata["hook_name"]
 
         def _setup_activation_store(self) -> None:
             self.activations_store = None  # run() deletes it; get_tokens() reads our file
-            self.cached_activations_dir = work / "saedashboard_cache"
+            self.cached_activations_dir = out / "cached_activations"
 
     cfg = NeuronpediaRunnerConfig(
         sae_set="mistudio-compare",
-        sae_path=str(FIXTURE),
+        sae_path=str(folder),
         from_local_sae=True,
-        outputs_dir=str(work / "saedashboard"),
+        outputs_dir=str(out),
         huggingface_dataset_path="miStudio built-in kjv",
         n_prompts_total=int(tokens.shape[0]),
         n_tokens_in_prompt=int(tokens.shape[1]),
@@ -198,11 +229,21 @@ def close(a: float, b: float) -> bool:
 
 
 def compare_top(
-    feature: dict[str, Any], result: Any, i: int, rows: dict[tuple[str, ...], int], vocab: Any
+    feature: dict[str, Any],
+    result: Any,
+    i: int,
+    rows: dict[tuple[str, ...], int],
+    vocab: Any,
+    act_scale: float,
 ) -> dict[str, Any]:
-    """Top activations of latent ``i``: SAEDashboard's records against miStudio's examples."""
+    """Top activations of latent ``i``: SAEDashboard's records against miStudio's examples
+    (ours times ``act_scale``, the decoder row's norm SAEDashboard folds into the encoder)."""
+    ours = [
+        dataclasses.replace(e, value=e.value * act_scale, acts=[a * act_scale for a in e.acts])
+        for e in result.examples(i)
+    ]
     # Values that round to 0 at SAEDashboard's 3 decimals cannot be told apart from zero.
-    ours = [e for e in result.examples(i) if e.value >= 5e-4]
+    ours = [e for e in ours if e.value >= 5e-4]
     theirs = []
     unmatched = 0
     for act in feature["activations"]:
@@ -295,10 +336,13 @@ def compare_logit_hist(
     return {"moved": moved, "near_edge": near}
 
 
-def compare_act_hist(feature: dict[str, Any], result: Any, i: int, flips: int) -> dict[str, Any]:
+def compare_act_hist(
+    feature: dict[str, Any], result: Any, i: int, flips: int, act_scale: float
+) -> dict[str, Any]:
     """SAEDashboard's linear-bin histogram against miStudio's log-bin counts: the same mass,
     and its cumulative count at each of its bin edges inside the bracket our counts allow there.
-    ``flips``: our count minus theirs explained by top-k boundary flips (see ``topk_flips``)."""
+    ``flips``: our count minus theirs explained by boundary flips (see ``boundary_flips``);
+    ``act_scale``: their activations over ours."""
     heights = np.asarray(feature["freq_hist_data_bar_heights"], dtype=np.int64)
     centres = np.asarray(feature["freq_hist_data_bar_values"], dtype=np.float64)
     hist = result.histogram(i)
@@ -312,7 +356,7 @@ def compare_act_hist(feature: dict[str, Any], result: Any, i: int, flips: int) -
     low = centres[0] - width / 2
     inner_edges = low + width * np.arange(1, len(centres))  # below edge j: heights[:j]
     below = np.cumsum(heights)[:-1]
-    edges = np.asarray(hist.edges)
+    edges = np.asarray(hist.edges) * act_scale
     # cum[k] = our count of values below edges[k - 1] (cum[0] = 0 below the underflow bin)
     cum = np.concatenate([[0], np.cumsum(hist.counts)])
     for x, c in zip(inner_edges, below, strict=True):
@@ -326,16 +370,17 @@ def compare_act_hist(feature: dict[str, Any], result: Any, i: int, flips: int) -
 
 
 @torch.no_grad()
-def topk_flips(
+def boundary_flips(
     loaded: Any, tl_model: Any, sae: Any, tokens: torch.Tensor, counted: torch.Tensor
 ) -> tuple[torch.Tensor, int, float]:
-    """Where the two models' float noise changes which latents make a token's top k.
+    """Where the two models' float noise changes which latents fire.
 
     The hook activations of TransformerLens' processed Llama and HF's differ by ~1e-5 relative;
-    where a token's k-th and (k+1)-th pre-activations are closer than that, the two tools keep
-    different latents. Returns per latent (fires on HF activations) - (fires on TL activations)
-    over the counted positions, the number of flipped (token, latent) pairs, and the largest gap
-    between the k-th and (k+1)-th pre-activation at a flipped token (HF side)."""
+    where a token's k-th and (k+1)-th pre-activations (top-k) or a latent's pre-activation and
+    0 (ReLU) are closer than that, the two tools disagree on whether it fires. Returns per
+    latent (fires on HF activations) - (fires on TL activations) over the counted positions,
+    the number of flipped (token, latent) pairs, and the largest such margin at a flip (HF
+    side, in the units of ``sae``, SAEDashboard's folded SAE)."""
     layer = int(HOOK.split(".")[1])
     captured: list[torch.Tensor] = []
 
@@ -348,37 +393,40 @@ def topk_flips(
 
     handle = loaded.model.model.layers[layer].register_forward_hook(hook)
     diff = torch.zeros(sae.cfg.d_sae, dtype=torch.long)
-    n_flips, gap = 0, 0.0
-    k = int(sae.cfg.k)
+    n_flips, margin = 0, 0.0
+    k = getattr(sae.cfg, "k", None)
     try:
         for start in range(0, len(tokens), 8):
             ids = tokens[start : start + 8]
             mask = counted[start : start + 8]
-            attention = torch.ones_like(ids)
             # right padding: the last sequence's pad positions are not counted, so a causal
             # forward without a mask gives the same counted activations
             with contextlib.suppress(Stop):
-                loaded.model(ids, attention_mask=attention)
+                loaded.model(ids, attention_mask=torch.ones_like(ids))
             hf = captured.pop()[mask]  # [n, d_in]
             _, cache = tl_model.run_with_cache(ids, names_filter=[HOOK], stop_at_layer=layer + 1)
             tl = cache[HOOK][mask]
-            pre_hf = (hf - sae.b_dec) @ sae.W_enc + sae.b_enc  # [n, d_sae]
+            pre = (hf - sae.b_dec) @ sae.W_enc + sae.b_enc  # [n, d_sae]
             fires_hf = sae.encode(hf) > 0
             fires_tl = sae.encode(tl) > 0
             diff += fires_hf.long().sum(0) - fires_tl.long().sum(0)
-            flipped = (fires_hf != fires_tl).any(1)
-            n_flips += int((fires_hf != fires_tl).sum())
-            if flipped.any():
-                top = pre_hf[flipped].relu().topk(k + 1, dim=1).values
-                gap = max(gap, float((top[:, k - 1] - top[:, k]).max()))
+            flipped = fires_hf != fires_tl  # [n, d_sae]
+            n_flips += int(flipped.sum())
+            if not flipped.any():
+                continue
+            if k is not None:
+                top = pre[flipped.any(1)].relu().topk(int(k) + 1, dim=1).values
+                margin = max(margin, float((top[:, int(k) - 1] - top[:, int(k)]).max()))
+            else:
+                margin = max(margin, float(pre[flipped].abs().max()))
     finally:
         handle.remove()
-    return diff, n_flips, gap
+    return diff, n_flips, margin
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--documents", type=int, default=300, help="KJV verses to tokenize")
+    parser.add_argument("--documents", type=int, default=200, help="KJV verses to tokenize")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "saedashboard.json")
     parser.add_argument(
         "--work", type=Path, default=None, help="keep the work files here (default: a temp)"
@@ -408,7 +456,6 @@ def compare(args: argparse.Namespace, work: Path) -> None:
     torch.set_grad_enabled(False)
     load_start = load_average()
 
-    from mistudio.core.features import logit_effects
     from mistudio.core.language_models import load_model
 
     t0 = time.perf_counter()
@@ -424,21 +471,99 @@ def compare(args: argparse.Namespace, work: Path) -> None:
     present = set(torch.unique(tokens).tolist())
     if present & other_special:
         sys.exit(f"tokens hold special ids {present & other_special} that only miStudio masks")
+    counted = ~torch.isin(tokens, torch.tensor(sorted(ignored)))
 
-    result, sae, seconds_ours = run_mistudio(loaded, tokenization, work)
-    print(f"miStudio: {seconds_ours:.1f} s", file=sys.stderr)
+    cases = {
+        "topk": (FIXTURE, "the SAELens top-k fixture, unit decoder rows"),
+        "standard": (make_standard_sae(work), "its weights as ReLU, decoder rows x0.5-2"),
+    }
+    shared: dict[str, Any] = {}
+    res: dict[str, Any] = {}
+    times: dict[str, tuple[float, float]] = {}
+    flip_notes = []
+    setup_theirs = 0.0
+    for name, (folder, _) in cases.items():
+        result, sae, seconds_ours = run_mistudio(loaded, tokenization, folder, work / name)
+        print(f"{name}: miStudio {seconds_ours:.1f} s", file=sys.stderr)
+        out = work / f"saedashboard_{name}"
+        with open(work / f"saedashboard_{name}.log", "w") as f, contextlib.redirect_stdout(f):
+            t0 = time.perf_counter()
+            runner = make_runner(loaded, tokens, folder, out, shared)
+            if not setup_theirs:  # the first runner builds the HookedTransformer; it needs ours
+                setup_theirs = time.perf_counter() - t0 + setup_ours
+            t0 = time.perf_counter()
+            runner.run()
+            seconds_theirs = time.perf_counter() - t0
+        print(f"{name}: SAEDashboard {seconds_theirs:.1f} s", file=sys.stderr)
+        times[name] = (seconds_ours, seconds_theirs)
+        batch_json = json.loads((Path(runner.cfg.outputs_dir) / "batch-0.json").read_text())
+        rows_found, n_flips, margin = compare_case(
+            loaded, runner, result, sae, tokens, counted, batch_json
+        )
+        res |= {f"{name}: {k}": v for k, v in rows_found.items()}
+        flip_notes.append(f"{name}: {n_flips} pairs, margin <= {margin:.1e}")
 
-    log = work / "saedashboard.log"
-    with open(log, "w") as f, contextlib.redirect_stdout(f):
-        t0 = time.perf_counter()
-        runner = make_runner(loaded, tokens, work)
-        setup_theirs = time.perf_counter() - t0 + setup_ours  # it needs our HF model too
-        t0 = time.perf_counter()
-        runner.run()
-        seconds_theirs = time.perf_counter() - t0
-    print(f"SAEDashboard: {seconds_theirs:.1f} s", file=sys.stderr)
+    checks = [r for r in res.values() if "latents_agree" in r]
+    timing = {
+        f"{name}: time (s), all latents": {"mistudio": round(a, 1), "saedashboard": round(b, 1)}
+        for name, (a, b) in times.items()
+    }
+    timing["setup (s): model load (theirs + HookedTransformer)"] = {
+        "mistudio": round(setup_ours, 1),
+        "saedashboard": round(setup_theirs, 1),
+    }
+    total_ours = sum(a for a, _ in times.values())
+    total_theirs = sum(b for _, b in times.values())
+    report = {
+        "benchmark": "saedashboard",
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), load average {load_start} at start, "
+            f"{load_average()} at end"
+        ),
+        "settings": {
+            "saes": "; ".join(f"{n}: {d}" for n, (_, d) in cases.items())
+            + f" (d_sae 128, k 16, from {FIXTURE.relative_to(ROOT)})",
+            "model": f"{loaded.name} (built-in GGUF, float32)",
+            "hook": HOOK,
+            "tokens": f"{tokens.shape[0]} x {tokens.shape[1]} ({int(counted.sum())} counted)",
+            "documents": f"{args.documents} KJV verses",
+            "top_k": TOP_K,
+            "sae-dashboard": version("sae-dashboard"),
+            "sae-lens": version("sae-lens"),
+            "transformer-lens": version("transformer-lens"),
+        },
+        "results": timing | res,
+        "ratios": {
+            "time_mistudio_over_saedashboard": round(total_ours / total_theirs, 3),
+            "lowest_agreement_over_checks": round(
+                min(r["latents_agree"] / r["latents_compared"] for r in checks), 3
+            ),
+        },
+        "targets": {
+            "time_mistudio_over_saedashboard": "< 1 (no target in issue 17; reported)",
+            "lowest_agreement_over_checks": "1.0 (every latent agrees in every check)",
+        },
+        "notes": NOTES.format(flips="; ".join(flip_notes)),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report, indent=1))
 
-    batch_json = json.loads((Path(runner.cfg.outputs_dir) / "batch-0.json").read_text())
+
+def compare_case(
+    loaded: Any,
+    runner: Any,
+    result: Any,
+    sae: Any,
+    tokens: torch.Tensor,
+    counted: torch.Tensor,
+    batch_json: dict[str, Any],
+) -> tuple[dict[str, Any], int, float]:
+    """Every check of one SAE: the result rows, and the boundary flips behind the counts."""
+    from mistudio.core.features import logit_effects
+
     features = {f["feature_index"]: f for f in batch_json["features"]}
     vocab = runner.vocab_dict
     rows = {tuple(vocab[t] for t in row[1:].tolist()): r for r, row in enumerate(tokens)}
@@ -455,16 +580,16 @@ def compare(args: argparse.Namespace, work: Path) -> None:
     eps = float(model_config.rms_norm_eps)
     scales = norm / torch.sqrt(norm.pow(2) / w_dec.shape[1] + eps)  # [d_sae]
 
-    counted = ~torch.isin(tokens, torch.tensor(sorted(ignored)))
-    flips, n_flips, flip_gap = topk_flips(loaded, runner.model, runner.sae, tokens, counted)
+    flips, n_flips, margin = boundary_flips(loaded, runner.model, runner.sae, tokens, counted)
     n_all = tokens.numel()
     top, logits, lhist, ahist, density = [], [], [], [], []
     for i in range(d_sae):
         f = features[i]
         count = int(result.stats(i).count)
+        act_scale = float(norm[i])  # fold_W_dec_norm: their activations are ours x |W_dec[i]|
         if count > 0:
-            top.append(compare_top(f, result, i, rows, vocab))
-            ahist.append(compare_act_hist(f, result, i, int(flips[i])))
+            top.append(compare_top(f, result, i, rows, vocab, act_scale))
+            ahist.append(compare_act_hist(f, result, i, int(flips[i]), act_scale))
         logits.append(compare_logits(f, result, i, effects[i], float(scales[i]), vocab))
         lhist.append(compare_logit_hist(f, result, i, effects[i]))
         # their count, from the density they print as a percentage with 3 decimals
@@ -475,14 +600,6 @@ def compare(args: argparse.Namespace, work: Path) -> None:
         return f"{x:.1e}"
 
     res: dict[str, Any] = {
-        "time (s): extraction of all latents": {
-            "mistudio": round(seconds_ours, 1),
-            "saedashboard": round(seconds_theirs, 1),
-        },
-        "time (s): setup (model load; theirs + HookedTransformer)": {
-            "mistudio": round(setup_ours, 1),
-            "saedashboard": round(setup_theirs, 1),
-        },
         "top activations (positions, tokens, values)": {
             "latents_compared": len(top),
             "latents_agree": sum(t["positions_agree"] and t["values_agree"] for t in top),
@@ -518,92 +635,57 @@ def compare(args: argparse.Namespace, work: Path) -> None:
             "latents_agree": sum(a["mass_equal"] and a["outside"] == 0 for a in ahist),
             "items_compared": sum(a["points"] for a in ahist),
             "max_abs_diff": f"{sum(a['outside'] for a in ahist)} points outside",
-            "tolerance": f"edge +-{EDGE_SLACK:g}, top-k flips",
+            "tolerance": f"edge +-{EDGE_SLACK:g}, boundary flips",
         },
         "firing counts (their density x all positions)": {
             "latents_compared": d_sae,
             "latents_agree": sum(d["resid"] <= DENSITY_ROUNDING * n_all for d in density),
             "items_compared": d_sae,
             "max_abs_diff": f"{max(d['raw'] for d in density):.2f} tokens before flips",
-            "tolerance": "title rounding, top-k flips",
+            "tolerance": "title rounding, boundary flips",
+        },
+        "boundary flips (TL vs HF activations)": {
+            "items_compared": int(counted.sum()) * d_sae,
+            "max_abs_diff": f"{n_flips} (token, latent) flipped, margin <= {fmt(margin)}",
         },
     }
-    checks = [r for r in res.values() if "latents_agree" in r]
-    res["top-k boundary flips (TL vs HF activations)"] = {
-        "items_compared": int(counted.sum()) * d_sae,
-        "max_abs_diff": f"{n_flips} (token, latent) flipped; k-th - (k+1)-th <= {fmt(flip_gap)}",
-    }
-    ratios = {
-        "time_mistudio_over_saedashboard": round(seconds_ours / seconds_theirs, 3),
-        "lowest_agreement_over_checks": round(
-            min(r["latents_agree"] / r["latents_compared"] for r in checks), 3
-        ),
-    }
-    report = {
-        "benchmark": "saedashboard",
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-        "machine": (
-            f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), load average {load_start} at start, "
-            f"{load_average()} at end"
-        ),
-        "settings": {
-            "sae": f"{FIXTURE.relative_to(ROOT)} (topk, d_sae {d_sae}, k 16)",
-            "model": f"{loaded.name} (built-in GGUF, float32)",
-            "hook": HOOK,
-            "tokens": f"{tokens.shape[0]} x {tokens.shape[1]} ({result.meta.n_tokens} counted)",
-            "documents": f"{args.documents} KJV verses",
-            "top_k": TOP_K,
-            "sae-dashboard": version("sae-dashboard"),
-            "sae-lens": version("sae-lens"),
-            "transformer-lens": version("transformer-lens"),
-        },
-        "results": res,
-        "ratios": ratios,
-        "targets": {
-            "time_mistudio_over_saedashboard": "< 1 (no target in issue 17; reported)",
-            "lowest_agreement_over_checks": "1.0 (every latent agrees in every check)",
-        },
-        "notes": NOTES.format(n_flips=n_flips, gap=fmt(flip_gap)),
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps(report, indent=1))
+    return res, n_flips, margin
 
 
 NOTES = (
-    "Same SAE, same tokens, same model weights: miStudio's extract_features against "
+    "Same SAEs, same tokens, same model weights: miStudio's extract_features against "
     "SAEDashboard's NeuronpediaRunner.run() (sae-dashboard installed --no-deps beside sae-lens; "
     "its HookedSAETransformer is built by the runner's own from_pretrained call from the "
     "folder our loader dequantized the built-in GGUF into, and its tokens are ours). "
     "Examples are aligned by (sequence, position): a SAEDashboard example is the whole "
     "sequence minus position 0 with qualifying_token_index counted from position 1, ours a "
     "window of 32 tokens before and 8 after; every window position inside the sequence is "
-    "compared. Definitional differences, not bugs: (1) logit lens: SAEDashboard uses "
-    "W_dec[i] @ W_U of the processed model (unit decoder rows, final RMSNorm scale folded into "
-    "W_U, W_U centred over the vocabulary), we apply the model's own final norm and do not "
-    "centre, so ours = s_i * (theirs + vocab mean) with s_i = |v_i| / sqrt(|v_i|^2 / d + eps) "
-    "(23.93 for a unit row of SmolLM2, d 576, eps 1e-5): same tokens in the same order, values "
-    "compared after that map; (2) activation histograms: theirs has 50 linear bins between the "
-    "latent's smallest and largest activation, ours log-spaced bins shared by all latents, so "
-    "they are compared by mass and by SAEDashboard's cumulative counts lying inside the bracket "
-    "our bins allow; the logit histograms have the same definition (50 equal bins over "
-    "[min, max] of the vocabulary's effects) and equal counts, up to tokens within 1e-4 of a "
-    "bin edge; (3) density: theirs divides by every position (BOS, separators, padding), "
-    "ours by counted tokens; compared as counts; (4) SAEDashboard rounds activation values "
-    "and logits to 3 decimals (NeuronpediaConverter.round_list; FORMATS section 3 says 5, which "
-    "holds only for histogram bar values before that rounding) and pads a rare latent's 20 top "
-    "examples with zero activations (ignored here); (5) SAEDashboard calls fold_W_dec_norm(), "
-    "so for an SAE whose decoder rows are not unit-norm its activations are ours times "
-    "||W_dec[i]||: this SAE's rows are unit-norm (SAELens' top-k save), so it does not show "
-    "here. The only other differences are top-k boundary flips: TransformerLens' processed "
-    "Llama and HF's differ by float noise, and at {n_flips} (token, latent) pairs the k-th and "
-    "(k+1)-th pre-activations were within {gap}, so the two tools keep different latents "
-    "there; counts and histograms are compared net of those flips. Times are each tool's own "
-    "run over the same tokens for all latents with the model loaded (ours writes every "
-    "extraction array: samples, random contexts, co-activation, decoder neighbours; theirs "
-    "writes the dashboard batch JSON with quantile groups and correlations), in one process "
-    "one after the other on a machine shared with other jobs (load averages above)."
+    "compared. Definitional differences, not bugs: (1) SAEDashboard calls fold_W_dec_norm(), "
+    "so its activations are ours times |W_dec[i]| (no-op for the top-k SAE, whose rows are "
+    "unit-norm; the standard SAE's rows are 0.5 to 2, and ours are scaled by them before every "
+    "activation comparison); (2) logit lens: SAEDashboard uses W_dec[i] @ W_U of the processed "
+    "model (unit decoder rows, final RMSNorm scale folded into W_U, W_U centred over the "
+    "vocabulary), we apply the model's own final norm and do not centre, so ours = "
+    "s_i * (theirs + vocab mean) with s_i = |v_i| / sqrt(|v_i|^2 / d + eps) (23.93 for a unit "
+    "row of SmolLM2, d 576, eps 1e-5): same tokens in the same order, values compared after "
+    "that map; (3) activation histograms: theirs has 50 linear bins between the latent's "
+    "smallest and largest activation, ours log-spaced bins shared by all latents, so they are "
+    "compared by mass and by SAEDashboard's cumulative counts lying inside the bracket our bins "
+    "allow; the logit histograms have the same definition (50 equal bins over [min, max] of "
+    "the vocabulary's effects) and equal counts, up to tokens within 1e-4 of a bin edge; "
+    "(4) density: theirs divides by every position (BOS, separators, padding), ours by counted "
+    "tokens; compared as counts; (5) SAEDashboard rounds activation values and logits to 3 "
+    "decimals (NeuronpediaConverter.round_list; FORMATS section 3 says 5, which holds only for "
+    "histogram bar values before that rounding) and pads a rare latent's 20 top examples with "
+    "zero activations (ignored here). The only other differences are boundary flips: "
+    "TransformerLens' processed Llama and HF's differ by float noise, so where a top-k SAE's "
+    "k-th and (k+1)-th pre-activations, or a ReLU pre-activation and 0, are closer than that, "
+    "the tools disagree on whether a latent fires ({flips}); counts and histograms are "
+    "compared net of those flips. Times are each tool's own run over the same tokens for all "
+    "latents with the model loaded (ours writes every extraction array: samples, random "
+    "contexts, co-activation, decoder neighbours; theirs writes the dashboard batch JSON with "
+    "quantile groups and correlations), in one process one after the other on a machine "
+    "shared with other jobs (load averages above)."
 )
 
 
