@@ -4,6 +4,7 @@ import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, ErrorLine, Stat, StatusPill } from "../components/ui";
 import { isBusy } from "../lib/status";
 import { formatBytes, formatCount, formatDate } from "../lib/format";
+import { importLine, useLiveCounters } from "./liveCounters";
 import { useDeleteDataset, useImportDataset } from "./queries";
 import { TokenizationRow } from "./TokenizationRow";
 
@@ -36,6 +37,8 @@ export function DatasetCard({
   const remove = useDeleteDataset(d.id);
   const importBuiltin = useImportDataset();
   const ready = d.status === "ready";
+  const [counters, onEvent] = useLiveCounters();
+  const counted = isBusy(d.status) ? importLine(counters) : "";
   return (
     <Card
       testId={`dataset-${d.name}`}
@@ -71,7 +74,12 @@ export function DatasetCard({
       </div>
       {(isBusy(d.status) || d.status === "failed" || d.status === "cancelled") && (
         <div className="mt-3">
-          <JobProgress jobId={d.job_id} />
+          <JobProgress jobId={d.job_id} onEvent={onEvent} />
+          {counted && (
+            <div className="mt-1 font-mono text-[11px] text-slate-400" data-testid="import-counters">
+              {counted}
+            </div>
+          )}
         </div>
       )}
       {d.error && !d.job_id && <ErrorLine error={d.error} className="mt-3" />}

@@ -4,10 +4,13 @@ import { JobProgress } from "../components/ProgressBar";
 import { Button, ErrorLine, StatusPill } from "../components/ui";
 import { isBusy } from "../lib/status";
 import { formatCount } from "../lib/format";
+import { tokenizeLine, useLiveCounters } from "./liveCounters";
 import { useDeleteTokenization } from "./queries";
 
 export function TokenizationRow({ tokenization: t, onStats }: { tokenization: Tokenization; onStats: () => void }) {
   const remove = useDeleteTokenization(t.id);
+  const [counters, onEvent] = useLiveCounters();
+  const counted = tokenizeLine(counters);
   return (
     <div className="rounded-md border border-slate-800 bg-slate-950/50 p-2" data-testid={`tokenization-${t.id}`}>
       <div className="flex items-center gap-2 text-xs">
@@ -27,7 +30,12 @@ export function TokenizationRow({ tokenization: t, onStats }: { tokenization: To
       </div>
       {t.status !== "ready" && (
         <div className="mt-2">
-          <JobProgress jobId={t.job_id} />
+          <JobProgress jobId={t.job_id} onEvent={onEvent} />
+          {counted && (
+            <div className="mt-1 font-mono text-[11px] text-slate-400" data-testid="tokens-processed">
+              {counted}
+            </div>
+          )}
         </div>
       )}
       <ErrorLine error={remove.error} className="mt-2" />

@@ -8,7 +8,18 @@ import { useTokenize } from "./queries";
 export function TokenizeDialog({ dataset, onClose }: { dataset: Dataset; onClose: () => void }) {
   const models = useModels();
   const [modelId, setModelId] = useState<number | null>(null);
-  const [cfg, setCfg] = useState({ max_length: "128", stride: "128", min_tokens: "1", max_documents: "", drop: "", prepend_bos: true, pack: true });
+  const [cfg, setCfg] = useState({
+    max_length: "128",
+    stride: "128",
+    min_tokens: "1",
+    max_documents: "",
+    drop: "",
+    prepend_bos: true,
+    pack: true,
+    long_documents: "windows" as "windows" | "truncate",
+    drop_special_only: true,
+  });
+  const truncate = cfg.long_documents === "truncate";
   const create = useTokenize(() => onClose());
   const chosen: Model | undefined = models.data?.items.find((m) => m.id === modelId) ?? models.data?.items[0];
   const submit = () => {
@@ -18,11 +29,13 @@ export function TokenizeDialog({ dataset, onClose }: { dataset: Dataset; onClose
       model_id: chosen.id,
       config: {
         max_length: num(cfg.max_length),
-        stride: num(cfg.stride),
+        stride: truncate ? num(cfg.max_length) : num(cfg.stride), // unused when truncating, and never over max_length
         min_tokens: num(cfg.min_tokens),
         max_documents: num(cfg.max_documents) ?? null,
         prepend_bos: cfg.prepend_bos,
         pack: cfg.pack,
+        long_documents: cfg.long_documents,
+        drop_special_only: cfg.drop_special_only,
         drop_if_contains: cfg.drop.split(",").map((s) => s.trim()).filter(Boolean),
       },
     });
@@ -49,8 +62,21 @@ export function TokenizeDialog({ dataset, onClose }: { dataset: Dataset; onClose
         <Field label="Max length (tokens)">
           <input type="number" min={2} value={cfg.max_length} onChange={(e) => setCfg({ ...cfg, max_length: e.target.value })} data-testid="tokenize-max-length" />
         </Field>
-        <Field label="Stride" hint="Step between overlapping windows of a long document">
-          <input type="number" min={1} value={cfg.stride} onChange={(e) => setCfg({ ...cfg, stride: e.target.value })} />
+        <Field
+          label="Long documents"
+          hint={truncate ? "Keep the first max-length tokens of each; the rest is dropped" : "Cut into overlapping windows, every token kept"}
+        >
+          <select
+            value={cfg.long_documents}
+            onChange={(e) => setCfg({ ...cfg, long_documents: e.target.value as "windows" | "truncate" })}
+            data-testid="tokenize-long-documents"
+          >
+            <option value="windows">windows (stride apart)</option>
+            <option value="truncate">truncate at max length</option>
+          </select>
+        </Field>
+        <Field label="Stride" hint={truncate ? "Not used when truncating" : "Step between overlapping windows of a long document"}>
+          <input type="number" min={1} value={cfg.stride} disabled={truncate} onChange={(e) => setCfg({ ...cfg, stride: e.target.value })} data-testid="tokenize-stride" />
         </Field>
         <Field label="Min tokens per document">
           <input type="number" min={0} value={cfg.min_tokens} onChange={(e) => setCfg({ ...cfg, min_tokens: e.target.value })} />
@@ -68,6 +94,15 @@ export function TokenizeDialog({ dataset, onClose }: { dataset: Dataset; onClose
         <label className="flex items-center gap-2 text-sm text-slate-300">
           <input type="checkbox" checked={cfg.pack} onChange={(e) => setCfg({ ...cfg, pack: e.target.checked })} />
           pack short documents
+        </label>
+        <label className="col-span-2 flex items-center gap-2 text-sm text-slate-300">
+          <input
+            type="checkbox"
+            checked={cfg.drop_special_only}
+            onChange={(e) => setCfg({ ...cfg, drop_special_only: e.target.checked })}
+            data-testid="tokenize-drop-special"
+          />
+          drop documents made only of special tokens
         </label>
       </div>
       <ErrorLine error={create.error} />
