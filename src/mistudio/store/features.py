@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import astuple, dataclass
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    case,
     column,
     func,
     literal_column,
@@ -30,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from mistudio.store.label_versions import best_score_query
 from mistudio.store.like import contains
-from mistudio.store.tables import Feature
+from mistudio.store.tables import Feature, LabelVersion
 
 FeatureSort = Literal["index", "frequency", "max_activation", "interpretability", "label_score"]
 LabelView = Literal["current", "best"]
@@ -114,6 +116,57 @@ def _search_clause(
     return clause
 
 
+INTERPRETABLE_SCORE = 0.7
+"""A label scored at least this (mean detection/fuzzing balanced accuracy, 0.5 = chance) counts
+as interpretable in the browser's summary and the labelling run's breakdown ('high')."""
+
+
+@dataclass(frozen=True)
+class FeatureRanges:
+    """Inclusive ranges on a latent's statistics and label score; None leaves an end open.
+
+    With ``labeling_id`` only latents a labelling run labelled are kept, and the score range
+    then applies to the score of that run's label (its version), not to the current label."""
+
+    min_frequency: float | None = None
+    max_frequency: float | None = None
+    min_max_activation: float | None = None
+    max_max_activation: float | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    labeling_id: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return all(v is None for v in astuple(self))
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        for col, lo, hi in (
+            (Feature.frequency, self.min_frequency, self.max_frequency),
+            (Feature.max_activation, self.min_max_activation, self.max_max_activation),
+        ):
+            if lo is not None:
+                out.append(col >= lo)
+            if hi is not None:
+                out.append(col <= hi)
+        if self.labeling_id is None:
+            if self.min_score is not None:
+                out.append(self.min_score <= LABEL_SCORE)
+            if self.max_score is not None:
+                out.append(self.max_score >= LABEL_SCORE)
+            return out
+        version = select(LabelVersion.id).where(
+            LabelVersion.feature_id == Feature.id, LabelVersion.labeling_id == self.labeling_id
+        )
+        if self.min_score is not None:
+            version = version.where(LabelVersion.score >= self.min_score)
+        if self.max_score is not None:
+            version = version.where(LabelVersion.score <= self.max_score)
+        out.append(version.exists())
+        return out
+
+
 def feature_query(
     session: Session,
     extraction_id: int,
@@ -121,9 +174,12 @@ def feature_query(
     starred: bool | None = None,
     category: str | None = None,
     drive_from_matches: bool = True,
+    ranges: FeatureRanges | None = None,
 ) -> Select[Feature]:
     """The filtered (unsorted, unpaged) selection of an extraction's features."""
     stmt = select(Feature).where(Feature.extraction_id == extraction_id)
+    if ranges is not None:
+        stmt = stmt.where(*ranges.clauses())
     if starred is not None:
         stmt = stmt.where(Feature.starred.is_(starred))
     if category:
@@ -227,6 +283,7 @@ def list_features(
     cache_total: bool = False,
     cache_version: Any = None,
     label_view: LabelView = "current",
+    ranges: FeatureRanges | None = None,
 ) -> tuple[Sequence[Feature], int]:
     """One page of features and the total number matching the filters.
 
@@ -247,17 +304,19 @@ def list_features(
         starred,
         category or "",
         cache_version,
+        ranges,
     )
-    base = feature_query(session, extraction_id, search, starred, category)
+    ranged = ranges if ranges is not None and not ranges.empty else None
+    base = feature_query(session, extraction_id, search, starred, category, ranges=ranged)
     total = None
-    if searching and dialect == "sqlite" and starred is None and not category:
+    if searching and dialect == "sqlite" and starred is None and not category and not ranged:
         total = _fts_count(session, extraction_id, str(search), cache_total)
     if total is None:
         total = _count(session, key, base, cache_total)
     if searching and dialect == "sqlite" and (total > FEW_MATCHES or starred):
         # Many matches, or favourites (a handful of rows): read the sort or starred index and
         # test FTS membership, instead of looking up every match by rowid.
-        base = feature_query(session, extraction_id, search, starred, category, False)
+        base = feature_query(session, extraction_id, search, starred, category, False, ranged)
     column: Any = SORT_COLUMNS[sort]
     if label_view == "best" and sort in ("label_score", "interpretability"):
         best = best_score_query(extraction_id).subquery()
@@ -296,3 +355,64 @@ def analyze_features(session: Session) -> None:
         # search a large WAL for every page until a later checkpoint.
         session.commit()
         session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+
+
+@dataclass(frozen=True)
+class FeatureSummary:
+    """Aggregates over an extraction's matching latents (the browser's summary strip)."""
+
+    n: int
+    """Latents matching."""
+    dead: int
+    """Never active over the evaluation tokens."""
+    labelled: int
+    """With a label (status ``labelled``)."""
+    scored: int
+    """With a scored label."""
+    interpretable: int
+    """Scored at least :data:`INTERPRETABLE_SCORE`."""
+    mean_frequency: float | None
+    """Mean activation rate (fraction of evaluation tokens a latent fires on)."""
+    mean_score: float | None
+    """Mean label score of the scored ones."""
+
+
+def summarise_features(
+    session: Session,
+    extraction_id: int,
+    *,
+    search: str | None = None,
+    starred: bool | None = None,
+    category: str | None = None,
+    ranges: FeatureRanges | None = None,
+) -> FeatureSummary:
+    """One aggregate query over the latents :func:`list_features` would list with these filters."""
+    ranged = ranges if ranges is not None and not ranges.empty else None
+    matches = feature_query(session, extraction_id, search, starred, category, ranges=ranged)
+    sub = matches.subquery()
+    score = (
+        func.coalesce(sub.c.detection_score, sub.c.fuzzing_score)
+        + func.coalesce(sub.c.fuzzing_score, sub.c.detection_score)
+    ) / 2
+    one: ColumnElement[int] = literal_column("1")
+    row = session.execute(
+        select(
+            func.count(),
+            func.sum(case((func.coalesce(sub.c.frequency, 0) <= 0, one), else_=0)),
+            func.sum(case((sub.c.label_status == "labelled", one), else_=0)),
+            func.count(score),
+            func.sum(case((score >= INTERPRETABLE_SCORE, one), else_=0)),
+            func.avg(sub.c.frequency),
+            func.avg(score),
+        ).select_from(sub)
+    ).one()
+    n, dead, labelled, scored, good, mean_freq, mean_score = row
+    return FeatureSummary(
+        n=int(n or 0),
+        dead=int(dead or 0),
+        labelled=int(labelled or 0),
+        scored=int(scored or 0),
+        interpretable=int(good or 0),
+        mean_frequency=float(mean_freq) if mean_freq is not None else None,
+        mean_score=float(mean_score) if mean_score is not None else None,
+    )

@@ -19,9 +19,9 @@ import math
 import time
 from dataclasses import asdict
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
@@ -42,7 +42,15 @@ from mistudio.core.features.list_windows import first_example_windows
 from mistudio.core.labeling.config import LabelingSelection
 from mistudio.errors import MiStudioError, NotFoundError
 from mistudio.store import Extraction, Feature, LabelVersion, LanguageModel, SAERow, as_utc
-from mistudio.store.features import FeatureSort, LabelView, invalidate_counts, list_features
+from mistudio.store.features import (
+    INTERPRETABLE_SCORE,
+    FeatureRanges,
+    FeatureSort,
+    LabelView,
+    invalidate_counts,
+    list_features,
+    summarise_features,
+)
 from mistudio.store.label_versions import best_versions, make_current, record_manual, versions_of
 from mistudio.store.model_load import model_load_config
 from mistudio.store.semantic_search import semantic_search
@@ -132,10 +140,50 @@ class FeatureUpdate(DocumentedModel):
     """Star or unstar the feature."""
 
 
+def _bound(description: str, ge: float | None = None, le: float | None = None) -> Any:
+    return Query(None, ge=ge, le=le, allow_inf_nan=False, description=description)
+
+
+def feature_ranges(
+    min_frequency: float | None = _bound("Activation rate at least this (0..1)", 0, 1),
+    max_frequency: float | None = _bound("Activation rate at most this (0..1)", 0, 1),
+    min_max_activation: float | None = _bound("Max activation at least this"),
+    max_max_activation: float | None = _bound("Max activation at most this"),
+    min_score: float | None = _bound("Label score at least this (0..1; unscored excluded)", 0, 1),
+    max_score: float | None = _bound("Label score at most this (0..1; unscored excluded)", 0, 1),
+    labeling_id: DbId | None = Query(
+        None,
+        description="Only latents this labelling run labelled; the score range then applies to "
+        "that run's label",
+    ),
+) -> FeatureRanges:
+    """The list's range filters, each pair checked in order (one line when reversed)."""
+    for name, lo, hi in (
+        ("frequency", min_frequency, max_frequency),
+        ("max_activation", min_max_activation, max_max_activation),
+        ("score", min_score, max_score),
+    ):
+        if lo is not None and hi is not None and lo > hi:
+            raise ApiError(422, f"min_{name} ({lo:g}) is above max_{name} ({hi:g})")
+    return FeatureRanges(
+        min_frequency=min_frequency,
+        max_frequency=max_frequency,
+        min_max_activation=min_max_activation,
+        max_max_activation=max_max_activation,
+        min_score=min_score,
+        max_score=max_score,
+        labeling_id=labeling_id,
+    )
+
+
+RangesDep = Annotated[FeatureRanges, Depends(feature_ranges)]
+
+
 @router.get("", operation_id="list_features", response_model=Page[FeatureOut])
 def list_features_route(
     session: SessionDep,
     paging: PagingDep,
+    ranges: RangesDep,
     extraction_id: DbId = Query(..., description="Whose features"),
     q: str | None = Query(
         None,
@@ -155,7 +203,8 @@ def list_features_route(
         "of detection and fuzzing; the score sorts rank by it too)",
     ),
 ) -> Page[FeatureOut]:
-    """List the latents of an extraction: search, filter by label, star or frequency, sort."""
+    """List the latents of an extraction: search, filter by label, star, category, ranges of
+    frequency, max activation and label score, or a labelling run's latents; sort."""
     extraction = get_or_404(session, Extraction, extraction_id, "extraction")
     rows, total = list_features(
         session,
@@ -170,6 +219,7 @@ def list_features_route(
         cache_total=extraction.status == "ready",
         cache_version=extraction.updated_at,
         label_view=label_view,
+        ranges=ranges,
     )
     items = [FeatureOut.model_validate(r) for r in rows]
     if label_view == "best":
@@ -184,6 +234,45 @@ def list_features_route(
         offset=paging.offset,
         limit=paging.limit,
     )
+
+
+class FeatureSummaryOut(DocumentedModel):
+    """Aggregates over an extraction's matching latents (the browser's summary strip)."""
+
+    n: int
+    """Latents matching the filters."""
+    dead: int
+    """Never active over the evaluation tokens."""
+    labelled: int
+    """With a label (status ``labelled``)."""
+    scored: int
+    """With a scored label."""
+    interpretable: int
+    """Scored at least ``interpretable_score``."""
+    interpretable_score: float
+    """The score from which a label counts as interpretable (0.5 is chance)."""
+    mean_frequency: float | None
+    """Mean activation rate (fraction of evaluation tokens a latent fires on)."""
+    mean_score: float | None
+    """Mean label score of the scored latents."""
+
+
+@router.get("/summary", operation_id="summarise_features", response_model=FeatureSummaryOut)
+def summarise_features_route(
+    session: SessionDep,
+    ranges: RangesDep,
+    extraction_id: DbId = Query(..., description="Whose features"),
+    q: str | None = Query(None, max_length=500, description="As for the list"),
+    starred: bool | None = Query(None, description="As for the list"),
+    category: str | None = None,
+) -> FeatureSummaryOut:
+    """Counts, interpretable share and mean activation rate over the latents the list would
+    show with the same filters (one aggregate query)."""
+    get_or_404(session, Extraction, extraction_id, "extraction")
+    summary = summarise_features(
+        session, extraction_id, search=q, starred=starred, category=category, ranges=ranges
+    )
+    return FeatureSummaryOut(**asdict(summary), interpretable_score=INTERPRETABLE_SCORE)
 
 
 def show_best(session: Session, items: list[FeatureOut]) -> None:
