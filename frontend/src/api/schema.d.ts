@@ -330,7 +330,8 @@ export interface paths {
         };
         /**
          * List Features Route
-         * @description List the latents of an extraction: search, filter by label, star or frequency, sort.
+         * @description List the latents of an extraction: search, filter by label, star, category, ranges of
+         *     frequency, max activation and label score, or a labelling run's latents; sort.
          */
         get: operations["list_features"];
         put?: never;
@@ -354,6 +355,27 @@ export interface paths {
          *     index is built on the first search of an extraction and rebuilt when its labels change.
          */
         get: operations["semantic_search_features"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/features/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Summarise Features Route
+         * @description Counts, interpretable share and mean activation rate over the latents the list would
+         *     show with the same filters (one aggregate query).
+         */
+        get: operations["summarise_features"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2638,6 +2660,52 @@ export interface components {
              * @description The latent's top tokens joined by spaces (searchable text).
              */
             top_tokens: string | null;
+        };
+        /**
+         * FeatureSummaryOut
+         * @description Aggregates over an extraction's matching latents (the browser's summary strip).
+         */
+        FeatureSummaryOut: {
+            /**
+             * Dead
+             * @description Never active over the evaluation tokens.
+             */
+            dead: number;
+            /**
+             * Interpretable
+             * @description Scored at least ``interpretable_score``.
+             */
+            interpretable: number;
+            /**
+             * Interpretable Score
+             * @description The score from which a label counts as interpretable (0.5 is chance).
+             */
+            interpretable_score: number;
+            /**
+             * Labelled
+             * @description With a label (status ``labelled``).
+             */
+            labelled: number;
+            /**
+             * Mean Frequency
+             * @description Mean activation rate (fraction of evaluation tokens a latent fires on).
+             */
+            mean_frequency: number | null;
+            /**
+             * Mean Score
+             * @description Mean label score of the scored latents.
+             */
+            mean_score: number | null;
+            /**
+             * N
+             * @description Latents matching the filters.
+             */
+            n: number;
+            /**
+             * Scored
+             * @description With a scored label.
+             */
+            scored: number;
         };
         /**
          * FeatureUpdate
@@ -6882,6 +6950,20 @@ export interface operations {
                 offset?: number;
                 /** @description Items per page */
                 limit?: number;
+                /** @description Activation rate at least this (0..1) */
+                min_frequency?: number | null;
+                /** @description Activation rate at most this (0..1) */
+                max_frequency?: number | null;
+                /** @description Max activation at least this */
+                min_max_activation?: number | null;
+                /** @description Max activation at most this */
+                max_max_activation?: number | null;
+                /** @description Label score at least this (0..1; unscored excluded) */
+                min_score?: number | null;
+                /** @description Label score at most this (0..1; unscored excluded) */
+                max_score?: number | null;
+                /** @description Only latents this labelling run labelled; the score range then applies to that run's label */
+                labeling_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -6932,6 +7014,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SemanticHit"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    summarise_features: {
+        parameters: {
+            query: {
+                /** @description Whose features */
+                extraction_id: number;
+                /** @description As for the list */
+                q?: string | null;
+                /** @description As for the list */
+                starred?: boolean | null;
+                category?: string | null;
+                /** @description Activation rate at least this (0..1) */
+                min_frequency?: number | null;
+                /** @description Activation rate at most this (0..1) */
+                max_frequency?: number | null;
+                /** @description Max activation at least this */
+                min_max_activation?: number | null;
+                /** @description Max activation at most this */
+                max_max_activation?: number | null;
+                /** @description Label score at least this (0..1; unscored excluded) */
+                min_score?: number | null;
+                /** @description Label score at most this (0..1; unscored excluded) */
+                max_score?: number | null;
+                /** @description Only latents this labelling run labelled; the score range then applies to that run's label */
+                labeling_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeatureSummaryOut"];
                 };
             };
             /** @description Validation Error */
