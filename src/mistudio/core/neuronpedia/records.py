@@ -64,6 +64,8 @@ DECIMALS = 5
 """Decimals kept for values (SAEDashboard's ``round_list``)."""
 NEURON_ALIGNMENT_ROWS = 3
 """Neurons listed per latent in ``neuron_alignment_*`` (SAEDashboard's feature table default)."""
+REMAP_EVERY = 2048
+"""Latents between two re-mappings of the extraction's arrays (see :meth:`LatentReader._remap`)."""
 LLM_METHODS = ("local", "ollama", "openai")
 """Label methods whose labels are explanations by a model (get ``explanation_type``)."""
 
@@ -158,6 +160,12 @@ class DecoderRows:
                 self._file = handle
         if self._file is None:
             self._matrix = read_sae(folder).sae.W_dec.detach().float()
+
+    def release(self) -> None:
+        """Unmap the weights file (its pages read so far stop counting as this process's
+        memory); the next :meth:`rows` maps it again."""
+        if self._file is not None:
+            self._file = safe_open(str(self.folder / self.WEIGHTS), framework="pt")
 
     def rows(self, start: int, stop: int) -> np.ndarray:
         """float32 [stop - start, d_out]."""
@@ -259,8 +267,19 @@ class LatentReader:
         )
 
     def pages(self, indices: Sequence[int]) -> Iterator[LatentPage]:
-        for index in indices:
+        for n, index in enumerate(indices, start=1):
             yield self.page(index)
+            if n % REMAP_EVERY == 0:
+                self._remap()
+
+    def _remap(self) -> None:
+        """Drop the memory maps and map afresh. A page of a memory-mapped array, once read,
+        stays in the process's resident set as long as the map lives: without this an export
+        of every latent would end with the whole extraction (and decoder) counted as its
+        memory, though the kernel may reclaim those pages at any time."""
+        self.result = ExtractionResult(self.result.folder, self.result.meta)
+        if self.decoder is not None:
+            self.decoder.release()
 
 
 # ---- the archive ------------------------------------------------------------------------------
