@@ -15,6 +15,7 @@ import pytest
 
 from tests.fake_hub import FakeHub, build_tiny_gpt2, redirect_clients
 from tests.service.conftest import Studio
+from tests.service.tiny_artifacts import ensure_model_and_tokenization
 
 pytestmark = pytest.mark.service
 API = "/api/v1"
@@ -130,3 +131,40 @@ def test_memory_estimate_before_download(studio: Studio, online: FakeHub) -> Non
         r = c.post(f"{API}/models/estimate", json=bad)
         assert r.status_code == status, (bad, r.text)
         assert "\n" not in r.json()["detail"]
+
+
+def _tokenize(studio: Studio, dataset_id: int, model_id: int, **config: object) -> dict:
+    c = studio.client
+    r = c.post(
+        f"{API}/tokenizations",
+        json={"dataset_id": dataset_id, "model_id": model_id, "config": config},
+    )
+    assert r.status_code == 202, r.text
+    job = studio.completed(r.json()["job_id"])
+    return {"row": c.get(f"{API}/tokenizations/{r.json()['id']}").json(), "job": job}
+
+
+def test_tokenize_truncates_and_counts_tokens(studio: Studio) -> None:
+    """Truncation through the API and a real worker: one sequence per document, none longer
+    than max_length, fewer tokens than windows keep; the job's progress events count tokens."""
+    model_id, _ = ensure_model_and_tokenization(studio)
+    c = studio.client
+    dataset_id = studio.cache["dataset_id"]
+    common = {"max_length": 8, "stride": 4, "pack": False, "drop_special_only": False}
+    windows = _tokenize(studio, dataset_id, model_id, **common)["row"]
+    cut = _tokenize(studio, dataset_id, model_id, long_documents="truncate", **common)
+    row = cut["row"]
+    assert row["config"]["long_documents"] == "truncate"
+    assert row["config"]["drop_special_only"] is False
+    assert row["n_sequences"] == row["meta"]["n_documents"] < windows["n_sequences"]
+    assert row["n_tokens"] < windows["n_tokens"]
+    assert row["n_tokens"] <= row["meta"]["n_documents"] * 7  # 8 minus BOS per document
+    events = c.get(f"{API}/jobs/{cut['job']['id']}/events").json()
+    counts = [e["data"]["metrics"] for e in events if "tokens" in e["data"].get("metrics", {})]
+    assert counts and counts[-1]["tokens"] == row["n_tokens"]
+    assert counts[-1]["truncated"] > 0
+    r = c.post(
+        f"{API}/tokenizations",
+        json={"dataset_id": dataset_id, "model_id": model_id, "config": {"long_documents": "cut"}},
+    )
+    assert r.status_code == 422 and "long_documents" in r.json()["detail"]

@@ -271,7 +271,14 @@ def tokenize_dataset(
     tokenization = Tokenization(dest, meta, tokens, doc_offsets, windows)
     save_stats(compute_stats(tokenization, tokenizer), dest)
     (dest / META_FILE).write_text(meta.model_dump_json(indent=2))
-    report(progress, total, total, documents=meta.n_documents, tokens=meta.n_tokens)
+    report(
+        progress,
+        total,
+        total,
+        documents=meta.n_documents,
+        tokens=meta.n_tokens,
+        truncated=n_truncated,
+    )
     return Tokenization.open(dest)
 
 
