@@ -168,3 +168,73 @@ def test_tokenize_truncates_and_counts_tokens(studio: Studio) -> None:
         json={"dataset_id": dataset_id, "model_id": model_id, "config": {"long_documents": "cut"}},
     )
     assert r.status_code == 422 and "long_documents" in r.json()["detail"]
+
+
+def _big_dataset(folder: Path, mb: int = 25) -> Path:
+    """``mb`` MB of incompressible text in one parquet file: huggingface_hub writes downloads in
+    10 MB chunks, so a download this size shows two counts between 0 and the end."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (folder / "data").mkdir(parents=True)
+    texts = [os.urandom(1000).hex() for _ in range(mb * 500)]
+    pq.write_table(
+        pa.table({"text": texts}), folder / "data/train-00000-of-00001.parquet", compression="none"
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def hub_worker(
+    tmp_path_factory: pytest.TempPathFactory, hub: FakeHub
+) -> Iterator[tuple[Studio, FakeHub]]:
+    """A studio whose worker (a subprocess) downloads from the fake Hub (SQLite)."""
+    from tests.security.worker_studio import worker_studio
+
+    root = tmp_path_factory.mktemp("hub-worker")
+    hub.add_repo("org/big-text", _big_dataset(root / "big"), "dataset")
+    hf = root / "hf-worker"
+    worker_env: dict[str, str | None] = {
+        "HF_ENDPOINT": hub.endpoint,
+        "HF_HOME": str(hf),
+        "HF_HUB_CACHE": str(hf / "hub"),
+        "HF_DATASETS_CACHE": str(hf / "datasets"),
+        "HF_TOKEN_PATH": str(hf / "token"),
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+        "HF_HUB_OFFLINE": None,
+        "HF_DATASETS_OFFLINE": None,
+        "HF_TOKEN": None,
+        "HUGGING_FACE_HUB_TOKEN": None,
+    }
+    with worker_studio(root, {}, worker_only=worker_env) as studio:
+        yield studio, hub
+
+
+def test_hub_import_reports_bytes_while_downloading(hub_worker: tuple[Studio, FakeHub]) -> None:
+    studio, hub = hub_worker
+    c = studio.client
+    hub.bytes_per_second = 8_000_000  # ~3 s for 25 MB
+    try:
+        r = c.post(
+            f"{API}/datasets",
+            json={"source": {"kind": "hub", "repo_id": "org/big-text", "split": "train"}},
+        )
+        assert r.status_code == 202, r.text
+        studio.completed(r.json()["job_id"], timeout=180)
+    finally:
+        hub.bytes_per_second = None
+    size = hub.repos[("dataset", "org/big-text")].files["data/train-00000-of-00001.parquet"]
+    total = len(size.data)
+    events = c.get(f"{API}/jobs/{r.json()['job_id']}/events").json()
+    metrics = [e["data"].get("metrics", {}) for e in events if e["type"] == "progress"]
+    downloads = [m for m in metrics if m.get("stage") == "downloading"]
+    assert downloads and all(m["bytes_total"] == total for m in downloads)
+    moving = [m["bytes"] for m in downloads if 0 < m["bytes"] < total]
+    assert len(moving) >= 2, downloads  # not "0 then done"
+    assert moving == sorted(moving)
+    assert metrics[-1]["rows"] == 25 * 500
+    row = c.get(f"{API}/datasets/{r.json()['id']}").json()
+    assert row["status"] == "ready" and row["n_documents"] == 25 * 500
