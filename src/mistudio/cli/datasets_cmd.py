@@ -55,7 +55,14 @@ def import_(
 
 
 TOKENIZE_OPTIONS = option_fields(
-    "max_length", "stride", "prepend_bos", "pack", "min_tokens", limit="max_documents"
+    "max_length",
+    "stride",
+    "long_documents",
+    "prepend_bos",
+    "pack",
+    "min_tokens",
+    "drop_special_only",
+    limit="max_documents",
 )
 """``datasets tokenize`` option -> :class:`~mistudio.core.data.TokenizeConfig` field."""
 
@@ -67,9 +74,15 @@ def tokenize(
     model: str = typer.Option("smollm2-135m", help="Model whose tokenizer to use"),
     max_length: int = typer.Option(512, help=field_help("TokenizeConfig", "max_length")),
     stride: int = typer.Option(256, help=field_help("TokenizeConfig", "stride")),
+    long_documents: str = typer.Option(
+        "windows", help=field_help("TokenizeConfig", "long_documents")
+    ),
     prepend_bos: bool = typer.Option(True, help=field_help("TokenizeConfig", "prepend_bos")),
     pack: bool = typer.Option(True, help=field_help("TokenizeConfig", "pack")),
     min_tokens: int = typer.Option(1, help=field_help("TokenizeConfig", "min_tokens")),
+    drop_special_only: bool = typer.Option(
+        True, help=field_help("TokenizeConfig", "drop_special_only")
+    ),
     limit: int | None = typer.Option(None, help=field_help("TokenizeConfig", "max_documents")),
     name: str | None = typer.Option(None, help="Name to store it under"),
     config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
