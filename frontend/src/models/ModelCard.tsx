@@ -11,6 +11,7 @@ export function ModelCard({ model: m, onArchitecture, onCache }: { model: Model;
   const load = useLoadModel(m.id);
   const remove = useDeleteModel(m.id);
   const arch = architectureOf(m);
+  const quantization = (m.config as { quantization?: string } | undefined)?.quantization;
   return (
     <Card
       testId={`model-${m.id}`}
@@ -23,6 +24,7 @@ export function ModelCard({ model: m, onArchitecture, onCache }: { model: Model;
           </div>
           <div className="truncate text-xs font-normal text-slate-500">
             {m.source_kind} · {m.source}
+            {quantization && quantization !== "none" && <span data-testid="model-quantized"> · {quantization} weights</span>}
           </div>
         </div>
       }

@@ -29,4 +29,10 @@ describe("models panel", () => {
     fireEvent.click(await waitFor(() => screen.getByTestId("model-load")));
     await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.url === "/api/v1/models/2/load")).toBe(true));
   });
+
+  it("says a registered model loads quantized", async () => {
+    stubApi(({ url }) => (url.includes("/models?") ? page([{ ...MODEL, config: { dtype: "bfloat16", quantization: "4bit" } }]) : page([])));
+    renderWithClient(<ModelsPanel />);
+    expect(await waitFor(() => screen.getByTestId("model-quantized"))).toHaveTextContent("4bit weights");
+  });
 });
