@@ -27,6 +27,17 @@ export interface PendingTemplate {
   config: Record<string, unknown>;
 }
 
+/** Filters the feature browser applies when it next opens (a labelling run's "View features"). */
+export interface FeatureFilterRequest {
+  /** Only latents this labelling run labelled. */
+  labelingId?: number;
+  /** Score band of that run's labels (inclusive). */
+  minScore?: number;
+  maxScore?: number;
+  /** How the browser names the filter ("run #4 · high"). */
+  title?: string;
+}
+
 interface UiState {
   panel: PanelId;
   setPanel: (panel: PanelId) => void;
@@ -39,6 +50,9 @@ interface UiState {
   setExtractSaeId: (id: number | null) => void;
   pendingTemplate: PendingTemplate | null;
   loadTemplate: (t: PendingTemplate | null) => void;
+  /** Filters for the feature browser to take over (then cleared by it). */
+  featureFilter: FeatureFilterRequest | null;
+  setFeatureFilter: (filter: FeatureFilterRequest | null) => void;
   /** The training form's current config, for "save as template". */
   trainingDraft: Record<string, unknown> | null;
   setTrainingDraft: (draft: Record<string, unknown> | null) => void;
@@ -60,6 +74,8 @@ export const useUi = create<UiState>((set) => ({
   setExtractSaeId: (extractSaeId) => set({ extractSaeId }),
   pendingTemplate: null,
   loadTemplate: (pendingTemplate) => set({ pendingTemplate }),
+  featureFilter: null,
+  setFeatureFilter: (featureFilter) => set({ featureFilter }),
   trainingDraft: null,
   setTrainingDraft: (trainingDraft) => set({ trainingDraft }),
 }));
