@@ -1,15 +1,31 @@
-/** Top activating examples of a latent, each token shaded by its activation, and the activation histogram. */
+/** Top activating examples of a latent, each token shaded by its activation, the activation
+ * histogram, and "Export JSON" of its examples (exportExamples.ts). */
+import { useState } from "react";
 import type { Feature } from "../api/types";
 import { ActivationLegend, TokenText } from "../components/TokenText";
-import { Empty } from "../components/ui";
+import { Button, Empty, ErrorLine } from "../components/ui";
 import { formatNumber } from "../lib/format";
 import { ActivationHistogram } from "./ActivationHistogram";
 import { Loading } from "./Loading";
 import { Unavailable } from "./Unavailable";
 import { useFeatureDetail } from "./queries";
+import { downloadJson, exportFileName, featureExamplesExport } from "./exportExamples";
 
 export function ExamplesTab({ feature }: { feature: Feature }) {
   const q = useFeatureDetail(feature.id);
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState<unknown>(null);
+  const exportJson = async () => {
+    setExporting(true);
+    setExportError(null);
+    try {
+      downloadJson(await featureExamplesExport(feature), exportFileName(feature));
+    } catch (err) {
+      setExportError(err);
+    } finally {
+      setExporting(false);
+    }
+  };
   if (q.error) return <Unavailable error={q.error} />;
   if (!q.data) return <Loading />;
   const examples = q.data.examples;
@@ -21,7 +37,11 @@ export function ExamplesTab({ feature }: { feature: Feature }) {
       <div className="flex flex-wrap items-center justify-between gap-3">
         <ActivationLegend max={max} />
         <span className="text-[11px] text-slate-500">hover a token for its activation</span>
+        <Button onClick={() => void exportJson()} disabled={exporting} data-testid="export-examples" title="Download this latent's examples (up to 200), statistics and label as JSON">
+          {exporting ? "Exporting…" : "Export JSON"}
+        </Button>
       </div>
+      <ErrorLine error={exportError} />
       {hist.counts.length > 0 && (
         <div>
           <div className="mb-1 text-xs text-slate-400">Activation histogram (log-spaced bins)</div>

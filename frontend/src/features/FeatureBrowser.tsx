@@ -1,8 +1,10 @@
 /**
- * The latents of one extraction: search (text or semantic), sort, starred filter, go-to-index, and a
- * virtualised table whose pages are fetched as it scrolls, with a summary of the loaded rows.
+ * The latents of one extraction: search (text or semantic), sort, starred filter, filters on
+ * statistics, category and a labelling run (FeatureFilters), go-to-index and go-to-page, a
+ * summary of every matching latent (FeatureSummaryStrip), and a virtualised table whose pages are
+ * fetched as it scrolls, with a summary of the loaded rows.
  */
-import { useCallback, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Extraction, Feature } from "../api/types";
 import { FeatureTable, type FeatureRow, type FeatureTableHandle } from "../components/FeatureTable";
 import { Button, ErrorLine, Field, Stat, num } from "../components/ui";
@@ -12,6 +14,8 @@ import { FeatureDetail } from "./FeatureDetail";
 import { SemanticResults } from "./SemanticResults";
 import { findByIndex, PAGE_SIZE, toggleStar, useFeaturePages } from "./queries";
 import { useDebounced } from "../lib/useDebounced";
+import { activeFilters, FeatureFilterFields, filterParams, filterProblem, NO_FILTERS, type StatFilters } from "./FeatureFilters";
+import { FeatureSummaryStrip, useFeatureSummary } from "./FeatureSummaryStrip";
 
 type Sort = "index" | "frequency" | "max_activation" | "interpretability" | "label_score";
 
@@ -30,6 +34,21 @@ export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
   const featureId = useUi((s) => s.featureId);
   const openFeature = useUi((s) => s.openFeature);
   const table = useRef<FeatureTableHandle>(null);
+  // Statistics, category and labelling-run filters; a run's "View features" hands its filter
+  // over through the UI store (taken once, then cleared).
+  const [filters, setFilters] = useState<StatFilters>(NO_FILTERS);
+  const [showFilters, setShowFilters] = useState(false);
+  const featureFilter = useUi((s) => s.featureFilter);
+  const setFeatureFilter = useUi((s) => s.setFeatureFilter);
+  useEffect(() => {
+    if (!featureFilter) return;
+    setFilters({ labelingId: featureFilter.labelingId, minScore: featureFilter.minScore, maxScore: featureFilter.maxScore, runTitle: featureFilter.title });
+    setShowFilters(true);
+    setFeatureFilter(null);
+  }, [featureFilter, setFeatureFilter]);
+  const debouncedFilters = useDebounced(filters, 300);
+  // A reversed range is said beside the inputs and not asked (the server would refuse it).
+  const ranges = useMemo(() => (filterProblem(debouncedFilters) ? {} : filterParams(debouncedFilters)), [debouncedFilters]);
   const base = useMemo(
     () => ({
       extraction_id: extraction.id,
@@ -38,10 +57,13 @@ export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
       order,
       starred: starredOnly ? true : undefined,
       label_view: labelView === "best" ? "best" : undefined,
+      ...ranges,
     }),
-    [extraction.id, q, sort, order, starredOnly, labelView],
+    [extraction.id, q, sort, order, starredOnly, labelView, ranges],
   );
   const pages = useFeaturePages(base);
+  const summaryQuery = useFeatureSummary({ extraction_id: extraction.id, q: q || undefined, starred: starredOnly ? true : undefined, ...ranges });
+  const [pageInput, setPageInput] = useState("");
   const total = pages.total ?? 0;
   const ensure = pages.ensure;
   const onRange = useCallback((start: number, end: number) => ensure(start, end), [ensure]);
@@ -132,6 +154,13 @@ export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
           </div>
         </Field>
       </div>
+      <div className="flex items-center gap-2">
+        <Button onClick={() => setShowFilters(!showFilters)} data-testid="feature-filters-toggle">
+          {showFilters ? "▾" : "▸"} Filters{activeFilters(filters) ? ` (${activeFilters(filters)})` : ""}
+        </Button>
+      </div>
+      {showFilters && <FeatureFilterFields value={filters} onChange={setFilters} />}
+      <FeatureSummaryStrip summary={summaryQuery.data} />
       {goError && <ErrorLine error={goError} />}
       <ErrorLine error={pages.error} />
       {semantic && q ? (
@@ -149,6 +178,21 @@ export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
           <span>
             page {page + 1} of {nPages}
           </span>
+          <form
+            className="flex items-center gap-1"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const p = num(pageInput);
+              if (p === undefined || !Number.isInteger(p)) return;
+              table.current?.scrollToRow((Math.min(nPages, Math.max(1, p)) - 1) * PAGE_SIZE);
+              setPageInput("");
+            }}
+          >
+            <input className="w-16 px-1 py-0.5" type="number" min={1} max={nPages} placeholder="page" value={pageInput} onChange={(e) => setPageInput(e.target.value)} aria-label="go to page" data-testid="feature-page-input" />
+            <Button type="submit" className="px-2 py-0.5" data-testid="feature-page-go">
+              Go
+            </Button>
+          </form>
           <Button className="px-2 py-0.5" disabled={page >= nPages - 1} onClick={() => table.current?.scrollToRow((page + 1) * PAGE_SIZE)}>
             Page ›
           </Button>
