@@ -1,4 +1,5 @@
-/** One labelling run: live progress with features per second and ETA from its events, then its summary. */
+/** One labelling run: live progress with features per second and ETA from its events, then its
+ * summary and its labels' interpretability breakdown with "View features" (LabelingBreakdown). */
 import { useState } from "react";
 import type { LabelingJob, LabelingSummary } from "../api/types";
 import { JobProgress } from "../components/ProgressBar";
@@ -6,6 +7,7 @@ import { Card, ErrorLine, StatusPill } from "../components/ui";
 import { isBusy } from "../lib/status";
 import { formatDate, formatEta, formatNumber } from "../lib/format";
 import type { WireMessage } from "../ws/socket";
+import { LabelingBreakdown } from "./LabelingBreakdown";
 import { LabelingSummaryView } from "./LabelingSummaryView";
 
 interface Rate {
@@ -56,6 +58,7 @@ export function LabelingJobCard({ run }: { run: LabelingJob }) {
         </p>
       )}
       {summary && typeof summary.labelled === "number" && <LabelingSummaryView summary={summary} />}
+      {summary && typeof summary.labelled === "number" && !busy && <LabelingBreakdown run={run} summary={summary} />}
       {run.error && run.status === "failed" && !run.job_id && <ErrorLine error={run.error} />}
       <p className="mt-2 text-[11px] text-slate-500">{formatDate(run.created_at)}</p>
     </Card>
