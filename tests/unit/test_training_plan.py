@@ -82,7 +82,8 @@ def test_benchmark_steps_times_every_sae() -> None:
     assert 1 <= timing.steps_timed <= 3
     assert set(timing.per_sae) == {s.resolved_name for s in config.saes}
     assert all(t > 0 for t in timing.per_sae.values())
-    assert timing.seconds_per_step == pytest.approx(sum(timing.per_sae.values()))
+    assert timing.steps_timed == 3  # at least MIN_TIMED_STEPS, at most max_steps
+    assert timing.seconds_per_step >= max(timing.per_sae.values())
     with pytest.raises(InvalidInputError, match="max_steps"):
         benchmark_steps(config, max_steps=0)
 
