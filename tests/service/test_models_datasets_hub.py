@@ -8,6 +8,7 @@ The API runs in this process, so pointing huggingface_hub at the fake Hub
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,6 +110,10 @@ def test_memory_estimate_before_download(studio: Studio, online: FakeHub) -> Non
     assert est["total_bytes"] == est["weight_bytes"] + est["activation_bytes"] + est["logits_bytes"]
     assert est["batch_size"] == 8 and est["seq_len"] == 512
     # No weight file was downloaded whole: its GETs are header Range requests.
+    deadline = time.monotonic() + 3  # the fake Hub logs a request after answering it
+    while not [q for q in online.requests[start:] if q[0] == "GET" and "safetensors" in q[1]]:
+        assert time.monotonic() < deadline, online.requests[start:]
+        time.sleep(0.02)
     gets = [q for q in online.requests[start:] if q[0] == "GET" and "safetensors" in q[1]]
     assert gets and all(q[3] is not None for q in gets)
     # The folder the studio registered gives the same counts as the Hub copy.

@@ -20,6 +20,17 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.fake_hub"]
 
 
+def _logged(hub: FakeHub, fragment: str) -> list[tuple[str, str, int, str | None]]:
+    """The fake Hub's log of requests to ``fragment``, once it has any: a handler thread logs a
+    request after sending its answer, so the client can have the answer first. Waits 0.2 s more
+    so a request that should not have been made has time to show."""
+    deadline = time.monotonic() + 3
+    while not hub.requests_to(fragment) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)
+    return hub.requests_to(fragment)
+
+
 def _folder(root: Path, name: str) -> Path:
     folder = root / name
     folder.mkdir(parents=True)
@@ -47,7 +58,7 @@ def test_models_by_text_most_downloaded_first(repos: FakeHub) -> None:
     hits = search_hub("model", "GPT2")
     assert [h.repo_id for h in hits] == ["openai-community/gpt2", "someone/gpt2-finetuned", "gpt2"]
     assert [h.downloads for h in hits] == [900, 300, 50]
-    (request,) = repos.requests_to("/api/models")
+    (request,) = _logged(repos, "/api/models")
     assert "search=GPT2" in request[1] and "sort=downloads" in request[1]
 
 
@@ -55,7 +66,7 @@ def test_datasets_are_searched_apart_from_models(repos: FakeHub) -> None:
     hits = search_hub("dataset", "wiki")
     assert [h.repo_id for h in hits] == ["Salesforce/wikitext", "wikitext"]
     assert search_hub("dataset", "gpt2") == []
-    assert repos.requests_to("/api/datasets")
+    assert _logged(repos, "/api/datasets")
 
 
 def test_the_request_is_the_one_list_models_sends(repos: FakeHub) -> None:
@@ -63,9 +74,14 @@ def test_the_request_is_the_one_list_models_sends(repos: FakeHub) -> None:
 
     list(HfApi().list_models(search="gpt2", sort="downloads", limit=3))
     list(HfApi().list_datasets(search="wiki", sort="downloads", limit=3))
+    _logged(repos, "/api/datasets")
     theirs = [r[1] for r in repos.requests if r[1].startswith("/api/")]
     search_hub("model", "gpt2", limit=3)
     search_hub("dataset", "wiki", limit=3)
+    deadline = time.monotonic() + 3
+    while len([r for r in repos.requests if r[1].startswith("/api/")]) < 2 * len(theirs):
+        assert time.monotonic() < deadline, repos.requests
+        time.sleep(0.02)  # logged after the answer (see _logged)
     ours = [r[1] for r in repos.requests if r[1].startswith("/api/")][len(theirs) :]
     assert sorted(ours) == sorted(theirs)
 
@@ -74,7 +90,7 @@ def test_limit_is_one_request(repos: FakeHub) -> None:
     # The Hub pages with Link: rel="next"; a limited search must not follow it.
     hits = search_hub("model", "", limit=2)
     assert [h.repo_id for h in hits] == ["someone/llama-tiny", "openai-community/gpt2"]
-    assert len(repos.requests_to("/api/models")) == 1
+    assert len(_logged(repos, "/api/models")) == 1, repos.requests
 
 
 def test_refused_token_is_one_line(repos: FakeHub) -> None:

@@ -5,6 +5,7 @@ real load fetches, and a gated repo needs its token."""
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,11 @@ def test_hub_estimate_matches_the_loaded_model(
     sha = fake_hub.add_repo("org/tiny-gpt2", tiny_gpt2)
     est = estimate_model(EstimateRequest(source="org/tiny-gpt2", batch_size=2, seq_len=16))
     # Nothing large was fetched: no weight file body, only its header (a Range request).
+    # (The fake Hub logs a request after answering it: give the last one a moment.)
+    deadline = time.monotonic() + 3
+    while not [r for r in fake_hub.requests_to("model.safetensors") if r[0] == "GET"]:
+        assert time.monotonic() < deadline, fake_hub.requests
+        time.sleep(0.02)
     weight_gets = [r for r in fake_hub.requests_to("model.safetensors") if r[0] == "GET"]
     assert weight_gets and all(r[3] is not None for r in weight_gets)
 
