@@ -5425,14 +5425,14 @@ export interface components {
             device: string;
             /**
              * Per Sae
-             * @description Each SAE's share: seconds per step.
+             * @description Each SAE's share: median seconds per step.
              */
             per_sae: {
                 [key: string]: number;
             };
             /**
              * Seconds Per Step
-             * @description Mean wall time of one step of every SAE of the run (one batch).
+             * @description Median wall time of one step of every SAE of the run (one batch).
              */
             seconds_per_step: number;
             /**
