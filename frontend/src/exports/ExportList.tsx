@@ -3,14 +3,13 @@
  * holds, both downloads (streamed), an upload to a Neuronpedia instance with its outcome, delete.
  */
 import { useState } from "react";
-import { apiToken, errorMessage } from "../api/client";
+import { DownloadLink } from "../components/DownloadLink";
 import { JobProgress } from "../components/ProgressBar";
 import { Button, ErrorLine, Field, StatusPill } from "../components/ui";
 import { formatBytes, formatCount, formatEta } from "../lib/format";
 import { isBusy } from "../lib/status";
 import {
   downloadUrl,
-  downloadWithToken,
   useDeleteExport,
   useExports,
   useUploadExport,
@@ -49,8 +48,8 @@ function ExportRow({ item: e }: { item: Export }) {
         </span>
         <StatusPill status={e.status} />
         <div className="ml-auto flex shrink-0 items-center gap-1">
-          {ready && <DownloadLink item={e} form="archive" label="Archive" />}
-          {ready && <DownloadLink item={e} form="neuronpedia" label="Neuronpedia folder" />}
+          {ready && <ExportDownload item={e} form="archive" label="Archive" />}
+          {ready && <ExportDownload item={e} form="neuronpedia" label="Neuronpedia folder" />}
           {ready && (
             <Button variant="ghost" className="px-2 py-1 text-xs" onClick={() => setUploadOpen((o) => !o)} data-testid="export-upload-open">
               Upload…
@@ -79,27 +78,19 @@ function ExportRow({ item: e }: { item: Export }) {
   );
 }
 
-function DownloadLink({ item, form, label }: { item: Export; form: ExportForm; label: string }) {
-  const [error, setError] = useState<string | null>(null);
+function ExportDownload({ item, form, label }: { item: Export; form: ExportForm; label: string }) {
   const result = item.result as ExportResult;
   const stem = `${result.model_id ?? "export"}-${result.source_id ?? item.id}`;
-  const filename = form === "archive" ? `${stem}-export.zip` : `${stem}-neuronpedia.zip`;
-  const url = downloadUrl(item.id, form);
   return (
-    <a
-      href={url}
-      download={filename}
+    <DownloadLink
+      url={downloadUrl(item.id, form)}
+      filename={form === "archive" ? `${stem}-export.zip` : `${stem}-neuronpedia.zip`}
+      title={form === "archive" ? "The studio archive: features, explanations, SAELens weights (zip)" : "Neuronpedia's bulk import folder (zip)"}
+      testId={`export-download-${form}`}
       className="rounded-md px-2 py-1 text-xs text-sky-300 hover:bg-slate-800"
-      title={error ?? (form === "archive" ? "The studio archive: features, explanations, SAELens weights (zip)" : "Neuronpedia's bulk import folder (zip)")}
-      data-testid={`export-download-${form}`}
-      onClick={(ev) => {
-        if (!apiToken()) return; // the link streams the zip itself
-        ev.preventDefault();
-        downloadWithToken(url, filename).catch((err) => setError(errorMessage(err)));
-      }}
     >
       {label}
-    </a>
+    </DownloadLink>
   );
 }
 

@@ -1,9 +1,9 @@
 /**
  * Neuronpedia exports of an extraction: list (polled while one is written or uploaded), create,
- * delete, upload, and downloads that stream (a plain link, or a blob when the studio has a token).
+ * delete, upload, and where each form of it downloads from.
  */
 import { useQuery } from "@tanstack/react-query";
-import { API_BASE, api, apiToken } from "../api/client";
+import { API_BASE, api } from "../api/client";
 import { useApiMutation } from "../api/hooks";
 import type { components } from "../api/schema";
 import type { Page } from "../api/types";
@@ -74,19 +74,3 @@ export function useUploadExport(id: number) {
 }
 
 export const downloadUrl = (id: number, form: ExportForm) => `${API_BASE}/exports/${id}/download?form=${form}`;
-
-/**
- * With a studio token the browser cannot follow a plain link (no Authorization header), so the zip
- * is fetched and handed over as a blob; without one the link itself streams it.
- */
-export async function downloadWithToken(url: string, filename: string): Promise<void> {
-  const token = apiToken();
-  const response = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
-  if (!response.ok) throw new Error(`download failed (${response.status})`);
-  const href = URL.createObjectURL(await response.blob());
-  const a = document.createElement("a");
-  a.href = href;
-  a.download = filename;
-  a.click();
-  URL.revokeObjectURL(href);
-}

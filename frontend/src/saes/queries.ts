@@ -4,7 +4,7 @@
  * searching and browsing the Hub before a download, linking a model, export and delete.
  */
 import { useMutation, useQuery } from "@tanstack/react-query";
-import { API_BASE, api, apiToken } from "../api/client";
+import { API_BASE, api } from "../api/client";
 import { useApiMutation, useDelete } from "../api/hooks";
 import type { ArchitectureInfo, HubBrowse, HubBrowseRequest, HubSearch, SAEAdd, SAEUpdate } from "../api/types";
 
@@ -46,19 +46,3 @@ export const useDeleteSae = (id: number) => useDelete("saes", id);
 
 /** Where an SAE's SAELens zip streams from. */
 export const exportUrl = (id: number) => `${API_BASE}/saes/${id}/export.zip`;
-
-/**
- * With a studio token the browser cannot follow a plain link (no Authorization header), so the zip is
- * fetched and handed over as a blob; without one the link itself streams it.
- */
-export async function downloadWithToken(id: number, filename: string): Promise<void> {
-  const token = apiToken();
-  const response = await fetch(exportUrl(id), { headers: token ? { Authorization: `Bearer ${token}` } : {} });
-  if (!response.ok) throw new Error(`export failed (${response.status})`);
-  const url = URL.createObjectURL(await response.blob());
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = filename;
-  a.click();
-  URL.revokeObjectURL(url);
-}
