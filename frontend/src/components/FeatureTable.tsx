@@ -119,7 +119,7 @@ export const FeatureTable = forwardRef<FeatureTableHandle, Props>(function Featu
                     <span className="truncate text-xs text-slate-400">{f.description ?? ""}</span>
                     <span className="min-w-0 overflow-hidden">
                       {f.example ? (
-                        <TokenText tokens={f.example.tokens} acts={f.example.acts} compact className="block truncate" />
+                        <TokenText tokens={f.example.tokens} acts={f.example.acts} compact className="block overflow-hidden text-ellipsis" />
                       ) : (
                         <TopTokens tokens={parseTopTokens(f.top_tokens)} />
                       )}

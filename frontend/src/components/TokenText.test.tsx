@@ -30,4 +30,13 @@ describe("TokenText", () => {
     expect(shade(0, 1)).toBeUndefined();
     expect(shade(2, 2)).toBe("rgba(16, 185, 129, 0.900)");
   });
+
+  it("keeps a compact example on one line (a table cell), wrapping only the full view", () => {
+    const { rerender } = render(<TokenText tokens={["a", " b"]} compact />);
+    const compact = screen.getByTestId("token-text").className.split(" ");
+    expect(compact).toContain("whitespace-pre");
+    expect(compact).not.toContain("whitespace-pre-wrap");
+    rerender(<TokenText tokens={["a", " b"]} />);
+    expect(screen.getByTestId("token-text").className.split(" ")).toContain("whitespace-pre-wrap");
+  });
 });

@@ -38,7 +38,9 @@ export function TokenText({
   return (
     <span
       data-testid="token-text"
-      className={clsx("font-mono text-xs leading-5 whitespace-pre-wrap break-words", compact && "whitespace-pre", className)}
+      // One white-space class, never two: with both pre-wrap and pre the stylesheet's order picks,
+      // and a compact cell wrapped onto the next table row.
+      className={clsx("font-mono text-xs leading-5", compact ? "whitespace-pre" : "whitespace-pre-wrap break-words", className)}
     >
       {tokens.map((token, i) => {
         const value = acts?.[i] ?? 0;
