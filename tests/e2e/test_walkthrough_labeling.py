@@ -212,3 +212,62 @@ def test_17_semantic_search(page: Page) -> None:
     assert re.search(r"\bimport\b", imports[0][1], re.IGNORECASE), imports
     assert not re.search(r"\bimport\b", indent[0][1], re.IGNORECASE)
     assert not re.search(r"indent|whitespace", imports[0][1], re.IGNORECASE)
+
+
+def test_18_export_for_neuronpedia(page: Page, studio: str) -> None:
+    """Export the labelled walkthrough SAE in all three forms: the studio archive and
+    Neuronpedia's bulk folder, downloaded from the panel, and an upload to a (local, fake)
+    Neuronpedia instance with a key typed once."""
+    import gzip
+    import zipfile
+
+    from tests.fake_neuronpedia import FakeNeuronpedia
+
+    open_panel(page, "features")
+    page.get_by_test_id("feature-browser").wait_for()
+    page.get_by_test_id("extraction-export").click()
+    page.get_by_test_id("export-latents").select_option("labelled")
+    page.get_by_test_id("export-examples").fill("10")
+    shot(page, "18-export-dialog")
+    page.get_by_test_id("export-submit").click()
+    summary = page.get_by_test_id("export-summary").first
+    summary.wait_for(timeout=JOB_TIMEOUT)
+    text = summary.inner_text()
+    match = re.search(r"^(\S+)/(\S+) · ([\d,]+) latents", text)
+    assert match, text
+    model_id, source_id, latents = match[1], match[2], int(match[3].replace(",", ""))
+    # "Labelled": a label was found (the rules' "unclear" latents have none to publish).
+    labelled = sum(1 for f in _features(studio) if f.get("label_status") == "labelled")
+    assert latents == labelled > 0, (text, labelled)
+    shot(page, "18-export-ready", page.get_by_test_id("export-list"))
+
+    with page.expect_download() as archive_dl:
+        page.get_by_test_id("export-download-archive").first.click()
+    with zipfile.ZipFile(archive_dl.value.path()) as z:
+        names = set(z.namelist())
+        assert {"metadata.json", "README.md", "explanations/explanations.json"} <= names
+        assert {"saelens/cfg.json", "saelens/sae_weights.safetensors"} <= names
+        assert sum(n.startswith("features/") for n in names) == latents
+    with page.expect_download() as bulk_dl:
+        page.get_by_test_id("export-download-neuronpedia").first.click()
+    with zipfile.ZipFile(bulk_dl.value.path()) as z:
+        names = set(z.namelist())
+        assert any(n.endswith("source.jsonl") for n in names), names
+        feature_files = [n for n in names if "/features/batch-" in n or n.startswith("features/")]
+        rows = [line for n in feature_files for line in gzip.decompress(z.read(n)).splitlines()]
+        assert len(rows) == latents
+
+    with FakeNeuronpedia() as neuronpedia:
+        neuronpedia.add_source(model_id, source_id)
+        page.get_by_test_id("export-upload-open").first.click()
+        page.get_by_test_id("export-upload-url").fill(neuronpedia.endpoint)
+        page.get_by_test_id("export-upload-key").fill(neuronpedia.api_key)
+        shot(page, "18-export-upload-form", page.get_by_test_id("export-list"))
+        page.get_by_test_id("export-upload-submit").click()
+        page.locator("[data-testid=export-upload-status][data-status=completed]").first.wait_for(
+            timeout=JOB_TIMEOUT
+        )
+        shot(page, "18-export-uploaded", page.get_by_test_id("export-list"))
+        uploaded = neuronpedia.features(model_id, source_id)
+    assert len(uploaded) == latents, (len(uploaded), latents)
+    assert neuronpedia.api_key not in page.content()  # the key is never shown back
