@@ -28,30 +28,28 @@ export function LabelHistoryTab({ feature, onChanged }: { feature: Feature; onCh
   return (
     <div className="space-y-3" data-testid="label-history">
       <div className="overflow-x-auto rounded-md border border-slate-800">
-        <table className="w-full table-fixed text-sm">
+        {/* Fixed columns add up to ~35rem; the label takes the rest (at least 16rem: the table
+            scrolls sideways before a label is squeezed into a column of letters). */}
+        <table className="w-full min-w-[51rem] table-fixed text-sm">
           <colgroup>
-            <col className="w-16" />
+            <col className="w-9" />
             <col />
             <col className="w-40" />
-            <col className="w-32" />
-            <col className="w-14" />
-            <col className="w-14" />
-            <col className="w-14" />
-            <col className="w-28" />
+            <col className="w-12" />
+            <col className="w-12" />
+            <col className="w-12" />
             <col className="w-28" />
             <col className="w-28" />
           </colgroup>
           <thead className="bg-slate-900/60 text-left text-[11px] uppercase tracking-wide text-slate-500">
             <tr>
-              <th className="px-2 py-1.5 font-medium">Compare</th>
+              <th className="px-2 py-1.5 font-medium" title="tick two to compare">⇄</th>
               <th className="px-2 py-1.5 font-medium">Label</th>
-              <th className="px-2 py-1.5 font-medium">Method</th>
-              <th className="px-2 py-1.5 font-medium">Template</th>
-              <th className="px-2 py-1.5 text-right font-medium" title="detection balanced accuracy">Det.</th>
-              <th className="px-2 py-1.5 text-right font-medium" title="fuzzing balanced accuracy">Fuzz.</th>
-              <th className="px-2 py-1.5 text-right font-medium" title="mean of detection and fuzzing">Score</th>
-              <th className="px-2 py-1.5 font-medium">Set by</th>
-              <th className="px-2 py-1.5 font-medium">When</th>
+              <th className="px-2 py-1.5 font-medium">Method · template</th>
+              <th className="px-1 py-1.5 text-right font-medium" title="detection balanced accuracy">Det.</th>
+              <th className="px-1 py-1.5 text-right font-medium" title="fuzzing balanced accuracy">Fuzz.</th>
+              <th className="px-1 py-1.5 text-right font-medium" title="mean of detection and fuzzing">Score</th>
+              <th className="px-2 py-1.5 font-medium">Set by · when</th>
               <th className="px-2 py-1.5" />
             </tr>
           </thead>
@@ -77,19 +75,29 @@ export function LabelHistoryTab({ feature, onChanged }: { feature: Feature; onCh
                   <div className={clsx("break-words", v.label ? "text-slate-100" : "italic text-slate-500")} data-testid="label-version-text">
                     {versionText(v)}
                   </div>
-                  {v.category && <div className="truncate text-[11px] text-slate-500" title={v.category}>{v.category}</div>}
+                  {v.category && (
+                    <div className="truncate text-[11px] text-slate-500" title={v.category}>
+                      {v.category}
+                    </div>
+                  )}
                 </td>
-                <td className="truncate px-2 py-1.5 text-xs text-slate-300" title={methodText(v)} data-testid="label-version-method">
-                  {methodText(v)}
+                <td className="px-2 py-1.5 text-xs">
+                  <div className="truncate text-slate-300" title={methodText(v)} data-testid="label-version-method">
+                    {methodText(v)}
+                  </div>
+                  {v.template && (
+                    <div className="truncate text-[11px] text-slate-500" title={v.template_hash ? `${v.template} (sha256 ${v.template_hash}…)` : (v.template ?? undefined)}>
+                      {templateText(v)}
+                    </div>
+                  )}
                 </td>
-                <td className="truncate px-2 py-1.5 text-xs text-slate-400" title={v.template_hash ? `${v.template} (sha256 ${v.template_hash})` : undefined}>
-                  {templateText(v)}
+                <td className="px-1 py-1.5 text-right font-mono text-xs text-slate-300">{formatNumber(v.detection_score, 2)}</td>
+                <td className="px-1 py-1.5 text-right font-mono text-xs text-slate-300">{formatNumber(v.fuzzing_score, 2)}</td>
+                <td className="px-1 py-1.5 text-right font-mono text-xs text-slate-100">{formatNumber(v.score, 2)}</td>
+                <td className="px-2 py-1.5 text-xs">
+                  <div className="truncate text-slate-300">{setBy(v)}</div>
+                  <div className="truncate text-[11px] text-slate-500">{formatDate(v.created_at)}</div>
                 </td>
-                <td className="px-2 py-1.5 text-right font-mono text-xs text-slate-300">{formatNumber(v.detection_score, 2)}</td>
-                <td className="px-2 py-1.5 text-right font-mono text-xs text-slate-300">{formatNumber(v.fuzzing_score, 2)}</td>
-                <td className="px-2 py-1.5 text-right font-mono text-xs text-slate-100">{formatNumber(v.score, 2)}</td>
-                <td className="truncate px-2 py-1.5 text-xs text-slate-400">{setBy(v)}</td>
-                <td className="truncate px-2 py-1.5 text-xs text-slate-400">{formatDate(v.created_at)}</td>
                 <td className="px-2 py-1 text-right">
                   {v.is_current ? (
                     <span className="rounded bg-emerald-900/60 px-1.5 py-0.5 text-[11px] text-emerald-300" data-testid="label-version-current">
@@ -97,7 +105,7 @@ export function LabelHistoryTab({ feature, onChanged }: { feature: Feature; onCh
                     </span>
                   ) : (
                     <Button
-                      className="px-2 py-0.5 text-xs"
+                      className="whitespace-nowrap px-2 py-0.5 text-xs"
                       disabled={makeCurrent.isPending}
                       onClick={() => makeCurrent.mutate(v)}
                       data-testid="label-version-make-current"
