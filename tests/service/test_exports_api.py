@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.service.conftest import Studio
-from tests.service.tiny_artifacts import API, ensure_extraction
+from tests.service.tiny_artifacts import API, ensure_extraction, fresh_extraction
 
 pytestmark = pytest.mark.service
 
@@ -73,8 +73,7 @@ def _close(a: Any, b: Any, tol: float = 1e-5) -> bool:
 
 def test_export_job_downloads_agree_with_the_feature_pages(studio: Studio) -> None:
     c = studio.client
-    ext = ensure_extraction(studio)
-    eid = ext["extraction_id"]
+    eid = fresh_extraction(studio, "export_extraction")
     rows = _labelled(studio, eid)
 
     r = c.post(f"{API}/exports", json={"extraction_id": eid, "config": {"examples": 5}})
@@ -161,7 +160,7 @@ def test_bad_export_requests_are_one_line_refusals(studio: Studio) -> None:
     from mistudio.store import Extraction, session_scope
 
     c = studio.client
-    ext = ensure_extraction(studio)
+    ext = ensure_extraction(studio)  # read only: the shared one will do
     eid = ext["extraction_id"]
     before = c.get(f"{API}/exports").json()["total"]
 
@@ -209,8 +208,7 @@ def test_upload_to_a_local_neuronpedia_keeps_the_key_out_of_every_row(studio: St
     from tests.fake_neuronpedia import FakeNeuronpedia
 
     c = studio.client
-    ext = ensure_extraction(studio)
-    eid = ext["extraction_id"]
+    eid = fresh_extraction(studio, "export_extraction")
     r = c.post(f"{API}/exports", json={"extraction_id": eid, "config": {"examples": 3}})
     assert r.status_code == 202, r.text
     studio.completed(r.json()["job_id"])

@@ -93,3 +93,33 @@ def ensure_extraction(studio: Studio) -> dict[str, Any]:
     }
     studio.cache["tiny_extraction"] = info
     return dict(info)
+
+
+def fresh_extraction(studio: Studio, key: str) -> int:
+    """Id of an extraction of its own (the shared SAE and tokens, extracted again), cached
+    under ``key``: for a test that labels, stars or edits latents, which would otherwise change
+    what the other modules' tests see on the shared one."""
+    if key not in studio.cache:
+        base = ensure_extraction(studio)
+        extraction = _job(
+            studio,
+            studio.client.post(
+                f"{API}/extractions",
+                json={
+                    "sae_id": base["sae_id"],
+                    "model_id": base["model_id"],
+                    "tokenization_id": studio.cache["tokenization_id"],
+                    "config": {
+                        "n_tokens": 2000,
+                        "top_k": 8,
+                        "context_before": 4,
+                        "context_after": 2,
+                        "n_samples": 10,
+                        "n_random_contexts": 20,
+                        "coactivation_tokens": 512,
+                    },
+                },
+            ),
+        )
+        studio.cache[key] = int(extraction["id"])
+    return int(studio.cache[key])
