@@ -15,25 +15,9 @@ from typing import Any
 import pytest
 
 from tests.service.conftest import Studio
-from tests.service.tiny_artifacts import API, ensure_extraction
+from tests.service.tiny_artifacts import API, fresh_extraction
 
 pytestmark = pytest.mark.service
-
-
-def _fresh_extraction(studio: Studio) -> int:
-    base = ensure_extraction(studio)
-    r = studio.client.post(
-        f"{API}/extractions",
-        json={
-            "sae_id": base["sae_id"],
-            "model_id": base["model_id"],
-            "tokenization_id": studio.cache["tokenization_id"],
-            "config": {"n_tokens": 2000, "top_k": 8, "context_before": 4, "context_after": 2},
-        },
-    )
-    assert r.status_code == 202, r.text
-    studio.completed(r.json()["job_id"])
-    return int(r.json()["id"])
 
 
 def _features(studio: Studio, eid: int, **params: Any) -> list[dict[str, Any]]:
@@ -64,7 +48,7 @@ def _run(studio: Studio, eid: int, config: dict[str, Any], **selection: Any) -> 
 
 def test_history_keeps_hand_edits_and_reverts(studio: Studio) -> None:
     c = studio.client
-    eid = _fresh_extraction(studio)
+    eid = fresh_extraction(studio, "label_history_extraction")
     rules = {"method": "rules", "score": True, "rules_min_share": 0.3}
 
     # 1. a scored rules run: one current version per live latent, from that run
