@@ -7,6 +7,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import type { Feature } from "../api/types";
 import { renderWithClient } from "../test/api";
 import { LogitLensTab } from "./LogitLensTab";
+import { stubResizeObserver } from "../test/layout";
 
 const FEATURE = { id: 5, index: 42 } as Feature;
 const DETAIL = {
@@ -21,16 +22,7 @@ const DETAIL = {
 describe("logit lens tab", () => {
   // jsdom lays nothing out: give recharts' ResponsiveContainer a size at once.
   beforeEach(() => {
-    vi.stubGlobal(
-      "ResizeObserver",
-      class {
-        constructor(private readonly callback: ResizeObserverCallback) {}
-        observe() {
-          this.callback([{ contentRect: { width: 400, height: 140 } } as ResizeObserverEntry], this as unknown as ResizeObserver);
-        }
-        disconnect() {}
-      },
-    );
+    stubResizeObserver();
     vi.stubGlobal("fetch", vi.fn(async () => new Response(JSON.stringify(DETAIL), { status: 200 })));
   });
   afterEach(() => vi.unstubAllGlobals());

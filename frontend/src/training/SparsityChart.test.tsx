@@ -6,6 +6,7 @@ import type { SaeSpec } from "../lib/sparsity";
 import { renderWithClient, stubApi } from "../test/api";
 import { SparsityCharts } from "./SparsityChart";
 import { TrainingCard } from "./TrainingCard";
+import { stubResizeObserver } from "../test/layout";
 
 const STANDARD = "blocks.6.hook_resid_post.standard.4608.l0_45";
 const FIXED = "blocks.6.hook_resid_post.standard.4608.c5";
@@ -35,18 +36,7 @@ function charts(metricRows: MetricPoint[], specs: SaeSpec[], finished: boolean) 
 
 describe("sparsity control chart", () => {
   // jsdom lays nothing out: give recharts' ResponsiveContainer a size, at once (no timers).
-  beforeEach(() =>
-    vi.stubGlobal(
-      "ResizeObserver",
-      class {
-        constructor(private readonly callback: ResizeObserverCallback) {}
-        observe() {
-          this.callback([{ contentRect: { width: 400, height: 140 } } as ResizeObserverEntry], this as unknown as ResizeObserver);
-        }
-        disconnect() {}
-      },
-    ),
-  );
+  beforeEach(() => stubResizeObserver());
   afterEach(() => vi.unstubAllGlobals());
 
   it("draws the logged target as a dashed line and the latest L0 against it in the training card", async () => {

@@ -4,6 +4,7 @@ import { fireEvent, screen, waitFor } from "@testing-library/react";
 import type { Training } from "../api/types";
 import { renderWithClient, stubApi } from "../test/api";
 import { TrainingCard } from "./TrainingCard";
+import { stubResizeObserver } from "../test/layout";
 
 const failed = {
   id: 4, name: "probe-run", status: "failed", step: 0, total_steps: 300, tokens_seen: 0, job_id: null,
@@ -28,18 +29,7 @@ describe("training card", () => {
 
 describe("training card charts", () => {
   // jsdom lays nothing out: give recharts' ResponsiveContainer a size at once.
-  beforeEach(() =>
-    vi.stubGlobal(
-      "ResizeObserver",
-      class {
-        constructor(private readonly callback: ResizeObserverCallback) {}
-        observe() {
-          this.callback([{ contentRect: { width: 400, height: 140 } } as ResizeObserverEntry], this as unknown as ResizeObserver);
-        }
-        disconnect() {}
-      },
-    ),
-  );
+  beforeEach(() => stubResizeObserver());
   afterEach(() => vi.unstubAllGlobals());
 
   const A = "blocks.3.hook_resid_post.topk.512.k16";

@@ -13,6 +13,7 @@ import { DEFAULT_FORM } from "../lib/trainingForm";
 import { useUi } from "../store/ui";
 import { TrainingCard } from "./TrainingCard";
 import { TrainingFormCard } from "./TrainingFormCard";
+import { stubResizeObserver } from "../test/layout";
 
 const HOOK = "blocks.6.hook_resid_post";
 const ESTIMATE = {
@@ -83,18 +84,7 @@ describe("training form plan", () => {
 });
 
 describe("finished training card", () => {
-  beforeEach(() =>
-    vi.stubGlobal(
-      "ResizeObserver",
-      class {
-        constructor(private readonly callback: ResizeObserverCallback) {}
-        observe() {
-          this.callback([{ contentRect: { width: 400, height: 140 } } as ResizeObserverEntry], this as unknown as ResizeObserver);
-        }
-        disconnect() {}
-      },
-    ),
-  );
+  beforeEach(() => stubResizeObserver());
   afterEach(() => {
     cleanup(); // unmount the charts before ResizeObserver goes
     vi.unstubAllGlobals();
