@@ -3,11 +3,12 @@
  * as the API does): the page buttons reach every page and the range label counts the rows in view,
  * not the virtualiser's overscan; a slow answer to an older sort never replaces the newer list.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import type { Extraction, Feature } from "../api/types";
 import { renderWithClient } from "../test/api";
 import { FeatureBrowser } from "./FeatureBrowser";
+import { fakeScrollLayout } from "../test/layout";
 
 const TOTAL = 1200;
 
@@ -48,37 +49,7 @@ function answer(url: string) {
   return { items: all.slice(offset, offset + limit), total: TOTAL, offset, limit };
 }
 
-// jsdom does no layout or scrolling: elements get the height their inline style asks for, a
-// scroller's content is as tall as its first child says, and `scrollTo` moves scrollTop (clamped to
-// the content) and fires the scroll event, as a browser does.
-const styleHeight = (el: Element | null) => parseFloat((el as HTMLElement | null)?.style.height ?? "") || 0;
-const saved = (["clientHeight", "clientWidth", "scrollHeight"] as const).map((k) => [k, Object.getOwnPropertyDescriptor(HTMLElement.prototype, k)] as const);
-const savedScrollTo = Element.prototype.scrollTo;
-beforeAll(() => {
-  Object.defineProperty(HTMLElement.prototype, "clientHeight", {
-    configurable: true,
-    get(this: HTMLElement) {
-      return parseFloat(this.style.height) || 0;
-    },
-  });
-  Object.defineProperty(HTMLElement.prototype, "clientWidth", { configurable: true, get: () => 1000 });
-  Object.defineProperty(HTMLElement.prototype, "scrollHeight", {
-    configurable: true,
-    get(this: HTMLElement) {
-      return Math.max(styleHeight(this), styleHeight(this.firstElementChild));
-    },
-  });
-  Element.prototype.scrollTo = function (this: Element, opts?: ScrollToOptions | number) {
-    const top = typeof opts === "object" ? opts.top : undefined;
-    if (top === undefined) return;
-    this.scrollTop = Math.min(Math.max(0, top), Math.max(0, this.scrollHeight - this.clientHeight));
-    this.dispatchEvent(new Event("scroll"));
-  } as Element["scrollTo"];
-});
-afterAll(() => {
-  for (const [k, d] of saved) if (d) Object.defineProperty(HTMLElement.prototype, k, d);
-  Element.prototype.scrollTo = savedScrollTo;
-});
+fakeScrollLayout();
 afterEach(() => vi.unstubAllGlobals());
 
 function stubFeatures(delay: (url: string) => Promise<void> | null = () => null) {

@@ -3,13 +3,14 @@
  * labelling run (sent as the API's parameters; a reversed range is said, not sent), the summary
  * strip over every matching latent, and "Export JSON" of a latent's examples.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import type { Extraction, Feature } from "../api/types";
 import { renderWithClient, stubApi, type Call } from "../test/api";
 import { useUi } from "../store/ui";
 import { ExamplesTab } from "./ExamplesTab";
 import { FeatureBrowser } from "./FeatureBrowser";
+import { fakeScrollLayout } from "../test/layout";
 
 const TOTAL = 1200;
 const feature = (i: number) => ({ id: i + 1, extraction_id: 1, sae_id: 1, index: i, frequency: 0.01, max_activation: 3, label: `feature ${i}`, starred: false }) as Feature;
@@ -29,25 +30,7 @@ function stub(): Call[] {
 const params = (c: Call) => new URL(c.url, "http://x").searchParams;
 const lists = (calls: Call[]) => calls.filter((c) => new URL(c.url, "http://x").pathname.endsWith("/features"));
 
-// jsdom does no layout: the virtualised table needs heights and scrollTo (as FeatureBrowser.test).
-const styleHeight = (el: Element | null) => parseFloat((el as HTMLElement | null)?.style.height ?? "") || 0;
-const saved = (["clientHeight", "clientWidth", "scrollHeight"] as const).map((k) => [k, Object.getOwnPropertyDescriptor(HTMLElement.prototype, k)] as const);
-const savedScrollTo = Element.prototype.scrollTo;
-beforeAll(() => {
-  Object.defineProperty(HTMLElement.prototype, "clientHeight", { configurable: true, get(this: HTMLElement) { return parseFloat(this.style.height) || 0; } });
-  Object.defineProperty(HTMLElement.prototype, "clientWidth", { configurable: true, get: () => 1000 });
-  Object.defineProperty(HTMLElement.prototype, "scrollHeight", { configurable: true, get(this: HTMLElement) { return Math.max(styleHeight(this), styleHeight(this.firstElementChild)); } });
-  Element.prototype.scrollTo = function (this: Element, opts?: ScrollToOptions | number) {
-    const top = typeof opts === "object" ? opts.top : undefined;
-    if (top === undefined) return;
-    this.scrollTop = Math.min(Math.max(0, top), Math.max(0, this.scrollHeight - this.clientHeight));
-    this.dispatchEvent(new Event("scroll"));
-  } as Element["scrollTo"];
-});
-afterAll(() => {
-  for (const [k, d] of saved) if (d) Object.defineProperty(HTMLElement.prototype, k, d);
-  Element.prototype.scrollTo = savedScrollTo;
-});
+fakeScrollLayout();
 afterEach(() => {
   vi.unstubAllGlobals();
   useUi.setState({ featureFilter: null });
