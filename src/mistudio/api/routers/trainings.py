@@ -242,7 +242,9 @@ class TrainingTimeEstimate(DocumentedModel):
 
 _TIMINGS: dict[str, tuple[StepTiming, ForwardTiming | None]] = {}
 """Measurements by config (minus the run's length, which only scales them); a few hundred bytes
-each, kept for the process's life."""
+each, the newest :data:`MAX_TIMINGS` kept for the process's life."""
+MAX_TIMINGS = 256
+"""Configs whose measurements are kept (a client sending endless variants cannot grow it)."""
 _BENCH_LOCK = threading.Lock()
 """One measurement at a time: two at once would each time the other's load."""
 
@@ -287,12 +289,18 @@ def benchmark_training(body: TrainingBenchmarkRequest, session: SessionDep) -> T
     cached = key in _TIMINGS
     if not cached:
         with _BENCH_LOCK:
-            steps = benchmark_steps(train)
-            forward = None
-            if load_config is not None:
-                with language_model(load_config) as loaded:
-                    forward = benchmark_lm_forward(loaded, hooks, body.run.lm_batch_size, seq_len)
-            _TIMINGS[key] = (steps, forward)
+            # A request for the same config that waited on the lock reuses the one just made.
+            if key not in _TIMINGS:
+                steps = benchmark_steps(train)
+                forward = None
+                if load_config is not None:
+                    with language_model(load_config) as loaded:
+                        forward = benchmark_lm_forward(
+                            loaded, hooks, body.run.lm_batch_size, seq_len
+                        )
+                if len(_TIMINGS) >= MAX_TIMINGS:
+                    _TIMINGS.pop(next(iter(_TIMINGS)))  # the oldest measurement goes
+                _TIMINGS[key] = (steps, forward)
     steps, forward = _TIMINGS[key]
     seconds = train.total_steps * steps.seconds_per_step
     method = (
