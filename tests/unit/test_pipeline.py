@@ -100,3 +100,18 @@ def test_width_mismatch_is_a_clear_error(tok_folder, tmp_path):
     config.train.saes[0].sae.d_in = 48
     with pytest.raises(InvalidInputError, match="width 32"):
         run_training(config, tmp_path / "run", loaded=tiny_loaded("llama"))
+
+
+def test_settings_are_the_inverse_of_with_inputs(tok_folder):
+    """A CLI run's stored config (``settings()``) reads back as the studio's ``TrainingSettings``
+    and gives the same run config over the same inputs (the demo's training row used to be put
+    together by hand)."""
+    from mistudio.core.pipeline import TrainingSettings
+
+    config = _config(tok_folder, lm_batch_size=3)
+    stored = config.settings().model_dump(mode="json")
+    assert set(stored) == {"train", "run"}
+    again = TrainingSettings.model_validate(stored).with_inputs(
+        config.model, config.tokenization, config.activation_cache
+    )
+    assert again == config

@@ -71,6 +71,13 @@ class TrainingRunConfig(TrainingRunOptions):
     train: TrainConfig
     """The SAEs and the optimisation settings."""
 
+    def settings(self) -> TrainingSettings:
+        """These settings without the inputs: what a training row stores (the inverse of
+        :meth:`TrainingSettings.with_inputs`), so a run started from the CLI is stored exactly
+        like one the studio started."""
+        options = self.model_dump(exclude={"model", "tokenization", "activation_cache", "train"})
+        return TrainingSettings(train=self.train, run=TrainingRunOptions(**options))
+
 
 class TrainingSettings(OperationConfig):
     """A training run's settings without its inputs: the API's body (plus the inputs' ids) and

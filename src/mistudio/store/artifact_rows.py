@@ -409,14 +409,11 @@ def register_cli_pipeline(
         if training is None:
             training = Training(name=run_dir.name, config={}, result={}, lineage={})
             session.add(training)
-        options = run_config.model_dump(
-            mode="json", exclude={"model", "tokenization", "activation_cache", "train"}
-        )
         training.status = "ready"
         training.path = str(run_dir)
         training.model_id = model.id
         training.tokenization_id = tok_by_corpus[training_corpus]
-        training.config = {"train": run_config.train.model_dump(mode="json"), "run": options}
+        training.config = run_config.settings().model_dump(mode="json")
         training.step = run_result.steps
         training.total_steps = run_result.total_steps
         training.tokens_seen = run_result.tokens_seen
