@@ -25,6 +25,7 @@ export const SCHEMA_DEFAULTS = {
     "txt_mode": "file"
   },
   "ExtractionConfig": {
+    "activation_threshold": 0.0,
     "acts_dtype": "float32",
     "batch_size": 8,
     "coactivation_latents_per_token": 16,
@@ -32,6 +33,8 @@ export const SCHEMA_DEFAULTS = {
     "context_after": 8,
     "context_before": 32,
     "dedupe_overlap": true,
+    "exclude_special_tokens": true,
+    "exclude_stop_words": false,
     "hist_bins_per_decade": 8,
     "hist_decades": 7,
     "logit_hist_bins": 40,
@@ -173,6 +176,9 @@ export const SCHEMA_DEFAULTS = {
   },
   "TemplateExport": {
     "version": 1
+  },
+  "TemplatedPrompt": {
+    "combine": "product"
   },
   "TokenizeConfig": {
     "batch_documents": 1000,

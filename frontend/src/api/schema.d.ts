@@ -2241,6 +2241,14 @@ export interface components {
          */
         ExtractionConfig: {
             /**
+             * Activation Threshold
+             * @description A latent fires on a token only when its activation is above this value: smaller ones count
+             *     as zero everywhere (count, frequency, mean, histogram, examples, samples, co-activation, and
+             *     the activations shown inside example windows). 0 keeps every positive activation.
+             * @default 0
+             */
+            activation_threshold?: number;
+            /**
              * Acts Dtype
              * @description dtype of stored per-token example activations.
              * @default float32
@@ -2283,6 +2291,28 @@ export interface components {
              * @default true
              */
             dedupe_overlap?: boolean;
+            /**
+             * Exclude Special Tokens
+             * @description Do not measure BOS, EOS, padding and other special-token positions (see
+             *     ``exclude_tokens`` for what not measuring means).
+             * @default true
+             */
+            exclude_special_tokens?: boolean;
+            /**
+             * Exclude Stop Words
+             * @description Do not measure positions whose token is an English stop word ("the", "of", "and", ...;
+             *     :mod:`mistudio.core.features.token_exclusion`).
+             * @default false
+             */
+            exclude_stop_words?: boolean;
+            /**
+             * Exclude Tokens
+             * @description Do not measure positions whose token is one of these words (compared stripped and
+             *     lower-cased with the token's own text). A position not measured adds to no statistic and
+             *     is never an example, and ``n_tokens`` counts measured tokens only; the model still reads it
+             *     and it shows as context in other examples' windows.
+             */
+            exclude_tokens?: string[];
             /**
              * Hist Bins Per Decade
              * @description Resolution of the log-spaced activation histogram.
@@ -5209,10 +5239,16 @@ export interface components {
              */
             name?: string | null;
             /**
-             * Prompts
-             * @description Prompts to continue; each gets its own baseline.
+             * @description A prompt with ``{variables}`` and their values: one more prompt per value (per
+             *     combination with several variables), run after the plain ``prompts``.
              */
-            prompts: string[];
+            prompt_template?: components["schemas"]["TemplatedPrompt"] | null;
+            /**
+             * Prompts
+             * @description Prompts to continue; each gets its own baseline (may be empty with a
+             *     ``prompt_template``; together at most :data:`MAX_PROMPTS`).
+             */
+            prompts?: string[];
             /**
              * Similarity
              * @description How outputs are compared: cosine of all-MiniLM-L6-v2 embeddings (falls back to token
@@ -5504,7 +5540,7 @@ export interface components {
              * @description What the template configures.
              * @enum {string}
              */
-            kind: "training" | "extraction" | "labeling_prompt" | "steering_prompt";
+            kind: "training" | "extraction" | "labeling_prompt" | "steering_prompt" | "steering";
             /**
              * Name
              * @description Display name (unique within its kind).
@@ -5608,6 +5644,34 @@ export interface components {
              * @description New name.
              */
             name?: string | null;
+        };
+        /**
+         * TemplatedPrompt
+         * @description A prompt with ``{variables}`` and the values to fill them with: one prompt per value (or
+         *     per combination of values when there are several variables).
+         */
+        TemplatedPrompt: {
+            /**
+             * Combine
+             * @description Several variables: ``product`` runs every combination (the last variable in the text
+             *     varies fastest); ``zip`` pairs the i-th values of every list (all lists the same length).
+             * @default product
+             * @enum {string}
+             */
+            combine?: "product" | "zip";
+            /**
+             * Text
+             * @description The prompt, with variables in braces (``Write about {topic}.``); ``{{`` and ``}}`` are
+             *     literal braces.
+             */
+            text: string;
+            /**
+             * Variables
+             * @description The values of each variable, in the order their prompts run.
+             */
+            variables?: {
+                [key: string]: string[];
+            };
         };
         /**
          * TimeEstimate
@@ -8522,7 +8586,7 @@ export interface operations {
     list_templates: {
         parameters: {
             query?: {
-                kind?: ("training" | "extraction" | "labeling_prompt" | "steering_prompt") | null;
+                kind?: ("training" | "extraction" | "labeling_prompt" | "steering_prompt" | "steering") | null;
                 favourite?: boolean | null;
                 /** @description Name contains */
                 q?: string | null;
@@ -8597,7 +8661,7 @@ export interface operations {
     export_templates: {
         parameters: {
             query?: {
-                kind?: ("training" | "extraction" | "labeling_prompt" | "steering_prompt") | null;
+                kind?: ("training" | "extraction" | "labeling_prompt" | "steering_prompt" | "steering") | null;
             };
             header?: never;
             path?: never;

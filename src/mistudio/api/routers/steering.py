@@ -33,6 +33,7 @@ from mistudio.api.deps import (
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
 from mistudio.core.steering import (
+    MAX_PROMPTS,
     FeatureIntervention,
     InterventionOptions,
     SteeringConfig,
@@ -72,8 +73,9 @@ class SteeringCreate(SteeringOptions):
     # A request's sizes are bounded (a sweep is one job, run serially on one GPU).
     strengths: list[float] | None = Field(default=None, max_length=32)
     """A sweep: one steered continuation per value; None uses each feature's own strength."""
-    prompts: list[str] = Field(min_length=1, max_length=64)
-    """Prompts to continue; each gets its own baseline."""
+    prompts: list[str] = Field(default_factory=list, max_length=MAX_PROMPTS)
+    """Prompts to continue; each gets its own baseline (may be empty with a
+    ``prompt_template``; together at most :data:`MAX_PROMPTS`)."""
     features: list[SteeringFeature] = Field(min_length=1, max_length=32)
     """Features applied together (one combined hook per hook point)."""
     model_id: DbId | None = None

@@ -1,4 +1,5 @@
-"""``/templates``: saved configs (training, extraction, labelling and steering prompts).
+"""``/templates``: saved configs (training, extraction, labelling and steering prompts, steering
+presets).
 
 Templates are plain JSON configs with a kind and a name; favourites and a usage count order them
 in the UI, and export/import moves them between studios as one JSON document. Every list page
@@ -23,7 +24,10 @@ from mistudio.store import Template
 from mistudio.store.like import contains
 
 router = APIRouter(prefix="/templates", tags=["templates"])
-TemplateKind = Literal["training", "extraction", "labeling_prompt", "steering_prompt"]
+TemplateKind = Literal["training", "extraction", "labeling_prompt", "steering_prompt", "steering"]
+"""``steering`` is a preset of the whole steering form (features, modes, strengths, prompts,
+sampling): a template like the others, so presets get unique names, favourites, use counts and
+export/import between studios without a table of their own."""
 EXPORT_VERSION = 1
 MAX_CONFIG_BYTES = 256 * 1024
 """Largest template config (as JSON); real training or prompt configs are a few kB."""

@@ -9,6 +9,8 @@ generation and see whether the text moves in the predicted direction.
 * :mod:`.generation` -- seeded sampling with a KV cache (zero strength reproduces the baseline);
 * :mod:`.metrics`, :mod:`.similarity` -- KL, perplexity, the steered features' fire rate in
   the text, embedding similarity;
+* :mod:`.prompt_templates` -- :class:`TemplatedPrompt`: one prompt with ``{variables}`` filled
+  from lists of values (product or zip, capped at :data:`MAX_PROMPTS`);
 * :mod:`.run` -- :func:`steer` and its JSON-exportable :class:`SteeringRun`.
 """
 
@@ -40,6 +42,12 @@ from mistudio.core.steering.metrics import (
     kl_per_token,
     perplexity,
 )
+from mistudio.core.steering.prompt_templates import (
+    MAX_PROMPTS,
+    FilledPrompt,
+    TemplatedPrompt,
+    template_variables,
+)
 from mistudio.core.steering.run import (
     BaselineOutput,
     ComparisonMetrics,
@@ -52,9 +60,11 @@ from mistudio.core.steering.run import (
 from mistudio.core.steering.similarity import TextEmbedder, load_embedder, token_jaccard
 
 __all__ = [
+    "MAX_PROMPTS",
     "BaselineOutput",
     "ComparisonMetrics",
     "FeatureIntervention",
+    "FilledPrompt",
     "Generation",
     "GenerationConfig",
     "InterventionOptions",
@@ -68,6 +78,7 @@ __all__ = [
     "SteeringConfig",
     "SteeringOptions",
     "SteeringRun",
+    "TemplatedPrompt",
     "TextEmbedder",
     "check_index",
     "continuation_log_probs",
@@ -81,5 +92,6 @@ __all__ = [
     "resolve_interventions",
     "sample_next",
     "steer",
+    "template_variables",
     "token_jaccard",
 ]

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from mistudio.core.sae.base import StrictModel
+from mistudio.core.steering.prompt_templates import MAX_PROMPTS, FilledPrompt, TemplatedPrompt
 from mistudio.errors import InvalidInputError
 
 Mode = Literal["add", "clamp", "suppress"]
@@ -123,15 +124,39 @@ class SteeringOptions(SteeringModel):
     check_model_name: bool = True
     """Refuse an SAE whose recorded ``model_name`` differs from the loaded model's name (widths
     are always checked). Turn off to steer a sibling model, e.g. base vs instruct."""
+    prompt_template: TemplatedPrompt | None = None
+    """A prompt with ``{variables}`` and their values: one more prompt per value (per
+    combination with several variables), run after the plain ``prompts``."""
 
 
 class SteeringConfig(SteeringOptions):
     """A steering run: prompts x (baseline + one steered continuation per strength)."""
 
-    prompts: list[str] = Field(min_length=1)
-    """Prompts to continue; each gets its own baseline."""
+    prompts: list[str] = Field(default_factory=list)
+    """Prompts to continue; each gets its own baseline (may be empty with a
+    ``prompt_template``)."""
     interventions: list[FeatureIntervention] = Field(min_length=1)
     """Features applied together (one combined hook per hook point)."""
+
+    @model_validator(mode="after")
+    def _check_prompts(self) -> SteeringConfig:
+        filled = self.prompt_template.count() if self.prompt_template is not None else 0
+        total = len(self.prompts) + filled
+        if total == 0:
+            raise InvalidInputError("give at least one prompt (or a prompt template)")
+        if total > MAX_PROMPTS:
+            raise InvalidInputError(
+                f"{len(self.prompts)} prompts and {filled} from the template make {total}; "
+                f"a run takes at most {MAX_PROMPTS}"
+            )
+        return self
+
+    def all_prompts(self) -> list[FilledPrompt]:
+        """The prompts to run: the plain ones, then the template's, each with its values."""
+        out = [FilledPrompt(p, {}) for p in self.prompts]
+        if self.prompt_template is not None:
+            out.extend(self.prompt_template.expand())
+        return out
 
     @model_validator(mode="after")
     def _check_sweep(self) -> SteeringConfig:

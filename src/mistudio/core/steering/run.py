@@ -140,7 +140,9 @@ class PromptResult(SteeringModel):
     """A prompt, its baseline, and its steered continuations in sweep order."""
 
     prompt: str
-    """The prompt as given."""
+    """The prompt as given (a template's with its variables filled in)."""
+    variables: dict[str, str] = {}
+    """The values a prompt template filled in (empty for a plain prompt)."""
     prompt_token_ids: list[int]
     """What the model read (BOS or chat template included)."""
     baseline: BaselineOutput
@@ -239,7 +241,8 @@ def steer(
         resolve_interventions(loaded, config.interventions, saes, strength, config.check_model_name)
         for strength in sweep
     ]
-    prompt_ids = [encode_prompt(loaded, p, gen.chat_template) for p in config.prompts]
+    prompts = config.all_prompts()
+    prompt_ids = [encode_prompt(loaded, p.text, gen.chat_template) for p in prompts]
     for i, ids in enumerate(prompt_ids):
         check_length(loaded, ids.shape[1], gen.max_new_tokens, f"prompt {i + 1}")
 
@@ -257,7 +260,7 @@ def steer(
     total = len(prompt_ids) * (1 + len(sweep))
     done = 0
     results = []
-    for prompt, ids in zip(config.prompts, prompt_ids, strict=True):
+    for prompt, ids in zip(prompts, prompt_ids, strict=True):
         base = generate(loaded, ids, gen)
         base_text = decode(tok, base.token_ids)
         base_ppl = _finite_or_nan(perplexity(loaded, ids, base.token_ids))
@@ -308,7 +311,8 @@ def steer(
             report(progress, done, total, stage="steered", strength=strength)
         results.append(
             PromptResult(
-                prompt=prompt,
+                prompt=prompt.text,
+                variables=prompt.values,
                 prompt_token_ids=ids[0].tolist(),
                 baseline=BaselineOutput(
                     text=base_text,
