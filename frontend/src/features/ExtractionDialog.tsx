@@ -10,6 +10,7 @@ import { formatCount } from "../lib/format";
 import { useUi } from "../store/ui";
 import { SaveTemplateDialog } from "../templates/SaveTemplateDialog";
 import { markTemplateUsed } from "../templates/queries";
+import { EXTRACTION_DEFAULTS, ExtractionFields, extractionConfig, withTemplate } from "./ExtractionFields";
 import { useExtract } from "./queries";
 
 export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onClose: () => void }) {
@@ -19,7 +20,7 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
   const [chosenSae, setChosenSae] = useState<number | null>(saeId);
   const sae = saes.data?.items.find((s) => s.id === chosenSae) ?? saes.data?.items[0];
   const [tokId, setTokId] = useState<number | null>(null);
-  const [cfg, setCfg] = useState({ n_tokens: "50000", top_k: "20", context_before: "16", context_after: "4", batch_size: "8" });
+  const [cfg, setCfg] = useState(EXTRACTION_DEFAULTS);
   const compatibleToks = toks.data?.items.filter((t) => !sae?.model_id || t.model_id === sae.model_id) ?? [];
   // Until one is chosen: the tokenization the SAE was trained on (its lineage), else the newest
   // one of its model with enough tokens, else the newest; the chosen one is checked before Extract.
@@ -38,24 +39,11 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
   const client = useQueryClient();
   useEffect(() => {
     if (pending?.kind !== "extraction") return;
-    setCfg((c) => {
-      const next = { ...c };
-      for (const key of Object.keys(c) as (keyof typeof c)[]) {
-        const v = pending.config[key];
-        if (typeof v === "number") next[key] = String(v);
-      }
-      return next;
-    });
+    setCfg((c) => withTemplate(c, pending.config));
     markTemplateUsed(pending.id, client);
     loadTemplate(null);
   }, [pending, loadTemplate, client]);
-  const config = {
-    n_tokens: num(cfg.n_tokens),
-    top_k: num(cfg.top_k),
-    context_before: num(cfg.context_before),
-    context_after: num(cfg.context_after),
-    batch_size: num(cfg.batch_size),
-  };
+  const config = extractionConfig(cfg);
   const inputProblem = tok ? extractionInputProblem(tok, config.n_tokens) : null;
   const create = useExtract((out) => {
     setExtractionId(out.id);
@@ -106,21 +94,7 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
             />
           </select>
         </Field>
-        <Field label="Evaluation tokens">
-          <input type="number" min={1} value={cfg.n_tokens} onChange={(e) => setCfg({ ...cfg, n_tokens: e.target.value })} data-testid="extraction-tokens" />
-        </Field>
-        <Field label="Top-K examples per latent">
-          <input type="number" min={1} value={cfg.top_k} onChange={(e) => setCfg({ ...cfg, top_k: e.target.value })} />
-        </Field>
-        <Field label="Context before (tokens)">
-          <input type="number" min={0} value={cfg.context_before} onChange={(e) => setCfg({ ...cfg, context_before: e.target.value })} />
-        </Field>
-        <Field label="Context after (tokens)">
-          <input type="number" min={0} value={cfg.context_after} onChange={(e) => setCfg({ ...cfg, context_after: e.target.value })} />
-        </Field>
-        <Field label="Batch size (sequences)">
-          <input type="number" min={1} value={cfg.batch_size} onChange={(e) => setCfg({ ...cfg, batch_size: e.target.value })} />
-        </Field>
+        <ExtractionFields values={cfg} onChange={setCfg} />
       </div>
       {inputProblem && (
         <p className="mt-3 text-xs text-amber-300" role="alert" data-testid="extraction-input-problem">
