@@ -2398,6 +2398,11 @@ export interface components {
             /** @description Evaluation tokens, top-k examples, context, histograms, co-activation. */
             config?: components["schemas"]["ExtractionConfig"];
             /**
+             * @description Label the latents once extracted: the run is queued when the extraction succeeds and
+             *     recorded in its ``result["labeling"]`` (``{method, run_id}``; ``run_id`` null until then).
+             */
+            labeling?: components["schemas"]["FollowUpLabeling"] | null;
+            /**
              * Model Id
              * @description The model to run.
              */
@@ -2477,7 +2482,8 @@ export interface components {
             path: string | null;
             /**
              * Result
-             * @description Summary of the run (tokens read, dead and dense latents, seconds).
+             * @description Summary of the run (tokens read, sequences); ``labeling``: ``{method, run_id}`` of the
+             *     follow-up labelling run asked for with it (``run_id`` null until the extraction is ready).
              */
             result: {
                 [key: string]: unknown;
@@ -2789,6 +2795,21 @@ export interface components {
              * @description Activation at ``center``.
              */
             value: number;
+        };
+        /**
+         * FollowUpLabeling
+         * @description A labelling run to queue when the extraction is ready (extract, then label).
+         */
+        FollowUpLabeling: {
+            /** @description Method, backend, prompt, scoring, as in ``POST /labeling``; ``api_key`` is write-only. */
+            config?: components["schemas"]["LabelingConfig"];
+            /** @description Which latents (default: every live latent). */
+            selection?: components["schemas"]["LabelingSelection"];
+            /**
+             * Template Id
+             * @description A ``labeling_prompt`` template whose config replaces ``config.prompt``.
+             */
+            template_id?: number | null;
         };
         /**
          * ForwardTiming

@@ -3,7 +3,9 @@
 :func:`mistudio.core.features.extract_features` writes the arrays (statistics, histograms, top
 examples, logit lens, co-activation) under ``artifacts/extractions/<id>/``; the job copies each
 latent's statistics row into the ``features`` table, the part the UI sorts, filters and searches.
-Extraction is all-or-nothing in core (not resumable; a retry starts over).
+Extraction is all-or-nothing in core (not resumable; a retry starts over). A request that chose
+a labelling method has its run queued when the extraction is ready
+(:mod:`mistudio.jobs.extraction_labeling`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from mistudio.core.features import (
 from mistudio.core.language_models import load_model
 from mistudio.core.sae.saelens_format import load_sae
 from mistudio.errors import NotFoundError
+from mistudio.jobs.extraction_labeling import queue_follow_up_labeling
 from mistudio.jobs.handlers import handler
 from mistudio.jobs.runtime import JobCancelled, JobContext, job_row
 from mistudio.store import (
@@ -81,11 +84,24 @@ def extract_job(ctx: JobContext) -> dict[str, Any]:
         row.status = "ready"
         row.path = str(dest)
         row.n_features = n
-        row.result = {"n_tokens": result.meta.n_tokens, "n_sequences": result.meta.n_sequences}
+        row.result = {
+            **(row.result or {}),  # keeps the planned follow-up labelling ("labeling")
+            "n_tokens": result.meta.n_tokens,
+            "n_sequences": result.meta.n_sequences,
+        }
         inputs = {
             "sae_id": sae_id,
             "model_id": row.model_id,
             "tokenization_id": row.tokenization_id,
         }
         row.lineage = Lineage(ctx.job_id, inputs, config).as_json()
-    return {"extraction_id": extraction_id, "n_features": n, "n_tokens": result.meta.n_tokens}
+    out: dict[str, Any] = {
+        "extraction_id": extraction_id,
+        "n_features": n,
+        "n_tokens": result.meta.n_tokens,
+    }
+    plan = ctx.config.get("then_label")
+    if plan:
+        ctx.log(f"queuing the follow-up {plan['labeling'].get('method')} labelling run")
+        out["labeling_id"] = queue_follow_up_labeling(extraction_id, plan, ctx.job_id)
+    return out

@@ -1,7 +1,9 @@
 """``/extractions``: run an SAE over a tokenization to collect per-latent statistics and examples.
 
 The job (:mod:`mistudio.jobs.extraction_jobs`) writes the arrays and one ``features`` row per
-latent; ``/features`` pages them.
+latent; ``/features`` pages them. With ``labeling`` the request also plans a labelling run, checked
+here like ``POST /labeling`` and queued by the job once the extraction is ready
+(:mod:`mistudio.jobs.extraction_labeling`).
 """
 
 from __future__ import annotations
@@ -24,10 +26,15 @@ from mistudio.api.deps import (
     listing_of,
 )
 from mistudio.api.errors import ApiError
+from mistudio.api.labeling_runs import checked_config
 from mistudio.api.validation import check_hooks, check_tokenizer, check_width
 from mistudio.core.config import DocumentedModel
 from mistudio.core.features import ExtractionConfig
+from mistudio.core.labeling import LabelingConfig
+from mistudio.core.labeling.config import LabelingSelection
 from mistudio.jobs.extraction_jobs import extraction_available
+from mistudio.jobs.extraction_labeling import SECRET_NAME as FOLLOW_UP_SECRET
+from mistudio.jobs.extraction_labeling import follow_up_plan
 from mistudio.store import (
     Extraction,
     LabelingJob,
@@ -52,7 +59,19 @@ class ExtractionOut(ArtifactOut):
     n_features: int | None
     """Latents measured (the SAE's d_sae)."""
     result: dict[str, Any]
-    """Summary of the run (tokens read, dead and dense latents, seconds)."""
+    """Summary of the run (tokens read, sequences); ``labeling``: ``{method, run_id}`` of the
+    follow-up labelling run asked for with it (``run_id`` null until the extraction is ready)."""
+
+
+class FollowUpLabeling(DocumentedModel):
+    """A labelling run to queue when the extraction is ready (extract, then label)."""
+
+    config: LabelingConfig = Field(default_factory=LabelingConfig)
+    """Method, backend, prompt, scoring, as in ``POST /labeling``; ``api_key`` is write-only."""
+    selection: LabelingSelection = Field(default_factory=LabelingSelection)
+    """Which latents (default: every live latent)."""
+    template_id: DbId | None = None
+    """A ``labeling_prompt`` template whose config replaces ``config.prompt``."""
 
 
 class ExtractionCreate(DocumentedModel):
@@ -66,6 +85,9 @@ class ExtractionCreate(DocumentedModel):
     """Evaluation tokens, top-k examples, context, histograms, co-activation."""
     name: str | None = None
     """Display name (default: derived from the inputs)."""
+    labeling: FollowUpLabeling | None = None
+    """Label the latents once extracted: the run is queued when the extraction succeeds and
+    recorded in its ``result["labeling"]`` (``{method, run_id}``; ``run_id`` null until then)."""
 
 
 @router.get("", operation_id="list_extractions", response_model=Page[ExtractionOut])
@@ -94,6 +116,16 @@ def create_extraction(body: ExtractionCreate, session: SessionDep) -> Extraction
             check_width(model, sae.hook_name, sae.d_in, f"SAE {sae.name}")
     if not extraction_available():
         raise ApiError(501, "feature extraction is not available in this build yet")
+    job_config: dict[str, Any] = {}
+    secrets: dict[str, str | None] = {}
+    result: dict[str, Any] = {}
+    if body.labeling is not None:
+        follow = body.labeling
+        labeling = checked_config(session, follow.config, follow.template_id)
+        job_config["then_label"] = follow_up_plan(labeling, follow.selection)
+        if labeling.api_key is not None:
+            secrets[FOLLOW_UP_SECRET] = labeling.api_key.get_secret_value()
+        result["labeling"] = {"method": labeling.method, "run_id": None}
     row = Extraction(
         name=body.name or f"{sae.name}@{tok.name}",
         status="pending",
@@ -101,10 +133,10 @@ def create_extraction(body: ExtractionCreate, session: SessionDep) -> Extraction
         model_id=model.id,
         tokenization_id=tok.id,
         config=body.config.model_dump(mode="json"),
-        result={},
+        result=result,
         lineage={},
     )
-    start_artifact_job(session, row, "extract", [sae, model, tok])
+    start_artifact_job(session, row, "extract", [sae, model, tok], job_config, secrets=secrets)
     return ExtractionOut.model_validate(row)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mistudio.core.config import OperationConfig
 from mistudio.errors import InvalidInputError
@@ -28,6 +28,21 @@ class ExtractionConfig(OperationConfig):
     """Random context windows shared by all latents (non-activating examples for scoring)."""
     batch_size: int = Field(default=8, gt=0)
     """Sequences per LM forward pass."""
+    activation_threshold: float = Field(default=0.0, ge=0.0)
+    """A latent fires on a token only when its activation is above this value: smaller ones count
+    as zero everywhere (count, frequency, mean, histogram, examples, samples, co-activation, and
+    the activations shown inside example windows). 0 keeps every positive activation."""
+    exclude_special_tokens: bool = True
+    """Do not measure BOS, EOS, padding and other special-token positions (see
+    ``exclude_tokens`` for what not measuring means)."""
+    exclude_stop_words: bool = False
+    """Do not measure positions whose token is an English stop word ("the", "of", "and", ...;
+    :mod:`mistudio.core.features.token_exclusion`)."""
+    exclude_tokens: list[str] = Field(default_factory=list, max_length=10_000)
+    """Do not measure positions whose token is one of these words (compared stripped and
+    lower-cased with the token's own text). A position not measured adds to no statistic and
+    is never an example, and ``n_tokens`` counts measured tokens only; the model still reads it
+    and it shows as context in other examples' windows."""
     min_document_tokens: int = Field(default=0, ge=0)
     """Skip tokens of documents shorter than this many tokens."""
     dedupe_overlap: bool = True
@@ -62,6 +77,14 @@ class ExtractionConfig(OperationConfig):
                 f"top_k ({self.top_k}) is larger than the tokens to read ({self.n_tokens})"
             )
         return self
+
+    @field_validator("exclude_tokens")
+    @classmethod
+    def _words(cls, words: list[str]) -> list[str]:
+        kept = [w for w in words if w.strip()]
+        if len(kept) != len(words):
+            raise InvalidInputError("exclude_tokens holds an empty word")
+        return kept
 
     @property
     def context(self) -> int:

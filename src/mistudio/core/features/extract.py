@@ -22,9 +22,14 @@ Decisions:
   quantile bins of the latent's max activation; **random contexts** are windows around uniformly
   drawn tokens, shared by all latents, stored with each latent's max over the window so that its
   non-activating contexts are known.
-- **Token filters**: the stream masks BOS/padding/special tokens; :class:`~.windows.TokenFilter`
-  also skips positions repeated by overlapping windows of a long document and, optionally,
-  documents shorter than ``min_document_tokens``.
+- **Token filters**: the stream masks BOS/padding/special tokens (``exclude_special_tokens``);
+  :class:`~.windows.TokenFilter` also skips positions repeated by overlapping windows of a long
+  document and, optionally, documents shorter than ``min_document_tokens``; stop words and a
+  user's list are masked the same way (:mod:`~.token_exclusion` says what a filtered position
+  does and does not count for). ``activation_threshold`` zeroes small activations right after
+  encoding, so every statistic and example sees the same thresholded latents.
+- **Live count of latents found**: each progress call reports ``features_found``, the latents
+  (over every SAE) that have fired on at least one measured token so far.
 - **All or nothing**: results are written to ``.<name>.partial`` folders and renamed into place
   only when every SAE has finished; an exception or a ``should_stop()`` that returns true removes
   them and raises (:class:`ExtractionInterrupted`), so a folder with ``extraction.json`` is always
@@ -63,6 +68,7 @@ from mistudio.core.features.result import (
 )
 from mistudio.core.features.slots import Accepted, TopSlots
 from mistudio.core.features.summary import interpretability_proxy, token_summary
+from mistudio.core.features.token_exclusion import excluded_token_table, keep_mask
 from mistudio.core.features.windows import PAD, BatchIndex, TokenFilter, window_acts
 from mistudio.core.hooks import HookPoint, resolve_hook_points
 from mistudio.core.language_models import LoadedModel
@@ -149,6 +155,8 @@ class _SAEState:
         """Account for one batch of activations x [n, d_in]; returns the latents [n, d_sae]."""
         cfg = self.config
         lat = self.sae.encode(x).float().cpu()  # [n, d_sae]
+        if cfg.activation_threshold > 0:
+            lat = lat * (lat > cfg.activation_threshold)
         if self.hist is None:
             top = cfg.hist_max or calibrated_top(float(lat.max()) if lat.numel() else 0.0)
             self.hist = HistogramAccumulator(
@@ -246,7 +254,7 @@ def extract_features(
     for dest in dests:
         if (dest / META_FILE).exists() and not overwrite:
             raise InvalidInputError(f"{dest} already holds an extraction; choose another folder")
-    usable = count_usable_tokens(tokenization, skip_special_tokens=True)
+    usable = count_usable_tokens(tokenization, skip_special_tokens=config.exclude_special_tokens)
     if usable < config.top_k:
         raise InvalidInputError(
             f"top_k ({config.top_k}) is larger than the tokens in {tokenization.meta.name} "
@@ -258,7 +266,12 @@ def extract_features(
     states = [_SAEState(t, p, config) for t, p in zip(targets, points, strict=True)]
     hooks = list(dict.fromkeys(p.name for p in points))
     stream_config = ActivationStreamConfig(
-        hook_points=hooks, batch_size=config.batch_size, skip_special_tokens=True
+        hook_points=hooks,
+        batch_size=config.batch_size,
+        skip_special_tokens=config.exclude_special_tokens,
+    )
+    excluded = excluded_token_table(
+        loaded.tokenizer, config.exclude_stop_words, config.exclude_tokens
     )
     token_filter = TokenFilter(tokenization, config.min_document_tokens, config.dedupe_overlap)
     lengths = torch.from_numpy(tokenization.sequence_lengths())
@@ -280,6 +293,8 @@ def extract_features(
         n_sequences = int(seq[-1]) + 1
         if token_filter.active:
             mask &= torch.from_numpy(token_filter.keep(seq.numpy(), mask.shape[1]))
+        if excluded is not None:
+            mask &= keep_mask(excluded, batch.input_ids.cpu())
         n = int(mask.sum())
         if seen + n > total:  # keep exactly n_tokens: drop the surplus at the batch's end
             flat = mask.flatten().nonzero().squeeze(1)
@@ -296,7 +311,8 @@ def extract_features(
         if n_random:
             _random_contexts(random_slots, random_windows, states, lats, index, config, generator)
         seen += n
-        report(progress, seen, total, sequences=n_sequences)
+        found = sum(int(torch.count_nonzero(s.count)) for s in states)
+        report(progress, seen, total, sequences=n_sequences, features_found=found)
         if seen >= total:
             break
     if seen < config.top_k:
