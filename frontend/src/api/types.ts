@@ -47,6 +47,7 @@ export type FeatureUpdate = S["FeatureUpdate"];
 export type Template = S["TemplateOut"];
 export type TemplateCreate = S["TemplateCreate"];
 export type TemplateExport = S["TemplateExport"];
+export type TemplateUpdate = S["TemplateUpdate"];
 export type ImportResult = S["ImportResult"];
 export type SystemInfo = S["SystemInfo"];
 
@@ -236,6 +237,8 @@ export interface SteeredOutput {
 }
 export interface PromptResult {
   prompt: string;
+  /** The values a prompt template filled in (absent or empty for a plain prompt). */
+  variables?: Record<string, string>;
   baseline: { text: string; perplexity?: MaybeNumber; fire_rate?: MaybeNumber };
   steered: SteeredOutput[];
 }

@@ -2,10 +2,12 @@
 import type { SteeringResult } from "../api/types";
 import { Metrics } from "./Metrics";
 import { Output } from "./Output";
+import { PromptVariables } from "./PromptVariables";
 import { SweepGrid } from "./SweepGrid";
 import { metric, percent } from "./format";
 
-/** Baseline and steered side by side per prompt; with a sweep, a grid (rows strengths, columns prompts). */
+/** Baseline and steered side by side per prompt (a template's prompts with the values they
+ * filled in); with a sweep, a grid (rows strengths, columns prompts). */
 export function CompareView({ result }: { result: SteeringResult }) {
   const sweep = result.prompts.some((p) => p.steered.length > 1 || (p.steered[0] && p.steered[0].strength !== null));
   return (
@@ -15,8 +17,11 @@ export function CompareView({ result }: { result: SteeringResult }) {
       {!sweep &&
         result.prompts.map((p, i) => (
           <div key={i} className="space-y-2" data-testid="steering-prompt-result">
-            <div className="text-xs text-slate-400">
-              Prompt: <span className="whitespace-pre-wrap text-slate-200">{p.prompt}</span>
+            <div className="flex flex-wrap items-center gap-2 text-xs text-slate-400">
+              <span>
+                Prompt: <span className="whitespace-pre-wrap text-slate-200">{p.prompt}</span>
+              </span>
+              <PromptVariables variables={p.variables} />
             </div>
             <div className="grid gap-3 md:grid-cols-2">
               <div>

@@ -1,71 +1,45 @@
-/** The prompts of a steering run, loadable from and savable as steering-prompt templates. */
-import { useState } from "react";
-import { useTemplates } from "../api/hooks";
-import { Button, ErrorLine, Field, TemplateOptions, num } from "../components/ui";
-import { useFavouriteTemplate, useSaveTemplate } from "../templates/queries";
+/**
+ * The prompts of a steering run: plain prompts, or one prompt template with a list of values per
+ * variable (one generation per value). Either is loadable from and savable as a steering-prompt
+ * template (`{prompts}` or `{prompt_template}`); `sets={false}` hides that row (the Templates
+ * panel's form edits such a template itself).
+ */
+import clsx from "clsx";
+import type { PromptMode, PromptsValue } from "./formState";
+import { PromptList } from "./PromptList";
+import { PromptSets } from "./PromptSets";
+import { TemplateFields } from "./TemplateFields";
 
-export function PromptEditor({ prompts, setPrompts }: { prompts: string[]; setPrompts: (p: string[]) => void }) {
-  const templates = useTemplates("steering_prompt");
-  const [templateId, setTemplateId] = useState<number | null>(null);
-  const [name, setName] = useState("");
-  const [favourite, setFavourite] = useState(false);
-  const save = useSaveTemplate((t) => {
-    setTemplateId(t.id);
-    setName("");
-  });
-  const fav = useFavouriteTemplate();
-  const load = (id: number | null) => {
-    setTemplateId(id);
-    const t = templates.data?.items.find((x) => x.id === id);
-    const list = (t?.config as { prompts?: unknown } | undefined)?.prompts;
-    if (Array.isArray(list)) setPrompts(list.map(String));
-    else if (typeof (t?.config as { prompt?: unknown } | undefined)?.prompt === "string") setPrompts([String((t!.config as { prompt: string }).prompt)]);
-  };
-  const current = templates.data?.items.find((t) => t.id === templateId);
-  const sorted = [...(templates.data?.items ?? [])].sort((a, b) => Number(b.favourite) - Number(a.favourite));
+export function PromptEditor({ value, onChange, sets = true }: { value: PromptsValue; onChange: (v: PromptsValue) => void; sets?: boolean }) {
+  const setMode = (promptMode: PromptMode) => onChange({ ...value, promptMode });
   return (
     <div className="space-y-2">
-      <div className="flex flex-wrap items-end gap-2">
-        <Field label="Prompt set" className="min-w-[12rem]">
-          <select value={templateId ?? ""} onChange={(e) => load(num(e.target.value) ?? null)} data-testid="steering-template">
-            <option value="">—</option>
-            <TemplateOptions templates={sorted} />
-          </select>
-        </Field>
-        {current && (
-          <Button onClick={() => fav.mutate(current.id)} aria-label={current.favourite ? "unfavourite" : "favourite"}>
-            <span className={current.favourite ? "text-amber-400" : ""}>{current.favourite ? "★" : "☆"}</span>
-          </Button>
-        )}
-        <Field label="Save prompts as" className="min-w-[10rem] flex-1">
-          <input value={name} onChange={(e) => setName(e.target.value)} placeholder="template name" />
-        </Field>
-        <label className="flex items-center gap-1 pb-2 text-xs text-slate-400">
-          <input type="checkbox" checked={favourite} onChange={(e) => setFavourite(e.target.checked)} /> favourite
-        </label>
-        <Button onClick={() => save.mutate({ kind: "steering_prompt", name: name.trim(), favourite, config: { prompts } })} disabled={!name.trim() || save.isPending}>
-          Save
-        </Button>
+      {sets && <PromptSets value={value} onChange={onChange} />}
+      <div className="flex gap-1" role="tablist" aria-label="prompt kind">
+        {(
+          [
+            ["prompts", "Prompts"],
+            ["template", "Template with variables"],
+          ] as const
+        ).map(([mode, label]) => (
+          <button
+            key={mode}
+            type="button"
+            role="tab"
+            aria-selected={value.promptMode === mode}
+            className={clsx("rounded px-2.5 py-1 text-xs", value.promptMode === mode ? "bg-slate-700 text-slate-100" : "text-slate-400 hover:bg-slate-800")}
+            onClick={() => setMode(mode)}
+            data-testid={`steering-mode-${mode}`}
+          >
+            {label}
+          </button>
+        ))}
       </div>
-      <ErrorLine error={save.error ?? fav.error} />
-      {prompts.map((p, i) => (
-        <div key={i} className="flex gap-2">
-          <textarea
-            rows={2}
-            className="flex-1"
-            value={p}
-            aria-label={`prompt ${i + 1}`}
-            onChange={(e) => setPrompts(prompts.map((x, j) => (j === i ? e.target.value : x)))}
-            data-testid="steering-prompt"
-          />
-          <Button variant="ghost" onClick={() => setPrompts(prompts.filter((_, j) => j !== i))} disabled={prompts.length === 1} aria-label="remove prompt">
-            ✕
-          </Button>
-        </div>
-      ))}
-      <Button onClick={() => setPrompts([...prompts, ""])} disabled={prompts.length >= 64}>
-        + Prompt
-      </Button>
+      {value.promptMode === "template" ? (
+        <TemplateFields draft={value.template} onChange={(template) => onChange({ ...value, template })} />
+      ) : (
+        <PromptList prompts={value.prompts} setPrompts={(prompts) => onChange({ ...value, prompts })} />
+      )}
     </div>
   );
 }

@@ -2,6 +2,7 @@
 import type { SteeringResult } from "../api/types";
 import { Metrics } from "./Metrics";
 import { Output } from "./Output";
+import { PromptVariables } from "./PromptVariables";
 
 export function SweepGrid({ result }: { result: SteeringResult }) {
   const strengths: (number | null)[] = [];
@@ -15,6 +16,9 @@ export function SweepGrid({ result }: { result: SteeringResult }) {
             {result.prompts.map((p, i) => (
               <th key={i} className="min-w-[14rem] p-2 align-top text-xs font-normal text-slate-300">
                 <span className="whitespace-pre-wrap">{p.prompt}</span>
+                <div className="mt-1">
+                  <PromptVariables variables={p.variables} />
+                </div>
               </th>
             ))}
           </tr>

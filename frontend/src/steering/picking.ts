@@ -8,7 +8,7 @@ export type Mode = "add" | "clamp" | "suppress";
 
 export interface PickedFeature {
   sae_id: number;
-  extraction_id: number;
+  extraction_id: number | null;
   index: number;
   label: string | null;
   max_activation: number | null;

@@ -7,6 +7,10 @@ import { useUi } from "../store/ui";
 import { KINDS } from "./kinds";
 import { useDeleteTemplate, useFavouriteTemplate } from "./queries";
 
+/** The kinds whose panel's form loads a template picked here (labelling prompts are picked in the
+ * labelling dialog itself). */
+const LOADABLE = ["training", "extraction", "steering", "steering_prompt"];
+
 export function TemplateCard({ template: t }: { template: Template }) {
   const loadTemplate = useUi((s) => s.loadTemplate);
   const setPanel = useUi((s) => s.setPanel);
@@ -32,7 +36,7 @@ export function TemplateCard({ template: t }: { template: Template }) {
       }
       actions={
         <>
-          {(t.kind === "training" || t.kind === "extraction") && (
+          {LOADABLE.includes(t.kind) && (
             <Button variant="primary" className="px-2 py-1 text-xs" onClick={load} data-testid="template-load">
               Load into form
             </Button>

@@ -7,4 +7,5 @@ export const KINDS: { id: TemplateKind; label: string; panel: PanelId | null }[]
   { id: "extraction", label: "Extraction", panel: "features" },
   { id: "labeling_prompt", label: "Labelling prompt", panel: "labeling" },
   { id: "steering_prompt", label: "Steering prompt", panel: "steering" },
+  { id: "steering", label: "Steering preset", panel: "steering" },
 ];

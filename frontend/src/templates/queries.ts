@@ -1,12 +1,12 @@
 /**
- * The Templates area's server state: create, favourite, delete, and move templates in and out as
- * one JSON file. The template list itself (`useTemplates`) is in api/hooks, since the training,
+ * The Templates area's server state: create, edit in place, favourite, delete, and move templates
+ * in and out as one JSON file. The template list itself (`useTemplates`) is in api/hooks, since the training,
  * labelling and steering forms read it too.
  */
 import type { QueryClient } from "@tanstack/react-query";
 import { api } from "../api/client";
 import { useApiMutation, useDelete } from "../api/hooks";
-import type { ImportResult, Template, TemplateCreate, TemplateExport, TemplateKind } from "../api/types";
+import type { ImportResult, Template, TemplateCreate, TemplateExport, TemplateKind, TemplateUpdate } from "../api/types";
 
 /**
  * Save a template. The body may be a thunk, so a form that parses its JSON while building the body
@@ -19,6 +19,21 @@ export function useSaveTemplate(onSuccess?: (template: Template) => void) {
     ["templates"],
     onSuccess,
   );
+}
+
+/** Change a template in place (name, description, config): the same limits as create, one-line errors. */
+export function useUpdateTemplate(onSuccess?: (template: Template) => void) {
+  return useApiMutation(
+    ({ id, body }: { id: number; body: TemplateUpdate | (() => TemplateUpdate) }) =>
+      api.patch<Template>(`/templates/${id}`, typeof body === "function" ? body() : body),
+    ["templates"],
+    onSuccess,
+  );
+}
+
+/** Delete a template (the mutation's variable is its id, for lists that pick one). */
+export function useRemoveTemplate(onSuccess?: () => void) {
+  return useApiMutation((id: number) => api.del(`/templates/${id}`), ["templates"], onSuccess);
 }
 
 /** Toggle a template's favourite flag (the mutation's variable is its id). */
