@@ -1,8 +1,9 @@
 """System metrics for the studio: CPU per core, memory, disk and network I/O rates, GPUs.
 
-psutil covers the host; NVML (``nvidia-ml-py``) covers NVIDIA GPUs when a driver is present, and is
-simply absent otherwise. The API samples every ``MISTUDIO_MONITOR_INTERVAL_SECONDS`` (2 s) into a
-ring buffer holding one hour, serves the latest sample and the history, and pushes each sample on
+psutil covers the host; GPUs come from NVML, else ``nvidia-smi``, else there are none
+(:mod:`mistudio.gpu_sources`, which explains ``MISTUDIO_GPU_SOURCE`` and the tests' fake GPUs).
+The API samples every ``MISTUDIO_MONITOR_INTERVAL_SECONDS`` (2 s) into a ring buffer holding one
+hour, serves the latest sample and the history, and pushes each sample on
 the ``system`` WebSocket channel. Rates (bytes/s) are differences between consecutive samples, so
 the first sample reports none.
 """
@@ -10,7 +11,6 @@ the first sample reports none.
 from __future__ import annotations
 
 import collections
-import contextlib
 import logging
 import threading
 import time
@@ -18,57 +18,11 @@ from typing import Any
 
 import psutil
 
+from mistudio.gpu_sources import GpuSource, open_gpu_source
 from mistudio.settings import get_settings
 
 log = logging.getLogger(__name__)
 HISTORY_SECONDS = 3600
-
-
-class _Nvml:
-    """NVML handles, opened once; ``available`` is False without a driver or the package."""
-
-    def __init__(self) -> None:
-        self.available = False
-        self.handles: list[Any] = []
-        try:
-            # deferred: NVML exists only on machines with an NVIDIA driver
-            import pynvml
-
-            pynvml.nvmlInit()
-            self.pynvml = pynvml
-            self.handles = [
-                pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())
-            ]
-            self.available = bool(self.handles)
-        except Exception:  # no driver, no GPU, or no package: report no GPUs
-            self.available = False
-
-    def sample(self) -> list[dict[str, Any]]:
-        if not self.available:
-            return []
-        nv = self.pynvml
-        gpus = []
-        for i, handle in enumerate(self.handles):
-            gpu: dict[str, Any] = {"index": i}
-            with contextlib.suppress(Exception):
-                name = nv.nvmlDeviceGetName(handle)
-                gpu["name"] = name.decode() if isinstance(name, bytes) else str(name)
-            with contextlib.suppress(Exception):
-                util = nv.nvmlDeviceGetUtilizationRates(handle)
-                gpu["utilization_percent"] = float(util.gpu)
-                gpu["memory_utilization_percent"] = float(util.memory)
-            with contextlib.suppress(Exception):
-                mem = nv.nvmlDeviceGetMemoryInfo(handle)
-                gpu["memory_used_bytes"] = int(mem.used)
-                gpu["memory_total_bytes"] = int(mem.total)
-            with contextlib.suppress(Exception):
-                gpu["temperature_c"] = float(
-                    nv.nvmlDeviceGetTemperature(handle, nv.NVML_TEMPERATURE_GPU)
-                )
-            with contextlib.suppress(Exception):
-                gpu["power_watts"] = nv.nvmlDeviceGetPowerUsage(handle) / 1000.0
-            gpus.append(gpu)
-        return gpus
 
 
 class SystemMonitor:
@@ -80,15 +34,16 @@ class SystemMonitor:
             maxlen=max(1, int(HISTORY_SECONDS / self.interval))
         )
         self._lock = threading.Lock()
-        self._nvml: _Nvml | None = None
+        self._gpus: GpuSource | None = None
         self._last: tuple[float, Any, Any] | None = None
         psutil.cpu_percent(percpu=True)  # prime: the first call has no interval to measure
 
     @property
-    def nvml(self) -> _Nvml:
-        if self._nvml is None:
-            self._nvml = _Nvml()
-        return self._nvml
+    def gpus(self) -> GpuSource:
+        """The GPU source, opened on first use (NVML init or one ``nvidia-smi`` call)."""
+        if self._gpus is None:
+            self._gpus = open_gpu_source(get_settings().gpu_source)
+        return self._gpus
 
     def sample(self) -> dict[str, Any]:
         """Take one sample, store it and return it."""
@@ -138,7 +93,7 @@ class SystemMonitor:
             },
             "disk": disk,
             "io": rates,
-            "gpus": self.nvml.sample(),
+            "gpus": self.gpus.sample(),
         }
         with self._lock:
             self.history.append(sample)

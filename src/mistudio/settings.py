@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,9 @@ class Settings(BaseSettings):
     """A running job whose heartbeat is older than this is marked failed (worker lost)."""
     monitor_interval_seconds: float = 2.0
     """How often the API samples system metrics (one hour of samples is kept)."""
+    gpu_source: Literal["auto", "nvml", "nvidia-smi", "none"] = "auto"
+    """Where the monitor reads GPUs: NVML, else ``nvidia-smi`` (``auto``), one of them, or none
+    (:mod:`mistudio.gpu_sources`)."""
     openai_base_url: str = Field(
         default="https://api.openai.com/v1",
         validation_alias=AliasChoices("MISTUDIO_OPENAI_BASE_URL", "OPENAI_BASE_URL"),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mistudio.jobs.device_lock import DeviceLock, gpu_device, lock_path
+from mistudio.jobs.device_lock import DeviceLock, gpu_device, job_gpu, lock_path
 
 HOLD = """
 import sys, time
@@ -77,3 +77,14 @@ def test_gpu_device_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert gpu_device() == "3"
     monkeypatch.setenv("MISTUDIO_GPU_DEVICE", "2")
     assert gpu_device() == "2"
+
+
+def test_a_job_naming_a_gpu_takes_that_gpus_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MISTUDIO_GPU_DEVICE", raising=False)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert job_gpu("cuda:1") == "1" and job_gpu("cuda:0") == "0"
+    for other in (None, "cpu", "cuda", "cuda:x", 3):  # not one GPU: the worker's device
+        assert job_gpu(other) == "0"
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")  # cuda:1 of this process is GPU 3
+    assert job_gpu("cuda:1") == "3" and job_gpu("cuda:0") == "2" and job_gpu("cuda:5") == "5"
+    assert job_gpu("cpu") == "2"

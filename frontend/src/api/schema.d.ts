@@ -5511,8 +5511,13 @@ export interface components {
              */
             database: string;
             /**
+             * Gpu Source
+             * @description Where the monitor reads them: ``nvml``, ``nvidia-smi`` or ``none``.
+             */
+            gpu_source: string;
+            /**
              * Gpus
-             * @description Number of visible CUDA devices.
+             * @description Number of GPUs the monitor sees.
              */
             gpus: number;
             /**

@@ -242,7 +242,9 @@ def run_training(
     """Train ``config``'s SAEs, save them as SAELens folders under ``run_dir/saes``, evaluate."""
     tok = Tokenization.open(config.tokenization)
     if loaded is None and (config.activation_cache is None or config.eval_sequences):
-        loaded = load_model(ModelLoadConfig(source=config.model))
+        # A run on one GPU of several (cuda:1) runs its LM there too, not on the default GPU.
+        device = config.train.device if config.train.device.startswith("cuda:") else "auto"
+        loaded = load_model(ModelLoadConfig(source=config.model, device=device))
     if loaded is not None:
         check_compatible(tok.meta, loaded.tokenizer, loaded.name)
     config = _normalise_hooks(config, loaded)

@@ -34,6 +34,20 @@ def gpu_device() -> str:
     return first or "0"
 
 
+def job_gpu(job_device: object) -> str:
+    """The device lock a job takes: the GPU its config names (``cuda:N``, the job config's
+    ``device``, e.g. a training run on the second GPU), else this worker's :func:`gpu_device`.
+    ``N`` counts the GPUs this process sees, so under ``CUDA_VISIBLE_DEVICES=2,3`` ``cuda:1``
+    is GPU 3, the name the lock file of a worker pinned to it uses."""
+    if isinstance(job_device, str) and job_device.startswith("cuda:"):
+        index = job_device.split(":", 1)[1].strip()
+        if index.isdigit():
+            visible = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")]
+            visible = [d for d in visible if d]
+            return visible[int(index)] if int(index) < len(visible) else index
+    return gpu_device()
+
+
 def lock_path(device: str) -> Path:
     name = f"{socket.gethostname()}-{device}"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)

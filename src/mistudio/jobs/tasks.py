@@ -5,8 +5,9 @@ re-sends the same id and a queued message never carries stale settings.
 
 A ``gpu``-queue job holds its device's lock (:mod:`mistudio.jobs.device_lock`) from before it is
 marked running until its outcome is written; while another process holds the device, the job
-stays ``queued`` with the message "waiting for gpu 0 held by job ...". A job that ends failed or
-cancelled without being resumable loses its partial files
+stays ``queued`` with the message "waiting for gpu 0 held by job ...". The device is the one
+the job's config names (``device: "cuda:1"``, a training run on the second GPU), else the
+worker's. A job that ends failed or cancelled without being resumable loses its partial files
 (:func:`~mistudio.jobs.lifecycle.remove_partial_outputs`).
 """
 
@@ -21,7 +22,7 @@ from celery.signals import worker_ready
 
 from mistudio.errors import MiStudioError
 from mistudio.jobs.app import app
-from mistudio.jobs.device_lock import DeviceLock, gpu_device
+from mistudio.jobs.device_lock import DeviceLock, job_gpu
 from mistudio.jobs.events import add_event, event_dict, publish
 from mistudio.jobs.handlers import Handler
 from mistudio.jobs.kinds import load_handlers
@@ -82,10 +83,10 @@ def _finish(
         remove_partial_outputs(*artifact)
 
 
-def _wait_for_device(job_id: str) -> DeviceLock | None:
-    """Take this worker's GPU lock for ``job_id``, waiting (queued) while another process holds
-    it. ``None`` when the job stopped being queued meanwhile (cancelled)."""
-    lock = DeviceLock(gpu_device())
+def _wait_for_device(job_id: str, device: str) -> DeviceLock | None:
+    """Take the lock of GPU ``device`` for ``job_id``, waiting (queued) while another process
+    holds it. ``None`` when the job stopped being queued meanwhile (cancelled)."""
+    lock = DeviceLock(device)
     announced: str | None = None
     while True:
         acquired, other = lock.try_acquire(job_id)
@@ -146,7 +147,8 @@ def execute(job_id: str) -> str:
         if job.status != "queued":
             return job.status  # cancelled before it started, or a duplicate message
         queue = job.queue
-    lock = _wait_for_device(job_id) if queue == "gpu" else None
+        device = job_gpu((job.config or {}).get("device"))
+    lock = _wait_for_device(job_id, device) if queue == "gpu" else None
     if queue == "gpu" and lock is None:
         with session_scope() as session:
             job = session.get(Job, job_id)

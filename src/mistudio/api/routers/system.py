@@ -29,7 +29,9 @@ class SystemInfo(DocumentedModel):
     home: str
     """``MISTUDIO_HOME``: where artifacts and the default database live."""
     gpus: int
-    """Number of visible CUDA devices."""
+    """Number of GPUs the monitor sees."""
+    gpu_source: str
+    """Where the monitor reads them: ``nvml``, ``nvidia-smi`` or ``none``."""
 
 
 def _monitor(request: Request) -> SystemMonitor:
@@ -63,5 +65,6 @@ def get_info(request: Request) -> SystemInfo:
         database=settings.sqlalchemy_url.split(":", 1)[0],
         broker=settings.celery_broker_url.split(":", 1)[0],
         home=str(settings.home),
-        gpus=len(_monitor(request).nvml.handles),
+        gpus=_monitor(request).gpus.count,
+        gpu_source=_monitor(request).gpus.name,
     )

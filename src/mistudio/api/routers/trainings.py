@@ -171,7 +171,8 @@ def create_training(body: TrainingCreate, session: SessionDep) -> TrainingOut:
         result={},
         lineage={},
     )
-    start_artifact_job(session, row, "train", inputs)
+    # The job config names the device so the runner takes that GPU's lock (jobs/device_lock).
+    start_artifact_job(session, row, "train", inputs, {"device": body.train.device})
     return TrainingOut.model_validate(row)
 
 
