@@ -381,3 +381,22 @@ def test_a_download_killed_halfway_leaves_no_half_row_and_retries(
     assert row["lineage"]["files"]["sae_weights.safetensors"] == (
         served["blocks.1.hook_resid_post/sae_weights.safetensors"].sha256
     )
+
+
+def test_a_sparsify_skip_sae_imports_and_its_saelens_export_is_refused(
+    sae_studio: Studio,
+) -> None:
+    """sparsify's TopK with a skip connection has no SAELens architecture: it imports (stored
+    under our own name, the same outputs), and the SAELens export says why in one line."""
+    c = sae_studio.client
+    folder = shutil.copytree(fixture("sparsify/skip"), sae_studio.data_dir / "sparsify-skip")
+    sae = _add(sae_studio, source=str(folder / "layers.3"), name="sparsify skip")
+    sae_studio.completed(sae["job_id"])
+    row = c.get(f"{API}/saes/{sae['id']}").json()
+    assert (row["status"], row["lineage"]["format"]) == ("ready", "sparsify")
+    from tests.sae_repos import reference
+
+    ref = reference("sparsify/skip")
+    assert torch.allclose(load_sae(row["path"])(ref["x"]).x_hat, ref["forward"], atol=1e-5)
+    r = c.get(f"{API}/saes/{sae['id']}/export.zip")
+    assert r.status_code == 422 and "no SAELens counterpart" in r.json()["detail"], r.text

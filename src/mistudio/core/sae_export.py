@@ -9,6 +9,11 @@ memory. Any other folder (one registered in place from another SAELens version, 
 :func:`mistudio.core.formats.read_sae` and written afresh with ``save_sae``, so what leaves is
 always the 6.x layout SAELens reads without conversions. Our ``training.json`` stays behind.
 
+A few imported SAEs have no SAELens architecture (sparsify's TopK SAEs with a skip connection or
+another output width): they are stored in the same layout under our own architecture name, and
+an export of one refuses in one line (:func:`not_saelens`) instead of writing a folder SAELens
+cannot load.
+
 The zip is written as it is sent (:func:`iter_zip`): members are stored, not deflated (safetensors
 of floats barely compress and deflating a 1 GB SAE would cost a CPU minute), with zip64 so SAEs
 over 4 GB work, and the writer never seeks, so nothing is buffered beyond one chunk.
@@ -32,11 +37,24 @@ from mistudio.core.sae.saelens_format import (
     load_firing_fraction,
     read_cfg,
 )
-from mistudio.errors import NotFoundError
+from mistudio.errors import InvalidInputError, NotFoundError
 
 EXPORT_FILES = (CFG_FILE, WEIGHTS_FILE, SPARSITY_FILE)
 """What a SAELens folder holds (sparsity only when the SAE has it)."""
 CHUNK = 1 << 20
+SAELENS_ARCHITECTURES = frozenset(
+    {
+        "standard",
+        "jumprelu",
+        "topk",
+        "gated",
+        "transcoder",
+        "skip_transcoder",
+        "jumprelu_transcoder",
+        "jumprelu_skip_transcoder",
+    }
+)
+"""The cfg.json architectures of FORMATS §1, which SAELens' ``SAE.load_from_disk`` reads."""
 
 
 def is_native(folder: Path) -> bool:
@@ -53,6 +71,24 @@ def is_native(folder: Path) -> bool:
     )
 
 
+def not_saelens(architecture: str) -> str | None:
+    """Why an SAE stored under ``architecture`` cannot be exported as a SAELens folder, or
+    None when it can."""
+    if architecture in SAELENS_ARCHITECTURES:
+        return None
+    return (
+        f"this SAE's architecture ({architecture}: sparsify's TopK with a skip connection or "
+        "another output width) has no SAELens counterpart, so it cannot be exported as a SAELens "
+        "folder"
+    )
+
+
+def _refuse(architecture: str) -> None:
+    reason = not_saelens(architecture)
+    if reason is not None:
+        raise InvalidInputError(reason)
+
+
 def saelens_files(folder: Path) -> list[Path]:
     """The files of a native SAELens folder that an export carries."""
     return [folder / name for name in EXPORT_FILES if (folder / name).is_file()]
@@ -61,8 +97,9 @@ def saelens_files(folder: Path) -> list[Path]:
 def write_saelens_folder(folder: Path, dest: Path, metadata: dict[str, Any] | None = None) -> Path:
     """Write the SAE stored in ``folder`` (any readable format) as a SAELens folder at
     ``dest``; ``metadata`` (hook names, model name) is merged into cfg.json's metadata."""
-    dest.mkdir(parents=True, exist_ok=True)
     if is_native(folder):
+        _refuse(str(read_cfg(folder).get("architecture")))
+        dest.mkdir(parents=True, exist_ok=True)
         for path in saelens_files(folder):
             shutil.copyfile(path, dest / path.name)
         if metadata:
@@ -71,6 +108,8 @@ def write_saelens_folder(folder: Path, dest: Path, metadata: dict[str, Any] | No
             (dest / CFG_FILE).write_text(json.dumps(cfg, indent=2))
         return dest
     imported = read_sae(folder)
+    _refuse(imported.sae.saelens_architecture())
+    dest.mkdir(parents=True, exist_ok=True)
     meta = {
         "hook_name": imported.hook_name,
         "hf_hook_name": imported.hf_hook_name,
@@ -121,6 +160,7 @@ def export_members(
     """The members of a native SAELens folder's export: cfg.json (with ``metadata`` merged into
     its metadata) made in memory, the weights streamed from where they are."""
     cfg = read_cfg(folder)
+    _refuse(str(cfg.get("architecture")))
     cfg["metadata"] = {**(cfg.get("metadata") or {}), **(metadata or {})}
     members: list[Member] = [(f"{prefix}{CFG_FILE}", json.dumps(cfg, indent=2).encode())]
     members += [(f"{prefix}{p.name}", p) for p in saelens_files(folder) if p.name != CFG_FILE]

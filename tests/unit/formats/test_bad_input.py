@@ -199,11 +199,20 @@ def test_pre6_finetuning_scaling_factor_is_folded(tmp_path: Path) -> None:
         read_sae(folder)
 
 
-def test_topk_transcoder_cannot_be_written_as_saelens(tmp_path: Path) -> None:
+def test_topk_transcoder_cannot_be_exported_as_saelens(tmp_path: Path) -> None:
+    """It is stored (under our own architecture name) but never exported as SAELens."""
+    from mistudio.core.sae_export import export_members, write_saelens_folder
+
     imported = read_sae(FIXTURES / "sparsify" / "skip" / "layers.3")
-    with pytest.raises(InvalidInputError) as err:
-        save_sae(imported.sae, tmp_path / "out")
-    assert "no SAELens architecture" in _one_line(err)
+    stored = save_sae(imported.sae, tmp_path / "out")
+    for export in (
+        lambda: write_saelens_folder(stored, tmp_path / "a"),
+        lambda: write_saelens_folder(FIXTURES / "sparsify" / "skip" / "layers.3", tmp_path / "b"),
+        lambda: export_members(stored, "x/"),
+    ):
+        with pytest.raises(InvalidInputError) as err:
+            export()
+        assert "no SAELens counterpart" in _one_line(err)
 
 
 def test_inference_only_architectures_refuse_training() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ from safetensors.torch import save_file
 from torch import Tensor
 
 from mistudio.core.formats import detect_format, read_sae
+from mistudio.core.sae import load_sae, save_sae
+from mistudio.core.sae_export import write_saelens_folder
 
 D_IN, D_SAE, D_OUT, N = 16, 32, 12, 10
 TOL = 1e-5
@@ -43,10 +46,18 @@ def _jumprelu_forward(w: dict[str, Tensor], x: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def _check(imported, x: Tensor, latents: Tensor, out: Tensor) -> None:
+    """Our reading equals the publisher's forward, and so does the SAELens folder it exports
+    as (stored by the import job's ``save_sae``, then written out for SAELens)."""
     with torch.no_grad():
         torch.testing.assert_close(imported.sae.encode(x), latents, atol=TOL, rtol=TOL)
         torch.testing.assert_close(imported.sae(x).x_hat, out, atol=TOL, rtol=TOL)
         torch.testing.assert_close(imported.sae.decode(latents, x), out, atol=TOL, rtol=TOL)
+    with tempfile.TemporaryDirectory() as tmp:
+        stored = save_sae(imported.sae, Path(tmp) / "stored")
+        back = load_sae(write_saelens_folder(stored, Path(tmp) / "export"))
+        with torch.no_grad():
+            torch.testing.assert_close(back.encode(x), latents, atol=TOL, rtol=TOL)
+            torch.testing.assert_close(back(x).x_hat, out, atol=TOL, rtol=TOL)
 
 
 # ---- Gemma Scope 1 -------------------------------------------------------------------------

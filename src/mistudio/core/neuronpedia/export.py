@@ -70,7 +70,12 @@ from mistudio.core.neuronpedia.records import (
 from mistudio.core.neuronpedia.selection import resolve_latents
 from mistudio.core.progress import Progress, report
 from mistudio.core.sae.saelens_format import read_cfg
-from mistudio.core.sae_export import export_members, is_native, write_saelens_folder
+from mistudio.core.sae_export import (
+    export_members,
+    is_native,
+    not_saelens,
+    write_saelens_folder,
+)
 from mistudio.errors import InvalidInputError, MiStudioError, ResourceError
 
 ARCHIVE = "export.zip"
@@ -320,6 +325,9 @@ def _sae_members(
     sae_folder: Path, metadata: dict[str, Any], scratch: Path
 ) -> list[tuple[str, Path | bytes]]:
     if is_native(sae_folder):
+        reason = not_saelens(str(read_cfg(sae_folder).get("architecture")))
+        if reason is not None:  # the archive goes without it, saying why
+            return [("saelens/NOT_EXPORTED.txt", f"{reason}\n".encode())]
         return export_members(sae_folder, "saelens/", metadata)
     folder = write_saelens_folder(sae_folder, scratch / "saelens", metadata)
     return export_members(folder, "saelens/")

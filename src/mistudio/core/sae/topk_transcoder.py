@@ -4,9 +4,11 @@ and ``transcode`` variants; inference only.
 sparsify encodes ``topk(relu((x - b_dec?) @ W_enc + b_enc))`` (``b_dec`` is not subtracted when
 transcoding), decodes ``f @ W_dec + b_dec`` and adds ``x @ W_skip.T`` on the raw input when it has
 a skip. That is our :class:`TopKSAE` with ``apply_b_dec_to_input`` from the config, an optional
-``W_skip`` and a ``d_out`` of its own. SAELens has no TopK transcoder, so only the plain form
-(no skip, ``d_out == d_in``) can be written as a SAELens folder (``topk``); the others refuse to
-be exported in one line.
+``W_skip`` and a ``d_out`` of its own. SAELens (6.54) has no TopK transcoder: the plain form (no
+skip, ``d_out == d_in``) is stored as a SAELens ``topk`` folder; the others are stored in the same
+folder layout under our own architecture name ``topk_transcoder`` (cfg keys ``k``, ``d_out``,
+``skip``; tensors as SAELens' skip transcoder, ``W_skip[d_out, d_in]``), which our loader reads
+and which an export to SAELens refuses in one line (:data:`SAELENS_ARCHITECTURES`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class TopKTranscoderSAE(TopKSAE):
     reconstructs_other_hook = True
     denormalizes_output = False
     parameters_used = ("k", "skip")
-    saelens_names = ("topk",)
+    saelens_names = ("topk", "topk_transcoder")
     saelens_reader = False  # a SAELens topk folder reads back as TopKSAE
 
     @classmethod
@@ -38,17 +40,21 @@ class TopKTranscoderSAE(TopKSAE):
 
     @classmethod
     def config_from_saelens(cls, cfg: dict[str, Any]) -> dict[str, Any] | None:
-        return {"architecture": cls.architecture, "k": int(cfg["k"])}
+        fields = {"architecture": cls.architecture, "k": int(cfg["k"])}
+        if cfg["architecture"] == "topk_transcoder":
+            fields |= {"d_out": int(cfg["d_out"]), "skip": bool(cfg.get("skip"))}
+        return fields
+
+    def saelens_architecture(self) -> str:
+        return "topk_transcoder" if self.has_skip or self.d_out != self.d_in else "topk"
+
+    def saelens_extra_cfg(self) -> dict[str, Any]:
+        extra = super().saelens_extra_cfg()
+        if self.saelens_architecture() == "topk_transcoder":
+            extra |= {"d_out": self.d_out, "skip": self.has_skip}
+        return extra
 
     def training_forward(self, x: Tensor, target: Tensor, ctx: TrainContext) -> SAEOutput:
         raise InvalidInputError(
             "TopK transcoders are imported for inference only; they cannot be trained"
         )
-
-    def saelens_tensors(self) -> dict[str, Tensor]:
-        if self.has_skip or self.d_out != self.d_in:
-            raise InvalidInputError(
-                "a TopK SAE with a skip connection or another output width has no SAELens "
-                "architecture; it cannot be written as a SAELens folder"
-            )
-        return super().saelens_tensors()
