@@ -1,9 +1,10 @@
 /**
  * Start an extraction (top examples, statistics, histograms) of an SAE, optionally from a template.
  * It starts on the SAE's own tokenization and says before Extract when the chosen one is too short.
+ * "Then label with" queues a labelling run when the extraction is ready (one run: extract, then label).
  */
 import { useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useModels, useSaes, useTokenizations } from "../api/hooks";
 import { Button, ErrorLine, Field, Modal, num, IdOptions } from "../components/ui";
 import { formatCount } from "../lib/format";
@@ -12,6 +13,7 @@ import { SaveTemplateDialog } from "../templates/SaveTemplateDialog";
 import { markTemplateUsed } from "../templates/queries";
 import { EXTRACTION_DEFAULTS, ExtractionFields, extractionConfig, withTemplate } from "./ExtractionFields";
 import { useExtract } from "./queries";
+import { NO_LABELING, type ThenLabel, ThenLabelFields, followUpLabeling } from "./ThenLabelFields";
 
 export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onClose: () => void }) {
   const saes = useSaes();
@@ -44,6 +46,14 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
     loadTemplate(null);
   }, [pending, loadTemplate, client]);
   const config = extractionConfig(cfg);
+  const [thenLabel, setThenLabel] = useState<ThenLabel>(NO_LABELING);
+  const keyRef = useRef<HTMLInputElement>(null);
+  // Read the key once, clear the field, and send it only in this request.
+  const takeKey = () => {
+    const key = keyRef.current?.value ?? "";
+    if (keyRef.current) keyRef.current.value = "";
+    return key || undefined;
+  };
   const inputProblem = tok ? extractionInputProblem(tok, config.n_tokens) : null;
   const create = useExtract((out) => {
     setExtractionId(out.id);
@@ -72,6 +82,7 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
                 model_id: model.id,
                 tokenization_id: tok.id,
                 config,
+                labeling: followUpLabeling(thenLabel, takeKey()),
               })
             }
           >
@@ -95,6 +106,7 @@ export function ExtractionDialog({ saeId, onClose }: { saeId: number | null; onC
           </select>
         </Field>
         <ExtractionFields values={cfg} onChange={setCfg} />
+        <ThenLabelFields value={thenLabel} onChange={setThenLabel} keyRef={keyRef} />
       </div>
       {inputProblem && (
         <p className="mt-3 text-xs text-amber-300" role="alert" data-testid="extraction-input-problem">

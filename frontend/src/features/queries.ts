@@ -169,3 +169,12 @@ export function useExtractionChoice(initial: number | null = null) {
   }, [ready, extractionId]);
   return { ready, extractionId, setExtractionId };
 }
+
+/** One labelling run (the follow-up run an extraction queued); refetched when its job finishes. */
+export function useLabelingRun(id: number | null | undefined) {
+  return useQuery({
+    queryKey: ["labeling", id],
+    queryFn: ({ signal }) => api.get<LabelingJob>(`/labeling/${id}`, undefined, signal),
+    enabled: typeof id === "number",
+  });
+}

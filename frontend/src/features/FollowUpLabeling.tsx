@@ -1,0 +1,44 @@
+/**
+ * The labelling run an extraction's request asked for ("then label with", kept in
+ * `result.labeling`): planned until the extraction is ready, then that run's status, progress and
+ * labels so far.
+ */
+import type { Extraction } from "../api/types";
+import { JobProgress } from "../components/ProgressBar";
+import { ErrorLine, StatusPill } from "../components/ui";
+import { isBusy } from "../lib/status";
+import { useLabelingRun } from "./queries";
+
+/** The follow-up labelling the extraction's request asked for (`result.labeling`), if any. */
+export function plannedLabeling(e: Extraction): { method: string; run_id: number | null } | null {
+  const plan = (e.result as { labeling?: { method?: unknown; run_id?: unknown } } | undefined)?.labeling;
+  if (!plan || typeof plan.method !== "string") return null;
+  return { method: plan.method, run_id: typeof plan.run_id === "number" ? plan.run_id : null };
+}
+
+export function FollowUpLabeling({ extraction: e }: { extraction: Extraction }) {
+  const plan = plannedLabeling(e);
+  const run = useLabelingRun(plan?.run_id);
+  if (!plan) return null;
+  const label = <span className="font-medium text-slate-200">{plan.method} labelling</span>;
+  if (plan.run_id === null) {
+    const why = isBusy(e.status) ? "starts when the extraction is ready" : "not started: the extraction did not finish";
+    return (
+      <div className="mt-2 text-xs text-slate-400" data-testid="follow-up-labeling" data-state="planned">
+        Then {label}: {why}
+      </div>
+    );
+  }
+  const r = run.data;
+  return (
+    <div className="mt-2 space-y-1 text-xs text-slate-400" data-testid="follow-up-labeling" data-state={r?.status ?? "loading"}>
+      <div className="flex items-center gap-2">
+        <span>Then {label}</span>
+        {r && !isBusy(r.status) && <StatusPill status={r.status} />}
+        {r && <span className="ml-auto font-mono">{r.n_labeled.toLocaleString("en-US")} labelled</span>}
+      </div>
+      {r && isBusy(r.status) && <JobProgress jobId={r.job_id} controls={false} />}
+      {r?.error && <ErrorLine error={r.error} />}
+    </div>
+  );
+}
