@@ -90,6 +90,12 @@ export const SCHEMA_DEFAULTS = {
   "LabelingSelection": {
     "only_unlabelled": true
   },
+  "LinguisticConfig": {
+    "batch_size": 256,
+    "context_after": 3,
+    "context_before": 10,
+    "examples_per_latent": 20
+  },
   "ModelCreate": {
     "dtype": "float32",
     "load": true,

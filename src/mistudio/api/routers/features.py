@@ -118,6 +118,15 @@ class FeatureOut(DocumentedModel):
     """Marked by a researcher (a filter in the browser)."""
     top_tokens: str | None
     """The latent's top tokens joined by spaces (searchable text)."""
+    ling_category: str | None = None
+    """Dominant linguistic category of its top examples (a part of speech such as ``VERB``, or
+    ``code:<class>``); None until the extraction's linguistic analysis ran."""
+    ling_share: float | None = None
+    """Share of the analysed examples in ``ling_category``."""
+    ling_code_share: float | None = None
+    """Share of the analysed examples whose window reads as code."""
+    ling_summary: str | None = None
+    """One line: ``82% verbs; lemmas: say/tell/ask``, ``Python keyword `def` (92%)``."""
     example: FeatureWindow | None = None
     """The latent's top example, cut to ~16 tokens around its centre (list pages only, with
     ``include_example``; None elsewhere and when the extraction has no arrays)."""
@@ -156,12 +165,23 @@ def feature_ranges(
         description="Only latents this labelling run labelled; the score range then applies to "
         "that run's label",
     ),
+    ling_category: str | None = Query(
+        None,
+        max_length=32,
+        description="Dominant linguistic category of the top examples: a part of speech "
+        "(VERB, NOUN, PROPN, ...) or code:<class> (code:keyword, code:identifier, ...)",
+    ),
+    min_ling_share: float | None = _bound(
+        "Share of the top examples in the dominant category at least this (0..1)", 0, 1
+    ),
+    max_ling_share: float | None = _bound("That share at most this (0..1)", 0, 1),
 ) -> FeatureRanges:
     """The list's range filters, each pair checked in order (one line when reversed)."""
     for name, lo, hi in (
         ("frequency", min_frequency, max_frequency),
         ("max_activation", min_max_activation, max_max_activation),
         ("score", min_score, max_score),
+        ("ling_share", min_ling_share, max_ling_share),
     ):
         if lo is not None and hi is not None and lo > hi:
             raise ApiError(422, f"min_{name} ({lo:g}) is above max_{name} ({hi:g})")
@@ -173,6 +193,9 @@ def feature_ranges(
         min_score=min_score,
         max_score=max_score,
         labeling_id=labeling_id,
+        ling_category=ling_category or None,
+        min_ling_share=min_ling_share,
+        max_ling_share=max_ling_share,
     )
 
 

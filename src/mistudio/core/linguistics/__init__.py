@@ -24,7 +24,12 @@ from mistudio.core.linguistics.code_tokens import (
     classify_python,
     looks_like_code,
 )
-from mistudio.core.linguistics.prose import SpacyMissing, WordReading, load_pipeline
+from mistudio.core.linguistics.prose import (
+    SpacyMissing,
+    WordReading,
+    installed_pipeline,
+    load_pipeline,
+)
 from mistudio.core.linguistics.summary import (
     LinguisticSummary,
     TokenReading,
@@ -47,6 +52,7 @@ __all__ = [
     "align_window",
     "analyse_extraction",
     "category_name",
+    "installed_pipeline",
     "classify_generic",
     "classify_python",
     "load_pipeline",

@@ -163,10 +163,10 @@ def analyse_extraction(
             prose.append((key, aligned.text, span))
         if seen % 500 == 0:
             # Step: windows whose reading is complete (code now, prose after spaCy).
-            report(progress, done, total, stage="code")
+            report(progress, done, total)
             if should_stop is not None and should_stop():
                 raise LinguisticsInterrupted("linguistic analysis stopped")
-    report(progress, done, total, stage="code")
+    report(progress, done, total)
     texts = (text for _, text, _ in prose)
     for n, doc in enumerate(nlp.pipe(texts, batch_size=config.batch_size)):
         key, _, span = prose[n]
@@ -182,10 +182,10 @@ def analyse_extraction(
         )
         done += 1
         if done % config.batch_size == 0:
-            report(progress, done, total, stage="prose")
+            report(progress, done, total)
             if should_stop is not None and should_stop():
                 raise LinguisticsInterrupted("linguistic analysis stopped")
-    report(progress, total, total, stage="done")
+    report(progress, total, total)
     summaries = [
         summarise(i, [readings[k] for k in latent_keys]) for i, latent_keys in enumerate(keys)
     ]

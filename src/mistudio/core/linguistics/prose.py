@@ -18,6 +18,7 @@ Decisions:
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -55,6 +56,20 @@ class WordReading:
 
 
 SPACE = WordReading("", "SPACE", "", None, False, False, False)
+
+
+def installed_pipeline(name: str | None = None) -> str:
+    """The package name of the pipeline :func:`load_pipeline` would load, found without importing
+    spaCy (a request checks this before queuing a job); :class:`SpacyMissing` when none is."""
+    if importlib.util.find_spec("spacy") is None:
+        raise SpacyMissing("linguistic analysis needs spaCy: pip install mistudio[nlp]")
+    names = [name] if name else list(PIPELINES)
+    for candidate in names:
+        if candidate.isidentifier() and importlib.util.find_spec(candidate) is not None:
+            return candidate
+    raise SpacyMissing(
+        f"no English spaCy pipeline installed (tried {', '.join(names)}): pip install mistudio[nlp]"
+    )
 
 
 @lru_cache(maxsize=2)
