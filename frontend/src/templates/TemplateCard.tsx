@@ -1,4 +1,4 @@
-/** One template: load it into its panel's form, favourite it, view its JSON, delete it. */
+/** One template: load it into its panel's form, edit it in place with that form, favourite it, view its JSON, delete it. */
 import { useState } from "react";
 import type { Template } from "../api/types";
 import { Button, Card, ErrorLine } from "../components/ui";
@@ -6,6 +6,7 @@ import { formatDate } from "../lib/format";
 import { useUi } from "../store/ui";
 import { KINDS } from "./kinds";
 import { useDeleteTemplate, useFavouriteTemplate } from "./queries";
+import { TemplateDialog } from "./TemplateDialog";
 
 /** The kinds whose panel's form loads a template picked here (labelling prompts are picked in the
  * labelling dialog itself). */
@@ -17,6 +18,7 @@ export function TemplateCard({ template: t }: { template: Template }) {
   const favourite = useFavouriteTemplate();
   const remove = useDeleteTemplate(t.id);
   const [showJson, setShowJson] = useState(false);
+  const [editing, setEditing] = useState(false);
   const target = KINDS.find((k) => k.id === t.kind)?.panel;
   const load = () => {
     loadTemplate({ kind: t.kind, id: t.id, config: t.config as Record<string, unknown> });
@@ -31,7 +33,7 @@ export function TemplateCard({ template: t }: { template: Template }) {
             {t.favourite ? "★" : "☆"}
           </button>
           <span className="truncate">{t.name}</span>
-          <span className="rounded bg-slate-800 px-1.5 py-0.5 text-[10px] font-normal text-slate-400">{t.kind}</span>
+          <span className="shrink-0 rounded bg-slate-800 px-1.5 py-0.5 text-[10px] font-normal text-slate-400">{KINDS.find((k) => k.id === t.kind)?.label ?? t.kind}</span>
         </div>
       }
       actions={
@@ -41,7 +43,10 @@ export function TemplateCard({ template: t }: { template: Template }) {
               Load into form
             </Button>
           )}
-          <Button variant="ghost" className="px-2 py-1 text-xs text-rose-300" onClick={() => confirm(`Delete template ${t.name}?`) && remove.mutate(undefined)}>
+          <Button className="px-2 py-1 text-xs" onClick={() => setEditing(true)} data-testid="template-edit">
+            Edit
+          </Button>
+          <Button variant="ghost" className="px-2 py-1 text-xs text-rose-300" aria-label="delete template" onClick={() => confirm(`Delete template ${t.name}?`) && remove.mutate(undefined)}>
             ✕
           </Button>
         </>
@@ -57,6 +62,7 @@ export function TemplateCard({ template: t }: { template: Template }) {
       </div>
       {showJson && <pre className="mt-2 max-h-64 overflow-auto rounded bg-slate-950 p-2 font-mono text-[11px] text-slate-300">{JSON.stringify(t.config, null, 2)}</pre>}
       <ErrorLine error={favourite.error ?? remove.error} className="mt-2" />
+      {editing && <TemplateDialog template={t} onClose={() => setEditing(false)} />}
     </Card>
   );
 }

@@ -1,12 +1,13 @@
 /**
- * The Templates panel: saved training / extraction / labelling-prompt / steering-prompt configs, filtered
- * by kind, with export and import as one JSON file (imports rename on a name conflict).
+ * The Templates panel: saved training / extraction / labelling-prompt / steering-prompt configs and
+ * steering presets, filtered by kind, created and edited with their panel's form (TemplateDialog),
+ * with export and import as one JSON file (imports rename on a name conflict).
  */
 import { useRef, useState } from "react";
 import { useTemplates } from "../api/hooks";
 import type { TemplateExport, TemplateKind } from "../api/types";
 import { Button, Empty, ErrorLine, PanelHeader } from "../components/ui";
-import { CreateTemplateDialog } from "./CreateTemplateDialog";
+import { TemplateDialog } from "./TemplateDialog";
 import { TemplateCard } from "./TemplateCard";
 import { KINDS } from "./kinds";
 import { fetchTemplateExport, useImportTemplates } from "./queries";
@@ -71,7 +72,7 @@ export function TemplatesPanel() {
           <TemplateCard key={t.id} template={t} />
         ))}
       </div>
-      {creating && <CreateTemplateDialog onClose={() => setCreating(false)} />}
+      {creating && <TemplateDialog onClose={() => setCreating(false)} />}
     </div>
   );
 }

@@ -3,6 +3,9 @@
  * setting, with the tokenizer compatibility check and the run's plan (sparsity, memory per hook
  * against free memory, measured time: TrainingPlan); the request is
  * built by lib/trainingForm, and the form's state is the Templates panel's training draft.
+ * Given `onConfig`, the same form edits a training template in the Templates panel: it starts
+ * from `initial`, starts nothing and keeps no draft, and hands `{form, request}` to `onConfig`
+ * as it changes.
  */
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useState } from "react";
@@ -33,7 +36,13 @@ import { markTemplateUsed } from "../templates/queries";
 import { AdvancedFields } from "./AdvancedFields";
 import { TrainingPlan } from "./TrainingPlan";
 
-export function TrainingFormCard() {
+export function TrainingFormCard({
+  initial,
+  onConfig,
+}: {
+  initial?: Record<string, unknown>;
+  onConfig?: (build: () => Record<string, unknown>) => void;
+} = {}) {
   const models = useModels();
   const toks = useTokenizations({ status: "ready" });
   const caches = useActivationCaches();
@@ -45,6 +54,7 @@ export function TrainingFormCard() {
   // The form outlives the panel: leaving Training and coming back restores what was typed (the
   // draft in the UI store, which the Templates panel also reads).
   const [form, setForm] = useState<TrainingForm>(() => {
+    if (onConfig) return initial ? formFromTemplate(initial, DEFAULT_FORM) : DEFAULT_FORM;
     const edited = useUi.getState().trainingDraft?.edited as Partial<TrainingForm> | undefined;
     return edited ? { ...DEFAULT_FORM, ...edited } : DEFAULT_FORM;
   });
@@ -54,12 +64,12 @@ export function TrainingFormCard() {
 
   // Load a template picked in the Templates panel.
   useEffect(() => {
-    if (pending?.kind === "training") {
+    if (pending?.kind === "training" && !onConfig) {
       setForm((f) => formFromTemplate(pending.config, f));
       markTemplateUsed(pending.id, client);
       loadTemplate(null);
     }
-  }, [pending, loadTemplate, client]);
+  }, [pending, loadTemplate, client]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const readyModels = models.data?.items.filter((m) => m.status === "ready") ?? [];
   // Until one is chosen, the tokenization that can serve this run (for the chosen model), not
@@ -89,14 +99,14 @@ export function TrainingFormCard() {
   const estimable = !!saeArch && !!model && firstDin > 0 && form.layers.length > 0;
   const estimate = useTrainingEstimate(estimable ? request.train : null, form.useCache ? 0 : modelWeightBytes(model));
   const memory = estimable && !estimate.isError ? estimate.data?.total : undefined;
-  useEffect(() => setDraft({ form: resolved, request, edited: form }), [JSON.stringify(resolved), JSON.stringify(form)]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => (onConfig ? onConfig(() => ({ form: resolved, request })) : setDraft({ form: resolved, request, edited: form })), [JSON.stringify(resolved), JSON.stringify(form)]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const create = useStartTraining();
   const readyCaches = caches.data?.items.filter((c) => c.status === "ready" && c.tokenization_id === tok?.id) ?? [];
   const canStart = !!tok && !!model && !!saeArch && form.layers.length > 0 && compatible !== false && firstDin > 0 && !inputProblem;
 
   return (
-    <Card title="New training" testId="training-form" actions={<Button onClick={() => setSaveOpen(true)} data-testid="save-template">Save as template</Button>}>
+    <Card title={onConfig ? "Training" : "New training"} testId="training-form" actions={!onConfig && <Button onClick={() => setSaveOpen(true)} data-testid="save-template">Save as template</Button>}>
       <div className="grid gap-3 md:grid-cols-2 xl:grid-cols-4">
         <Field label="Tokenized dataset" hint={tok ? `tokenizer: ${tokModel?.name ?? "?"} · ${formatCount(tok.n_sequences)} sequences · ${formatCount(tok.n_tokens)} tokens · length ${tok.max_length}` : "Tokenize a dataset first"}>
           <select value={tok?.id ?? ""} onChange={(e) => set("tokenizationId", Number(e.target.value))} data-testid="train-tokenization">
@@ -210,12 +220,14 @@ export function TrainingFormCard() {
           {inputProblem}
         </p>
       )}
-      <div className="mt-4 flex items-center gap-3">
-        <Button variant="primary" disabled={!canStart || create.isPending} onClick={() => create.mutate(request)} data-testid="train-start">
-          Start training
-        </Button>
-        <ErrorLine error={create.error} className="flex-1" />
-      </div>
+      {!onConfig && (
+        <div className="mt-4 flex items-center gap-3">
+          <Button variant="primary" disabled={!canStart || create.isPending} onClick={() => create.mutate(request)} data-testid="train-start">
+            Start training
+          </Button>
+          <ErrorLine error={create.error} className="flex-1" />
+        </div>
+      )}
       {saveOpen && <SaveTemplateDialog kind="training" config={{ form: resolved, request }} onClose={() => setSaveOpen(false)} />}
     </Card>
   );
