@@ -89,3 +89,62 @@ def test_registry_update(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     )
     out = capsys.readouterr().out
     assert "1 releases, 1 SAEs" in out and "from sae-lens 6.1.0" in out and dest.is_file()
+
+
+def _hand_built(kind: str, root: Path) -> Path:
+    """Gemma Scope 1/2 and Llama Scope folders as ``formats/test_hand_built.py`` builds them."""
+    from tests.unit.formats import test_hand_built as hb
+
+    if kind == "gemma_scope":
+        return hb._gemma_scope_1(
+            root, "gemma-scope-2b-pt-res", "layer_3/width_16k/average_l0_40", hb._weights(1), True
+        )
+    if kind == "gemma_scope_2":
+        config = {"architecture": "jump_relu", "hf_hook_point_in": "model.layers.7.output"}
+        return hb._gemma_scope_2(
+            root / "resid_post" / "layer_7_width_16k_l0_small", hb._weights(4), config, None
+        )
+    hp = {
+        "d_model": hb.D_IN,
+        "d_sae": hb.D_SAE,
+        "jump_relu_threshold": 0.3,
+        "dataset_average_activation_norm": {"in": 9.5, "out": 9.5},
+        "hook_point_in": "blocks.15.hook_resid_post",
+        "hook_point_out": "blocks.15.hook_resid_post",
+    }
+    return hb._llama_scope(root / "Llama3_1-8B-Base-L15R-8x", hp, hb._llama_weights(7))
+
+
+FORMAT_CASES = [
+    ("saelens", "saelens/jumprelu"),
+    ("saelens", "saelens/pre6_topk"),
+    ("sparsify", "sparsify/topk/layers.3"),
+    ("dictionary_learning", "dictionary_learning/BatchTopKSAE"),
+    ("gemma_scope", None),
+    ("gemma_scope_2", None),
+    ("llama_scope", None),
+]
+
+
+@pytest.mark.parametrize(("fmt", "case"), FORMAT_CASES, ids=lambda v: str(v))
+def test_every_format_adds_from_a_path_and_exports_the_same(
+    fmt: str,
+    case: str | None,
+    tmp_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = fixture(case) if case else _hand_built(fmt, tmp_path / "src")
+    expected = read_sae(source)
+    monkeypatch.chdir(source.parent)  # a relative path names the folder, not a Hub repo
+    main(["saes", "add", source.name, "--name", "added"])
+    assert f"added: {fmt} ->" in capsys.readouterr().out
+    main(["saes", "export", "added", str(tmp_path / "out.zip")])
+    with zipfile.ZipFile(tmp_path / "out.zip") as archive:
+        archive.extractall(tmp_path / "unzipped")
+    back = load_sae(tmp_path / "unzipped" / "out")
+    x = torch.randn(16, expected.sae.d_in)
+    with torch.no_grad():
+        torch.testing.assert_close(back(x).x_hat, expected.sae(x).x_hat, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(back.encode(x), expected.sae.encode(x), atol=1e-5, rtol=1e-5)

@@ -23,6 +23,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Help texts are field docstrings with square brackets (``org/name[/folder]``, ``[d_sae]``):
+    # plain text, never rich markup, which would read them as tags and raise.
+    rich_markup_mode=None,
 )
 
 

@@ -69,7 +69,13 @@ def add(
     # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.progress import tqdm_progress
     from mistudio.core.sae import save_sae
-    from mistudio.core.sae_import import SAEImportConfig, fetch_planned, plan_for, read_planned
+    from mistudio.core.sae_import import (
+        SAEImportConfig,
+        fetch_planned,
+        is_local,
+        plan_for,
+        read_planned,
+    )
 
     options = argument_or_file(SAE_ADD_OPTIONS, "source", source, config_file, "an SAE SOURCE")
     values: dict[str, Any] = {
@@ -79,6 +85,10 @@ def add(
         "format": format,
     }
     config = config_from(SAEImportConfig, ctx, config_file, options, values)
+    if not is_local(config.source) and Path(config.source).exists():
+        # On the command line an existing relative path (``runs/sae``) is that folder, not a
+        # Hub repo of that name; the studio, which has no working directory, keeps the rule.
+        config = config.model_copy(update={"source": str(Path(config.source).resolve())})
     cache = get_settings().cache_dir / "hub"
     plan = plan_for(config, token, cache)
     if plan.kind != "local":
