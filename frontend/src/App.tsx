@@ -88,14 +88,19 @@ export function App() {
             </li>
           ))}
         </ul>
-        <div className="px-4 py-3 text-[11px] text-slate-500">
+        <div
+          className="px-4 py-3 text-[11px] text-slate-500"
+          data-testid="connection-state"
+          data-state={socket === "open" ? "live" : "polling"}
+          title={socket === "open" ? "Progress and metrics arrive over the live event socket" : "The event socket is down: progress and metrics are fetched every 2 s until it returns"}
+        >
           <span
             className={clsx(
               "mr-1.5 inline-block h-2 w-2 rounded-full",
               socket === "open" ? "bg-emerald-500" : socket === "connecting" ? "bg-amber-500" : "bg-rose-500",
             )}
           />
-          live events {socket === "open" ? "connected" : socket}
+          {socket === "open" ? "live" : `polling · live events ${socket}`}
         </div>
       </nav>
       <div className="flex min-w-0 flex-1 flex-col">

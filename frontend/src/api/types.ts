@@ -43,6 +43,9 @@ export type HubSae = S["HubSAEOut"];
 export type Extraction = S["ExtractionOut"];
 export type ExtractionCreate = S["ExtractionCreate"];
 export type Feature = S["FeatureOut"];
+export type LinguisticSummary = S["LinguisticSummaryOut"];
+export type LinguisticConfig = S["LinguisticConfig"];
+export type LinguisticsStarted = S["LinguisticsStarted"];
 export type FeatureUpdate = S["FeatureUpdate"];
 export type Template = S["TemplateOut"];
 export type TemplateCreate = S["TemplateCreate"];
@@ -121,6 +124,7 @@ export interface GpuSample {
   memory_total_bytes?: number;
   temperature_c?: number;
   power_watts?: number;
+  power_limit_watts?: number;
 }
 export interface SystemSample {
   timestamp: number;

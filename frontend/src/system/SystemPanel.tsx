@@ -1,10 +1,11 @@
-/** The System panel: live GPU / CPU / memory / disk / network cards and one-hour charts. */
+/** The System panel: live CPU / memory / disk / network cards, the GPUs (GpuSection), one-hour charts. */
 import { useMemo } from "react";
 import { TimeChart } from "../components/charts";
 import { ProgressBar } from "../components/ProgressBar";
 import { Card, ErrorLine, PanelHeader, Stat } from "../components/ui";
 import { formatBytes, formatRate } from "../lib/format";
 import { useSystemStore } from "../ws/live";
+import { GpuSection } from "./GpuSection";
 import { TokenCard } from "./TokenCard";
 import { toSeries } from "./series";
 import { useSystemInfo } from "./queries";
@@ -16,7 +17,6 @@ export function SystemPanel() {
   const history = useSystemStore((s) => s.history);
   const info = useSystemInfo();
   const series = useMemo(() => toSeries(history), [history]);
-  const gpus = latest?.gpus ?? [];
   return (
     <div className="space-y-6">
       <PanelHeader
@@ -61,44 +61,23 @@ export function SystemPanel() {
           </div>
         </Card>
       </div>
-      {gpus.length === 0 ? (
-        <Card title="GPUs">
-          <p className="text-sm text-slate-400">No NVIDIA GPU visible to the studio (no driver or no device); work runs on the CPU.</p>
-        </Card>
-      ) : (
-        <div className="grid gap-4 md:grid-cols-2" data-testid="gpu-cards">
-          {gpus.map((g) => (
-            <Card key={g.index} title={`GPU ${g.index}${g.name ? ` · ${g.name}` : ""}`}>
-              <div className="grid grid-cols-2 gap-2 md:grid-cols-4">
-                <Stat label="Utilisation" value={pct(g.utilization_percent)} />
-                <Stat label="Memory" value={`${formatBytes(g.memory_used_bytes)} / ${formatBytes(g.memory_total_bytes)}`} />
-                <Stat label="Temperature" value={g.temperature_c === undefined ? "–" : `${g.temperature_c.toFixed(0)} °C`} />
-                <Stat label="Power" value={g.power_watts === undefined ? "–" : `${g.power_watts.toFixed(0)} W`} />
-              </div>
-            </Card>
-          ))}
-        </div>
-      )}
+      <GpuSection latest={latest} history={history} />
       <div className="grid gap-4 xl:grid-cols-2" data-testid="system-charts">
         <Card title="CPU and memory (last hour)">
           <TimeChart data={series} max={100} series={[{ key: "cpu", label: "CPU", colour: "#10b981" }, { key: "mem", label: "memory", colour: "#38bdf8" }]} />
         </Card>
-        <Card title={gpus.length ? "GPU (last hour)" : "Disk and network (last hour)"}>
-          {gpus.length ? (
-            <TimeChart data={series} max={100} series={[{ key: "gpu", label: "GPU", colour: "#f59e0b" }, { key: "vram", label: "VRAM", colour: "#a78bfa" }]} />
-          ) : (
-            <TimeChart
-              data={series}
-              format={(v) => formatRate(v)}
-              tick={(v) => formatRate(v).replace("iB/s", "/s").replace(" B/s", "B/s")}
-              series={[
-                { key: "diskRead", label: "disk read", colour: "#10b981" },
-                { key: "diskWrite", label: "disk write", colour: "#f59e0b" },
-                { key: "netRecv", label: "net in", colour: "#38bdf8" },
-                { key: "netSent", label: "net out", colour: "#f472b6" },
-              ]}
-            />
-          )}
+        <Card title="Disk and network (last hour)">
+          <TimeChart
+            data={series}
+            format={(v) => formatRate(v)}
+            tick={(v) => formatRate(v).replace("iB/s", "/s").replace(" B/s", "B/s")}
+            series={[
+              { key: "diskRead", label: "disk read", colour: "#10b981" },
+              { key: "diskWrite", label: "disk write", colour: "#f59e0b" },
+              { key: "netRecv", label: "net in", colour: "#38bdf8" },
+              { key: "netSent", label: "net out", colour: "#f472b6" },
+            ]}
+          />
         </Card>
       </div>
       <TokenCard />

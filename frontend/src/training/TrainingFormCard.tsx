@@ -34,6 +34,7 @@ import { useStartTraining, useTrainingEstimate } from "./queries";
 import { useSaeArchitectures } from "../saes/queries";
 import { markTemplateUsed } from "../templates/queries";
 import { AdvancedFields } from "./AdvancedFields";
+import { DeviceField } from "./DeviceField";
 import { TrainingPlan } from "./TrainingPlan";
 
 export function TrainingFormCard({
@@ -61,6 +62,7 @@ export function TrainingFormCard({
   const [showAdvanced, setShowAdvanced] = useState(false);
   const [saveOpen, setSaveOpen] = useState(false);
   const set = <K extends keyof TrainingForm>(key: K, value: TrainingForm[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const setDevice = useCallback((device: string) => setForm((f) => ({ ...f, device })), []);
 
   // Load a template picked in the Templates panel.
   useEffect(() => {
@@ -194,12 +196,7 @@ export function TrainingFormCard({
         <Field label="Warm-up steps">
           <input type="number" min={0} value={form.warmupSteps} onChange={(e) => set("warmupSteps", num(e.target.value) ?? 0)} />
         </Field>
-        <Field label="Device">
-          <select value={form.device} onChange={(e) => set("device", e.target.value)}>
-            <option value="cpu">cpu</option>
-            <option value="cuda">cuda</option>
-          </select>
-        </Field>
+        <DeviceField value={form.device} onChange={setDevice} />
         <Field label="Name">
           <input value={form.name} onChange={(e) => set("name", e.target.value)} placeholder="auto" data-testid="train-name" />
         </Field>

@@ -1,8 +1,11 @@
 /**
  * React side of the event socket: the shared connection, job subscriptions that keep the cached
- * `JobOut` live (progress, ETA, status), and the `system` metrics store.
+ * `JobOut` live (progress, ETA, status), and the `system` metrics store. While the socket is down
+ * (not "open"), both fall back to HTTP polling every POLL_MS (the job row until it ends, the latest
+ * system sample); when it returns, the socket re-subscribes from each job's last seen event and the
+ * polling stops. The shell shows which one is feeding the page ("live" or "polling").
  */
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { create } from "zustand";
 import { api, apiToken } from "../api/client";
@@ -26,10 +29,13 @@ export function setEventSocket(socket: EventSocket | null): void {
 }
 
 export function useSocketState(): SocketState {
-  const [state, setState] = useState<SocketState>("closed");
+  const [state, setState] = useState<SocketState>(() => events().state);
   useEffect(() => events().onState(setState), []);
   return state;
 }
+
+/** How often job rows and system metrics are fetched over HTTP while the socket is down. */
+export const POLL_MS = 2000;
 
 
 /** Fold one job event into the job row (what the REST answer would say after it). */
@@ -65,12 +71,25 @@ export function invalidateArtifacts(client: QueryClient): void {
  */
 export function useJob(jobId: string | null | undefined, onEvent?: (m: WireMessage) => void) {
   const client = useQueryClient();
+  const polling = useSocketState() !== "open";
   const query = useQuery({
     queryKey: ["job", jobId],
     queryFn: ({ signal }) => api.get<Job>(`/jobs/${jobId}`, undefined, signal),
     enabled: !!jobId,
     staleTime: Infinity,
+    // While the socket is down, the row is fetched every POLL_MS until the job ends.
+    refetchInterval: (q) => (polling && q.state.data && !TERMINAL_STATUSES.has(q.state.data.status) ? POLL_MS : false),
   });
+  const status = query.data?.status;
+  const seenBusy = useRef(false);
+  useEffect(() => {
+    if (!status) return;
+    if (!TERMINAL_STATUSES.has(status)) seenBusy.current = true;
+    else if (seenBusy.current && polling) {
+      seenBusy.current = false; // ended while polling: no status event will say so
+      invalidateArtifacts(client);
+    }
+  }, [status, polling, client]);
   const loaded = query.data !== undefined;
   useEffect(() => {
     if (!jobId || !loaded) return;
@@ -138,9 +157,30 @@ export function useSystemFeed(): void {
     const off = events().subscribe("system", (m) => {
       if (m.type === "metrics" && m.data) push(m.data as unknown as SystemSample);
     });
+    // While the socket is down, the latest sample is fetched every POLL_MS instead.
+    let timer: ReturnType<typeof setInterval> | null = null;
+    const poll = (state: SocketState) => {
+      if (state === "open") {
+        if (timer) clearInterval(timer);
+        timer = null;
+      } else if (!timer) {
+        timer = setInterval(() => {
+          api
+            .get<SystemSample>("/system/metrics")
+            .then((s) => !cancelled && push(s))
+            .catch(() => {
+              /* the server is down too: the next tick tries again */
+            });
+        }, POLL_MS);
+      }
+    };
+    poll(events().state);
+    const offState = events().onState(poll);
     return () => {
       cancelled = true;
       off();
+      offState();
+      if (timer) clearInterval(timer);
     };
   }, []);
 }
