@@ -11,7 +11,7 @@ import { formatNumber } from "../lib/format";
 import { TokenText } from "./TokenText";
 
 export const ROW_HEIGHT = 40;
-const COLUMNS = "grid-cols-[70px_minmax(120px,1.2fr)_100px_minmax(140px,1.4fr)_minmax(200px,2fr)_90px_90px_44px]";
+const COLUMNS = "grid-cols-[70px_minmax(120px,1.2fr)_100px_minmax(140px,1.4fr)_minmax(140px,1.2fr)_minmax(200px,2fr)_90px_90px_44px]";
 
 /** A feature row as the table reads it; `example` is used when the API sends one. */
 export type FeatureRow = Feature & { example?: { tokens: string[]; acts: number[] } | null };
@@ -81,6 +81,7 @@ export const FeatureTable = forwardRef<FeatureTableHandle, Props>(function Featu
         <span>Label</span>
         <span>Category</span>
         <span>Description</span>
+        <span title="The dominant linguistic category of the top examples (after a linguistic analysis)">Linguistics</span>
         <span>Example context</span>
         <span className="text-right">Frequency</span>
         <span className="text-right">Interp.</span>
@@ -117,6 +118,9 @@ export const FeatureTable = forwardRef<FeatureTableHandle, Props>(function Featu
                     </span>
                     <span className="truncate text-xs text-slate-400">{f.category ?? ""}</span>
                     <span className="truncate text-xs text-slate-400">{f.description ?? ""}</span>
+                    <span className="truncate text-xs text-sky-300" title={f.ling_summary ?? undefined} data-testid="ling-summary">
+                      {f.ling_summary ?? ""}
+                    </span>
                     <span className="min-w-0 overflow-hidden">
                       {f.example ? (
                         <TokenText tokens={f.example.tokens} acts={f.example.acts} compact className="block overflow-hidden text-ellipsis" />
@@ -140,7 +144,7 @@ export const FeatureTable = forwardRef<FeatureTableHandle, Props>(function Featu
                     </button>
                   </>
                 ) : (
-                  <span className="col-span-8 h-3 w-1/2 animate-pulse rounded bg-slate-800" />
+                  <span className="col-span-9 h-3 w-1/2 animate-pulse rounded bg-slate-800" />
                 )}
               </div>
             );

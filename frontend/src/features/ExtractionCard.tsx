@@ -1,7 +1,8 @@
 /**
  * One extraction: its SAE, size and live progress with the latents found so far (the job's
  * `features_found` progress metric), the follow-up labelling run it asked for (planned until the
- * extraction is ready, then that run's own status and progress), open and delete.
+ * extraction is ready, then that run's own status and progress), its linguistic analysis (run it,
+ * its progress and cost), open and delete.
  */
 import { useSaes } from "../api/hooks";
 import type { Extraction } from "../api/types";
@@ -9,6 +10,7 @@ import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, ErrorLine, StatusPill } from "../components/ui";
 import { useLiveCounters } from "../datasets/liveCounters";
 import { isBusy } from "../lib/status";
+import { ExtractionLinguistics } from "./ExtractionLinguistics";
 import { FollowUpLabeling } from "./FollowUpLabeling";
 import { useDeleteExtraction } from "./queries";
 
@@ -49,6 +51,7 @@ export function ExtractionCard({ extraction: e }: { extraction: Extraction }) {
         </div>
       )}
       <FollowUpLabeling extraction={e} />
+      <ExtractionLinguistics extraction={e} />
       {e.error && !e.job_id && <ErrorLine error={e.error} />}
       <ErrorLine error={remove.error} />
     </Card>

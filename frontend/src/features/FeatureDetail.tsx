@@ -1,4 +1,4 @@
-/** One latent: its label editor, statistics and the tabs of its detail (examples, logit lens, correlations, ablation, label history). */
+/** One latent: its label editor, statistics and the tabs of its detail (examples, linguistics, logit lens, correlations, ablation, label history). */
 import { useState } from "react";
 import type { Feature } from "../api/types";
 import { ErrorLine, Modal, Stat, Tabs } from "../components/ui";
@@ -9,10 +9,11 @@ import { CorrelationsTab } from "./CorrelationsTab";
 import { ExamplesTab } from "./ExamplesTab";
 import { LabelEditor } from "./LabelEditor";
 import { LabelHistoryTab } from "./LabelHistoryTab";
+import { LinguisticsTab } from "./LinguisticsTab";
 import { LogitLensTab } from "./LogitLensTab";
 import { useFeature } from "./queries";
 
-type Tab = "examples" | "logits" | "correlations" | "ablation" | "history";
+type Tab = "examples" | "linguistics" | "logits" | "correlations" | "ablation" | "history";
 
 export function FeatureDetail({ featureId, onClose, onChanged }: { featureId: number; onClose: () => void; onChanged?: (f: Feature) => void }) {
   const feature = useFeature(featureId);
@@ -42,6 +43,7 @@ export function FeatureDetail({ featureId, onClose, onChanged }: { featureId: nu
           <Tabs
             tabs={[
               { id: "examples", label: "Examples" },
+              { id: "linguistics", label: "Linguistics" },
               { id: "logits", label: "Logit lens" },
               { id: "correlations", label: "Correlations" },
               { id: "ablation", label: "Ablation" },
@@ -52,6 +54,7 @@ export function FeatureDetail({ featureId, onClose, onChanged }: { featureId: nu
           />
           <div className="min-h-[12rem]" data-testid={`tab-${tab}`}>
             {tab === "examples" && <ExamplesTab feature={f} />}
+            {tab === "linguistics" && <LinguisticsTab feature={f} />}
             {tab === "logits" && <LogitLensTab feature={f} />}
             {tab === "correlations" && <CorrelationsTab feature={f} />}
             {tab === "ablation" && <AblationTab feature={f} />}

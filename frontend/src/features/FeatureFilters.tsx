@@ -1,5 +1,6 @@
 /**
- * The feature browser's filters on statistics and category, and a labelling run's latents: the
+ * The feature browser's filters on statistics, category, the dominant linguistic category and its
+ * share (after a linguistic analysis), and a labelling run's latents: the
  * state, its `GET /features` (and `/features/summary`) parameters, and the row of inputs.
  * Frequency is typed in percent (what the table shows) and sent as a fraction.
  */
@@ -13,6 +14,11 @@ export interface StatFilters {
   minScore?: number;
   maxScore?: number;
   category?: string;
+  /** Dominant linguistic category of the top examples (VERB, code:keyword, ...). */
+  lingCategory?: string;
+  /** Share of the top examples in that category (0..1). */
+  minLingShare?: number;
+  maxLingShare?: number;
   /** Only latents this labelling run labelled (the score range then applies to its labels). */
   labelingId?: number;
   /** How the run filter is named in the chip ("run #4 · high"). */
@@ -32,6 +38,9 @@ export function filterParams(f: StatFilters) {
     min_score: f.minScore,
     max_score: f.maxScore,
     category: f.category?.trim() || undefined,
+    ling_category: f.lingCategory || undefined,
+    min_ling_share: f.minLingShare,
+    max_ling_share: f.maxLingShare,
     labeling_id: f.labelingId,
   };
 }
@@ -42,12 +51,20 @@ export function filterProblem(f: StatFilters): string | null {
     ["frequency", f.minFrequencyPct, f.maxFrequencyPct],
     ["max activation", f.minMaxAct, f.maxMaxAct],
     ["label score", f.minScore, f.maxScore],
+    ["linguistic share", f.minLingShare, f.maxLingShare],
   ];
   for (const [name, lo, hi] of pairs) if (lo !== undefined && hi !== undefined && lo > hi) return `${name}: the minimum is above the maximum`;
   if ((f.minScore ?? 0) > 1 || (f.maxScore ?? 0) > 1 || (f.minScore ?? 0) < 0 || (f.maxScore ?? 0) < 0) return "label score: between 0 and 1";
+  if ((f.minLingShare ?? 0) > 1 || (f.maxLingShare ?? 0) > 1 || (f.minLingShare ?? 0) < 0 || (f.maxLingShare ?? 0) < 0) return "linguistic share: between 0 and 1";
   if ((f.minFrequencyPct ?? 0) > 100 || (f.maxFrequencyPct ?? 0) > 100 || (f.minFrequencyPct ?? 0) < 0 || (f.maxFrequencyPct ?? 0) < 0) return "frequency: between 0 and 100%";
   return null;
 }
+
+/** The categories the linguistic analysis gives (universal parts of speech, code classes). */
+export const LING_CATEGORIES = [
+  "VERB", "NOUN", "PROPN", "ADJ", "ADV", "PRON", "DET", "ADP", "AUX", "CCONJ", "SCONJ", "PART", "NUM", "PUNCT", "SYM", "INTJ", "X", "SPACE",
+  "code:keyword", "code:builtin", "code:identifier", "code:operator", "code:string", "code:comment", "code:number", "code:whitespace",
+];
 
 export const activeFilters = (f: StatFilters) => Object.values(filterParams(f)).filter((v) => v !== undefined).length;
 
@@ -74,6 +91,17 @@ export function FeatureFilterFields({ value, onChange }: { value: StatFilters; o
       <Field label="Category">
         <input className="w-32" value={value.category ?? ""} onChange={(e) => set({ category: e.target.value || undefined })} placeholder="e.g. syntax" data-testid="filter-category" />
       </Field>
+      <Field label="Linguistics">
+        <select className="w-36" value={value.lingCategory ?? ""} onChange={(e) => set({ lingCategory: e.target.value || undefined })} data-testid="filter-ling-category">
+          <option value="">any category</option>
+          {LING_CATEGORIES.map((c) => (
+            <option key={c} value={c}>
+              {c.startsWith("code:") ? `code ${c.slice(5)}` : c}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Range label="Its share (0–1)" step="0.05" lo={value.minLingShare} hi={value.maxLingShare} onLo={(v) => set({ minLingShare: v })} onHi={(v) => set({ maxLingShare: v })} testId="filter-ling-share" />
       {value.labelingId !== undefined && (
         <span className="mb-1 inline-flex items-center gap-1 rounded bg-emerald-900/40 px-2 py-1 text-xs text-emerald-200" data-testid="filter-run">
           {value.runTitle ?? `labelling run #${value.labelingId}`}

@@ -1,13 +1,13 @@
 /**
  * The Features area's server state: extractions (start, delete), the feature list fetched in pages
  * as the table scrolls, one feature and its detail, semantic search, lookup by latent index, and
- * the label / star / relabel / ablation calls.
+ * the label / star / relabel / ablation calls, and the linguistic analysis (start, one summary).
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../api/client";
 import { useApiMutation, useDelete, useExtractions } from "../api/hooks";
-import type { Extraction, ExtractionCreate, Feature, FeatureUpdate, LabelingJob, Page, SemanticHit } from "../api/types";
+import type { Extraction, ExtractionCreate, Feature, FeatureUpdate, LabelingJob, LinguisticConfig, LinguisticSummary, LinguisticsStarted, Page, SemanticHit } from "../api/types";
 import type { FeatureRow } from "../components/FeatureTable";
 import { featureDetail } from "./featureDetail";
 
@@ -177,4 +177,19 @@ export function useLabelingRun(id: number | null | undefined) {
     queryFn: ({ signal }) => api.get<LabelingJob>(`/labeling/${id}`, undefined, signal),
     enabled: typeof id === "number",
   });
+}
+
+/** A latent's linguistic summary (404 until its extraction was analysed: no retries then). */
+export function useFeatureLinguistics(id: number) {
+  return useQuery({
+    queryKey: ["features", id, "linguistics"],
+    queryFn: ({ signal }) => api.get<LinguisticSummary>(`/features/${id}/linguistics`, undefined, signal),
+    staleTime: 60_000,
+    retry: false,
+  });
+}
+
+/** Start the linguistic analysis of an extraction (its job id lands in `result.linguistics`). */
+export function useStartLinguistics(extractionId: number) {
+  return useApiMutation((body: LinguisticConfig) => api.post<LinguisticsStarted>(`/extractions/${extractionId}/linguistics`, body), ["extractions"]);
 }
