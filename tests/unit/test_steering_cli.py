@@ -125,3 +125,38 @@ def test_steer_config_file_is_the_steering_config(workspace, tmp_path, capsys):
     assert config["generation"]["max_new_tokens"] == 6 and config["generation"]["seed"] == 7
     assert config["similarity"] == "jaccard"
     assert len(data["prompts"][0]["steered"][0]["token_ids"]) <= 6
+
+
+def test_steer_prompt_template_runs_one_prompt_per_value(workspace, capsys):
+    model_dir, sae_dir = workspace
+    args = ["steer", "--sae", str(sae_dir), "--feature", "5", "--strength", "4", "--model",
+            str(model_dir), "--max-tokens", "3", "--similarity", "jaccard", "--json",
+            "--prompt", "w1", "--prompt-template", "w5 {a} {b}", "--value", "a=w6",
+            "--value", "b=w8", "--value", "a=w7", "--value", "b=w9",
+            "--combine", "zip"]  # fmt: skip
+    data = json.loads(run_cli(args, capsys))
+    assert [p["prompt"] for p in data["prompts"]] == ["w1", "w5 w6 w8", "w5 w7 w9"]
+    assert [p["variables"] for p in data["prompts"]] == [
+        {},
+        {"a": "w6", "b": "w8"},
+        {"a": "w7", "b": "w9"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--value", "a=w6"], "--value fills a --prompt-template's variables"),
+        (["--prompt-template", "w5 {a}", "--value", "a"], "--value takes NAME=VALUE"),
+        (["--prompt-template", "w5 {a}", "--value", "b=w6"], "values given for {b}"),
+        (["--prompt-template", "w5 {a}"], "{a} has no values"),
+    ],
+)  # fmt: skip
+def test_steer_prompt_template_errors_are_one_line(workspace, capsys, extra, message):
+    model_dir, sae_dir = workspace
+    with pytest.raises(SystemExit) as exit_info:
+        main(["steer", "--sae", str(sae_dir), "--feature", "1", "--strength", "1", "--model",
+              str(model_dir), "--similarity", "jaccard", *extra])  # fmt: skip
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: ") and message in err

@@ -8,6 +8,10 @@ model, similarity to the baseline text, and how often the steered features fire 
 itself). ``--json`` prints the whole run as JSON instead and
 ``--out`` saves it.
 
+``--prompt-template "Write about {topic}."`` with ``--value topic=cats --value topic=tides`` runs
+one prompt per value (after any ``--prompt``); several variables run every combination, or pair
+their i-th values with ``--combine zip``.
+
 ``--config FILE`` reads a :class:`~mistudio.core.steering.SteeringConfig` (YAML or JSON; each
 intervention's ``sae`` is a folder or name); the options typed beside it override its fields,
 and ``--feature`` options, when given, replace its interventions.
@@ -40,6 +44,7 @@ STEER_OPTIONS = {
     "top_p": "generation.top_p",
     "seed": "generation.seed",
     "chat": "generation.chat_template",
+    "prompt_template": "prompt_template",
 }
 """``steer`` option -> :class:`~mistudio.core.steering.SteeringConfig` field (dotted: nested);
 the interventions come from the repeated ``--sae``/``--feature``/``--strength`` options."""
@@ -73,6 +78,22 @@ def _parse_sweep(text: str) -> list[float]:
         raise InvalidInputError(
             f"--sweep takes comma-separated numbers, e.g. 0,2,4,8 (got {text!r})"
         ) from None
+
+
+def _prompt_template(text: str | None, values: list[str], combine: str) -> dict[str, Any] | None:
+    """The ``prompt_template`` of ``--prompt-template`` and its ``--value NAME=VALUE`` options
+    (values of one name in the order given)."""
+    if text is None:
+        if values:
+            raise InvalidInputError("--value fills a --prompt-template's variables: give one")
+        return None
+    variables: dict[str, list[str]] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInputError(f"--value takes NAME=VALUE, e.g. topic=cats (got {item!r})")
+        variables.setdefault(name.strip(), []).append(value)
+    return {"text": text, "variables": variables, "combine": combine}
 
 
 def _columns(left: tuple[str, str], right: tuple[str, str], width: int) -> list[str]:
@@ -177,6 +198,15 @@ def steer_command(
     chat: bool = typer.Option(False, help=field_help("SteeringConfig", "generation.chat_template")),
     similarity: str = typer.Option("embedding", help=field_help("SteeringConfig", "similarity")),
     any_model: bool = typer.Option(False, help="Allow an SAE trained on a differently named model"),
+    prompt_template: str | None = typer.Option(
+        None, "--prompt-template", help=field_help("SteeringConfig", "prompt_template")
+    ),
+    value: list[str] = typer.Option(
+        [], "--value", help="NAME=VALUE for a --prompt-template variable (repeat per value)"
+    ),
+    combine: str = typer.Option(
+        "product", help="Several --prompt-template variables: product (every combination) | zip"
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the run as JSON"),
     out: Path | None = typer.Option(None, "--out", help="Also save the run as JSON here"),
     config_file: Path | None = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
@@ -201,6 +231,7 @@ def steer_command(
         "top_p": _gen_default("top_p") if top_p is None else top_p,
         "seed": seed,
         "chat": chat,
+        "prompt_template": _prompt_template(prompt_template, value, combine),
     }
     fixed = None
     if feature:
