@@ -138,7 +138,8 @@ class NvidiaSmi:
     def __init__(self) -> None:
         self.exe = shutil.which("nvidia-smi")
         self.fields = list(SMI_FIELDS)
-        self.count = len(self.sample()) if self.exe else 0
+        self.count = 0
+        self.sample()
 
     def sample(self) -> list[dict[str, Any]]:
         if not self.exe:
@@ -151,9 +152,12 @@ class NvidiaSmi:
                 timeout=SMI_TIMEOUT_SECONDS,
                 check=True,
             ).stdout
-        except (OSError, subprocess.SubprocessError):
+        except (OSError, subprocess.SubprocessError):  # also "No devices were found" (exit 6)
+            self.count = 0
             return []
-        return parse_smi_csv(out, self.fields)
+        gpus = parse_smi_csv(out, self.fields)
+        self.count = len(gpus)  # the latest answer's (a GPU can fall off the bus)
+        return gpus
 
 
 def open_gpu_source(kind: str) -> GpuSource:

@@ -46,6 +46,10 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+FAKE_NVIDIA_SMI = ROOT / "tests" / "fixtures" / "fake_nvidia_smi"
+FAKE_GPUS_FILE = "fake-gpus"
+"""In the studio's home: the number of fake GPUs its ``nvidia-smi`` reports (no file: none)."""
+
 HUB_SAE_REPO = "e2e-lab/smollm2-135m-saes"
 """The fake Hub's SAE repo: SAELens folders for SmolLM2-135M (d_model 576)."""
 
@@ -89,6 +93,11 @@ def studio(tmp_path_factory: pytest.TempPathFactory, e2e_hub: Any) -> Iterator[s
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "TOKENIZERS_PARALLELISM": "false",
         "MISTUDIO_MONITOR_INTERVAL_SECONDS": "1",
+        # Fake GPUs (mistudio/gpu_sources.py): none until a module writes a count into
+        # FAKE_GPUS_FILE (test_walkthrough_system_and_extraction.py, which removes it again).
+        "PATH": f"{FAKE_NVIDIA_SMI}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MISTUDIO_GPU_SOURCE": "nvidia-smi",
+        "FAKE_NVIDIA_SMI_GPUS_FILE": str(home / FAKE_GPUS_FILE),
     }
     for key in ("MISTUDIO_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_CACHE"):
         env.pop(key, None)

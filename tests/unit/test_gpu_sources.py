@@ -70,3 +70,14 @@ def test_source_setting(fake_smi: None, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("PATH", "/nonexistent")
     missing = open_gpu_source("auto")  # no NVML here, no nvidia-smi: no GPUs, no error
     assert missing.count == 0 and missing.sample() == []
+
+
+def test_gpus_can_come_and_go(
+    fake_smi: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    count = tmp_path / "gpus"
+    monkeypatch.setenv("FAKE_NVIDIA_SMI_GPUS_FILE", str(count))
+    smi = open_gpu_source("nvidia-smi")  # no file: "No devices were found", exit 6
+    assert smi.name == "nvidia-smi" and smi.sample() == [] and smi.count == 0
+    count.write_text("3")
+    assert [g["index"] for g in smi.sample()] == [0, 1, 2] and smi.count == 3

@@ -7,7 +7,7 @@ import { formatBytes } from "../lib/format";
 const pct = (v: number | undefined) => (v === undefined ? "–" : `${v.toFixed(0)}%`);
 
 export function GpuCard({ gpu: g, freest }: { gpu: GpuSample; freest: boolean }) {
-  const power = g.power_watts === undefined ? "–" : `${g.power_watts.toFixed(0)} W${g.power_limit_watts ? ` / ${g.power_limit_watts.toFixed(0)} W` : ""}`;
+  const power = g.power_watts === undefined ? "–" : `${g.power_watts.toFixed(0)}${g.power_limit_watts ? `/${g.power_limit_watts.toFixed(0)}` : ""} W`;
   return (
     <Card testId={`gpu-card-${g.index}`} title={<span className="truncate" title={g.name}>{`GPU ${g.index}${g.name ? ` · ${g.name}` : ""}`}</span>} actions={freest ? <span className="text-[11px] text-emerald-400">most free memory</span> : undefined}>
       <div className="grid grid-cols-2 gap-2 md:grid-cols-4">

@@ -6,7 +6,7 @@
 import { useState } from "react";
 import { beforeEach, describe, expect, it } from "vitest";
 import { act, fireEvent, render, screen } from "@testing-library/react";
-import type { SystemSample } from "../api/types";
+import type { GpuSample, SystemSample } from "../api/types";
 import { freestGpu } from "../lib/gpus";
 import { stubResizeObserver } from "../test/layout";
 import { DeviceField } from "../training/DeviceField";
@@ -19,7 +19,7 @@ const gpu = (index: number, util: number, usedGib: number, temp: number, watts: 
   index, name: "NVIDIA H100 80GB HBM3", utilization_percent: util, memory_used_bytes: usedGib * GIB, memory_total_bytes: 80 * GIB,
   temperature_c: temp, power_watts: watts, power_limit_watts: 700,
 });
-const sample = (t: number, gpus: ReturnType<typeof gpu>[]) =>
+const sample = (t: number, gpus: GpuSample[]) =>
   ({ timestamp: t, cpu: { percent: 1, per_core_percent: [1], count: 1 }, memory: { percent: 1 }, disk: {}, io: {}, gpus }) as unknown as SystemSample;
 
 const TWO = sample(10, [gpu(0, 90, 60, 72, 550), gpu(1, 10, 20, 40, 80)]);
@@ -30,7 +30,7 @@ describe("GPUs", () => {
   it("aggregates over GPUs or keeps one", () => {
     expect(gpuRow(TWO, "all")).toEqual({ t: 10, util: 50, mem: 50, temp: 72, power: 630 });
     expect(gpuRow(TWO, 1)).toEqual({ t: 10, util: 10, mem: 25, temp: 40, power: 80 });
-    const partial = sample(11, [{ index: 0 } as ReturnType<typeof gpu>]);
+    const partial = sample(11, [{ index: 0 }]);
     expect(gpuRow(partial, "all")).toEqual({ t: 11, util: null, mem: null, temp: null, power: null });
   });
 
@@ -42,7 +42,7 @@ describe("GPUs", () => {
 
   it("shows a card per GPU and toggles the charts between aggregated and per GPU", () => {
     render(<GpuSection latest={TWO} history={[sample(5, TWO.gpus), TWO]} />);
-    expect(screen.getByTestId("gpu-card-0")).toHaveTextContent("550 W / 700 W");
+    expect(screen.getByTestId("gpu-card-0")).toHaveTextContent("550/700 W");
     expect(screen.getByTestId("gpu-card-1")).toHaveTextContent("most free memory");
     expect(screen.getByTestId("gpu-chart-all")).toBeInTheDocument();
     fireEvent.click(screen.getByRole("button", { name: "Per GPU" }));
@@ -78,7 +78,8 @@ describe("training device", () => {
     expect(screen.getByTestId("device")).toHaveTextContent("cuda:1");
     const select = screen.getByTestId("train-device") as HTMLSelectElement;
     expect([...select.options].map((o) => o.value)).toEqual(["cpu", "cuda:0", "cuda:1"]);
-    expect(select.options[2].text).toBe("cuda:1 · 60.0 GiB free · 10% busy (freest)");
+    expect(select.options[2].text).toBe("cuda:1 (freest)");
+    expect(screen.getByText(/cuda:1: 60\.0 GiB free · 10% busy; the freest of 2 GPUs/)).toBeInTheDocument();
     fireEvent.change(select, { target: { value: "cuda:0" } });
     act(() => useSystemStore.setState({ latest: sample(12, [gpu(0, 90, 70, 70, 500), gpu(1, 5, 1, 35, 70)]) }));
     expect(screen.getByTestId("device")).toHaveTextContent("cuda:0");

@@ -22,12 +22,12 @@ export function DeviceField({ value, onChange }: { value: string; onChange: (dev
     ? gpus.map((g) => {
         const free = (g.memory_total_bytes ?? 0) - (g.memory_used_bytes ?? 0);
         const use = g.utilization_percent === undefined ? "" : ` · ${g.utilization_percent.toFixed(0)}% busy`;
-        return { value: `cuda:${g.index}`, label: `cuda:${g.index} · ${formatBytes(free)} free${use}${g.index === freest ? " (freest)" : ""}` };
+        return { value: `cuda:${g.index}`, label: `cuda:${g.index}${g.index === freest ? " (freest)" : ""}`, detail: `${formatBytes(free)} free${use}` };
       })
-    : [{ value: "cuda", label: "cuda" }];
+    : [{ value: "cuda", label: "cuda", detail: "" }];
   const known = value === "cpu" || options.some((o) => o.value === value);
   return (
-    <Field label="Device" hint={several ? `${gpus.length} GPUs: the freest is chosen until you pick one` : undefined}>
+    <Field label="Device" hint={several ? `${value}: ${options.find((o) => o.value === value)?.detail ?? "—"}; the freest of ${gpus.length} GPUs until you pick one` : undefined}>
       <select
         value={value}
         onChange={(e) => {
