@@ -223,3 +223,21 @@ def test_summary_lines():
     s = summarise(0, [person, aaron, person, aaron, verb])
     assert s.text == "PERSON entities (80%); lemmas: moses/aaron/say"
     assert LinguisticSummary.from_json(json.loads(json.dumps(s.as_json()))) == s
+
+
+def test_overlapping_windows_of_a_sequence_are_read_as_one_passage():
+    from mistudio.core.linguistics.analyze import _passages, _Window
+
+    windows = {
+        (0, 5): _Window(ids=[3, 4, 5, 6, 7], center=2),  # positions 3..7
+        (0, 8): _Window(ids=[6, 7, 8, 9], center=2),  # positions 6..9: overlaps
+        (0, 12): _Window(ids=[10, 11, 12], center=2),  # positions 10..12: touches
+        (0, 30): _Window(ids=[28, 29, 30], center=2),  # apart
+        (1, 5): _Window(ids=[103, 104, 105], center=2),  # another sequence
+    }
+    passages = sorted(_passages(windows), key=lambda p: (p.keys[0][0], p.start))
+    assert [(p.start, p.ids, p.keys) for p in passages] == [
+        (3, list(range(3, 13)), [(0, 5), (0, 8), (0, 12)]),
+        (28, [28, 29, 30], [(0, 30)]),
+        (3, [103, 104, 105], [(1, 5)]),
+    ]

@@ -98,21 +98,16 @@ def pipeline_name(nlp: Any) -> str:
 
 def read_span(doc: Any, start: int, end: int) -> WordReading:
     """The reading of the word that overlaps characters ``[start, end)`` of ``doc`` most."""
+    region = doc.char_span(start, end, alignment_mode="expand") if end > start else None
     best: Any = None
     best_overlap = 0
-    for tok in doc:
-        tok_start = tok.idx
-        tok_end = tok.idx + len(tok.text)
-        if tok_end <= start:
-            continue
-        if tok_start >= end:
-            break
-        overlap = min(end, tok_end) - max(start, tok_start)
+    for tok in region if region is not None else ():
         if tok.is_space:
-            overlap = 0  # a word beats the whitespace around it
+            continue  # a word beats the whitespace around it
+        overlap = min(end, tok.idx + len(tok.text)) - max(start, tok.idx)
         if best is None or overlap > best_overlap:
             best, best_overlap = tok, overlap
-    if best is None or (best_overlap == 0 and best.is_space):
+    if best is None:
         return SPACE  # only whitespace
     return WordReading(
         text=best.text,
