@@ -1,4 +1,7 @@
-/** The extraction picker names a running extraction's status as its card does (the job's, live). */
+/**
+ * The extraction picker names a running extraction's status as its card does (the job's, live); the
+ * selected ready extraction keeps its card, where its follow-up labelling run is followed.
+ */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { screen, waitFor, within } from "@testing-library/react";
 import { page, renderWithClient, stubApi } from "../test/api";
@@ -18,5 +21,17 @@ describe("features panel", () => {
     await waitFor(() => expect(within(card).getByTestId("status")).toHaveTextContent("running"));
     const picker = screen.getByTestId("extraction-select");
     await waitFor(() => expect(within(picker).getByRole("option")).toHaveTextContent("ex-3 (running)"));
+  });
+
+  it("keeps the selected ready extraction's card, with the labelling run it queued", async () => {
+    stubApi(({ url }) => {
+      if (url.includes("/labeling/7")) return { id: 7, name: "rules labels", status: "completed", job_id: "l7", n_labeled: 480, error: null, extraction_id: 4, config: {}, result: {} };
+      if (url.includes("/extractions")) return page([{ id: 4, name: "ex-4", status: "ready", job_id: null, error: null, n_features: 512, result: { labeling: { method: "rules", run_id: 7 } }, created_at: "2026-01-01T00:00:00Z" }]);
+      return page([]);
+    });
+    renderWithClient(<FeaturesPanel />);
+    const card = await screen.findByTestId("extraction-4");
+    await waitFor(() => expect(within(card).getByTestId("follow-up-labeling")).toHaveAttribute("data-state", "completed"));
+    expect(within(card).getByTestId("follow-up-labeling")).toHaveTextContent("480 labelled");
   });
 });

@@ -1,7 +1,8 @@
 /**
- * The Features panel: extractions of SAEs over evaluation tokens, the browser of the selected
- * extraction's latents, the feature detail of the open latent, and the selected extraction's
- * Neuronpedia exports (started from "Export…" beside the extraction picker).
+ * The Features panel: extractions of SAEs over evaluation tokens (a card per running one and one
+ * for the selected ready one), the browser of the selected extraction's latents, the feature
+ * detail of the open latent, and the selected extraction's Neuronpedia exports (started from
+ * "Export…" beside the extraction picker).
  */
 import { useEffect, useState } from "react";
 import { useExtractions } from "../api/hooks";
@@ -36,6 +37,9 @@ export function FeaturesPanel() {
     if (extractionId === null && ready[0]) setExtractionId(ready[0].id);
   }, [extractionId, ready, setExtractionId]);
   const running = items.filter((e) => e.status !== "ready" && e.status !== "completed");
+  // The selected ready extraction keeps its card: what goes on after its job (the follow-up
+  // labelling it asked for, its linguistic analysis) shows there.
+  const cards = currentReady ? [...running, currentReady] : running;
 
   return (
     <div className="space-y-6">
@@ -63,9 +67,9 @@ export function FeaturesPanel() {
         }
       />
       <ErrorLine error={extractions.error} />
-      {running.length > 0 && (
+      {cards.length > 0 && (
         <div className="grid gap-3 md:grid-cols-2">
-          {running.map((e) => (
+          {cards.map((e) => (
             <ExtractionCard key={e.id} extraction={e} />
           ))}
         </div>
