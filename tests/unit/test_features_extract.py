@@ -159,6 +159,12 @@ def test_examples_page_back_windows_of_the_tokenization(tokenization, extracted,
                 expected = 0.0 if t is None else float(lat[t, i])
                 assert ex.acts[j] == pytest.approx(expected, abs=1e-5)
             assert ex.acts[ex.center] == pytest.approx(ex.value)
+            # Words cover the window's tokens in order (the tiny vocabulary's 'w7' tokens are
+            # words of their own) and read as the window.
+            assert ex.words is not None
+            assert [(w.start, w.end) for w in ex.words][0][0] == 0
+            assert ex.words[-1].end == len(ex.token_ids)
+            assert all(a.end == b.start for a, b in zip(ex.words, ex.words[1:], strict=False))
     samples = result.samples(3)
     assert 0 < len(samples) <= 5
     assert all(s.value > 0 and s.quantile is not None for s in samples)

@@ -135,3 +135,20 @@ def test_small_model_template_is_short_and_shows_the_feature() -> None:
         len("".join(m["content"] for m in messages))
         < len("".join(m["content"] for m in default)) / 2
     )
+
+
+def test_examples_are_shown_to_the_labeller_word_by_word() -> None:
+    """A word is marked whole when one of its tokens fires (``<<unbelievable>>``, not
+    ``un<<believ>>able``), and a character split over byte tokens reads as itself, not '�'."""
+    from mistudio.core.data.words import Word
+    from mistudio.core.features.result import Example
+    from mistudio.core.labeling.prompts import format_examples, format_pairs
+
+    tokens = [" un", "believ", "able", " caf", "\ufffd", "\ufffd", "!"]
+    acts = [0.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    words = [Word(0, 3, " unbelievable"), Word(3, 6, " café"), Word(6, 7, "!")]
+    example = Example(list(range(7)), acts, 1, 4.0, 0, 1, tokens, None, words)
+    assert format_examples([example], 4.0, 0.3) == "Example 1: << unbelievable>> café!"
+    assert format_pairs([example], 4.0) == "Example 1: ' unbelievable' (10)"
+    tokenwise = Example(list(range(7)), acts, 1, 4.0, 0, 1, tokens)
+    assert format_examples([tokenwise], 4.0, 0.3) == "Example 1:  un<<believ>>able caf\ufffd\ufffd!"

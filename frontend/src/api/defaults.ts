@@ -53,6 +53,9 @@ export const SCHEMA_DEFAULTS = {
     "min_frequency": 0.0,
     "min_max_act": 0.0
   },
+  "FeatureWindow": {
+    "words": []
+  },
   "GenerationConfig": {
     "chat_template": false,
     "max_new_tokens": 40,

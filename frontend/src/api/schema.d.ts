@@ -2857,6 +2857,12 @@ export interface components {
              * @description Activation at ``center``.
              */
             value: number;
+            /**
+             * Words
+             * @description The tokens grouped into words, for display (empty: show the tokens).
+             * @default []
+             */
+            words?: components["schemas"]["WordOut"][];
         };
         /**
          * FollowUpLabeling
@@ -6492,6 +6498,27 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /**
+         * WordOut
+         * @description Tokens ``start .. end - 1`` of a window read as one word.
+         */
+        WordOut: {
+            /**
+             * End
+             * @description One past its last token.
+             */
+            end: number;
+            /**
+             * Start
+             * @description Index of the word's first token.
+             */
+            start: number;
+            /**
+             * Text
+             * @description What the tokens read as together (characters split over byte tokens merged).
+             */
+            text: string;
         };
     };
     responses: never;

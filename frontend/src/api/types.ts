@@ -148,6 +148,13 @@ export interface SystemSample {
   gpus: GpuSample[];
 }
 
+/** Tokens `start .. end - 1` of a window read as one word, with their merged text. */
+export interface TokenWord {
+  start: number;
+  end: number;
+  text: string;
+}
+
 /** Feature detail payloads (see src/api/featureDetail.ts for the endpoints they come from). */
 export interface FeatureExample {
   tokens: string[];
@@ -156,6 +163,8 @@ export interface FeatureExample {
   value: number;
   sequence?: number;
   position?: number;
+  /** The tokens grouped into words (absent: show the tokens). */
+  words?: TokenWord[];
 }
 export interface TokenValue {
   token: string;

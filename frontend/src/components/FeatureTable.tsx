@@ -6,7 +6,7 @@
 import clsx from "clsx";
 import { forwardRef, useEffect, useImperativeHandle, useRef } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import type { Feature } from "../api/types";
+import type { Feature, TokenWord } from "../api/types";
 import { formatNumber } from "../lib/format";
 import { TokenText } from "./TokenText";
 
@@ -14,7 +14,7 @@ export const ROW_HEIGHT = 40;
 const COLUMNS = "grid-cols-[70px_minmax(120px,1.2fr)_100px_minmax(140px,1.4fr)_minmax(140px,1.2fr)_minmax(200px,2fr)_90px_90px_44px]";
 
 /** A feature row as the table reads it; `example` is used when the API sends one. */
-export type FeatureRow = Feature & { example?: { tokens: string[]; acts: number[] } | null };
+export type FeatureRow = Feature & { example?: { tokens: string[]; acts: number[]; words?: TokenWord[] } | null };
 
 /** `top_tokens` as stored (a JSON list, or a " | "-separated string) to a list. */
 export function parseTopTokens(value: string | null | undefined): string[] {
@@ -45,10 +45,12 @@ interface Props {
   /** Initial viewport size (tests; the browser measures). */
   initialRect?: { width: number; height: number };
   selectedId?: number | null;
+  /** Examples token by token instead of word by word. */
+  rawTokens?: boolean;
 }
 
 export const FeatureTable = forwardRef<FeatureTableHandle, Props>(function FeatureTable(
-  { count, rowAt, onRange, onVisible, onOpen, onStar, height = 560, initialRect, selectedId },
+  { count, rowAt, onRange, onVisible, onOpen, onStar, height = 560, initialRect, selectedId, rawTokens = false },
   ref,
 ) {
   const scroller = useRef<HTMLDivElement>(null);
@@ -123,7 +125,7 @@ export const FeatureTable = forwardRef<FeatureTableHandle, Props>(function Featu
                     </span>
                     <span className="min-w-0 overflow-hidden">
                       {f.example ? (
-                        <TokenText tokens={f.example.tokens} acts={f.example.acts} compact className="block overflow-hidden text-ellipsis" />
+                        <TokenText tokens={f.example.tokens} acts={f.example.acts} words={f.example.words} raw={rawTokens} compact className="block overflow-hidden text-ellipsis" />
                       ) : (
                         <TopTokens tokens={parseTopTokens(f.top_tokens)} />
                       )}

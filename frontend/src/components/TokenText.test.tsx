@@ -39,4 +39,30 @@ describe("TokenText", () => {
     rerender(<TokenText tokens={["a", " b"]} />);
     expect(screen.getByTestId("token-text").className.split(" ")).toContain("whitespace-pre-wrap");
   });
+
+  it("shows words, shaded by their largest token, with each piece's activation on hover", () => {
+    // "▁un" "believ" "able" "," and two byte tokens of 'é' that decode alone to '�'.
+    const tokens = [" un", "believ", "able", ",", " caf", "\ufffd", "\ufffd"];
+    const acts = [0, 2, 0.5, 0, 0, 1, 0];
+    const words = [
+      { start: 0, end: 3, text: " unbelievable" },
+      { start: 3, end: 4, text: "," },
+      { start: 4, end: 7, text: " café" },
+    ];
+    const { rerender } = render(<TokenText tokens={tokens} acts={acts} words={words} center={1} />);
+    const view = screen.getByTestId("token-text");
+    expect(view.dataset.view).toBe("words");
+    expect(view.textContent).toBe(" unbelievable, café");
+    expect(view.textContent).not.toContain("\ufffd");
+    const spans = view.querySelectorAll("span");
+    expect(spans).toHaveLength(3);
+    expect(spans[0].dataset.act).toBe("2");
+    expect(spans[0].getAttribute("title")).toBe('" un" 0 · "believ" 2 · "able" 0.5');
+    expect(spans[0].className).toContain("outline"); // the word holding the centre token
+    expect(spans[1].getAttribute("title")).toBeNull(); // one silent token: nothing to say
+    // Raw tokens: the pieces again, one span each.
+    rerender(<TokenText tokens={tokens} acts={acts} words={words} center={1} raw />);
+    expect(screen.getByTestId("token-text").dataset.view).toBe("tokens");
+    expect(screen.getByTestId("token-text").querySelectorAll("span")).toHaveLength(7);
+  });
 });

@@ -2,7 +2,7 @@
  * histogram, and "Export JSON" of its examples (exportExamples.ts). */
 import { useState } from "react";
 import type { Feature } from "../api/types";
-import { ActivationLegend, TokenText } from "../components/TokenText";
+import { ActivationLegend, RawTokensToggle, TokenText } from "../components/TokenText";
 import { Button, Empty, ErrorLine } from "../components/ui";
 import { formatNumber } from "../lib/format";
 import { ActivationHistogram } from "./ActivationHistogram";
@@ -10,11 +10,14 @@ import { Loading } from "./Loading";
 import { Unavailable } from "./Unavailable";
 import { useFeatureDetail } from "./queries";
 import { downloadJson, exportFileName, featureExamplesExport } from "./exportExamples";
+import { useUi } from "../store/ui";
 
 export function ExamplesTab({ feature }: { feature: Feature }) {
   const q = useFeatureDetail(feature.id);
   const [exporting, setExporting] = useState(false);
   const [exportError, setExportError] = useState<unknown>(null);
+  const raw = useUi((s) => s.rawTokens);
+  const setRaw = useUi((s) => s.setRawTokens);
   const exportJson = async () => {
     setExporting(true);
     setExportError(null);
@@ -36,7 +39,8 @@ export function ExamplesTab({ feature }: { feature: Feature }) {
     <div className="space-y-2">
       <div className="flex flex-wrap items-center justify-between gap-3">
         <ActivationLegend max={max} />
-        <span className="text-[11px] text-slate-500">hover a token for its activation</span>
+        <span className="text-[11px] text-slate-500">hover a {raw ? "token" : "word"} for its {raw ? "activation" : "tokens' activations"}</span>
+        <RawTokensToggle raw={raw} onChange={setRaw} />
         <Button onClick={() => void exportJson()} disabled={exporting} data-testid="export-examples" title="Download this latent's examples (up to 200), statistics and label as JSON">
           {exporting ? "Exporting…" : "Export JSON"}
         </Button>
@@ -52,7 +56,7 @@ export function ExamplesTab({ feature }: { feature: Feature }) {
         {examples.map((e, i) => (
           <div key={i} className="flex gap-3 rounded-md border border-slate-800 bg-slate-950/60 px-2 py-1.5">
             <span className="w-12 shrink-0 pt-0.5 text-right font-mono text-[11px] text-emerald-300">{formatNumber(e.value, 3)}</span>
-            <TokenText tokens={e.tokens} acts={e.acts} max={max} center={e.center} />
+            <TokenText tokens={e.tokens} acts={e.acts} max={max} center={e.center} words={e.words} raw={raw} />
           </div>
         ))}
       </div>

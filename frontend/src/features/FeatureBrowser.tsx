@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Extraction, Feature } from "../api/types";
 import { FeatureTable, type FeatureRow, type FeatureTableHandle } from "../components/FeatureTable";
+import { RawTokensToggle } from "../components/TokenText";
 import { Button, ErrorLine, Field, Stat, num } from "../components/ui";
 import { formatCount, formatDate, formatNumber } from "../lib/format";
 import { useUi } from "../store/ui";
@@ -39,6 +40,8 @@ export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
   const [filters, setFilters] = useState<StatFilters>(NO_FILTERS);
   const [showFilters, setShowFilters] = useState(false);
   const featureFilter = useUi((s) => s.featureFilter);
+  const rawTokens = useUi((s) => s.rawTokens);
+  const setRawTokens = useUi((s) => s.setRawTokens);
   const setFeatureFilter = useUi((s) => s.setFeatureFilter);
   useEffect(() => {
     if (!featureFilter) return;
@@ -158,6 +161,7 @@ export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
         <Button onClick={() => setShowFilters(!showFilters)} data-testid="feature-filters-toggle">
           {showFilters ? "▾" : "▸"} Filters{activeFilters(filters) ? ` (${activeFilters(filters)})` : ""}
         </Button>
+        <RawTokensToggle raw={rawTokens} onChange={setRawTokens} />
       </div>
       {showFilters && <FeatureFilterFields value={filters} onChange={setFilters} />}
       <FeatureSummaryStrip summary={summaryQuery.data} />
@@ -166,7 +170,7 @@ export function FeatureBrowser({ extraction }: { extraction: Extraction }) {
       {semantic && q ? (
         <SemanticResults extractionId={extraction.id} q={q} onOpen={(id) => openFeature(id)} />
       ) : null}
-      <FeatureTable ref={table} count={total} rowAt={pages.rowAt} onRange={onRange} onVisible={onVisible} onOpen={(f) => openFeature(f.id)} onStar={star} selectedId={featureId} />
+      <FeatureTable ref={table} count={total} rowAt={pages.rowAt} onRange={onRange} onVisible={onVisible} onOpen={(f) => openFeature(f.id)} onStar={star} selectedId={featureId} rawTokens={rawTokens} />
       <div className="flex items-center justify-between text-xs text-slate-400">
         <span data-testid="feature-range">
           {total ? `rows ${formatCount(visible[0] + 1)}–${formatCount(Math.min(total, visible[1] + 1))} of ${formatCount(total)}` : "no features match"}

@@ -9,7 +9,7 @@
  */
 import { api } from "../api/client";
 import type { components } from "../api/schema";
-import type { AblationOut, CorrelatedFeature, Feature, FeatureExample, LogitLensOut, TokenValue } from "../api/types";
+import type { AblationOut, CorrelatedFeature, Feature, FeatureExample, LogitLensOut, TokenValue, TokenWord } from "../api/types";
 
 type FeatureDetailRaw = components["schemas"]["FeatureDetail"];
 
@@ -31,6 +31,7 @@ export function toExamples(raw: unknown): FeatureExample[] {
       value: typeof e.value === "number" ? e.value : Math.max(0, ...acts),
       sequence: e.sequence as number | undefined,
       position: e.position as number | undefined,
+      words: Array.isArray(e.words) ? (e.words as TokenWord[]) : undefined,
     };
   });
 }

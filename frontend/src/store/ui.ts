@@ -53,6 +53,9 @@ interface UiState {
   /** Filters for the feature browser to take over (then cleared by it). */
   featureFilter: FeatureFilterRequest | null;
   setFeatureFilter: (filter: FeatureFilterRequest | null) => void;
+  /** Show examples token by token (BPE pieces) instead of word by word, everywhere. */
+  rawTokens: boolean;
+  setRawTokens: (raw: boolean) => void;
   /** The training form's current config, for "save as template". */
   trainingDraft: Record<string, unknown> | null;
   setTrainingDraft: (draft: Record<string, unknown> | null) => void;
@@ -76,6 +79,8 @@ export const useUi = create<UiState>((set) => ({
   loadTemplate: (pendingTemplate) => set({ pendingTemplate }),
   featureFilter: null,
   setFeatureFilter: (featureFilter) => set({ featureFilter }),
+  rawTokens: false,
+  setRawTokens: (rawTokens) => set({ rawTokens }),
   trainingDraft: null,
   setTrainingDraft: (trainingDraft) => set({ trainingDraft }),
 }));

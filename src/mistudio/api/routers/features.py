@@ -58,6 +58,17 @@ from mistudio.store.semantic_search import semantic_search
 router = APIRouter(prefix="/features", tags=["features"])
 
 
+class WordOut(DocumentedModel):
+    """Tokens ``start .. end - 1`` of a window read as one word."""
+
+    start: int
+    """Index of the word's first token."""
+    end: int
+    """One past its last token."""
+    text: str
+    """What the tokens read as together (characters split over byte tokens merged)."""
+
+
 class FeatureWindow(DocumentedModel):
     """A short window of one example: each token decoded on its own, and the latent's
     activation at each."""
@@ -70,6 +81,8 @@ class FeatureWindow(DocumentedModel):
     """Index into ``tokens`` of the token the example was chosen for."""
     value: float
     """Activation at ``center``."""
+    words: list[WordOut] = []
+    """The tokens grouped into words, for display (empty: show the tokens)."""
 
 
 class FeatureOut(DocumentedModel):

@@ -3,7 +3,8 @@
 A page of the feature browser shows, for each latent, its first top example cut to a few tokens
 around the activating one. The page's rows are read from the memory-mapped arrays with one
 fancy-indexed read per array, and each distinct token id is decoded once for the whole page, so
-a page of 50 latents costs the same few reads whatever the SAE's width.
+a page of 50 latents costs the same few reads whatever the SAE's width. Each window also carries
+its words (about 0.05 ms a window: the bytes of each id are kept per tokenizer).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mistudio.core.data import decode_each
+from mistudio.core.data.words import Word, token_words
 from mistudio.core.features.result import ExtractionResult
 from mistudio.errors import MiStudioError
 
@@ -33,6 +35,8 @@ class ExampleWindow:
     """Index of the activating token in ``tokens``."""
     value: float
     """The example's activation (what ranked it first)."""
+    words: list[Word]
+    """The tokens grouped into words (:func:`~mistudio.core.data.words.token_words`)."""
 
 
 def first_example_windows(
@@ -66,6 +70,8 @@ def first_example_windows(
     distinct = sorted({i for ids, _, _ in cuts for i in ids})
     text = dict(zip(distinct, decode_each(tokenizer, distinct), strict=True))
     return {
-        int(latent): ExampleWindow([text[i] for i in ids], a, c, float(values[r]))
+        int(latent): ExampleWindow(
+            [text[i] for i in ids], a, c, float(values[r]), token_words(tokenizer, ids)
+        )
         for r, (latent, (ids, a, c)) in enumerate(zip(wanted.tolist(), cuts, strict=True))
     }

@@ -38,6 +38,7 @@ from pydantic import BaseModel, Field
 
 from mistudio.core.data import decode, decode_each
 from mistudio.core.data.decoding import token_labels
+from mistudio.core.data.words import Word, token_words
 from mistudio.core.features.config import ExtractionConfig
 from mistudio.errors import InvalidInputError, NotFoundError
 
@@ -120,6 +121,8 @@ class Example:
     """Each token decoded on its own (when a tokenizer was given)."""
     quantile: int | None = None
     """Quantile bin (samples only): 0 lowest .. n_quantiles - 1 highest."""
+    words: list[Word] | None = None
+    """The tokens grouped into words with their merged text (when a tokenizer was given)."""
 
     @property
     def text(self) -> str:
@@ -298,6 +301,7 @@ class ExtractionResult:
                     position=int(locs[r, 1]),
                     tokens=decode_each(tokenizer, ids) if tokenizer is not None else None,
                     quantile=int(quantiles[r]) if quantiles is not None else None,
+                    words=token_words(tokenizer, ids) if tokenizer is not None else None,
                 )
             )
         return out
@@ -337,6 +341,7 @@ class ExtractionResult:
                     sequence=int(locs[r, 0]),
                     position=int(locs[r, 1]),
                     tokens=decode_each(tokenizer, ids) if tokenizer is not None else None,
+                    words=token_words(tokenizer, ids) if tokenizer is not None else None,
                 )
             )
         return out

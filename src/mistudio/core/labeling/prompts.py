@@ -3,8 +3,9 @@
 The default follows delphi's explainer (EleutherAI, "Automatically Interpreting Millions of
 Features in LLMs", 2024): a system prompt, one worked example, then the latent's examples with the
 activating tokens marked ``<<like this>>`` (tokens above 0.3 x the latent's max, consecutive ones
-merged), optionally ``token (activation 0-10)`` pairs, and a fixed reply format ending in
-``[EXPLANATION]:``. Templates are editable: any text with the variables below.
+merged; shown word by word, a word marked when one of its tokens is), optionally
+``token (activation 0-10)`` pairs, and a fixed reply format ending in ``[EXPLANATION]:``.
+Templates are editable: any text with the variables below.
 
 Rendering substitutes ``{variable}`` in one pass over the *template*, never over the inserted
 text, so a dataset token such as ``{examples}`` or ``{0}`` is shown as it is and cannot inject
@@ -70,22 +71,34 @@ def active_mask(acts: Sequence[float], max_act: float, threshold: float) -> list
     return [a > cut and a > 0 for a in acts]
 
 
+def in_words(example: Example, per_token: Sequence[float]) -> tuple[list[str], list[float]]:
+    """The example's texts and ``per_token`` values word by word (a word takes its largest
+    token's value), so a prompt reads ``<<unbelievable>>``, not ``un<<believ>>able`` or a '�'
+    per byte; token by token where the example has no words."""
+    if not example.words:
+        return list(example.tokens or []), list(per_token)
+    texts = [w.text for w in example.words]
+    return texts, [max(per_token[w.start : w.end]) for w in example.words]
+
+
 def format_examples(examples: Sequence[Example], max_act: float, threshold: float) -> str:
     lines = []
     for n, e in enumerate(examples, 1):
         mask = active_mask(e.acts, max_act, threshold)
         if not any(mask):  # a weak example: mark its own peak so it still shows something
             mask = [j == e.center for j in range(len(e.acts))]
-        lines.append(f"Example {n}: {highlight(e.tokens or [], mask)}")
+        texts, marks = in_words(e, [float(m) for m in mask])
+        lines.append(f"Example {n}: {highlight(texts, [m > 0 for m in marks])}")
     return "\n".join(lines)
 
 
 def format_pairs(examples: Sequence[Example], max_act: float) -> str:
     lines = []
     for n, e in enumerate(examples, 1):
+        texts, acts = in_words(e, e.acts)
         pairs = [
             f"{show_token(t)!r} ({discretise(a, max_act)})"
-            for t, a in zip(e.tokens or [], e.acts, strict=True)
+            for t, a in zip(texts, acts, strict=True)
             if discretise(a, max_act) > 0
         ]
         lines.append(f"Example {n}: " + (", ".join(pairs) if pairs else "(weak)"))
