@@ -48,6 +48,7 @@ import torch
 from safetensors import safe_open
 
 from mistudio.core.data import decode_each
+from mistudio.core.data.words import token_words
 from mistudio.core.features.result import (
     ActivationHistogram,
     Correlated,
@@ -238,6 +239,7 @@ class LatentReader:
         """Token texts filled in and values rounded, once for both forms."""
         for e in examples:
             e.tokens = self.texts(e.token_ids)
+            e.words = token_words(self.tokenizer, e.token_ids)  # the archive's pages only
             e.acts = round_list(e.acts)
             e.value = r5(e.value)
         return examples
@@ -286,7 +288,9 @@ class LatentReader:
 def _example_json(e: Example) -> dict[str, Any]:
     # Example is flat (lists of numbers and strings): a shallow copy is asdict without its
     # deep copies, which cost more than everything else an export does.
-    return dict(vars(e))
+    out = dict(vars(e))
+    out["words"] = [dict(vars(w)) for w in e.words or []]
+    return out
 
 
 def label_json(label: LatentLabel) -> dict[str, Any]:
