@@ -199,6 +199,15 @@ export function TokenBarChart({ data, height }: { data: { token: string; value: 
 }
 
 /** A time series for the System panel (x = unix seconds). */
+/** Clock ticks for a time axis over `data`'s `t` (seconds): with seconds when the span is under
+ * ten minutes, so a short span's ticks do not all read the same minute. */
+export function clockTicks(data: { t?: number | null }[]): (t: number) => string {
+  const times = data.map((d) => Number(d.t)).filter(Number.isFinite);
+  const span = times.length ? Math.max(...times) - Math.min(...times) : 0;
+  const options: Intl.DateTimeFormatOptions = span < 600 ? { hour: "2-digit", minute: "2-digit", second: "2-digit" } : { hour: "2-digit", minute: "2-digit" };
+  return (t: number) => new Date(t * 1000).toLocaleTimeString([], options);
+}
+
 export function TimeChart({
   data,
   series,
@@ -228,7 +237,7 @@ export function TimeChart({
             type="number"
             domain={["dataMin", "dataMax"]}
             {...AXIS}
-            tickFormatter={(t: number) => new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}
+            tickFormatter={clockTicks(data)}
           />
           <YAxis {...AXIS} width={72} domain={[0, max ?? "auto"]} tickFormatter={(v: number) => (tick ?? fmt)(v)} />
           <Tooltip

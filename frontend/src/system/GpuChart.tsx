@@ -3,10 +3,8 @@
  * and power draw below it (W), over the last hour. Rows come from `gpuSeries`.
  */
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { AXIS, TOOLTIP, TimeChart } from "../components/charts";
+import { AXIS, TOOLTIP, TimeChart, clockTicks } from "../components/charts";
 import type { GpuRow } from "./gpuSeries";
-
-const clock = (t: number) => new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
 export function GpuChart({ rows, testId }: { rows: GpuRow[]; testId?: string }) {
   return (
@@ -15,7 +13,7 @@ export function GpuChart({ rows, testId }: { rows: GpuRow[]; testId?: string }) 
         <ResponsiveContainer width="100%" height="100%">
           <LineChart data={rows} margin={{ top: 4, right: 0, left: 0, bottom: 0 }}>
             <CartesianGrid stroke="#1e293b" />
-            <XAxis dataKey="t" type="number" domain={["dataMin", "dataMax"]} {...AXIS} tickFormatter={clock} />
+            <XAxis dataKey="t" type="number" domain={["dataMin", "dataMax"]} {...AXIS} tickFormatter={clockTicks(rows)} />
             <YAxis yAxisId="pct" {...AXIS} width={44} domain={[0, 100]} tickFormatter={(v: number) => `${v}%`} />
             <YAxis yAxisId="temp" orientation="right" {...AXIS} width={44} domain={[0, 100]} tickFormatter={(v: number) => `${v}°C`} />
             <Tooltip

@@ -93,3 +93,14 @@ describe("training device", () => {
     expect(screen.getByTestId("device")).toHaveTextContent("cpu");
   });
 });
+
+describe("clock ticks", () => {
+  it("show seconds over a short span and minutes over a long one", async () => {
+    const { clockTicks } = await import("../components/charts");
+    const t0 = Date.UTC(2026, 0, 1, 11, 18, 5) / 1000;
+    const short = clockTicks([{ t: t0 }, { t: t0 + 90 }])(t0 + 30);
+    const long = clockTicks([{ t: t0 }, { t: t0 + 3600 }])(t0 + 30);
+    expect(short).toMatch(/\d{2}:\d{2}:\d{2}/);
+    expect(long).not.toMatch(/\d{2}:\d{2}:\d{2}/);
+  });
+});
