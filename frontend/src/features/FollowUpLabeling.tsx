@@ -1,8 +1,12 @@
 /**
  * The labelling run an extraction's request asked for ("then label with", kept in
  * `result.labeling`): planned until the extraction is ready, then that run's status, progress and
- * labels so far.
+ * labels so far. When a run this card watched (it saw the extraction or the run busy) ends, the
+ * feature list is fetched again so its labels show in the browser: a quick rules run may be over
+ * before its first fetch, and its job's end then comes as no event.
  */
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useRef } from "react";
 import type { Extraction } from "../api/types";
 import { JobProgress } from "../components/ProgressBar";
 import { ErrorLine, StatusPill } from "../components/ui";
@@ -19,6 +23,18 @@ export function plannedLabeling(e: Extraction): { method: string; run_id: number
 export function FollowUpLabeling({ extraction: e }: { extraction: Extraction }) {
   const plan = plannedLabeling(e);
   const run = useLabelingRun(plan?.run_id);
+  const client = useQueryClient();
+  const watched = useRef(false);
+  const runStatus = run.data?.status;
+  const planned = plan !== null;
+  useEffect(() => {
+    if (!planned) return;
+    if (isBusy(e.status) || isBusy(runStatus)) watched.current = true;
+    else if (runStatus && watched.current) {
+      watched.current = false;
+      void client.invalidateQueries({ queryKey: ["features"] });
+    }
+  }, [planned, e.status, runStatus, client]);
   if (!plan) return null;
   const label = <span className="font-medium text-slate-200">{plan.method} labelling</span>;
   if (plan.run_id === null) {

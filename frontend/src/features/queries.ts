@@ -9,9 +9,11 @@ import { api } from "../api/client";
 import { useApiMutation, useDelete, useExtractions } from "../api/hooks";
 import type { Extraction, ExtractionCreate, Feature, FeatureUpdate, LabelingJob, LinguisticConfig, LinguisticSummary, LinguisticsStarted, Page, SemanticHit } from "../api/types";
 import type { FeatureRow } from "../components/FeatureTable";
+import { isBusy } from "../lib/status";
 import { featureDetail } from "./featureDetail";
 
 export const PAGE_SIZE = 500;
+const RUN_POLL_MS = 2000;
 
 /** Pages of the feature list fetched as the table scrolls; rows are addressed by position. */
 export function useFeaturePages(base: Record<string, unknown>) {
@@ -27,7 +29,7 @@ export function useFeaturePages(base: Record<string, unknown>) {
   const current = state.key === key ? state : { key, total: null, pages: new Map<number, FeatureRow[]>(), error: null };
 
   const load = useCallback(
-    (page: number) => {
+    (page: number, fresh = false) => {
       const id = `${key}#${page}`;
       if (inFlight.current.has(id)) return;
       inFlight.current.add(id);
@@ -35,7 +37,7 @@ export function useFeaturePages(base: Record<string, unknown>) {
         .fetchQuery({
           queryKey: ["features", "list", base, page],
           queryFn: ({ signal }) => api.get<Page<Feature>>("/features", { ...base, offset: page * PAGE_SIZE, limit: PAGE_SIZE } as never, signal),
-          staleTime: 10_000,
+          staleTime: fresh ? 0 : 10_000,
         })
         // Only the answer to the current query is shown: an answer for a key the list has left
         // (asc -> desc -> asc with the desc request slow) is dropped, never written over it.
@@ -61,6 +63,20 @@ export function useFeaturePages(base: Record<string, unknown>) {
     return () => void client.cancelQueries({ queryKey: ["features", "list", base] });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, load]);
+
+  // Rows changed behind the list (a labelling run or a linguistic analysis finished, a label was
+  // edited) invalidate ["features", ...]: fetch the pages already shown again, in place. The pages
+  // are fetched outside any observer, so invalidating their queries alone would refresh nothing.
+  const loadedPages = useRef<number[]>([]);
+  loadedPages.current = [...current.pages.keys()];
+  useEffect(
+    () =>
+      client.getQueryCache().subscribe((event) => {
+        if (event.type !== "updated" || event.action.type !== "invalidate" || event.query.queryKey[0] !== "features") return;
+        for (const p of loadedPages.current) load(p, true);
+      }),
+    [client, load],
+  );
 
   const rowAt = useCallback(
     (i: number) => current.pages.get(Math.floor(i / PAGE_SIZE))?.[i % PAGE_SIZE],
@@ -170,12 +186,16 @@ export function useExtractionChoice(initial: number | null = null) {
   return { ready, extractionId, setExtractionId };
 }
 
-/** One labelling run (the follow-up run an extraction queued); refetched when its job finishes. */
+/**
+ * One labelling run (the follow-up run an extraction queued), polled while it is busy: its status
+ * and the latents labelled so far (no job event refetches a run's row).
+ */
 export function useLabelingRun(id: number | null | undefined) {
   return useQuery({
     queryKey: ["labeling", id],
     queryFn: ({ signal }) => api.get<LabelingJob>(`/labeling/${id}`, undefined, signal),
     enabled: typeof id === "number",
+    refetchInterval: (q) => (q.state.data && isBusy(q.state.data.status) ? RUN_POLL_MS : false),
   });
 }
 
