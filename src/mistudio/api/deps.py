@@ -6,6 +6,7 @@ import hmac
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from mistudio.api.errors import ApiError
 from mistudio.core.config import DocumentedModel
 from mistudio.core.data.local_files import is_under
+from mistudio.core.features.result import META_FILE, ExtractionResult
 from mistudio.errors import NotFoundError
 from mistudio.jobs.lifecycle import active_jobs_using
 from mistudio.settings import get_settings
@@ -275,3 +277,20 @@ def check_import_path(path: str | Path) -> Path:
     if not resolved.exists():
         raise NotFoundError(f"{path} does not exist")
     return resolved
+
+
+@lru_cache(maxsize=8)
+def _opened(path: str, stamp: int) -> ExtractionResult:
+    del stamp  # part of the cache key only
+    return ExtractionResult.open(path)
+
+
+def open_extraction(path: str) -> ExtractionResult:
+    """An extraction folder's result, kept open for the next requests (opening memory-maps its
+    arrays and loads its tokenizer). Keyed by the path and its ``extraction.json``'s change time,
+    so a folder written afresh at the same path is opened afresh, never served stale."""
+    try:
+        stamp = (Path(path) / META_FILE).stat().st_mtime_ns
+    except OSError:
+        stamp = -1  # let open() say what is missing
+    return _opened(path, stamp)

@@ -18,14 +18,21 @@ import datetime as dt
 import math
 import time
 from dataclasses import asdict
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
-from mistudio.api.deps import BigDbId, DbId, Page, PagingDep, SessionDep, get_or_404
+from mistudio.api.deps import (
+    BigDbId,
+    DbId,
+    Page,
+    PagingDep,
+    SessionDep,
+    get_or_404,
+    open_extraction,
+)
 from mistudio.api.errors import ApiError
 from mistudio.api.labeling_runs import (
     LabelingJobOut,
@@ -36,7 +43,6 @@ from mistudio.api.labeling_runs import (
 )
 from mistudio.api.loaded_models import model_and_sae
 from mistudio.core.config import DocumentedModel
-from mistudio.core.features import ExtractionResult
 from mistudio.core.features.ablation import ablate_latent, compare_completions, example_batch
 from mistudio.core.features.list_windows import first_example_windows
 from mistudio.core.labeling.config import LabelingSelection
@@ -378,17 +384,11 @@ class FeatureDetail(DocumentedModel):
     """Co-activating latents and nearest decoder neighbours."""
 
 
-@lru_cache(maxsize=8)
-def _open_extraction(path: str) -> ExtractionResult:
-    # Opening memory-maps arrays and loads the saved tokenizer; keep a few open.
-    return ExtractionResult.open(path)
-
-
 def _top_windows(path: str, indices: list[int]) -> dict[int, FeatureWindow]:
     """Each latent's first top example, cut around its centre
     (:func:`~mistudio.core.features.list_windows.first_example_windows`)."""
     try:
-        result = _open_extraction(path)
+        result = open_extraction(path)
     except MiStudioError:  # an incomplete or older folder: rows without examples
         return {}
     windows = first_example_windows(result, indices)
@@ -409,7 +409,7 @@ def get_feature_detail(
         raise ApiError(
             409, f"extraction {extraction.id} has no arrays (status {extraction.status})"
         )
-    result = _open_extraction(extraction.path)
+    result = open_extraction(extraction.path)
     tokenizer = result.tokenizer()
     hist = result.histogram(row.index)
     lens = result.logit_lens(row.index, tokenizer)
@@ -655,7 +655,7 @@ def ablate_feature(feature_id: int, body: AblationRequest, session: SessionDep) 
     if sae is None or not sae.path:
         raise ApiError(409, f"the SAE of extraction {extraction.id} has no weights")
     load_config, sae_path, hook_name = model_load_config(model), sae.path, sae.hook_name
-    result = _open_extraction(extraction.path)
+    result = open_extraction(extraction.path)
     if not 0 <= row.index < result.d_sae:
         raise ApiError(409, f"latent {row.index} is not in extraction {extraction.id}")
     started = time.perf_counter()

@@ -18,15 +18,22 @@ any row is written, and again by the worker.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mistudio.api.deps import DbId, Listing, Page, SessionDep, get_or_404, listing_of
+from mistudio.api.deps import (
+    DbId,
+    Listing,
+    Page,
+    SessionDep,
+    get_or_404,
+    listing_of,
+    open_extraction,
+)
 from mistudio.api.errors import ApiError
 from mistudio.api.labeling_runs import (
     LabelingJobOut,
@@ -35,7 +42,6 @@ from mistudio.api.labeling_runs import (
     start_labeling,
 )
 from mistudio.core.config import DocumentedModel
-from mistudio.core.features import ExtractionResult
 from mistudio.core.labeling import CostEstimate, LabelingConfig, estimate_cost
 from mistudio.core.labeling.config import LabelingSelection
 from mistudio.core.labeling.time_estimate import (
@@ -91,12 +97,6 @@ def list_labeling_jobs(
     return listing.page(extraction_id=extraction_id, status=status)
 
 
-@lru_cache(maxsize=4)
-def _open_result(path: str) -> Any:
-
-    return ExtractionResult.open(path)
-
-
 class LabelingEstimate(CostEstimate):
     """Requests, tokens and money a run would spend, and how long it would take."""
 
@@ -148,7 +148,7 @@ def estimate_labeling_cost(body: LabelingCreate, session: SessionDep) -> Labelin
     extraction = ready_extraction(session, body.extraction_id)
     config = checked_config(session, body.config, body.template_id, count_use=False)
     assert extraction.path is not None
-    result = _open_result(extraction.path)
+    result = open_extraction(extraction.path)
     indices = choose_indices(session, extraction.id, result, body.selection)
     cost = estimate_cost(result, indices, config)
     rules_rate = time_rules(result, indices, config) if config.method == "rules" else None
