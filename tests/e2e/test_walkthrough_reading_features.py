@@ -108,15 +108,18 @@ def test_22_browser_filtered_on_a_linguistic_category(page: Page, studio: str) -
         page.get_by_test_id("feature-filters-toggle").click()
     page.get_by_test_id("filter-ling-category").select_option(category)
     page.get_by_test_id("filter-ling-share-min").fill("0.5")
+    # The list has answered the filter: its total is the expected count and rows are drawn.
     page.wait_for_function(
-        "(n) => document.querySelectorAll('[data-testid=feature-row]').length > 0 && "
-        "[...document.querySelectorAll('[data-testid=feature-row]')].length <= n",
+        "(n) => document.querySelector('[data-testid=feature-total]')?.innerText"
+        ".replace(/,/g, '') === String(n) && "
+        "document.querySelectorAll('[data-testid=feature-row] [data-testid=ling-summary]')"
+        ".length > 0",
         arg=len(expected),
         timeout=60_000,
     )
-    shown = page.get_by_test_id("ling-summary")
-    shown.first.wait_for()
-    assert shown.count() <= len(expected)
+    shown = page.get_by_test_id("feature-row").get_by_test_id("ling-summary")
+    assert 0 < shown.count() <= len(expected)
+    assert all(t.strip() for t in shown.all_inner_texts())
     assert _rows(studio, extraction["id"], ling_category=category, min_ling_share=0.5) == [
         r for r in _rows(studio, extraction["id"]) if r in expected
     ]

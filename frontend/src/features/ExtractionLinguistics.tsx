@@ -55,17 +55,18 @@ export function ExtractionLinguistics({ extraction: e }: { extraction: Extractio
     <div className="mt-2 space-y-1 text-xs text-slate-400" data-testid="extraction-linguistics" data-state={r?.ready && !running ? "ready" : (status ?? "none")}>
       <div className="flex items-center gap-2">
         <span className="font-medium text-slate-200">Linguistics</span>
-        {r?.ready && !running && (
-          <span className="truncate" data-testid="linguistics-cost">
-            {costLine(r)}
-          </span>
-        )}
+        {!r?.ready && !running && <span>part of speech, lemma, entity, code class of each latent&apos;s top tokens</span>}
         {!running && (
           <Button variant="ghost" className="ml-auto px-2 py-0.5 text-xs" onClick={() => start.mutate({})} disabled={start.isPending} data-testid="linguistics-start">
             {r?.ready ? "Analyse again" : "Analyse linguistics"}
           </Button>
         )}
       </div>
+      {r?.ready && !running && (
+        <div className="break-words" data-testid="linguistics-cost">
+          {costLine(r)}
+        </div>
+      )}
       {r?.job_id && running && <JobProgress jobId={r.job_id} />}
       {r?.job_id && (status === "failed" || status === "cancelled") && <JobProgress jobId={r.job_id} />}
       <ErrorLine error={start.error} />
