@@ -241,3 +241,27 @@ def test_overlapping_windows_of_a_sequence_are_read_as_one_passage():
         (28, [28, 29, 30], [(0, 30)]),
         (3, [103, 104, 105], [(1, 5)]),
     ]
+
+
+def test_labellers_see_the_summary_when_the_extraction_was_analysed(tmp_path):
+    pytest.importorskip("spacy")
+    from mistudio.core.labeling.context import FeatureContext
+    from mistudio.core.labeling.prompts import PromptTemplate, linguistics_line
+
+    tokenizer = english_bpe()
+    said = [(i, text, "said") for i, text in enumerate(PROSE)]
+    result = _write_extraction(tmp_path / "x", tokenizer, [said])
+    analyse_extraction(result, LinguisticConfig())
+    summary = Linguistics.open(result.folder).summary(0)
+    line = linguistics_line(FeatureContext(index=0, examples=[], linguistics=summary))
+    assert line == (
+        "Linguistic analysis of the activating tokens: the word 'say' (100%, verbs) "
+        "(verbs 100%)\n"
+    )
+    ctx = FeatureContext(index=0, examples=[], top_tokens=[(" said", 1.0)], linguistics=summary)
+    rendered = PromptTemplate().render(ctx)[-1]["content"]
+    assert line.strip() in rendered
+    off = PromptTemplate(use_linguistics=False).render(ctx)[-1]["content"]
+    assert "Linguistic analysis" not in off
+    bare = FeatureContext(index=0, examples=[], top_tokens=[(" said", 1.0)])
+    assert PromptTemplate().render(bare)[-1]["content"] == off  # nothing without an analysis

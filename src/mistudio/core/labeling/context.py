@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mistudio.core.features.result import Example, ExtractionResult
+from mistudio.core.linguistics import Linguistics, LinguisticSummary
 
 
 @dataclass
@@ -35,6 +36,9 @@ class FeatureContext:
     """Activating examples not shown to the labeller (scoring positives)."""
     negatives: list[Example] = field(default_factory=list)
     """Windows where the latent is zero throughout (scoring negatives)."""
+    linguistics: LinguisticSummary | None = None
+    """What its top-activating tokens are linguistically, when the extraction was analysed
+    (:mod:`mistudio.core.linguistics`; prompts may show it, see ``PromptTemplate``)."""
 
     def __post_init__(self) -> None:
         if self.max_act <= 0:
@@ -69,8 +73,10 @@ def gather_feature(
     n_held_out: int = 10,
     n_negatives: int = 10,
     seed: int = 0,
+    linguistics: bool = True,
 ) -> FeatureContext:
-    """Read latent ``index`` from ``result``: shown examples, held-out positives, negatives."""
+    """Read latent ``index`` from ``result``: shown examples, held-out positives, negatives, and
+    (with ``linguistics``, when the extraction was analysed) its linguistic summary."""
     rng = random.Random(seed * 1_000_003 + index)
     stats = result.stats(index, tokenizer)
     top = result.examples(index, tokenizer)
@@ -102,4 +108,9 @@ def gather_feature(
         logit_lens=lens.positive_text[:10] if lens is not None else [],
         held_out=held,
         negatives=negatives[:n_negatives],
+        linguistics=(
+            Linguistics.open(result.folder).summary(index)
+            if linguistics and Linguistics.exists(result.folder)
+            else None
+        ),
     )

@@ -24,6 +24,7 @@ from pydantic import Field, model_validator
 from mistudio.core.config import OperationConfig
 from mistudio.core.features.result import Example
 from mistudio.core.labeling.context import FeatureContext
+from mistudio.core.linguistics.summary import category_name
 from mistudio.errors import InvalidInputError
 
 VARIABLES = ("examples", "top_tokens", "logit_lens", "activation_pairs", "reply_format", "index")
@@ -155,7 +156,7 @@ DEFAULT_USER = """Feature examples:
 
 Most frequent activating tokens: {top_tokens}
 Tokens the feature promotes as the next token: {logit_lens}
-
+{linguistics}
 {reply_format}"""
 
 
@@ -172,7 +173,7 @@ the game was<< over>> by noon
 SMALL_WORKED_REPLY = '[LABEL]: the word "over"'
 
 SMALL_USER = """Tokens: {top_tokens}
-Examples:
+{linguistics}Examples:
 {examples}
 
 {reply_format}"""
@@ -189,7 +190,8 @@ class PromptTemplate(OperationConfig):
     """System prompt."""
     user: str = DEFAULT_USER
     """The request for one feature; variables: ``{examples}``, ``{top_tokens}``,
-    ``{logit_lens}``, ``{activation_pairs}``, ``{reply_format}``, ``{index}``."""
+    ``{logit_lens}``, ``{activation_pairs}``, ``{reply_format}``, ``{index}``,
+    ``{linguistics}`` (a line, or nothing; see ``use_linguistics``)."""
     worked_user: str | None = WORKED_USER
     """A worked example's request (None: no worked example)."""
     worked_reply: str | None = WORKED_TEXT
@@ -206,6 +208,9 @@ class PromptTemplate(OperationConfig):
     """Most frequent activating tokens listed."""
     highlight_threshold: float = Field(default=HIGHLIGHT_THRESHOLD, gt=0, lt=1)
     """Mark tokens above this fraction of the latent's max activation."""
+    use_linguistics: bool = True
+    """Show the latent's linguistic summary at ``{linguistics}`` when its extraction was
+    analysed (part of speech, lemmas, entity types or code classes of its activating tokens)."""
 
     @model_validator(mode="after")
     def _check_variables(self) -> PromptTemplate:
@@ -226,6 +231,7 @@ class PromptTemplate(OperationConfig):
             "logit_lens": format_tokens(ctx.logit_lens[:10]),
             "reply_format": self.reply_format_json if json_mode else self.reply_format,
             "index": str(ctx.index),
+            "linguistics": linguistics_line(ctx) if self.use_linguistics else "",
         }
 
     def render(self, ctx: FeatureContext, json_mode: bool = False) -> list[Message]:
@@ -238,6 +244,19 @@ class PromptTemplate(OperationConfig):
             messages.append({"role": "assistant", "content": worked})
         messages.append({"role": "user", "content": substitute(self.user, values)})
         return messages
+
+
+def linguistics_line(ctx: FeatureContext) -> str:
+    """``{linguistics}``: one line (ending in a newline) on what the activating tokens are
+    linguistically, or nothing without an analysis: ``Linguistic analysis of the activating
+    tokens: 82% verbs; lemmas: say/tell/ask (VERB 82%, NOUN 10%; entities: PERSON 40%)``."""
+    s = ctx.linguistics
+    if s is None or s.n_examples == 0:
+        return ""
+    parts = ", ".join(f"{category_name(c)} {v:.0%}" for c, v in list(s.categories.items())[:3])
+    if s.entities:
+        parts += "; entities: " + ", ".join(f"{e} {v:.0%}" for e, v in list(s.entities.items())[:2])
+    return f"Linguistic analysis of the activating tokens: {s.text} ({parts})\n"
 
 
 def small_model_template() -> PromptTemplate:
