@@ -29,7 +29,7 @@ and ``b_dec`` is set from an init batch by :meth:`SAE.init_b_dec` (geometric med
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 import torch
 from pydantic import ValidationError, model_validator
@@ -39,6 +39,9 @@ from mistudio.core.config import OperationConfig
 from mistudio.core.sae.registry import sae_class
 from mistudio.core.sae.sparse_ops import SparseCodes, Workspace
 from mistudio.errors import InvalidInputError
+
+if TYPE_CHECKING:  # core/training imports this module; the group is only passed through here
+    from mistudio.core.training.distributed import RankGroup
 
 DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
@@ -168,6 +171,10 @@ class TrainContext:
     """AuxK weight (Gao et al. 2024)."""
     update_threshold: bool = True
     """BatchTopK: update the running inference threshold from this batch."""
+    group: RankGroup | None = None
+    """Data-parallel ranks this batch is a shard of (None: one process). Architectures whose
+    training forward reads a statistic of the whole batch reduce it through the group (TopK's
+    AuxK variances, BatchTopK's batch threshold)."""
 
 
 DENSE_TEMPORARIES = 4

@@ -10,7 +10,7 @@ makes TopK faster than a dense step.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -25,6 +25,29 @@ from mistudio.core.sae.sparse_ops import (
     topk_codes,
 )
 from mistudio.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from mistudio.core.training.distributed import RankGroup
+
+
+def global_variances(group: RankGroup, *parts: Tensor) -> list[Tensor]:
+    """Total variance ``mean_b ||p_b - mean(p)||^2`` of each ``[rows, d]`` tensor over the rows
+    of every rank (float64 sums, one all-reduce for all of them)."""
+    n = float(parts[0].shape[0])
+    stats = [torch.tensor([n], dtype=torch.float64, device=parts[0].device)]
+    for p in parts:
+        p64 = p.double()
+        stats += [p64.sum(0), p64.pow(2).sum().reshape(1)]
+    flat = group.sum_(torch.cat(stats))
+    total = flat[0]
+    out, offset = [], 1
+    for p in parts:
+        d = p.shape[1]
+        mean = flat[offset : offset + d] / total
+        sq = flat[offset + d] / total
+        out.append((sq - mean.pow(2).sum()).clamp_min(0).to(p.dtype))
+        offset += d + 1
+    return out
 
 
 @register_sae("topk")
@@ -67,8 +90,11 @@ class TopKSAE(SAE):
         vals, idx = pre.topk(self.k, dim=-1, sorted=False)
         return torch.zeros_like(pre).scatter_(-1, idx, vals.relu())
 
-    def select(self, x: Tensor, aux_cols: Tensor | None, aux_k: int) -> TopKSelection:
-        """Sparse codes for a training batch (overridden by BatchTopK)."""
+    def select(
+        self, x: Tensor, aux_cols: Tensor | None, aux_k: int, ctx: TrainContext | None = None
+    ) -> TopKSelection:
+        """Sparse codes for a training batch (overridden by BatchTopK; per token, so a shard of
+        a batch selects what the whole batch would)."""
         return topk_codes(
             x, self.input_bias(), self.W_enc, self.b_enc, self.workspace, self.k, aux_cols, aux_k
         )
@@ -79,7 +105,7 @@ class TopKSAE(SAE):
         if ctx.dead_mask is not None:
             aux_cols = ctx.dead_mask.nonzero().squeeze(1)
             n_dead = aux_cols.numel()
-        sel = self.select(x, aux_cols if n_dead else None, ctx.aux_k)
+        sel = self.select(x, aux_cols if n_dead else None, ctx.aux_k, ctx)
         codes = sel.codes
         bias = self.input_bias()
         vals = sparse_encode(codes, x, bias, self.W_enc, self.b_enc)  # [nnz]
@@ -118,9 +144,14 @@ class TopKSAE(SAE):
         e = (target.float() - x_hat.float()).detach()  # [batch, d_out]
         aux_vals = sparse_encode(aux, x, self.input_bias(), self.W_enc, self.b_enc)
         e_hat = sparse_decode(aux_vals, aux, self.W_dec)
-        var_e = (e - e.mean(0)).pow(2).sum(-1).mean().clamp_min(1e-12)
         tgt = target.float()
-        var_x = (tgt - tgt.mean(0)).pow(2).sum(-1).mean()
+        if ctx.group is not None and ctx.group.distributed:
+            # Both variances are of the whole batch, not of this rank's shard.
+            var_e, var_x = global_variances(ctx.group, e, tgt.detach())
+            var_e = var_e.clamp_min(1e-12)
+        else:
+            var_e = (e - e.mean(0)).pow(2).sum(-1).mean().clamp_min(1e-12)
+            var_x = (tgt - tgt.mean(0)).pow(2).sum(-1).mean()
         scale = min(n_dead / max(ctx.aux_k, 1), 1.0)
         ratio = mse_loss(e_hat, e) / var_e
         out: Tensor = ctx.aux_coefficient * scale * ratio * var_x

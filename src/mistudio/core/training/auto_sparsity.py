@@ -101,16 +101,24 @@ def active_scale(sae: SAE, out: SAEOutput) -> float | None:
     units): how far a threshold must move to change L0 by a factor e, for the roughly
     exponential upper tail of pre-activations. None when the step does not tell."""
     l0 = float(out.l0)
-    if l0 <= 0:
+    excess = active_excess(sae, out)
+    if l0 <= 0 or excess is None:
         return None
+    return excess / l0
+
+
+def active_excess(sae: SAE, out: SAEOutput) -> float | None:
+    """Per token, the summed excess of the active latents over their thresholds (a mean over the
+    batch's tokens, so data-parallel ranks average it like L0; :func:`active_scale` divides it
+    by L0). None when the step does not tell."""
     if sae.sparsity_penalty == "l1" and "l1" in out.losses:
         # l1 = sum_i f_i ||d_i|| / batch; the threshold of a ReLU is 0, so the excess is f.
         norms = float(sae.W_dec.detach().norm(dim=-1).mean())
-        return float(out.losses["l1"]) / (l0 * norms) if norms > 0 else None
+        return float(out.losses["l1"]) / norms if norms > 0 else None
     if sae.sparsity_penalty == "l0" and out.latents is not None:
         threshold = getattr(sae, "threshold")  # noqa: B009 - the l0 family's thresholds
         excess = out.latents.detach().sum() - (threshold.detach() * out.fired).sum()
-        return float(excess) / (l0 * out.latents.shape[0])
+        return float(excess) / out.latents.shape[0]
     return None
 
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from mistudio.core.evals import DENSE_THRESHOLD, ReconstructionAccumulator
-from mistudio.core.sae.base import SAE, TrainContext, build_sae
-from mistudio.core.training.auto_sparsity import L0Controller, active_scale, shift_thresholds
+from mistudio.core.sae.base import SAE, SAEOutput, TrainContext, build_sae
+from mistudio.core.sae.topk import global_variances
+from mistudio.core.training.auto_sparsity import L0Controller, active_excess, shift_thresholds
 from mistudio.core.training.config import SAETrainConfig, TrainConfig
+from mistudio.core.training.distributed import RankGroup
 from mistudio.core.training.resampling import resample_dead_latents
 from mistudio.core.training.schedules import lr_factor, warmup_factor
 from mistudio.errors import MiStudioError
@@ -27,6 +30,58 @@ from mistudio.errors import MiStudioError
 
 class TrainingDivergedError(MiStudioError):
     """A loss became NaN or infinite."""
+
+
+@dataclass
+class StepStats:
+    """What one step measured over the whole batch (every rank's shard): the per-token means
+    the trainer logs and steers by, and the per-latent fire counts."""
+
+    tokens: int
+    """Rows of the global batch."""
+    loss: Tensor
+    l0: Tensor
+    mse: Tensor
+    sparsity: Tensor
+    aux: Tensor
+    excess: float | None
+    """:func:`~mistudio.core.training.auto_sparsity.active_excess` (None: not measured)."""
+    fired: Tensor
+    """[d_sae] int64 tokens each latent fired on."""
+
+
+def step_stats(group: RankGroup, out: SAEOutput, n: int, excess: float | None) -> StepStats:
+    """This shard's means and counts, summed over ranks weighted by their rows (one float64
+    all-reduce); a single process returns its own values untouched."""
+    zero = out.loss.new_zeros(())
+    parts = [
+        out.loss.detach(),
+        out.l0.detach().float(),
+        out.losses["mse"].detach(),
+        out.losses.get("sparsity", zero).detach(),
+        out.losses.get("aux", zero).detach(),
+    ]
+    if not group.distributed:
+        loss, l0, mse, sparsity, aux = parts
+        return StepStats(n, loss, l0, mse, sparsity, aux, excess=excess, fired=out.fired)
+    dev = out.loss.device
+    head = torch.stack([p.double() for p in parts] + [out.loss.new_tensor(excess or 0.0).double()])
+    flat = torch.cat(
+        [torch.tensor([float(n)], dtype=torch.float64, device=dev), head * n, out.fired.double()]
+    )
+    group.sum_(flat)
+    total = flat[0]
+    means = flat[1:7] / total
+    return StepStats(
+        tokens=int(total.item()),
+        loss=means[0].float(),
+        l0=means[1].float(),
+        mse=means[2].float(),
+        sparsity=means[3].float(),
+        aux=means[4].float(),
+        excess=float(means[5]) if excess is not None else None,
+        fired=flat[7:].round().long(),
+    )
 
 
 class SAEState:
@@ -104,12 +159,23 @@ class SAEState:
         self.grad_norm_sum = 0.0
 
     # ---- one step -----------------------------------------------------------------------
-    def step(self, x: Tensor, y: Tensor, step: int, autocast: torch.dtype | None) -> None:
+    def step(
+        self,
+        x: Tensor,
+        y: Tensor,
+        step: int,
+        autocast: torch.dtype | None,
+        group: RankGroup | None = None,
+    ) -> StepStats:
+        """One optimiser step on ``x`` [n, d_in] / ``y`` [n, d_out]: the whole batch, or this
+        rank's shard of it when ``group`` is distributed (then everything a batch steers is
+        reduced over the ranks, see :mod:`~mistudio.core.training.distributed`)."""
+        group = group or RankGroup.single()
         spec, sae = self.spec, self.sae
         n = x.shape[0]
         lr = self.lr(step)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        for param_group in self.optimizer.param_groups:
+            param_group["lr"] = lr
         self.current_lr = lr
         coeff = self.coefficient(step)
         dead = self.dead_mask() if sae.uses_dead_mask else None
@@ -119,6 +185,7 @@ class SAEState:
             aux_k=spec.aux_k or max(1, sae.d_in // 2),
             aux_coefficient=spec.aux_coefficient,
             update_threshold=step >= spec.threshold_start_step,
+            group=group if group.distributed else None,
         )
         amp = (
             torch.autocast("cuda", dtype=autocast)
@@ -128,10 +195,12 @@ class SAEState:
         with amp:
             out = sae.training_forward(x, y, ctx)
         loss = out.loss
-        if not bool(torch.isfinite(loss)):
+        excess = active_excess(sae, out) if self.controller is not None else None
+        stats = step_stats(group, out, n, excess)
+        if not bool(torch.isfinite(stats.loss)):
             terms = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in out.losses.items())
             raise TrainingDivergedError(
-                f"SAE {self.name}: loss became {float(loss.detach())} at step {step} ({terms}); "
+                f"SAE {self.name}: loss became {float(stats.loss)} at step {step} ({terms}); "
                 "training stopped before the bad update; resume from the last checkpoint "
                 "with a lower lr or sparsity coefficient"
             )
@@ -140,8 +209,10 @@ class SAEState:
             self.scaler.unscale_(self.optimizer)
         else:
             loss.backward()
-        sae.remove_parallel_decoder_grad()
         params = [p for p in sae.parameters() if p.grad is not None]
+        # Averaged before anything reads the gradient: clipping sees the global norm.
+        group.average_grads(params, n / stats.tokens)
+        sae.remove_parallel_decoder_grad()
         if spec.grad_clip_norm is not None:
             gnorm = torch.nn.utils.clip_grad_norm_(params, spec.grad_clip_norm)
         else:
@@ -153,53 +224,71 @@ class SAEState:
             self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         sae.normalize_decoder()
+        if group.distributed and hasattr(sae, "last_density"):
+            # Standard SAEs pick their sparse or dense kernels from it: the same on every rank.
+            setattr(sae, "last_density", float(stats.l0) / sae.d_sae)  # noqa: B010
 
-        # Dead-latent and density tracking over a token window.
-        fired = out.fired
-        self.since_fired += n
+        # Dead-latent and density tracking over a token window (of global tokens).
+        tokens = stats.tokens
+        fired = stats.fired
+        self.since_fired += tokens
         self.since_fired.masked_fill_(fired > 0, 0)
         self.window_counts += fired
-        self.window_tokens += n
+        self.window_tokens += tokens
         if self.window_tokens >= spec.dead_window_tokens:
             self.last_density = self.window_counts.double() / self.window_tokens
             self.window_counts.zero_()
             self.window_tokens = 0
 
         if self.controller is not None:
-            shift = self.controller.update(float(out.l0), active_scale(sae, out))
+            l0 = float(stats.l0)
+            scale = stats.excess / l0 if stats.excess is not None and l0 > 0 else None
+            shift = self.controller.update(l0, scale)
             if shift:
                 shift_thresholds(sae, shift)
             if step + 1 >= spec.adjust_steps(self.config.total_steps):
                 self.controller.freeze()
 
-        parts = {"loss": loss.detach(), "l0": out.l0.detach().float()}
-        parts["mse"] = out.losses["mse"].detach()
-        parts["sparsity_loss"] = out.losses.get("sparsity", loss.new_zeros(())).detach()
-        parts["aux_loss"] = out.losses.get("aux", loss.new_zeros(())).detach()
+        parts = {
+            "loss": stats.loss,
+            "l0": stats.l0,
+            "mse": stats.mse,
+            "sparsity_loss": stats.sparsity,
+            "aux_loss": stats.aux,
+        }
         for k, v in parts.items():
             self.sums[k] = self.sums[k] + v if k in self.sums else v.clone()
         self.sum_steps += 1
         self.last_grad_norm = gnorm
-        self.last_out_mse = parts["mse"]
+        self.last_out_mse = stats.mse
         self.last_target = y
 
-        final_start = self.config.total_steps - max(1, self.config.final_eval_tokens // n)
+        final_start = self.config.total_steps - max(1, self.config.final_eval_tokens // tokens)
         if step >= final_start:
+            # This shard's sums; the trainer adds the ranks' together when it reads them.
             if self.final_acc is None:
                 self.final_acc = ReconstructionAccumulator(sae.d_sae, sae.W_enc.device)
-            self.final_acc.update(y, out.x_hat.detach(), fired, out.l0.detach().double() * n)
+            self.final_acc.update(y, out.x_hat.detach(), out.fired, out.l0.detach().double() * n)
 
         if (step + 1) in spec.resample_steps:
+            # Every rank resamples from the whole batch with the same generator: same result.
+            batch = group.gather_rows(x) if group.distributed else x
             self.n_resampled += resample_dead_latents(
-                sae, self.optimizer, self.dead_mask(), x, self.generator
+                sae, self.optimizer, self.dead_mask(), batch, self.generator
             )
             self.since_fired.masked_fill_(self.dead_mask(), 0)
+        return stats
 
-    def log_metrics(self, tokens_per_s: float) -> dict[str, Any]:
+    def log_metrics(self, tokens_per_s: float, group: RankGroup | None = None) -> dict[str, Any]:
+        """Means since the last log (global already) and the FVU of the last batch; every rank
+        calls it at the same step (the last batch's variance is reduced over them)."""
         steps = max(self.sum_steps, 1)
         m: dict[str, Any] = {k: float(v) / steps for k, v in self.sums.items()}
         y = self.last_target.float()
-        var = float((y - y.mean(0)).pow(2).sum(-1).mean())
+        if group is not None and group.distributed:
+            var = float(global_variances(group, y)[0])
+        else:
+            var = float((y - y.mean(0)).pow(2).sum(-1).mean())
         fvu = float(self.last_out_mse) / var if var > 0 else float("nan")
         self.last_fvu = fvu
         dens = self.density()
@@ -222,6 +311,27 @@ class SAEState:
         if self.controller is not None:
             return self.controller.coefficient
         return self.spec.sparsity_coefficient
+
+    def global_final_acc(self, group: RankGroup) -> ReconstructionAccumulator | None:
+        """The final-window accumulator over every rank's shards (a new object: each rank keeps
+        adding its own shards to its own)."""
+        acc = self.final_acc
+        if acc is None or not group.distributed:
+            return acc
+        dev = acc.sq_err.device
+        sum_x = acc.sum_x if acc.sum_x is not None else torch.zeros(self.sae.d_out, device=dev)
+        head = torch.stack(
+            [torch.tensor(float(acc.n), device=dev, dtype=torch.float64), acc.sq_err, acc.sq_x]
+            + [acc.cos, acc.ratio, acc.active]
+        )
+        flat = group.sum_(torch.cat([head, sum_x.double(), acc.fired.double()]))
+        out = ReconstructionAccumulator(acc.d_sae, dev)
+        out.n = int(flat[0].item())
+        out.sq_err, out.sq_x, out.cos, out.ratio, out.active = flat[1:6].unbind()
+        d = sum_x.numel()
+        out.sum_x = flat[6 : 6 + d].clone()
+        out.fired = flat[6 + d :].round().long()
+        return out
 
     # ---- state --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -246,7 +356,9 @@ class SAEState:
             "sum_steps": self.sum_steps,
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any], main: bool = True) -> None:
+        """Restore a checkpoint's (global) state; a rank other than ``main`` starts its share of
+        the final-window sums at zero, as rank 0 holds what the checkpoint summed."""
         dev = self.sae.W_enc.device
         self.sae.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -269,7 +381,8 @@ class SAEState:
         self.sum_steps = int(state["sum_steps"])
         if state.get("final_acc") is not None:
             acc = ReconstructionAccumulator(self.sae.d_sae, dev)
-            acc.__dict__.update(state["final_acc"])
+            if main:
+                acc.__dict__.update(state["final_acc"])
             self.final_acc = acc
         if state.get("last_density_standard") is not None and hasattr(self.sae, "last_density"):
             self.sae.last_density = float(state["last_density_standard"])  # type: ignore[assignment]

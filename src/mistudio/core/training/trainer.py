@@ -23,6 +23,13 @@ Decisions:
   saved SAE (``SAEResult.warnings``, ``training.json``).
 * **Stopping** (a ``threading.Event`` or a callable) is honoured between steps and leaves a
   final checkpoint plus the SAE folders.
+* **Data parallel** (a :class:`~mistudio.core.training.distributed.RankGroup` of several ranks):
+  every rank reads the same global batches and trains on its row shard; the init batches are
+  gathered whole, gradients and every statistic a batch steers are reduced (see
+  :mod:`~mistudio.core.training.distributed`), so the run equals one process on the same
+  batches within float tolerance. ``step``, ``position`` and ``tokens_seen`` count global
+  batches and tokens, so a checkpoint is the same whatever the number of ranks and resumes on
+  any number. Only rank 0 reports progress and writes checkpoints and SAE folders.
 """
 
 from __future__ import annotations
@@ -47,12 +54,15 @@ from mistudio.core.sae.base import SAE
 from mistudio.core.sae.saelens_format import save_sae
 from mistudio.core.training.auto_sparsity import start_at_target, target_warning
 from mistudio.core.training.checkpoints import (
+    PREFIX,
     CheckpointWriter,
     apply_retention,
+    checkpoint_dir,
     latest_checkpoint,
     load_state,
 )
 from mistudio.core.training.config import TrainConfig, safe_name
+from mistudio.core.training.distributed import RankGroup
 from mistudio.core.training.sae_state import SAEState
 from mistudio.errors import InvalidInputError
 
@@ -194,7 +204,12 @@ class SAETrainer:
         stop: StopSignal | None = None,
         evaluate: Evaluator | None = None,
         lineage: dict[str, Any] | None = None,
+        group: RankGroup | None = None,
+        presharded: bool = False,
     ) -> None:
+        self.group = group or RankGroup.single()
+        self.presharded = presharded
+        """The data source yields this rank's shards already (else: global batches, cut here)."""
         if config.threads is not None:
             torch.set_num_threads(config.threads)
         self.config = config
@@ -206,7 +221,7 @@ class SAETrainer:
         self.autocast = {"none": None, "bfloat16": torch.bfloat16, "float16": torch.float16}[
             config.autocast
         ]
-        self.progress = progress
+        self.progress = progress if self.group.is_main else None
         self.stop = stop
         self.evaluate = evaluate
         self.lineage = lineage
@@ -229,12 +244,19 @@ class SAETrainer:
         batches = self.begin(data, resume)
         self._t_log = time.perf_counter()  # throughput counts training, not the init batches
         while self.step < self.total:
-            if _stop_requested(self.stop):
+            stop = _stop_requested(self.stop)
+            batch = None if stop else next(batches, None)
+            if self.group.distributed:  # every rank ends at the same step
+                flags = torch.tensor(
+                    [int(stop), int(batch is None and not stop)], device=self.group.device
+                )
+                stop, exhausted = (bool(f) for f in self.group.max_(flags).tolist())
+            else:
+                exhausted = batch is None and not stop
+            if stop:
                 self.stopped = True
                 break
-            try:
-                batch = next(batches)
-            except StopIteration:
+            if exhausted or batch is None:
                 self.exhausted = True
                 break
             self.train_step(batch)
@@ -251,10 +273,16 @@ class SAETrainer:
         start: the first ``init_batches`` set the normalisation scales and ``b_dec`` and are then
         trained on. Returns the batches still to train on."""
         ckpt = latest_checkpoint(self.run) if resume else None
+        self.group.barrier()  # rank 0 may still be committing the run's first files
         if ckpt is not None:
             self._resume(ckpt.path, load_state(ckpt))
-            return _open_data(data, self.position)
+            return self._shards(_open_data(data, self.position))
         return self._start(data)
+
+    def _shards(self, batches: Iterator[Batch]) -> Iterator[Batch]:
+        if self.presharded or not self.group.distributed:
+            return batches
+        return (self.group.shard(b) for b in batches)
 
     def _resume(self, path: Path, state: dict[str, Any]) -> None:
         diff = _diff_keys(state["config"], _comparable(self.config))
@@ -266,7 +294,7 @@ class SAETrainer:
         self.step, self.position = state["step"], state["position"]
         self.tokens_seen = self._tokens_at_log = state["tokens_seen"]
         for st in self.states:
-            st.load_state_dict(state["saes"][st.name])
+            st.load_state_dict(state["saes"][st.name], main=self.group.is_main)
         torch.set_rng_state(state["rng_cpu"])
         if self.device.type == "cuda" and state.get("rng_cuda") is not None:
             torch.cuda.set_rng_state(state["rng_cuda"], self.device)
@@ -274,12 +302,20 @@ class SAETrainer:
 
     def _start(self, data: DataSource) -> Iterator[Batch]:
         torch.manual_seed(self.config.seed)
-        it = _open_data(data, 0)
-        buffer = list(itertools.islice(it, self.config.init_batches))
-        if not buffer:
+        it = self._shards(_open_data(data, 0))
+        local = list(itertools.islice(it, self.config.init_batches))
+        if self.group.any(not local):
             raise InvalidInputError("the data source yielded no batches")
-        for b in buffer:
+        for b in local:
             _check_batch(b, self.states, self.config)
+        buffer = local
+        if self.group.distributed:
+            # Every rank initialises from the whole init batches (its shards gathered in rank
+            # order: exactly the global batches), so scales, b_dec and thresholds agree.
+            counts = self.group.gather_rows(torch.tensor([len(local)]))
+            if len(set(counts.tolist())) != 1:
+                raise InvalidInputError("the ranks read different numbers of init batches")
+            buffer = [self._gather(b) for b in local]
         normalised = [
             st for st in self.states if st.spec.normalize_activations == "expected_average_only_in"
         ]
@@ -294,7 +330,10 @@ class SAETrainer:
             if st.spec.target_l0 is not None:
                 x = torch.cat([b[st.spec.hook_name] for b in buffer])[:8192]
                 start_at_target(st.sae, x.to(self.device).float() * st.scale_in, st.spec.target_l0)
-        return itertools.chain(buffer, it)
+        return itertools.chain(local, it)
+
+    def _gather(self, batch: Batch) -> Batch:
+        return {hook: self.group.gather_rows(t.contiguous()) for hook, t in batch.items()}
 
     def train_step(self, batch: Batch) -> None:
         """One optimiser step of every SAE on ``batch`` (each hook moved and scaled once)."""
@@ -313,8 +352,7 @@ class SAETrainer:
         for st in self.states:
             x = get(st.spec.hook_name, st.scale_in)
             y = get(st.spec.target_hook, st.scale_out)
-            n = x.shape[0]
-            st.step(x, y, self.step, self.autocast)
+            n = st.step(x, y, self.step, self.autocast, self.group).tokens
         self.step += 1
         self.tokens_seen += n
 
@@ -324,14 +362,20 @@ class SAETrainer:
         tps = (self.tokens_seen - self._tokens_at_log) / max(now - self._t_log, 1e-9)
         self._t_log, self._tokens_at_log = now, self.tokens_seen
         for st in self.states:
-            metrics = st.log_metrics(tps)
+            metrics = st.log_metrics(tps, self.group)
             st.history.append({"step": self.step, "tokens": self.tokens_seen, **metrics})
             report(self.progress, self.step, self.total, sae=st.name, **metrics)
 
     # ---- checkpoints and results ----------------------------------------------------------
     def checkpoint(self) -> Path:
         """Write a checkpoint (exported SAE folders plus the exact training state), apply the
-        retention policy and return its folder."""
+        retention policy and return its folder. Every rank calls it (the final-window sums are
+        added over ranks); rank 0 writes, the others wait for it."""
+        accs = {st.name: st.global_final_acc(self.group) for st in self.states}
+        if not self.group.is_main:
+            self.group.barrier()
+            self.last_checkpoint = checkpoint_dir(self.run) / f"{PREFIX}{self.step:09d}"
+            return self.last_checkpoint
         writer = CheckpointWriter(self.run, self.step)
         scores = [st.last_fvu for st in self.states if st.last_fvu is not None]
         score = sum(scores) / len(scores) if scores else None
@@ -353,7 +397,7 @@ class SAETrainer:
             "tokens_seen": self.tokens_seen,
             "rng_cpu": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state(self.device) if cuda else None,
-            "saes": {st.name: st.state_dict() for st in self.states},
+            "saes": {st.name: self._state(st, accs[st.name]) for st in self.states},
         }
         info = {
             "step": self.step,
@@ -364,11 +408,24 @@ class SAETrainer:
         }
         self.last_checkpoint = writer.commit(state, info)
         apply_retention(self.run, self.config.keep_checkpoints)
+        self.group.barrier()
         return self.last_checkpoint
 
+    @staticmethod
+    def _state(st: SAEState, acc: Any) -> dict[str, Any]:
+        state = st.state_dict()
+        state["final_acc"] = vars(acc).copy() if acc is not None else None
+        return state
+
     def finish(self) -> TrainResult:
-        """Write each SAE's final folder (scales folded in, training.json) and the result."""
-        results = {st.name: self._finish_sae(st) for st in self.states}
+        """Write each SAE's final folder (scales folded in, training.json) and the result (on
+        rank 0; the other ranks return theirs without SAEs)."""
+        accs = {st.name: st.global_final_acc(self.group) for st in self.states}
+        results = (
+            {st.name: self._finish_sae(st, accs[st.name]) for st in self.states}
+            if self.group.is_main
+            else {}
+        )
         return TrainResult(
             run_dir=self.run,
             steps=self.step,
@@ -380,10 +437,10 @@ class SAETrainer:
             saes=results,
         )
 
-    def _finish_sae(self, st: SAEState) -> SAEResult:
+    def _finish_sae(self, st: SAEState, acc: Any) -> SAEResult:
         folder = self.run / "saes" / safe_name(st.name)
         exported = st.export_sae()
-        final = st.final_acc.result() if st.final_acc is not None and st.final_acc.n else None
+        final = acc.result() if acc is not None and acc.n else None
         if final is not None:
             final.mse /= st.scale_out**2  # measured on normalised targets; report raw units
         warnings: list[str] = []
@@ -456,6 +513,8 @@ def train_saes(
     evaluate: Evaluator | None = None,
     resume: bool = True,
     lineage: dict[str, Any] | None = None,
+    group: RankGroup | None = None,
+    presharded: bool = False,
 ) -> TrainResult:
     """Train every SAE of ``config`` from one pass over ``data``; see the module docstring.
 
@@ -464,7 +523,9 @@ def train_saes(
     progress: called as ``progress(step, total_steps, sae=name, **metrics)`` every ``log_every``
     steps for each SAE; stop: Event or callable polled between steps; evaluate: called with each
     final (folded) SAE, its result is stored in training.json; lineage: free dict stored in
-    training.json (model, dataset, tokenization ids, ...).
+    training.json (model, dataset, tokenization ids, ...); group: this rank's place in a
+    data-parallel run (``data`` yields global batches, cut into row shards here, or this rank's
+    shards when ``presharded``).
     """
-    trainer = SAETrainer(config, run_dir, progress, stop, evaluate, lineage)
+    trainer = SAETrainer(config, run_dir, progress, stop, evaluate, lineage, group, presharded)
     return trainer.fit(data, resume)
