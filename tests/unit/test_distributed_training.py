@@ -215,3 +215,57 @@ def test_a_rank_error_comes_back_as_one_line(tmp_path: Path) -> None:
 
 def _empty_rank(group: RankGroup, progress, stop, config: dict[str, Any], run_dir: str):
     return train_saes(TrainConfig(**config), lambda position: iter(()), run_dir, group=group)
+
+
+def test_run_training_over_two_ranks_from_a_live_stream(tmp_path: Path) -> None:
+    """The pipeline with ``nproc=2``: rank 0 runs the LM and scatters each batch's shards; the
+    SAEs equal a one-process run's, and only rank 0 evaluated them."""
+    from mistudio.core.data import DatasetSource, TokenizeConfig, import_dataset, tokenize_dataset
+    from mistudio.core.pipeline import TrainingRunConfig, run_training
+    from tests.unit.tiny_models import random_texts, tiny_model, tiny_tokenizer
+
+    src = tmp_path / "docs.jsonl"
+    src.write_text("\n".join(json.dumps({"text": t}) for t in random_texts(60)))
+    import_dataset(DatasetSource.local(src), tmp_path / "ds")
+    tokenize_dataset(
+        tmp_path / "ds",
+        tiny_tokenizer(),
+        TokenizeConfig(max_length=32, stride=16),
+        tmp_path / "tok",
+    )
+    tiny_model("llama").save_pretrained(tmp_path / "lm")
+    tiny_tokenizer().save_pretrained(tmp_path / "lm")
+    train = TrainConfig(
+        saes=[
+            dict(
+                name="topk",
+                hook_name="model.layers.0",  # an HF name, normalised on rank 0 only
+                sae=dict(architecture="topk", d_in=32, d_sae=64, k=4),
+            )
+        ],
+        total_tokens=8 * 128,
+        batch_tokens=128,
+        log_every=4,
+        init_batches=2,
+    )
+
+    def config(nproc: int) -> TrainingRunConfig:
+        return TrainingRunConfig(
+            model=str(tmp_path / "lm"),
+            tokenization=str(tmp_path / "tok"),
+            train=train,
+            buffer_tokens=512,
+            eval_sequences=4,
+            eval_splice=False,
+            nproc=nproc,
+        )
+
+    with one_thread():
+        one = run_training(config(1), tmp_path / "one")
+    two = run_training(config(2), tmp_path / "two")
+    assert two.steps == one.steps == 8 and two.tokens_seen == 8 * 128
+    _assert_close(_weights(tmp_path / "one"), _weights(tmp_path / "two"))
+    held_one, held_two = (r.saes["topk"].evals["held_out"] for r in (one, two))
+    assert held_two["fvu"] == pytest.approx(held_one["fvu"], rel=1e-4)
+    with pytest.raises(InvalidInputError, match="must split evenly over 3 ranks"):
+        run_training(config(3), tmp_path / "three")

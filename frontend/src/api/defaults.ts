@@ -134,7 +134,8 @@ export const SCHEMA_DEFAULTS = {
     "reply_format": "Reply with exactly these four lines and nothing else:\n[LABEL]: a short label of two to five words\n[CATEGORY]: a taxonomy path such as \"Syntax > Punctuation\" or \"Semantics > Animals\"\n[CONFIDENCE]: a number from 0 to 1\n[EXPLANATION]: one sentence describing what the feature responds to",
     "reply_format_json": "Reply with one JSON object and nothing else:\n{\"label\": \"two to five words\", \"category\": \"Area > Subarea\", \"confidence\": 0.0 to 1.0, \"explanation\": \"one sentence describing what the feature responds to\"}",
     "system": "You are a meticulous AI researcher investigating the features of a language model. A feature is a direction in the model's activations that fires on some pattern in text. You will see text examples in which the tokens where the feature fires are marked <<like this>>; consecutive marked tokens are marked together <<like this>>. A newline inside a token is written \\n.\n\n- Describe what the marked tokens have in common, and which context makes the feature fire.\n- Consider the token itself (a word, a piece of a word, punctuation, whitespace, a number), its position (start of a line, inside code, after a particular word) and its meaning.\n- Be concise and specific. Do not mention the << >> markers. Do not list alternatives.",
-    "user": "Feature examples:\n{examples}\n\nMost frequent activating tokens: {top_tokens}\nTokens the feature promotes as the next token: {logit_lens}\n\n{reply_format}",
+    "use_linguistics": true,
+    "user": "Feature examples:\n{examples}\n\nMost frequent activating tokens: {top_tokens}\nTokens the feature promotes as the next token: {logit_lens}\n{linguistics}\n{reply_format}",
     "worked_reply": "[LABEL]: the word \"over\"\n[CATEGORY]: Lexical > Prepositions\n[CONFIDENCE]: 0.9\n[EXPLANATION]: The word \"over\" as a preposition or adverb, as in movement above something or something having ended.",
     "worked_reply_json": "{\"label\": \"the word \\\"over\\\"\", \"category\": \"Lexical > Prepositions\", \"confidence\": 0.9, \"explanation\": \"The word \\\"over\\\" as a preposition or adverb, as in movement above something or something having ended.\"}",
     "worked_user": "Feature examples:\nExample 1: and he went<< over>> the hill\nExample 2: the cat jumped<< over>> the fence\nExample 3: she leaned<< over>> and whispered\nExample 4: the game was<< over>> by noon\n\nMost frequent activating tokens: ' over'\n\n{reply_format}"
@@ -217,6 +218,7 @@ export const SCHEMA_DEFAULTS = {
     "eval_sequences": 16,
     "eval_splice": true,
     "lm_batch_size": 8,
+    "nproc": 1,
     "skip_special_tokens": true
   }
 } as const;

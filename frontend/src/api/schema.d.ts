@@ -3611,7 +3611,9 @@ export interface components {
             method?: string;
             /**
              * Model
-             * @description Local: model source (default the built-in ``smollm2-135m``); ollama/openai: model name.
+             * @description Local: ``patterns`` (the default: the built-in pattern labeller, no language model) or a
+             *     chat model's source (``smollm2-135m`` the built-in one, a Hub id or folder; None with a prompt
+             *     of one's own: ``smollm2-135m``); ollama/openai: model name.
              */
             model?: string | null;
             /**

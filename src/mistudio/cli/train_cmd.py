@@ -52,6 +52,12 @@ def train(
     name: str | None = typer.Option(None, help="Run name (default: the config file's stem)"),
     no_resume: bool = typer.Option(False, help="Start over even if the run folder has checkpoints"),
     as_json: bool = typer.Option(False, "--json", help="Print the final evals as JSON"),
+    nproc: int | None = typer.Option(
+        None,
+        "--nproc",
+        help="Data-parallel ranks for this run (torch.distributed: gloo on CPU, one GPU per "
+        "rank on CUDA); overrides the config's nproc",
+    ),
 ) -> None:
     """Train the config's SAEs (many hook points from one LM pass) and evaluate them."""
     # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
@@ -71,6 +77,10 @@ def train(
         if isinstance(exc, ValidationError):
             raise InvalidInputError(f"invalid config {config}: {validation_message(exc)}") from None
         raise
+    if nproc is not None:
+        if nproc < 1:
+            raise InvalidInputError(f"--nproc must be >= 1, got {nproc}")
+        run_config = run_config.model_copy(update={"nproc": nproc})
     run_dir = out or new_folder("trainings", name or config.stem)
     result = run_training(run_config, run_dir, _progress_line(as_json), resume=not no_resume)
     sys.stderr.write("\n")

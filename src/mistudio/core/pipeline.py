@@ -10,11 +10,24 @@ cache, and evaluates each finished SAE on held-out sequences the training never 
 Resuming a live-stream run re-creates the stream and skips the batches already consumed, so the
 data order is exactly that of an uninterrupted run; the skipped LM forwards are the price (a
 cached-activation run skips by reading shards only).
+
+**Several ranks** (``nproc`` > 1, data parallel, :mod:`mistudio.core.training.distributed`):
+:func:`run_training` starts the ranks and each runs this same pipeline on its shard of every
+global batch. With a cache, every rank memory-maps it and builds the same shuffled global
+batches (the same order as one process), keeping its own rows: the cache's pages are read from
+disk once for all ranks (one page cache), each rank copies out what the shuffle buffer needs.
+With a live stream the LM runs once, on rank 0, which scatters each batch's shards
+(:func:`scattered_source`): only rank 0 holds the LM, and the data order is that of one process
+by construction. The alternative (every rank runs the LM on its own sequences) would spread the
+LM forward too, but changes the data order with the number of ranks, which would break "2 ranks
+equal 1 process" and resuming on another number of ranks; it is what remains to measure on
+GPUs, where the LM forward rather than the SAE step may be the bottleneck.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +51,7 @@ from mistudio.core.language_models import LoadedModel, ModelLoadConfig, load_mod
 from mistudio.core.progress import Progress
 from mistudio.core.sae.base import SAE
 from mistudio.core.training import TrainConfig, TrainResult, train_saes
+from mistudio.core.training.distributed import RankGroup, launch, shard_bounds
 from mistudio.errors import InvalidInputError
 
 Batch = dict[str, Any]
@@ -57,6 +71,10 @@ class TrainingRunOptions(OperationConfig):
     """Held-out sequences (the tokenization's last) for the final evaluation; 0 skips it."""
     eval_splice: bool = True
     """Also measure CE-loss and KL scores with each SAE spliced into the LM."""
+    nproc: int = Field(default=1, ge=1, le=64)
+    """Data-parallel ranks training this one run (torch.distributed: gloo on CPU, one GPU per
+    rank from the training device on CUDA); the result equals one process's within float
+    tolerance. batch_tokens must split evenly over them."""
 
 
 class TrainingRunConfig(TrainingRunOptions):
@@ -238,22 +256,38 @@ def run_training(
     stop: Callable[[], bool] | None = None,
     loaded: LoadedModel | None = None,
     resume: bool = True,
+    group: RankGroup | None = None,
 ) -> TrainResult:
-    """Train ``config``'s SAEs, save them as SAELens folders under ``run_dir/saes``, evaluate."""
+    """Train ``config``'s SAEs, save them as SAELens folders under ``run_dir/saes``, evaluate.
+
+    With ``config.nproc`` > 1 (and no ``group``: not already inside a rank) this starts the
+    ranks and returns rank 0's result; ``group`` is a rank's place in such a run."""
+    if group is None and config.nproc > 1:
+        return _launch_ranks(config, run_dir, progress, stop, resume)
+    group = group or RankGroup.single()
     tok = Tokenization.open(config.tokenization)
-    if loaded is None and (config.activation_cache is None or config.eval_sequences):
+    live = config.activation_cache is None
+    wants_model = live or config.eval_sequences
+    if loaded is None and wants_model and group.is_main:
         # A run on one GPU of several (cuda:1) runs its LM there too, not on the default GPU.
         device = config.train.device if config.train.device.startswith("cuda:") else "auto"
         loaded = load_model(ModelLoadConfig(source=config.model, device=device))
     if loaded is not None:
         check_compatible(tok.meta, loaded.tokenizer, loaded.name)
     config = _normalise_hooks(config, loaded)
+    if group.distributed:  # only rank 0 has the LM that names the hook points
+        config = _broadcast(group, config)
     hooks = sorted(
         {s.hook_name for s in config.train.saes}
         | {s.hook_name_out for s in config.train.saes if s.hook_name_out}
     )
+    presharded = False
     if config.activation_cache is not None:
         data = _cache_source(ActivationCache.open(config.activation_cache), config, hooks)
+    elif group.distributed:
+        main_data = _live_source(loaded, tok, config, hooks) if loaded is not None else None
+        data = scattered_source(main_data, group, _hook_widths(config))
+        presharded = True
     else:
         assert loaded is not None
         data = _live_source(loaded, tok, config, hooks)
@@ -280,4 +314,102 @@ def run_training(
         evaluate=evaluate,
         resume=resume,
         lineage=lineage,
+        group=group,
+        presharded=presharded,
     )
+
+
+def _launch_ranks(
+    config: TrainingRunConfig,
+    run_dir: str | Path,
+    progress: Progress | None,
+    stop: Callable[[], bool] | None,
+    resume: bool,
+) -> TrainResult:
+    n = config.nproc
+    if config.train.batch_tokens % n:
+        raise InvalidInputError(
+            f"batch_tokens ({config.train.batch_tokens}) must split evenly over {n} ranks"
+        )
+    cpu = not config.train.device.startswith("cuda")
+    # On a CPU the ranks share its cores; a GPU rank needs few CPU threads of its own.
+    threads = config.train.threads or (max(1, (os.cpu_count() or 1) // n) if cpu else None)
+    result: TrainResult = launch(
+        _rank_main,
+        n,
+        (config.model_dump(mode="json"), str(run_dir), resume),
+        device=config.train.device,
+        threads=threads,
+        progress=progress,
+        stop=stop,
+    )
+    return result
+
+
+def _rank_main(
+    group: RankGroup,
+    progress: Progress | None,
+    stop: Callable[[], bool],
+    config_json: dict[str, Any],
+    run_dir: str,
+    resume: bool,
+) -> TrainResult:
+    """One rank of :func:`run_training` (module level: ranks are spawned and import it)."""
+    config = TrainingRunConfig.model_validate(config_json)
+    train = config.train.model_copy(update={"device": group.device})
+    config = config.model_copy(update={"train": train})
+    return run_training(config, run_dir, progress, stop, resume=resume, group=group)
+
+
+def _broadcast(group: RankGroup, config: TrainingRunConfig) -> TrainingRunConfig:
+    import torch.distributed as dist
+
+    box: list[Any] = [config.model_dump(mode="json") if group.is_main else None]
+    dist.broadcast_object_list(box, src=0)
+    return TrainingRunConfig.model_validate(box[0])
+
+
+def _hook_widths(config: TrainingRunConfig) -> dict[str, int]:
+    widths = {}
+    for s in config.train.saes:
+        widths[s.hook_name] = s.sae.d_in
+        widths[s.target_hook] = s.sae.out_dim
+    return widths
+
+
+def scattered_source(
+    data: Callable[[int], Iterator[Batch]] | None, group: RankGroup, widths: dict[str, int]
+) -> Callable[[int], Iterator[Batch]]:
+    """``data(position)`` yielding this rank's shards of the global batches that rank 0's
+    ``data`` produces (None on the other ranks): rank 0 broadcasts each batch's row count (0 at
+    the end) and scatters each hook's rows (:func:`shard_bounds`, rank order) in float32."""
+    import torch.distributed as dist
+
+    device = torch.device(group.device)
+
+    def source(position: int) -> Iterator[Batch]:
+        it = iter(data(position)) if data is not None else None
+        while True:
+            batch = next(it, None) if it is not None else None
+            count = 0 if batch is None else next(iter(batch.values())).shape[0]
+            rows = torch.tensor([count], device=device)
+            dist.broadcast(rows, src=0)
+            n = int(rows.item())
+            if n == 0:
+                return
+            start, stop = shard_bounds(n, group.rank, group.world)
+            local: Batch = {}
+            for hook in sorted(widths):
+                out = torch.empty(stop - start, widths[hook], device=device)
+                parts = None
+                if batch is not None:
+                    t = batch[hook].to(device, torch.float32)
+                    parts = [
+                        t[a:b].contiguous()
+                        for a, b in (shard_bounds(n, r, group.world) for r in range(group.world))
+                    ]
+                dist.scatter(out, parts, src=0)
+                local[hook] = out
+            yield local
+
+    return source

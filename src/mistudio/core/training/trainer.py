@@ -74,8 +74,11 @@ StopSignal = threading.Event | Callable[[], bool]
 Evaluator = Callable[[str, SAE], dict[str, Any]]
 
 STATE_VERSION = 1
-RESUMABLE_CHANGES = frozenset({"log_every", "checkpoint_every", "keep_checkpoints", "threads"})
-"""Config fields that may differ between a run and its resume."""
+RESUMABLE_CHANGES = frozenset(
+    {"log_every", "checkpoint_every", "keep_checkpoints", "threads", "device"}
+)
+"""Config fields that may differ between a run and its resume (a checkpoint is loaded to the CPU
+and moved, so a run may resume on another device, or each rank on its own GPU)."""
 
 
 @dataclass
