@@ -80,6 +80,7 @@ bench: install bench-env
 	$(PY) benchmarks/training.py --sizes 1000000,2000000 --archs standard,jumprelu --out benchmarks/results/training_sparsity.json
 	$(PY) benchmarks/extraction.py > benchmarks/results/extraction.json
 	$(PY) benchmarks/service_load.py > benchmarks/results/service_load.json
+	$(PY) benchmarks/local_labeller.py
 	$(PY) benchmarks/report.py
 
 clean:

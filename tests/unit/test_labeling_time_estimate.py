@@ -32,9 +32,13 @@ def test_typical_rates_without_past_runs() -> None:
         COST, LabelingConfig(method="openai", model="m", concurrency=6, requests_per_minute=60)
     )
     assert paced.seconds == pytest.approx(300.0) and "paced at 60/min" in paced.how
-    local = estimate_time(COST, LabelingConfig(method="local"))
+    local = estimate_time(COST, LabelingConfig(method="local", model="smollm2-135m"))
     assert local.seconds == pytest.approx(8_000 / TYPICAL_LOCAL_TOKENS_PER_S)
     assert "no past run" in local.how
+    # local's default, the pattern labeller, is timed now like the rules
+    patterns = estimate_time(COST, LabelingConfig(method="local"), None, 0.002)
+    assert patterns.basis == "measured" and patterns.seconds == pytest.approx(0.002 * 100)
+    assert "patterns timed now" in patterns.how
 
 
 def test_past_runs_give_measured_rates() -> None:
@@ -46,7 +50,7 @@ def test_past_runs_give_measured_rates() -> None:
         ]
     )
     assert past is not None and (past.seconds, past.latents) == (400, 200)
-    local = estimate_time(COST, LabelingConfig(method="local"), past)
+    local = estimate_time(COST, LabelingConfig(method="local", model="smollm2-135m"), past)
     assert local.basis == "past_runs" and local.seconds == pytest.approx(8_000 / 20)
     remote = estimate_time(COST, LabelingConfig(method="ollama", model="m"), past)
     assert remote.seconds == pytest.approx(100 * 2.0) and "per latent" in remote.how

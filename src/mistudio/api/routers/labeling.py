@@ -44,6 +44,7 @@ from mistudio.api.labeling_runs import (
 from mistudio.core.config import DocumentedModel
 from mistudio.core.labeling import CostEstimate, LabelingConfig, estimate_cost
 from mistudio.core.labeling.config import LabelingSelection
+from mistudio.core.labeling.methods import uses_patterns
 from mistudio.core.labeling.time_estimate import (
     PastRun,
     TimeEstimate,
@@ -151,7 +152,8 @@ def estimate_labeling_cost(body: LabelingCreate, session: SessionDep) -> Labelin
     result = open_extraction(extraction.path)
     indices = choose_indices(session, extraction.id, result, body.selection)
     cost = estimate_cost(result, indices, config)
-    rules_rate = time_rules(result, indices, config) if config.method == "rules" else None
+    timed_now = config.method == "rules" or uses_patterns(config)
+    rules_rate = time_rules(result, indices, config) if timed_now else None
     past = None if config.method == "rules" else rate_from_runs(_past_runs(session, config))
     return LabelingEstimate(**cost.model_dump(), time=estimate_time(cost, config, past, rules_rate))
 

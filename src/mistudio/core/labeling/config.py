@@ -85,7 +85,9 @@ class LabelingConfig(OperationConfig):
     method: str = "rules"
     """Registry name: ``rules``, ``local``, ``ollama``, ``openai``."""
     model: str | None = None
-    """Local: model source (default the built-in ``smollm2-135m``); ollama/openai: model name."""
+    """Local: ``patterns`` (the default: the built-in pattern labeller, no language model) or a
+    chat model's source (``smollm2-135m`` the built-in one, a Hub id or folder; None with a prompt
+    of one's own: ``smollm2-135m``); ollama/openai: model name."""
     base_url: str | None = None
     """Server address (ollama default ``http://127.0.0.1:11434``, openai default
     ``https://api.openai.com/v1``)."""

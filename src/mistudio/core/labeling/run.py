@@ -34,6 +34,7 @@ from mistudio.core.labeling.methods import (
     create_labeler,
     estimate_tokens,
     messages_tokens,
+    uses_patterns,
 )
 from mistudio.core.labeling.records import FeatureLabel, LabelingSummary, summarise
 from mistudio.core.labeling.scoring import (
@@ -161,7 +162,7 @@ def estimate_cost(
     tokenizer: Any = None,
 ) -> CostEstimate:
     """Render the prompts of up to ``sample`` of ``indices`` and extrapolate to all of them."""
-    if config.method == "rules" or not indices:
+    if config.method == "rules" or uses_patterns(config) or not indices:
         return CostEstimate(
             n_features=len(indices), requests=0, prompt_tokens=0, completion_tokens=0, cost=0.0
         )

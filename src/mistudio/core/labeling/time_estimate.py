@@ -2,9 +2,9 @@
 
 The best basis is a measurement, so each method uses the nearest one it has:
 
-* ``rules``: labelled here and now. The rule labeller runs in this process in milliseconds per
-  latent, so a sample of the selected latents is labelled for real and timed
-  (:func:`time_rules`), examples gathered as the run gathers them.
+* ``rules`` and ``local``'s default pattern labeller: labelled here and now. Both run in this
+  process in milliseconds per latent, so a sample of the selected latents is labelled for real
+  and timed (:func:`time_rules`), examples gathered as the run gathers them.
 * every method: **past runs** of the same method and model in this studio. Their summaries keep
   wall seconds, latents done, requests and generated tokens, so a local model's generation speed
   (completion tokens per second) and a server's seconds per request, concurrency included, are
@@ -24,7 +24,8 @@ from typing import Any, Literal
 from mistudio.core.config import DocumentedModel
 from mistudio.core.features import ExtractionResult
 from mistudio.core.labeling.config import LabelingConfig
-from mistudio.core.labeling.methods import RuleLabeler
+from mistudio.core.labeling.methods import PATTERNS, RuleLabeler, uses_patterns
+from mistudio.core.labeling.patterns import PatternLabeler
 from mistudio.core.labeling.run import CostEstimate, _gather
 
 TYPICAL_LOCAL_TOKENS_PER_S = 15.0
@@ -69,14 +70,15 @@ def time_rules(
     tokenizer: Any = None,
     sample: int = 8,
 ) -> float:
-    """Seconds per latent of the rule labeller, timed on up to ``sample`` of ``indices``
+    """Seconds per latent of the rule labeller (or the pattern labeller, for the ``local``
+    default), timed on up to ``sample`` of ``indices``
     (examples gathered as the run does). 0 when there is nothing to time."""
     if not indices:
         return 0.0
     tok = tokenizer or result.tokenizer()
     step = max(1, len(indices) // sample)
     picked = list(indices)[::step][:sample]
-    labeler = RuleLabeler()
+    labeler = PatternLabeler(PATTERNS) if uses_patterns(config) else RuleLabeler()
     start = time.perf_counter()
     for i in picked:
         labeler.label(_gather(result, i, tok, config))
@@ -104,12 +106,13 @@ def estimate_time(
 ) -> TimeEstimate:
     """The run's time from the nearest measurement (see the module docstring)."""
     n = cost.n_features
-    if config.method == "rules":
+    if config.method == "rules" or uses_patterns(config):
         per = rules_seconds_per_latent or 0.0
+        what = "rules" if config.method == "rules" else "patterns"
         return TimeEstimate(
             seconds=per * n,
             basis="measured",
-            how=f"rules timed now on a sample: {per * 1000:.2g} ms per latent",
+            how=f"{what} timed now on a sample: {per * 1000:.2g} ms per latent",
         )
     local = config.method in LOCAL_METHODS
     if past is not None:
