@@ -34,10 +34,11 @@ FIRES = re.compile(r"fires (\d+)% \(base (\d+)%\)")
 
 def _run_done(page: Page) -> None:
     view = page.get_by_test_id("steering-run-view")
-    view.get_by_test_id("status").filter(has_text=re.compile("ready|completed|failed")).wait_for(
-        timeout=JOB_TIMEOUT
-    )
-    assert view.get_by_test_id("status").inner_text() != "failed", view.inner_text()
+    # The run's own pill (the card header's) comes first; the job's progress has a pill too,
+    # which can still say "running" for a moment after the run is ready.
+    done = view.get_by_test_id("status").filter(has_text=re.compile("ready|completed|failed"))
+    done.first.wait_for(timeout=JOB_TIMEOUT)
+    assert done.first.inner_text() != "failed", view.inner_text()
     view.get_by_role("button", name="Export JSON").wait_for()
 
 

@@ -3,10 +3,11 @@
  * template, sampling, sweep) saved under a name as a template of kind `steering`, loaded back,
  * overwritten in place, or deleted. The Templates panel lists the same presets.
  */
+import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTemplates } from "../api/hooks";
 import { Button, ErrorLine, Field, TemplateOptions, num } from "../components/ui";
-import { useRemoveTemplate, useSaveTemplate, useUpdateTemplate } from "../templates/queries";
+import { markTemplateUsed, useRemoveTemplate, useSaveTemplate, useUpdateTemplate } from "../templates/queries";
 
 export function PresetBar({
   config,
@@ -18,6 +19,7 @@ export function PresetBar({
   onLoad: (config: Record<string, unknown>, id: number) => void;
 }) {
   const presets = useTemplates("steering");
+  const client = useQueryClient();
   const [presetId, setPresetId] = useState<number | null>(null);
   const [name, setName] = useState("");
   const [message, setMessage] = useState<string | null>(null);
@@ -37,7 +39,9 @@ export function PresetBar({
     setPresetId(id);
     setMessage(null);
     const t = items.find((x) => x.id === id);
-    if (t) onLoad(t.config as Record<string, unknown>, t.id);
+    if (!t) return;
+    onLoad(t.config as Record<string, unknown>, t.id);
+    markTemplateUsed(t.id, client); // a load is a use, as "Load into form" in the Templates panel
   };
   return (
     <div className="space-y-2 rounded-md border border-slate-800 p-2" data-testid="steering-presets">

@@ -96,6 +96,7 @@ describe("steering form with a prompt template", () => {
     expect((screen.getByLabelText("strength value") as HTMLInputElement).value).toBe("3");
     expect(screen.getAllByTestId("steering-prompt").map((t) => (t as HTMLTextAreaElement).value)).toEqual(["def", "class"]);
     expect((screen.getByTestId("steering-sweep") as HTMLInputElement).value).toBe("0, 2");
+    await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/templates/20/use"))).toBe(true));
 
     fireEvent.change(screen.getByTestId("steering-preset-name"), { target: { value: "def clamp" } });
     fireEvent.click(screen.getByTestId("steering-preset-save"));

@@ -45,7 +45,7 @@ export function TemplatesPanel() {
     <div className="space-y-6">
       <PanelHeader
         title="Templates"
-        subtitle="Saved configurations: load one into its form, or move them between studios as JSON."
+        subtitle="Saved configurations: make and edit them with their panel's form, load one into it, or move them between studios as JSON."
         actions={
           <>
             <Button onClick={() => setCreating(true)} data-testid="template-new">
