@@ -4799,15 +4799,23 @@ export interface components {
              */
             system?: string;
             /**
+             * Use Linguistics
+             * @description Show the latent's linguistic summary at ``{linguistics}`` when its extraction was
+             *     analysed (part of speech, lemmas, entity types or code classes of its activating tokens).
+             * @default true
+             */
+            use_linguistics?: boolean;
+            /**
              * User
              * @description The request for one feature; variables: ``{examples}``, ``{top_tokens}``,
-             *     ``{logit_lens}``, ``{activation_pairs}``, ``{reply_format}``, ``{index}``.
+             *     ``{logit_lens}``, ``{activation_pairs}``, ``{reply_format}``, ``{index}``,
+             *     ``{linguistics}`` (a line, or nothing; see ``use_linguistics``).
              * @default Feature examples:
              *     {examples}
              *
              *     Most frequent activating tokens: {top_tokens}
              *     Tokens the feature promotes as the next token: {logit_lens}
-             *
+             *     {linguistics}
              *     {reply_format}
              */
             user?: string;
@@ -6428,6 +6436,14 @@ export interface components {
              * @default 8
              */
             lm_batch_size?: number;
+            /**
+             * Nproc
+             * @description Data-parallel ranks training this one run (torch.distributed: gloo on CPU, one GPU per
+             *     rank from the training device on CUDA); the result equals one process's within float
+             *     tolerance. batch_tokens must split evenly over them.
+             * @default 1
+             */
+            nproc?: number;
             /**
              * Skip Special Tokens
              * @description Leave BOS/padding/separator positions out of training.

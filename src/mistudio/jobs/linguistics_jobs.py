@@ -6,6 +6,10 @@ It runs :func:`mistudio.core.linguistics.analyse_extraction` over the extraction
 ``linguistics`` what ran and what it cost next to the extraction itself (``seconds`` and
 ``extraction_seconds``: issue 19 allows it 20% of the extraction's time). The request records the
 job id there first, so the studio can follow the job from the extraction.
+
+Why a follow-up job and not a step of extraction: the extraction job runs on the gpu queue and
+holds the model's device lock, while the analysis needs only the stored examples and CPU; run
+apart, it neither holds the device nor delays the features (and a re-analysis never re-extracts).
 """
 
 from __future__ import annotations
