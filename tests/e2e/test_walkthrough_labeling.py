@@ -1,6 +1,7 @@
 """Labelling in the real UI, continuing the walkthrough's page (``test_walkthrough.py`` runs first
 and leaves a topk SAE on layer 6 of SmolLM2 with a ready feature extraction): label every latent
-by rules with scores, label a few latents with the built-in SmolLM2-135M-Instruct with scores,
+by rules with scores, label the most frequent latents the rules leave unclear with the ``local``
+method's default (the built-in pattern labeller) with scores,
 read labels and detection/fuzzing scores in the feature browser, sort by score, and search by
 meaning for "indentation" and "import". Screenshots land in ``tests/e2e/screenshots/``.
 """
@@ -19,8 +20,12 @@ from tests.e2e.test_walkthrough import JOB_TIMEOUT, open_panel, shot
 pytestmark = pytest.mark.e2e
 Page = Any  # playwright.sync_api.Page
 
-N_LOCAL = 4
-"""Latents the local model labels: it scores each with ~4 more generations, seconds apiece."""
+N_LOCAL = 16
+"""Latents the local default labels: the pattern labeller takes milliseconds per latent (labels
+and scores), so the walkthrough labels as many as ``benchmarks/local_labeller.py`` measures in a
+few seconds; SmolLM2-135M, the default before, took ~30 s for each of 4."""
+LOCAL_LABELLED = 12
+"""At least this many of them labelled: issue 19's target, 75% (the benchmark: 32 of 32)."""
 
 
 def _api(studio: str, path: str) -> Any:
@@ -100,14 +105,22 @@ def test_15_local_model_labels_a_selection(page: Page, studio: str) -> None:
     chosen = sorted(f["index"] for f in unclear[:N_LOCAL])
     assert len(chosen) == N_LOCAL
     card = _start_run(page, "local", ", ".join(map(str, chosen)))
-    card.get_by_test_id("job-progress").wait_for()
-    shot(page, "15-labeling-local-running", card)
+    try:  # the pattern labeller may finish before its progress bar is seen
+        card.get_by_test_id("job-progress").wait_for(timeout=5_000)
+        shot(page, "15-labeling-local-running", card)
+    except Exception as exc:
+        if type(exc).__name__ != "TimeoutError":
+            raise
     summary = _wait_summary(card)
     shot(page, "15-labeling-local-done", card)
-    # Malformed replies are retried, then recorded; most must parse into a label.
-    assert summary["labelled"] + summary["failed"] == N_LOCAL, summary
-    assert summary["labelled"] >= N_LOCAL // 2, summary
-    local = {f["index"]: f for f in _features(studio) if f["label_method"] == "local"}
+    # Every chosen latent is labelled, or found unclear (no pattern fits), or failed.
+    assert summary["labelled"] + summary["failed"] <= N_LOCAL, summary
+    assert summary["labelled"] >= LOCAL_LABELLED, summary
+    local = {
+        f["index"]: f
+        for f in _features(studio)
+        if f["label_method"] == "local" and f["label"] not in (None, "unclear")
+    }
     assert set(local) <= set(chosen) and len(local) == summary["labelled"]
     for f in local.values():
         assert f["label"] and f["label"] != "unclear"
@@ -142,7 +155,7 @@ def test_16_browser_shows_labels_and_scores(page: Page, studio: str) -> None:
             """() => {
                 const rows = [...document.querySelectorAll('[data-testid=feature-row]')];
                 const v = rows.slice(0, 8).map(
-                    (r) => parseFloat(r.querySelectorAll(':scope > span')[6]?.innerText));
+                    (r) => parseFloat(r.querySelectorAll(':scope > span')[7]?.innerText));
                 return v.length > 1
                     && v.every((x, i) => !Number.isNaN(x) && (i === 0 || v[i - 1] >= x));
             }""",
@@ -153,7 +166,9 @@ def test_16_browser_shows_labels_and_scores(page: Page, studio: str) -> None:
             raise
     scores = []
     for i in range(min(8, rows.count())):
-        text = rows.nth(i).locator(":scope > span").nth(6).inner_text()
+        # Interp. is the 8th column (index, label, category, description, linguistics,
+        # example, frequency, interp.)
+        text = rows.nth(i).locator(":scope > span").nth(7).inner_text()
         scores.append(float(text) if text not in ("–", "") else float("nan"))
     assert scores == sorted(scores, reverse=True), scores
     assert scores[0] >= 0.8

@@ -169,8 +169,8 @@ export function LabelingDialog({
         </Field>
         {needsLlm && (
           <>
-            <Field label="Model" hint={method === "local" ? "a Hugging Face model id or folder" : method === "ollama" ? "e.g. llama3.1:8b" : "e.g. gpt-4o-mini"}>
-              <input value={model} onChange={(e) => setModel(e.target.value)} data-testid="labeling-model" />
+            <Field label="Model" hint={method === "local" ? "empty: the built-in pattern labeller (no LLM, ignores the prompt); smollm2-135m, a Hugging Face model id or folder: a chat model" : method === "ollama" ? "e.g. llama3.1:8b" : "e.g. gpt-4o-mini"}>
+              <input value={model} onChange={(e) => setModel(e.target.value)} placeholder={method === "local" ? "patterns" : undefined} data-testid="labeling-model" />
             </Field>
             {method !== "local" && (
               <Field label="Base URL" hint="leave empty for the default">
