@@ -46,7 +46,7 @@ export function ThenLabelFields({ value, onChange, keyRef }: { value: ThenLabel;
         </select>
       </Field>
       {value.method !== "none" ? (
-        <label className="flex items-center gap-2 self-end pb-2 text-sm text-slate-300">
+        <label className="flex items-center gap-2 self-center text-sm text-slate-300">
           <input type="checkbox" checked={value.score} onChange={(e) => onChange({ ...value, score: e.target.checked })} data-testid="extraction-label-score" />
           score labels
         </label>
