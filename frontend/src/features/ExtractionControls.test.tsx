@@ -130,4 +130,11 @@ describe("extraction controls", () => {
     const line = await screen.findByText("812 labelled");
     expect(line.closest("[data-testid=follow-up-labeling]")).toHaveAttribute("data-state", "ready");
   });
+
+  it("counts a finished run's labels as the Labeling panel does: unclear verdicts apart", async () => {
+    const summary = { requested: 512, labelled: 388, unclear: 120, failed: 0, scored: 0 };
+    stubApi(({ url }) => (url.includes("/labeling/3") ? { id: 3, name: "rules labels", status: "ready", job_id: "l3", n_labeled: 508, error: null, extraction_id: 9, config: {}, result: summary } : page([])));
+    renderWithClient(<ExtractionCard extraction={extraction({ status: "ready", job_id: null, result: { labeling: { method: "rules", run_id: 3 } } })} />);
+    expect(await screen.findByTestId("follow-up-count")).toHaveTextContent("388 labelled · 120 unclear");
+  });
 });
