@@ -172,8 +172,10 @@ the game was<< over>> by noon
 
 SMALL_WORKED_REPLY = '[LABEL]: the word "over"'
 
+# No {linguistics} here: the 135M model copies the line into its label ('the word "cmd" (55%)
+# (code identifiers 50%)') and its labels scored no better with it (README, "Linguistic analysis").
 SMALL_USER = """Tokens: {top_tokens}
-{linguistics}Examples:
+Examples:
 {examples}
 
 {reply_format}"""
