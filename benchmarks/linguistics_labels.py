@@ -1,6 +1,6 @@
 """Does the linguistic summary help a labeller? (issue 19 part 1, labelling context)
 
-    .venv/bin/python benchmarks/linguistics_labels.py EXTRACTION_FOLDER [--n 12]
+    .venv/bin/python benchmarks/linguistics_labels.py EXTRACTION_FOLDER [--n 4]
 
 EXTRACTION_FOLDER: an analysed extraction (its ``linguistics/`` written: the studio's "Analyse
 linguistics", or :func:`mistudio.core.linguistics.analyse_extraction`), e.g. the e2e walkthrough's
@@ -8,10 +8,12 @@ linguistics", or :func:`mistudio.core.linguistics.analyse_extraction`), e.g. the
 
 The set: its ``--n`` most frequent live latents that the rules labeller leaves ``unclear`` (the
 latents a language model is asked for). Each is labelled by the built-in local model
-(SmolLM2-135M-Instruct with its small-model prompt) twice from the same gathered context, with
-the summary line at ``{linguistics}`` and without it, and each label is scored by the same
-SmolLM2 scorer on the same held-out examples and negatives (detection and fuzzing balanced
-accuracy; the scorer never sees the summary). Prints one JSON line per condition.
+(SmolLM2-135M-Instruct; the README's figures were taken with its small-model prompt when that
+prompt still had ``{linguistics}``, before commit 29ec1db; it now uses the delphi template, which
+has it) twice from the same gathered context, with the summary line and without it, and each
+label is scored by the same SmolLM2 scorer on the same held-out examples and negatives
+(detection and fuzzing balanced accuracy; the scorer never sees the summary). Prints one JSON
+line per condition.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder")
-    parser.add_argument("--n", type=int, default=12)
+    parser.add_argument("--n", type=int, default=4)
     args = parser.parse_args()
 
     import numpy as np
@@ -49,7 +51,11 @@ def main() -> None:
             break
         if rules.label(gather_feature(result, i, tokenizer)).status == "unclear":
             chosen.append(i)
-    local = create_labeler(LabelingConfig(method="local", model="smollm2-135m"))
+    from mistudio.core.labeling.prompts import PromptTemplate
+
+    # A template other than the default one: the small-model prompt has no {linguistics}.
+    delphi = PromptTemplate(name="delphi-with-linguistics")
+    local = create_labeler(LabelingConfig(method="local", model="smollm2-135m", prompt=delphi))
     scorer = local.scorer()
     rows: dict[str, list[dict[str, Any]]] = {"with summary": [], "without": []}
     for i in chosen:
