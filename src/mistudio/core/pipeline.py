@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from pydantic import Field
 
 import mistudio
@@ -362,8 +363,6 @@ def _rank_main(
 
 
 def _broadcast(group: RankGroup, config: TrainingRunConfig) -> TrainingRunConfig:
-    import torch.distributed as dist
-
     box: list[Any] = [config.model_dump(mode="json") if group.is_main else None]
     dist.broadcast_object_list(box, src=0)
     return TrainingRunConfig.model_validate(box[0])
@@ -383,8 +382,6 @@ def scattered_source(
     """``data(position)`` yielding this rank's shards of the global batches that rank 0's
     ``data`` produces (None on the other ranks): rank 0 broadcasts each batch's row count (0 at
     the end) and scatters each hook's rows (:func:`shard_bounds`, rank order) in float32."""
-    import torch.distributed as dist
-
     device = torch.device(group.device)
 
     def source(position: int) -> Iterator[Batch]:

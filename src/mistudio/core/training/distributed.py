@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import queue as queue_mod
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+import torch.multiprocessing as mp
 from torch import Tensor
+from torch.multiprocessing.spawn import ProcessException
 
 from mistudio.errors import InvalidInputError, MiStudioError
 
@@ -234,9 +237,6 @@ def launch(
     if nproc < 1:
         raise InvalidInputError(f"nproc must be >= 1, got {nproc}")
     devices = rank_devices(device, nproc)
-    import torch.multiprocessing as mp
-    from torch.multiprocessing.spawn import ProcessException
-
     addr = os.environ.get("MASTER_ADDR", "127.0.0.1")
     if port is None:
         port = int(os.environ.get("MASTER_PORT", "0")) or _free_port(addr)
@@ -292,8 +292,6 @@ def launch(
 
 
 def _free_port(addr: str) -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind((addr, 0))
         return int(s.getsockname()[1])
