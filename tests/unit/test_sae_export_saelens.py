@@ -77,15 +77,9 @@ def test_saelens_loads_hand_built_gemma_and_llama_scope_exports(tmp_path: Path) 
     gemma = hb._gemma_scope_2(
         tmp_path / "gs2" / "layer_7_width_16k_l0_small_affine", w, config, affine
     )
-    hp = {
-        "d_model": hb.D_IN,
-        "d_sae": hb.D_SAE,
-        "jump_relu_threshold": 0.3,
-        "dataset_average_activation_norm": {"in": 9.5, "out": 9.5},
-        "hook_point_in": "blocks.15.hook_resid_post",
-        "hook_point_out": "blocks.15.hook_resid_post",
-    }
-    llama = hb._llama_scope(tmp_path / "Llama3_1-8B-Base-L15R-8x", hp, hb._llama_weights(7))
+    from tests.unit.test_saes_cli import _hand_built
+
+    llama = _hand_built("llama_scope", tmp_path / "llama-src")
     for name, source in (("gemma", gemma), ("llama", llama)):
         imported = read_sae(source)
         stored = save_sae(
