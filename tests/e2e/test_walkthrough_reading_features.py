@@ -125,3 +125,53 @@ def test_22_browser_filtered_on_a_linguistic_category(page: Page, studio: str) -
     ]
     shot(page, "22-browser-linguistic-filter")
     page.get_by_test_id("filter-clear").click()
+
+
+def test_23_examples_read_as_words_with_a_raw_tokens_switch(page: Page, studio: str) -> None:
+    """Issue 19 part 2: a latent's examples read word by word (a word made of several tokens is
+    one shaded span whose tooltip lists each piece and its activation), and 'raw tokens' shows
+    the BPE pieces again, in the browser too."""
+    extraction = _walkthrough_extraction(studio)
+    rows = sorted(_rows(studio, extraction["id"]), key=lambda r: -(r["frequency"] or 0))
+    chosen = None
+    for row in rows[:40]:
+        detail = _api(studio, f"/features/{row['id']}/detail?examples=20")
+        if any(w["end"] - w["start"] > 1 for e in detail["examples"] for w in e["words"]):
+            chosen = row
+            break
+    assert chosen is not None, "no example of the 40 most frequent latents has a multi-token word"
+    open_panel(page, "features")
+    page.get_by_test_id("feature-goto").fill(str(chosen["index"]))
+    page.get_by_test_id("feature-goto").press("Enter")
+    page.get_by_test_id("feature-detail").wait_for()
+    try:
+        page.get_by_role("tab", name="Examples").click()
+        examples = page.get_by_test_id("examples")
+        examples.wait_for()
+        raw = page.get_by_test_id("feature-detail").get_by_test_id("raw-tokens")
+        if raw.is_checked():
+            raw.uncheck()
+        words = examples.locator("[data-testid=token-text][data-view=words]")
+        assert words.count() > 0
+        joined = examples.locator("[data-tokens]:not([data-tokens='1'])").first
+        assert " · " in (joined.get_attribute("title") or ""), "a word's tooltip lists its pieces"
+        shot(page, "23-examples-as-words")
+        n_words = examples.locator("[data-testid=token-text] > span").count()
+        raw.check()
+        assert examples.locator("[data-testid=token-text][data-view=words]").count() == 0
+        assert examples.locator("[data-testid=token-text] > span").count() > n_words
+        shot(page, "23-examples-raw-tokens")
+        raw.uncheck()
+    finally:
+        page.keyboard.press("Escape")
+    # The browser's example column reads as words too, and follows the same switch.
+    rows_view = page.locator("[data-testid=feature-row] [data-testid=token-text]")
+    rows_view.first.wait_for()
+    assert page.locator("[data-testid=feature-row] [data-view=words]").count() > 0
+    toolbar_raw = page.get_by_test_id("raw-tokens").first
+    toolbar_raw.check()
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=feature-row] [data-view=words]').length"
+        " === 0"
+    )
+    toolbar_raw.uncheck()

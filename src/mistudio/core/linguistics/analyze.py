@@ -85,7 +85,11 @@ class LinguisticsMeta(BaseModel):
     n_passages: int = 0
     """Texts analysed: the windows of a sequence that overlap or touch are joined into one."""
     seconds: float
-    """Wall time of the analysis."""
+    """Wall time of the analysis itself: reading the windows and summarising, after the spaCy
+    pipeline and the tokenizer are loaded (as the extraction's seconds exclude its model load)."""
+    load_seconds: float = 0.0
+    """Importing spaCy and loading the pipeline and the tokenizer (once per worker process for
+    spaCy; about 3 s cold)."""
     created: datetime = Field(default_factory=lambda: datetime.now(UTC))
     """When it finished (UTC)."""
 
@@ -185,9 +189,10 @@ def analyse_extraction(
 ) -> LinguisticsMeta:
     """Summarise every latent of ``result`` and write ``linguistics/`` into its folder."""
     config = config or LinguisticConfig()
-    started = time.perf_counter()
+    loading = time.perf_counter()
     nlp = load_pipeline(config.spacy_pipeline)  # first: a missing spaCy is one line at once
     tokenizer = tokenizer if tokenizer is not None else result.tokenizer()
+    started = time.perf_counter()
     windows, keys = _windows(result, config)
     passages = _passages(windows)
     # Special tokens (``<|endoftext|>`` between packed documents) are markup of the tokenizer,
@@ -256,6 +261,7 @@ def analyse_extraction(
         n_code_windows=total - n_prose,
         n_passages=len(passages),
         seconds=round(time.perf_counter() - started, 3),
+        load_seconds=round(started - loading, 3),
     )
     write_summaries(result.folder, summaries, meta)
     return meta
