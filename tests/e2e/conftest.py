@@ -3,7 +3,10 @@ embedded worker) and one headless Chromium page that walks the researcher's path
 
 The studio's Hub is the fake one of ``tests/fake_hub.py`` (``HF_ENDPOINT``), serving a repo of
 SAEs for the built-in SmolLM2 (tagged ``saelens``), so the walkthrough adds an SAE "from the Hub"
-with no network; nothing else in the walkthrough touches the Hub.
+with no network. It also serves two tiny GPT-2 model repos (one gated) and two tiny dataset repos
+under their own names (``e2e-models/``, ``e2e-data/``) for the Hub suggestions and the memory
+estimate of ``test_walkthrough_with_hub_and_estimates.py``; none is downloaded, and no other module
+searches for them (the SAE search asks for ``saelens`` repos).
 
 Chromium is Debian's (``apt-get install chromium``), driven by the ``playwright`` pip package;
 Playwright's own browser download is never used. Without the browser, the package or the built UI
@@ -52,11 +55,20 @@ FAKE_GPUS_FILE = "fake-gpus"
 
 HUB_SAE_REPO = "e2e-lab/smollm2-135m-saes"
 """The fake Hub's SAE repo: SAELens folders for SmolLM2-135M (d_model 576)."""
+HUB_MODELS = {"e2e-models/tiny-gpt2": 4200, "e2e-models/tiny-gpt2-gated": 37}
+"""Model repos (id: downloads) of one 2-layer GPT-2; the second is gated."""
+HUB_DATASETS = {"e2e-data/tiny-docs": 770, "e2e-data/tiny-docs-configs": 5}
+"""Dataset repos (id: downloads): parquet splits, and two jsonl configs."""
 
 
 @pytest.fixture(scope="session")
 def e2e_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from tests.fake_hub import FakeHub
+    from tests.fake_hub import (
+        FakeHub,
+        build_config_dataset,
+        build_parquet_dataset,
+        build_tiny_gpt2,
+    )
     from tests.sae_repos import saelens_folder
 
     root = tmp_path_factory.mktemp("e2e-hub") / "repo"
@@ -69,6 +81,15 @@ def e2e_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     saelens_folder(root / long, 576, 2048, "blocks.9.hook_resid_post", model, seed=3)
     with FakeHub() as hub:
         hub.add_repo(HUB_SAE_REPO, root, library="saelens", downloads=1234)
+        tiny = build_tiny_gpt2(root.parent / "tiny-gpt2")
+        for (repo_id, downloads), gated in zip(HUB_MODELS.items(), (False, True), strict=True):
+            hub.add_repo(repo_id, tiny, gated=gated, downloads=downloads)
+        data = [
+            build_parquet_dataset(root.parent / "docs"),
+            build_config_dataset(root.parent / "cf"),
+        ]
+        for (repo_id, downloads), folder in zip(HUB_DATASETS.items(), data, strict=True):
+            hub.add_repo(repo_id, folder, "dataset", downloads=downloads)
         yield hub
 
 
