@@ -95,11 +95,12 @@ export function HubIdInput({
         spellCheck={false}
         data-testid={testId}
       />
+      {/* At least as wide as the field, wider when an id needs it (a narrow column cut them). */}
       {shown && (
         <ul
           id={listId}
           role="listbox"
-          className="absolute z-20 mt-1 max-h-64 w-full overflow-auto rounded-md border border-slate-700 bg-slate-900 py-1 shadow-lg"
+          className="absolute z-20 mt-1 max-h-64 w-max min-w-full max-w-[min(36rem,90vw)] overflow-auto rounded-md border border-slate-700 bg-slate-900 py-1 shadow-lg"
           data-testid="hub-suggestions"
         >
           {repos.map((r, i) => (
