@@ -59,12 +59,13 @@ export function LabelingBreakdown({ run, summary }: { run: LabelingJob; summary:
       {scored > 0 && (
         <div className="grid grid-cols-3 gap-2">
           {BANDS.map((b) => (
-            <div key={b.id} className="flex items-center justify-between rounded bg-slate-800/60 px-2 py-1" data-testid={`breakdown-${b.id}`}>
+            // Count over its button: side by side, a half-width card squeezed both onto two lines.
+            <div key={b.id} className="flex flex-col items-start gap-1 rounded bg-slate-800/60 px-2 py-1.5" data-testid={`breakdown-${b.id}`}>
               <span>
                 <span className="text-slate-500">{b.title}</span> <span className="font-mono text-slate-200">{formatCount(counts[b.id])}</span>{" "}
                 <span className="text-slate-500">({Math.round((100 * counts[b.id]) / scored)}%)</span>
               </span>
-              <Button className="px-2 py-0.5 text-xs" disabled={!counts[b.id]} onClick={() => view(b)} data-testid={`breakdown-view-${b.id}`}>
+              <Button className="whitespace-nowrap px-2 py-0.5 text-xs" disabled={!counts[b.id]} onClick={() => view(b)} data-testid={`breakdown-view-${b.id}`}>
                 View features
               </Button>
             </div>
