@@ -300,8 +300,8 @@ def test_05_labeling_time_beside_cost(page: Page, studio: str) -> None:
     dialog.wait_for()
     page.get_by_test_id("labeling-method").select_option("openai")
     page.get_by_test_id("labeling-model").fill("gpt-4o-mini")
-    page.get_by_label("$ / 1k input tokens").fill("0.15")
-    page.get_by_label("$ / 1k output tokens").fill("0.6")
+    page.get_by_label("$ / 1k input tokens").fill("0.00015")
+    page.get_by_label("$ / 1k output tokens").fill("0.0006")
     page.get_by_test_id("labeling-selection").select_option("indices")
     page.get_by_test_id("labeling-indices").fill("0-63")
     assert not page.get_by_test_id("labeling-start").is_enabled()  # a paid run: estimate first
@@ -314,8 +314,8 @@ def test_05_labeling_time_beside_cost(page: Page, studio: str) -> None:
         "method": "openai",
         "model": "gpt-4o-mini",
         "score": False,
-        "price_per_1k_input": 0.15,
-        "price_per_1k_output": 0.6,
+        "price_per_1k_input": 0.00015,
+        "price_per_1k_output": 0.0006,
     }
     est = _api(
         studio,
@@ -329,7 +329,7 @@ def test_05_labeling_time_beside_cost(page: Page, studio: str) -> None:
     )
     text = result.text_content()
     assert est["n_features"] == 64 and est["cost"] > 0
-    assert f"${est['cost']:.4f}" in text, (text, est)
+    assert f"${to_fixed(est['cost'], 4)}" in text, (text, est)
     # The time stands beside the cost, with its basis: no past openai run here, a typical rate.
     assert est["time"]["basis"] == "typical"
     assert "Time (typical rate)" in text, text
