@@ -4,31 +4,16 @@
  * processed and a Hub import the bytes and rows it has fetched, from the job's live events.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { act, fireEvent, screen, waitFor } from "@testing-library/react";
+import { fireEvent, screen, waitFor } from "@testing-library/react";
 import type { Dataset, Tokenization } from "../api/types";
 import { formatBytes } from "../lib/format";
 import { page, renderWithClient, stubApi, type Call } from "../test/api";
 import { setEventSocket } from "../ws/live";
-import { EventSocket, type SocketLike } from "../ws/socket";
+import { EventSocket } from "../ws/socket";
 import { DatasetCard } from "./DatasetCard";
 import { TokenizationRow } from "./TokenizationRow";
+import { FakeWs } from "../test/socket";
 import { TokenizeDialog } from "./TokenizeDialog";
-
-class FakeWs implements SocketLike {
-  readyState = 1;
-  sent: string[] = [];
-  onopen: ((ev: unknown) => void) | null = null;
-  onclose: ((ev: unknown) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  send(data: string) {
-    this.sent.push(data);
-  }
-  close() {}
-  deliver(message: Record<string, unknown>) {
-    act(() => this.onmessage?.({ data: JSON.stringify(message) }));
-  }
-}
 
 let ws: FakeWs;
 beforeEach(() => {

@@ -5,33 +5,18 @@
  * its job's live events; the card follows its planned labelling run.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { act, fireEvent, screen, waitFor } from "@testing-library/react";
+import { fireEvent, screen, waitFor } from "@testing-library/react";
 import type { Extraction } from "../api/types";
 import { page, renderWithClient, stubApi, type Call } from "../test/api";
 import { MODEL, TOKENIZATIONS } from "../test/inputs";
 import { setEventSocket } from "../ws/live";
-import { EventSocket, type SocketLike } from "../ws/socket";
+import { EventSocket } from "../ws/socket";
 import { ExtractionCard } from "./ExtractionCard";
 import { ExtractionDialog } from "./ExtractionDialog";
+import { FakeWs } from "../test/socket";
 import { EXTRACTION_DEFAULTS, extractionConfig, withTemplate } from "./ExtractionFields";
 
 const SAE = { id: 5, name: "run/blocks.6", status: "ready", model_id: 1, hook_name: "blocks.6.hook_resid_post", d_sae: 4096, lineage: { tokenization_id: 2, model_id: 1 } };
-
-class FakeWs implements SocketLike {
-  readyState = 1;
-  sent: string[] = [];
-  onopen: ((ev: unknown) => void) | null = null;
-  onclose: ((ev: unknown) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  send(data: string) {
-    this.sent.push(data);
-  }
-  close() {}
-  deliver(message: Record<string, unknown>) {
-    act(() => this.onmessage?.({ data: JSON.stringify(message) }));
-  }
-}
 
 let ws: FakeWs;
 beforeEach(() => {

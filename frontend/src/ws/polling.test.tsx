@@ -4,39 +4,19 @@
  * polling stops and events flow again ("live"). A fake socket stands in for the server's.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { act, render, screen, waitFor } from "@testing-library/react";
+import { render, screen, waitFor } from "@testing-library/react";
 import { renderWithClient, stubApi, type Call } from "../test/api";
 import { JobProgress } from "../components/ProgressBar";
 import { POLL_MS, setEventSocket, useSocketState, useSystemFeed, useSystemStore } from "./live";
-import { EventSocket, type SocketLike } from "./socket";
-
-class FakeWs implements SocketLike {
-  readyState = 0;
-  sent: string[] = [];
-  onopen: ((ev: unknown) => void) | null = null;
-  onclose: ((ev: unknown) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  send(data: string) {
-    this.sent.push(data);
-  }
-  close() {}
-  open() {
-    this.readyState = 1;
-    act(() => this.onopen?.({}));
-  }
-  drop() {
-    this.readyState = 3;
-    act(() => this.onclose?.({}));
-  }
-}
+import { FakeWs } from "../test/socket";
+import { EventSocket } from "./socket";
 
 /** A socket whose connections are opened and dropped by the test (reconnects at once). */
 function fakeSocket() {
   const made: FakeWs[] = [];
   const socket = new EventSocket("ws://studio/ws", {
     createSocket: () => {
-      made.push(new FakeWs());
+      made.push(new FakeWs(0));
       return made[made.length - 1];
     },
     backoff: () => 10,
