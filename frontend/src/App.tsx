@@ -7,6 +7,7 @@ import { DatasetsPanel } from "./datasets/DatasetsPanel";
 import { ModelsPanel } from "./models/ModelsPanel";
 import { TrainingPanel } from "./training/TrainingPanel";
 import { SaesPanel } from "./saes/SaesPanel";
+import { LabPanel } from "./lab/LabPanel";
 import { FeaturesPanel } from "./features/FeaturesPanel";
 import { TemplatesPanel } from "./templates/TemplatesPanel";
 import { SystemPanel } from "./system/SystemPanel";
@@ -19,6 +20,7 @@ const ICONS: Record<PanelId, string> = {
   models: "◈",
   training: "◔",
   saes: "◇",
+  lab: "⚗",
   features: "✦",
   labeling: "✎",
   steering: "⇄",
@@ -36,6 +38,8 @@ function Panel({ id }: { id: PanelId }) {
       return <TrainingPanel />;
     case "saes":
       return <SaesPanel />;
+    case "lab":
+      return <LabPanel />;
     case "features":
       return <FeaturesPanel />;
     case "labeling":

@@ -6,6 +6,7 @@ export const PANELS = [
   { id: "models", label: "Models" },
   { id: "training", label: "Training" },
   { id: "saes", label: "SAEs" },
+  { id: "lab", label: "SAE lab" },
   { id: "features", label: "Features" },
   { id: "labeling", label: "Labeling" },
   { id: "steering", label: "Steering" },
