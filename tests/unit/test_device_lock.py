@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from mistudio.jobs.device_lock import DeviceLock, gpu_device, job_gpu, lock_path
+from mistudio.jobs.device_lock import (
+    DeviceLock,
+    DeviceLocks,
+    gpu_device,
+    job_gpu,
+    lock_names,
+    lock_path,
+)
 
 HOLD = """
 import sys, time
@@ -88,3 +95,69 @@ def test_a_job_naming_a_gpu_takes_that_gpus_lock(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")  # cuda:1 of this process is GPU 3
     assert job_gpu("cuda:1") == "3" and job_gpu("cuda:0") == "2" and job_gpu("cuda:5") == "5"
     assert job_gpu("cpu") == "2"
+
+
+def _no_gpu_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MISTUDIO_GPU_DEVICE", raising=False)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+
+
+def test_a_job_over_several_devices_takes_one_lock_each_in_a_fixed_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _no_gpu_env(monkeypatch)
+    assert lock_names(["cuda:10", "cuda:2", "cuda:1"]) == ["1", "2", "10"]  # numbers, not text
+    assert DeviceLocks(["cuda:3", "cuda:1"]).devices == ["1", "3"]
+    assert lock_names(["cpu", "cpu"]) == ["0"]  # CPU ranks share the worker's one lock
+    assert lock_names([]) == ["0"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,6")
+    assert lock_names(["cuda:1", "cuda:0"]) == ["4", "6"]
+
+
+def test_several_locks_are_taken_all_or_none(
+    tmp_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_gpu_env(monkeypatch)
+    other = DeviceLock("1")  # another job holds GPU 1 (a second open file: flock tells them apart)
+    assert other.try_acquire("job-a") == (True, None)
+    wants = DeviceLocks(["cuda:0", "cuda:1", "cuda:2"])
+    assert wants.try_acquire("job-b") == (False, [("1", "job-a")])
+    assert not any(lock.held for lock in wants.locks)  # GPU 0, taken first, was let go
+    free = DeviceLock("0")
+    assert free.try_acquire("job-c") == (True, None)  # and its file names nobody
+    free.release()
+    other.release()
+    assert wants.try_acquire("job-b") == (True, [])
+    assert wants.held and [lock.holder() for lock in wants.locks] == ["job-b"] * 3
+    wants.release()
+    assert all(DeviceLock(d).holder() is None for d in ("0", "1", "2"))
+
+
+def test_overlapping_jobs_never_hold_one_device_each(
+    tmp_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Job X wants GPUs 0 and 1, job Y GPUs 1 and 2: whatever the interleaving, the one that
+    does not get GPU 1 holds nothing (GPU 2 stays free for a third job), and gets both later."""
+    _no_gpu_env(monkeypatch)
+    x, y = DeviceLocks(["cuda:1", "cuda:0"]), DeviceLocks(["cuda:2", "cuda:1"])
+    assert x.try_acquire("x")[0]
+    assert y.try_acquire("y") == (False, [("1", "x")])
+    third = DeviceLock("2")
+    assert third.try_acquire("z") == (True, None)
+    third.release()
+    x.release()
+    assert y.try_acquire("y") == (True, [])
+    assert x.try_acquire("x") == (False, [("1", "y")]) and not any(lk.held for lk in x.locks)
+    y.release()
+
+
+def test_a_dead_holder_is_named_for_each_device_it_left(tmp_home: Path) -> None:
+    holder = _holder("job-dead")  # holds "0", then dies
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=10)
+    locks = DeviceLocks(["cuda:0", "cuda:1"])
+    deadline = time.monotonic() + 5
+    while not (result := locks.try_acquire("job-new"))[0] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert result == (True, [("0", "job-dead")])
+    locks.release()

@@ -34,7 +34,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from pydantic import Field
+from pydantic import Field, model_validator
 
 import mistudio
 from mistudio.core.activations import (
@@ -52,7 +52,14 @@ from mistudio.core.language_models import LoadedModel, ModelLoadConfig, load_mod
 from mistudio.core.progress import Progress
 from mistudio.core.sae.base import SAE
 from mistudio.core.training import TrainConfig, TrainResult, train_saes
-from mistudio.core.training.distributed import RankGroup, launch, shard_bounds
+from mistudio.core.training.distributed import (
+    RankGroup,
+    check_rank_devices,
+    check_training_device,
+    launch,
+    planned_devices,
+    shard_bounds,
+)
 from mistudio.errors import InvalidInputError
 
 Batch = dict[str, Any]
@@ -75,7 +82,32 @@ class TrainingRunOptions(OperationConfig):
     nproc: int = Field(default=1, ge=1, le=64)
     """Data-parallel ranks training this one run (torch.distributed: gloo on CPU, one GPU per
     rank from the training device on CUDA); the result equals one process's within float
-    tolerance. batch_tokens must split evenly over them."""
+    tolerance. batch_tokens must split evenly over them. Set by ``devices`` when that is given."""
+    devices: list[str] | None = Field(default=None, min_length=1, max_length=64)
+    """One device per rank (``["cuda:0", "cuda:2"]``, or ``["cpu", "cpu"]`` for CPU ranks);
+    None: ``nproc`` ranks from the training device. Rank 0 (the first) loads the LM."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ranks_from_devices(cls, data: Any) -> Any:
+        """``devices`` decides the rank count; an ``nproc`` that says otherwise is refused."""
+        if not isinstance(data, dict) or not data.get("devices"):
+            return data
+        devices = data["devices"]
+        if not isinstance(devices, list) or not all(isinstance(d, str) for d in devices):
+            return data  # the field's own validation says what is wrong
+        check_rank_devices(devices)
+        nproc = data.get("nproc")
+        if nproc is not None and nproc != len(devices):
+            raise InvalidInputError(
+                f"nproc ({nproc}) contradicts devices ({', '.join(devices)}: {len(devices)} "
+                "ranks); give one of them"
+            )
+        return {**data, "nproc": len(devices)}
+
+    def rank_devices(self, device: str) -> list[str]:
+        """Each rank's device: ``devices``, else ``nproc`` ranks from the training ``device``."""
+        return list(self.devices) if self.devices else planned_devices(device, self.nproc)
 
 
 class TrainingRunConfig(TrainingRunOptions):
@@ -89,6 +121,12 @@ class TrainingRunConfig(TrainingRunOptions):
     """Read activations from this cache folder instead of running the model."""
     train: TrainConfig
     """The SAEs and the optimisation settings."""
+
+    @model_validator(mode="after")
+    def _devices_agree(self) -> TrainingRunConfig:
+        explicit = "device" in self.train.model_fields_set
+        check_training_device(self.train.device, self.devices, explicit)
+        return self
 
     def settings(self) -> TrainingSettings:
         """These settings without the inputs: what a training row stores (the inverse of
@@ -110,6 +148,16 @@ class TrainingSettings(OperationConfig):
     """The SAEs (hook points, architectures, sizes) and optimisation settings."""
     run: TrainingRunOptions = Field(default_factory=TrainingRunOptions)
     """How activations are produced and the SAEs evaluated."""
+
+    @model_validator(mode="after")
+    def _devices_agree(self) -> TrainingSettings:
+        explicit = "device" in self.train.model_fields_set
+        check_training_device(self.train.device, self.run.devices, explicit)
+        return self
+
+    def rank_devices(self) -> list[str]:
+        """Each rank's device (one entry for a single process): what its job locks."""
+        return self.run.rank_devices(self.train.device)
 
     def with_inputs(
         self, model: str, tokenization: str, activation_cache: str | None = None
@@ -265,6 +313,10 @@ def run_training(
     ranks and returns rank 0's result; ``group`` is a rank's place in such a run."""
     if group is None and config.nproc > 1:
         return _launch_ranks(config, run_dir, progress, stop, resume)
+    if group is None and config.devices and config.devices[0] != config.train.device:
+        # One rank named by ``devices`` (["cuda:1"]): it is the training device.
+        train = config.train.model_copy(update={"device": config.devices[0]})
+        config = config.model_copy(update={"train": train})
     group = group or RankGroup.single()
     tok = Tokenization.open(config.tokenization)
     live = config.activation_cache is None
@@ -332,14 +384,15 @@ def _launch_ranks(
         raise InvalidInputError(
             f"batch_tokens ({config.train.batch_tokens}) must split evenly over {n} ranks"
         )
-    cpu = not config.train.device.startswith("cuda")
+    devices = config.rank_devices(config.train.device)
+    cpu = not devices[0].startswith("cuda")
     # On a CPU the ranks share its cores; a GPU rank needs few CPU threads of its own.
     threads = config.train.threads or (max(1, (os.cpu_count() or 1) // n) if cpu else None)
     result: TrainResult = launch(
         _rank_main,
         n,
         (config.model_dump(mode="json"), str(run_dir), resume),
-        device=config.train.device,
+        devices=devices,
         threads=threads,
         progress=progress,
         stop=stop,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 
 from mistudio.settings import get_settings
@@ -102,3 +103,52 @@ class DeviceLock:
             os.ftruncate(fd, 0)
         finally:
             os.close(fd)  # closing the last descriptor drops the flock
+
+
+def lock_names(devices: Sequence[str]) -> list[str]:
+    """The device locks a job on ``devices`` (one entry per rank) takes, each once, in one
+    fixed order (GPU numbers ascending). A GPU rank takes its GPU's (:func:`job_gpu`); CPU ranks
+    share the CPU and take the worker's one lock together, so a job of CPU ranks takes turns
+    with the other GPU-queue jobs as a single-process one does."""
+    names = {job_gpu(d) for d in devices} or {gpu_device()}
+    return sorted(names, key=lambda n: (0, int(n), "") if n.isdigit() else (1, 0, n))
+
+
+class DeviceLocks:
+    """The locks of several devices, held all or none.
+
+    :meth:`try_acquire` takes them in :func:`lock_names`' fixed order without blocking and, when
+    one is busy, lets go of those it took. A job waiting for a device therefore never sits on
+    another: two jobs wanting overlapping devices cannot hold one each while waiting for the
+    other (no deadlock), and the fixed order makes the first shared device the one they contend
+    for, so one of them wins instead of both backing off forever."""
+
+    def __init__(self, devices: Sequence[str]) -> None:
+        self.locks = [DeviceLock(name) for name in lock_names(devices)]
+
+    @property
+    def devices(self) -> list[str]:
+        return [lock.device for lock in self.locks]
+
+    @property
+    def held(self) -> bool:
+        return all(lock.held for lock in self.locks)
+
+    def try_acquire(self, job_id: str) -> tuple[bool, list[tuple[str, str | None]]]:
+        """Take every lock for ``job_id`` or none. ``(True, [(device, dead holder's job id),
+        ...])`` for the locks a dead holder left its name in; ``(False, [(device, holder)])``
+        for the first busy device (its holder's job id, if the file says), holding nothing."""
+        dead: list[tuple[str, str | None]] = []
+        for lock in self.locks:
+            acquired, other = lock.try_acquire(job_id)
+            if not acquired:
+                self.release()
+                return False, [(lock.device, other)]
+            if other and other != job_id:
+                dead.append((lock.device, other))
+        return True, dead
+
+    def release(self) -> None:
+        """Let go of every lock held (in reverse order)."""
+        for lock in reversed(self.locks):
+            lock.release()

@@ -3,12 +3,13 @@
 The task takes only the job id; everything else (kind, config) is read from the row, so a retry
 re-sends the same id and a queued message never carries stale settings.
 
-A ``gpu``-queue job holds its device's lock (:mod:`mistudio.jobs.device_lock`) from before it is
-marked running until its outcome is written; while another process holds the device, the job
-stays ``queued`` with the message "waiting for gpu 0 held by job ...". The device is the one
-the job's config names (``device: "cuda:1"``, a training run on the second GPU), else the
-worker's. A job that ends failed or cancelled without being resumable loses its partial files
-(:func:`~mistudio.jobs.lifecycle.remove_partial_outputs`).
+A ``gpu``-queue job holds its devices' locks (:mod:`mistudio.jobs.device_lock`) from before it
+is marked running until its outcome is written; while another process holds one of them, the
+job holds none and stays ``queued`` with the message "waiting for gpu 0 held by job ...". The
+devices are the ones the job's config names (``devices``: one per rank of a training over
+several GPUs; ``device: "cuda:1"``, a training run on the second GPU), else the worker's; the
+row records them (``devices``) once it holds them. A job that ends failed or cancelled without
+being resumable loses its partial files (:func:`~mistudio.jobs.lifecycle.remove_partial_outputs`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from celery.signals import worker_ready
 
 from mistudio.errors import MiStudioError
 from mistudio.jobs.app import app
-from mistudio.jobs.device_lock import DeviceLock, job_gpu
+from mistudio.jobs.device_lock import DeviceLocks
 from mistudio.jobs.events import add_event, event_dict, publish
 from mistudio.jobs.handlers import Handler
 from mistudio.jobs.kinds import load_handlers
@@ -83,17 +84,32 @@ def _finish(
         remove_partial_outputs(*artifact)
 
 
-def _wait_for_device(job_id: str, device: str) -> DeviceLock | None:
-    """Take the lock of GPU ``device`` for ``job_id``, waiting (queued) while another process
-    holds it. ``None`` when the job stopped being queued meanwhile (cancelled)."""
-    lock = DeviceLock(device)
-    announced: str | None = None
+def job_devices(config: dict[str, Any]) -> list[str]:
+    """The devices a job's config names: ``devices`` (one per rank), else ``device``."""
+    devices = config.get("devices")
+    if isinstance(devices, list) and all(isinstance(d, str) for d in devices):
+        return list(devices)
+    device = config.get("device")
+    return [device] if isinstance(device, str) else []
+
+
+def _wait_for_devices(job_id: str, devices: list[str]) -> DeviceLocks | None:
+    """Take the locks of ``devices`` for ``job_id``, all or none, waiting (queued) while
+    another process holds one of them; then record the devices on the row. ``None`` when the
+    job stopped being queued meanwhile (cancelled)."""
+    locks = DeviceLocks(devices)
+    announced: tuple[str, str] | None = None
     while True:
-        acquired, other = lock.try_acquire(job_id)
+        acquired, others = locks.try_acquire(job_id)
         if acquired:
-            if other and other != job_id:
-                _fail_dead_holder(other, lock.device)
-            return lock
+            for device, dead in others:
+                if dead:
+                    _fail_dead_holder(dead, device)
+            with session_scope() as session:
+                job = session.get(Job, job_id)
+                if job is not None:
+                    job.devices = devices
+            return locks
         with session_scope() as session:
             job = session.get(Job, job_id)
             if job is None or job.status != "queued" or job.cancel_requested:
@@ -102,10 +118,11 @@ def _wait_for_device(job_id: str, device: str) -> DeviceLock | None:
             job.heartbeat_at = utcnow()
             job.worker = worker_name()
             wire: dict[str, Any] | None = None
-            holder = other or "another worker"
-            if holder != announced:
-                announced = holder
-                job.message = f"waiting for gpu {lock.device} held by job {holder}"
+            device, other = others[0]
+            busy = (device, other or "another worker")
+            if busy != announced:
+                announced = busy
+                job.message = f"waiting for gpu {busy[0]} held by job {busy[1]}"
                 wire = event_dict(
                     add_event(
                         session,
@@ -147,8 +164,8 @@ def execute(job_id: str) -> str:
         if job.status != "queued":
             return job.status  # cancelled before it started, or a duplicate message
         queue = job.queue
-        device = job_gpu((job.config or {}).get("device"))
-    lock = _wait_for_device(job_id, device) if queue == "gpu" else None
+        devices = job_devices(job.config or {})
+    lock = _wait_for_devices(job_id, devices) if queue == "gpu" else None
     if queue == "gpu" and lock is None:
         with session_scope() as session:
             job = session.get(Job, job_id)

@@ -368,6 +368,9 @@ class Job(Base):
     artifact_id: Mapped[int | None] = mapped_column(Integer, default=None)
     resources: Mapped[list[Any]] = mapped_column(JSON, default=list)
     """``[{"kind": "datasets", "id": 3}, ...]``: artifacts this job reads or writes."""
+    devices: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    """The devices the job holds (one per rank: ``["cuda:0", "cuda:1"]``), set when it takes
+    their locks; empty for a job that names no device."""
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from mistudio.api.deps import (
@@ -65,6 +65,9 @@ class JobOut(DocumentedModel):
     """Id of that artifact."""
     resources: list[dict[str, Any]]
     """Artifacts the job reads or writes (``[{kind, id}]``); they cannot be deleted under it."""
+    devices: list[str] = Field(default_factory=list)
+    """Devices the job holds or held, one per rank (``["cuda:0", "cuda:1"]``, ``["cpu",
+    "cpu"]``); empty for a job that names no device."""
     last_seq: int
     """Sequence number of its latest event (to resume a live stream)."""
     created_at: dt.datetime
@@ -73,6 +76,11 @@ class JobOut(DocumentedModel):
     """When a worker started it."""
     finished_at: dt.datetime | None
     """When it ended."""
+
+    @field_validator("devices", mode="before")
+    @classmethod
+    def _no_devices(cls, value: Any) -> Any:
+        return value or []  # rows from before jobs recorded devices hold NULL
 
 
 class JobLog(DocumentedModel):

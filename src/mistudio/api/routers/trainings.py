@@ -144,6 +144,12 @@ def create_training(body: TrainingCreate, session: SessionDep) -> TrainingOut:
     tok = ready_input(session, TokenizationRow, body.tokenization_id, "tokenization")
     check_tokenizer(model, tok)
     check_held_out(tok, body.run.eval_sequences)
+    if body.train.batch_tokens % body.run.nproc:
+        raise ApiError(
+            422,
+            f"batch_tokens ({body.train.batch_tokens}) must split evenly over "
+            f"{body.run.nproc} ranks",
+        )
     hooks = [s.hook_name for s in body.train.saes]
     hooks += [s.hook_name_out for s in body.train.saes if s.hook_name_out]
     check_hooks(model, hooks)
@@ -171,8 +177,11 @@ def create_training(body: TrainingCreate, session: SessionDep) -> TrainingOut:
         result={},
         lineage={},
     )
-    # The job config names the device so the runner takes that GPU's lock (jobs/device_lock).
-    start_artifact_job(session, row, "train", inputs, {"device": body.train.device})
+    # The job config names the devices (one per rank) so the runner takes their locks
+    # (jobs/device_lock) and records them on the job row.
+    settings = TrainingSettings(train=body.train, run=body.run)
+    devices = {"device": body.train.device, "devices": settings.rank_devices()}
+    start_artifact_job(session, row, "train", inputs, devices)
     return TrainingOut.model_validate(row)
 
 

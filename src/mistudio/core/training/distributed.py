@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import queue as queue_mod
+import re
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -162,18 +163,77 @@ def backend_for(device: str) -> str:
     return "nccl" if device.startswith("cuda") else "gloo"
 
 
-def rank_devices(device: str, nproc: int) -> list[str]:
-    """The device of each rank: ``cuda`` (or ``cuda:N``) gives consecutive GPUs from N, CPU
-    stays CPU. Refuses more CUDA ranks than GPUs in one line."""
+def planned_devices(device: str, nproc: int) -> list[str]:
+    """The device of each rank, without looking at the hardware: ``cuda`` (or ``cuda:N``) gives
+    consecutive GPUs from N, CPU stays CPU (every rank on it). What a job asks for (the API
+    has no GPU of its own to count); :func:`rank_devices` checks it where the ranks start."""
     if not device.startswith("cuda"):
         return [device] * nproc
     first = int(device.split(":", 1)[1]) if ":" in device else 0
-    available = torch.cuda.device_count()
-    if first + nproc > available:
-        raise InvalidInputError(
-            f"{nproc} ranks from {device} need {first + nproc} GPUs; {available} visible"
-        )
     return [f"cuda:{first + i}" for i in range(nproc)]
+
+
+def rank_devices(device: str, nproc: int) -> list[str]:
+    """:func:`planned_devices`, refusing more CUDA ranks than GPUs in one line."""
+    devices = planned_devices(device, nproc)
+    check_visible(devices)
+    return devices
+
+
+def check_rank_devices(devices: Sequence[str]) -> None:
+    """One line for a device list ranks cannot run on: each ``cpu`` or ``cuda:N``, all of one
+    kind (one backend: gloo or nccl), no GPU twice (NCCL runs one rank per GPU)."""
+    bad = [d for d in devices if not _RANK_DEVICE.fullmatch(d)]
+    if bad:
+        raise InvalidInputError(f"devices: {bad[0]!r} is not 'cpu' or 'cuda:N'")
+    if len({d.split(":")[0] for d in devices}) > 1:
+        raise InvalidInputError(f"devices mix CPU and GPU ranks ({', '.join(devices)})")
+    twice = sorted({d for d in devices if d != "cpu" and devices.count(d) > 1})
+    if twice:
+        raise InvalidInputError(f"devices name {twice[0]} twice: one rank per GPU")
+
+
+def check_training_device(device: str, devices: Sequence[str] | None, explicit: bool) -> None:
+    """The training device (``explicit``: given, not the default) and the rank devices must
+    not disagree: a GPU while the ranks are CPU ones (or the reverse), or another GPU than
+    rank 0's. Not given, the ranks' devices decide."""
+    if not devices or not explicit:
+        return
+    first = devices[0]
+    kind = "cuda" if device.startswith("cuda") else device
+    if kind != first.split(":")[0] or (device.startswith("cuda:") and device != first):
+        raise InvalidInputError(
+            f"train.device ({device}) contradicts devices ({', '.join(devices)}): rank 0 "
+            f"runs on {first}"
+        )
+
+
+_RANK_DEVICE = re.compile(r"cpu|cuda:\d+")
+
+
+def check_visible(devices: Sequence[str]) -> None:
+    """Refuse (one line) a ``cuda:N`` rank whose GPU this process cannot see."""
+    wanted = [int(d.split(":", 1)[1]) for d in devices if d.startswith("cuda:")]
+    available = torch.cuda.device_count() if wanted else 0
+    if wanted and max(wanted) >= available:
+        raise InvalidInputError(
+            f"{len(devices)} ranks on {', '.join(devices)} need GPU {max(wanted)}; "
+            f"{available} visible"
+        )
+
+
+def _exit_with_parent(parent: int, interval: float = 0.5) -> None:
+    """End this rank as soon as the process that launched it is gone. A worker killed mid-run
+    (SIGKILL: no chance to stop its ranks) would otherwise leave them training, and writing
+    checkpoints, beside the retry that resumes the job elsewhere, on a GPU whose device lock the
+    kernel has already released."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="rank-parent-watchdog", daemon=True).start()
 
 
 def _rank_entry(
@@ -186,7 +246,9 @@ def _rank_entry(
     stop_event: Any,
     fn: RankFn,
     args: tuple[Any, ...],
+    parent: int,
 ) -> None:
+    _exit_with_parent(parent)
     if threads is not None:
         torch.set_num_threads(threads)
     device = devices[rank]
@@ -222,13 +284,15 @@ def launch(
     progress: Callable[..., None] | None = None,
     stop: Callable[[], bool] | None = None,
     port: int | None = None,
+    devices: Sequence[str] | None = None,
 ) -> Any:
     """Run ``fn(group, progress, stop, *args)`` on ``nproc`` new processes joined in one
     process group and return rank 0's result.
 
     ``fn`` must be importable (a module-level function) and ``args`` picklable: ranks are
     started with ``spawn``. ``device``: ``cpu`` (every rank on the CPU, ``gloo``) or ``cuda`` /
-    ``cuda:N`` (one GPU per rank from N, ``nccl``); ``group.device`` tells each rank its own.
+    ``cuda:N`` (one GPU per rank from N, ``nccl``); or ``devices``, one per rank (``cuda:0``,
+    ``cuda:2``: any GPUs, in rank order); ``group.device`` tells each rank its own.
     Rank 0's progress calls come back to ``progress`` here, and ``stop``
     is polled here and handed to every rank as an event. ``threads``: torch threads per rank
     (1 on a small CPU; None leaves torch's default). The rendezvous is a TCP store on
@@ -236,7 +300,13 @@ def launch(
     """
     if nproc < 1:
         raise InvalidInputError(f"nproc must be >= 1, got {nproc}")
-    devices = rank_devices(device, nproc)
+    if devices is None:
+        devices = rank_devices(device, nproc)
+    else:
+        if len(devices) != nproc:
+            raise InvalidInputError(f"{nproc} ranks need {nproc} devices, got {len(devices)}")
+        check_visible(devices)
+    devices = list(devices)
     addr = os.environ.get("MASTER_ADDR", "127.0.0.1")
     if port is None:
         port = int(os.environ.get("MASTER_PORT", "0")) or _free_port(addr)
@@ -246,7 +316,7 @@ def launch(
     init = f"tcp://{addr}:{port}"
     procs = mp.start_processes(
         _rank_entry,
-        args=(nproc, init, devices, threads, events, stop_event, fn, args),
+        args=(nproc, init, devices, threads, events, stop_event, fn, args, os.getpid()),
         nprocs=nproc,
         join=False,
         start_method="spawn",
