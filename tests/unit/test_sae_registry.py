@@ -17,7 +17,15 @@ import mistudio.core.sae as sae_package
 from mistudio.core.sae.catalog import architecture_catalog
 from mistudio.core.sae.registry import registered_architectures, trainable_architectures
 
-TRAINABLE = {"batchtopk", "jumprelu", "standard", "standard_skip", "topk", "transcoder"}
+TRAINABLE = {
+    "batchtopk",
+    "jumprelu",
+    "matryoshka_batchtopk",
+    "standard",
+    "standard_skip",
+    "topk",
+    "transcoder",
+}
 INFERENCE_ONLY = {"gated", "jumprelu_transcoder", "topk_transcoder"}  # read from other tools' files
 BUILTINS = TRAINABLE | INFERENCE_ONLY
 

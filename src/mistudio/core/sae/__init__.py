@@ -18,6 +18,7 @@ from mistudio.core.sae.batchtopk import BatchTopKSAE
 from mistudio.core.sae.gated import GatedSAE
 from mistudio.core.sae.jumprelu import JumpReLUSAE
 from mistudio.core.sae.jumprelu_transcoder import JumpReLUTranscoderSAE
+from mistudio.core.sae.matryoshka import MatryoshkaBatchTopKSAE
 from mistudio.core.sae.registry import register_sae, registered_architectures, sae_class
 from mistudio.core.sae.saelens_format import load_sae, save_sae
 from mistudio.core.sae.sparse_ops import SparseCodes
@@ -32,6 +33,7 @@ __all__ = [
     "GatedSAE",
     "JumpReLUSAE",
     "JumpReLUTranscoderSAE",
+    "MatryoshkaBatchTopKSAE",
     "SAEConfig",
     "SAEOutput",
     "SparseCodes",

@@ -89,6 +89,10 @@ class SAEConfig(StrictModel):
     """Width of the reconstruction; only transcoders differ from ``d_in`` (None means d_in)."""
     k: int | None = None
     """Active latents per token for ``topk`` and (on average) for ``batchtopk``."""
+    matryoshka_widths: list[int] | None = None
+    """``matryoshka_batchtopk``: the nested prefix widths, strictly increasing, the last = d_sae
+    (added when missing); each prefix of the dictionary gets its own reconstruction loss. None:
+    d_sae/16, d_sae/4, d_sae (Bussmann et al. 2025 use a few prefixes growing ~4x)."""
     apply_b_dec_to_input: bool | None = None
     """Subtract ``b_dec`` from the input before encoding; None picks the architecture default."""
     input_normalization: Literal["none", "constant_norm_rescale", "layer_norm"] = "none"
