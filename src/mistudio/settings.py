@@ -7,6 +7,7 @@ reads the rest. The database URL is normalised here so every other module sees o
 from __future__ import annotations
 
 import os
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -57,6 +58,13 @@ class Settings(BaseSettings):
     """How often a running job's worker refreshes its heartbeat."""
     stale_after_seconds: float = 30.0
     """A running job whose heartbeat is older than this is marked failed (worker lost)."""
+    job_auto_retries: int = Field(default=1, ge=0)
+    """Times a resumable job (training, labelling) whose worker was lost is queued again by
+    itself, to resume on another worker from its last checkpoint; counted by the job's starts,
+    so a job started more often than this fails (worker lost) and waits for a human's retry."""
+    worker_name: str | None = None
+    """This machine's name in job rows and GPU lock files (default: the host name). Set it where
+    machines sharing ``home`` share a host name (containers, network namespaces)."""
     monitor_interval_seconds: float = 2.0
     """How often the API samples system metrics (one hour of samples is kept)."""
     gpu_source: Literal["auto", "nvml", "nvidia-smi", "none"] = "auto"
@@ -96,6 +104,11 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+psycopg://" + value[len(prefix) :]
         return value
+
+    @property
+    def machine_name(self) -> str:
+        """:attr:`worker_name`, else this machine's host name."""
+        return self.worker_name or socket.gethostname()
 
     @property
     def cache_dir(self) -> Path:

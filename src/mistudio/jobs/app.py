@@ -9,8 +9,9 @@ Decisions:
   extraction) and ``cpu`` for the rest. A GPU machine runs one worker per GPU with concurrency 1
   on ``gpu``, so at most one GPU job runs per device.
 * **Acks early**: a task message is acknowledged when the worker takes it. A worker killed mid-job
-  does not get the job redelivered behind our back; the reaper marks it failed (worker lost) and
-  the researcher retries it, which resumes from the last checkpoint where the job has them.
+  does not get the job redelivered behind our back; the reaper decides: a resumable job is sent
+  again once (``MISTUDIO_JOB_AUTO_RETRIES``) and another worker resumes it from its last
+  checkpoint, any other fails (worker lost) for the researcher to retry.
 * Remote control (revoke broadcasts, mingle, gossip) needs fanout, which the SQL transport lacks;
   cancellation is therefore cooperative through the job row (see :mod:`mistudio.jobs.runtime`),
   and revoke is an extra only where the broker supports it.

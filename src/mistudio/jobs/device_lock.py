@@ -11,15 +11,15 @@ so a crash can never leave the device locked, and it needs no database or broker
 The holder writes its job id into the file and empties it when it lets go. A lock acquired over
 a file that still names a job therefore tells the new holder that job's worker died holding the
 device; the runner fails that job at once instead of waiting for the reaper, so its row never
-shows ``running`` beside the new one. The host name is part of the file name because the home
-folder may be shared between machines in a cluster, each with its own GPU 0.
+shows ``running`` beside the new one. The machine's name (``MISTUDIO_WORKER_NAME``, else the
+host name) is part of the file name because the home folder may be shared between machines in a
+cluster, each with its own GPU 0.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import socket
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,7 +50,7 @@ def job_gpu(job_device: object) -> str:
 
 
 def lock_path(device: str) -> Path:
-    name = f"{socket.gethostname()}-{device}"
+    name = f"{get_settings().machine_name}-{device}"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     return get_settings().home / "locks" / f"gpu-{safe}.lock"
 

@@ -13,13 +13,14 @@ may sit in the queue behind a long training for hours.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from mistudio.errors import InvalidInputError, MiStudioError, NotFoundError
@@ -30,6 +31,7 @@ from mistudio.settings import get_settings
 from mistudio.store import (
     ARTIFACT_TABLES,
     Job,
+    JobEvent,
     artifact_dir,
     remove_artifact_files,
     session_scope,
@@ -210,19 +212,18 @@ def retry_job(job_id: str) -> Job:
 
 
 def reap_stale_jobs(stale_after: float | None = None) -> list[str]:
-    """Mark running jobs whose worker stopped heart-beating as failed (and resumable), and
-    queued jobs whose message was never sent (see the module docstring) as failed.
+    """Deal with running jobs whose worker stopped heart-beating (:func:`worker_lost`: queued
+    again to resume elsewhere, or failed), and fail queued jobs whose message was never sent
+    (see the module docstring).
 
     Called periodically by the API and when a worker starts. A worker killed with SIGKILL (or a
     machine that lost power) can never report its own death; its heartbeat just stops.
     """
     stale = stale_after if stale_after is not None else get_settings().stale_after_seconds
     cutoff = utcnow() - dt.timedelta(seconds=stale)
-    reaped: list[str] = []
-    wires: list[dict[str, Any]] = []
     with session_scope() as session:
-        rows = session.scalars(
-            select(Job)
+        rows = session.execute(
+            select(Job.id, Job.attempts)
             .where(Job.status == "running")
             .where(
                 or_(
@@ -230,38 +231,116 @@ def reap_stale_jobs(stale_after: float | None = None) -> list[str]:
                     Job.heartbeat_at.is_(None) & (Job.started_at < cutoff),
                 )
             )
-            .with_for_update(skip_locked=True)
         ).all()
-        for job in rows:
-            error = (
-                f"worker lost: no heartbeat from {job.worker or 'its worker'} for over "
-                f"{stale:.0f} s; retry to resume"
-            )
-            wires.append(mark_worker_lost(session, job, error))
-            reaped.append(job.id)
-        lost = [(j.artifact_kind, j.artifact_id) for j in rows if not j.resumable]
-    for wire in wires:
-        publish(wire)
-    for artifact in lost:
-        remove_partial_outputs(*artifact)
+    reaped = [
+        job_id
+        for job_id, attempts in rows
+        if worker_lost(job_id, f"sent no heartbeat for over {stale:.0f} s", attempts)
+    ]
     if reaped:
         log.warning("reaped %d job(s) whose worker was lost: %s", len(reaped), reaped)
     return reaped + _reap_unsent(cutoff)
 
 
-def mark_worker_lost(session: Session, job: Job, error: str) -> dict[str, Any]:
-    """Fail a running job whose worker is gone; returns the status event to publish after
-    commit. A resumable kind keeps its files for the retry; any other loses its partial output
-    (see :func:`remove_partial_outputs`, called after commit)."""
-    handler = load_handlers().get(job.kind)
-    job.status = "failed"
-    job.resumable = handler.resumable if handler is not None else True
-    job.finished_at = utcnow()
-    job.error = error
-    job.message = error
-    set_artifact_status(session, job, "failed", error)
-    data = {"status": "failed", "error": error, "resumable": True}
-    return event_dict(add_event(session, job.id, "status", data))
+def worker_lost(job_id: str, why: str, attempt: int | None = None) -> bool:
+    """The worker running attempt ``attempt`` of ``job_id`` is gone (``why``: no heartbeat, died
+    holding its GPU: a phrase that follows the machine's name). A resumable job started at most
+    ``MISTUDIO_JOB_AUTO_RETRIES`` times is queued again, to resume from its last checkpoint on
+    whichever worker takes it; any other job fails with one line (resumable ones keep their
+    files for a human's retry, the others lose their partial output). Returns whether this call
+    dealt with it.
+
+    The API's reaper, a starting worker's reaper and a worker that finds a dead holder's GPU
+    lock may all see the same lost job at once. The change is therefore one conditional UPDATE
+    (still ``running``, still attempt ``attempt``): on PostgreSQL the second writer waits for the
+    first and then matches no row, on SQLite writes are serialised; only the caller whose UPDATE
+    matched sends the new message, so a lost job is never queued twice.
+    """
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status != "running":
+            return False
+        attempt = job.attempts if attempt is None else attempt
+        handler = load_handlers().get(job.kind)
+        resumable = handler.resumable if handler is not None else True
+        retries = get_settings().job_auto_retries
+        requeue = resumable and attempt <= retries
+        machine = (job.worker or "its worker").rsplit(":", 1)[0]
+        step = _last_step(session, job_id)
+        at = f" at step {step}" if step is not None else ""
+        if requeue:
+            message = (
+                f"worker {machine} lost{at} ({why}); queued again to resume on another worker "
+                f"(automatic retry {attempt} of {retries})"
+            )
+            values: dict[str, Any] = {
+                "status": "queued",
+                "queued_at": utcnow(),
+                "dispatched_at": None,
+                "heartbeat_at": None,
+                "finished_at": None,
+                "error": None,
+            }
+        else:
+            then = "retry to resume" if resumable else "retry to run it again"
+            where = f" (at step {step})" if step is not None else ""
+            message = f"worker lost: {machine} {why}{where}; {then}"
+            values = {"status": "failed", "finished_at": utcnow(), "error": message}
+        claim = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
+            .values(message=message, resumable=resumable, eta_seconds=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        if cast("CursorResult[Any]", claim).rowcount != 1:
+            return False  # another reaper (or the worker itself) got there first
+        session.refresh(job)
+        set_artifact_status(
+            session, job, "pending" if requeue else "failed", None if requeue else message
+        )
+        data: dict[str, Any] = {"status": job.status, "resumable": resumable}
+        if requeue:
+            data.update(retry=attempt + 1, automatic=True, message=message, lost_worker=machine)
+            data["lost_step"] = step
+        else:
+            data["error"] = message
+        wire = event_dict(add_event(session, job_id, "status", data))
+        queue, artifact = job.queue, (job.artifact_kind, job.artifact_id)
+    publish(wire)
+    log.warning("job %s: %s", job_id, message)
+    if requeue:
+        with contextlib.suppress(BrokerUnreachableError):  # then dispatch has failed the job
+            dispatch(job_id, queue, attempt + 1)
+    elif not resumable:
+        remove_partial_outputs(*artifact)
+    return True
+
+
+def _last_step(session: Session, job_id: str) -> int | None:
+    """The step of the job's latest progress report (training: the SAE step), if any."""
+    recent = session.scalars(
+        select(JobEvent.data)
+        .where(JobEvent.job_id == job_id, JobEvent.type == "progress")
+        .order_by(JobEvent.seq.desc())
+        .limit(20)
+    ).all()
+    for data in recent:
+        step = (data or {}).get("step")
+        if isinstance(step, int | float) and step > 0:
+            return int(step)
+    return None
+
+
+def last_loss(session: Session, job_id: str) -> dict[str, Any] | None:
+    """The automatic re-queue (``lost_worker``, ``lost_step``) that queued ``job_id`` this time,
+    if its latest status event is one; read as a new attempt starts."""
+    data = session.scalars(
+        select(JobEvent.data)
+        .where(JobEvent.job_id == job_id, JobEvent.type == "status")
+        .order_by(JobEvent.seq.desc())
+        .limit(1)
+    ).first()
+    return data if data and data.get("automatic") else None
 
 
 def remove_partial_outputs(artifact_kind: str | None, artifact_id: int | None) -> None:

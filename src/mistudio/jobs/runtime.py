@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import logging
 import math
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from mistudio.errors import NotFoundError
@@ -95,7 +94,9 @@ class JobCancelled(Exception):
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{threading.get_native_id()}"
+    """``<machine>:<thread>``: the machine (``MISTUDIO_WORKER_NAME`` or the host name) that runs
+    the job, as the reaper's "worker <machine> lost" messages name it."""
+    return f"{get_settings().machine_name}:{threading.get_native_id()}"
 
 
 def _json_number(value: Any) -> Any:
@@ -107,10 +108,22 @@ def _json_number(value: Any) -> Any:
 class JobContext:
     """The running job's handle on its row; one per attempt."""
 
-    def __init__(self, job_id: str, kind: str, config: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        job_id: str,
+        kind: str,
+        config: dict[str, Any],
+        attempt: int = 1,
+        lost: dict[str, Any] | None = None,
+    ) -> None:
         self.job_id = job_id
         self.kind = kind
         self.config = config
+        self.attempt = attempt
+        """Which start of the job this is (the row's ``attempts``)."""
+        self.lost = lost
+        """The automatic re-queue that led to this attempt (``lost_worker``, ``lost_step``):
+        the previous worker died and this one resumes its work."""
         self.stop_event = threading.Event()
         self._last_write = 0.0
         self._started = time.monotonic()
@@ -190,6 +203,27 @@ class JobContext:
         rate = done / max(now - self._started, 1e-6)
         return round((1.0 - fraction) / rate, 1)
 
+    def resumed(self, step: int) -> None:
+        """Say, in the log, the job's message and an event, where this attempt picks the work
+        up (``step``: the checkpoint's training step), and after whose loss."""
+        if self.lost is not None:
+            lost_at = self.lost.get("lost_step")
+            at = f" at step {lost_at}" if lost_at is not None else ""
+            here = get_settings().machine_name
+            who = self.lost.get("lost_worker")
+            message = f"worker {who} lost{at}; resumed on {here} from step {step}"
+        else:
+            message = f"resumed from step {step}"
+        self.log(message)
+        with session_scope() as session:
+            session.execute(update(Job).where(Job.id == self.job_id).values(message=message))
+        data: dict[str, Any] = {"message": message, "step": step}
+        if self.lost is not None:
+            data.update(
+                lost_worker=self.lost.get("lost_worker"), lost_step=self.lost.get("lost_step")
+            )
+        emit(self.job_id, "resumed", data)
+
     def log(self, line: str) -> None:
         """Append a line to the job's log and publish it."""
         with session_scope() as session:
@@ -215,13 +249,19 @@ class JobContext:
         while not self._stop_heartbeat.wait(interval):
             try:
                 with session_scope() as session:
-                    session.execute(
-                        update(Job).where(Job.id == self.job_id).values(heartbeat_at=utcnow())
+                    beat = session.execute(
+                        update(Job)
+                        .where(Job.id == self.job_id, Job.attempts == self.attempt)
+                        .where(Job.status == "running")
+                        .values(heartbeat_at=utcnow())
                     )
+                    mine = cast("CursorResult[Any]", beat).rowcount
                     cancel = session.scalar(
                         select(Job.cancel_requested).where(Job.id == self.job_id)
                     )
-                if cancel:
+                if cancel or not mine:
+                    # not mine: this worker was taken for lost (it stalled past the reaper's
+                    # limit) and the job queued again; stop rather than run beside its resume
                     self.stop_event.set()
             except Exception as exc:  # a missed beat is not fatal; the next one may succeed
                 log.warning("heartbeat for %s failed: %s", self.job_id, exc)

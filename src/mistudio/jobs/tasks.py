@@ -28,10 +28,11 @@ from mistudio.jobs.events import add_event, event_dict, publish
 from mistudio.jobs.handlers import Handler
 from mistudio.jobs.kinds import load_handlers
 from mistudio.jobs.lifecycle import (
-    mark_worker_lost,
+    last_loss,
     reap_stale_jobs,
     remove_partial_outputs,
     set_artifact_status,
+    worker_lost,
 )
 from mistudio.jobs.runtime import JobCancelled, JobContext, worker_name
 from mistudio.store import Job, init_db, session_scope, utcnow
@@ -49,10 +50,16 @@ def _finish(
     error: str | None = None,
     resumable: bool = False,
     log_text: str | None = None,
+    attempt: int | None = None,
 ) -> None:
+    """Write the outcome of attempt ``attempt``, unless the row has moved on without it (its
+    worker was taken for lost and the job queued again, or another worker runs it now)."""
     with session_scope() as session:
         job = session.get(Job, job_id)
         if job is None:
+            return
+        if attempt is not None and (job.attempts != attempt or job.status != "running"):
+            log.warning("job %s: attempt %s ended after it was taken for lost", job_id, attempt)
             return
         job.status = status
         job.finished_at = utcnow()
@@ -138,18 +145,9 @@ def _wait_for_devices(job_id: str, devices: list[str]) -> DeviceLocks | None:
 
 def _fail_dead_holder(job_id: str, device: str) -> None:
     """The lock was free yet names ``job_id``: its worker died holding the device, so a row
-    still ``running`` is a lost job (fail it now rather than when the reaper notices)."""
-    with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.status != "running":
-            return
-        wire = mark_worker_lost(
-            session, job, f"worker lost: it died holding gpu {device}; retry to resume"
-        )
-        lost = None if job.resumable else (job.artifact_kind, job.artifact_id)
-    publish(wire)
-    if lost is not None:
-        remove_partial_outputs(*lost)
+    still ``running`` is a lost job (queued again or failed now, rather than when the reaper
+    notices; :func:`~mistudio.jobs.lifecycle.worker_lost`)."""
+    worker_lost(job_id, f"died holding gpu {device}")
 
 
 def execute(job_id: str) -> str:
@@ -194,24 +192,31 @@ def _start_and_run(job_id: str, handlers: dict[str, Handler]) -> str:
         job.heartbeat_at = utcnow()
         job.worker = worker_name()
         job.error = None
-        kind, config = job.kind, dict(job.config or {})
+        kind, config, attempt = job.kind, dict(job.config or {}), job.attempts
+        lost = last_loss(session, job_id)
         wire = event_dict(
-            add_event(session, job_id, "status", {"status": "running", "attempt": job.attempts})
+            add_event(session, job_id, "status", {"status": "running", "attempt": attempt})
         )
     publish(wire)
     handler = handlers.get(kind)
     if handler is None:
-        _finish(job_id, "failed", error=f"unknown job kind {kind!r}")
+        _finish(job_id, "failed", error=f"unknown job kind {kind!r}", attempt=attempt)
         return "failed"
-    ctx = JobContext(job_id, kind, config)
+    ctx = JobContext(job_id, kind, config, attempt=attempt, lost=lost)
     ctx.start_heartbeat()
     try:
         result = handler.run(ctx)
     except JobCancelled as exc:
-        _finish(job_id, "cancelled", error=None, resumable=handler.resumable, log_text=f"{exc}\n")
+        _finish(
+            job_id,
+            "cancelled",
+            resumable=handler.resumable,
+            log_text=f"{exc}\n",
+            attempt=attempt,
+        )
         return "cancelled"
     except MiStudioError as exc:
-        _finish(job_id, "failed", error=str(exc), resumable=handler.resumable)
+        _finish(job_id, "failed", error=str(exc), resumable=handler.resumable, attempt=attempt)
         return "failed"
     except Exception as exc:  # a bug: keep the traceback in the job log, show one line
         _finish(
@@ -220,12 +225,13 @@ def _start_and_run(job_id: str, handlers: dict[str, Handler]) -> str:
             error=f"{type(exc).__name__}: {exc}",
             resumable=handler.resumable,
             log_text=traceback.format_exc(),
+            attempt=attempt,
         )
         log.exception("job %s (%s) failed", job_id, kind)
         return "failed"
     finally:
         ctx.stop_heartbeat()
-    _finish(job_id, "completed", result=result)
+    _finish(job_id, "completed", result=result, attempt=attempt)
     return "completed"
 
 

@@ -82,7 +82,7 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
     before = latest_checkpoint(run_dir)
     resumed_from = before.step if before is not None else 0
     if resumed_from:
-        ctx.log(f"resuming from checkpoint at step {resumed_from}")
+        ctx.resumed(resumed_from)
         with session_scope() as session:  # metrics past the checkpoint will be reported again
             session.execute(
                 delete(TrainingMetric)
