@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { renderWithClient, stubApi, type Call } from "../test/api";
 import { formatBytes } from "../lib/format";
-import { AddModelCard } from "./AddModelCard";
+import { AddModelCard, unavailableLine } from "./AddModelCard";
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -45,7 +45,18 @@ describe("add a model", () => {
     const eight = within(select).getByRole("option", { name: /8-bit/ }) as HTMLOptionElement;
     expect(eight.disabled).toBe(true);
     expect(eight.title).toBe(NO_BNB);
-    expect(screen.getByTestId("quantization-unavailable")).toHaveTextContent("needs bitsandbytes");
+    // One reason worded for both options, not only the first option's.
+    expect(screen.getByTestId("quantization-unavailable")).toHaveTextContent(/^8bit and 4bit quantization needs bitsandbytes/);
+  });
+
+  it("says each distinct reason once", () => {
+    expect(
+      unavailableLine([
+        { name: "8bit", reason: "8bit quantization needs X" },
+        { name: "4bit", reason: "4bit quantization needs Y" },
+      ]),
+    ).toBe("8bit quantization needs X; 4bit quantization needs Y");
+    expect(unavailableLine([{ name: "4bit", reason: null }])).toBe("4bit is unavailable");
   });
 
   it("sends the chosen quantization and the token with the load, then clears the token", async () => {

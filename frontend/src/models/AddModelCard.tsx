@@ -25,6 +25,23 @@ const EMPTY_MODEL_FORM = {
 };
 const QUANTIZATION_LABELS: Record<string, string> = { none: "none", "8bit": "8-bit (bitsandbytes)", "4bit": "4-bit (bitsandbytes)" };
 
+/**
+ * One line for every quantization the server cannot load: the server words each reason for its
+ * own option ("8bit quantization needs ..."), and where two reasons differ only by that name they
+ * are said once for both ("8bit and 4bit quantization needs ..."), so the 4-bit reason is not lost.
+ */
+export function unavailableLine(options: readonly { name: string; reason?: string | null }[]): string {
+  const groups = new Map<string, string[]>();
+  for (const q of options) {
+    const reason = q.reason ?? `${q.name} is unavailable`;
+    const key = reason.split(q.name).join("\u0000");
+    groups.set(key, [...(groups.get(key) ?? []), q.name]);
+  }
+  return [...groups]
+    .map(([key, names]) => key.split("\u0000").join(names.length > 1 ? names.join(" and ") : names[0]))
+    .join("; ");
+}
+
 export function AddModelCard() {
   // The token lives only in this form's state (never in storage) and is cleared once sent.
   const [form, setForm] = useState(EMPTY_MODEL_FORM);
@@ -81,7 +98,7 @@ export function AddModelCard() {
           </select>
           {unavailable.length > 0 && (
             <span className="text-[11px] text-slate-500" data-testid="quantization-unavailable">
-              {unavailable[0].reason}
+              {unavailableLine(unavailable)}
             </span>
           )}
         </Field>
