@@ -33,10 +33,12 @@ from mistudio.api.routers import (
     exports,
     extractions,
     features,
+    first_run,
     health,
     jobs,
     labeling,
     linguistics,
+    matchings,
     models,
     sae_hub,
     saes,
@@ -73,9 +75,11 @@ RESOURCE_ROUTERS = [
     labeling.router,
     linguistics.router,
     exports.router,
+    matchings.router,
     steering.router,
     templates.router,
     jobs.router,
+    first_run.router,
 ]
 
 

@@ -319,6 +319,20 @@ class ExportRow(ArtifactMixin, Base):
     """The last upload to a Neuronpedia instance (URL, job, batches accepted, error)."""
 
 
+class MatchingRow(ArtifactMixin, Base):
+    """A feature matching of SAE A against SAE B (``core/matching``); pairs and splits in
+    ``artifacts/matchings/<id>/``."""
+
+    __tablename__ = "matchings"
+
+    sae_a_id: Mapped[int] = mapped_column(ForeignKey("saes.id"), index=True)
+    sae_b_id: Mapped[int] = mapped_column(ForeignKey("saes.id"), index=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The ``MatchingConfig`` it ran with."""
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Summary: latents, share matched, histogram of best cosines, splits, seconds."""
+
+
 class SteeringRun(ArtifactMixin, Base):
     __tablename__ = "steering_runs"
 
@@ -408,6 +422,7 @@ ARTIFACT_TABLES: dict[str, type[ArtifactMixin]] = {
     "labeling": LabelingJob,
     "steering": SteeringRun,
     "exports": ExportRow,
+    "matchings": MatchingRow,
 }
 """Artifact kind (as used in folder names, job resources and URLs) -> table."""
 
@@ -422,5 +437,6 @@ ARTIFACT_ID_KEYS: dict[str, str] = {
     "labeling": "labeling_id",
     "steering": "steering_run_id",
     "exports": "export_id",
+    "matchings": "matching_id",
 }
 """Artifact kind -> the key its id goes under in job configs, lineage and foreign keys."""
