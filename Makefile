@@ -81,6 +81,7 @@ bench: install bench-env
 	$(PY) benchmarks/extraction.py > benchmarks/results/extraction.json
 	$(PY) benchmarks/service_load.py > benchmarks/results/service_load.json
 	$(PY) benchmarks/local_labeller.py
+	$(PY) benchmarks/matching.py
 	$(PY) benchmarks/report.py
 
 clean:

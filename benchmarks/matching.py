@@ -101,8 +101,9 @@ def main() -> None:
             "dense matrix",
         },
         "notes": (
-            "Synthetic decoders of the real shapes: half of A are noisy copies of B rows (matched), "
-            "a quarter are sums of two B rows (planted splits), a quarter random. The matching "
+            "Synthetic decoders of the real shapes: half of A are noisy copies of B rows "
+            "(matched), a quarter are sums of two B rows (planted splits: splits counts the ones "
+            "found), a quarter random. The matching "
             "itself is one GEMM per block plus top-k merges; on a GPU the same code runs on "
             "tensors moved there by the caller."
         ),
