@@ -8,6 +8,16 @@ export const SCHEMA_DEFAULTS = {
     "max_new_tokens": 20,
     "n_examples": 8
   },
+  "AbsorptionConfig": {
+    "f1_jump": 0.03,
+    "fraction_cos_threshold": 0.1,
+    "full_cos_threshold": 0.025,
+    "max_absorbing": 3,
+    "max_main_latents": 5,
+    "max_words_per_letter": 40,
+    "projection_share": 0.4,
+    "test_fraction": 0.3
+  },
   "ActivationCacheCreate": {
     "shard_tokens": 65536
   },
@@ -18,11 +28,25 @@ export const SCHEMA_DEFAULTS = {
     "start_sequence": 0,
     "stop_early": true
   },
+  "CompareOut": {
+    "eval_version": "1"
+  },
   "DatasetSource": {
     "include_tests": false,
     "split": "train",
     "streaming": false,
     "txt_mode": "file"
+  },
+  "EvalOut": {
+    "reused": false
+  },
+  "EvalRequest": {
+    "batch_size": 8,
+    "force": false,
+    "n_resamples": 200,
+    "n_sequences": 32,
+    "seed": 0,
+    "splice": true
   },
   "ExtractionConfig": {
     "activation_threshold": 0.0,
@@ -55,6 +79,9 @@ export const SCHEMA_DEFAULTS = {
   },
   "FeatureWindow": {
     "words": []
+  },
+  "FirstRunStart": {
+    "quick": false
   },
   "GenerationConfig": {
     "chat_template": false,
@@ -99,6 +126,14 @@ export const SCHEMA_DEFAULTS = {
     "context_before": 10,
     "examples_per_latent": 20
   },
+  "MatchingConfig": {
+    "block_a": 2048,
+    "block_b": 8192,
+    "candidates": 8,
+    "split_gain": 0.1,
+    "split_threshold": 0.3,
+    "threshold": 0.7
+  },
   "ModelCreate": {
     "dtype": "float32",
     "load": true,
@@ -125,6 +160,11 @@ export const SCHEMA_DEFAULTS = {
     "include_vectors": true,
     "latents": "all",
     "model_id": "smollm2-135m"
+  },
+  "ProbingConfig": {
+    "n_per_class": 64,
+    "test_fraction": 0.3,
+    "window": 32
   },
   "PromptTemplate": {
     "highlight_threshold": 0.3,

@@ -181,6 +181,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/evals/{eval_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Eval
+         * @description One evaluation.
+         */
+        get: operations["get_eval"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/evals/{eval_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Eval
+         * @description One evaluation as CSV (``metric, value, low, high``) or JSON.
+         */
+        get: operations["download_eval"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/exports": {
         parameters: {
             query?: never;
@@ -577,6 +617,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/first-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get First Run
+         * @description Whether the studio is empty, and the latest first run.
+         */
+        get: operations["get_first_run"];
+        put?: never;
+        /**
+         * Start First Run
+         * @description Queue the first run: the built-in model, a top-k SAE on layer 6 trained on the Python
+         *     standard library, its features extracted and labelled (rules with scores, then patterns).
+         */
+        post: operations["start_first_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/health": {
         parameters: {
             query?: never;
@@ -711,6 +776,134 @@ export interface paths {
          * @description Run a failed or cancelled job again with the same config (training resumes).
          */
         post: operations["retry_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lab/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare Saes
+         * @description Every SAE of one model and hook with its newest evaluated metrics.
+         */
+        get: operations["compare_saes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lab/compare/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Compare
+         * @description The compare table: one row per SAE and metric (CSV) or the whole table (JSON).
+         */
+        get: operations["download_compare"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lab/matchings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Matchings
+         * @description List matchings, optionally those with ``sae_id`` on either side.
+         */
+        get: operations["list_matchings"];
+        put?: never;
+        /**
+         * Create Matching
+         * @description Match the latents of SAE A to SAE B's by decoder cosine (queues a ``matching`` job).
+         */
+        post: operations["create_matching"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lab/matchings/{matching_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Matching
+         * @description One matching: its SAEs, settings and summary.
+         */
+        get: operations["get_matching"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Matching
+         * @description Delete a matching and its files (refused while its job runs).
+         */
+        delete: operations["delete_matching"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lab/matchings/{matching_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Matching
+         * @description Every pair as CSV, or the whole matching as JSON.
+         */
+        get: operations["download_matching"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lab/matchings/{matching_id}/pairs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Matching Pairs
+         * @description One page of the pairs (each A latent and its best B latent), and every split.
+         */
+        get: operations["list_matching_pairs"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1063,6 +1256,31 @@ export interface paths {
          *     that model names it), change the link, or unlink it (``model_id: null``).
          */
         patch: operations["update_sae"];
+        trace?: never;
+    };
+    "/api/v1/saes/{sae_id}/evals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Sae Evals
+         * @description An SAE's evaluations, newest first.
+         */
+        get: operations["list_sae_evals"];
+        put?: never;
+        /**
+         * Evaluate Sae
+         * @description Evaluate an SAE (core metrics, absorption, sparse probing, label summary) with bootstrap
+         *     intervals; a stored evaluation of the same version and config answers at once.
+         */
+        post: operations["evaluate_sae"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/saes/{sae_id}/export.zip": {
@@ -1680,6 +1898,60 @@ export interface components {
             prompt?: string | null;
         };
         /**
+         * AbsorptionConfig
+         * @description Settings of the first-letter absorption eval (defaults: SAEBench's).
+         */
+        AbsorptionConfig: {
+            /**
+             * F1 Jump
+             * @description A further main latent is kept while it raises the k-sparse probe's F1 by more than this.
+             * @default 0.03
+             */
+            f1_jump?: number;
+            /**
+             * Fraction Cos Threshold
+             * @description Absorption fraction: a candidate absorber's cosine with the probe is at least this.
+             * @default 0.1
+             */
+            fraction_cos_threshold?: number;
+            /**
+             * Full Cos Threshold
+             * @description Full absorption: the top projecting latent's cosine with the probe is at least this.
+             * @default 0.025
+             */
+            full_cos_threshold?: number;
+            /**
+             * Max Absorbing
+             * @description At most this many latents absorb together (absorption fraction).
+             * @default 3
+             */
+            max_absorbing?: number;
+            /**
+             * Max Main Latents
+             * @description At most this many main latents per letter.
+             * @default 5
+             */
+            max_main_latents?: number;
+            /**
+             * Max Words Per Letter
+             * @description Vocabulary words kept per letter (a seeded sample).
+             * @default 40
+             */
+            max_words_per_letter?: number;
+            /**
+             * Projection Share
+             * @description The absorbing latents carry at least this share of the probe projection.
+             * @default 0.4
+             */
+            projection_share?: number;
+            /**
+             * Test Fraction
+             * @description Share of each letter's words held out from the probes.
+             * @default 0.3
+             */
+            test_fraction?: number;
+        };
+        /**
          * ActivationCacheCreate
          * @description The core :class:`ActivationCacheConfig` (``stream``, ``shard_tokens``) plus the inputs.
          */
@@ -1968,6 +2240,71 @@ export interface components {
              */
             step: number;
         };
+        /**
+         * CompareGroup
+         * @description A model and hook that has SAEs.
+         */
+        CompareGroup: {
+            /** Hook Name */
+            hook_name: string | null;
+            /** Model Id */
+            model_id: number | null;
+            /** Model Name */
+            model_name: string | null;
+            /** N Saes */
+            n_saes: number;
+        };
+        /**
+         * CompareOut
+         * @description The compare view's data: the SAEs of one model and hook, and every group to pick from.
+         */
+        CompareOut: {
+            /**
+             * Eval Version
+             * @default 1
+             */
+            eval_version?: string;
+            /** Groups */
+            groups: components["schemas"]["CompareGroup"][];
+            /** Points */
+            points: components["schemas"]["ComparePoint"][];
+        };
+        /**
+         * ComparePoint
+         * @description One SAE on the compare chart.
+         */
+        ComparePoint: {
+            /** Architecture */
+            architecture: string | null;
+            /** D Sae */
+            d_sae: number | null;
+            /**
+             * Eval Status
+             * @description State of its newest evaluation.
+             * @enum {string}
+             */
+            eval_status: "none" | "pending" | "ready" | "failed";
+            /** Hook Name */
+            hook_name: string | null;
+            /** Id */
+            id: number;
+            /**
+             * Metrics
+             * @description Each metric from the SAE's newest ready evaluation that has it.
+             */
+            metrics: {
+                [key: string]: components["schemas"]["MetricValue"];
+            };
+            /** Model Id */
+            model_id: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Origin
+             * @description ``trained`` or ``imported``.
+             */
+            origin: string;
+        };
         /** CompletionOut */
         CompletionOut: {
             /**
@@ -2185,6 +2522,115 @@ export interface components {
              * @description Bytes in all.
              */
             total: number;
+        };
+        /**
+         * EvalOut
+         * @description One stored evaluation of one SAE.
+         */
+        EvalOut: {
+            /**
+             * Config
+             * @description The config it ran with (``tokenization_id`` included).
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Details
+             * @description Per group what the values rest on; ``seconds`` per group.
+             */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Error */
+            error: string | null;
+            /**
+             * Eval Version
+             * @description The metric definitions' version.
+             */
+            eval_version: string;
+            /** Id */
+            id: number;
+            /** Job Id */
+            job_id: string | null;
+            /**
+             * Metrics
+             * @description Metric name -> value and interval.
+             */
+            metrics: {
+                [key: string]: components["schemas"]["MetricValue"];
+            };
+            /**
+             * Reused
+             * @description This answer is a stored evaluation (nothing was queued).
+             * @default false
+             */
+            reused?: boolean;
+            /** Sae Id */
+            sae_id: number;
+            /**
+             * Status
+             * @description ``pending`` (its job is queued or running), ``ready`` or ``failed``.
+             */
+            status: string;
+        };
+        /**
+         * EvalRequest
+         * @description An evaluation to run (or find stored) on one SAE.
+         */
+        EvalRequest: {
+            /** @description First-letter absorption settings. */
+            absorption?: components["schemas"]["AbsorptionConfig"];
+            /**
+             * Batch Size
+             * @description Sequences per forward pass.
+             * @default 8
+             */
+            batch_size?: number;
+            /**
+             * Force
+             * @description Run again even when the same evaluation is stored.
+             * @default false
+             */
+            force?: boolean;
+            /**
+             * Metrics
+             * @description Metric groups: ``core`` (FORMATS §6 on held-out tokens), ``absorption`` (first letter),
+             *     ``probing`` (sparse probing on built-in corpora), ``labels`` (label score summary).
+             */
+            metrics?: ("core" | "absorption" | "probing" | "labels")[];
+            /**
+             * N Resamples
+             * @description Bootstrap resamples for the intervals (0: no intervals).
+             * @default 200
+             */
+            n_resamples?: number;
+            /**
+             * N Sequences
+             * @description Held-out sequences: the tokenization's last ones.
+             * @default 32
+             */
+            n_sequences?: number;
+            /** @description Sparse-probing settings. */
+            probing?: components["schemas"]["ProbingConfig"];
+            /**
+             * Seed
+             * @description Seed of the bootstrap, the splits and the word / example samples.
+             * @default 0
+             */
+            seed?: number;
+            /**
+             * Splice
+             * @description Also splice the SAE into the LM for CE-loss and KL scores.
+             * @default true
+             */
+            splice?: boolean;
+            /**
+             * Tokenization Id
+             * @description Tokenization whose last ``n_sequences`` sequences are the held-out text (core metrics);
+             *     None: the SAE's training's, else the newest ready one of its model.
+             */
+            tokenization_id?: number | null;
         };
         /** ExportCreate */
         ExportCreate: {
@@ -2865,6 +3311,50 @@ export interface components {
             words?: components["schemas"]["WordOut"][];
         };
         /**
+         * FirstRunStart
+         * @description The request body: empty for the real first run.
+         */
+        FirstRunStart: {
+            /**
+             * Quick
+             * @description Tiny token counts and SAE (seconds instead of minutes: tests and smoke runs).
+             * @default false
+             */
+            quick?: boolean;
+        };
+        /** FirstRunStarted */
+        FirstRunStarted: {
+            /**
+             * Job Id
+             * @description The queued ``first_run`` job (follow it on ``jobs/{id}``).
+             */
+            job_id: string;
+        };
+        /** FirstRunState */
+        FirstRunState: {
+            /**
+             * Empty
+             * @description No trained or imported work yet (no ready model besides the built-in rows, no training,
+             *     no extraction): the studio offers the first run.
+             */
+            empty: boolean;
+            /**
+             * Extraction Id
+             * @description The labelled extraction a completed first run made (the Features panel opens it).
+             */
+            extraction_id: number | null;
+            /**
+             * Job Id
+             * @description The latest first-run job, if any.
+             */
+            job_id: string | null;
+            /**
+             * Status
+             * @description Its status (``queued``, ``running``, ``completed``, ``failed``, ``cancelled``).
+             */
+            status: string | null;
+        };
+        /**
          * FollowUpLabeling
          * @description A labelling run to queue when the extraction is ready (extract, then label).
          */
@@ -3361,6 +3851,12 @@ export interface components {
              * @description When the job was queued first.
              */
             created_at: string;
+            /**
+             * Devices
+             * @description Devices the job holds or held, one per rank (``["cuda:0", "cuda:1"]``, ``["cpu",
+             *     "cpu"]``); empty for a job that names no device.
+             */
+            devices?: string[];
             /**
              * Error
              * @description Why the job failed (one line).
@@ -3993,6 +4489,171 @@ export interface components {
              */
             pipeline: string;
         };
+        /** MatchPair */
+        MatchPair: {
+            /**
+             * A
+             * @description Latent of A.
+             */
+            a: number;
+            /**
+             * B
+             * @description Its best match in B.
+             */
+            b: number;
+            /**
+             * B Best A Cosine
+             * @description B latent's best cosine over all of A (below ``cosine`` never; equal when the pair is
+             *     mutual best).
+             */
+            b_best_a_cosine: number;
+            /**
+             * Cosine
+             * @description Their decoder cosine.
+             */
+            cosine: number;
+            /**
+             * Split
+             * @description Whether ``a`` splits into several B latents (see ``splits``).
+             */
+            split: boolean;
+        };
+        /**
+         * MatchingConfig
+         * @description How two SAEs' latents are matched.
+         */
+        MatchingConfig: {
+            /**
+             * Block A
+             * @description A latents per block of the cosine product.
+             * @default 2048
+             */
+            block_a?: number;
+            /**
+             * Block B
+             * @description B latents per block of the cosine product; one [block_a, block_b] float32 block is alive
+             *     at a time.
+             * @default 8192
+             */
+            block_b?: number;
+            /**
+             * Candidates
+             * @description Best B latents kept per A latent (the split parts are found among them).
+             * @default 8
+             */
+            candidates?: number;
+            /**
+             * Split Gain
+             * @description A split must explain this much more of A's direction (squared-norm fraction) with its
+             *     parts together than the best single B latent does.
+             * @default 0.1
+             */
+            split_gain?: number;
+            /**
+             * Split Threshold
+             * @description Cosine at which a B latent counts as a part of an A latent that may split into several.
+             * @default 0.3
+             */
+            split_threshold?: number;
+            /**
+             * Threshold
+             * @description A latent of A counts as matched when its best decoder cosine in B is at least this.
+             * @default 0.7
+             */
+            threshold?: number;
+        };
+        /** MatchingCreate */
+        MatchingCreate: {
+            /** @description Thresholds and block sizes. */
+            config?: components["schemas"]["MatchingConfig"];
+            /**
+             * Name
+             * @description Display name (default: ``<A> ~ <B>``).
+             */
+            name?: string | null;
+            /**
+             * Sae A Id
+             * @description SAE A (ready).
+             */
+            sae_a_id: number;
+            /**
+             * Sae B Id
+             * @description SAE B (ready; its decoder writes the same width as A's).
+             */
+            sae_b_id: number;
+        };
+        /** MatchingOut */
+        MatchingOut: {
+            /**
+             * Config
+             * @description The :class:`MatchingConfig` it ran with.
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             * @description When it was requested.
+             */
+            created_at: string;
+            /**
+             * Error
+             * @description Why its job failed.
+             */
+            error: string | null;
+            /**
+             * Id
+             * @description The artifact's id (its files live under ``artifacts/<kind>/<id>/``).
+             */
+            id: number;
+            /**
+             * Job Id
+             * @description The job that produces (or produced) it.
+             */
+            job_id: string | null;
+            /**
+             * Lineage
+             * @description The job, input artifact ids and config that produced it.
+             */
+            lineage: {
+                [key: string]: unknown;
+            };
+            /**
+             * Name
+             * @description Display name.
+             */
+            name: string;
+            /**
+             * Path
+             * @description Where its files are, once ready.
+             */
+            path: string | null;
+            /**
+             * Result
+             * @description Summary once ready: ``n_a``, ``n_b``, ``d_in``, ``threshold``, ``share_matched``,
+             *     ``share_b_covered``, ``matched``, ``mean_best_cosine``, ``histogram`` (``edges``,
+             *     ``counts`` of the best cosines), ``n_splits``, ``seconds``, ``peak_block_bytes``.
+             */
+            result: {
+                [key: string]: unknown;
+            };
+            /**
+             * Sae A Id
+             * @description SAE A (each of its latents gets its best match in B).
+             */
+            sae_a_id: number;
+            /**
+             * Sae B Id
+             * @description SAE B.
+             */
+            sae_b_id: number;
+            /**
+             * Status
+             * @description ``available`` (built-in, not fetched yet), ``pending``, ``ready`` or ``failed``.
+             */
+            status: string;
+        };
         /** MetricPoint */
         MetricPoint: {
             /**
@@ -4013,6 +4674,27 @@ export interface components {
             /**
              * Value
              * @description Its value (None when not finite).
+             */
+            value: number | null;
+        };
+        /**
+         * MetricValue
+         * @description A metric's value and bootstrap interval.
+         */
+        MetricValue: {
+            /**
+             * High
+             * @description Upper end.
+             */
+            high?: number | null;
+            /**
+             * Low
+             * @description Lower end of the 95% bootstrap interval.
+             */
+            low?: number | null;
+            /**
+             * Value
+             * @description Over every held-out unit (sequences, words, examples, latents).
              */
             value: number | null;
         };
@@ -4604,6 +5286,29 @@ export interface components {
              */
             total: number;
         };
+        /** Page[MatchingOut] */
+        Page_MatchingOut_: {
+            /**
+             * Items
+             * @description The items of this page.
+             */
+            items: components["schemas"]["MatchingOut"][];
+            /**
+             * Limit
+             * @description Most items per page.
+             */
+            limit: number;
+            /**
+             * Offset
+             * @description Items skipped before this page.
+             */
+            offset: number;
+            /**
+             * Total
+             * @description Items matching the filters, over all pages.
+             */
+            total: number;
+        };
         /** Page[ModelOut] */
         Page_ModelOut_: {
             /**
@@ -4741,6 +5446,63 @@ export interface components {
              * @description Items matching the filters, over all pages.
              */
             total: number;
+        };
+        /** PairPage */
+        PairPage: {
+            /**
+             * Items
+             * @description This page's pairs.
+             */
+            items: components["schemas"]["MatchPair"][];
+            /**
+             * Limit
+             * @description Most pairs per page.
+             */
+            limit: number;
+            /**
+             * Offset
+             * @description Pairs skipped.
+             */
+            offset: number;
+            /**
+             * Splits
+             * @description Every split of the matching (at most a few per cent of A).
+             */
+            splits: components["schemas"]["SplitOut"][];
+            /**
+             * Total
+             * @description Pairs matching the filters.
+             */
+            total: number;
+        };
+        /**
+         * ProbingConfig
+         * @description Settings of the sparse-probing eval.
+         */
+        ProbingConfig: {
+            /**
+             * Ks
+             * @description Numbers of latents the sparse probes use.
+             */
+            ks?: number[];
+            /**
+             * N Per Class
+             * @description Examples per class and task.
+             * @default 64
+             */
+            n_per_class?: number;
+            /**
+             * Test Fraction
+             * @description Share of each task's examples held out for the accuracies.
+             * @default 0.3
+             */
+            test_fraction?: number;
+            /**
+             * Window
+             * @description Tokens per example.
+             * @default 32
+             */
+            window?: number;
         };
         /**
          * PromptTemplate
@@ -5033,6 +5795,13 @@ export interface components {
              * @description Active latents per token for ``topk`` and (on average) for ``batchtopk``.
              */
             k?: number | null;
+            /**
+             * Matryoshka Widths
+             * @description ``matryoshka_batchtopk``: the nested prefix widths, strictly increasing, the last = d_sae
+             *     (added when missing); each prefix of the dictionary gets its own reconstruction loss. None:
+             *     d_sae/16, d_sae/4, d_sae (Bussmann et al. 2025 use a few prefixes growing ~4x).
+             */
+            matryoshka_widths?: number[] | null;
             /**
              * Metadata
              * @description Free lineage written to cfg.json ``metadata`` (hook_name, hf_hook_name, model_name, ...).
@@ -5450,6 +6219,39 @@ export interface components {
              * @description Steps of linear warm-up of a fixed coefficient from 0 (0 with a target).
              */
             warmup_steps: number;
+        };
+        /** SplitOut */
+        SplitOut: {
+            /**
+             * A
+             * @description The A latent.
+             */
+            a: number;
+            /**
+             * Cosines
+             * @description Their decoder cosines with ``a``.
+             */
+            cosines: number[];
+            /**
+             * Parts
+             * @description B latents it splits into, best first.
+             */
+            parts: number[];
+            /**
+             * R2 Best
+             * @description Share the best single B latent explains.
+             */
+            r2_best: number;
+            /**
+             * R2 Parts
+             * @description Share of ``a``'s direction the parts explain together.
+             */
+            r2_parts: number;
+            /**
+             * Weights
+             * @description Nonnegative least-squares weights of their unit directions.
+             */
+            weights: number[];
         };
         /**
          * SteeringCreate
@@ -6115,6 +6917,12 @@ export interface components {
              */
             max_length?: number;
             /**
+             * Max Tokens
+             * @description Stop reading documents once this many tokens are stored (whole documents, in dataset
+             *     order): a first run tokenizes the sequences its stages read, not the whole corpus.
+             */
+            max_tokens?: number | null;
+            /**
              * Min Tokens
              * @description Drop documents with fewer tokens than this.
              * @default 1
@@ -6419,6 +7227,12 @@ export interface components {
              */
             buffer_tokens?: number;
             /**
+             * Devices
+             * @description One device per rank (``["cuda:0", "cuda:2"]``, or ``["cpu", "cpu"]`` for CPU ranks);
+             *     None: ``nproc`` ranks from the training device. Rank 0 (the first) loads the LM.
+             */
+            devices?: string[] | null;
+            /**
              * Eval Sequences
              * @description Held-out sequences (the tokenization's last) for the final evaluation; 0 skips it.
              * @default 16
@@ -6440,7 +7254,7 @@ export interface components {
              * Nproc
              * @description Data-parallel ranks training this one run (torch.distributed: gloo on CPU, one GPU per
              *     rank from the training device on CUDA); the result equals one process's within float
-             *     tolerance. batch_tokens must split evenly over them.
+             *     tolerance. batch_tokens must split evenly over them. Set by ``devices`` when that is given.
              * @default 1
              */
             nproc?: number;
@@ -6923,6 +7737,72 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Sample"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_eval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eval_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvalOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_eval: {
+        parameters: {
+            query?: {
+                /** @description csv: one row per metric (or SAE); json: everything */
+                form?: "csv" | "json";
+            };
+            header?: never;
+            path: {
+                eval_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/csv": unknown;
                 };
             };
             /** @description Validation Error */
@@ -7761,6 +8641,59 @@ export interface operations {
             };
         };
     };
+    get_first_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FirstRunState"];
+                };
+            };
+        };
+    };
+    start_first_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FirstRunStart"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FirstRunStarted"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     get_health: {
         parameters: {
             query?: never;
@@ -7967,6 +8900,287 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    compare_saes: {
+        parameters: {
+            query?: {
+                /** @description The model (default: the largest group) */
+                model_id?: number | null;
+                /** @description The hook point */
+                hook_name?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompareOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_compare: {
+        parameters: {
+            query?: {
+                /** @description The model (default: the largest group) */
+                model_id?: number | null;
+                /** @description The hook point */
+                hook_name?: string | null;
+                /** @description csv: one row per metric (or SAE); json: everything */
+                form?: "csv" | "json";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_matchings: {
+        parameters: {
+            query?: {
+                sae_id?: number | null;
+                status?: string | null;
+                /** @description Sort by: created_at, name */
+                sort?: string;
+                /** @description Sort direction */
+                order?: "asc" | "desc";
+                /** @description Items to skip */
+                offset?: number;
+                /** @description Items per page */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MatchingOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_matching: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MatchingCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MatchingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_matching: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                matching_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MatchingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_matching: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                matching_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_matching: {
+        parameters: {
+            query?: {
+                /** @description csv: one row per pair; json: the summary, splits and pairs */
+                form?: "csv" | "json";
+            };
+            header?: never;
+            path: {
+                matching_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "text/csv": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_matching_pairs: {
+        parameters: {
+            query?: {
+                /** @description Order: latent of A, of B, cosine ascending or descending */
+                sort?: "a" | "b" | "cosine" | "-cosine";
+                /** @description Pairs to skip */
+                offset?: number;
+                /** @description Pairs per page */
+                limit?: number;
+                /** @description Only pairs at or above */
+                min_cosine?: number | null;
+                /** @description Only A latents that split */
+                splits_only?: boolean;
+            };
+            header?: never;
+            path: {
+                matching_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PairPage"];
                 };
             };
             /** @description Validation Error */
@@ -8653,6 +9867,81 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SAEOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_sae_evals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sae_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvalOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    evaluate_sae: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sae_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvalRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvalOut"];
+                };
+            };
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvalOut"];
                 };
             };
             /** @description Validation Error */

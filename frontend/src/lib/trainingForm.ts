@@ -31,6 +31,10 @@ export interface TrainingForm {
   checkpointEvery: number | null;
   lrDecay: "constant" | "linear" | "cosine";
   device: string;
+  /** Data-parallel CPU ranks when `device` is `cpu` (1: one process). */
+  cpuRanks: number;
+  /** The GPUs of a run over several (one rank each, `device` first); fewer than 2: one GPU. */
+  gpus: string[];
   lmBatchSize: number;
   evalSequences: number;
   /** Activations shuffled together before training reads them (the first step waits for it). */
@@ -71,6 +75,8 @@ export const DEFAULT_FORM: TrainingForm = {
   checkpointEvery: null,
   lrDecay: SAE_TRAIN.lr_decay,
   device: TRAIN.device,
+  cpuRanks: 1,
+  gpus: [],
   lmBatchSize: RUN.lm_batch_size,
   evalSequences: RUN.eval_sequences,
   bufferTokens: RUN.buffer_tokens,
@@ -148,6 +154,7 @@ export function trainingRequest(
   widthOf: (hook: string) => number,
   arch: ArchitectureFacts | undefined,
 ): TrainingCreate {
+  const devices = rankDevices(form);
   return {
     name: form.name.trim() || null,
     model_id: form.modelId ?? 0,
@@ -157,13 +164,49 @@ export function trainingRequest(
       saes: saeSpecs(form, widthOf, arch),
       total_tokens: form.steps * form.batchTokens,
       batch_tokens: form.batchTokens,
-      device: form.device,
+      device: devices?.[0] ?? form.device,
       checkpoint_every: form.checkpointEvery,
       log_every: Math.max(1, Math.min(50, Math.floor(form.steps / 60) || 1)),
       final_eval_tokens: form.finalEvalTokens,
     },
-    run: { lm_batch_size: form.lmBatchSize, eval_sequences: form.evalSequences, buffer_tokens: form.bufferTokens },
+    run: {
+      lm_batch_size: form.lmBatchSize,
+      eval_sequences: form.evalSequences,
+      buffer_tokens: form.bufferTokens,
+      ...(devices ? { devices } : {}),
+    },
   };
+}
+
+/**
+ * One device per rank when the run trains over several (`run.devices`), else null (one process
+ * on `device`): `cpuRanks` CPU ranks on `cpu`; on a GPU the chosen GPUs with `device` as rank 0
+ * (it loads the LM), the rest in index order.
+ */
+export function rankDevices(form: Pick<TrainingForm, "device" | "cpuRanks" | "gpus">): string[] | null {
+  if (form.device === "cpu") return form.cpuRanks > 1 ? Array<string>(form.cpuRanks).fill("cpu") : null;
+  const others = form.gpus.filter((g) => g !== form.device);
+  if (!/^cuda:\d+$/.test(form.device) || !others.length) return null;
+  const index = (d: string) => Number(d.split(":")[1] ?? 0);
+  return [form.device, ...others.sort((a, b) => index(a) - index(b))];
+}
+
+/** What a job's devices read as on its card: "2 CPU ranks", "cuda:0, cuda:1", or the one device. */
+export function devicesText(devices: readonly string[]): string {
+  if (devices.length > 1 && devices.every((d) => d === "cpu")) return `${devices.length} CPU ranks`;
+  return devices.join(", ");
+}
+
+/** The devices a stored training config asks for, one per rank (`run.devices`, else `run.nproc`
+ * ranks from `train.device`: consecutive GPUs from a `cuda:N`, as the server plans them). */
+export function plannedDevices(config: { train?: { device?: string }; run?: { devices?: string[] | null; nproc?: number } }): string[] {
+  const device = config.train?.device ?? "cpu";
+  if (config.run?.devices?.length) return config.run.devices;
+  const n = config.run?.nproc ?? 1;
+  if (!device.startsWith("cuda")) return Array<string>(n).fill(device);
+  if (n === 1) return [device];
+  const first = Number(device.split(":")[1] ?? 0);
+  return Array.from({ length: n }, (_, i) => `cuda:${first + i}`);
 }
 
 /** A saved template's config back into a form (fields it lacks keep their current values). */

@@ -5,7 +5,9 @@
  * panel does) and checkpoints.
  */
 import { useCallback, useEffect, useMemo, useState } from "react";
-import type { Training } from "../api/types";
+import { useQuery } from "@tanstack/react-query";
+import { api } from "../api/client";
+import type { Job, Training } from "../api/types";
 import { MetricChart } from "../components/charts";
 import { JobProgress } from "../components/ProgressBar";
 import { Button, Card, ErrorLine, StatusPill } from "../components/ui";
@@ -14,6 +16,7 @@ import { isBusy } from "../lib/status";
 import { useUi } from "../store/ui";
 import { addEventMetrics, CHART_METRICS, mergeSeries, saeNames, seriesFromRows, type MetricSeries } from "../lib/metrics";
 import type { SaeSpec } from "../lib/sparsity";
+import { devicesText, plannedDevices } from "../lib/trainingForm";
 import type { WireMessage } from "../ws/socket";
 import { SeriesLegend } from "./SeriesLegend";
 import { SparsityCharts } from "./SparsityChart";
@@ -33,7 +36,17 @@ export function TrainingCard({ training: t, selected, onSelect }: { training: Tr
     if (m.type === "progress" && m.data) setSeries((s) => addEventMetrics(s, m.data as Record<string, unknown>));
   }, []);
   const saes = useMemo(() => saeNames(series), [series]);
-  const train = (t.config as { train?: { saes?: SaeSpec[] } }).train;
+  const config = t.config as { train?: { saes?: SaeSpec[]; device?: string }; run?: { devices?: string[] | null; nproc?: number } };
+  const train = config.train;
+  // The devices the job holds (its row records them once it has their locks), else the ones it
+  // asks for. The same query as JobProgress's (it keeps the cache live); no second subscription.
+  const job = useQuery({
+    queryKey: ["job", t.job_id],
+    queryFn: ({ signal }) => api.get<Job>(`/jobs/${t.job_id}`, undefined, signal),
+    enabled: !!t.job_id,
+    staleTime: Infinity,
+  }).data;
+  const devices = job?.devices?.length ? job.devices : plannedDevices(config);
   const specs = train?.saes ?? [];
   const busy = isBusy(t.status);
   const result = t.result as Record<string, unknown>;
@@ -78,6 +91,13 @@ export function TrainingCard({ training: t, selected, onSelect }: { training: Tr
             {s.sae.architecture} · {s.hook_name} · {formatCount(s.sae.d_sae)}
           </span>
         ))}
+        <span
+          className="rounded bg-slate-800 px-1.5 py-0.5 font-mono text-sky-300"
+          data-testid="training-devices"
+          title={job?.devices?.length ? "devices the job holds (one per rank)" : "devices the run asks for (one per rank)"}
+        >
+          {devicesText(devices)}
+        </span>
         <span className="ml-auto font-mono text-slate-400" data-testid="training-step">
           {busy && liveStep > t.step
             ? `step ${formatCount(liveStep)} / ${formatCount(t.total_steps)}`

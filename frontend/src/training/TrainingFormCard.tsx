@@ -35,6 +35,7 @@ import { useSaeArchitectures } from "../saes/queries";
 import { markTemplateUsed } from "../templates/queries";
 import { AdvancedFields } from "./AdvancedFields";
 import { DeviceField } from "./DeviceField";
+import { RanksField } from "./RanksField";
 import { TrainingPlan } from "./TrainingPlan";
 
 export function TrainingFormCard({
@@ -105,7 +106,9 @@ export function TrainingFormCard({
 
   const create = useStartTraining();
   const readyCaches = caches.data?.items.filter((c) => c.status === "ready" && c.tokenization_id === tok?.id) ?? [];
-  const canStart = !!tok && !!model && !!saeArch && form.layers.length > 0 && compatible !== false && firstDin > 0 && !inputProblem;
+  const ranks = request.run?.devices?.length ?? 1;
+  const canStart =
+    !!tok && !!model && !!saeArch && form.layers.length > 0 && compatible !== false && firstDin > 0 && !inputProblem && form.batchTokens % ranks === 0;
 
   return (
     <Card title={onConfig ? "Training" : "New training"} testId="training-form" actions={!onConfig && <Button onClick={() => setSaveOpen(true)} data-testid="save-template">Save as template</Button>}>
@@ -197,6 +200,7 @@ export function TrainingFormCard({
           <input type="number" min={0} value={form.warmupSteps} onChange={(e) => set("warmupSteps", num(e.target.value) ?? 0)} />
         </Field>
         <DeviceField value={form.device} onChange={setDevice} />
+        <RanksField form={form} onChange={(next) => setForm((f) => ({ ...f, ...next }))} />
         <Field label="Name">
           <input value={form.name} onChange={(e) => set("name", e.target.value)} placeholder="auto" data-testid="train-name" />
         </Field>
