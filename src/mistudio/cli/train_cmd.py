@@ -58,6 +58,12 @@ def train(
         help="Data-parallel ranks for this run (torch.distributed: gloo on CPU, one GPU per "
         "rank on CUDA); overrides the config's nproc",
     ),
+    devices: str | None = typer.Option(
+        None,
+        "--devices",
+        help="One device per rank, comma-separated (cuda:0,cuda:1 or cpu,cpu); overrides the "
+        "config's devices",
+    ),
 ) -> None:
     """Train the config's SAEs (many hook points from one LM pass) and evaluate them."""
     # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
@@ -77,10 +83,15 @@ def train(
         if isinstance(exc, ValidationError):
             raise InvalidInputError(f"invalid config {config}: {validation_message(exc)}") from None
         raise
-    if nproc is not None:
-        if nproc < 1:
+    if nproc is not None or devices is not None:
+        if nproc is not None and nproc < 1:
             raise InvalidInputError(f"--nproc must be >= 1, got {nproc}")
-        run_config = run_config.model_copy(update={"nproc": nproc})
+        ranks = run_config.model_dump(exclude={"nproc", "devices"}, exclude_unset=True)
+        if devices is not None:
+            ranks["devices"] = [d.strip() for d in devices.split(",") if d.strip()] or None
+        if nproc is not None:
+            ranks["nproc"] = nproc
+        run_config = TrainingRunConfig.model_validate(ranks)  # contradictions: one line
     run_dir = out or new_folder("trainings", name or config.stem)
     result = run_training(run_config, run_dir, _progress_line(as_json), resume=not no_resume)
     sys.stderr.write("\n")
