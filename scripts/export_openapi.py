@@ -64,11 +64,13 @@ def render_field_help() -> str:
     from mistudio.core.features import ExtractionConfig
     from mistudio.core.labeling import LabelingConfig
     from mistudio.core.language_models import ModelLoadConfig
+    from mistudio.core.matching import MatchingConfig
     from mistudio.core.sae_import import SAEImportConfig
     from mistudio.core.steering import SteeringConfig
 
     classes = [TokenizeConfig, ActivationStreamConfig, ExtractionConfig, LabelingConfig]
-    table = help_table([*classes, ModelLoadConfig, SteeringConfig, SAEImportConfig])
+    others = [ModelLoadConfig, SteeringConfig, SAEImportConfig, MatchingConfig]
+    table = help_table([*classes, *others])
     return json.dumps(table, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

@@ -42,6 +42,7 @@ COMMAND_MODULES = [
     "demo_cmd",
     "steer_cmd",
     "export_cmd",
+    "compare_cmd",
 ]
 
 

@@ -127,7 +127,7 @@ def add(
     )
 
 
-def _sae_folder(id_or_name: str) -> Path:
+def sae_folder(id_or_name: str) -> Path:
     """A studio SAE row (by id or name), a named folder under artifacts/saes, or a path."""
     # deferred: the store imports SQLAlchemy; only this command needs it
     from sqlalchemy import select
@@ -168,7 +168,7 @@ def export(
 
     from mistudio.core.sae_export import export_members, write_saelens_folder, write_zip
 
-    folder = _sae_folder(id_or_name)
+    folder = sae_folder(id_or_name)
     if dest.suffix.lower() == ".zip":
         with tempfile.TemporaryDirectory(prefix="mistudio-export-") as tmp:
             out = write_saelens_folder(folder, Path(tmp) / dest.stem)

@@ -137,6 +137,17 @@ def unit_rows(W: Tensor) -> Tensor:
     return W / W.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 
 
+def check_decoders(W_a: Tensor, W_b: Tensor) -> None:
+    """Refuse (one line) decoders that cannot be matched: not matrices, or different widths."""
+    if W_a.ndim != 2 or W_b.ndim != 2:
+        raise InvalidInputError("decoders must be [n_latents, d] matrices")
+    if W_a.shape[1] != W_b.shape[1]:
+        raise InvalidInputError(
+            f"the SAEs write different widths (d {W_a.shape[1]} vs {W_b.shape[1]}); "
+            "only SAEs of the same activation width can be matched"
+        )
+
+
 def match_decoders(
     W_a: Tensor,
     W_b: Tensor,
@@ -149,13 +160,7 @@ def match_decoders(
     or half precision; only B is held normalised in float32 (``n_b * d * 4`` bytes).
     """
     cfg = config or MatchingConfig()
-    if W_a.ndim != 2 or W_b.ndim != 2:
-        raise InvalidInputError("decoders must be [n_latents, d] matrices")
-    if W_a.shape[1] != W_b.shape[1]:
-        raise InvalidInputError(
-            f"the SAEs write different widths (d {W_a.shape[1]} vs {W_b.shape[1]}); "
-            "only SAEs of the same activation width can be matched"
-        )
+    check_decoders(W_a, W_b)
     start = time.perf_counter()
     n_a, d = W_a.shape
     n_b = W_b.shape[0]
