@@ -30,6 +30,7 @@ from mistudio.api.log_redaction import install_log_redaction
 from mistudio.api.routers import (
     activations,
     datasets,
+    evals,
     exports,
     extractions,
     features,
@@ -75,6 +76,7 @@ RESOURCE_ROUTERS = [
     labeling.router,
     linguistics.router,
     exports.router,
+    evals.router,
     matchings.router,
     steering.router,
     templates.router,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from mistudio.jobs import (  # noqa: F401  (imported for their @handler registrations)
     data_jobs,
+    eval_jobs,
     export_jobs,
     extraction_jobs,
     first_run_jobs,

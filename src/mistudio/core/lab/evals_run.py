@@ -102,7 +102,7 @@ def held_out_batches(tok: Tokenization, n_sequences: int, batch_size: int, devic
         )
 
 
-def _within(progress: Progress | None, i: int, n: int, group: str) -> Progress | None:
+def _within(progress: Progress | None, i: int, n: int) -> Progress | None:
     """Progress of group ``i`` of ``n`` as a share of the whole evaluation (steps of 1000)."""
     if progress is None:
         return None
@@ -110,7 +110,7 @@ def _within(progress: Progress | None, i: int, n: int, group: str) -> Progress |
 
     def inner(step: float, total: float | None, /, **metrics: Any) -> None:
         share = min(step / total, 1.0) if total else 0.0
-        outer(1000 * (i + share) / n, 1000, group=group, **metrics)
+        outer(1000 * (i + share) / n, 1000)
 
     return inner
 
@@ -130,7 +130,7 @@ def run_evals(
     seconds: dict[str, float] = {}
     groups = list(dict.fromkeys(config.metrics))
     for i, group in enumerate(groups):
-        stage = _within(progress, i, len(groups), group)
+        stage = _within(progress, i, len(groups))
         t0 = time.perf_counter()
         if group == "core":
             if tokenization is None:
@@ -203,7 +203,7 @@ def run_evals(
                 )
                 details["labels"] = {"n_latents": len(labels.labelled)}
         seconds[group] = time.perf_counter() - t0
-        report(progress, 1000 * (i + 1) / len(groups), 1000, group=group)
+        report(progress, 1000 * (i + 1) / len(groups), 1000)
     return EvalReport(metrics=metrics, details=details, seconds=seconds)
 
 

@@ -1,0 +1,106 @@
+"""The ``eval`` job: the lab's evaluations of one SAE (:mod:`mistudio.core.lab`), any origin.
+
+The request made the ``sae_evals`` row (:mod:`mistudio.store.sae_evals`) keyed by SAE, eval
+version and config; the job loads the SAE's model (gpu queue: it runs the LM), the held-out
+tokenization when core metrics are asked for, and for the label summary the labels of the SAE's
+newest extraction that has any; then it writes the metrics into the row. A failure marks the row
+``failed`` with the one-line error, so the compare view can say why an SAE has no point.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from mistudio.core.data import Tokenization
+from mistudio.core.lab import EvalConfig, run_evals
+from mistudio.core.lab.evals_run import LabelScores
+from mistudio.core.language_models import load_model
+from mistudio.core.sae.saelens_format import load_sae
+from mistudio.errors import InvalidInputError, NotFoundError
+from mistudio.jobs.handlers import handler
+from mistudio.jobs.runtime import JobContext, job_row
+from mistudio.store import Extraction, Feature, LanguageModel, SAERow, TokenizationRow
+from mistudio.store.db import session_scope
+from mistudio.store.model_load import model_load_config
+from mistudio.store.sae_evals import SAEEval
+
+
+def _labels(sae_id: int) -> LabelScores | None:
+    """Per-latent label facts of the SAE's newest extraction that has labels."""
+    with session_scope() as session:
+        extraction_ids = session.scalars(
+            select(Extraction.id)
+            .where(Extraction.sae_id == sae_id, Extraction.status == "ready")
+            .order_by(Extraction.id.desc())
+        ).all()
+        for extraction_id in extraction_ids:
+            rows = session.execute(
+                select(Feature.label_status, Feature.detection_score, Feature.fuzzing_score)
+                .where(Feature.extraction_id == extraction_id)
+                .order_by(Feature.index)
+            ).all()
+            if any(r.label_status is not None for r in rows):
+                return LabelScores(
+                    labelled=[r.label_status == "labelled" for r in rows],
+                    detection=[r.detection_score for r in rows],
+                    fuzzing=[r.fuzzing_score for r in rows],
+                )
+    return None
+
+
+@handler("eval", queue="gpu")
+def eval_job(ctx: JobContext) -> dict[str, Any]:
+    eval_id = int(ctx.config["eval_id"])
+    try:
+        return _run(ctx, eval_id)
+    except Exception as exc:
+        with session_scope() as session:
+            row = session.get(SAEEval, eval_id)
+            if row is not None:
+                row.status, row.error = (
+                    "failed",
+                    str(exc).splitlines()[0] if str(exc) else repr(exc),
+                )
+        raise
+
+
+def _run(ctx: JobContext, eval_id: int) -> dict[str, Any]:
+    with job_row(SAEEval, eval_id, "evaluation") as (session, ev):
+        stored = dict(ev.config or {})
+        sae = session.get(SAERow, ev.sae_id)
+        if sae is None or sae.path is None or sae.hook_name is None:
+            raise NotFoundError(f"SAE {ev.sae_id} is gone or has no hook point")
+        model = session.get(LanguageModel, sae.model_id) if sae.model_id else None
+        if model is None:
+            raise InvalidInputError(f"SAE {sae.id} has no model linked: link one to evaluate it")
+        tok_id = stored.get("tokenization_id")
+        tok = session.get(TokenizationRow, tok_id) if tok_id else None
+        sae_path, hook, sae_id = sae.path, sae.hook_name, sae.id
+        load_config, tok_path = model_load_config(model), tok.path if tok else None
+        ev.status, ev.job_id, ev.error = "pending", ctx.job_id, None
+    config = EvalConfig.model_validate({k: v for k, v in stored.items() if k != "tokenization_id"})
+    if "core" in config.metrics and tok_path is None:
+        raise InvalidInputError("core metrics need a ready tokenization of the SAE's model")
+    ctx.stage(0.0, 0.1, "loading model")
+    loaded = load_model(load_config, ctx.progress)
+    sae_model = load_sae(sae_path, device=loaded.device)
+    labels = _labels(sae_id) if "labels" in config.metrics else None
+    ctx.stage(0.1, 1.0, "evaluating")
+    report = run_evals(
+        loaded,
+        sae_model,
+        hook,
+        config,
+        Tokenization.open(tok_path) if tok_path else None,
+        labels,
+        ctx.progress,
+    )
+    for group, seconds in report.seconds.items():
+        ctx.log(f"{group}: {seconds:.1f} s")
+    with job_row(SAEEval, eval_id, "evaluation", "evaluating") as (_, ev):
+        ev.metrics = {name: m.model_dump() for name, m in report.metrics.items()}
+        ev.details = {**report.details, "seconds": report.seconds}
+        ev.status = "ready"
+    return {"eval_id": eval_id, "sae_id": sae_id, "metrics": sorted(report.metrics)}
