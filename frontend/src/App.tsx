@@ -13,6 +13,7 @@ import { TemplatesPanel } from "./templates/TemplatesPanel";
 import { SystemPanel } from "./system/SystemPanel";
 import { LabelingPanel } from "./labeling/LabelingPanel";
 import { SteeringPanel } from "./steering/SteeringPanel";
+import { FirstRun } from "./firstrun/FirstRun";
 import { useSocketState, useSystemFeed } from "./ws/live";
 
 const ICONS: Record<PanelId, string> = {
@@ -115,6 +116,7 @@ export function App() {
           <SystemBadge />
         </header>
         <main className="min-h-0 flex-1 overflow-y-auto p-6" data-testid={`panel-${panel}`}>
+          <FirstRun />
           <Panel id={panel} />
         </main>
       </div>

@@ -263,3 +263,5 @@ export interface SteeringResult {
   prompts: PromptResult[];
   seconds?: number;
 }
+export type FirstRunState = S["FirstRunState"];
+export type FirstRunStarted = S["FirstRunStarted"];

@@ -1,14 +1,16 @@
-"""``mistudio demo``: the headless pipeline on the built-in model and corpora.
+"""``mistudio demo``: the first run, headless: the built-in model from a cold cache to labelled
+features, timed stage by stage (:mod:`mistudio.core.first_run`, the same stages the studio's
+"Try it on the built-in model" button runs as a job).
 
 Each stage reuses what an earlier run left in MISTUDIO_HOME, so a second demo starts where the
 first got to. The last stage registers everything in the studio database of the same
-MISTUDIO_HOME (:mod:`mistudio.store.artifact_rows`), so ``mistudio serve`` opens the demo's model,
-corpora, training curves, SAEs and features as if the studio had made them.
+MISTUDIO_HOME (:mod:`mistudio.store.artifact_rows`), labels included, so ``mistudio serve``
+opens the demo's model, corpus, training curves, SAE and labelled features as if the studio had
+made them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Any
 
@@ -17,10 +19,8 @@ import typer
 from mistudio.cli import app
 from mistudio.cli.features_cmd import _highlight
 from mistudio.cli.train_cmd import format_evals
-from mistudio.cli.workspace import new_folder
+from mistudio.cli.workspace import kind_dir
 from mistudio.core.progress import tqdm_progress
-
-DEMO_LAYERS = (2, 6, 10)
 
 
 def _stage(title: str) -> None:
@@ -30,208 +30,152 @@ def _stage(title: str) -> None:
 @app.command("demo")
 def demo(
     model: str = typer.Option("smollm2-135m", help="Model source"),
-    max_length: int = typer.Option(256, help="Sequence length of the tokenizations"),
-    stream_tokens: int = typer.Option(50_000, help="Tokens to stream for the activation stage"),
-    train_tokens: int = typer.Option(200_000, help="Training tokens per SAE"),
+    max_length: int = typer.Option(256, help="Sequence length of the tokenization"),
+    train_tokens: int = typer.Option(200_000, help="Training tokens of the SAE"),
     extract_tokens: int = typer.Option(200_000, help="Evaluation tokens for feature extraction"),
-    d_sae: int = typer.Option(2304, help="Latents per SAE (4x SmolLM2's d_model)"),
-    quick: bool = typer.Option(False, help="Small corpora and token counts (tests)"),
+    d_sae: int = typer.Option(2304, help="Latents of the SAE (4x SmolLM2's d_model)"),
+    local_labels: int = typer.Option(
+        256, min=0, help="Most frequent latents the rules leave unlabelled to label with `local`"
+    ),
+    full: bool = typer.Option(
+        False, help="Also top-k SAEs on layers 2 and 10, a standard SAE on layer 6 and the KJV"
+    ),
+    quick: bool = typer.Option(False, help="Small token counts and SAE (tests)"),
     register: bool = typer.Option(
         True, help="Register what the demo made in the studio's database (`mistudio serve`)"
     ),
 ) -> None:
-    """Run the pipeline end to end on the built-in defaults and print what each stage made."""
+    """From the built-in model to labelled features: every stage timed, its share shown."""
     # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
-    from mistudio.core.activations import (
-        ActivationStreamConfig,
-        cache_activations,
-        stream_activations,
-    )
-    from mistudio.core.data import (
-        DatasetSource,
-        Tokenization,
-        TokenizeConfig,
-        import_dataset,
-        open_dataset,
-        tokenize_dataset,
+    from mistudio.core.first_run import (
+        FirstRunConfig,
+        FirstRunFolders,
+        StageClock,
+        import_corpus,
+        label_first_features,
+        tokenize_for_first_run,
     )
     from mistudio.core.language_models import estimate_memory, load_model
+    from mistudio.settings import get_settings
     from mistudio.store.artifact_rows import CorpusArtifacts
 
-    limit = 60 if quick else None
+    options: dict[str, Any] = {
+        "model": model,
+        "max_length": max_length,
+        "full": full,
+        "local_labels": local_labels,
+    }
     if quick:
-        stream_tokens = min(stream_tokens, 4_000)
-        train_tokens = min(train_tokens, 8_192)
-        extract_tokens = min(extract_tokens, 4_096)
-        d_sae = min(d_sae, 256)
+        config = FirstRunConfig.quick(**options)
+    else:
+        config = FirstRunConfig(
+            **options, train_tokens=train_tokens, extract_tokens=extract_tokens, d_sae=d_sae
+        )
+    clock = StageClock(on_start=lambda name, _s, _e: _stage(name.capitalize()))
 
-    _stage("Model")
-    t0 = time.perf_counter()
-    with tqdm_progress(f"loading {model}") as progress:
-        loaded = load_model(model, progress)
-    summary = loaded.architecture()
-    memory = estimate_memory(summary)
-    typer.echo(
-        f"{summary.name}: {summary.family}, {summary.n_layers} layers, d_model {summary.d_model}, "
-        f"vocab {summary.vocab_size}, {summary.n_params / 1e6:.1f}M parameters, "
-        f"{memory.bytes_by_format['float32'] / 2**20:.0f} MiB fp32 "
-        f"(loaded in {time.perf_counter() - t0:.1f} s)"
-    )
-
-    _stage("Datasets")
-    tokenizations = {}
-    corpora = []
-    for corpus in ("python-stdlib", "kjv"):
-        name = f"{corpus}-demo" if quick else corpus
-        folder = new_folder("datasets", name)
-        if (folder / "dataset.json").exists():
-            info = open_dataset(folder)
-        else:
-            source = DatasetSource(kind="builtin", builtin=corpus, name=name, max_documents=limit)
-            with tqdm_progress(f"importing {corpus}", unit="doc") as progress:
-                info = import_dataset(source, folder, progress)
-        tok_folder = new_folder("tokenizations", f"{name}-{summary.name}-{max_length}")
-        if (tok_folder / "meta.json").exists():
-            tok = Tokenization.open(tok_folder)
-        else:
-            tok_config = TokenizeConfig(max_length=max_length, stride=max_length // 2)
-            with tqdm_progress(f"tokenizing {corpus}", unit="doc") as progress:
-                tok = tokenize_dataset(folder, loaded.tokenizer, tok_config, tok_folder, progress)
-        tokenizations[corpus] = tok
-        corpora.append(CorpusArtifacts(name, corpus, info, folder, tok))
+    with clock.stage("model"):
+        t0 = time.perf_counter()
+        with tqdm_progress(f"loading {model}") as progress:
+            loaded = load_model(model, progress)
+        summary = loaded.architecture()
+        memory = estimate_memory(summary)
         typer.echo(
-            f"{corpus}: {info.n_documents:,} documents -> {tok.meta.n_tokens:,} tokens in "
-            f"{len(tok):,} sequences of {max_length}"
+            f"{summary.name}: {summary.family}, {summary.n_layers} layers, d_model "
+            f"{summary.d_model}, vocab {summary.vocab_size}, {summary.n_params / 1e6:.1f}M "
+            f"parameters, {memory.bytes_by_format['float32'] / 2**20:.0f} MiB fp32 "
+            f"(loaded in {time.perf_counter() - t0:.1f} s)"
         )
-
-    _stage("Activations")
-    hooks = [f"blocks.{layer}.hook_resid_post" for layer in DEMO_LAYERS]
-    tok = tokenizations["python-stdlib"]
-    config = ActivationStreamConfig(hook_points=hooks, batch_size=8, max_tokens=stream_tokens)
-    t0 = time.perf_counter()
-    n = 0
-    norms = dict.fromkeys(hooks, 0.0)
-    with tqdm_progress("streaming layers 2, 6, 10", unit="tok", unit_scale=True) as progress:
-        for batch in stream_activations(loaded, tok, config, progress):
-            n += batch.n_tokens
-            for hook in hooks:
-                norms[hook] += float(batch.flat(hook).norm(dim=-1).sum())
-    seconds = time.perf_counter() - t0
-    typer.echo(
-        f"{n:,} tokens x 3 hook points in one pass, stopped after layer 10: "
-        f"{n / seconds:,.0f} tokens/s"
-    )
-    for hook in hooks:
-        typer.echo(f"  {hook}: mean activation norm {norms[hook] / max(n, 1):.2f}")
-    cache_dir = new_folder("activations", f"demo-{'quick-' if quick else ''}layer6")
-    cache_config = ActivationStreamConfig(
-        hook_points=["blocks.6.hook_resid_post"],
-        batch_size=8,
-        max_tokens=min(stream_tokens, 20_000),
-    )
-    with tqdm_progress("caching layer 6", unit="tok", unit_scale=True) as progress:
-        manifest = cache_activations(loaded, tok, cache_config, cache_dir, progress=progress)
-    typer.echo(
-        f"cached {manifest.n_tokens:,} tokens of layer 6 in {len(manifest.shards)} shard(s) "
-        f"-> {cache_dir}"
-    )
-
-    _stage("Training")
-    run_config, result = _train(loaded, tok, train_tokens, d_sae, quick)
-
-    _stage("Features")
-    extraction_config, extractions = _extract(loaded, tok, result, extract_tokens, quick)
+    folders = FirstRunFolders.under(get_settings().artifacts_dir, config, summary.name)
+    corpora = []
+    with clock.stage("dataset"):
+        infos = {}
+        for corpus in (config.corpus, "kjv") if full else (config.corpus,):
+            with tqdm_progress(f"importing {corpus}", unit="doc") as progress:
+                sub = config.model_copy(update={"corpus": corpus})
+                infos[corpus] = import_corpus(sub, kind_dir("datasets") / corpus, progress)
+            typer.echo(f"{corpus}: {infos[corpus].n_documents:,} documents")
+    with clock.stage("tokenize"):
+        toks = {}
+        for corpus, info in infos.items():
+            sub = config.model_copy(update={"corpus": corpus})
+            dest = FirstRunFolders.under(get_settings().artifacts_dir, sub, summary.name)
+            with tqdm_progress(f"tokenizing {corpus}", unit="doc") as progress:
+                tok = tokenize_for_first_run(
+                    sub, dest.dataset, loaded.tokenizer, dest.tokenization, progress
+                )
+            toks[corpus] = tok
+            corpora.append(CorpusArtifacts(corpus, corpus, info, dest.dataset, tok))
+            typer.echo(
+                f"{corpus}: the first {tok.meta.n_tokens:,} tokens ({tok.meta.n_documents:,} "
+                f"documents; the stages read {config.tokens_needed():,}) in {len(tok):,} "
+                f"sequences of {config.max_length}"
+            )
+    tok = toks[config.corpus]
+    with clock.stage("train"):
+        run_config, result = _train(config, loaded, tok, folders.training)
+    with clock.stage("extract"):
+        extraction_config, extractions = _extract(config, loaded, tok, result, folders.extraction)
+    registered = None
     if register:
-        _stage("Studio")
-        _register(loaded, model, corpora, run_config, result, extraction_config, extractions)
+        with clock.stage("index"):
+            registered = _register(
+                loaded, model, corpora, run_config, result, extraction_config, extractions
+            )
+    with clock.stage("label"):
+        main = extractions[config.sae_name]
+        with tqdm_progress("labelling (rules, then local patterns)", unit="feat") as progress:
+            passes = label_first_features(
+                config, main, loaded.tokenizer, main.folder / "labels", progress
+            )
+        _show_labels(passes, main.d_sae)
+        if registered is not None:
+            from mistudio.jobs.first_run_labels import record_label_passes
+
+            record_label_passes(registered.extraction_ids[config.sae_name], passes)
+            typer.echo("labels recorded in the studio database (Features and Labeling panels)")
     _stage("Done")
+    typer.echo("seconds per stage (share of the run):")
+    for line in clock.lines():
+        typer.echo(line)
 
 
-def _train(loaded: Any, tok: Any, train_tokens: int, d_sae: int, quick: bool) -> Any:
-    """A topk and a standard SAE on layer 6, and topk SAEs on layers 2 and 10: one LM pass."""
+def _train(config: Any, loaded: Any, tok: Any, run_dir: Any) -> Any:
+    """The first run's SAE(s) over one LM pass that stops at the deepest layer trained."""
     # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
-    from mistudio.core.pipeline import TrainingRunConfig, run_training
-    from mistudio.core.sae.base import SAEConfig
-    from mistudio.core.training import SAETrainConfig, TrainConfig
+    from mistudio.core.first_run import train_first_sae
 
-    d_in = loaded.architecture().d_model
-    batch_tokens = 1024 if quick else 4096
-    saes = [
-        SAETrainConfig(
-            name=f"layer{layer}-topk",
-            hook_name=f"blocks.{layer}.hook_resid_post",
-            sae=SAEConfig(architecture="topk", d_in=d_in, d_sae=d_sae, k=32),
-            lr=1e-3,
-        )
-        for layer in DEMO_LAYERS
-    ]
-    saes.append(
-        SAETrainConfig(
-            name="layer6-standard",
-            hook_name="blocks.6.hook_resid_post",
-            sae=SAEConfig(architecture="standard", d_in=d_in, d_sae=d_sae),
-            # Auto sparsity needs a few hundred steps to settle; quick runs fix the coefficient.
-            target_l0=None if quick else 32,
-            sparsity_coefficient=1.0,
-            lr=1e-3,
-        )
-    )
-    config = TrainingRunConfig(
-        model=loaded.name,
-        tokenization=str(tok.folder),
-        buffer_tokens=4 * batch_tokens if quick else 65_536,
-        eval_sequences=4 if quick else 16,
-        train=TrainConfig(
-            saes=saes, total_tokens=train_tokens, batch_tokens=batch_tokens, log_every=5
-        ),
-    )
-    # Keyed by the config, so a finished run is reused and a changed config starts afresh.
-    digest = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:10]
-    run_dir = new_folder("trainings", f"demo-{'quick-' if quick else ''}{digest}")
-    steps = config.train.total_steps
-    with tqdm_progress(f"training 4 SAEs on layers 2, 6, 10 ({steps} steps)", unit="step") as bar:
+    what = "4 SAEs on layers 2, 6, 10" if config.full else f"a top-k SAE on layer {config.layer}"
+    steps = -(-config.train_tokens // config.batch_tokens)
+    with tqdm_progress(f"training {what} ({steps} steps)", unit="step") as bar:
 
         def progress(step: float, total: float | None, /, **metrics: Any) -> None:
-            if metrics.get("sae") == "layer6-topk":
+            if metrics.get("sae") == config.sae_name:
                 bar(step, total, l0=metrics.get("l0"), fvu=metrics.get("fvu"))
 
-        result = run_training(config, run_dir, progress, loaded=loaded)
+        run_config, result = train_first_sae(config, loaded, tok, run_dir, progress)
     for name, sae in result.saes.items():
         summary = {"sparsity_coefficient": sae.sparsity_coefficient, **sae.evals}
         typer.echo(f"  {name:<16} {format_evals(summary)}")
         for warning in sae.warnings:
             typer.secho(f"  {'':<16} warning: {warning}", fg=typer.colors.YELLOW)
     typer.echo(f"SAEs in SAELens format under {run_dir / 'saes'}")
-    return config, result
+    return run_config, result
 
 
 def _extract(
-    loaded: Any, tok: Any, result: Any, n_tokens: int, quick: bool
+    config: Any, loaded: Any, tok: Any, result: Any, base: Any
 ) -> tuple[Any, dict[str, Any]]:
-    """Extract the layer-6 SAEs' features in one LM pass; show frequent and selective latents."""
+    """Extract the layer's SAE(s) in one LM pass; show frequent and selective latents."""
     # deferred: the science stack loads when a command runs, not for `mistudio --help`
     import numpy as np
 
-    from mistudio.core.features import ExtractionConfig, ExtractionTarget, extract_features
-    from mistudio.core.sae import load_sae
+    from mistudio.core.first_run import extract_first_features
 
-    names = ["layer6-topk", "layer6-standard"]
-    targets = [
-        ExtractionTarget(
-            load_sae(result.saes[n].folder, device=loaded.device), None, result.saes[n].folder
-        )
-        for n in names
-    ]
-    base = new_folder("extractions", f"demo-{'quick-' if quick else ''}{n_tokens}")
-    dests = [base / n for n in names]
-    config = ExtractionConfig(n_tokens=n_tokens, top_k=20 if quick else 100)
-    with tqdm_progress(
-        f"extracting {len(names)} SAEs over {n_tokens:,} tokens", unit="tok", unit_scale=True
-    ) as progress:
-        extractions = extract_features(
-            loaded, tok, targets, config, dests, progress, overwrite=True
-        )
-    for name, ex in zip(names, extractions, strict=True):
+    n_tokens = config.extract_tokens
+    with tqdm_progress(f"extracting over {n_tokens:,} tokens", unit="tok", unit_scale=True) as bar:
+        ex_config, extractions = extract_first_features(config, loaded, tok, result, base, bar)
+    small = config.train_tokens < 50_000
+    for name, ex in extractions.items():
         table = ex.table()
         alive = int((table["count"] > 0).sum())
         typer.secho(
@@ -239,16 +183,34 @@ def _extract(
             f"over {n_tokens:,} tokens -> {ex.folder}",
             bold=True,
         )
-        frequent = np.argsort(-table["frequency"])[:5]
+        frequent = np.argsort(-table["frequency"])[:3]
         # Selective: fires on enough tokens to judge, with its activation mass on few token types.
-        enough = table["count"] >= (5 if quick else 50)
+        enough = table["count"] >= (5 if small else 50)
         proxy = np.where(enough, table["interpretability_proxy"], -1.0)
-        selective = np.argsort(-proxy)[:5]
+        selective = np.argsort(-proxy)[:3]
         for title, indices in (("most frequent", frequent), ("most selective", selective)):
             typer.echo(f"  {title}:")
             for i in indices:
                 _show_latent(ex, int(i), loaded.tokenizer, _highlight)
-    return config, dict(zip(names, extractions, strict=True))
+    return ex_config, extractions
+
+
+def _show_labels(passes: Any, d_sae: int) -> None:
+    rules, local = passes.rules.summary, passes.local.summary if passes.local else None
+    typer.echo(f"rules: {rules.line()}")
+    if local is not None:
+        typer.echo(f"local (patterns) on the most frequent unlabelled: {local.line()}")
+    done = passes.labelled()
+    typer.secho(
+        f"{len(done)} of {d_sae} latents labelled ({len(done) / max(d_sae, 1):.0%}) -> "
+        f"{passes.rules.folder} and {passes.local.folder if passes.local else '-'}",
+        bold=True,
+    )
+    labels = [*(passes.local.labels if passes.local else []), *passes.rules.labels]
+    shown = [lab for lab in labels if lab.status == "labelled"][:8]
+    for lab in shown:
+        extra = f" score {lab.score:.2f}" if lab.score is not None else ""
+        typer.echo(f"  {lab.index:>6}  {lab.label}  [{lab.method}]{extra}")
 
 
 def _register(
@@ -259,7 +221,7 @@ def _register(
     result: Any,
     extraction_config: Any,
     extractions: dict[str, Any],
-) -> None:
+) -> Any:
     """Rows for everything the demo made, so `mistudio serve` opens it like its own work."""
     # deferred: SQLAlchemy and the store load only for commands that use the database
     from mistudio.store import init_db, session_scope
@@ -287,6 +249,7 @@ def _register(
         f"{sorted(done.extraction_ids.values())}; `mistudio serve` opens them (Features, "
         "Labeling and Steering panels)"
     )
+    return done
 
 
 def _show_latent(ex: Any, index: int, tokenizer: Any, highlight: Any) -> None:

@@ -202,6 +202,9 @@ def tokenize_dataset(
             if config.max_documents is not None and len(doc_lengths) >= config.max_documents:
                 done = True
                 break
+            if config.max_tokens is not None and n_flat + chunk_size >= config.max_tokens:
+                done = True
+                break
         # Python ints cost ~36 bytes each; keep only 4-byte arrays between chunks.
         chunks.append(
             np.fromiter(itertools.chain.from_iterable(pieces), dtype=np.uint32, count=chunk_size)

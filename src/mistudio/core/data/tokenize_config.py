@@ -42,6 +42,9 @@ class TokenizeConfig(OperationConfig):
     """Drop a document whose text contains any of these strings (case-insensitive)."""
     max_documents: int | None = Field(default=None, ge=1, le=1 << 40)
     """Keep at most this many documents (after filtering), in dataset order."""
+    max_tokens: int | None = Field(default=None, ge=1, le=1 << 40)
+    """Stop reading documents once this many tokens are stored (whole documents, in dataset
+    order): a first run tokenizes the sequences its stages read, not the whole corpus."""
     batch_documents: int = Field(default=1000, ge=1, le=1 << 20)
     """Documents per tokenizer call (fast tokenizers parallelise within a call)."""
 
