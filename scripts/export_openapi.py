@@ -62,6 +62,7 @@ def render_field_help() -> str:
     from mistudio.core.activations import ActivationStreamConfig
     from mistudio.core.data import TokenizeConfig
     from mistudio.core.features import ExtractionConfig
+    from mistudio.core.lab import EvalConfig
     from mistudio.core.labeling import LabelingConfig
     from mistudio.core.language_models import ModelLoadConfig
     from mistudio.core.matching import MatchingConfig
@@ -69,7 +70,7 @@ def render_field_help() -> str:
     from mistudio.core.steering import SteeringConfig
 
     classes = [TokenizeConfig, ActivationStreamConfig, ExtractionConfig, LabelingConfig]
-    others = [ModelLoadConfig, SteeringConfig, SAEImportConfig, MatchingConfig]
+    others = [ModelLoadConfig, SteeringConfig, SAEImportConfig, MatchingConfig, EvalConfig]
     table = help_table([*classes, *others])
     return json.dumps(table, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 

@@ -43,6 +43,7 @@ COMMAND_MODULES = [
     "steer_cmd",
     "export_cmd",
     "compare_cmd",
+    "eval_cmd",
 ]
 
 
