@@ -9,7 +9,7 @@ STAMPS := $(VENV)/.stamps
 # The CPU build of torch must go in first: anything that pulls torch unpinned would fetch CUDA.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: run test install lint typecheck bench bench-env demo clean ui api-types
+.PHONY: run test install lint typecheck bench bench-env demo clean ui api-types test-cluster
 
 install: $(STAMPS)/package
 
@@ -51,6 +51,11 @@ $(STAMPS)/chromium:
 test: install ui $(STAMPS)/chromium
 	@if [ -f frontend/package.json ]; then cd frontend && npm test; fi
 	MISTUDIO_E2E_REQUIRED=1 $(VENV)/bin/python -m pytest -q --durations=25 tests
+
+# The studio on three network namespaces with a worker killed mid-training (root, iproute2,
+# PostgreSQL, redis-server; 2-3 minutes on 2 cores): not part of `make test`.
+test-cluster: install
+	MISTUDIO_TEST_CLUSTER=1 $(VENV)/bin/python -m pytest -q -s -m cluster tests/integration/test_netns_cluster.py
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
