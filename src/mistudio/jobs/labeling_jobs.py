@@ -182,6 +182,8 @@ def label_job(ctx: JobContext) -> dict[str, Any]:
     for label in previous.values():  # replay what an earlier attempt logged (see docstring)
         writer.add(label)
     writer.flush()
+    if previous:
+        ctx.resumed(len(previous), f"with {len(previous)} latent(s) already labelled")
     with session_scope() as session:
         indices: Sequence[int] = choose_indices(session, extraction_id, result, selection)
     if selection.only_unlabelled:  # replayed labels are in the database now; keep them counted

@@ -203,17 +203,19 @@ class JobContext:
         rate = done / max(now - self._started, 1e-6)
         return round((1.0 - fraction) / rate, 1)
 
-    def resumed(self, step: int) -> None:
+    def resumed(self, step: int, where: str | None = None) -> None:
         """Say, in the log, the job's message and an event, where this attempt picks the work
-        up (``step``: the checkpoint's training step), and after whose loss."""
+        up (``step``: the checkpoint's training step; ``where``: the words for it, default
+        "from step <step>"), and after whose loss."""
+        where = where or f"from step {step}"
         if self.lost is not None:
             lost_at = self.lost.get("lost_step")
             at = f" at step {lost_at}" if lost_at is not None else ""
             here = get_settings().machine_name
             who = self.lost.get("lost_worker")
-            message = f"worker {who} lost{at}; resumed on {here} from step {step}"
+            message = f"worker {who} lost{at}; resumed on {here} {where}"
         else:
-            message = f"resumed from step {step}"
+            message = f"resumed {where}"
         self.log(message)
         with session_scope() as session:
             session.execute(update(Job).where(Job.id == self.job_id).values(message=message))
