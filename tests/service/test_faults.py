@@ -4,6 +4,7 @@ a failed job or a delete leaves behind (none)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.service.conftest import Studio
 
@@ -242,3 +243,40 @@ def test_a_free_lock_naming_a_running_job_fails_that_job(studio: Studio) -> None
     ghost_job = c.get(f"{API}/jobs/{ghost_id}").json()
     assert ghost_job["status"] == "failed" and ghost_job["resumable"], ghost_job
     assert ghost_job["error"].startswith("worker lost: its worker died holding gpu")
+
+
+def test_two_reapers_queue_a_lost_job_once(studio: Studio) -> None:
+    """Four reapers find the same lost training at once (the API's, a starting worker's, a GPU
+    lock's dead-holder check): on PostgreSQL as on SQLite exactly one queues it again."""
+    from mistudio.jobs.lifecycle import JobStateError, cancel_job, new_job, worker_lost
+    from mistudio.store import JobEvent, session_scope, utcnow
+
+    with session_scope() as session:
+        ghost = new_job(session, "train", {"training_id": 0})
+        ghost.status, ghost.attempts, ghost.worker = "running", 1, "gone:1"
+        ghost.started_at = ghost.heartbeat_at = utcnow() - dt.timedelta(minutes=5)
+        ghost_id = ghost.id
+    start = threading.Barrier(4)
+    outcomes: list[bool] = []
+
+    def reap() -> None:
+        start.wait()
+        outcomes.append(worker_lost(ghost_id, "sent no heartbeat for over 4 s", 1))
+
+    threads = [threading.Thread(target=reap) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    with contextlib.suppress(JobStateError):  # the worker may have failed it already
+        cancel_job(ghost_id)  # its training does not exist; keep the worker out of it
+    assert sorted(outcomes) == [False, False, False, True]
+    with session_scope() as session:
+        requeues = [
+            data
+            for data in session.scalars(
+                select(JobEvent.data).where(JobEvent.job_id == ghost_id, JobEvent.type == "status")
+            )
+            if data.get("automatic")
+        ]
+    assert len(requeues) == 1 and requeues[0]["lost_worker"] == "gone"

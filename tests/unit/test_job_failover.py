@@ -5,6 +5,7 @@ resume fails at once; two reapers seeing the same lost job queue it once."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,11 @@ import pytest
 
 from mistudio.jobs.events import add_event
 from mistudio.jobs.lifecycle import new_job, reap_stale_jobs, worker_lost
-from mistudio.store import Job, JobEvent, init_db, session_scope, utcnow
+from mistudio.store import Job, JobEvent, dispose_all, init_db, session_scope, utcnow
 
 
 @pytest.fixture
 def db(tmp_home: Path) -> Path:
-    from mistudio.store import dispose_all
-
     dispose_all()
     init_db()
     return tmp_home
@@ -54,8 +53,6 @@ def _job(job_id: str) -> tuple[Job, list[dict[str, Any]]]:
 
 
 def _broker_messages(home: Path) -> list[str]:
-    import sqlite3
-
     with sqlite3.connect(home / "broker.db") as conn:
         rows = conn.execute("SELECT payload FROM kombu_message").fetchall()
     return [r[0] for r in rows]
