@@ -265,3 +265,8 @@ export interface SteeringResult {
 }
 export type FirstRunState = S["FirstRunState"];
 export type FirstRunStarted = S["FirstRunStarted"];
+export type CompareOut = S["CompareOut"];
+export type ComparePoint = S["ComparePoint"];
+export type MetricValue = S["MetricValue"];
+export type EvalOut = S["EvalOut"];
+export type EvalRequest = S["EvalRequest"];
