@@ -132,7 +132,8 @@ def test_config_checks_are_one_line() -> None:
     info = {a.name: a for a in architecture_catalog()}["matryoshka_batchtopk"]
     assert info.sparsity_control == "k" and info.saelens_names == ["jumprelu"]
     assert [p.name for p in info.parameters] == ["k", "matryoshka_widths"]
-    assert "nested prefix widths" in info.parameters[1].doc
+    assert "nested prefix widths" in info.parameters[1].doc and info.parameters[1].is_list
+    assert not info.parameters[0].is_list
 
 
 def test_saelens_loads_our_folder_with_equal_outputs(tmp_path: Path) -> None:

@@ -28,6 +28,9 @@ export const SCHEMA_DEFAULTS = {
     "start_sequence": 0,
     "stop_early": true
   },
+  "ArchitectureParameter": {
+    "is_list": false
+  },
   "CompareOut": {
     "eval_version": "1"
   },
@@ -79,6 +82,23 @@ export const SCHEMA_DEFAULTS = {
   },
   "FeatureWindow": {
     "words": []
+  },
+  "FirstRunConfig": {
+    "batch_tokens": 4096,
+    "buffer_tokens": 65536,
+    "corpus": "python-stdlib",
+    "d_sae": 2304,
+    "eval_sequences": 16,
+    "extract_tokens": 200000,
+    "full": false,
+    "k": 32,
+    "layer": 6,
+    "local_labels": 256,
+    "max_length": 256,
+    "model": "smollm2-135m",
+    "score": true,
+    "top_k": 100,
+    "train_tokens": 200000
   },
   "FirstRunStart": {
     "quick": false

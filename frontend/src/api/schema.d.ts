@@ -2181,6 +2181,12 @@ export interface components {
              */
             doc: string;
             /**
+             * Is List
+             * @description Whether it takes a list of numbers (``matryoshka_widths``) rather than one value.
+             * @default false
+             */
+            is_list?: boolean;
+            /**
              * Name
              * @description Field name in ``SAEConfig``.
              */
@@ -3311,10 +3317,113 @@ export interface components {
             words?: components["schemas"]["WordOut"][];
         };
         /**
+         * FirstRunConfig
+         * @description The first run's settings: the defaults are the issue's quality bar on the built-in model.
+         */
+        FirstRunConfig: {
+            /**
+             * Batch Tokens
+             * @description Tokens per training step.
+             * @default 4096
+             */
+            batch_tokens?: number;
+            /**
+             * Buffer Tokens
+             * @description Shuffle buffer of the training's activation stream, in tokens.
+             * @default 65536
+             */
+            buffer_tokens?: number;
+            /**
+             * Corpus
+             * @description Built-in corpus the SAE is trained and its features extracted on.
+             * @default python-stdlib
+             */
+            corpus?: string;
+            /**
+             * D Sae
+             * @description Latents of the SAE (4x SmolLM2's d_model).
+             * @default 2304
+             */
+            d_sae?: number;
+            /**
+             * Eval Sequences
+             * @description Held-out sequences (the tokenization's last) for the SAE's FVU and CE score.
+             * @default 16
+             */
+            eval_sequences?: number;
+            /**
+             * Extract Tokens
+             * @description Tokens the feature extraction reads.
+             * @default 200000
+             */
+            extract_tokens?: number;
+            /**
+             * Full
+             * @description Also the old demo's other SAEs (top-k on layers 2 and 10, a standard SAE on layer 6)
+             *     and the KJV corpus: slower, for a tour of more than the first feature.
+             * @default false
+             */
+            full?: boolean;
+            /**
+             * K
+             * @description Active latents per token (top-k).
+             * @default 32
+             */
+            k?: number;
+            /**
+             * Layer
+             * @description Residual-stream layer of the SAE (``blocks.{layer}.hook_resid_post``).
+             * @default 6
+             */
+            layer?: number;
+            /**
+             * Local Labels
+             * @description Most frequent latents the rules leave unlabelled that the ``local`` pattern labeller
+             *     then labels (0: none).
+             * @default 256
+             */
+            local_labels?: number;
+            /**
+             * Max Length
+             * @description Sequence length of the tokenization.
+             * @default 256
+             */
+            max_length?: number;
+            /**
+             * Model
+             * @description Model source (the built-in SmolLM2-135M-Instruct GGUF by default).
+             * @default smollm2-135m
+             */
+            model?: string;
+            /**
+             * Score
+             * @description Score the rule labels on held-out examples (detection score).
+             * @default true
+             */
+            score?: boolean;
+            /**
+             * Top K
+             * @description Top-activating examples kept per latent.
+             * @default 100
+             */
+            top_k?: number;
+            /**
+             * Train Tokens
+             * @description Training tokens of the SAE.
+             * @default 200000
+             */
+            train_tokens?: number;
+        };
+        /**
          * FirstRunStart
          * @description The request body: empty for the real first run.
          */
         FirstRunStart: {
+            /**
+             * @description Settings other than the defaults (``quick`` then only shrinks what this leaves unset);
+             *     a model given as a path must lie under the import roots, as for ``POST /models``.
+             */
+            config?: components["schemas"]["FirstRunConfig"] | null;
             /**
              * Quick
              * @description Tiny token counts and SAE (seconds instead of minutes: tests and smoke runs).

@@ -42,6 +42,9 @@ export interface TrainingForm {
   finalEvalTokens: number;
   useCache: boolean;
   activationCacheId: number | null;
+  /** Values typed for the architecture's own parameters beyond k (`matryoshka_widths`, ...), as
+   * text: a number, or numbers separated by commas; empty keeps the server's default. */
+  archParams: Record<string, string>;
 }
 
 const RUN = SCHEMA_DEFAULTS.TrainingRunOptions;
@@ -83,10 +86,28 @@ export const DEFAULT_FORM: TrainingForm = {
   finalEvalTokens: 16_384,
   useCache: false,
   activationCacheId: null,
+  archParams: {},
 };
 
 /** The facts of an architecture the form reads (a subset of `ArchitectureInfo`). */
 export type ArchitectureFacts = Pick<ArchitectureInfo, "name" | "sparsity_control" | "reconstructs_other_hook">;
+
+/** The architecture's parameters the form shows as their own fields (all but `k`, which is the
+ * L0 field), with their docs from `GET /saes/architectures`. */
+export function extraParameters(arch: ArchitectureFacts | undefined): { name: string; doc: string; isList: boolean }[] {
+  const params = (arch as Partial<ArchitectureInfo> | undefined)?.parameters ?? [];
+  return params.filter((p) => p.name !== "k").map((p) => ({ name: p.name, doc: p.doc, isList: !!p.is_list }));
+}
+
+/** A typed parameter value: a number, or for a list parameter numbers separated by commas or
+ * spaces (brackets optional); undefined when empty or not numbers (the server's default). */
+export function parseParameter(text: string | undefined, isList: boolean): number | number[] | undefined {
+  const body = (text ?? "").trim().replace(/^\[|\]$/g, "");
+  if (body === "") return undefined;
+  const parts = body.split(/[\s,]+/).filter(Boolean).map(Number);
+  if (parts.some((n) => !Number.isFinite(n)) || (!isList && parts.length !== 1)) return undefined;
+  return isList ? parts : parts[0];
+}
 
 /** Whether the architecture fixes L0 with `k` (else a penalty coefficient or target L0 sets it). */
 export const usesK = (arch: ArchitectureFacts | undefined) => arch?.sparsity_control === "k";
@@ -127,6 +148,11 @@ export function saeSpecs(
         d_sae: dSaeOf(form, dIn),
         d_out: hookOut ? widthOf(hookOut) : null,
         k: k ? form.targetL0 : null,
+        ...Object.fromEntries(
+          extraParameters(arch)
+            .map((p) => [p.name, parseParameter(form.archParams?.[p.name], p.isList)] as const)
+            .filter(([, v]) => v !== undefined),
+        ),
       },
       lr: form.lr,
       lr_warmup_steps: form.warmupSteps,

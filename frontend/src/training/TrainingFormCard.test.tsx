@@ -68,3 +68,36 @@ describe("training form draft", () => {
     expect(screen.getByTestId("train-steps")).toHaveValue(1234);
   });
 });
+
+describe("an architecture's own parameters", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("are fields with their help, sent in the SAE config", async () => {
+    const matryoshka = {
+      name: "matryoshka_batchtopk", description: "BatchTopK with nested dictionary prefixes", sparsity_control: "k", reconstructs_other_hook: false,
+      parameters: [
+        { name: "k", default: null, doc: "k", is_list: false },
+        { name: "matryoshka_widths", default: null, doc: "matryoshka_batchtopk: the nested prefix widths", is_list: true },
+      ],
+    };
+    const calls = stubApi(({ method, url }) => {
+      if (url.includes("/saes/architectures")) return [matryoshka];
+      if (url.includes("/trainings/estimate")) return { total: 1000 };
+      if (method === "POST") return { id: 9 };
+      if (url.includes("/models")) return page([MODEL]);
+      if (url.includes("/tokenizations")) return page(TOKENIZATIONS);
+      return page([]);
+    });
+    renderWithClient(<TrainingFormCard />);
+    await screen.findByRole("option", { name: "matryoshka_batchtopk" });
+    fireEvent.change(screen.getByTestId("train-architecture"), { target: { value: "matryoshka_batchtopk" } });
+    const widths = await screen.findByTestId("train-param-matryoshka_widths");
+    expect(screen.getByTestId("train-arch-params")).toHaveTextContent("the nested prefix widths");
+    fireEvent.change(widths, { target: { value: "96, 384" } });
+    await waitFor(() => expect(screen.getByTestId("train-start")).toBeEnabled());
+    fireEvent.click(screen.getByTestId("train-start"));
+    await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/trainings"))).toBe(true));
+    const body = calls.find((c) => c.method === "POST" && c.url.endsWith("/trainings"))?.body as { train: { saes: { sae: Record<string, unknown> }[] } };
+    expect(body.train.saes[0].sae).toMatchObject({ architecture: "matryoshka_batchtopk", matryoshka_widths: [96, 384] });
+  });
+});

@@ -19,6 +19,7 @@ import {
   DEFAULT_FORM,
   defaultTokenization,
   dSaeOf,
+  extraParameters,
   formFromTemplate,
   hookName,
   saeSpecs,
@@ -205,6 +206,20 @@ export function TrainingFormCard({
           <input value={form.name} onChange={(e) => set("name", e.target.value)} placeholder="auto" data-testid="train-name" />
         </Field>
       </div>
+      {extraParameters(saeArch).length > 0 && (
+        <div className="mt-3 grid gap-3 md:grid-cols-2" data-testid="train-arch-params">
+          {extraParameters(saeArch).map((p) => (
+            <Field key={p.name} label={p.name} hint={p.doc}>
+              <input
+                value={form.archParams?.[p.name] ?? ""}
+                onChange={(e) => set("archParams", { ...form.archParams, [p.name]: e.target.value })}
+                placeholder={p.isList ? "default (numbers, comma-separated)" : "default"}
+                data-testid={`train-param-${p.name}`}
+              />
+            </Field>
+          ))}
+        </div>
+      )}
       <button type="button" className="mt-4 text-xs text-emerald-400 hover:text-emerald-300" onClick={() => setShowAdvanced(!showAdvanced)} data-testid="train-advanced">
         {showAdvanced ? "▾" : "▸"} Advanced
       </button>

@@ -27,6 +27,8 @@ class ArchitectureParameter(BaseModel):
     """Its default (None: required or chosen by the form, e.g. ``k``)."""
     doc: str
     """The field's documentation."""
+    is_list: bool = False
+    """Whether it takes a list of numbers (``matryoshka_widths``) rather than one value."""
 
 
 class ArchitectureInfo(BaseModel):
@@ -61,7 +63,10 @@ def architecture_info(name: str) -> ArchitectureInfo:
     fields = SAEConfig.model_fields
     params = [
         ArchitectureParameter(
-            name=p, default=fields[p].default, doc=" ".join((fields[p].description or "").split())
+            name=p,
+            default=fields[p].default,
+            doc=" ".join((fields[p].description or "").split()),
+            is_list="list[" in str(fields[p].annotation),
         )
         for p in cls.parameters_used
     ]
