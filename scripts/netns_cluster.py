@@ -333,8 +333,10 @@ class Cluster:
         for name in reversed(list(self.procs)):
             popen = self.procs[name].popen
             if popen.poll() is None:
+                # PostgreSQL's SIGTERM waits for its clients; SIGINT is its fast shutdown
+                stop = signal.SIGINT if name == "postgres" else signal.SIGTERM
                 try:
-                    os.killpg(popen.pid, signal.SIGTERM)
+                    os.killpg(popen.pid, stop)
                     popen.wait(timeout=10)
                 except (subprocess.TimeoutExpired, ProcessLookupError):
                     with suppress(ProcessLookupError):
