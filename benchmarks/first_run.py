@@ -170,7 +170,7 @@ def run_studio(home: Path, body: dict[str, Any]) -> dict[str, Any]:
     """``mistudio serve``, then the first-run button's request, polled until features are
     labelled and browsable."""
     port = _free_port()
-    base = f"http://127.0.0.1:{port}/api"
+    base = f"http://127.0.0.1:{port}/api/v1"
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [MISTUDIO, "serve", "--port", str(port)],
@@ -200,8 +200,11 @@ def run_studio(home: Path, body: dict[str, Any]) -> dict[str, Any]:
             if job["status"] != "completed":
                 raise SystemExit(f"first run {job['status']}: {job.get('error')}\n{job.get('log')}")
             result = job["result"]
+            (home / "job.json").write_text(json.dumps(job, indent=2, default=str))
             extraction_id = result["extraction_id"]
-            page = _get(f"{base}/extractions/{extraction_id}/features?limit=50&sort=frequency")
+            page = _get(
+                f"{base}/features?extraction_id={extraction_id}&limit=50&sort=frequency&order=desc"
+            )
             end = time.perf_counter()
     finally:
         proc.terminate()
@@ -213,7 +216,7 @@ def run_studio(home: Path, body: dict[str, Any]) -> dict[str, Any]:
     return {
         "wall_s": end - t0,
         "serve_up_s": up_s,
-        "stages": result.get("stage_seconds", {}),
+        "stages": {s["name"]: s["seconds"] for s in result.get("stages", [])},
         "peak_rss": sampler.peak,
         "stage_peak_rss": sampler.stage_peaks,
         "result": result,

@@ -40,6 +40,14 @@ export const SCHEMA_DEFAULTS = {
     "streaming": false,
     "txt_mode": "file"
   },
+  "EvalManyRequest": {
+    "batch_size": 8,
+    "force": false,
+    "n_resamples": 200,
+    "n_sequences": 32,
+    "seed": 0,
+    "splice": true
+  },
   "EvalOut": {
     "reused": false
   },

@@ -822,6 +822,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/lab/evals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Evaluate Saes
+         * @description Evaluate several SAEs alike in one job (each model loaded once); stored results answer.
+         */
+        post: operations["evaluate_saes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/lab/matchings": {
         parameters: {
             query?: never;
@@ -2530,6 +2550,85 @@ export interface components {
             total: number;
         };
         /**
+         * EvalManyOut
+         * @description What each SAE got, and the job that runs those not stored.
+         */
+        EvalManyOut: {
+            /**
+             * Evals
+             * @description One per SAE, in request order (``reused`` where stored).
+             */
+            evals: components["schemas"]["EvalOut"][];
+            /**
+             * Job Id
+             * @description The ``eval`` job (None: every evaluation was stored).
+             */
+            job_id: string | null;
+        };
+        /**
+         * EvalManyRequest
+         * @description The same evaluation of several SAEs, in one job.
+         */
+        EvalManyRequest: {
+            /** @description First-letter absorption settings. */
+            absorption?: components["schemas"]["AbsorptionConfig"];
+            /**
+             * Batch Size
+             * @description Sequences per forward pass.
+             * @default 8
+             */
+            batch_size?: number;
+            /**
+             * Force
+             * @description Run again even when the same evaluation is stored.
+             * @default false
+             */
+            force?: boolean;
+            /**
+             * Metrics
+             * @description Metric groups: ``core`` (FORMATS §6 on held-out tokens), ``absorption`` (first letter),
+             *     ``probing`` (sparse probing on built-in corpora), ``labels`` (label score summary).
+             */
+            metrics?: ("core" | "absorption" | "probing" | "labels")[];
+            /**
+             * N Resamples
+             * @description Bootstrap resamples for the intervals (0: no intervals).
+             * @default 200
+             */
+            n_resamples?: number;
+            /**
+             * N Sequences
+             * @description Held-out sequences: the tokenization's last ones.
+             * @default 32
+             */
+            n_sequences?: number;
+            /** @description Sparse-probing settings. */
+            probing?: components["schemas"]["ProbingConfig"];
+            /**
+             * Sae Ids
+             * @description The SAEs to evaluate.
+             */
+            sae_ids: number[];
+            /**
+             * Seed
+             * @description Seed of the bootstrap, the splits and the word / example samples.
+             * @default 0
+             */
+            seed?: number;
+            /**
+             * Splice
+             * @description Also splice the SAE into the LM for CE-loss and KL scores.
+             * @default true
+             */
+            splice?: boolean;
+            /**
+             * Tokenization Id
+             * @description Tokenization whose last ``n_sequences`` sequences are the held-out text (core metrics);
+             *     None: the SAE's training's, else the newest ready one of its model.
+             */
+            tokenization_id?: number | null;
+        };
+        /**
          * EvalOut
          * @description One stored evaluation of one SAE.
          */
@@ -3335,7 +3434,8 @@ export interface components {
             buffer_tokens?: number;
             /**
              * Corpus
-             * @description Built-in corpus the SAE is trained and its features extracted on.
+             * @description Built-in corpus the SAE is trained and its features extracted on, or the folder of an
+             *     imported dataset (an absolute path).
              * @default python-stdlib
              */
             corpus?: string;
@@ -9080,6 +9180,48 @@ export interface operations {
                 content: {
                     "application/json": unknown;
                     "text/csv": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    evaluate_saes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvalManyRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvalManyOut"];
+                };
+            };
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvalManyOut"];
                 };
             };
             /** @description Validation Error */

@@ -156,6 +156,10 @@ def serve(
         embedded = EmbeddedWorker(worker_argv(name=f"embedded-{os.getpid()}@%h"))
         embedded.start()
     typer.echo(f"miStudio on http://{host}:{port}  (home {settings.home})")
+    typer.echo(
+        "New here? Open it and click 'Try it on the built-in model': an SAE trained on SmolLM2, "
+        "its features extracted and labelled, in a few minutes (or `mistudio demo` headless)."
+    )
     try:
         # deferred: the API app imports FastAPI and torch; only `serve` needs it
         from mistudio.api.app import create_app

@@ -59,7 +59,8 @@ class FirstRunConfig(OperationConfig):
     model: str = "smollm2-135m"
     """Model source (the built-in SmolLM2-135M-Instruct GGUF by default)."""
     corpus: str = "python-stdlib"
-    """Built-in corpus the SAE is trained and its features extracted on."""
+    """Built-in corpus the SAE is trained and its features extracted on, or the folder of an
+    imported dataset (an absolute path)."""
     layer: int = Field(default=6, ge=0)
     """Residual-stream layer of the SAE (``blocks.{layer}.hook_resid_post``)."""
     max_length: int = Field(default=256, ge=8)
@@ -166,10 +167,12 @@ class FirstRunFolders:
         import hashlib
 
         small = "quick-" if config.train_tokens < 50_000 else ""
-        tok = f"{config.corpus}-{model_name}-{config.max_length}-first{config.tokens_needed()}"
+        given = Path(config.corpus)
+        dataset = given if given.is_absolute() else artifacts / "datasets" / config.corpus
+        tok = f"{dataset.name}-{model_name}-{config.max_length}-first{config.tokens_needed()}"
         digest = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:10]
         return cls(
-            dataset=artifacts / "datasets" / config.corpus,
+            dataset=dataset,
             tokenization=artifacts / "tokenizations" / tok,
             training=artifacts / "trainings" / f"first-run-{small}{digest}",
             extraction=artifacts / "extractions" / f"first-run-{small}{digest}",
@@ -182,7 +185,7 @@ def import_corpus(
     """The built-in corpus as a dataset folder (reused when it is already there)."""
     from mistudio.core.data import DatasetSource, import_dataset, open_dataset
 
-    if (folder / "dataset.json").exists():
+    if (folder / "dataset.json").exists() or Path(config.corpus).is_absolute():
         return open_dataset(folder)
     source = DatasetSource(kind="builtin", builtin=config.corpus, name=name or config.corpus)
     return import_dataset(source, folder, progress)

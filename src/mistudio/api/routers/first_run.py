@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
-from mistudio.api.deps import SessionDep
+from mistudio.api.deps import SessionDep, check_import_path
 from mistudio.api.errors import ApiError
 from mistudio.api.submit import submit_job
 from mistudio.core.config import DocumentedModel
@@ -31,6 +31,9 @@ class FirstRunStart(DocumentedModel):
 
     quick: bool = False
     """Tiny token counts and SAE (seconds instead of minutes: tests and smoke runs)."""
+    config: FirstRunConfig | None = None
+    """Settings other than the defaults (``quick`` then only shrinks what this leaves unset);
+    a model given as a path must lie under the import roots, as for ``POST /models``."""
 
 
 class FirstRunState(DocumentedModel):
@@ -74,18 +77,18 @@ def get_first_run(session: SessionDep) -> FirstRunState:
     )
 
 
-@router.post(
-    "", operation_id="start_first_run", response_model=FirstRunStarted, status_code=202
-)
+@router.post("", operation_id="start_first_run", response_model=FirstRunStarted, status_code=202)
 def start_first_run(body: FirstRunStart, session: SessionDep) -> FirstRunStarted:
     """Queue the first run: the built-in model, a top-k SAE on layer 6 trained on the Python
     standard library, its features extracted and labelled (rules with scores, then patterns)."""
-    busy = session.scalar(
-        select(Job).where(Job.kind == KIND, Job.status.in_(ACTIVE)).limit(1)
-    )
+    busy = session.scalar(select(Job).where(Job.kind == KIND, Job.status.in_(ACTIVE)).limit(1))
     if busy is not None:
         raise ApiError(409, f"a first run is already {busy.status} (job {busy.id})")
-    config = FirstRunConfig.quick() if body.quick else FirstRunConfig()
+    given = body.config.model_dump(exclude_unset=True) if body.config is not None else {}
+    config = FirstRunConfig.quick(**given) if body.quick else FirstRunConfig(**given)
+    for path in (config.model, config.corpus):
+        if path.startswith(("/", "~", ".")):
+            check_import_path(path)
     job = new_job(session, KIND, {"first_run": config.model_dump(mode="json")})
     submit_job(session, job)
     return FirstRunStarted(job_id=job.id)
