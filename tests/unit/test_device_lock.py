@@ -11,14 +11,17 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from mistudio.jobs.device_lock import (
     DeviceLock,
     DeviceLocks,
     gpu_device,
     job_gpu,
+    local_cuda_index,
     lock_names,
     lock_path,
+    pin_worker_gpu,
 )
 
 HOLD = """
@@ -161,3 +164,21 @@ def test_a_dead_holder_is_named_for_each_device_it_left(tmp_home: Path) -> None:
         time.sleep(0.05)
     assert result == (True, [("0", "job-dead")])
     locks.release()
+
+
+def test_plain_cuda_means_the_locked_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GPU a job on plain ``cuda`` locks is the one torch is pointed at: its index among
+    the GPUs this process sees (CUDA_VISIBLE_DEVICES), else its own number."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert local_cuda_index("1") == 1
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
+    assert local_cuda_index("3") == 1
+    assert local_cuda_index("0") is None  # not visible to this process
+    monkeypatch.setenv("MISTUDIO_GPU_DEVICE", "3")
+    assert job_gpu("cuda") == "3"
+    assert local_cuda_index(job_gpu("cuda")) == 1
+    # Indexed devices and CPU jobs are left alone; on this CPU machine nothing is pinned.
+    assert pin_worker_gpu(["cuda:0"]) is None
+    assert pin_worker_gpu(["cpu", "cpu"]) is None
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
+    assert pin_worker_gpu(["cuda"]) == (0 if torch.cuda.is_available() else None)

@@ -49,6 +49,37 @@ def job_gpu(job_device: object) -> str:
     return gpu_device()
 
 
+def local_cuda_index(gpu: str) -> int | None:
+    """The index torch gives the GPU numbered ``gpu`` (as :func:`gpu_device` and the lock files
+    name it) in this process: its position in ``CUDA_VISIBLE_DEVICES`` when that is set, else
+    the number itself; ``None`` when this process cannot see it."""
+    visible = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")]
+    visible = [d for d in visible if d]
+    if visible:
+        return visible.index(gpu) if gpu in visible else None
+    return int(gpu) if gpu.isdigit() else None
+
+
+def pin_worker_gpu(devices: Sequence[str]) -> int | None:
+    """Make plain ``cuda`` mean the GPU this job locked. A job whose config says ``cuda`` or
+    ``auto`` (no index) locks the worker's :func:`gpu_device`, but torch would run it on the
+    current CUDA device, 0 unless set: a worker with ``MISTUDIO_GPU_DEVICE=1`` would lock GPU 1
+    and compute on GPU 0 beside another job. So the job's process sets its current device to the
+    locked GPU before the job runs. Returns the index set (``None``: nothing to do: an indexed
+    device, a CPU job, no CUDA here, or a GPU this process does not see)."""
+    if any(d.startswith("cuda:") for d in devices) or (devices and set(devices) == {"cpu"}):
+        return None
+    index = local_cuda_index(gpu_device())
+    if index is None:
+        return None
+    import torch  # a GPU-queue job imports it anyway; the API process never gets here
+
+    if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+        return None
+    torch.cuda.set_device(index)
+    return index
+
+
 def lock_path(device: str) -> Path:
     name = f"{get_settings().machine_name}-{device}"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)

@@ -23,7 +23,7 @@ from celery.signals import worker_ready
 
 from mistudio.errors import MiStudioError
 from mistudio.jobs.app import app
-from mistudio.jobs.device_lock import DeviceLocks
+from mistudio.jobs.device_lock import DeviceLocks, pin_worker_gpu
 from mistudio.jobs.events import add_event, event_dict, publish
 from mistudio.jobs.handlers import Handler
 from mistudio.jobs.kinds import load_handlers
@@ -168,6 +168,8 @@ def execute(job_id: str) -> str:
         with session_scope() as session:
             job = session.get(Job, job_id)
             return job.status if job is not None else "missing"
+    if lock is not None:
+        pin_worker_gpu(devices)
     try:
         return _start_and_run(job_id, handlers)
     finally:
