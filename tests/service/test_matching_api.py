@@ -97,3 +97,30 @@ def test_bad_matchings_are_one_line(studio: Studio) -> None:
     )
     assert r.status_code == 422 and "candidates" in r.json()["detail"]
     assert c.get(f"{API}/lab/matchings").json()["total"] == before
+
+
+def test_extracted_saes_correlate_on_shared_tokens(studio: Studio) -> None:
+    """An SAE matched with itself on its own extraction's tokens: every pair is the latent and
+    itself, so each activation correlation is 1 (or null for a latent that never fired)."""
+    from tests.service.tiny_artifacts import ensure_extraction
+
+    sae_id = ensure_extraction(studio)["sae_id"]
+    c = studio.client
+    r = c.post(
+        f"{API}/lab/matchings",
+        json={"sae_a_id": sae_id, "sae_b_id": sae_id, "config": {"correlation_tokens": 300}},
+    )
+    assert r.status_code == 202, r.text
+    studio.completed(r.json()["job_id"])
+    row = c.get(f"{API}/lab/matchings/{r.json()['id']}").json()
+    corr = row["result"]["correlation"]
+    assert corr["tokens"] == 300 and corr["pairs"] > 10 and abs(corr["mean"] - 1) < 1e-5
+    items = c.get(f"{API}/lab/matchings/{row['id']}/pairs", params={"limit": 64}).json()["items"]
+    assert all(p["a"] == p["b"] for p in items)
+    assert all(p["act_corr"] is None or abs(p["act_corr"] - 1) < 1e-5 for p in items)
+    # Without a shared extraction the summary says why.
+    a_id, b_id, _, _ = _pair(studio)
+    r = c.post(f"{API}/lab/matchings", json={"sae_a_id": a_id, "sae_b_id": b_id})
+    studio.completed(r.json()["job_id"])
+    skipped = c.get(f"{API}/lab/matchings/{r.json()['id']}").json()["result"]["correlation"]
+    assert skipped["skipped"] == f"SAE {a_id} and SAE {b_id} not extracted"

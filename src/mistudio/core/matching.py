@@ -63,12 +63,17 @@ class MatchingConfig(OperationConfig):
     block_b: int = 8192
     """B latents per block of the cosine product; one [block_a, block_b] float32 block is alive
     at a time."""
+    correlation_tokens: int = 4096
+    """Tokens over which each pair's activations are correlated, when both SAEs have an
+    extraction on the same tokenization (the LM runs once over them); 0 skips it."""
 
     def model_post_init(self, context: Any, /) -> None:
         if not -1 <= self.split_threshold <= 1 or not -1 <= self.threshold <= 1:
             raise InvalidInputError("threshold and split_threshold must lie in -1..1")
         if self.candidates < 2 or self.block_a < 1 or self.block_b < 1:
             raise InvalidInputError("candidates must be >= 2, block_a and block_b >= 1")
+        if self.correlation_tokens < 0:
+            raise InvalidInputError("correlation_tokens must be >= 0")
 
 
 class Split(DocumentedModel):

@@ -3,7 +3,8 @@
 A matching folder holds ``matching.json`` (the :class:`MatchResult` summary: sizes, config,
 share matched, histogram, seconds, the splits) and ``pairs.parquet`` (one row per A latent:
 ``a``, ``b`` its best match, ``cosine``, ``b_best_a_cosine`` how well A covers that B latent,
-``split`` whether ``a`` splits in B). Pages and downloads read the parquet; 16k rows are ~300 KB.
+``split`` whether ``a`` splits in B, ``act_corr`` the pair's activation correlation on shared
+tokens when it was measured, else null). Pages and downloads read the parquet; 16k rows are ~300 KB.
 CSV and JSON exports are written from it (:func:`pairs_csv`, :func:`pairs_json`).
 """
 
@@ -25,7 +26,7 @@ from mistudio.errors import InvalidInputError, NotFoundError
 
 SUMMARY = "matching.json"
 PAIRS = "pairs.parquet"
-PAIR_COLUMNS = ("a", "b", "cosine", "b_best_a_cosine", "split")
+PAIR_COLUMNS = ("a", "b", "cosine", "b_best_a_cosine", "split", "act_corr")
 SortKey = Literal["a", "cosine", "-cosine", "b"]
 
 
@@ -60,8 +61,15 @@ def summary_of(result: MatchResult) -> dict[str, Any]:
     }
 
 
-def write_matching(result: MatchResult, folder: str | Path) -> dict[str, Any]:
-    """Write ``matching.json`` and ``pairs.parquet``; returns the summary."""
+def write_matching(
+    result: MatchResult,
+    folder: str | Path,
+    correlation: list[float | None] | None = None,
+    correlation_info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``matching.json`` and ``pairs.parquet``; returns the summary. ``correlation``:
+    [n_a] activation correlation of each A latent with its best match (None: not measured or
+    undefined); ``correlation_info`` says on what, or why it was skipped."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     split = set(s.a for s in result.splits)
@@ -74,10 +82,18 @@ def write_matching(result: MatchResult, folder: str | Path) -> dict[str, Any]:
                 [result.best_a_cosine[b] for b in result.best_b], pa.float32()
             ),
             "split": pa.array([a in split for a in range(result.n_a)], pa.bool_()),
+            "act_corr": pa.array(correlation or [None] * result.n_a, pa.float32()),
         }
     )
     pq.write_table(table, str(out / PAIRS))
     summary = summary_of(result)
+    if correlation_info is not None:
+        measured = [c for c in correlation or [] if c is not None]
+        summary["correlation"] = {
+            **correlation_info,
+            "pairs": len(measured),
+            "mean": round(sum(measured) / len(measured), 6) if measured else None,
+        }
     body = {
         **summary,
         "config": result.config.model_dump(),
@@ -120,6 +136,8 @@ def read_pairs(
     for r in page:
         r["cosine"] = round(float(r["cosine"]), 6)
         r["b_best_a_cosine"] = round(float(r["b_best_a_cosine"]), 6)
+        corr = r.get("act_corr")
+        r["act_corr"] = None if corr is None or corr != corr else round(float(corr), 6)
     return total, page
 
 

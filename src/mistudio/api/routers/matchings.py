@@ -39,7 +39,10 @@ class MatchingOut(ArtifactOut):
     result: dict[str, Any]
     """Summary once ready: ``n_a``, ``n_b``, ``d_in``, ``threshold``, ``share_matched``,
     ``share_b_covered``, ``matched``, ``mean_best_cosine``, ``histogram`` (``edges``,
-    ``counts`` of the best cosines), ``n_splits``, ``seconds``, ``peak_block_bytes``."""
+    ``counts`` of the best cosines), ``n_splits``, ``seconds``, ``peak_block_bytes``,
+    ``correlation`` (``tokens``, ``tokenization_id``, ``pairs``, ``mean`` of the activation
+    correlations, or ``skipped`` with the reason: both SAEs need an extraction on the same
+    tokenization)."""
 
 
 class MatchingCreate(DocumentedModel):
@@ -65,6 +68,9 @@ class MatchPair(DocumentedModel):
     mutual best)."""
     split: bool
     """Whether ``a`` splits into several B latents (see ``splits``)."""
+    act_corr: float | None = None
+    """Pearson correlation of the two latents' activations on shared tokens (null: not measured,
+    see ``result.correlation``, or one of them never fired there)."""
 
 
 class SplitOut(DocumentedModel):
