@@ -57,6 +57,9 @@ def test_eval_job_reuse_compare_and_downloads(studio: Studio):
     forced = c.post(f"{API}/saes/{sae_id}/evals", json={**BODY, "force": True})
     assert forced.status_code == 202 and forced.json()["id"] == ev["id"]
     studio.completed(forced.json()["job_id"])
+    many = c.post(f"{API}/lab/evals", json={**BODY, "sae_ids": [sae_id, sae_id]})
+    assert many.status_code == 200, many.text  # stored: nothing queued
+    assert many.json()["job_id"] is None and [e["id"] for e in many.json()["evals"]] == [ev["id"]]
     listed = c.get(f"{API}/saes/{sae_id}/evals").json()
     assert [e["id"] for e in listed] == [ev["id"]] and listed[0]["status"] == "ready"
 

@@ -270,3 +270,4 @@ export type ComparePoint = S["ComparePoint"];
 export type MetricValue = S["MetricValue"];
 export type EvalOut = S["EvalOut"];
 export type EvalRequest = S["EvalRequest"];
+export type EvalManyOut = S["EvalManyOut"];

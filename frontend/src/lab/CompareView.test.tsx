@@ -38,18 +38,19 @@ describe("SAE lab compare view", () => {
 
   it("queues evaluations for SAEs without any, with the chosen groups", async () => {
     const calls = stubApi(({ url, method }) =>
-      url.includes("/lab/compare") ? COMPARE : method === "POST" ? { id: 9, status: "pending" } : undefined,
+      url.includes("/lab/compare") ? COMPARE : method === "POST" ? { evals: [], job_id: "j" } : undefined,
     );
     renderWithClient(<CompareView />);
     const button = await waitFor(() => screen.getByTestId("lab-evaluate-missing"));
     expect(button).toHaveTextContent("Evaluate 1 SAE without evaluations");
     fireEvent.click(screen.getByTestId("lab-eval-probing"));
     fireEvent.change(screen.getByTestId("lab-eval-sequences"), { target: { value: "8" } });
+    fireEvent.click(screen.getByTestId("lab-eval-splice"));
     fireEvent.click(button);
     await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
     const post = calls.find((c) => c.method === "POST")!;
-    expect(post.url).toContain("/saes/4/evals");
-    expect(post.body).toEqual({ metrics: ["core", "absorption"], n_sequences: 8 });
+    expect(post.url).toContain("/lab/evals");
+    expect(post.body).toEqual({ metrics: ["core", "absorption"], n_sequences: 8, splice: false, sae_ids: [4] });
   });
 
   it("links two picked SAEs to the matching view", async () => {

@@ -32,6 +32,7 @@ function EvaluateCard({ points }: { points: ComparePoint[] }) {
   const evaluate = useEvaluate();
   const [groups, setGroups] = useState<string[]>(["core", "absorption", "probing"]);
   const [sequences, setSequences] = useState(32);
+  const [splice, setSplice] = useState(true);
   const missing = points.filter((p) => p.eval_status === "none" || p.eval_status === "failed");
   const running = points.filter((p) => p.eval_status === "pending").length;
   return (
@@ -48,6 +49,10 @@ function EvaluateCard({ points }: { points: ComparePoint[] }) {
             {g}
           </label>
         ))}
+        <label className="flex items-center gap-1.5" title="Splice each SAE into the model for CE-loss and KL scores (two more forward passes)">
+          <input type="checkbox" checked={splice} disabled={!groups.includes("core")} onChange={(e) => setSplice(e.target.checked)} data-testid="lab-eval-splice" />
+          CE/KL
+        </label>
         <label className="flex items-center gap-1.5">
           held-out sequences
           <input
@@ -62,7 +67,7 @@ function EvaluateCard({ points }: { points: ComparePoint[] }) {
         <Button
           variant="primary"
           disabled={missing.length === 0 || groups.length === 0 || evaluate.isPending}
-          onClick={() => evaluate.mutate({ ids: missing.map((p) => p.id), body: { metrics: groups as ("core" | "absorption" | "probing")[], n_sequences: sequences } })}
+          onClick={() => evaluate.mutate({ ids: missing.map((p) => p.id), body: { metrics: groups as ("core" | "absorption" | "probing")[], n_sequences: sequences, splice } })}
           data-testid="lab-evaluate-missing"
         >
           Evaluate {missing.length} SAE{missing.length === 1 ? "" : "s"} without evaluations

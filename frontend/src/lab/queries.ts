@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../api/client";
 import { useApiMutation } from "../api/hooks";
-import type { CompareOut, EvalOut, EvalRequest } from "../api/types";
+import type { CompareOut, EvalManyOut, EvalRequest } from "../api/types";
 
 export interface CompareScope {
   modelId: number | null;
@@ -23,11 +23,10 @@ export function useCompare(scope: CompareScope) {
   });
 }
 
-/** Queue an evaluation of each SAE in `ids` with one config (stored results answer at once). */
+/** Evaluate the SAEs `ids` alike, in one job (`POST /lab/evals`; stored results answer at once). */
 export function useEvaluate() {
   return useApiMutation(
-    ({ ids, body }: { ids: number[]; body: Partial<EvalRequest> }) =>
-      Promise.all(ids.map((id) => api.post<EvalOut>(`/saes/${id}/evals`, body))),
+    ({ ids, body }: { ids: number[]; body: Partial<EvalRequest> }) => api.post<EvalManyOut>("/lab/evals", { ...body, sae_ids: ids }),
     ["lab"],
   );
 }

@@ -1,10 +1,12 @@
 """The ``eval`` job: the lab's evaluations of one SAE (:mod:`mistudio.core.lab`), any origin.
 
-The request made the ``sae_evals`` row (:mod:`mistudio.store.sae_evals`) keyed by SAE, eval
-version and config; the job loads the SAE's model (gpu queue: it runs the LM), the held-out
-tokenization when core metrics are asked for, and for the label summary the labels of the SAE's
-newest extraction that has any; then it writes the metrics into the row. A failure marks the row
-``failed`` with the one-line error, so the compare view can say why an SAE has no point.
+The request made one ``sae_evals`` row per SAE (:mod:`mistudio.store.sae_evals`) keyed by SAE,
+eval version and config; one job takes them all (``eval_ids``: "evaluate these SAEs" loads each
+model once, not once per SAE). For each it loads the SAE (gpu queue: it runs the LM), the
+held-out tokenization when core metrics are asked for, and for the label summary the labels of
+the SAE's newest extraction that has any; then it writes the metrics into the row. A failure
+marks that row ``failed`` with the one-line error (the compare view says why an SAE has no
+point) and the job goes on with the others.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from sqlalchemy import select
 from mistudio.core.data import Tokenization
 from mistudio.core.lab import EvalConfig, run_evals
 from mistudio.core.lab.evals_run import LabelScores
-from mistudio.core.language_models import load_model
+from mistudio.core.language_models import LoadedModel, load_model
 from mistudio.core.sae.saelens_format import load_sae
 from mistudio.errors import InvalidInputError, NotFoundError
 from mistudio.jobs.handlers import handler
-from mistudio.jobs.runtime import JobContext, job_row
+from mistudio.jobs.runtime import JobCancelled, JobContext, job_row
 from mistudio.store import Extraction, Feature, LanguageModel, SAERow, TokenizationRow
 from mistudio.store.db import session_scope
 from mistudio.store.model_load import model_load_config
@@ -52,21 +54,37 @@ def _labels(sae_id: int) -> LabelScores | None:
 
 @handler("eval", queue="gpu")
 def eval_job(ctx: JobContext) -> dict[str, Any]:
-    eval_id = int(ctx.config["eval_id"])
-    try:
-        return _run(ctx, eval_id)
-    except Exception as exc:
-        with session_scope() as session:
-            row = session.get(SAEEval, eval_id)
-            if row is not None:
-                row.status, row.error = (
-                    "failed",
-                    str(exc).splitlines()[0] if str(exc) else repr(exc),
-                )
-        raise
+    """One job evaluates one or several SAEs (``eval_ids``), loading each model once."""
+    eval_ids = [int(i) for i in ctx.config.get("eval_ids") or [ctx.config["eval_id"]]]
+    models: dict[str, LoadedModel] = {}
+    done, failed = [], []
+    for n, eval_id in enumerate(eval_ids):
+        ctx.stage(n / len(eval_ids), (n + 1) / len(eval_ids), f"SAE {n + 1} of {len(eval_ids)}")
+        try:
+            done.append(_run(ctx, eval_id, models))
+        except JobCancelled:
+            _mark_failed(eval_id, "cancelled")
+            raise
+        except Exception as exc:
+            message = (str(exc).splitlines() or [repr(exc)])[0]
+            _mark_failed(eval_id, message)
+            if len(eval_ids) == 1:
+                raise
+            ctx.log(f"evaluation {eval_id} failed: {message}")
+            failed.append(eval_id)
+    if failed and not done:
+        raise InvalidInputError(f"every evaluation failed ({len(failed)}); see the job log")
+    return {"eval_ids": eval_ids, "failed": failed, "results": done}
 
 
-def _run(ctx: JobContext, eval_id: int) -> dict[str, Any]:
+def _mark_failed(eval_id: int, message: str) -> None:
+    with session_scope() as session:
+        row = session.get(SAEEval, eval_id)
+        if row is not None:
+            row.status, row.error = "failed", message
+
+
+def _run(ctx: JobContext, eval_id: int, models: dict[str, LoadedModel]) -> dict[str, Any]:
     with job_row(SAEEval, eval_id, "evaluation") as (session, ev):
         stored = dict(ev.config or {})
         sae = session.get(SAERow, ev.sae_id)
@@ -83,11 +101,13 @@ def _run(ctx: JobContext, eval_id: int) -> dict[str, Any]:
     config = EvalConfig.model_validate({k: v for k, v in stored.items() if k != "tokenization_id"})
     if "core" in config.metrics and tok_path is None:
         raise InvalidInputError("core metrics need a ready tokenization of the SAE's model")
-    ctx.stage(0.0, 0.1, "loading model")
-    loaded = load_model(load_config, ctx.progress)
+    key = load_config.model_dump_json()
+    if key not in models:
+        ctx.log(f"loading {load_config.source}")
+        models[key] = load_model(load_config)
+    loaded = models[key]
     sae_model = load_sae(sae_path, device=loaded.device)
     labels = _labels(sae_id) if "labels" in config.metrics else None
-    ctx.stage(0.1, 1.0, "evaluating")
     report = run_evals(
         loaded,
         sae_model,
@@ -97,8 +117,10 @@ def _run(ctx: JobContext, eval_id: int) -> dict[str, Any]:
         labels,
         ctx.progress,
     )
-    for group, seconds in report.seconds.items():
-        ctx.log(f"{group}: {seconds:.1f} s")
+    ctx.log(
+        f"SAE {sae_id}: "
+        + ", ".join(f"{group} {seconds:.1f} s" for group, seconds in report.seconds.items())
+    )
     with job_row(SAEEval, eval_id, "evaluation", "evaluating") as (_, ev):
         ev.metrics = {name: m.model_dump() for name, m in report.metrics.items()}
         ev.details = {**report.details, "seconds": report.seconds}

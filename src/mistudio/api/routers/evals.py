@@ -20,6 +20,7 @@ import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
+from pydantic import Field
 from sqlalchemy import select
 
 from mistudio.api.deps import DbId, SessionDep, get_or_404
@@ -147,6 +148,56 @@ def _held_out(session: SessionDep, sae: SAERow, asked: int | None) -> int | None
     ).first()
 
 
+def _plan(session: SessionDep, sae_id: int, body: EvalRequest) -> tuple[SAEEval, bool]:
+    """The evaluation row of ``sae_id`` for ``body`` and whether it must run (False: a stored
+    ready or pending one answers)."""
+    sae = get_or_404(session, SAERow, sae_id, "SAE")
+    if sae.status != "ready" or sae.path is None:
+        raise ApiError(409, f"SAE {sae_id} is {sae.status}; wait for it to be ready")
+    if sae.model_id is None:
+        raise ApiError(422, f"SAE {sae_id} has no model linked: link its model on the SAEs panel")
+    if sae.d_in is not None and (sae.cfg or {}).get("d_out", sae.d_in) != sae.d_in:
+        raise ApiError(422, "the lab evaluates SAEs on one hook point, not transcoders yet")
+    config = body.model_dump(mode="json", exclude={"tokenization_id", "force", "sae_ids"})
+    tok_id = _held_out(session, sae, body.tokenization_id) if "core" in body.metrics else None
+    if "core" in body.metrics and tok_id is None:
+        raise ApiError(
+            422,
+            f"core metrics need held-out text: tokenize a dataset with SAE {sae_id}'s model "
+            "(or leave 'core' out of metrics)",
+        )
+    config["tokenization_id"] = tok_id
+    row = find_eval(session, sae_id, EVAL_VERSION, config)
+    if row is not None and not body.force and row.status in ("ready", "pending"):
+        return row, False
+    if row is None:
+        row = SAEEval(
+            sae_id=sae_id, eval_version=EVAL_VERSION, config_key=config_key(config), config=config
+        )
+        session.add(row)
+        session.flush()
+    row.status, row.error, row.metrics, row.details = "pending", None, {}, {}
+    return row, True
+
+
+def _queue(session: SessionDep, rows: list[SAEEval]) -> str:
+    """One ``eval`` job for ``rows`` (it loads each model once)."""
+    resources = [("saes", r.sae_id) for r in rows]
+    resources += sorted(
+        {("tokenizations", t) for r in rows if (t := r.config.get("tokenization_id"))}
+    )
+    job = new_job(
+        session,
+        "eval",
+        {"eval_ids": [r.id for r in rows]},
+        resources=list(dict.fromkeys(resources)),
+    )
+    for row in rows:
+        row.job_id = job.id
+    submit_job(session, job)
+    return job.id
+
+
 @router.post(
     "/saes/{sae_id}/evals",
     operation_id="evaluate_sae",
@@ -158,38 +209,44 @@ def evaluate_sae(
 ) -> EvalOut:
     """Evaluate an SAE (core metrics, absorption, sparse probing, label summary) with bootstrap
     intervals; a stored evaluation of the same version and config answers at once."""
-    sae = get_or_404(session, SAERow, sae_id, "SAE")
-    if sae.status != "ready" or sae.path is None:
-        raise ApiError(409, f"SAE {sae_id} is {sae.status}; wait for it to be ready")
-    if sae.model_id is None:
-        raise ApiError(422, f"SAE {sae_id} has no model linked: link its model on the SAEs panel")
-    if sae.d_in is not None and (sae.cfg or {}).get("d_out", sae.d_in) != sae.d_in:
-        raise ApiError(422, "the lab evaluates SAEs on one hook point, not transcoders yet")
-    config = body.model_dump(mode="json", exclude={"tokenization_id", "force"})
-    tok_id = _held_out(session, sae, body.tokenization_id) if "core" in body.metrics else None
-    if "core" in body.metrics and tok_id is None:
-        raise ApiError(
-            422,
-            f"core metrics need held-out text: tokenize a dataset with SAE {sae_id}'s model "
-            "(or leave 'core' out of metrics)",
-        )
-    config["tokenization_id"] = tok_id
-    row = find_eval(session, sae_id, EVAL_VERSION, config)
-    if row is not None and not body.force and row.status in ("ready", "pending"):
+    row, run = _plan(session, sae_id, body)
+    if not run:
         return _out(row, reused=True)
-    if row is None:
-        row = SAEEval(
-            sae_id=sae_id, eval_version=EVAL_VERSION, config_key=config_key(config), config=config
-        )
-        session.add(row)
-        session.flush()
-    row.status, row.error, row.metrics, row.details = "pending", None, {}, {}
-    resources = [("saes", sae_id)] + ([("tokenizations", tok_id)] if tok_id else [])
-    job = new_job(session, "eval", {"eval_id": row.id, "sae_id": sae_id}, resources=resources)
-    row.job_id = job.id
-    submit_job(session, job)
+    _queue(session, [row])
     response.status_code = 202
     return _out(row)
+
+
+class EvalManyRequest(EvalRequest):
+    """The same evaluation of several SAEs, in one job."""
+
+    sae_ids: list[int] = Field(min_length=1, max_length=200)
+    """The SAEs to evaluate."""
+
+
+class EvalManyOut(DocumentedModel):
+    """What each SAE got, and the job that runs those not stored."""
+
+    evals: list[EvalOut]
+    """One per SAE, in request order (``reused`` where stored)."""
+    job_id: str | None
+    """The ``eval`` job (None: every evaluation was stored)."""
+
+
+@router.post(
+    "/lab/evals",
+    operation_id="evaluate_saes",
+    response_model=EvalManyOut,
+    responses={202: {"model": EvalManyOut, "description": "Queued"}},
+)
+def evaluate_saes(body: EvalManyRequest, session: SessionDep, response: Response) -> EvalManyOut:
+    """Evaluate several SAEs alike in one job (each model loaded once); stored results answer."""
+    planned = [_plan(session, sae_id, body) for sae_id in dict.fromkeys(body.sae_ids)]
+    to_run = [row for row, run in planned if run]
+    job_id = _queue(session, to_run) if to_run else None
+    if job_id:
+        response.status_code = 202
+    return EvalManyOut(evals=[_out(row, reused=not run) for row, run in planned], job_id=job_id)
 
 
 @router.get("/saes/{sae_id}/evals", operation_id="list_sae_evals", response_model=list[EvalOut])
