@@ -158,6 +158,7 @@ export const SCHEMA_DEFAULTS = {
     "block_a": 2048,
     "block_b": 8192,
     "candidates": 8,
+    "correlation_tokens": 4096,
     "split_gain": 0.1,
     "split_threshold": 0.3,
     "threshold": 0.7

@@ -4706,6 +4706,12 @@ export interface components {
              */
             a: number;
             /**
+             * Act Corr
+             * @description Pearson correlation of the two latents' activations on shared tokens (null: not measured,
+             *     see ``result.correlation``, or one of them never fired there).
+             */
+            act_corr?: number | null;
+            /**
              * B
              * @description Its best match in B.
              */
@@ -4751,6 +4757,13 @@ export interface components {
              * @default 8
              */
             candidates?: number;
+            /**
+             * Correlation Tokens
+             * @description Tokens over which each pair's activations are correlated, when both SAEs have an
+             *     extraction on the same tokenization (the LM runs once over them); 0 skips it.
+             * @default 4096
+             */
+            correlation_tokens?: number;
             /**
              * Split Gain
              * @description A split must explain this much more of A's direction (squared-norm fraction) with its
@@ -4842,7 +4855,10 @@ export interface components {
              * Result
              * @description Summary once ready: ``n_a``, ``n_b``, ``d_in``, ``threshold``, ``share_matched``,
              *     ``share_b_covered``, ``matched``, ``mean_best_cosine``, ``histogram`` (``edges``,
-             *     ``counts`` of the best cosines), ``n_splits``, ``seconds``, ``peak_block_bytes``.
+             *     ``counts`` of the best cosines), ``n_splits``, ``seconds``, ``peak_block_bytes``,
+             *     ``correlation`` (``tokens``, ``tokenization_id``, ``pairs``, ``mean`` of the activation
+             *     correlations, or ``skipped`` with the reason: both SAEs need an extraction on the same
+             *     tokenization).
              */
             result: {
                 [key: string]: unknown;

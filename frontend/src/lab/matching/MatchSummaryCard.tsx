@@ -16,6 +16,13 @@ export function MatchSummaryCard({ summary: s }: { summary: MatchSummary }) {
         <Stat label="Splits" value={<span data-testid="match-splits">{formatCount(s.n_splits)}</span>} />
         <Stat label="Latents A · B · d" value={`${formatCount(s.n_a)} · ${formatCount(s.n_b)} · ${s.d_in}`} />
       </div>
+      <p className="mt-2 text-xs text-slate-400" data-testid="match-correlation">
+        {s.correlation?.skipped
+          ? `Activation correlation not measured: ${s.correlation.skipped} (both SAEs need an extraction on the same tokenization).`
+          : s.correlation
+            ? `Activation correlation of each pair on ${formatCount(s.correlation.tokens)} shared tokens: mean ${formatNumber(s.correlation.mean, 3)} over ${formatCount(s.correlation.pairs)} pairs where both fired.`
+            : null}
+      </p>
       <div className="mt-3 text-xs text-slate-400">Best decoder cosine of each A latent in B ({formatNumber(s.seconds, 1)} s)</div>
       <HistogramChart bins={s.histogram.edges} counts={s.histogram.counts} decimals height={150} xLabel="cosine" />
     </Card>

@@ -10,11 +10,11 @@ const sae = (id: number, d_in: number, extra: Record<string, unknown> = {}) => (
 const SAES = [sae(1, 32), sae(2, 32), sae(3, 16)];
 const READY = {
   id: 7, name: "sae-1 ~ sae-2", status: "ready", sae_a_id: 1, sae_b_id: 2, config: {}, job_id: "j", path: "/x", lineage: {}, error: null, created_at: "2026-12-07T00:00:00Z",
-  result: { n_a: 64, n_b: 64, d_in: 32, threshold: 0.7, share_matched: 0.75, share_b_covered: 0.7, matched: 48, mean_best_cosine: 0.81, histogram: { edges: [-1, 0, 1], counts: [4, 60] }, n_splits: 1, seconds: 0.4 },
+  result: { n_a: 64, n_b: 64, d_in: 32, threshold: 0.7, share_matched: 0.75, share_b_covered: 0.7, matched: 48, mean_best_cosine: 0.81, histogram: { edges: [-1, 0, 1], counts: [4, 60] }, n_splits: 1, seconds: 0.4, correlation: { tokens: 4096, pairs: 50, mean: 0.62, tokenization_id: 3 } },
 };
 const PAIRS = {
   items: [
-    { a: 5, b: 9, cosine: 0.99, b_best_a_cosine: 0.99, split: false },
+    { a: 5, b: 9, cosine: 0.99, b_best_a_cosine: 0.99, split: false, act_corr: 0.87 },
     { a: 6, b: 11, cosine: 0.52, b_best_a_cosine: 0.6, split: true },
   ],
   total: 2, offset: 0, limit: 50,
@@ -66,7 +66,9 @@ describe("MatchingView", () => {
     renderWithClient(<MatchingView a={1} b={2} />);
     expect(await screen.findByTestId("match-share")).toHaveTextContent("75.0%");
     expect(screen.getByTestId("match-splits")).toHaveTextContent("1");
-    expect(await screen.findByTestId("pair-5")).toBeInTheDocument();
+    expect(screen.getByTestId("match-correlation")).toHaveTextContent("on 4,096 shared tokens: mean 0.62 over 50 pairs");
+    expect(await screen.findByTestId("pair-5")).toHaveTextContent("0.87");
+    expect(screen.getByTestId("pair-6")).toHaveTextContent("–");
     expect(screen.getByTestId("split-6")).toHaveTextContent(/A 6 →\s*B 11\s*B 12\s*together 0.98 · best alone 0.27/);
     fireEvent.click(screen.getByTestId("pairs-sort-A"));
     await waitFor(() => expect(calls.some((c) => c.url.includes("/pairs") && c.url.includes("sort=a"))).toBe(true));

@@ -55,6 +55,7 @@ export function PairTable({ matchingId, selected, onSelect }: { matchingId: numb
               <SortHeader label="B" keys={["b", "b"]} sort={sort} onSort={changeSort} />
               <SortHeader label="cosine" keys={["-cosine", "cosine"]} sort={sort} onSort={changeSort} />
               <th className="px-2 py-1 text-left font-medium" title="The B latent's best cosine over all of A">B's best in A</th>
+              <th className="px-2 py-1 text-left font-medium" title="Correlation of the two latents' activations on shared tokens">act. corr</th>
             </tr>
           </thead>
           <tbody>
@@ -70,6 +71,7 @@ export function PairTable({ matchingId, selected, onSelect }: { matchingId: numb
                 <td className="px-2 py-1 text-slate-200">{p.b}</td>
                 <td className={clsx("px-2 py-1", p.cosine >= 0.7 ? "text-emerald-300" : "text-slate-400")}>{formatNumber(p.cosine, 3)}</td>
                 <td className="px-2 py-1 text-slate-400">{formatNumber(p.b_best_a_cosine, 3)}</td>
+                <td className="px-2 py-1 text-slate-400">{p.act_corr === null || p.act_corr === undefined ? "–" : formatNumber(p.act_corr, 2)}</td>
               </tr>
             ))}
           </tbody>

@@ -28,6 +28,8 @@ export interface MatchSummary {
   histogram: { edges: number[]; counts: number[] };
   n_splits: number;
   seconds: number;
+  /** Activation correlation on shared tokens, or why it was skipped. */
+  correlation?: { tokens?: number; pairs?: number; mean?: number | null; skipped?: string };
 }
 
 /** Matchings of SAE `a` (either side), newest first; polled while one runs. */
