@@ -9,6 +9,7 @@ path here catches, falls back, and finally re-encodes with ``errors="replace"``.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,9 +65,26 @@ def decode(tokenizer: Any, ids: Sequence[int]) -> str:
         return "".join(decode_each(tokenizer, ids))
 
 
+_SINGLE_TOKENS: weakref.WeakKeyDictionary[Any, dict[int, str]] = weakref.WeakKeyDictionary()
+"""Per tokenizer, each id's text decoded on its own: the same for every call, and labelling a
+latent decodes thousands of ids (its examples, samples, and the random contexts every latent
+shares), most of them seen before; the first run's rules pass spent half its time here."""
+
+
 def decode_each(tokenizer: Any, ids: Sequence[int]) -> list[str]:
     """Each id decoded on its own (a token holding part of a UTF-8 character shows U+FFFD)."""
     ids = [int(i) for i in ids]
+    try:
+        cache = _SINGLE_TOKENS.setdefault(tokenizer, {})
+    except TypeError:  # not weak-referenceable: decode every time
+        return _decode_each(tokenizer, ids)
+    missing = sorted({i for i in ids if i not in cache})
+    if missing:
+        cache.update(zip(missing, _decode_each(tokenizer, missing), strict=True))
+    return [cache[i] for i in ids]
+
+
+def _decode_each(tokenizer: Any, ids: list[int]) -> list[str]:
     try:
         texts = tokenizer.batch_decode(
             [[i] for i in ids], skip_special_tokens=False, clean_up_tokenization_spaces=False

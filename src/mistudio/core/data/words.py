@@ -115,11 +115,34 @@ def _is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
+_WINDOWS: weakref.WeakKeyDictionary[Any, dict[tuple[int, ...], list[Word]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per tokenizer, the words of recent windows: labelling reads the same random contexts (shared
+by every latent) once per latent."""
+WINDOW_CACHE = 4096
+"""Windows kept per tokenizer (the oldest half is dropped when full)."""
+
+
 def token_words(tokenizer: Any, ids: Sequence[int]) -> list[Word]:
     """The words of a window of token ids (see the module docstring); ``[]`` for no tokens."""
-    ids = [int(i) for i in ids]
-    if not ids:
+    key = tuple(int(i) for i in ids)
+    if not key:
         return []
+    try:
+        cache = _WINDOWS.setdefault(tokenizer, {})
+    except TypeError:  # not weakly referable: no cache
+        return _token_words(tokenizer, list(key))
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= WINDOW_CACHE:
+            for old in list(cache)[: WINDOW_CACHE // 2]:
+                del cache[old]
+        found = cache[key] = _token_words(tokenizer, list(key))
+    return list(found)
+
+
+def _token_words(tokenizer: Any, ids: list[int]) -> list[Word]:
     special = _special_ids(tokenizer)
     data = _token_bytes_of(tokenizer, ids)
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
