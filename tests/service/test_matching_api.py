@@ -124,3 +124,17 @@ def test_extracted_saes_correlate_on_shared_tokens(studio: Studio) -> None:
     studio.completed(r.json()["job_id"])
     skipped = c.get(f"{API}/lab/matchings/{r.json()['id']}").json()["result"]["correlation"]
     assert skipped["skipped"] == f"SAE {a_id} and SAE {b_id} not extracted"
+
+
+def test_a_matched_sae_is_deleted_after_its_matchings(studio: Studio) -> None:
+    _, _, _, other_id = _pair(studio)
+    c = studio.client
+    r = c.post(f"{API}/lab/matchings", json={"sae_a_id": other_id, "sae_b_id": other_id})
+    studio.completed(r.json()["job_id"])
+    mid = r.json()["id"]
+    refused = c.delete(f"{API}/saes/{other_id}")
+    assert refused.status_code == 409 and "matchings" in refused.json()["detail"]
+    assert c.delete(f"{API}/lab/matchings/{mid}").status_code == 204
+    assert c.get(f"{API}/lab/matchings/{mid}").status_code == 404
+    assert c.delete(f"{API}/saes/{other_id}").status_code == 204
+    studio.cache.pop("matching_saes")  # the trio is incomplete now
