@@ -220,7 +220,7 @@ def run_studio(home: Path, body: dict[str, Any]) -> dict[str, Any]:
         "peak_rss": sampler.peak,
         "stage_peak_rss": sampler.stage_peaks,
         "result": result,
-        "first_page_labelled": sum(1 for r in rows if r.get("label")),
+        "first_page_labelled": sum(1 for r in rows if r.get("label_status") == "labelled"),
     }
 
 

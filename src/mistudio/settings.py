@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     """Largest request body other than a multipart upload (JSON, forms); bigger ones get 413."""
     heartbeat_seconds: float = 2.0
     """How often a running job's worker refreshes its heartbeat."""
+    first_run_config: Path | None = None
+    """A JSON ``FirstRunConfig`` the studio's "Try it on the built-in model" runs instead of the
+    defaults (a smaller model or corpus; the e2e walkthrough's tiny model)."""
     stale_after_seconds: float = 30.0
     """A running job whose heartbeat is older than this is marked failed (worker lost)."""
     job_auto_retries: int = Field(default=1, ge=0)

@@ -19,6 +19,7 @@ from mistudio.core.config import DocumentedModel
 from mistudio.core.first_run import FirstRunConfig
 from mistudio.jobs.first_run_jobs import KIND
 from mistudio.jobs.lifecycle import new_job
+from mistudio.settings import get_settings
 from mistudio.store import Extraction, Job, LanguageModel, Training
 
 router = APIRouter(prefix="/first-run", tags=["first-run"])
@@ -85,6 +86,9 @@ def start_first_run(body: FirstRunStart, session: SessionDep) -> FirstRunStarted
     if busy is not None:
         raise ApiError(409, f"a first run is already {busy.status} (job {busy.id})")
     given = body.config.model_dump(exclude_unset=True) if body.config is not None else {}
+    configured = get_settings().first_run_config
+    if configured is not None and not given:
+        given = FirstRunConfig.model_validate_json(configured.read_text()).model_dump()
     config = FirstRunConfig.quick(**given) if body.quick else FirstRunConfig(**given)
     for path in (config.model, config.corpus):
         if path.startswith(("/", "~", ".")):

@@ -28,6 +28,7 @@ that latent's bytes, so a 65k-latent extraction pages as fast as a 4k one.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,9 @@ from mistudio.core.data.decoding import token_labels
 from mistudio.core.data.words import Word, token_words
 from mistudio.core.features.config import ExtractionConfig
 from mistudio.errors import InvalidInputError, NotFoundError
+
+_TRANSFORMERS_IMPORT = threading.Lock()
+"""Serialises the first import of transformers from the API's threads (see :meth:`tokenizer`)."""
 
 META_FILE = "extraction.json"
 TOKENIZER_DIR = "tokenizer"
@@ -245,12 +249,15 @@ class ExtractionResult:
     def tokenizer(self) -> Any:
         """The tokenizer saved with the extraction."""
         if self._tokenizer is None:
-            # deferred: a heavy library (seconds to import), needed only when this runs
-            from transformers import AutoTokenizer
-
             path = self.folder / TOKENIZER_DIR
             if not path.is_dir():
                 raise NotFoundError(f"extraction {self.folder} has no saved tokenizer")
+            with _TRANSFORMERS_IMPORT:
+                # deferred: a heavy library (seconds to import), needed only when this runs.
+                # Under the lock: the API's threads open extractions at once (a browser asks for
+                # several feature pages together), and two first imports of transformers' lazy
+                # module racing in threads fail with "cannot import name 'AutoTokenizer'".
+                from transformers import AutoTokenizer
             self._tokenizer = AutoTokenizer.from_pretrained(path)
         return self._tokenizer
 
