@@ -142,6 +142,7 @@ class JobContext:
         self._stage = (start, end, name)
         self._started = time.monotonic()
         self._start_fraction = None
+        self._last_write = 0.0  # a new stage's name is shown at once, never throttled away
         self.progress(0, None)
         return self
 
