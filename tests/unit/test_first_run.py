@@ -94,6 +94,10 @@ def test_label_passes_rules_then_patterns_on_the_most_frequent_unlabelled(extrac
     assert passes.labelled() >= {0, 2}
     assert (tmp_path / "labels" / "rules" / "labels.jsonl").exists()
     assert (tmp_path / "labels" / "local" / "labels.jsonl").exists()
+    # A second run (the demo run again) resumes: nothing new, the same latents labelled.
+    again = label_first_features(config, extraction, tokenizer, tmp_path / "labels")
+    assert again.rules.labels == [] and again.local is not None and again.local.labels == []
+    assert again.labelled() == passes.labelled()
 
 
 def test_stage_clock_maps_stages_into_the_run_and_sums_shares():

@@ -319,13 +319,12 @@ class LabelPasses:
     rules_config: Any
     local: Any | None
     local_config: Any | None
+    done: set[int] = field(default_factory=set)
+    """Latents labelled by either pass, this run or an earlier one it resumed."""
 
     def labelled(self) -> set[int]:
-        """Latents with a label from either pass."""
-        done = {lab.index for lab in self.rules.labels if lab.status == "labelled"}
-        if self.local is not None:
-            done |= {lab.index for lab in self.local.labels if lab.status == "labelled"}
-        return done
+        """Latents with a label from either pass (resumed ones included)."""
+        return set(self.done)
 
 
 def label_first_features(
@@ -343,7 +342,11 @@ def label_first_features(
     Label files go to ``out/rules`` and ``out/local`` (what ``mistudio label`` writes)."""
     import numpy as np
 
-    from mistudio.core.labeling import LabelingConfig, label_features, select_indices
+    from mistudio.core.labeling import LabelingConfig, LabelStore, label_features, select_indices
+
+    def labelled_in(folder: Path) -> set[int]:
+        # The run's own labels and those an earlier (resumed) run left in the folder.
+        return {i for i, lab in LabelStore(folder).read().items() if lab.status == "labelled"}
 
     rules_config = LabelingConfig(method="rules", score=config.score)
     live = select_indices(extraction, None)
@@ -357,9 +360,9 @@ def label_first_features(
         should_stop=should_stop,
         tokenizer=tokenizer,
     )
+    labelled = labelled_in(out / "rules")
     if not config.local_labels:
-        return LabelPasses(rules, rules_config, None, None)
-    labelled = {lab.index for lab in rules.labels if lab.status == "labelled"}
+        return LabelPasses(rules, rules_config, None, None, labelled)
     frequency = extraction.table()["frequency"]
     rest = [i for i in live if i not in labelled]
     rest.sort(key=lambda i: -float(frequency[i]))
@@ -375,4 +378,6 @@ def label_first_features(
         should_stop=should_stop,
         tokenizer=tokenizer,
     )
-    return LabelPasses(rules, rules_config, local, local_config)
+    return LabelPasses(
+        rules, rules_config, local, local_config, labelled | labelled_in(out / "local")
+    )
