@@ -71,3 +71,16 @@ def test_nnls_is_nonnegative_and_exact_on_a_cone() -> None:
 def test_different_widths_are_one_line() -> None:
     with pytest.raises(InvalidInputError, match="different widths \\(d 8 vs 16\\)"):
         match_decoders(_rows(4, 8, 0), _rows(4, 16, 0))
+
+
+def test_pairs_page_sorted_with_ties_in_a_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mistudio.core.matching_files import read_pairs, write_matching
+
+    W = _rows(6, 8, 9)
+    B = torch.cat([W[[2, 0, 1]], _rows(3, 8, 10)])  # A 0, 1, 2 copied (cosine 1)
+    write_matching(match_decoders(W, B), tmp_path)
+    total, page = read_pairs(tmp_path, "-cosine", limit=3)
+    assert total == 6 and [p["a"] for p in page] == [0, 1, 2]
+    assert [p["b"] for p in page] == [1, 2, 0] and page[0]["act_corr"] is None
+    _, worst = read_pairs(tmp_path, "cosine", offset=0, limit=1)
+    assert worst[0]["cosine"] == min(p["cosine"] for p in read_pairs(tmp_path)[1])

@@ -130,7 +130,9 @@ def read_pairs(
     if splits_only:
         rows = [r for r in rows if r["split"]]
     key = sort.lstrip("-")
-    rows.sort(key=lambda r: (r[key], r["a"]), reverse=sort.startswith("-"))
+    rows.sort(key=lambda r: r["a"])
+    # Stable: ties keep A's order even when the order is descending.
+    rows.sort(key=lambda r: r[key], reverse=sort.startswith("-"))
     total = len(rows)
     page = rows[offset : offset + limit if limit is not None else None]
     for r in page:

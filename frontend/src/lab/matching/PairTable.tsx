@@ -36,7 +36,7 @@ export function PairTable({ matchingId, selected, onSelect }: { matchingId: numb
   };
   const isSel = (a: number, b: number) => selected?.a === a && selected?.b === b;
   return (
-    <div className="grid gap-4 lg:grid-cols-2">
+    <div className="grid items-start gap-4 lg:grid-cols-2">
       <Card
         title="Pairs"
         testId="match-pairs"
@@ -69,9 +69,9 @@ export function PairTable({ matchingId, selected, onSelect }: { matchingId: numb
               >
                 <td className="px-2 py-1 text-slate-200">{p.a}{p.split && <span className="ml-1 text-amber-300" title="splits into several B latents">⑂</span>}</td>
                 <td className="px-2 py-1 text-slate-200">{p.b}</td>
-                <td className={clsx("px-2 py-1", p.cosine >= 0.7 ? "text-emerald-300" : "text-slate-400")}>{formatNumber(p.cosine, 3)}</td>
-                <td className="px-2 py-1 text-slate-400">{formatNumber(p.b_best_a_cosine, 3)}</td>
-                <td className="px-2 py-1 text-slate-400">{p.act_corr === null || p.act_corr === undefined ? "–" : formatNumber(p.act_corr, 2)}</td>
+                <td className={clsx("px-2 py-1", p.cosine >= 0.7 ? "text-emerald-300" : "text-slate-400")}>{p.cosine.toFixed(3)}</td>
+                <td className="px-2 py-1 text-slate-400">{p.b_best_a_cosine.toFixed(3)}</td>
+                <td className="px-2 py-1 text-slate-400">{p.act_corr === null || p.act_corr === undefined ? "–" : p.act_corr.toFixed(2)}</td>
               </tr>
             ))}
           </tbody>
