@@ -13,9 +13,9 @@ from mistudio.core.sae import (
     geometric_median,
     register_sae,
     registered_architectures,
+    registry,
     sae_class,
 )
-from mistudio.core.sae import registry
 from mistudio.core.sae.jumprelu import JumpReLUSAE
 from mistudio.errors import InvalidInputError
 
