@@ -5,7 +5,7 @@
 import { CartesianGrid, Cell, ErrorBar, Legend, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis } from "recharts";
 import { AXIS, SERIES_COLOURS, TOOLTIP } from "../components/charts";
 import { formatNumber } from "../lib/format";
-import { axis, colourFor, shapeFor, type ChartPoint } from "./compare";
+import { axis, axisDomain, colourFor, logTicks, shapeFor, type ChartPoint } from "./compare";
 
 interface Props {
   points: ChartPoint[];
@@ -23,6 +23,8 @@ export function CompareChart({ points, xKey, yKey, logX, logY, picked, onPick }:
   const archs = [...new Set(points.map((p) => p.architecture))].sort();
   const widths = points.map((p) => p.width);
   const front = points.filter((p) => p.onFront).sort((a, b) => a.x - b.x);
+  const xDomain = axisDomain(points, "x", logX);
+  const yDomain = axisDomain(points, "y", logY);
   return (
     <div style={{ height: 380 }} data-testid="lab-chart" data-points={points.length} data-front={front.length}>
       <ResponsiveContainer width="100%" height="100%">
@@ -34,7 +36,9 @@ export function CompareChart({ points, xKey, yKey, logX, logY, picked, onPick }:
             dataKey="x"
             name={axis(xKey).label}
             scale={logX ? "log" : "linear"}
-            domain={["auto", "auto"]}
+            domain={xDomain}
+            allowDataOverflow
+            ticks={logX ? logTicks(xDomain) : undefined}
             tickFormatter={(v: number) => formatNumber(v)}
             label={{ value: `${axis(xKey).label}${logX ? " (log)" : ""}`, position: "insideBottom", offset: -16, fill: "#94a3b8", fontSize: 11 }}
           />
@@ -44,7 +48,9 @@ export function CompareChart({ points, xKey, yKey, logX, logY, picked, onPick }:
             dataKey="y"
             name={axis(yKey).label}
             scale={logY ? "log" : "linear"}
-            domain={["auto", "auto"]}
+            domain={yDomain}
+            allowDataOverflow
+            ticks={logY ? logTicks(yDomain) : undefined}
             width={64}
             tickFormatter={(v: number) => formatNumber(v)}
             label={{ value: `${axis(yKey).label}${logY ? " (log)" : ""}`, angle: -90, position: "insideLeft", fill: "#94a3b8", fontSize: 11 }}
@@ -83,6 +89,7 @@ export function CompareChart({ points, xKey, yKey, logX, logY, picked, onPick }:
               name={arch}
               data={points.filter((p) => p.architecture === arch)}
               shape={shapeFor(archs, arch)}
+              legendType={shapeFor(archs, arch)}
               fill="#94a3b8"
               isAnimationActive={false}
               onClick={(d: { payload?: ChartPoint }) => d.payload && onPick(d.payload.id)}

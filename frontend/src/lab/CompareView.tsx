@@ -139,7 +139,7 @@ export function CompareView() {
                 setScope({ modelId: m ? Number(m) : null, hookName: h || null });
                 setPicked([]);
               }}
-              className="max-w-xs rounded border border-slate-700 bg-slate-950 px-2 py-1"
+              className="max-w-md rounded border border-slate-700 bg-slate-950 px-2 py-1"
               data-testid="lab-group"
             >
               {groups.map((g) => (
@@ -214,7 +214,7 @@ export function CompareView() {
                     <td className="py-1.5 pr-3">{p.architecture ?? "?"}</td>
                     <td className="py-1.5 pr-3 text-right tabular-nums">{p.d_sae?.toLocaleString() ?? "?"}</td>
                     {shownKeys.map((k) => (
-                      <td key={k} className="py-1.5 pr-3 text-right tabular-nums">
+                      <td key={k} className="whitespace-nowrap py-1.5 pr-3 text-right tabular-nums">
                         <Interval m={p.metrics[k]} />
                       </td>
                     ))}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chartPoints, colourFor, paretoFront, shapeFor } from "./compare";
+import { axisDomain, chartPoints, colourFor, logTicks, paretoFront, shapeFor } from "./compare";
 import { labRoute, matchUrl } from "./routes";
 
 const point = (id: number, arch: string, d_sae: number, l0: number, fvu: number, ce?: number) => ({
@@ -42,6 +42,18 @@ describe("compare chart logic", () => {
     expect(shapeFor(archs, "topk")).toBe("square");
     expect(colourFor([4096, 512, null], 4096, ["a", "b", "c"])).toBe("c");
     expect(colourFor([4096, 512], 512, ["a", "b"])).toBe("a");
+  });
+
+  it("sizes each axis by its own error bars, with 1-2-5 ticks on a log axis", () => {
+    const saes = [point(1, "topk", 512, 16, 0.3), point(2, "jumprelu", 1024, 250, 0.2)];
+    const pts = chartPoints(saes, "l0", "fvu", true);
+    const [y0, y1] = axisDomain(pts, "y", false);
+    expect(y0).toBeGreaterThan(0.1); // the L0 bars (up to 2) do not stretch the FVU axis
+    expect(y1).toBeLessThan(0.4);
+    const x = axisDomain(pts, "x", true);
+    expect(x[0]).toBeGreaterThan(10);
+    expect(x[1]).toBeGreaterThan(252);
+    expect(logTicks(x)).toEqual([20, 50, 100, 200]);
   });
 
   it("reads and writes the lab's routes", () => {

@@ -97,3 +97,32 @@ export function colourFor(widths: (number | null)[], width: number | null, palet
   const sorted = [...new Set(widths.map((w) => w ?? 0))].sort((a, b) => a - b);
   return palette[Math.max(0, sorted.indexOf(width ?? 0)) % palette.length];
 }
+
+/**
+ * An axis' domain from the points and their error bars in that direction only (recharts would
+ * also widen each axis by the other direction's bars in a scatter), padded by 5% (linear) or a
+ * factor of 1.2 (log, which needs positive ends).
+ */
+export function axisDomain(points: ChartPoint[], dir: "x" | "y", log: boolean): [number, number] {
+  if (points.length === 0) return [0, 1];
+  const lo = Math.min(...points.map((p) => p[dir] - p[`${dir}Err`][0]));
+  const hi = Math.max(...points.map((p) => p[dir] + p[`${dir}Err`][1]));
+  if (log) {
+    const a = Math.max(lo, Math.min(...points.map((p) => p[dir])) / 2);
+    return [a / 1.2, hi * 1.2];
+  }
+  const pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.05 || 1;
+  return [lo - pad, hi + pad];
+}
+
+/** Ticks of a log axis: 1, 2, 5 times powers of ten inside the domain. */
+export function logTicks([lo, hi]: [number, number]): number[] {
+  const ticks: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of [1, 2, 5]) {
+      const t = m * 10 ** e;
+      if (t >= lo && t <= hi) ticks.push(t);
+    }
+  }
+  return ticks;
+}
