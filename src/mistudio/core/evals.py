@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -178,6 +178,12 @@ class SpliceMetrics(BaseModel):
     """(KL_zero - KL_sae) / KL_zero."""
 
 
+SPLICE_ROWS = 2
+"""Sequences per spliced forward pass: with SmolLM2's 49k vocabulary a 256-token sequence's
+float32 log-probs are 50 MB, and a batch of 8 held several copies of them (3 GB at the end of
+the first run's training, issue 22)."""
+
+
 def _token_losses(logits: Tensor, input_ids: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
     """Per-token next-token CE over valid positions, and the log-probs used for KL."""
     logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)  # [batch, seq-1, vocab]
@@ -216,9 +222,18 @@ def evaluate_splice(
 
     sums = {"clean": 0.0, "sae": 0.0, "zero": 0.0, "kl_sae": 0.0, "kl_zero": 0.0}
     n = 0
-    for i, (input_ids, attention_mask) in enumerate(batches):
-        if max_batches is not None and i >= max_batches:
-            break
+
+    def rows() -> Iterator[tuple[int, Tensor, Tensor]]:
+        # Each batch in chunks of SPLICE_ROWS sequences: the sums are the same, and the float32
+        # log-probs held at once ([rows, seq, vocab] for clean, SAE and zero ablation, plus
+        # their products) stay a few hundred MB instead of gigabytes.
+        for i, (ids, mask) in enumerate(batches):
+            if max_batches is not None and i >= max_batches:
+                return
+            for start in range(0, ids.shape[0], SPLICE_ROWS):
+                yield i, ids[start : start + SPLICE_ROWS], mask[start : start + SPLICE_ROWS]
+
+    for i, input_ids, attention_mask in rows():
         am = attention_mask.bool()
         valid = am[:, 1:] & am[:, :-1]
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
