@@ -71,6 +71,21 @@ describe("first run", () => {
     expect(screen.queryByTestId("first-run-progress")).toBeNull();
   });
 
+  it("takes the offer away once the studio fills through another panel", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      let empty = true;
+      stubApi(({ url }) => (url.includes("/first-run") ? { empty, job_id: null, status: null, extraction_id: null } : undefined));
+      renderWithClient(<FirstRun />);
+      await waitFor(() => expect(screen.getByTestId("first-run-offer")).toBeInTheDocument());
+      empty = false; // e.g. a model loaded from the Models panel
+      await vi.advanceTimersByTimeAsync(5500);
+      await waitFor(() => expect(screen.queryByTestId("first-run-offer")).toBeNull());
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("moves to the next stage on a live message and opens the features when done", async () => {
     let row = job({});
     stubApi(({ url }) => {

@@ -47,6 +47,9 @@ export function useFirstRunState() {
   return useQuery({
     queryKey: ["first-run"],
     queryFn: ({ signal }) => api.get<FirstRunState>("/first-run", undefined, signal),
+    // An empty studio stops being empty through any panel (a model loaded, a training started):
+    // ask again every few seconds while it is, so the offer does not stay over a full studio.
+    refetchInterval: (q) => ((q.state.data as FirstRunState | undefined)?.empty ? 5000 : false),
   });
 }
 
@@ -131,13 +134,13 @@ function FirstRunProgress({ jobId, onDismiss }: { jobId: string; onDismiss: () =
               data-testid={`first-run-stage-${stage.name}`}
               data-state={state}
               className={clsx(
-                "flex items-baseline justify-between gap-2 rounded-md border px-2.5 py-1.5",
+                "flex items-baseline justify-between gap-2 rounded-md border px-2.5 py-1.5 leading-snug",
                 state === "done" && "border-emerald-900 bg-emerald-950/30 text-slate-200",
                 state === "running" && "border-sky-700 bg-sky-950/40 text-sky-100",
                 state === "waiting" && "border-slate-800 text-slate-500",
               )}
             >
-              <span className="min-w-0 truncate" title={stage.title}>
+              <span className="min-w-0" title={stage.title}>
                 <span className="mr-1.5 font-mono text-[11px] text-slate-500">{i + 1}</span>
                 {stage.title}
               </span>
