@@ -15,6 +15,7 @@ from mistudio.cli import app
 from mistudio.cli.activations_cmd import CACHE_OPTIONS
 from mistudio.cli.config_options import HELP_FILE, config_from, help_table
 from mistudio.cli.datasets_cmd import TOKENIZE_OPTIONS
+from mistudio.cli.eval_cmd import EVAL_OPTIONS
 from mistudio.cli.features_cmd import EXTRACT_OPTIONS
 from mistudio.cli.label_cmd import LABEL_OPTIONS
 from mistudio.cli.models_cmd import MODEL_OPTIONS
@@ -23,8 +24,10 @@ from mistudio.cli.steer_cmd import STEER_OPTIONS
 from mistudio.core.activations import ActivationStreamConfig
 from mistudio.core.data import TokenizeConfig
 from mistudio.core.features import ExtractionConfig
+from mistudio.core.lab import EvalConfig
 from mistudio.core.labeling import LabelingConfig
 from mistudio.core.language_models import ModelLoadConfig
+from mistudio.core.matching import MatchingConfig
 from mistudio.core.sae_import import SAEImportConfig
 from mistudio.core.steering import SteeringConfig
 
@@ -36,7 +39,10 @@ COMMANDS: list[tuple[tuple[str, ...], dict[str, str], type[BaseModel]]] = [
     (("steer",), STEER_OPTIONS, SteeringConfig),
     (("models", "add"), MODEL_OPTIONS, ModelLoadConfig),
     (("saes", "add"), SAE_ADD_OPTIONS, SAEImportConfig),
+    (("eval",), EVAL_OPTIONS, EvalConfig),
 ]
+WITHOUT_CONFIG_FILE: list[type[BaseModel]] = [MatchingConfig]
+"""Configs whose command takes its few options without ``--config`` (``mistudio compare``)."""
 
 
 def _command(path: tuple[str, ...]) -> Any:
@@ -102,15 +108,16 @@ def test_a_dotted_field_sets_a_nested_config() -> None:
     assert config.check_model_name is True and config.prompts == ["hi"]
 
 
-OWN_HELP = {"hook", "dtype", "float16", "sweep", "any_model"}
+OWN_HELP = {"hook", "dtype", "float16", "sweep", "any_model", "metrics"}
 """Options whose value is converted on the way to their field (one hook per option, a bool for a
-dtype, a comma-separated sweep, the negation of ``check_model_name``) or that say where the
-value goes (``dtype`` on disk): their help says so instead of repeating the field's docstring."""
+dtype, a comma-separated sweep or metric list, the negation of ``check_model_name``) or that say
+where the value goes (``dtype`` on disk): their help says so instead of repeating the field's
+docstring."""
 
 
 def test_the_help_table_is_fresh() -> None:
     """``field_help.json`` holds the configs' field docstrings (``make api-types`` rewrites it)."""
-    table = help_table(cls for _, _, cls in COMMANDS)
+    table = help_table([*(cls for _, _, cls in COMMANDS), *WITHOUT_CONFIG_FILE])
     assert json.loads(HELP_FILE.read_text()) == table, "run make api-types"
 
 

@@ -129,6 +129,7 @@ def demo(
             )
         _show_labels(passes, main.d_sae)
         if registered is not None:
+            # deferred: the job kit opens the studio database; only a registered demo needs it
             from mistudio.jobs.first_run_labels import record_label_passes
 
             record_label_passes(registered.extraction_ids[config.sae_name], passes)

@@ -16,6 +16,7 @@ import typer
 from mistudio.cli import app
 from mistudio.cli.config_options import CONFIG_HELP, config_from, field_help
 from mistudio.cli.workspace import existing, kind_dir, slug
+from mistudio.errors import NotFoundError
 
 LABEL_OPTIONS = {
     "method": "method",
@@ -124,8 +125,6 @@ def label(
 def extraction_folders(name_or_path: str, sae: str | None) -> list[Path]:
     """The extraction(s) ``name_or_path`` names: one extraction folder, or a folder holding one
     extraction per SAE (what ``mistudio demo`` writes), all of them or only ``--sae``'s."""
-    from mistudio.errors import NotFoundError
-
     try:
         folder = existing("extractions", name_or_path, "extraction.json")
     except NotFoundError as exc:

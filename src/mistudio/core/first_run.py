@@ -35,10 +35,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import Field
 
 from mistudio.core.config import OperationConfig
+from mistudio.core.data import (
+    DatasetSource,
+    Tokenization,
+    TokenizeConfig,
+    import_dataset,
+    open_dataset,
+    tokenize_dataset,
+)
+from mistudio.core.features import ExtractionConfig, ExtractionTarget, extract_features
+from mistudio.core.labeling import LabelingConfig, LabelStore, label_features, select_indices
+from mistudio.core.pipeline import TrainingRunConfig, run_training
 from mistudio.core.progress import Progress
+from mistudio.core.sae import load_sae
+from mistudio.core.sae.base import SAEConfig
+from mistudio.core.training import SAETrainConfig, TrainConfig
 
 STAGES: dict[str, float] = {
     "model": 0.06,
@@ -183,7 +198,6 @@ def import_corpus(
     config: FirstRunConfig, folder: Path, progress: Progress | None = None, name: str | None = None
 ) -> Any:
     """The built-in corpus as a dataset folder (reused when it is already there)."""
-    from mistudio.core.data import DatasetSource, import_dataset, open_dataset
 
     if (folder / "dataset.json").exists() or Path(config.corpus).is_absolute():
         return open_dataset(folder)
@@ -202,7 +216,6 @@ def tokenize_for_first_run(
     """The corpus's first ``config.tokens_needed()`` tokens (whole documents) as sequences of
     ``max_length`` (windows half a sequence apart, as the old demo); reused when present.
     ``max_tokens=None`` tokenizes the whole corpus."""
-    from mistudio.core.data import Tokenization, TokenizeConfig, tokenize_dataset
 
     if (folder / "meta.json").exists():
         return Tokenization.open(folder)
@@ -215,9 +228,6 @@ def tokenize_for_first_run(
 
 def training_config(config: FirstRunConfig, loaded: Any, tokenization: Path) -> Any:
     """The :class:`~mistudio.core.pipeline.TrainingRunConfig` of the first run's SAE(s)."""
-    from mistudio.core.pipeline import TrainingRunConfig
-    from mistudio.core.sae.base import SAEConfig
-    from mistudio.core.training import SAETrainConfig, TrainConfig
 
     d_in = loaded.architecture().d_model
     layers = (2, config.layer, 10) if config.full else (config.layer,)
@@ -266,7 +276,6 @@ def train_first_sae(
 ) -> tuple[Any, Any]:
     """Train the first run's SAE(s) (resuming a run folder a killed attempt left); returns
     the run config and the ``TrainResult``."""
-    from mistudio.core.pipeline import run_training
 
     run_config = training_config(config, loaded, tokenization.folder)
     result = run_training(run_config, run_dir, progress, stop=stop, loaded=loaded)
@@ -284,8 +293,6 @@ def extract_first_features(
 ) -> tuple[Any, dict[str, Any]]:
     """Extract the layer's SAE(s) in one LM pass, one subfolder per SAE under ``folder``;
     returns the ``ExtractionConfig`` and ``{sae name: ExtractionResult}``."""
-    from mistudio.core.features import ExtractionConfig, ExtractionTarget, extract_features
-    from mistudio.core.sae import load_sae
 
     names = [n for n in train_result.saes if n.startswith(f"layer{config.layer}-")]
     names.sort(key=lambda n: n != config.sae_name)  # the top-k SAE first
@@ -340,9 +347,6 @@ def label_first_features(
     """Rules (scored when ``config.score``) over every live latent, then the ``local`` pattern
     labeller on the ``config.local_labels`` most frequent latents the rules left unlabelled.
     Label files go to ``out/rules`` and ``out/local`` (what ``mistudio label`` writes)."""
-    import numpy as np
-
-    from mistudio.core.labeling import LabelingConfig, LabelStore, label_features, select_indices
 
     def labelled_in(folder: Path) -> set[int]:
         # The run's own labels and those an earlier (resumed) run left in the folder.

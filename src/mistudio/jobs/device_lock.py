@@ -72,7 +72,9 @@ def pin_worker_gpu(devices: Sequence[str]) -> int | None:
     index = local_cuda_index(gpu_device())
     if index is None:
         return None
-    import torch  # a GPU-queue job imports it anyway; the API process never gets here
+    # deferred: torch takes seconds to import and the API imports this module; a GPU-queue job
+    # imports torch anyway
+    import torch
 
     if not torch.cuda.is_available() or index >= torch.cuda.device_count():
         return None
