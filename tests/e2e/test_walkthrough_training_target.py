@@ -54,3 +54,33 @@ def test_standard_sae_trained_to_a_target_l0(page: Page) -> None:
     assert f"target {TARGET}" in summary, summary
     assert re.search(r"L0 [\d.]+", summary), summary
     shot(page, "14-training-sparsity-control", chart)
+
+
+def test_a_training_over_two_cpu_ranks(page: Page) -> None:
+    """Issue 20: the dialog's CPU ranks make a 2-rank job; its card names the ranks it holds."""
+    open_panel(page, "training")
+    form = page.get_by_test_id("training-form")
+    form.get_by_test_id("train-architecture").select_option("topk")
+    form.get_by_test_id("train-device").select_option("cpu")
+    page.get_by_test_id("train-d-sae").fill("512")
+    page.get_by_test_id("train-l0").fill("16")
+    page.get_by_test_id("train-steps").fill("8")
+    page.get_by_test_id("train-batch").fill("128")
+    page.get_by_test_id("train-ranks").fill("2")
+    if not page.get_by_test_id("train-buffer").is_visible():
+        page.get_by_test_id("train-advanced").click()
+    page.get_by_test_id("train-buffer").fill("1024")
+    page.get_by_test_id("train-name").fill("e2e-two-ranks")
+    page.get_by_test_id("train-start").click()
+    card = (
+        page.get_by_test_id("training-cards")
+        .locator("section")
+        .filter(has_text="e2e-two-ranks")
+        .first
+    )
+    devices = card.get_by_test_id("training-devices")
+    devices.filter(has_text="2 CPU ranks").wait_for(timeout=JOB_TIMEOUT)
+    card.get_by_test_id("status").filter(has_text=re.compile("ready|completed")).wait_for(
+        timeout=JOB_TIMEOUT
+    )
+    shot(page, "15-training-two-cpu-ranks", card)
