@@ -37,7 +37,18 @@ def test_every_artifact_kind_has_an_id_key() -> None:
 def test_queue_is_declared_by_the_handler() -> None:
     handlers = load_handlers()
     gpu = {kind for kind, h in handlers.items() if h.queue == "gpu"}
-    assert gpu == {"model_load", "cache_activations", "train", "extract", "steer"}
+    # every job that runs the model or an SAE's forward takes a device: the lab's evaluations and
+    # matchings (activation correlation) and the first run too
+    assert gpu == {
+        "model_load",
+        "cache_activations",
+        "train",
+        "extract",
+        "steer",
+        "eval",
+        "matching",
+        "first_run",
+    }
     assert queue_for("tokenize") == "cpu" and queue_for("label") == "cpu"
     assert queue_for("train") == "gpu"
 
