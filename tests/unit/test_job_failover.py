@@ -14,11 +14,19 @@ import pytest
 
 from mistudio.jobs.events import add_event
 from mistudio.jobs.lifecycle import new_job, reap_stale_jobs, worker_lost
+from mistudio.settings import get_settings
 from mistudio.store import Job, JobEvent, dispose_all, init_db, session_scope, utcnow
 
 
 @pytest.fixture
-def db(tmp_home: Path) -> Path:
+def db(tmp_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # The laptop defaults whatever an earlier test left in the environment (in the full suite
+    # these tests once saw no re-queue at all: no broker message, no 'automatic' event).
+    for key in ("MISTUDIO_DATABASE_URL", "MISTUDIO_BROKER_URL", "MISTUDIO_BROKER_KEY_PREFIX"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("MISTUDIO_JOB_AUTO_RETRIES", "1")
+    monkeypatch.setenv("MISTUDIO_STALE_AFTER_SECONDS", "30")
+    get_settings.cache_clear()
     dispose_all()
     init_db()
     return tmp_home
