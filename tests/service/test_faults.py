@@ -254,7 +254,9 @@ def test_two_reapers_queue_a_lost_job_once(studio: Studio) -> None:
     with session_scope() as session:
         ghost = new_job(session, "train", {"training_id": 0})
         ghost.status, ghost.attempts, ghost.worker = "running", 1, "gone:1"
-        ghost.started_at = ghost.heartbeat_at = utcnow() - dt.timedelta(minutes=5)
+        # A fresh heartbeat: the studio's own reaper, which runs beside this test, must not
+        # claim the job before the four callers do (it did in a clean-clone run: four False).
+        ghost.started_at = ghost.heartbeat_at = utcnow()
         ghost_id = ghost.id
     start = threading.Barrier(4)
     outcomes: list[bool] = []

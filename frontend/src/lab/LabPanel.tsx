@@ -31,6 +31,8 @@ function useHash(): string {
   return hash;
 }
 
+/** The lab page. A new `#/lab/match?a=&b=` (a link, the address bar) remounts the matching view
+ * with that pair; the view's own picks only replace the URL, so they keep its state. */
 export function LabPanel() {
   const route = labRoute(useHash());
   if (route.view === "match") {
@@ -47,7 +49,7 @@ export function LabPanel() {
             </a>
           }
         />
-        {MatchingView ? <MatchingView a={a} b={b} /> : <Empty>Feature matching is not available in this build.</Empty>}
+        {MatchingView ? <MatchingView key={`${a}-${b}`} a={a} b={b} /> : <Empty>Feature matching is not available in this build.</Empty>}
       </div>
     );
   }

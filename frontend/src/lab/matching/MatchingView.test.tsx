@@ -53,6 +53,18 @@ describe("MatchingView", () => {
     expect(calls.find((c) => c.method === "POST")?.body).toEqual({ sae_a_id: 1, sae_b_id: 2, config: { threshold: 0.8 } });
   });
 
+  it("names the URL's SAE, never another, when the list does not hold it", async () => {
+    stubApi(handler({}));
+    renderWithClient(<MatchingView a={9} b={2} />);
+    const a = screen.getByTestId("match-a") as HTMLSelectElement;
+    const b = screen.getByTestId("match-b") as HTMLSelectElement;
+    const shown = (s: HTMLSelectElement) => s.options[s.selectedIndex].text;
+    expect([a.value, shown(a)]).toEqual(["9", "#9 (loading…)"]);
+    await waitFor(() => expect(shown(b)).toBe("#2 sae-2"));
+    expect([a.value, shown(a)]).toEqual(["9", "#9 (not a ready SAE)"]);
+    expect(screen.getByTestId("match-run")).toBeEnabled();
+  });
+
   it("refuses SAEs of different widths before any request", async () => {
     const calls = stubApi(handler({}));
     renderWithClient(<MatchingView a={1} b={3} />);

@@ -14,6 +14,17 @@ import { PairDetail } from "./PairDetail";
 import { PairTable } from "./PairTable";
 import { useMatchings, useStartMatching, type MatchSummary } from "./queries";
 
+/** The URL's SAE while the list does not hold it (still loading, or not ready): a `<select>`
+ * whose value has no option shows its first one, which would name another SAE. */
+function Missing({ id, found, loading }: { id: number | null; found: boolean; loading: boolean }) {
+  if (id === null || found) return null;
+  return (
+    <option value={id} disabled>
+      #{id} {loading ? "(loading…)" : "(not a ready SAE)"}
+    </option>
+  );
+}
+
 const widthOf = (s: SAE | undefined) => (s ? (s.cfg as { d_out?: number | null } | undefined)?.d_out ?? s.d_in : null);
 
 export function MatchingView({ a: initialA, b: initialB }: { a: number | null; b: number | null }) {
@@ -47,6 +58,7 @@ export function MatchingView({ a: initialA, b: initialB }: { a: number | null; b
                 choose an SAE
               </option>
               <IdOptions items={items} label={(s) => `#${s.id} ${s.name}`} />
+              <Missing id={a} found={!!saeA} loading={saes.isFetching} />
             </select>
           </Field>
           <Field label="B" hint={saeB ? `${saeB.architecture ?? "?"} · ${saeB.d_sae ?? "?"} latents · ${saeB.hook_name ?? "no hook"}` : undefined}>
@@ -55,6 +67,7 @@ export function MatchingView({ a: initialA, b: initialB }: { a: number | null; b
                 choose an SAE
               </option>
               <IdOptions items={items} label={(s) => `#${s.id} ${s.name}`} />
+              <Missing id={b} found={!!saeB} loading={saes.isFetching} />
             </select>
           </Field>
           <Field label="Match at cosine ≥">
