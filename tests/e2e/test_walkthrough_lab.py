@@ -70,6 +70,18 @@ def _import_three(page: Page) -> int:
     return int(trained["id"])
 
 
+def wait_for_pair(page: Page, a: int, b: int) -> None:
+    """Wait until the matching view's selects name SAEs ``a`` and ``b`` themselves: the value
+    alone is not enough, as an id the SAE list lacks shows as a disabled "#id (loading…)"."""
+    page.wait_for_function(
+        "(ids) => ['a', 'b'].every((side, i) => {"
+        "  const s = document.querySelector(`[data-testid=match-${side}]`);"
+        "  const o = s.options[s.selectedIndex];"
+        "  return s.value === ids[i] && o && !o.disabled && o.text.startsWith(`#${ids[i]} `); })",
+        arg=[str(a), str(b)],
+    )
+
+
 def test_01_compare_view_lists_four_saes(page: Page) -> None:
     _import_three(page)
     open_panel(page, "lab")
@@ -137,13 +149,7 @@ def test_03_axes_and_match_link(page: Page) -> None:
     page.get_by_test_id("lab-match").wait_for()
     # The SAEs were imported behind the studio's back: the list refetches on opening the view,
     # and until it arrives the selects name the URL's ids, never another SAE.
-    page.wait_for_function(
-        "(ids) => ['a', 'b'].every((side, i) => {"
-        "  const s = document.querySelector(`[data-testid=match-${side}]`);"
-        "  const o = s.options[s.selectedIndex];"
-        "  return s.value === ids[i] && o && !o.disabled && o.text.startsWith(`#${ids[i]} `); })",
-        arg=[str(first_id), str(other_id)],
-    )
+    wait_for_pair(page, first_id, other_id)
     shot(page, "22-lab-match-opened")
     page.get_by_test_id("lab-back").click()
     page.get_by_test_id("lab-compare").wait_for()

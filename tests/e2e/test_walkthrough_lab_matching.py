@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.test_walkthrough import JOB_TIMEOUT, shot
+from tests.e2e.test_walkthrough_lab import wait_for_pair
 
 pytestmark = pytest.mark.e2e
 Page = Any  # playwright.sync_api.Page
@@ -84,12 +85,9 @@ def test_01_match_two_saes(page: Page) -> None:
     page.evaluate(f"() => {{ window.location.hash = '#/lab/match?a={a_id}&b={b_id}'; }}")
     view = page.get_by_test_id("matching-view")
     view.wait_for()
-    # The SAE list refetches on opening the view (B was imported behind its back).
-    page.wait_for_function(
-        "(ids) => document.querySelector('[data-testid=match-a]').value === ids[0] && "
-        "document.querySelector('[data-testid=match-b]').value === ids[1]",
-        arg=[str(a_id), str(b_id)],
-    )
+    # B was imported behind the SAE list's back: the view asks for the list again and then names
+    # B (until then its select says "#id (loading…)", never another SAE).
+    wait_for_pair(page, a_id, b_id)
     page.get_by_text("have not been matched yet").wait_for()
     page.get_by_test_id("match-run").click()
     share = page.get_by_test_id("match-share")
@@ -112,6 +110,7 @@ def test_02_open_a_matched_pair(page: Page) -> None:
     a_side, b_side = page.get_by_test_id("pair-side-A"), page.get_by_test_id("pair-side-B")
     a_side.get_by_test_id("examples").locator("[data-testid=token-text]").first.wait_for()
     b_side.get_by_text("extract this SAE to see its examples").wait_for()
+    assert "of #" in b_side.inner_text()  # B is named, not "of ?"
     box_a, box_b = a_side.bounding_box(), b_side.bounding_box()
     assert box_a and box_b and abs(box_a["y"] - box_b["y"]) < 2  # side by side
     shot(page, "21-lab-matched-pair", detail)

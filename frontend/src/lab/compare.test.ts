@@ -28,12 +28,12 @@ describe("compare chart logic", () => {
     const pts = chartPoints(saes, "l0", "fvu", true, false);
     expect(pts.map((p) => p.id)).toEqual([1, 2]); // l0 = 0 has no place on a log axis
     expect(pts[0].xErr).toEqual([1, 2]);
-    expect(pts[0].yErr[0]).toBeCloseTo(0.01);
-    expect(pts[0].yErr[1]).toBeCloseTo(0.02);
+    expect(pts[0].yErr?.[0]).toBeCloseTo(0.01);
+    expect(pts[0].yErr?.[1]).toBeCloseTo(0.02);
     expect(pts.every((p) => p.onFront)).toBe(true);
     const ce = chartPoints(saes, "l0", "ce_loss_score");
     expect(ce.map((p) => p.id)).toEqual([2]);
-    expect(ce[0].yErr).toEqual([0, 0]); // no interval: no bar
+    expect(ce[0].yErr).toBeNull(); // no interval: no bar
   });
 
   it("gives each architecture a shape and each width a colour, stable in order", () => {
@@ -54,6 +54,10 @@ describe("compare chart logic", () => {
     expect(x[0]).toBeGreaterThan(10);
     expect(x[1]).toBeGreaterThan(252);
     expect(logTicks(x)).toEqual([20, 50, 100, 200]);
+    // One SAE (or several of one L0): no 1-2-5 tick inside, so the ends and the middle.
+    const one = axisDomain(pts.slice(0, 1), "x", true);
+    expect(logTicks(one)).toEqual([13, 16, 21]);
+    expect(logTicks([0.95, 1.5])).toEqual([1, 1.2, 1.4]);
   });
 
   it("reads and writes the lab's routes", () => {

@@ -36,15 +36,17 @@ export interface ChartPoint {
   width: number | null;
   x: number;
   y: number;
-  /** [below, above] distances to the interval's ends, as recharts' ErrorBar takes them. */
-  xErr: [number, number];
-  yErr: [number, number];
+  /** [below, above] distances to the interval's ends, as recharts' ErrorBar takes them; null
+   * without an interval (no bar: zero-length bars of two SAEs at one place share a React key). */
+  xErr: [number, number] | null;
+  yErr: [number, number] | null;
   onFront: boolean;
 }
 
-function err(m: { value: number | null; low?: number | null; high?: number | null }): [number, number] {
+function err(m: { value: number | null; low?: number | null; high?: number | null }): [number, number] | null {
   const v = m.value ?? 0;
-  return [m.low != null ? Math.max(0, v - m.low) : 0, m.high != null ? Math.max(0, m.high - v) : 0];
+  const bar: [number, number] = [m.low != null ? Math.max(0, v - m.low) : 0, m.high != null ? Math.max(0, m.high - v) : 0];
+  return bar[0] === 0 && bar[1] === 0 ? null : bar;
 }
 
 /** Points having both metrics (and positive values on a log axis), with the front marked. */
@@ -105,8 +107,8 @@ export function colourFor(widths: (number | null)[], width: number | null, palet
  */
 export function axisDomain(points: ChartPoint[], dir: "x" | "y", log: boolean): [number, number] {
   if (points.length === 0) return [0, 1];
-  const lo = Math.min(...points.map((p) => p[dir] - p[`${dir}Err`][0]));
-  const hi = Math.max(...points.map((p) => p[dir] + p[`${dir}Err`][1]));
+  const lo = Math.min(...points.map((p) => p[dir] - (p[`${dir}Err`]?.[0] ?? 0)));
+  const hi = Math.max(...points.map((p) => p[dir] + (p[`${dir}Err`]?.[1] ?? 0)));
   if (log) {
     const a = Math.max(lo, Math.min(...points.map((p) => p[dir])) / 2);
     return [a / 1.2, hi * 1.2];
@@ -115,7 +117,12 @@ export function axisDomain(points: ChartPoint[], dir: "x" | "y", log: boolean): 
   return [lo - pad, hi + pad];
 }
 
-/** Ticks of a log axis: 1, 2, 5 times powers of ten inside the domain. */
+/**
+ * Ticks of a log axis: 1, 2, 5 times powers of ten inside the domain, or, on a domain too narrow
+ * to hold two of them (one SAE, or SAEs of one L0), its ends and middle at two significant
+ * digits. Never fewer than two: with none recharts draws ticks of its own, which the browser left
+ * standing (a stray "16" mid-axis) after more SAEs widened the domain.
+ */
 export function logTicks([lo, hi]: [number, number]): number[] {
   const ticks: number[] = [];
   for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
@@ -124,5 +131,8 @@ export function logTicks([lo, hi]: [number, number]): number[] {
       if (t >= lo && t <= hi) ticks.push(t);
     }
   }
-  return ticks;
+  if (ticks.length >= 2) return ticks;
+  const round = (v: number) => Number(v.toPrecision(2));
+  const inside = [lo * 1.05, Math.sqrt(lo * hi), hi / 1.05].map(round).filter((t) => t >= lo && t <= hi);
+  return [...new Set(inside)];
 }

@@ -26,7 +26,9 @@ export function AdvancedFields({
     <div className="mt-2 grid gap-3 sm:grid-cols-3 xl:grid-cols-6">
       <Field label="Normalisation">
         <select value={form.normalize} onChange={(e) => set("normalize", e.target.value as TrainingForm["normalize"])}>
-          <option value="expected_average_only_in">expected average norm</option>
+          <option value="expected_average_only_in" title="inputs scaled so their average norm is √d_in (SAELens expected_average_only_in)">
+            scale to √d_in
+          </option>
           <option value="none">none</option>
         </select>
       </Field>
@@ -67,7 +69,7 @@ export function AdvancedFields({
       <Field label="Eval sequences">
         <input type="number" min={0} value={form.evalSequences} onChange={(e) => set("evalSequences", num(e.target.value) ?? 0)} />
       </Field>
-      <Field label="Activations" hint={readyCaches.length ? undefined : "No ready cache for this tokenization"}>
+      <Field label="Activations" className="sm:col-span-2" hint={readyCaches.length ? undefined : "No ready cache for this tokenization"}>
         <select
           value={form.useCache && form.activationCacheId ? String(form.activationCacheId) : ""}
           onChange={(e) => setForm((f) => ({ ...f, useCache: !!e.target.value, activationCacheId: num(e.target.value) ?? null }))}

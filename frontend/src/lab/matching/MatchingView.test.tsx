@@ -65,6 +65,20 @@ describe("MatchingView", () => {
     expect(screen.getByTestId("match-run")).toBeEnabled();
   });
 
+  it("asks for the list again once when the URL names an SAE it lacks", async () => {
+    let asked = 0;
+    const base = handler({});
+    const calls = stubApi((call) => {
+      if (!new URL(call.url, "http://x").pathname.endsWith("/saes")) return base(call);
+      asked += 1; // the first answer predates #9's import behind the list's back
+      return page(asked === 1 ? SAES : [...SAES, sae(9, 32)]);
+    });
+    renderWithClient(<MatchingView a={9} b={2} />);
+    const a = screen.getByTestId("match-a") as HTMLSelectElement;
+    await waitFor(() => expect(a.options[a.selectedIndex].text).toBe("#9 sae-9"));
+    expect(calls.filter((c) => new URL(c.url, "http://x").pathname.endsWith("/saes"))).toHaveLength(2);
+  });
+
   it("refuses SAEs of different widths before any request", async () => {
     const calls = stubApi(handler({}));
     renderWithClient(<MatchingView a={1} b={3} />);

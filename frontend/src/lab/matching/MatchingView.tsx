@@ -3,7 +3,7 @@
  * `matching` job), read the share of A matched and the histogram of best cosines, browse the pairs
  * (sortable) and the splits, and open a pair to see both latents' examples and labels side by side.
  */
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useSaes } from "../../api/hooks";
 import type { SAE } from "../../api/types";
 import { Button, Card, Empty, ErrorLine, Field, IdOptions, StatusPill, num } from "../../components/ui";
@@ -38,6 +38,18 @@ export function MatchingView({ a: initialA, b: initialB }: { a: number | null; b
   const items = saes.data?.items.filter((s) => s.status === "ready") ?? [];
   const saeA = items.find((s) => s.id === a);
   const saeB = items.find((s) => s.id === b);
+  // An SAE made behind the list's back (the CLI, another tab) within its stale time: ask again
+  // once for each id the list lacks, so a fresh URL names it instead of "not a ready SAE".
+  const asked = useRef(new Set<number>());
+  const lacking = [a, b].filter((id) => id !== null && !items.some((s) => s.id === id)).join(",");
+  const { isSuccess, isFetching, refetch } = saes;
+  useEffect(() => {
+    if (!isSuccess || isFetching || !lacking) return;
+    const fresh = lacking.split(",").map(Number).filter((id) => !asked.current.has(id));
+    if (fresh.length === 0) return;
+    fresh.forEach((id) => asked.current.add(id));
+    void refetch();
+  }, [isSuccess, isFetching, refetch, lacking]);
   const mismatch = saeA && saeB && widthOf(saeA) !== widthOf(saeB);
   const current = matchings.data?.items.find((m) => m.sae_a_id === a && m.sae_b_id === b) ?? null;
   const pick = (side: "a" | "b", value: number) => {

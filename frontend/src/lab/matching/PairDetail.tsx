@@ -37,7 +37,7 @@ function LatentColumn({ side, sae, index }: { side: "A" | "B"; sae: SAE | undefi
 
 export function PairDetail({ saeA, saeB, pair }: { saeA: SAE | undefined; saeB: SAE | undefined; pair: { a: number; b: number } }) {
   return (
-    <div className="grid min-w-0 gap-4 lg:grid-cols-2" data-testid="pair-detail">
+    <div className="grid min-w-0 items-start gap-4 lg:grid-cols-2" data-testid="pair-detail">
       <LatentColumn side="A" sae={saeA} index={pair.a} />
       <LatentColumn side="B" sae={saeB} index={pair.b} />
     </div>
