@@ -15,6 +15,7 @@ Playwright's own browser download is never used. Without the browser, the packag
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -93,8 +94,8 @@ def e2e_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield hub
 
 
-@pytest.fixture(scope="session")
-def studio(tmp_path_factory: pytest.TempPathFactory, e2e_hub: Any) -> Iterator[str]:
+def require_browser() -> None:
+    """The built UI, Debian's Chromium and playwright, or skip (a failure under make test)."""
     if not STATIC.exists():
         _unavailable("the web studio is not built (run `make ui`)")
     if not Path(CHROMIUM).exists():
@@ -103,8 +104,50 @@ def studio(tmp_path_factory: pytest.TempPathFactory, e2e_hub: Any) -> Iterator[s
         import playwright  # noqa: F401
     except ImportError:
         _unavailable("the playwright package is missing (pip install playwright)")
+
+
+@contextlib.contextmanager
+def serve_studio(home: Path, env: dict[str, str], what: str) -> Iterator[str]:
+    """``mistudio serve`` on a free port with ``env``, until the block ends; its URL. The tail of
+    its log is printed afterwards (shown when a test failed)."""
+    for key in ("MISTUDIO_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_CACHE"):
+        env.pop(key, None)
+    url = f"http://127.0.0.1:{free_port()}"
+    port = url.rsplit(":", 1)[1]
+    log_path = home / "serve.log"
+    argv = [mistudio_exe(), "serve", "--port", port, "--log-level", "warning"]
+    try:
+        with running_server(argv, env, log_path, f"{url}/api/v1/health", timeout=120):
+            yield url
+    finally:
+        tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
+        print(f"\n--- {what} log (tail) ---\n{tail}")
+
+
+@contextlib.contextmanager
+def browser_page(playwright_driver: Any, url: str) -> Iterator[Any]:
+    """One headless Chromium page at ``url`` (1440x960, 30 s timeouts); an uncaught error in
+    the page fails the test that closes it."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    browser = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
+    context = browser.new_context(viewport={"width": 1440, "height": 960})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.goto(url)
+    yield pg
+    context.close()
+    browser.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory: pytest.TempPathFactory, e2e_hub: Any) -> Iterator[str]:
+    require_browser()
     home = tmp_path_factory.mktemp("e2e-home")
-    port = free_port()
     env = {
         **os.environ,
         "MISTUDIO_HOME": str(home),
@@ -120,32 +163,11 @@ def studio(tmp_path_factory: pytest.TempPathFactory, e2e_hub: Any) -> Iterator[s
         "MISTUDIO_GPU_SOURCE": "nvidia-smi",
         "FAKE_NVIDIA_SMI_GPUS_FILE": str(home / FAKE_GPUS_FILE),
     }
-    for key in ("MISTUDIO_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_CACHE"):
-        env.pop(key, None)
-    url = f"http://127.0.0.1:{port}"
-    log_path = home / "serve.log"
-    argv = [mistudio_exe(), "serve", "--port", str(port), "--log-level", "warning"]
-    try:
-        with running_server(argv, env, log_path, f"{url}/api/v1/health", timeout=120):
-            yield url
-    finally:
-        tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
-        print(f"\n--- mistudio serve log (tail) ---\n{tail}")
+    with serve_studio(home, env, "mistudio serve") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def page(studio: str, playwright_driver: Any) -> Iterator[object]:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    browser = playwright_driver.chromium.launch(
-        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-    )
-    context = browser.new_context(viewport={"width": 1440, "height": 960})
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.goto(studio)
-    yield pg
-    context.close()
-    browser.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    with browser_page(playwright_driver, studio) as pg:
+        yield pg

@@ -18,50 +18,37 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, STATIC, _unavailable
+from tests.e2e.conftest import browser_page, require_browser, serve_studio
 from tests.e2e.test_walkthrough import JOB_TIMEOUT, shot
-from tests.servers import free_port, mistudio_exe, running_server
 
 pytestmark = pytest.mark.e2e
 Page = Any  # playwright.sync_api.Page
 
-TINY = {
-    "layer": 1,
-    "max_length": 32,
-    "train_tokens": 2048,
-    "batch_tokens": 256,
-    "buffer_tokens": 1024,
-    "eval_sequences": 2,
-    "d_sae": 64,
-    "k": 4,
-    "extract_tokens": 1024,
-    "top_k": 8,
-    "local_labels": 16,
-}
+
+def tiny_first_run(imports: Path) -> dict[str, Any]:
+    """The first-run config of the tiny llama on 300 random texts, both written under
+    ``imports``."""
+    from mistudio.core.data import DatasetSource, import_dataset
+    from tests.unit.tiny_models import TINY_FIRST_RUN, random_texts, tiny_model, tiny_tokenizer
+
+    model = imports / "tiny-llama"
+    tiny_model("llama").save_pretrained(model)
+    tiny_tokenizer().save_pretrained(model)
+    texts = imports / "tiny.jsonl"
+    rows = random_texts(300, seed=1, min_len=10, max_len=60)
+    texts.write_text("\n".join(json.dumps({"text": t}) for t in rows))
+    corpus = imports / "tiny-corpus"
+    import_dataset(DatasetSource(kind="local", path=texts, name="tiny"), corpus)
+    return {"model": str(model), "corpus": str(corpus), **TINY_FIRST_RUN}
 
 
 @pytest.fixture(scope="module")
 def empty_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second, empty studio whose first run uses the tiny llama and a tiny corpus."""
-    if not STATIC.exists():
-        _unavailable("the web studio is not built (run `make ui`)")
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    from mistudio.core.data import DatasetSource, import_dataset
-    from tests.unit.tiny_models import random_texts, tiny_model, tiny_tokenizer
-
+    require_browser()
     home = tmp_path_factory.mktemp("e2e-first-run")
-    model = home / "imports" / "tiny-llama"
-    tiny_model("llama").save_pretrained(model)
-    tiny_tokenizer().save_pretrained(model)
-    texts = home / "imports" / "tiny.jsonl"
-    rows = random_texts(300, seed=1, min_len=10, max_len=60)
-    texts.write_text("\n".join(json.dumps({"text": t}) for t in rows))
-    corpus = home / "imports" / "tiny-corpus"
-    import_dataset(DatasetSource(kind="local", path=texts, name="tiny"), corpus)
     config = home / "first_run.json"
-    config.write_text(json.dumps({"model": str(model), "corpus": str(corpus), **TINY}))
-    port = free_port()
+    config.write_text(json.dumps(tiny_first_run(home / "imports")))
     env = {
         **os.environ,
         "MISTUDIO_HOME": str(home),
@@ -69,35 +56,16 @@ def empty_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "TOKENIZERS_PARALLELISM": "false",
         "HF_HUB_OFFLINE": "1",
     }
-    for key in ("MISTUDIO_TOKEN", "MISTUDIO_DATABASE_URL", "MISTUDIO_BROKER_URL"):
+    for key in ("MISTUDIO_DATABASE_URL", "MISTUDIO_BROKER_URL"):
         env.pop(key, None)
-    url = f"http://127.0.0.1:{port}"
-    argv = [mistudio_exe(), "serve", "--port", str(port), "--log-level", "warning"]
-    log_path = home / "serve.log"
-    try:
-        with running_server(argv, env, log_path, f"{url}/api/v1/health", timeout=120):
-            yield url
-    finally:
-        tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
-        print(f"\n--- first-run studio log (tail) ---\n{tail}")
+    with serve_studio(home, env, "first-run studio") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def fresh_page(empty_studio: str, playwright_driver: Any) -> Iterator[Page]:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    browser = playwright_driver.chromium.launch(
-        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-    )
-    context = browser.new_context(viewport={"width": 1440, "height": 960})
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.goto(empty_studio)
-    yield pg
-    context.close()
-    browser.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    with browser_page(playwright_driver, empty_studio) as pg:
+        yield pg
 
 
 def test_empty_studio_one_click_to_labelled_features(fresh_page: Page) -> None:

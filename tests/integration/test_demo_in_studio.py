@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from mistudio.cli import _register, app
 from mistudio.core.language_models import LoadedModel
 
-pytestmark = pytest.mark.smollm
+pytestmark = [pytest.mark.smollm, pytest.mark.slow]  # two real demos: over a minute
 SERVICE_KEYS = (
     "MISTUDIO_DATABASE_URL",
     "MISTUDIO_BROKER_URL",

@@ -45,7 +45,7 @@ from mistudio.core.steering import (
 )
 from mistudio.core.training import SAETrainConfig, TrainConfig
 
-pytestmark = pytest.mark.smollm
+pytestmark = [pytest.mark.smollm, pytest.mark.slow]  # trains an SAE on SmolLM2: 2-3 minutes
 
 PROMPT = "The weather today is"
 KEYWORDS = set(keyword.kwlist) | {"self"}

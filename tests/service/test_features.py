@@ -127,6 +127,7 @@ def write_synthetic_examples(folder: Path, n: int, before: int = 32, after: int 
     return folder
 
 
+@pytest.mark.slow  # 65,536 rows on both backends: 45 s of the suite (make test-slow)
 def test_feature_pages_over_65k(studio: Studio) -> None:
     c = studio.client
     t0 = time.perf_counter()

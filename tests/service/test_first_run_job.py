@@ -11,22 +11,11 @@ import pytest
 
 from tests.service.conftest import Studio
 from tests.service.tiny_artifacts import API, ensure_model_and_tokenization
+from tests.unit.tiny_models import TINY_FIRST_RUN
 
 pytestmark = pytest.mark.service
 
-TINY = {
-    "layer": 1,
-    "max_length": 32,
-    "train_tokens": 2048,
-    "batch_tokens": 256,
-    "buffer_tokens": 1024,
-    "eval_sequences": 2,
-    "d_sae": 64,
-    "k": 4,
-    "extract_tokens": 1024,
-    "top_k": 8,
-    "local_labels": 8,
-}
+TINY = {**TINY_FIRST_RUN, "local_labels": 8}
 
 
 def test_first_run_job_labels_features_stage_by_stage(studio: Studio) -> None:

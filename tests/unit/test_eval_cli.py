@@ -4,41 +4,20 @@ metrics equal core/lab's on the same held-out sequences; mistakes are one line."
 from __future__ import annotations
 
 import csv
-import json
 
 import pytest
 
 from mistudio.cli import main
-from mistudio.core.data import (
-    DatasetSource,
-    Tokenization,
-    TokenizeConfig,
-    import_dataset,
-    tokenize_dataset,
-)
+from mistudio.core.data import Tokenization
 from mistudio.core.lab import EvalConfig, run_evals
 from mistudio.core.language_models import load_model
-from mistudio.core.sae import SAEConfig, build_sae, load_sae, save_sae
-from tests.unit.tiny_models import random_texts, tiny_model, tiny_tokenizer
-
-HOOK = "blocks.1.hook_resid_post"
+from mistudio.core.sae import load_sae
+from tests.unit.cli_workspace import HOOK, cli_workspace
 
 
 @pytest.fixture
 def workspace(tmp_home, tmp_path):
-    model_dir = tmp_path / "tiny-llama"
-    tiny_model("llama").save_pretrained(model_dir)
-    tiny_tokenizer().save_pretrained(model_dir)
-    src = tmp_path / "docs.jsonl"
-    src.write_text("\n".join(json.dumps({"text": t}) for t in random_texts(30)))
-    import_dataset(DatasetSource.local(src), tmp_path / "ds")
-    tok_dir = tmp_home / "artifacts" / "tokenizations" / "tiny"
-    tokenize_dataset(
-        tmp_path / "ds", tiny_tokenizer(), TokenizeConfig(max_length=16, stride=8), tok_dir
-    )
-    sae = build_sae(SAEConfig(architecture="topk", d_in=32, d_sae=24, k=4))
-    save_sae(sae, tmp_path / "sae", metadata={"hook_name": HOOK})
-    return model_dir, tmp_path / "sae", tok_dir
+    return cli_workspace(tmp_home, tmp_path)
 
 
 def test_eval_writes_what_core_computes(workspace, tmp_path, capsys):

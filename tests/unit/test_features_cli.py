@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from mistudio.cli import main
-from mistudio.core.data import DatasetSource, TokenizeConfig, import_dataset, tokenize_dataset
 from mistudio.core.features import ExtractionResult
-from mistudio.core.sae import SAEConfig, build_sae, save_sae
-from tests.unit.tiny_models import random_texts, tiny_model, tiny_tokenizer
+from tests.unit.cli_workspace import cli_workspace
 
 
 @pytest.fixture
 def workspace(tmp_home, tmp_path):
-    model_dir = tmp_path / "tiny-llama"
-    tiny_model("llama").save_pretrained(model_dir)
-    tiny_tokenizer().save_pretrained(model_dir)
-    src = tmp_path / "docs.jsonl"
-    src.write_text("\n".join(json.dumps({"text": t}) for t in random_texts(30)))
-    import_dataset(DatasetSource.local(src), tmp_path / "ds")
-    tok_dir = tmp_home / "artifacts" / "tokenizations" / "tiny"
-    tokenize_dataset(
-        tmp_path / "ds", tiny_tokenizer(), TokenizeConfig(max_length=16, stride=8), tok_dir
-    )
-    sae = build_sae(SAEConfig(architecture="topk", d_in=32, d_sae=24, k=4))
-    save_sae(sae, tmp_path / "sae", metadata={"hook_name": "blocks.1.hook_resid_post"})
-    return model_dir, tmp_path / "sae"
+    model_dir, sae_dir, _ = cli_workspace(tmp_home, tmp_path)
+    return model_dir, sae_dir
 
 
 def test_extract_then_feature(workspace, tmp_path, capsys):

@@ -119,3 +119,20 @@ def random_texts(n_docs: int, seed: int = 0, min_len: int = 3, max_len: int = 40
         " ".join(f"w{rng.randrange(3, VOCAB)}" for _ in range(rng.randrange(min_len, max_len)))
         for _ in range(n_docs)
     ]
+
+
+TINY_FIRST_RUN = {
+    "layer": 1,
+    "max_length": 32,
+    "train_tokens": 2048,
+    "batch_tokens": 256,
+    "buffer_tokens": 1024,
+    "eval_sequences": 2,
+    "d_sae": 64,
+    "k": 4,
+    "extract_tokens": 1024,
+    "top_k": 8,
+    "local_labels": 16,
+}
+"""A first run (``mistudio.core.first_run``) on the tiny llama in seconds: add ``model`` and
+``corpus``."""
