@@ -133,16 +133,25 @@ def first_run_job(ctx: JobContext) -> dict[str, Any]:
             if config.local_labels
             else None
         )
-        passes = label_first_features(
-            config,
-            main,
-            loaded.tokenizer,
-            out,
-            ctx.progress,
-            on_rules=rules.add,
-            on_local=local.add if local is not None else None,
-            should_stop=ctx.stopped,
-        )
+        try:
+            passes = label_first_features(
+                config,
+                main,
+                loaded.tokenizer,
+                out,
+                ctx.progress,
+                on_rules=rules.add,
+                on_local=local.add if local is not None else None,
+                should_stop=ctx.stopped,
+            )
+        except BaseException as exc:
+            # A retry labels again into new runs: these two keep what they wrote and say why
+            # they stopped, instead of staying "labelling" for ever.
+            for recorder in (rules, local):
+                if recorder is not None:
+                    why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    recorder.stop(why, isinstance(exc, JobCancelled))
+            raise
         rules.finish(passes.rules)
         if local is not None and passes.local is not None:
             local.finish(passes.local)

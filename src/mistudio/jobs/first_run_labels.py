@@ -73,6 +73,19 @@ class LabelPassRecorder:
                     "labeling": {"method": self.config.method, "run_id": self.labeling_id},
                 }
 
+    def stop(self, error: str, cancelled: bool) -> None:
+        """The pass ended early (the job failed or was cancelled): keep the labels written so
+        far and mark the run failed or cancelled with one line, never left ``labelling``."""
+        try:
+            self.writer.flush()
+        finally:
+            with session_scope() as session:
+                row = session.get(LabelingJob, self.labeling_id)
+                if row is not None and row.status == "labelling":
+                    row.status = "cancelled" if cancelled else "failed"
+                    row.error = error
+                    row.n_labeled = len(self.writer.written)
+
 
 def record_label_passes(extraction_id: int, passes: Any) -> list[int]:
     """Record finished passes (a :class:`~mistudio.core.first_run.LabelPasses`); returns the
