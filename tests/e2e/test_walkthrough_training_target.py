@@ -22,34 +22,46 @@ Page = Any  # playwright.sync_api.Page
 TARGET = 16
 
 
-def test_standard_sae_trained_to_a_target_l0(page: Page) -> None:
+def start_training(page: Page, name: str, architecture: str, fields: dict[str, str]) -> Any:
+    """Fill the training form (architecture, then each ``train-<field>`` input, the advanced
+    ones opened when needed), start it and return the new run's card."""
     open_panel(page, "training")
     form = page.get_by_test_id("training-form")
-    form.get_by_test_id("train-architecture").select_option("standard")
+    form.get_by_test_id("train-architecture").select_option(architecture)
     page.wait_for_function(
         "() => document.querySelector('[data-testid=train-d-in]').value === '576'"
     )
-    page.get_by_test_id("train-d-sae").fill("512")
-    page.get_by_test_id("train-l0").fill(str(TARGET))
-    page.get_by_test_id("train-steps").fill("60")  # 48 adjusting steps, then 12 frozen
-    page.get_by_test_id("train-batch").fill("128")
-    if not page.get_by_test_id("train-buffer").is_visible():
-        page.get_by_test_id("train-advanced").click()
-    page.get_by_test_id("train-buffer").fill("8192")
-    page.get_by_test_id("train-name").fill("e2e-standard-target")
+    for field, value in fields.items():
+        box = page.get_by_test_id(f"train-{field}")
+        if not box.is_visible():
+            page.get_by_test_id("train-advanced").click()
+        if field == "device":
+            form.get_by_test_id("train-device").select_option(value)
+        else:
+            box.fill(value)
+    page.get_by_test_id("train-name").fill(name)
     page.get_by_test_id("train-start").click()
-    card = (
-        page.get_by_test_id("training-cards")
-        .locator("section")
-        .filter(has_text="e2e-standard-target")
-        .first
+    return page.get_by_test_id("training-cards").locator("section").filter(has_text=name).first
+
+
+def wait_until_done(card: Any) -> None:
+    card.get_by_test_id("status").filter(has_text=re.compile("ready|completed")).wait_for(
+        timeout=JOB_TIMEOUT
+    )
+
+
+def test_standard_sae_trained_to_a_target_l0(page: Page) -> None:
+    card = start_training(
+        page,
+        "e2e-standard-target",
+        "standard",
+        # 48 adjusting steps, then 12 frozen
+        {"d-sae": "512", "l0": str(TARGET), "steps": "60", "batch": "128", "buffer": "8192"},
     )
     chart = card.get_by_test_id("sparsity-chart")
     # A horizontal SVG line has no height, which Playwright never counts as visible.
     chart.get_by_test_id("sparsity-target").wait_for(state="attached", timeout=JOB_TIMEOUT)
-    card.get_by_test_id("status").filter(has_text=re.compile("ready|completed")).wait_for(
-        timeout=JOB_TIMEOUT
-    )
+    wait_until_done(card)
     summary = chart.get_by_test_id("sparsity-summary").inner_text()
     assert f"target {TARGET}" in summary, summary
     assert re.search(r"L0 [\d.]+", summary), summary
@@ -58,29 +70,9 @@ def test_standard_sae_trained_to_a_target_l0(page: Page) -> None:
 
 def test_a_training_over_two_cpu_ranks(page: Page) -> None:
     """Issue 20: the dialog's CPU ranks make a 2-rank job; its card names the ranks it holds."""
-    open_panel(page, "training")
-    form = page.get_by_test_id("training-form")
-    form.get_by_test_id("train-architecture").select_option("topk")
-    form.get_by_test_id("train-device").select_option("cpu")
-    page.get_by_test_id("train-d-sae").fill("512")
-    page.get_by_test_id("train-l0").fill("16")
-    page.get_by_test_id("train-steps").fill("8")
-    page.get_by_test_id("train-batch").fill("128")
-    page.get_by_test_id("train-ranks").fill("2")
-    if not page.get_by_test_id("train-buffer").is_visible():
-        page.get_by_test_id("train-advanced").click()
-    page.get_by_test_id("train-buffer").fill("1024")
-    page.get_by_test_id("train-name").fill("e2e-two-ranks")
-    page.get_by_test_id("train-start").click()
-    card = (
-        page.get_by_test_id("training-cards")
-        .locator("section")
-        .filter(has_text="e2e-two-ranks")
-        .first
-    )
+    fields = {"device": "cpu", "d-sae": "512", "l0": "16", "steps": "8", "batch": "128"}
+    card = start_training(page, "e2e-two-ranks", "topk", fields | {"ranks": "2", "buffer": "1024"})
     devices = card.get_by_test_id("training-devices")
     devices.filter(has_text="2 CPU ranks").wait_for(timeout=JOB_TIMEOUT)
-    card.get_by_test_id("status").filter(has_text=re.compile("ready|completed")).wait_for(
-        timeout=JOB_TIMEOUT
-    )
+    wait_until_done(card)
     shot(page, "15-training-two-cpu-ranks", card)
