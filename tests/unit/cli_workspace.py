@@ -18,13 +18,20 @@ def cli_workspace(home: Path, folder: Path) -> tuple[Path, Path, Path]:
     model_dir = folder / "tiny-llama"
     tiny_model("llama").save_pretrained(model_dir)
     tiny_tokenizer().save_pretrained(model_dir)
+    tok_dir = tiny_tokenization(home, folder, 30)
+    sae = build_sae(SAEConfig(architecture="topk", d_in=32, d_sae=24, k=4))
+    save_sae(sae, folder / "sae", metadata={"hook_name": HOOK})
+    return model_dir, folder / "sae", tok_dir
+
+
+def tiny_tokenization(home: Path, folder: Path, n_texts: int) -> Path:
+    """``n_texts`` random documents imported under ``folder`` and tokenized by the tiny
+    tokenizer as ``tiny`` under ``home`` (sequences of 16, stride 8); the tokenization folder."""
     src = folder / "docs.jsonl"
-    src.write_text("\n".join(json.dumps({"text": t}) for t in random_texts(30)))
+    src.write_text("\n".join(json.dumps({"text": t}) for t in random_texts(n_texts)))
     import_dataset(DatasetSource.local(src), folder / "ds")
     tok_dir = home / "artifacts" / "tokenizations" / "tiny"
     tokenize_dataset(
         folder / "ds", tiny_tokenizer(), TokenizeConfig(max_length=16, stride=8), tok_dir
     )
-    sae = build_sae(SAEConfig(architecture="topk", d_in=32, d_sae=24, k=4))
-    save_sae(sae, folder / "sae", metadata={"hook_name": HOOK})
-    return model_dir, folder / "sae", tok_dir
+    return tok_dir

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from mistudio.cli import main
-from mistudio.core.data import DatasetSource, TokenizeConfig, import_dataset, tokenize_dataset
 from mistudio.core.features import ExtractionResult
 from mistudio.core.sae import SAEConfig, build_sae, save_sae
 from mistudio.core.steering import SteeringRun
-from tests.unit.tiny_models import random_texts, tiny_model, tiny_tokenizer
+from tests.unit.cli_workspace import tiny_tokenization
+from tests.unit.tiny_models import tiny_model, tiny_tokenizer
 
 
 @pytest.fixture
@@ -64,13 +64,7 @@ def test_steer_side_by_side_and_sweep(workspace, tmp_path, capsys):
 
 def test_steer_relative_reads_max_act_from_extraction(workspace, tmp_home, tmp_path, capsys):
     model_dir, sae_dir = workspace
-    src = tmp_path / "docs.jsonl"
-    src.write_text("\n".join(json.dumps({"text": t}) for t in random_texts(20)))
-    import_dataset(DatasetSource.local(src), tmp_path / "ds")
-    tok_dir = tmp_home / "artifacts" / "tokenizations" / "tiny"
-    tokenize_dataset(
-        tmp_path / "ds", tiny_tokenizer(), TokenizeConfig(max_length=16, stride=8), tok_dir
-    )
+    tiny_tokenization(tmp_home, tmp_path, 20)
     ext = tmp_path / "ext"
     main(["extract", "--sae", str(sae_dir), "-t", "tiny", "--tokens", "200", "--top-k", "3",
           "--model", str(model_dir), "--out", str(ext)])  # fmt: skip

@@ -147,9 +147,9 @@ def first_run_job(ctx: JobContext) -> dict[str, Any]:
         except BaseException as exc:
             # A retry labels again into new runs: these two keep what they wrote and say why
             # they stopped, instead of staying "labelling" for ever.
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             for recorder in (rules, local):
                 if recorder is not None:
-                    why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                     recorder.stop(why, isinstance(exc, JobCancelled))
             raise
         rules.finish(passes.rules)
