@@ -299,7 +299,7 @@ def main() -> None:
     report.update(
         benchmark="first_run",
         date=time.strftime("%Y-%m-%d %H:%M"),
-        machine=f"{platform.machine()}, {os.cpu_count()} CPUs, shared with other helpers' tests",
+        machine=f"{platform.machine()}, {os.cpu_count()} CPUs (each row gives the load average)",
         settings={"model": "smollm2-135m (GGUF, cache cold)", "target": "<= 7 min, < 3 GB"},
     )
     report["results"]["issue 22 starting point (demo + label)"] = {

@@ -90,7 +90,16 @@ def test_empty_studio_one_click_to_labelled_features(fresh_page: Page) -> None:
     summary = page.get_by_test_id("first-run-summary")
     summary.wait_for(timeout=JOB_TIMEOUT)
     assert "latents labelled" in summary.inner_text()
-    for name in ("model", "dataset", "tokenize", "train", "extract", "index", "label"):
+    for name in (
+        "model",
+        "dataset",
+        "tokenize",
+        "activations",
+        "train",
+        "extract",
+        "index",
+        "label",
+    ):
         stage = page.get_by_test_id(f"first-run-stage-{name}")
         assert stage.get_attribute("data-state") == "done", name
 

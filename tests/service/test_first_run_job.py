@@ -40,7 +40,16 @@ def test_first_run_job_labels_features_stage_by_stage(studio: Studio) -> None:
     job = studio.completed(job_id, timeout=300)
     result = job["result"]
     names = [s["name"] for s in result["stages"]]
-    assert names == ["model", "dataset", "tokenize", "train", "extract", "index", "label"]
+    assert names == [
+        "model",
+        "dataset",
+        "tokenize",
+        "activations",
+        "train",
+        "extract",
+        "index",
+        "label",
+    ]
     assert all(s["seconds"] >= 0 for s in result["stages"])
     assert sum(s["share"] for s in result["stages"]) == pytest.approx(1.0, abs=0.01)
     assert result["d_sae"] == 64 and 0 < result["labelled"] <= 64

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from mistudio.core.activations import ActivationCache, ActivationStreamConfig, cache_activations
 from mistudio.core.data import DatasetSource, TokenizeConfig, import_dataset, tokenize_dataset
 from mistudio.core.features import (
     ExtractionConfig,
@@ -270,3 +271,87 @@ def test_interrupted_run_writes_nothing(loaded, tokenization, tmp_path):
     (tmp_path / ".x.partial").mkdir()  # what a killed process leaves behind
     with pytest.raises(InvalidInputError, match="interrupted"):
         ExtractionResult.open(tmp_path / "x")
+
+
+def test_a_cache_replaces_the_lm_pass(loaded, tokenization, extracted, tmp_path):
+    """Issue 22's first run extracts from the activations it cached for training: the same
+    arrays as the LM stream, with no forward pass; a cache that ends early bounds the tokens."""
+    sae, direct = extracted
+    stream = ActivationStreamConfig(hook_points=[HOOK], batch_size=3)
+    cache_activations(loaded, tokenization, stream, tmp_path / "cache", shard_tokens=37)
+    calls = []
+    handle = loaded.model.register_forward_pre_hook(lambda *_: calls.append(1))
+    try:
+        (replayed,) = extract_features(
+            loaded,
+            tokenization,
+            [ExtractionTarget(sae)],
+            config(),
+            [tmp_path / "from-cache"],
+            cache=ActivationCache.open(tmp_path / "cache"),
+        )
+    finally:
+        handle.remove()
+    assert calls == []
+    assert replayed.meta.n_tokens == direct.meta.n_tokens
+    for name in ("top_values", "top_locations", "top_tokens", "hist_counts"):
+        np.testing.assert_allclose(
+            np.asarray(replayed.array(name)), np.asarray(direct.array(name)), rtol=1e-5, atol=1e-6
+        )
+    np.testing.assert_array_equal(replayed.table()["count"], direct.table()["count"])
+
+    short = ActivationStreamConfig(hook_points=[HOOK], batch_size=3, stop_sequence=10)
+    cache_activations(loaded, tokenization, short, tmp_path / "short")
+    (part,) = extract_features(
+        loaded,
+        tokenization,
+        [ExtractionTarget(sae)],
+        config(),
+        [tmp_path / "part"],
+        cache=ActivationCache.open(tmp_path / "short"),
+    )
+    assert 0 < part.meta.n_tokens < direct.meta.n_tokens
+    assert int(np.asarray(part.array("top_locations"))[..., 0].max()) < 10  # only sequences 0-9
+
+
+def test_a_cache_of_other_tokens_or_settings_is_refused(loaded, tokenization, tmp_path):
+    sae = make_sae()
+    late = ActivationStreamConfig(hook_points=[HOOK], batch_size=4, start_sequence=2)
+    cache_activations(loaded, tokenization, late, tmp_path / "late")
+    # A manifest from before start_sequence was recorded: it claims sequence 0.
+    manifest = json.loads((tmp_path / "late" / "manifest.json").read_text())
+    assert manifest["start_sequence"] == 2
+    manifest.pop("start_sequence")
+    (tmp_path / "late" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InvalidInputError, match="does not hold tokenization"):
+        extract_features(
+            loaded,
+            tokenization,
+            [ExtractionTarget(sae)],
+            config(),
+            [tmp_path / "a"],
+            cache=ActivationCache.open(tmp_path / "late"),
+        )
+    keep = ActivationStreamConfig(hook_points=[HOOK], skip_special_tokens=False)
+    cache_activations(loaded, tokenization, keep, tmp_path / "keep")
+    with pytest.raises(InvalidInputError, match="kept special tokens"):
+        extract_features(
+            loaded,
+            tokenization,
+            [ExtractionTarget(sae)],
+            config(),
+            [tmp_path / "b"],
+            cache=ActivationCache.open(tmp_path / "keep"),
+        )
+    other = ActivationStreamConfig(hook_points=["blocks.0.hook_resid_post"])
+    cache_activations(loaded, tokenization, other, tmp_path / "other")
+    with pytest.raises(InvalidInputError, match="has no blocks.1"):
+        extract_features(
+            loaded,
+            tokenization,
+            [ExtractionTarget(sae)],
+            config(),
+            [tmp_path / "c"],
+            cache=ActivationCache.open(tmp_path / "other"),
+        )
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -24,8 +24,9 @@ export const STAGES: { name: string; title: string }[] = [
   { name: "model", title: "Load SmolLM2-135M (dequantized once)" },
   { name: "dataset", title: "Import the Python standard library" },
   { name: "tokenize", title: "Tokenize the sequences the stages read" },
-  { name: "train", title: "Train a top-k SAE on layer 6" },
-  { name: "extract", title: "Extract its features" },
+  { name: "activations", title: "Run the model once: cache layer 6's activations" },
+  { name: "train", title: "Train a top-k SAE on layer 6 (from the cache)" },
+  { name: "extract", title: "Extract its features (from the cache)" },
   { name: "index", title: "Index features for the browser" },
   { name: "label", title: "Label features (rules, then patterns)" },
 ];

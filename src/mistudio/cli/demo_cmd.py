@@ -51,6 +51,7 @@ def demo(
         FirstRunConfig,
         FirstRunFolders,
         StageClock,
+        cache_first_activations,
         import_corpus,
         label_first_features,
         tokenize_for_first_run,
@@ -111,10 +112,19 @@ def demo(
                 f"sequences of {config.max_length}"
             )
     tok = toks[config.corpus]
+    with clock.stage("activations"):
+        layers = ", ".join(str(layer) for layer in config.layers)
+        with tqdm_progress(f"caching layer {layers} (one LM pass)", unit="seq") as progress:
+            cache = cache_first_activations(config, loaded, tok, folders.activations, progress)
+        typer.echo(
+            f"{cache.n_tokens:,} tokens of layer {layers} cached (float16) -> {cache.folder}"
+        )
     with clock.stage("train"):
-        run_config, result = _train(config, loaded, tok, folders.training)
+        run_config, result = _train(config, loaded, tok, folders.training, cache)
     with clock.stage("extract"):
-        extraction_config, extractions = _extract(config, loaded, tok, result, folders.extraction)
+        extraction_config, extractions = _extract(
+            config, loaded, tok, result, folders.extraction, cache
+        )
     registered = None
     if register:
         with clock.stage("index"):
@@ -140,8 +150,8 @@ def demo(
         typer.echo(line)
 
 
-def _train(config: Any, loaded: Any, tok: Any, run_dir: Any) -> Any:
-    """The first run's SAE(s) over one LM pass that stops at the deepest layer trained."""
+def _train(config: Any, loaded: Any, tok: Any, run_dir: Any, cache: Any) -> Any:
+    """The first run's SAE(s) on the cached activations."""
     # deferred: core imports torch (seconds); `mistudio --help` must not pay for it
     from mistudio.core.first_run import train_first_sae
 
@@ -153,7 +163,7 @@ def _train(config: Any, loaded: Any, tok: Any, run_dir: Any) -> Any:
             if metrics.get("sae") == config.sae_name:
                 bar(step, total, l0=metrics.get("l0"), fvu=metrics.get("fvu"))
 
-        run_config, result = train_first_sae(config, loaded, tok, run_dir, progress)
+        run_config, result = train_first_sae(config, loaded, tok, run_dir, progress, cache=cache)
     for name, sae in result.saes.items():
         summary = {"sparsity_coefficient": sae.sparsity_coefficient, **sae.evals}
         typer.echo(f"  {name:<16} {format_evals(summary)}")
@@ -164,9 +174,9 @@ def _train(config: Any, loaded: Any, tok: Any, run_dir: Any) -> Any:
 
 
 def _extract(
-    config: Any, loaded: Any, tok: Any, result: Any, base: Any
+    config: Any, loaded: Any, tok: Any, result: Any, base: Any, cache: Any
 ) -> tuple[Any, dict[str, Any]]:
-    """Extract the layer's SAE(s) in one LM pass; show frequent and selective latents."""
+    """Extract the layer's SAE(s) from the cache; show frequent and selective latents."""
     # deferred: the science stack loads when a command runs, not for `mistudio --help`
     import numpy as np
 
@@ -174,14 +184,16 @@ def _extract(
 
     n_tokens = config.extract_tokens
     with tqdm_progress(f"extracting over {n_tokens:,} tokens", unit="tok", unit_scale=True) as bar:
-        ex_config, extractions = extract_first_features(config, loaded, tok, result, base, bar)
+        ex_config, extractions = extract_first_features(
+            config, loaded, tok, result, base, bar, cache=cache
+        )
     small = config.train_tokens < 50_000
     for name, ex in extractions.items():
         table = ex.table()
         alive = int((table["count"] > 0).sum())
         typer.secho(
             f"\n{name}: {alive} of {len(table['count'])} latents fired "
-            f"over {n_tokens:,} tokens -> {ex.folder}",
+            f"over {ex.meta.n_tokens:,} tokens -> {ex.folder}",
             bold=True,
         )
         frequent = np.argsort(-table["frequency"])[:3]

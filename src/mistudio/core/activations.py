@@ -174,6 +174,9 @@ class CacheManifest(BaseModel):
     skip_special_tokens: bool
     shards: list[ShardInfo]
     complete: bool = False
+    start_sequence: int = 0
+    """First tokenization sequence cached (written by caches since issue 22; older ones started
+    at 0, as every cache the product wrote did)."""
 
 
 class CacheEstimate(BaseModel):
@@ -251,6 +254,7 @@ def cache_activations(
         tokenization_sequences=len(tokenization),
         skip_special_tokens=config.skip_special_tokens,
         shards=[],
+        start_sequence=config.start_sequence,
     )
     pending: dict[str, list[Tensor]] = {p.name: [] for p in points}
     pending_ids: list[Tensor] = []
@@ -329,6 +333,94 @@ class ActivationCache:
         for i in order:
             data = self.shard(int(i))
             yield {h: data[h] for h in (hooks or self.manifest.hook_points)}
+
+
+def replay_activations(
+    cache: ActivationCache,
+    tokenization: Tokenization,
+    hooks: Sequence[str],
+    specials: Sequence[int],
+    batch_size: int = 8,
+    device: torch.device | str = "cpu",
+) -> Iterator[ActivationBatch]:
+    """The batches :func:`stream_activations` yields over ``tokenization``, read back from a
+    cache of it instead of running the LM, until the cache's tokens run out.
+
+    A cache holds the unmasked positions of its sequences in order, so each batch's mask
+    (attention, and the special tokens ``specials`` when the cache skipped them) says where its
+    rows go; the rows' cached token ids must equal the tokenization's at those positions (a
+    cache of another tokenization is refused in one line). Masked positions hold zeros."""
+    m = cache.manifest
+    missing = [h for h in hooks if h not in m.hook_points]
+    if missing:
+        raise InvalidInputError(
+            f"the activation cache has no {', '.join(missing)}; it holds {', '.join(m.hook_points)}"
+        )
+    if m.tokenizer_fingerprint != tokenization.meta.tokenizer_fingerprint:
+        raise InvalidInputError(
+            f"activation cache {cache.folder.name} was written with another tokenizer than "
+            f"tokenization {tokenization.meta.name}"
+        )
+    special = torch.tensor(list(specials), dtype=torch.long)
+    shards = cache.iter_shards([*hooks, "token_ids"])
+    current: dict[str, Tensor] = {}
+    offset = 0
+
+    def take(n: int) -> dict[str, Tensor]:
+        """The next ``n`` cached rows (fewer at the cache's end)."""
+        nonlocal current, offset
+        parts: list[dict[str, Tensor]] = []
+        while n > 0:
+            if not current or offset >= _rows(current):
+                nxt = next(shards, None)
+                if nxt is None:
+                    break
+                current, offset = nxt, 0
+                continue
+            k = min(n, _rows(current) - offset)
+            parts.append({h: t[offset : offset + k] for h, t in current.items()})
+            offset += k
+            n -= k
+        if not parts:
+            return {}
+        return {h: torch.cat([p[h] for p in parts]) for h in parts[0]}
+
+    n_seq = min(len(tokenization), m.start_sequence + m.tokenization_sequences)
+    for start in range(m.start_sequence, n_seq, batch_size):
+        stop = min(start + batch_size, n_seq)
+        rows = tokenization.get_batch(start, stop)
+        input_ids = torch.from_numpy(rows.input_ids).long()
+        mask = torch.from_numpy(rows.attention_mask).bool()
+        if m.skip_special_tokens and len(special):
+            mask &= ~torch.isin(input_ids, special)
+        n = int(mask.sum())
+        got = take(n)
+        k = int(got["token_ids"].shape[0]) if got else 0
+        if k == 0:
+            return
+        if k < n:  # the cache ends inside this batch: keep its first k positions
+            flat = mask.flatten().nonzero().squeeze(1)
+            cut = torch.zeros_like(mask.flatten())
+            cut[flat[:k]] = True
+            mask = cut.view_as(mask)
+        if not torch.equal(input_ids[mask], got["token_ids"].long()):
+            raise InvalidInputError(
+                f"activation cache {cache.folder.name} does not hold tokenization "
+                f"{tokenization.meta.name}'s tokens (sequences {start}-{stop - 1} differ)"
+            )
+        acts = {}
+        for hook in hooks:
+            full = torch.zeros(*mask.shape, got[hook].shape[1], dtype=got[hook].dtype)
+            full[mask] = got[hook]
+            acts[hook] = full.to(device)
+        yield ActivationBatch(
+            acts=acts,
+            input_ids=input_ids.to(device),
+            mask=mask.to(device),
+            sequence_index=torch.arange(start, stop, device=device),
+        )
+        if k < n:
+            return
 
 
 def flat_batches(stream: Iterable[ActivationBatch]) -> Iterator[dict[str, Tensor]]:

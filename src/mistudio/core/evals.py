@@ -178,18 +178,27 @@ class SpliceMetrics(BaseModel):
     """(KL_zero - KL_sae) / KL_zero."""
 
 
-SPLICE_ROWS = 2
+SPLICE_ROWS = 1
 """Sequences per spliced forward pass: with SmolLM2's 49k vocabulary a 256-token sequence's
 float32 log-probs are 50 MB, and a batch of 8 held several copies of them (3 GB at the end of
-the first run's training, issue 22)."""
+the first run's training, issue 22). One sequence at a time, and no more than the clean
+log-probs, their probabilities and one edit's log-probs alive at once, keeps the evaluation
+under 0.3 GB (it added 1.1 GB at two sequences and three log-prob copies)."""
 
 
-def _token_losses(logits: Tensor, input_ids: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-    """Per-token next-token CE over valid positions, and the log-probs used for KL."""
-    logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)  # [batch, seq-1, vocab]
-    tgt = input_ids[:, 1:]
-    ce = -logp.gather(-1, tgt.unsqueeze(-1)).squeeze(-1)  # [batch, seq-1]
-    return ce[mask], logp[mask]
+def _token_losses(logits: Tensor, input_ids: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-position next-token CE ``[batch, seq-1]`` and the log-probs ``[batch, seq-1, vocab]``
+    (the caller masks: indexing the log-probs by a mask would copy them)."""
+    logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    del logits  # the caller passes the model's output straight in: this frees it
+    ce = -logp.gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+    return ce, logp
+
+
+def _row_dots(a: Tensor, b: Tensor) -> Tensor:
+    """``(a * b).sum(-1)`` for ``[..., vocab]`` tensors without the ``a * b`` temporary."""
+    v = a.shape[-1]
+    return torch.bmm(a.reshape(-1, 1, v), b.reshape(-1, v, 1)).reshape(a.shape[:-1])
 
 
 @torch.no_grad()
@@ -237,18 +246,18 @@ def evaluate_splice(
         am = attention_mask.bool()
         valid = am[:, 1:] & am[:, :-1]
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
-        ce_c, lp_c = _token_losses(model(**kwargs).logits, input_ids, valid)
-        results: dict[str, tuple[Tensor, Tensor]] = {}
+        ce_c, lp_c = _token_losses(model(**kwargs).logits, input_ids)
+        p_c = lp_c.exp()
+        sums["clean"] += float(ce_c[valid].double().sum())
         edits: dict[str, Callable[[Tensor], Tensor]] = {"sae": with_sae, "zero": zeros}
         for key, fn in edits.items():
             with intervene(model, {hook_name: fn}, layout):
-                results[key] = _token_losses(model(**kwargs).logits, input_ids, valid)
-        p_c = lp_c.exp()
-        sums["clean"] += float(ce_c.double().sum())
-        for key in ("sae", "zero"):
-            ce, lp = results[key]
-            sums[key] += float(ce.double().sum())
-            sums[f"kl_{key}"] += float((p_c * (lp_c - lp)).sum(-1).double().sum())
+                ce, lp = _token_losses(model(**kwargs).logits, input_ids)
+            sums[key] += float(ce[valid].double().sum())
+            kl = _row_dots(p_c, lp.neg_().add_(lp_c))  # sum p_c (lp_c - lp), in place
+            del lp
+            sums[f"kl_{key}"] += float(kl[valid].double().sum())
+        del lp_c, p_c
         n += int(valid.sum())
         report(progress, i + 1, max_batches)
     if n == 0:

@@ -24,6 +24,7 @@ from mistudio.core.first_run import (
     FirstRunConfig,
     FirstRunFolders,
     StageClock,
+    cache_first_activations,
     extract_first_features,
     import_corpus,
     label_first_features,
@@ -93,17 +94,19 @@ def first_run_job(ctx: JobContext) -> dict[str, Any]:
         tok = tokenize_for_first_run(
             config, folders.dataset, loaded.tokenizer, folders.tokenization, ctx.progress
         )
+    with stage("activations"):
+        cache = cache_first_activations(config, loaded, tok, folders.activations, ctx.progress)
     with stage("train"):
         ctx.raise_on_cancel = False  # training stops cleanly at a step (and can resume)
         run_config, trained = train_first_sae(
-            config, loaded, tok, folders.training, ctx.progress, stop=ctx.stopped
+            config, loaded, tok, folders.training, ctx.progress, stop=ctx.stopped, cache=cache
         )
         ctx.raise_on_cancel = True
         if trained.stopped:
             raise JobCancelled("cancelled during training; retry to resume it")
     with stage("extract"):
         ex_config, extractions = extract_first_features(
-            config, loaded, tok, trained, folders.extraction, ctx.progress, ctx.stopped
+            config, loaded, tok, trained, folders.extraction, ctx.progress, ctx.stopped, cache
         )
     with stage("index"):
         corpus = CorpusArtifacts(config.corpus, config.corpus, info, folders.dataset, tok)

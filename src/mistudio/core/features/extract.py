@@ -50,8 +50,11 @@ import torch
 from torch import Tensor
 
 from mistudio.core.activations import (
+    ActivationCache,
     ActivationStreamConfig,
     count_usable_tokens,
+    replay_activations,
+    special_token_ids,
     stream_activations,
 )
 from mistudio.core.data import Tokenization, check_compatible
@@ -244,9 +247,15 @@ def extract_features(
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     overwrite: bool = False,
+    cache: ActivationCache | None = None,
 ) -> list[ExtractionResult]:
     """Extract every target SAE over ``config.n_tokens`` tokens with one LM pass; write one
-    folder per SAE (``dests``) and return them opened."""
+    folder per SAE (``dests``) and return them opened.
+
+    ``cache``: an activation cache of ``tokenization`` holding the targets' hook points, read
+    back instead of running the LM (:func:`~mistudio.core.activations.replay_activations`; the
+    extraction then covers at most the cached sequences). Its special-token setting must be the
+    extraction's, since the cache holds no rows for the positions it skipped."""
     if len(targets) != len(dests) or not targets:
         raise InvalidInputError("give one destination folder per SAE (and at least one SAE)")
     check_compatible(tokenization.meta, loaded.tokenizer, loaded.name)
@@ -270,6 +279,24 @@ def extract_features(
         batch_size=config.batch_size,
         skip_special_tokens=config.exclude_special_tokens,
     )
+    if cache is not None and cache.manifest.skip_special_tokens != config.exclude_special_tokens:
+        raise InvalidInputError(
+            f"activation cache {cache.folder.name} "
+            f"{'skipped' if cache.manifest.skip_special_tokens else 'kept'} special tokens; "
+            f"the extraction {'excludes' if config.exclude_special_tokens else 'keeps'} them"
+        )
+    stream = (
+        stream_activations(loaded, tokenization, stream_config)
+        if cache is None
+        else replay_activations(
+            cache,
+            tokenization,
+            hooks,
+            special_token_ids(loaded.tokenizer),
+            config.batch_size,
+            loaded.device,
+        )
+    )
     excluded = excluded_token_table(
         loaded.tokenizer, config.exclude_stop_words, config.exclude_tokens
     )
@@ -283,7 +310,7 @@ def extract_features(
     n_sequences = 0
     t0 = time.perf_counter()
     total = config.n_tokens
-    for batch in stream_activations(loaded, tokenization, stream_config):
+    for batch in stream:
         if should_stop is not None and should_stop():
             raise ExtractionInterrupted(
                 f"extraction stopped after {seen:,} of {total:,} tokens; nothing was written"
