@@ -63,6 +63,11 @@ def test_first_run_job_labels_features_stage_by_stage(studio: Studio) -> None:
     assert extraction["status"] == "ready" and extraction["n_features"] == 64
     sae = c.get(f"{API}/saes/{result['sae_id']}").json()
     assert sae["hook_name"] == "blocks.1.hook_resid_post" and sae["d_sae"] == 64
+    # The one LM pass is a ready activation cache that the training row points at.
+    training = c.get(f"{API}/trainings/{result['training_id']}").json()
+    cache = c.get(f"{API}/activations/{training['activation_cache_id']}").json()
+    assert cache["status"] == "ready" and cache["hook_points"] == ["blocks.1.hook_resid_post"]
+    assert cache["n_tokens"] >= extraction["result"]["n_tokens"] > 0
 
     # The two passes are labelling runs of that extraction; their labels are in the rows.
     runs = [c.get(f"{API}/labeling/{i}").json() for i in result["labeling_ids"]]

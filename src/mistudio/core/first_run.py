@@ -182,8 +182,9 @@ class StageClock:
 
     def lines(self) -> list[str]:
         total = sum(self.seconds.values())
-        out = [f"  {n:<10} {s:7.1f} s  {share:6.1%}" for n, s, share in self.rows()]
-        out.append(f"  {'total':<10} {total:7.1f} s  ({int(total // 60)} min {total % 60:.0f} s)")
+        w = max([len("total"), *map(len, self.seconds)])
+        out = [f"  {n:<{w}} {s:7.1f} s  {share:6.1%}" for n, s, share in self.rows()]
+        out.append(f"  {'total':<{w}} {total:7.1f} s  ({int(total // 60)} min {total % 60:.0f} s)")
         return out
 
 

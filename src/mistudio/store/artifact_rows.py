@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from mistudio.core.activations import ActivationCache
 from mistudio.core.data import decode_each, tokenizer_fingerprint
 from mistudio.core.language_models import resolve_source
 from mistudio.core.progress import Progress, report
@@ -34,6 +35,7 @@ from mistudio.errors import InvalidInputError
 from mistudio.store.db import session_scope
 from mistudio.store.features import analyze_features
 from mistudio.store.tables import (
+    ActivationCacheRow,
     Checkpoint,
     Dataset,
     Extraction,
@@ -50,7 +52,9 @@ INSERT_BATCH = 5000
 TOP_TOKENS_IN_ROW = 10
 """Top tokens per latent kept in the searchable ``top_tokens`` text."""
 
-Row = TypeVar("Row", Dataset, LanguageModel, TokenizationRow, Training, SAERow, Extraction)
+Row = TypeVar(
+    "Row", Dataset, LanguageModel, TokenizationRow, ActivationCacheRow, Training, SAERow, Extraction
+)
 
 
 def jsonable(value: Any) -> Any:
@@ -358,6 +362,32 @@ def _dataset_row(session: Session, corpus: CorpusArtifacts) -> Dataset:
     return row
 
 
+def _cache_row(session: Session, run_config: Any, model_id: int, tok_id: int) -> int | None:
+    """The activation cache a command-line training read (the first run's), as a ready row
+    (the Activations panel lists it; the training row points at it); None when it ran live."""
+    folder = getattr(run_config, "activation_cache", None)
+    if not folder:
+        return None
+    cache = ActivationCache.open(folder)
+    row = _by_path(session, ActivationCacheRow, cache.folder)
+    if row is None:
+        row = ActivationCacheRow(
+            name=cache.folder.name,
+            model_id=model_id,
+            tokenization_id=tok_id,
+            config={},
+            lineage={"origin": "mistudio demo", "model_id": model_id, "tokenization_id": tok_id},
+        )
+        session.add(row)
+    row.status = "ready"
+    row.path = str(cache.folder)
+    row.hook_points = list(cache.manifest.hook_points)
+    row.n_tokens = cache.n_tokens
+    row.manifest = cache.manifest.model_dump(mode="json", exclude={"shards"})
+    session.flush()
+    return row.id
+
+
 def register_cli_pipeline(
     loaded: Any,
     model_source: str,
@@ -404,6 +434,7 @@ def register_cli_pipeline(
             tok_ids.append(tok_row.id)
             tok_by_corpus[corpus.name] = tok_row.id
 
+        cache_id = _cache_row(session, run_config, model.id, tok_by_corpus[training_corpus])
         run_dir = Path(run_result.run_dir)
         training = _by_path(session, Training, run_dir)
         if training is None:
@@ -413,6 +444,7 @@ def register_cli_pipeline(
         training.path = str(run_dir)
         training.model_id = model.id
         training.tokenization_id = tok_by_corpus[training_corpus]
+        training.activation_cache_id = cache_id
         training.config = run_config.settings().model_dump(mode="json")
         training.step = run_result.steps
         training.total_steps = run_result.total_steps
