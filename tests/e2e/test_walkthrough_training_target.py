@@ -44,10 +44,34 @@ def start_training(page: Page, name: str, architecture: str, fields: dict[str, s
     return page.get_by_test_id("training-cards").locator("section").filter(has_text=name).first
 
 
-def wait_until_done(card: Any) -> None:
-    card.get_by_test_id("status").filter(has_text=re.compile("ready|completed")).wait_for(
-        timeout=JOB_TIMEOUT
-    )
+def wait_until_done(card: Any, timeout: int = JOB_TIMEOUT) -> None:
+    """Wait for the card's run to end; a run that fails, is cancelled or outlives ``timeout``
+    fails the test at once with the studio's view of every unfinished job (status, message,
+    error, devices), not after the whole timeout with only a locator in the message."""
+    status = card.get_by_test_id("status")
+    try:
+        status.filter(has_text=re.compile("ready|completed|failed|cancelled")).wait_for(
+            timeout=timeout
+        )
+    except Exception as exc:  # Playwright's TimeoutError
+        raise AssertionError(f"the run did not end: {_jobs_report(card)}") from exc
+    text = status.inner_text()
+    assert re.search("ready|completed", text), f"the run ended {text}: {_jobs_report(card)}"
+
+
+def _jobs_report(card: Any) -> str:
+    """Every job the studio holds that is not completed, one line each, and the card's text."""
+    origin = re.match(r"https?://[^/]+", card.page.url)
+    assert origin, card.page.url
+    api = f"{origin.group(0)}/api/v1/jobs"
+    jobs = card.page.request.get(api, params={"limit": 200}).json()["items"]
+    lines = [
+        f"{j['kind']} {j['status']} devices={j.get('devices')} message={j['message']!r} "
+        f"error={j['error']!r}"
+        for j in jobs
+        if j["status"] != "completed"
+    ]
+    return "\n".join([f"card: {card.inner_text()!r}", *lines])
 
 
 def test_standard_sae_trained_to_a_target_l0(page: Page) -> None:
@@ -74,5 +98,6 @@ def test_a_training_over_two_cpu_ranks(page: Page) -> None:
     card = start_training(page, "e2e-two-ranks", "topk", fields | {"ranks": "2", "buffer": "1024"})
     devices = card.get_by_test_id("training-devices")
     devices.filter(has_text="2 CPU ranks").wait_for(timeout=JOB_TIMEOUT)
-    wait_until_done(card)
+    # 8 steps of 128 rows: about 30 s here alone, most of it the ranks loading the LM
+    wait_until_done(card, timeout=240_000)
     shot(page, "15-training-two-cpu-ranks", card)
