@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 
+from mistudio.core.first_run import STAGES
 from tests.service.conftest import Studio
 from tests.service.tiny_artifacts import API, ensure_model_and_tokenization
 from tests.unit.tiny_models import TINY_FIRST_RUN
@@ -40,16 +41,7 @@ def test_first_run_job_labels_features_stage_by_stage(studio: Studio) -> None:
     job = studio.completed(job_id, timeout=300)
     result = job["result"]
     names = [s["name"] for s in result["stages"]]
-    assert names == [
-        "model",
-        "dataset",
-        "tokenize",
-        "activations",
-        "train",
-        "extract",
-        "index",
-        "label",
-    ]
+    assert names == list(STAGES)  # every stage, in run order
     assert all(s["seconds"] >= 0 for s in result["stages"])
     assert sum(s["share"] for s in result["stages"]) == pytest.approx(1.0, abs=0.01)
     assert result["d_sae"] == 64 and 0 < result["labelled"] <= 64

@@ -273,6 +273,18 @@ def test_interrupted_run_writes_nothing(loaded, tokenization, tmp_path):
         ExtractionResult.open(tmp_path / "x")
 
 
+def _from_cache(loaded, tokenization, sae, cache, dest):
+    (result,) = extract_features(
+        loaded,
+        tokenization,
+        [ExtractionTarget(sae)],
+        config(),
+        [dest],
+        cache=ActivationCache.open(cache),
+    )
+    return result
+
+
 def test_a_cache_replaces_the_lm_pass(loaded, tokenization, extracted, tmp_path):
     """Issue 22's first run extracts from the activations it cached for training: the same
     arrays as the LM stream, with no forward pass; a cache that ends early bounds the tokens."""
@@ -282,14 +294,7 @@ def test_a_cache_replaces_the_lm_pass(loaded, tokenization, extracted, tmp_path)
     calls = []
     handle = loaded.model.register_forward_pre_hook(lambda *_: calls.append(1))
     try:
-        (replayed,) = extract_features(
-            loaded,
-            tokenization,
-            [ExtractionTarget(sae)],
-            config(),
-            [tmp_path / "from-cache"],
-            cache=ActivationCache.open(tmp_path / "cache"),
-        )
+        replayed = _from_cache(loaded, tokenization, sae, tmp_path / "cache", tmp_path / "x")
     finally:
         handle.remove()
     assert calls == []
@@ -302,14 +307,7 @@ def test_a_cache_replaces_the_lm_pass(loaded, tokenization, extracted, tmp_path)
 
     short = ActivationStreamConfig(hook_points=[HOOK], batch_size=3, stop_sequence=10)
     cache_activations(loaded, tokenization, short, tmp_path / "short")
-    (part,) = extract_features(
-        loaded,
-        tokenization,
-        [ExtractionTarget(sae)],
-        config(),
-        [tmp_path / "part"],
-        cache=ActivationCache.open(tmp_path / "short"),
-    )
+    part = _from_cache(loaded, tokenization, sae, tmp_path / "short", tmp_path / "part")
     assert 0 < part.meta.n_tokens < direct.meta.n_tokens
     assert int(np.asarray(part.array("top_locations"))[..., 0].max()) < 10  # only sequences 0-9
 
@@ -324,34 +322,13 @@ def test_a_cache_of_other_tokens_or_settings_is_refused(loaded, tokenization, tm
     manifest.pop("start_sequence")
     (tmp_path / "late" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(InvalidInputError, match="does not hold tokenization"):
-        extract_features(
-            loaded,
-            tokenization,
-            [ExtractionTarget(sae)],
-            config(),
-            [tmp_path / "a"],
-            cache=ActivationCache.open(tmp_path / "late"),
-        )
+        _from_cache(loaded, tokenization, sae, tmp_path / "late", tmp_path / "a")
     keep = ActivationStreamConfig(hook_points=[HOOK], skip_special_tokens=False)
     cache_activations(loaded, tokenization, keep, tmp_path / "keep")
     with pytest.raises(InvalidInputError, match="kept special tokens"):
-        extract_features(
-            loaded,
-            tokenization,
-            [ExtractionTarget(sae)],
-            config(),
-            [tmp_path / "b"],
-            cache=ActivationCache.open(tmp_path / "keep"),
-        )
+        _from_cache(loaded, tokenization, sae, tmp_path / "keep", tmp_path / "b")
     other = ActivationStreamConfig(hook_points=["blocks.0.hook_resid_post"])
     cache_activations(loaded, tokenization, other, tmp_path / "other")
     with pytest.raises(InvalidInputError, match="has no blocks.1"):
-        extract_features(
-            loaded,
-            tokenization,
-            [ExtractionTarget(sae)],
-            config(),
-            [tmp_path / "c"],
-            cache=ActivationCache.open(tmp_path / "other"),
-        )
+        _from_cache(loaded, tokenization, sae, tmp_path / "other", tmp_path / "c")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
