@@ -11,7 +11,7 @@ import { FakeWs } from "../test/socket";
 import { setEventSocket } from "../ws/live";
 import { EventSocket } from "../ws/socket";
 import { useUi } from "../store/ui";
-import { FirstRun } from "./FirstRun";
+import { FirstRun, STAGES, stageTitles } from "./FirstRun";
 
 let ws: FakeWs;
 beforeEach(() => {
@@ -106,5 +106,16 @@ describe("first run", () => {
     await waitFor(() => expect(useUi.getState().panel).toBe("features"));
     expect(useUi.getState().extractionId).toBe(12);
     expect(screen.getByTestId("first-run-summary").textContent).toContain("2100 of 2304 latents labelled");
+  });
+
+  it("names the model, corpus and layer a job's config gives", () => {
+    const defaults = stageTitles({});
+    expect([...defaults.values()]).toEqual(STAGES.map((s) => s.title));
+    const other = stageTitles({ first_run: { model: "/models/gpt2-small/", corpus: "/data/my-corpus", layer: 3 } });
+    expect(other.get("model")).toBe("Load gpt2-small");
+    expect(other.get("dataset")).toBe("Import my-corpus");
+    expect(other.get("train")).toBe("Train a top-k SAE on layer 3 (from the cache)");
+    expect(other.get("activations")).toContain("layer 3");
+    expect(stageTitles({ first_run: { corpus: "kjv" } }).get("dataset")).toBe("Import the KJV Bible");
   });
 });

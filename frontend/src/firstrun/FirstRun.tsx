@@ -19,7 +19,8 @@ import { TERMINAL_STATUSES } from "../lib/status";
 import { useUi } from "../store/ui";
 import { useJob } from "../ws/live";
 
-/** The job's stages in run order, as the worker names them, with what each does. */
+/** The job's stages in run order, as the worker names them, with what each does (for the
+ * default settings; `stageTitles` names the model, corpus and layer a job's config gives). */
 export const STAGES: { name: string; title: string }[] = [
   { name: "model", title: "Load SmolLM2-135M (dequantized once)" },
   { name: "dataset", title: "Import the Python standard library" },
@@ -30,6 +31,28 @@ export const STAGES: { name: string; title: string }[] = [
   { name: "index", title: "Index features for the browser" },
   { name: "label", title: "Label features (rules, then patterns)" },
 ];
+
+/** A folder's or file's own name (a Hub id's model name), not its whole path. */
+const lastPart = (path: string) => path.split(/[\\/]/).filter(Boolean).pop() ?? path;
+
+const CORPORA: Record<string, string> = { "python-stdlib": "the Python standard library", kjv: "the KJV Bible" };
+
+/** The stage titles of a first run whose job config is `config` (`{first_run: {model, corpus,
+ * layer}}`): a studio configured for another model or corpus shows its own names. */
+export function stageTitles(config: unknown): Map<string, string> {
+  const run = ((config as { first_run?: Record<string, unknown> } | null)?.first_run ?? {}) as Record<string, unknown>;
+  const model = typeof run.model === "string" ? run.model : "smollm2-135m";
+  const corpus = typeof run.corpus === "string" ? run.corpus : "python-stdlib";
+  const layer = typeof run.layer === "number" ? run.layer : 6;
+  const titles = new Map(STAGES.map((s) => [s.name, s.title]));
+  if (model !== "smollm2-135m") titles.set("model", `Load ${lastPart(model)}`);
+  if (corpus !== "python-stdlib") titles.set("dataset", `Import ${CORPORA[corpus] ?? lastPart(corpus)}`);
+  if (layer !== 6) {
+    titles.set("activations", `Run the model once: cache layer ${layer}'s activations`);
+    titles.set("train", `Train a top-k SAE on layer ${layer} (from the cache)`);
+  }
+  return titles;
+}
 
 interface StageDone {
   name: string;
@@ -111,6 +134,7 @@ function FirstRunProgress({ jobId, onDismiss }: { jobId: string; onDismiss: () =
     setPanel("features");
   }, [status, extractionId, client, setExtractionId, setPanel]);
   const done = new Map((result.stages ?? []).map((st) => [st.name, st.seconds]));
+  const titles = stageTitles(job?.config);
   const current = status === "completed" ? null : (result.current ?? (status === "queued" ? null : STAGES[done.size]?.name));
   return (
     <Card
@@ -141,9 +165,9 @@ function FirstRunProgress({ jobId, onDismiss }: { jobId: string; onDismiss: () =
                 state === "waiting" && "border-slate-800 text-slate-500",
               )}
             >
-              <span className="min-w-0" title={stage.title}>
+              <span className="min-w-0" title={titles.get(stage.name)}>
                 <span className="mr-1.5 font-mono text-[11px] text-slate-500">{i + 1}</span>
-                {stage.title}
+                {titles.get(stage.name)}
               </span>
               <span className="shrink-0 font-mono text-xs">
                 {seconds !== undefined ? `${seconds.toFixed(1)} s` : state === "running" ? "…" : ""}
