@@ -21,11 +21,11 @@ only the gradients (each place says why in its own docstring):
 * the init batches (scales, ``b_dec``, the auto-sparsity start quantiles) and a resampling batch,
   gathered whole so every rank computes the same initialisation.
 
-Launch (:func:`launch`): ``torch.multiprocessing`` start-up with a file rendezvous in a temporary
-folder (a TCP one when ``torchrun``'s ``MASTER_ADDR``/``MASTER_PORT`` variables say so), ``gloo``
-on CPU and ``nccl`` on CUDA. Only rank 0 reports progress, writes checkpoints and SAE folders;
-a stop request reaches every rank through a shared event and an all-reduced flag, so all ranks
-stop at the same step.
+Launch (:func:`launch`): ``torch.multiprocessing`` start-up with a TCP rendezvous on 127.0.0.1
+(``torchrun``'s ``MASTER_ADDR``/``MASTER_PORT`` variables are honoured too), ``gloo`` on CPU and
+``nccl`` on CUDA. Only rank 0 reports progress, writes checkpoints and SAE folders; a stop
+request reaches every rank through a shared event and an all-reduced flag, so all ranks stop at
+the same step.
 """
 
 from __future__ import annotations
@@ -33,12 +33,10 @@ from __future__ import annotations
 import os
 import queue as queue_mod
 import re
-import shutil
-import tempfile
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -297,11 +295,8 @@ def launch(
     ``cuda:2``: any GPUs, in rank order); ``group.device`` tells each rank its own.
     Rank 0's progress calls come back to ``progress`` here, and ``stop``
     is polled here and handed to every rank as an event. ``threads``: torch threads per rank
-    (1 on a small CPU; None leaves torch's default). The rendezvous is a file store in a new
-    temporary folder, or a TCP store on ``MASTER_ADDR:MASTER_PORT`` when ``port`` or the
-    environment gives a port (``MASTER_ADDR`` defaults to 127.0.0.1). A free port picked here
-    and bound by rank 0 seconds later (the ranks import torch first) could meanwhile become
-    another connection's source port, failing the run; a file cannot be taken.
+    (1 on a small CPU; None leaves torch's default). The rendezvous is a TCP store on
+    ``MASTER_ADDR:MASTER_PORT`` (127.0.0.1 and a free port unless the environment says).
     """
     if nproc < 1:
         raise InvalidInputError(f"nproc must be >= 1, got {nproc}")
@@ -312,33 +307,13 @@ def launch(
             raise InvalidInputError(f"{nproc} ranks need {nproc} devices, got {len(devices)}")
         check_visible(devices)
     devices = list(devices)
-    port = port or int(os.environ.get("MASTER_PORT", "0")) or None
-    rendezvous = None if port else Path(tempfile.mkdtemp(prefix="mistudio-ranks-"))
-    try:
-        return _launch(fn, nproc, args, devices, threads, progress, stop, port, rendezvous)
-    finally:
-        if rendezvous is not None:
-            shutil.rmtree(rendezvous, ignore_errors=True)
-
-
-def _launch(
-    fn: RankFn,
-    nproc: int,
-    args: tuple[Any, ...],
-    devices: list[str],
-    threads: int | None,
-    progress: Callable[..., None] | None,
-    stop: Callable[[], bool] | None,
-    port: int | None,
-    rendezvous: Path | None,
-) -> Any:
-    if rendezvous is not None:
-        init = f"file://{rendezvous / 'store'}"
-    else:
-        init = f"tcp://{os.environ.get('MASTER_ADDR', '127.0.0.1')}:{port}"
+    addr = os.environ.get("MASTER_ADDR", "127.0.0.1")
+    if port is None:
+        port = int(os.environ.get("MASTER_PORT", "0")) or _free_port(addr)
     ctx = mp.get_context("spawn")
     events = ctx.Queue()
     stop_event = ctx.Event()
+    init = f"tcp://{addr}:{port}"
     procs = mp.start_processes(
         _rank_entry,
         args=(nproc, init, devices, threads, events, stop_event, fn, args, os.getpid()),
@@ -384,3 +359,9 @@ def _launch(
     if not got.is_set():
         drain(block=True)
     return result
+
+
+def _free_port(addr: str) -> int:
+    with socket.socket() as s:
+        s.bind((addr, 0))
+        return int(s.getsockname()[1])
