@@ -92,8 +92,8 @@ export const SCHEMA_DEFAULTS = {
     "words": []
   },
   "FirstRunConfig": {
-    "batch_tokens": 4096,
-    "buffer_tokens": 65536,
+    "batch_tokens": 1024,
+    "buffer_tokens": 32768,
     "corpus": "python-stdlib",
     "d_sae": 2304,
     "eval_sequences": 16,
@@ -102,6 +102,7 @@ export const SCHEMA_DEFAULTS = {
     "k": 32,
     "layer": 6,
     "local_labels": 256,
+    "lr": 0.001,
     "max_length": 256,
     "model": "smollm2-135m",
     "score": true,
