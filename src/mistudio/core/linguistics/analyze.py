@@ -207,6 +207,7 @@ def analyse_extraction(
         aligned = align_window(tokenizer, passage.ids)
         classes: list[str] | None = None
         mine: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        reach = [len(aligned.text), 0]  # the prose windows' characters within the passage
         for key in passage.keys:
             window = windows[key]
             first = key[1] - window.center - passage.start
@@ -222,8 +223,15 @@ def analyse_extraction(
                 done += 1
             else:
                 mine.append((key, span))
+                reach[0] = min(reach[0], aligned.spans[first][0])
+                reach[1] = max(reach[1], aligned.spans[last][1])
         if mine:
-            prose.append((aligned.text, mine))
+            # Only the prose windows' stretch goes to spaCy (a window is the context its reader
+            # sees): a passage of code with one docstring window was tagged whole, which made
+            # spaCy most of the analysis's time.
+            lo, hi = reach
+            shifted = [(key, (a - lo, b - lo)) for key, (a, b) in mine]
+            prose.append((aligned.text[lo:hi], shifted))
             n_prose += len(mine)
         if seen % 200 == 0:
             # Step: windows whose reading is complete (code now, prose after spaCy).
