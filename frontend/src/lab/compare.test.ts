@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { axisDomain, chartPoints, colourFor, logTicks, paretoFront, shapeFor } from "./compare";
+import { axisDomain, chartPoints, colourFor, logTicks, nice125, paretoFront, shapeFor } from "./compare";
 import { labRoute, matchUrl } from "./routes";
 
 const point = (id: number, arch: string, d_sae: number, l0: number, fvu: number, ce?: number) => ({
@@ -50,13 +50,17 @@ describe("compare chart logic", () => {
     const [y0, y1] = axisDomain(pts, "y", false);
     expect(y0).toBeGreaterThan(0.1); // the L0 bars (up to 2) do not stretch the FVU axis
     expect(y1).toBeLessThan(0.4);
+    // Padded, then out to 1-2-5 values: a tick on each side of every point.
     const x = axisDomain(pts, "x", true);
-    expect(x[0]).toBeGreaterThan(10);
-    expect(x[1]).toBeGreaterThan(252);
-    expect(logTicks(x)).toEqual([20, 50, 100, 200]);
-    // One SAE (or several of one L0): no 1-2-5 tick inside, so the ends and the middle.
+    expect(x).toEqual([10, 500]);
+    expect(logTicks(x)).toEqual([10, 20, 50, 100, 200, 500]);
     const one = axisDomain(pts.slice(0, 1), "x", true);
-    expect(logTicks(one)).toEqual([13, 16, 21]);
+    expect(logTicks(one)).toEqual([10, 20, 50]); // L0 16 (bars to 18), padded to 13-22
+    expect(nice125(0.03, true)).toBe(0.02);
+    expect(nice125(0.03, false)).toBe(0.05);
+    expect(nice125(200, true)).toBe(200);
+    expect(nice125(600, false)).toBe(1000);
+    // A domain given too narrow for two 1-2-5 values: the ends and the middle.
     expect(logTicks([0.95, 1.5])).toEqual([1, 1.2, 1.4]);
   });
 

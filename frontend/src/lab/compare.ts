@@ -100,10 +100,20 @@ export function colourFor(widths: (number | null)[], width: number | null, palet
   return palette[Math.max(0, sorted.indexOf(width ?? 0)) % palette.length];
 }
 
+/** The 1-2-5 value at or below `v` (`down`) or at or above it: a log axis' end with a tick. */
+export function nice125(v: number, down: boolean): number {
+  const e = Math.floor(Math.log10(v));
+  const m = v / 10 ** e;
+  const steps = [1, 2, 5, 10];
+  const s = down ? [...steps].reverse().find((x) => x <= m * (1 + 1e-9)) : steps.find((x) => x >= m * (1 - 1e-9));
+  return Number(((s ?? 1) * 10 ** e).toPrecision(12));
+}
+
 /**
  * An axis' domain from the points and their error bars in that direction only (recharts would
  * also widen each axis by the other direction's bars in a scatter), padded by 5% (linear) or a
- * factor of 1.2 (log, which needs positive ends).
+ * factor of 1.2 (log, which needs positive ends) and then out to the 1-2-5 values around it, so
+ * that a tick stands on each side of every point (an L0 of 16 sat left of the first tick, 20).
  */
 export function axisDomain(points: ChartPoint[], dir: "x" | "y", log: boolean): [number, number] {
   if (points.length === 0) return [0, 1];
@@ -111,7 +121,7 @@ export function axisDomain(points: ChartPoint[], dir: "x" | "y", log: boolean): 
   const hi = Math.max(...points.map((p) => p[dir] + (p[`${dir}Err`]?.[1] ?? 0)));
   if (log) {
     const a = Math.max(lo, Math.min(...points.map((p) => p[dir])) / 2);
-    return [a / 1.2, hi * 1.2];
+    return [nice125(a / 1.2, true), nice125(hi * 1.2, false)];
   }
   const pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.05 || 1;
   return [lo - pad, hi + pad];
