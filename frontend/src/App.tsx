@@ -14,7 +14,7 @@ import { SystemPanel } from "./system/SystemPanel";
 import { LabelingPanel } from "./labeling/LabelingPanel";
 import { SteeringPanel } from "./steering/SteeringPanel";
 import { FirstRun } from "./firstrun/FirstRun";
-import { useSocketState, useSystemFeed } from "./ws/live";
+import { useArtifactRefresh, useSocketState, useSystemFeed } from "./ws/live";
 
 const ICONS: Record<PanelId, string> = {
   datasets: "▤",
@@ -59,6 +59,7 @@ export function App() {
   const setPanel = useUi((s) => s.setPanel);
   const socket = useSocketState();
   useSystemFeed();
+  useArtifactRefresh();
   useEffect(() => {
     const onHash = () => setPanel(panelFromHash(window.location.hash));
     window.addEventListener("hashchange", onHash);

@@ -66,6 +66,24 @@ export function invalidateArtifacts(client: QueryClient): void {
 }
 
 /**
+ * Refresh the artifact lists whenever any job ends, not only the jobs this page follows: a
+ * training, import or extraction started in another tab or by a script through the API
+ * otherwise showed up only when a list went stale. Mounted once by the shell; the server sends
+ * every job's events on the `jobs` channel.
+ */
+export function useArtifactRefresh(): void {
+  const client = useQueryClient();
+  useEffect(
+    () =>
+      events().subscribe("jobs", (m) => {
+        const status = (m.data as { status?: unknown } | undefined)?.status;
+        if (m.type === "status" && typeof status === "string" && TERMINAL_STATUSES.has(status)) invalidateArtifacts(client);
+      }),
+    [client],
+  );
+}
+
+/**
  * The job row, kept live over the socket: fetched once, then every event of `jobs/<id>` after
  * its `last_seq` is folded in. `onEvent` sees each event too (e.g. training metrics).
  */
