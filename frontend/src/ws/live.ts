@@ -118,8 +118,8 @@ export function useJob(jobId: string | null | undefined, onEvent?: (m: WireMessa
         client.setQueryData<Job>(["job", jobId], (job) => (job ? applyJobEvent(job, message) : job));
         onEvent?.(message);
         const status = (message.data as { status?: string } | undefined)?.status;
+        // The artifact lists: the shell's useArtifactRefresh refetches them on every job's end.
         if (message.type === "status" && status && TERMINAL_STATUSES.has(status)) {
-          invalidateArtifacts(client);
           void client.invalidateQueries({ queryKey: ["job", jobId] });
         }
       },

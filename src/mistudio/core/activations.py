@@ -92,6 +92,14 @@ class ActivationBatch:
         return self.acts[hook][self.mask]
 
 
+def first_positions(mask: Tensor, k: int) -> Tensor:
+    """``mask`` with only its first ``k`` set positions (row-major) still set."""
+    flat = mask.flatten().nonzero().squeeze(1)
+    cut = torch.zeros_like(mask.flatten())
+    cut[flat[:k]] = True
+    return cut.view_as(mask)
+
+
 def special_token_ids(tokenizer: Any) -> list[int]:
     ids = set(getattr(tokenizer, "all_special_ids", []) or [])
     for attr in ("bos_token_id", "eos_token_id", "pad_token_id"):
@@ -133,11 +141,7 @@ def stream_activations(
                 mask &= ~torch.isin(input_ids, specials)
             if total is not None and seen + int(mask.sum()) > total:
                 # Keep exactly max_tokens: drop the surplus positions at the end of the batch.
-                keep = total - seen
-                flat_idx = mask.flatten().nonzero().squeeze(1)
-                cut = torch.zeros_like(mask.flatten())
-                cut[flat_idx[:keep]] = True
-                mask = cut.view_as(mask)
+                mask = first_positions(mask, total - seen)
             out = ActivationBatch(
                 acts={p.name: acts[p.name].to(out_dtype) for p in points},
                 input_ids=input_ids,
@@ -319,6 +323,15 @@ class ActivationCache:
     def n_tokens(self) -> int:
         return self.manifest.n_tokens
 
+    def require(self, hooks: Sequence[str]) -> None:
+        """Refuse (one line) hook points this cache does not hold."""
+        missing = [h for h in hooks if h not in self.manifest.hook_points]
+        if missing:
+            raise InvalidInputError(
+                f"the activation cache has no {', '.join(missing)}; it holds "
+                f"{', '.join(self.manifest.hook_points)}"
+            )
+
     def shard(self, i: int) -> dict[str, Tensor]:
         """Shard ``i``: hook name -> ``Tensor[n, d]`` and ``token_ids`` -> ``Tensor[n]``."""
         return load_file(str(self.folder / self.manifest.shards[i].file))
@@ -351,11 +364,7 @@ def replay_activations(
     rows go; the rows' cached token ids must equal the tokenization's at those positions (a
     cache of another tokenization is refused in one line). Masked positions hold zeros."""
     m = cache.manifest
-    missing = [h for h in hooks if h not in m.hook_points]
-    if missing:
-        raise InvalidInputError(
-            f"the activation cache has no {', '.join(missing)}; it holds {', '.join(m.hook_points)}"
-        )
+    cache.require(hooks)
     if m.tokenizer_fingerprint != tokenization.meta.tokenizer_fingerprint:
         raise InvalidInputError(
             f"activation cache {cache.folder.name} was written with another tokenizer than "
@@ -399,10 +408,7 @@ def replay_activations(
         if k == 0:
             return
         if k < n:  # the cache ends inside this batch: keep its first k positions
-            flat = mask.flatten().nonzero().squeeze(1)
-            cut = torch.zeros_like(mask.flatten())
-            cut[flat[:k]] = True
-            mask = cut.view_as(mask)
+            mask = first_positions(mask, k)
         if not torch.equal(input_ids[mask], got["token_ids"].long()):
             raise InvalidInputError(
                 f"activation cache {cache.folder.name} does not hold tokenization "

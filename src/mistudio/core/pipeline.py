@@ -234,12 +234,7 @@ def _live_source(
 def _cache_source(
     cache: ActivationCache, config: TrainingRunConfig, hooks: list[str]
 ) -> Callable[[int], Iterator[Batch]]:
-    missing = [h for h in hooks if h not in cache.manifest.hook_points]
-    if missing:
-        raise InvalidInputError(
-            f"the activation cache has no {', '.join(missing)}; it holds "
-            f"{', '.join(cache.manifest.hook_points)}"
-        )
+    cache.require(hooks)
 
     def chunks() -> Iterator[Batch]:
         for epoch in itertools.count():

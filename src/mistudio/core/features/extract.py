@@ -53,6 +53,7 @@ from mistudio.core.activations import (
     ActivationCache,
     ActivationStreamConfig,
     count_usable_tokens,
+    first_positions,
     replay_activations,
     special_token_ids,
     stream_activations,
@@ -324,10 +325,7 @@ def extract_features(
             mask &= keep_mask(excluded, batch.input_ids.cpu())
         n = int(mask.sum())
         if seen + n > total:  # keep exactly n_tokens: drop the surplus at the batch's end
-            flat = mask.flatten().nonzero().squeeze(1)
-            cut = torch.zeros_like(mask.flatten())
-            cut[flat[: total - seen]] = True
-            mask = cut.view_as(mask)
+            mask = first_positions(mask, total - seen)
             n = total - seen
         if n == 0:
             continue
